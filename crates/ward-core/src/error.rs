@@ -1,0 +1,35 @@
+//! The one error type of ward-core, in the words of the field.
+
+/// What can go wrong turning bytes into signals.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input has no bytes at all.
+    #[error("empty file")]
+    Empty,
+    /// The bytes are not an image format Ward decodes.
+    #[error("not a recognised image format (jpeg, png, gif, webp, bmp, tiff)")]
+    UnsupportedFormat,
+    /// The file ends before its image data does.
+    #[error("truncated {format} file")]
+    Truncated { format: &'static str },
+    /// The file is damaged or not what its header says.
+    #[error("corrupt {format} file: {message}")]
+    Corrupt { format: &'static str, message: String },
+    /// A valid file using a feature Ward does not decode.
+    #[error("unsupported {format} file: {message}")]
+    Unsupported { format: &'static str, message: String },
+    /// The header claims more pixels than the configured limit (a decompression bomb, or an
+    /// image too large to hash safely).
+    #[error("image of {width}x{height} pixels exceeds the limit of {limit} pixels")]
+    TooLarge { width: u64, height: u64, limit: u64 },
+    /// A hash in text form is malformed.
+    #[error("invalid {signal_type}: {reason}")]
+    InvalidSignal { signal_type: &'static str, reason: String },
+    /// A setting has a value Ward does not know.
+    #[error("{0}")]
+    InvalidOption(String),
+}
+
+/// `Result` with ward-core's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

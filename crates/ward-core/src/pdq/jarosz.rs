@@ -1,0 +1,458 @@
+//! The two-pass Jarosz box filter and 64x64 decimation of Meta's PDQ, bit for bit, streamed.
+//!
+//! The reference filters the whole float image four times (along rows, along columns, twice)
+//! and then samples 64x64 points. Every output is a running float32 sum divided by the
+//! number of samples in the window, and the order of the adds and subtracts decides the last
+//! bits, so this module keeps that order exactly while changing everything else:
+//!
+//! - Passes along rows run on blocks of [`LANES`] rows at once, interleaved so that each
+//!   step of the running sums is one vector operation over the block.
+//! - Passes along columns run over whole rows at once (the lanes are the columns).
+//! - Nothing is stored at full size: rows stream from the luma source through the four
+//!   passes, and each column pass keeps only the last `window + 1` rows it needs for its
+//!   subtractions. The third pass keeps only the 64 columns that will be sampled, and the
+//!   fourth only the 64 rows.
+//!
+//! The literal transcription in the tests is the oracle that this is checked against.
+
+use super::luma::LumaRows;
+
+/// Rows filtered together by a pass along rows.
+const LANES: usize = 8;
+
+/// The window the reference uses to reduce `dimension` samples towards 64.
+pub(crate) fn window_size(dimension: usize) -> usize {
+    // computeJaroszFilterWindowSize(old, 64) = (old + 2*64 - 1) / (2*64)
+    dimension.div_ceil(128)
+}
+
+/// The indices that decimation to 64 samples picks from `dimension` samples.
+pub(crate) fn sample_indices(dimension: usize) -> [usize; 64] {
+    std::array::from_fn(|i| (((i as f64 + 0.5) * dimension as f64) / 64.0) as usize)
+}
+
+/// The phase lengths of one 1-D box pass, as the reference splits it.
+#[derive(Clone, Copy, Debug)]
+struct Phases {
+    /// Samples added before the first output.
+    warmup: usize,
+    /// Outputs while the window grows.
+    growing: usize,
+    /// Outputs with a full window (an add and a subtract each).
+    full: usize,
+    /// Outputs while the window shrinks at the end.
+    shrinking: usize,
+}
+
+impl Phases {
+    fn new(length: usize, window: usize) -> Phases {
+        debug_assert!(window >= 1 && window <= length);
+        let half = (window + 2) / 2;
+        Phases {
+            warmup: half - 1,
+            growing: window - half + 1,
+            full: length - window,
+            shrinking: half - 1,
+        }
+    }
+}
+
+/// Runs the 1-D box filter along the steps of `LANES` interleaved independent signals:
+/// `input[step][lane]` -> `output[step][lane]`.
+fn box_interleaved(input: &[[f32; LANES]], output: &mut [[f32; LANES]], window: usize) {
+    let phases = Phases::new(input.len(), window);
+    let mut sum = [0f32; LANES];
+    let mut count = 0usize;
+    let (mut left, mut right, mut out) = (0usize, 0usize, 0usize);
+
+    for _ in 0..phases.warmup {
+        add(&mut sum, &input[right]);
+        count += 1;
+        right += 1;
+    }
+    for _ in 0..phases.growing {
+        add(&mut sum, &input[right]);
+        count += 1;
+        divide(&sum, count, &mut output[out]);
+        right += 1;
+        out += 1;
+    }
+    for _ in 0..phases.full {
+        add(&mut sum, &input[right]);
+        subtract(&mut sum, &input[left]);
+        divide(&sum, count, &mut output[out]);
+        left += 1;
+        right += 1;
+        out += 1;
+    }
+    for _ in 0..phases.shrinking {
+        subtract(&mut sum, &input[left]);
+        count -= 1;
+        divide(&sum, count, &mut output[out]);
+        left += 1;
+        out += 1;
+    }
+
+    #[inline(always)]
+    fn add(sum: &mut [f32; LANES], v: &[f32; LANES]) {
+        for (s, v) in sum.iter_mut().zip(v) {
+            *s += *v;
+        }
+    }
+    #[inline(always)]
+    fn subtract(sum: &mut [f32; LANES], v: &[f32; LANES]) {
+        for (s, v) in sum.iter_mut().zip(v) {
+            *s -= *v;
+        }
+    }
+    #[inline(always)]
+    fn divide(sum: &[f32; LANES], count: usize, out: &mut [f32; LANES]) {
+        let count = count as f32;
+        for (o, s) in out.iter_mut().zip(sum) {
+            *o = *s / count;
+        }
+    }
+}
+
+/// A 1-D box pass along columns, fed one row at a time, emitting output rows in order.
+///
+/// It keeps the last `window + 1` input rows for the subtractions.
+#[derive(Debug)]
+struct ColumnPass {
+    width: usize,
+    phases: Phases,
+    sum: Vec<f32>,
+    count: usize,
+    /// Input rows seen so far.
+    pushed: usize,
+    /// Next input row to subtract.
+    left: usize,
+    /// Next output row.
+    out: usize,
+    ring: Vec<f32>,
+    ring_rows: usize,
+    scratch: Vec<f32>,
+}
+
+impl ColumnPass {
+    fn new(width: usize, length: usize, window: usize) -> ColumnPass {
+        ColumnPass {
+            width,
+            phases: Phases::new(length, window),
+            sum: vec![0.0; width],
+            count: 0,
+            pushed: 0,
+            left: 0,
+            out: 0,
+            ring: vec![0.0; width * (window + 1)],
+            ring_rows: window + 1,
+            scratch: vec![0.0; width],
+        }
+    }
+
+    /// Feeds input row `self.pushed`; calls `emit(index, row)` for each output it completes.
+    fn push(&mut self, row: &[f32], emit: &mut impl FnMut(usize, &[f32])) {
+        let row = &row[..self.width];
+        let index = self.pushed;
+        let slot = index % self.ring_rows;
+        self.ring[slot * self.width..(slot + 1) * self.width].copy_from_slice(row);
+        self.pushed += 1;
+
+        let p = self.phases;
+        if index < p.warmup {
+            add(&mut self.sum, row);
+            self.count += 1;
+        } else if index < p.warmup + p.growing {
+            add(&mut self.sum, row);
+            self.count += 1;
+            self.emit(emit);
+        } else {
+            add(&mut self.sum, row);
+            let left = self.left;
+            let slot = left % self.ring_rows;
+            subtract(&mut self.sum, &self.ring[slot * self.width..(slot + 1) * self.width]);
+            self.left += 1;
+            self.emit(emit);
+        }
+    }
+
+    /// Emits the outputs of the shrinking window once every row has been pushed.
+    fn finish(&mut self, emit: &mut impl FnMut(usize, &[f32])) {
+        for _ in 0..self.phases.shrinking {
+            let left = self.left;
+            let slot = left % self.ring_rows;
+            subtract(&mut self.sum, &self.ring[slot * self.width..(slot + 1) * self.width]);
+            self.count -= 1;
+            self.left += 1;
+            self.emit(emit);
+        }
+        debug_assert_eq!(self.out, self.pushed);
+    }
+
+    fn emit(&mut self, emit: &mut impl FnMut(usize, &[f32])) {
+        let count = self.count as f32;
+        for (o, s) in self.scratch.iter_mut().zip(&self.sum) {
+            *o = *s / count;
+        }
+        emit(self.out, &self.scratch);
+        self.out += 1;
+    }
+}
+
+#[inline(always)]
+fn add(sum: &mut [f32], row: &[f32]) {
+    for (s, v) in sum.iter_mut().zip(row) {
+        *s += *v;
+    }
+}
+
+#[inline(always)]
+fn subtract(sum: &mut [f32], row: &[f32]) {
+    for (s, v) in sum.iter_mut().zip(row) {
+        *s -= *v;
+    }
+}
+
+/// Collects rows into blocks of [`LANES`] and runs a pass along rows over each block.
+#[derive(Debug)]
+struct RowPass {
+    cols: usize,
+    window: usize,
+    /// `block[col][lane]`: up to LANES rows, interleaved.
+    block: Vec<[f32; LANES]>,
+    filtered: Vec<[f32; LANES]>,
+    filled: usize,
+    /// Index of the first row in the current block.
+    first_row: usize,
+}
+
+impl RowPass {
+    fn new(cols: usize, window: usize) -> RowPass {
+        RowPass {
+            cols,
+            window,
+            block: vec![[0.0; LANES]; cols],
+            filtered: vec![[0.0; LANES]; cols],
+            filled: 0,
+            first_row: 0,
+        }
+    }
+
+    /// Adds a row; when a block is full, filters it and hands each filtered row to `emit`.
+    fn push(&mut self, row: &[f32], emit: &mut impl FnMut(usize, &[[f32; LANES]], usize)) {
+        let lane = self.filled;
+        for (cell, &v) in self.block.iter_mut().zip(&row[..self.cols]) {
+            cell[lane] = v;
+        }
+        self.filled += 1;
+        if self.filled == LANES {
+            self.flush(emit);
+        }
+    }
+
+    /// Filters a partly filled last block.
+    fn flush(&mut self, emit: &mut impl FnMut(usize, &[[f32; LANES]], usize)) {
+        if self.filled == 0 {
+            return;
+        }
+        box_interleaved(&self.block, &mut self.filtered, self.window);
+        for lane in 0..self.filled {
+            emit(self.first_row + lane, &self.filtered, lane);
+        }
+        self.first_row += self.filled;
+        self.filled = 0;
+    }
+}
+
+/// Blurs and decimates the luma to the 64x64 buffer the reference takes its quality and DCT
+/// from. `rows` and `cols` must both be at least 1.
+pub(crate) fn downsample(luma: &LumaRows<'_>) -> [[f32; 64]; 64] {
+    let (rows, cols) = (luma.rows(), luma.cols());
+    let window_x = window_size(cols);
+    let window_y = window_size(rows);
+    let sample_cols = sample_indices(cols);
+    let sample_rows = sample_indices(rows);
+
+    // Pass 4: along columns, over the 64 sampled columns only, keeping the 64 sampled rows.
+    let mut result = [[0f32; 64]; 64];
+    let mut pass4 = ColumnPass::new(64, rows, window_y);
+    let mut next_sample = 0usize;
+    let mut keep = |index: usize, row: &[f32]| {
+        while next_sample < 64 && sample_rows[next_sample] == index {
+            result[next_sample].copy_from_slice(&row[..64]);
+            next_sample += 1;
+        }
+    };
+
+    // Pass 3: along rows; only the sampled columns go on.
+    let mut pass3 = RowPass::new(cols, window_x);
+    let mut compact = [0f32; 64];
+    let mut to_pass4 = |_row: usize, filtered: &[[f32; LANES]], lane: usize| {
+        for (c, &col) in compact.iter_mut().zip(&sample_cols) {
+            *c = filtered[col][lane];
+        }
+        pass4.push(&compact, &mut keep);
+    };
+
+    // Pass 2: along columns, over every column.
+    let mut pass2 = ColumnPass::new(cols, rows, window_y);
+    let mut to_pass3 = |_row: usize, filtered: &[f32]| pass3.push(filtered, &mut to_pass4);
+
+    // Pass 1: along rows, straight from the luma source.
+    let mut pass1 = RowPass::new(cols, window_x);
+    let mut unpacked = vec![0f32; cols];
+    let mut to_pass2 = |_row: usize, filtered: &[[f32; LANES]], lane: usize| {
+        for (u, cell) in unpacked.iter_mut().zip(filtered) {
+            *u = cell[lane];
+        }
+        pass2.push(&unpacked, &mut to_pass3);
+    };
+
+    let mut line = vec![0f32; cols];
+    for row in 0..rows {
+        luma.fill(row, &mut line);
+        pass1.push(&line, &mut to_pass2);
+    }
+    pass1.flush(&mut to_pass2);
+    pass2.finish(&mut to_pass3);
+    pass3.flush(&mut to_pass4);
+    pass4.finish(&mut keep);
+    debug_assert_eq!(next_sample, 64);
+    result
+}
+
+#[cfg(test)]
+pub(crate) mod reference {
+    //! A literal transcription of the reference filter, for checking the streamed one.
+
+    use super::{sample_indices, window_size};
+
+    fn box_1d(input: &[f32], output: &mut [f32], length: usize, stride: usize, window: usize) {
+        let half = (window + 2) / 2;
+        let (p1, p2, p3, p4) = (half - 1, window - half + 1, length - window, half - 1);
+        let (mut li, mut ri, mut oi) = (0, 0, 0);
+        let mut sum = 0f32;
+        let mut count = 0usize;
+        for _ in 0..p1 {
+            sum += input[ri];
+            count += 1;
+            ri += stride;
+        }
+        for _ in 0..p2 {
+            sum += input[ri];
+            count += 1;
+            output[oi] = sum / count as f32;
+            ri += stride;
+            oi += stride;
+        }
+        for _ in 0..p3 {
+            sum += input[ri];
+            sum -= input[li];
+            output[oi] = sum / count as f32;
+            li += stride;
+            ri += stride;
+            oi += stride;
+        }
+        for _ in 0..p4 {
+            sum -= input[li];
+            count -= 1;
+            output[oi] = sum / count as f32;
+            li += stride;
+            oi += stride;
+        }
+    }
+
+    /// Filters `image` (rows x cols, row-major) in place and decimates it to 64x64.
+    pub(crate) fn downsample(image: &mut [f32], rows: usize, cols: usize) -> [[f32; 64]; 64] {
+        let mut other = vec![0f32; image.len()];
+        let (wx, wy) = (window_size(cols), window_size(rows));
+        for _ in 0..2 {
+            for r in 0..rows {
+                box_1d(&image[r * cols..], &mut other[r * cols..], cols, 1, wx);
+            }
+            for c in 0..cols {
+                box_1d(&other[c..], &mut image[c..], rows, cols, wy);
+            }
+        }
+        let (sr, sc) = (sample_indices(rows), sample_indices(cols));
+        std::array::from_fn(|i| std::array::from_fn(|j| image[sr[i] * cols + sc[j]]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{Picture, Pixels};
+    use crate::pdq::luma::LumaFormula;
+    use proptest::prelude::*;
+
+    fn check_against_reference(rows: usize, cols: usize, pixels: Vec<u8>) {
+        let picture = Picture::new(cols as u32, rows as u32, Pixels::Rgb(pixels)).unwrap();
+        let luma = LumaRows::full(&picture, LumaFormula::Float64);
+        let mut image = vec![0f32; rows * cols];
+        for r in 0..rows {
+            luma.fill(r, &mut image[r * cols..(r + 1) * cols]);
+        }
+        let expected = reference::downsample(&mut image, rows, cols);
+        let actual = downsample(&luma);
+        for i in 0..64 {
+            for j in 0..64 {
+                assert_eq!(
+                    actual[i][j].to_bits(),
+                    expected[i][j].to_bits(),
+                    "{rows}x{cols} at ({i},{j}): {} vs {}",
+                    actual[i][j],
+                    expected[i][j]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn window_sizes_match_reference() {
+        for (dim, w) in [(1, 1), (5, 1), (128, 1), (129, 2), (256, 2), (1004, 8), (1600, 13), (4000, 32)] {
+            assert_eq!(window_size(dim), w, "{dim}");
+        }
+    }
+
+    #[test]
+    fn sample_indices_match_reference() {
+        assert_eq!(sample_indices(64), std::array::from_fn::<usize, 64, _>(|i| i));
+        let s = sample_indices(1004);
+        assert_eq!((s[0], s[1], s[63]), (7, 23, 996));
+    }
+
+    #[test]
+    fn streamed_equals_reference_on_edge_sizes() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for (rows, cols) in [(5, 5), (7, 9), (64, 64), (65, 63), (8, 200), (129, 130), (300, 17), (257, 1031)] {
+            let pixels = (0..rows * cols * 3)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    (seed >> 24) as u8
+                })
+                .collect();
+            check_against_reference(rows, cols, pixels);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn streamed_equals_reference(rows in 5usize..400, cols in 5usize..400, seed: u64) {
+            let mut state = seed | 1;
+            let pixels = (0..rows * cols * 3)
+                .map(|i| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    // Smooth regions as well as noise, so sums of equal values are covered.
+                    if (i / 97) % 3 == 0 { (i / 300) as u8 } else { (state >> 32) as u8 }
+                })
+                .collect();
+            check_against_reference(rows, cols, pixels);
+        }
+    }
+}
