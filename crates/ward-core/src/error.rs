@@ -15,17 +15,26 @@ pub enum Error {
     Truncated { format: &'static str },
     /// The file is damaged or not what its header says.
     #[error("corrupt {format} file: {message}")]
-    Corrupt { format: &'static str, message: String },
+    Corrupt {
+        format: &'static str,
+        message: String,
+    },
     /// A valid file using a feature Ward does not decode.
     #[error("unsupported {format} file: {message}")]
-    Unsupported { format: &'static str, message: String },
+    Unsupported {
+        format: &'static str,
+        message: String,
+    },
     /// The header claims more pixels than the configured limit (a decompression bomb, or an
     /// image too large to hash safely).
     #[error("image of {width}x{height} pixels exceeds the limit of {limit} pixels")]
     TooLarge { width: u64, height: u64, limit: u64 },
     /// A hash in text form is malformed.
     #[error("invalid {signal_type}: {reason}")]
-    InvalidSignal { signal_type: &'static str, reason: String },
+    InvalidSignal {
+        signal_type: &'static str,
+        reason: String,
+    },
     /// A setting has a value Ward does not know.
     #[error("{0}")]
     InvalidOption(String),

@@ -5,6 +5,9 @@
 //! runtime, no database and no network, so that everything above it can test it directly and
 //! it can never block a server's event loop by accident.
 
+// Index loops mirror the reference code (Meta's PDQ, libjpeg) that exactness is checked against.
+#![allow(clippy::needless_range_loop)]
+
 pub mod decode;
 pub mod digest;
 pub mod error;

@@ -6,19 +6,27 @@ use std::num::NonZeroU64;
 use super::{DecodeOptions, Orientation, Picture, Pixels, check_size};
 use crate::error::{Error, Result};
 
-pub(super) fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<(Picture, Option<Orientation>)> {
+pub(super) fn decode(
+    bytes: &[u8],
+    options: &DecodeOptions,
+) -> Result<(Picture, Option<Orientation>)> {
     let mut gif_options = gif::DecodeOptions::new();
     gif_options.set_color_output(gif::ColorOutput::Indexed);
     let frame_limit = NonZeroU64::new(options.max_pixels.max(1)).expect("at least 1");
     gif_options.set_memory_limit(gif::MemoryLimit::Bytes(frame_limit));
-    let mut decoder = gif_options.read_info(Cursor::new(bytes)).map_err(gif_error)?;
+    let mut decoder = gif_options
+        .read_info(Cursor::new(bytes))
+        .map_err(gif_error)?;
     let (width, height) = (usize::from(decoder.width()), usize::from(decoder.height()));
     check_size(width as u64, height as u64, options)?;
     let global_palette = decoder.global_palette().map(<[u8]>::to_vec);
-    let frame = decoder.read_next_frame().map_err(gif_error)?.ok_or(Error::Corrupt {
-        format: "gif",
-        message: "no image in file".into(),
-    })?;
+    let frame = decoder
+        .read_next_frame()
+        .map_err(gif_error)?
+        .ok_or(Error::Corrupt {
+            format: "gif",
+            message: "no image in file".into(),
+        })?;
 
     // Pillow starts the first frame from a canvas of the transparent index (or 0) and draws
     // the frame's indices at its offset.
@@ -32,7 +40,8 @@ pub(super) fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<(Picture, 
                 break;
             }
             let visible = frame_width.min(width - left);
-            indices[row * width + left..row * width + left + visible].copy_from_slice(&line[..visible]);
+            indices[row * width + left..row * width + left + visible]
+                .copy_from_slice(&line[..visible]);
         }
     }
 
@@ -59,10 +68,13 @@ fn gif_error(error: gif::DecodingError) -> Error {
         }
         other => {
             let message = other.to_string();
-            if message.contains("end of file") || message.contains("unexpected EOF") {
+            if message.to_ascii_lowercase().contains("end of file") {
                 Error::Truncated { format: "gif" }
             } else {
-                Error::Corrupt { format: "gif", message }
+                Error::Corrupt {
+                    format: "gif",
+                    message,
+                }
             }
         }
     }

@@ -87,7 +87,11 @@ impl Picture {
                 pixels.samples().len()
             )));
         }
-        Ok(Picture { width, height, pixels })
+        Ok(Picture {
+            width,
+            height,
+            pixels,
+        })
     }
 
     pub fn width(&self) -> u32 {
@@ -170,7 +174,10 @@ impl DecodeOptions {
 
 impl Default for DecodeOptions {
     fn default() -> DecodeOptions {
-        DecodeOptions { max_pixels: DecodeOptions::DEFAULT_MAX_PIXELS, exif_orient: false }
+        DecodeOptions {
+            max_pixels: DecodeOptions::DEFAULT_MAX_PIXELS,
+            exif_orient: false,
+        }
     }
 }
 
@@ -184,7 +191,10 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Picture> {
     // reported as corrupt rather than taking the caller down with it.
     let decoded = catch_unwind(AssertUnwindSafe(|| decode_format(format, bytes, options)));
     let (picture, orientation) = decoded.unwrap_or_else(|_| {
-        Err(Error::Corrupt { format: format.name(), message: "decoder failed".into() })
+        Err(Error::Corrupt {
+            format: format.name(),
+            message: "decoder failed".into(),
+        })
     })?;
     Ok(match orientation {
         Some(orientation) if options.exif_orient => orientation::apply(picture, orientation),
@@ -201,7 +211,11 @@ pub(crate) fn check_size(width: u64, height: u64, options: &DecodeOptions) -> Re
         });
     }
     if width.saturating_mul(height) > options.max_pixels {
-        return Err(Error::TooLarge { width, height, limit: options.max_pixels });
+        return Err(Error::TooLarge {
+            width,
+            height,
+            limit: options.max_pixels,
+        });
     }
     Ok(())
 }
@@ -257,18 +271,29 @@ fn image_error(format: ImageFormat, error: ImageError) -> Error {
             format: format.name(),
             message: "decoding would exceed the memory limit".into(),
         },
-        ImageError::Unsupported(e) => {
-            Error::Unsupported { format: format.name(), message: e.to_string() }
-        }
+        ImageError::Unsupported(e) => Error::Unsupported {
+            format: format.name(),
+            message: e.to_string(),
+        },
         ImageError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Error::Truncated { format: format.name() }
+            Error::Truncated {
+                format: format.name(),
+            }
         }
         other => {
             let message = other.to_string();
-            if message.contains("end of file") || message.contains("EOF") || message.contains("truncated") {
-                Error::Truncated { format: format.name() }
+            if message.contains("end of file")
+                || message.contains("EOF")
+                || message.contains("truncated")
+            {
+                Error::Truncated {
+                    format: format.name(),
+                }
             } else {
-                Error::Corrupt { format: format.name(), message }
+                Error::Corrupt {
+                    format: format.name(),
+                    message,
+                }
             }
         }
     }
@@ -286,25 +311,41 @@ fn picture_from_dynamic(image: DynamicImage, format: ImageFormat) -> Result<Pict
         DynamicImage::ImageRgb8(buffer) => Pixels::Rgb(buffer.into_raw()),
         DynamicImage::ImageRgba8(buffer) => Pixels::Rgb(drop_alpha(&buffer.into_raw())),
         // Pillow opens 16-bit grey as mode I;16, whose conversion to 8 bits clips at 255.
-        DynamicImage::ImageLuma16(buffer) => {
-            Pixels::Grey(buffer.into_raw().iter().map(|&v| v.min(255) as u8).collect())
-        }
+        DynamicImage::ImageLuma16(buffer) => Pixels::Grey(
+            buffer
+                .into_raw()
+                .iter()
+                .map(|&v| v.min(255) as u8)
+                .collect(),
+        ),
         // Other 16-bit modes Pillow unpacks by keeping the most significant byte.
-        DynamicImage::ImageLumaA16(buffer) => {
-            Pixels::Grey(buffer.into_raw().chunks_exact(2).map(|p| high_byte(p[0])).collect())
-        }
+        DynamicImage::ImageLumaA16(buffer) => Pixels::Grey(
+            buffer
+                .into_raw()
+                .chunks_exact(2)
+                .map(|p| high_byte(p[0]))
+                .collect(),
+        ),
         DynamicImage::ImageRgb16(buffer) => {
             Pixels::Rgb(buffer.into_raw().iter().map(|&v| high_byte(v)).collect())
         }
         DynamicImage::ImageRgba16(buffer) => Pixels::Rgb(
-            buffer.into_raw().chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]].map(high_byte)).collect(),
+            buffer
+                .into_raw()
+                .chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]].map(high_byte))
+                .collect(),
         ),
         // Float images (TIFF): Pillow's F mode converts by clipping the value itself.
         DynamicImage::ImageRgb32F(buffer) => {
             Pixels::Rgb(buffer.into_raw().iter().map(|&v| clip_float(v)).collect())
         }
         DynamicImage::ImageRgba32F(buffer) => Pixels::Rgb(
-            buffer.into_raw().chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]].map(clip_float)).collect(),
+            buffer
+                .into_raw()
+                .chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]].map(clip_float))
+                .collect(),
         ),
         other => {
             return Err(Error::Unsupported {
@@ -356,15 +397,27 @@ mod tests {
     fn empty_and_unknown_inputs_are_typed_errors() {
         let options = DecodeOptions::default();
         assert!(matches!(decode(b"", &options), Err(Error::Empty)));
-        assert!(matches!(decode(b"hello world", &options), Err(Error::UnsupportedFormat)));
+        assert!(matches!(
+            decode(b"hello world", &options),
+            Err(Error::UnsupportedFormat)
+        ));
     }
 
     #[test]
     fn size_limit_is_checked_before_decoding() {
-        let options = DecodeOptions { max_pixels: 100, exif_orient: false };
+        let options = DecodeOptions {
+            max_pixels: 100,
+            exif_orient: false,
+        };
         assert!(check_size(10, 10, &options).is_ok());
-        assert!(matches!(check_size(11, 10, &options), Err(Error::TooLarge { .. })));
-        assert!(matches!(check_size(0, 10, &options), Err(Error::Corrupt { .. })));
+        assert!(matches!(
+            check_size(11, 10, &options),
+            Err(Error::TooLarge { .. })
+        ));
+        assert!(matches!(
+            check_size(0, 10, &options),
+            Err(Error::Corrupt { .. })
+        ));
     }
 
     #[test]

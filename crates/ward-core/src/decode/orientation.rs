@@ -47,7 +47,10 @@ pub(super) fn apply(picture: Picture, orientation: Orientation) -> Picture {
     let (w, h) = (picture.width as usize, picture.height as usize);
     let swaps = matches!(
         orientation,
-        Orientation::Transpose | Orientation::Rotate90 | Orientation::Transverse | Orientation::Rotate270
+        Orientation::Transpose
+            | Orientation::Rotate90
+            | Orientation::Transverse
+            | Orientation::Rotate270
     );
     let (out_w, out_h) = if swaps { (h, w) } else { (w, h) };
     // For each output pixel, the input pixel it shows.
@@ -78,7 +81,11 @@ pub(super) fn apply(picture: Picture, orientation: Orientation) -> Picture {
         Pixels::Grey(samples) => Pixels::Grey(remap(samples, 1)),
         Pixels::Rgb(samples) => Pixels::Rgb(remap(samples, 3)),
     };
-    Picture { width: out_w as u32, height: out_h as u32, pixels }
+    Picture {
+        width: out_w as u32,
+        height: out_h as u32,
+        pixels,
+    }
 }
 
 #[cfg(test)]
@@ -95,7 +102,11 @@ mod tests {
     fn check(orientation: Orientation, width: u32, expected: &[u8]) {
         let out = apply(sample(), orientation);
         assert_eq!(out.width, width, "{orientation:?}");
-        assert_eq!(out.pixels, Pixels::Grey(expected.to_vec()), "{orientation:?}");
+        assert_eq!(
+            out.pixels,
+            Pixels::Grey(expected.to_vec()),
+            "{orientation:?}"
+        );
     }
 
     #[test]

@@ -8,15 +8,19 @@ use super::hash::{PdqHash, Quality};
 ///
 /// The reference computes the scale factor as a float, multiplies it by a double cosine and
 /// stores the product as a float; the same roundings are kept here.
-fn dct_matrix() -> &'static ([[f32; 64]; 16], [[f32; 16]; 64]) {
-    static MATRIX: OnceLock<([[f32; 64]; 16], [[f32; 16]; 64])> = OnceLock::new();
+/// The matrix and its transpose.
+type DctMatrix = ([[f32; 64]; 16], [[f32; 16]; 64]);
+
+fn dct_matrix() -> &'static DctMatrix {
+    static MATRIX: OnceLock<DctMatrix> = OnceLock::new();
     MATRIX.get_or_init(|| {
         let scale = (2.0f64 / 64.0).sqrt() as f32;
         let mut d = [[0f32; 64]; 16];
         let mut transposed = [[0f32; 16]; 64];
         for (i, row) in d.iter_mut().enumerate() {
             for (j, cell) in row.iter_mut().enumerate() {
-                let angle = (std::f64::consts::PI / 2.0 / 64.0) * (i + 1) as f64 * (2 * j + 1) as f64;
+                let angle =
+                    (std::f64::consts::PI / 2.0 / 64.0) * (i + 1) as f64 * (2 * j + 1) as f64;
                 *cell = (f64::from(scale) * angle.cos()) as f32;
                 transposed[j][i] = *cell;
             }

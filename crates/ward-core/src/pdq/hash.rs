@@ -93,7 +93,10 @@ impl FromStr for PdqHash {
     fn from_str(text: &str) -> Result<PdqHash> {
         let invalid = || Error::InvalidSignal {
             signal_type: "pdq",
-            reason: format!("expected 64 hex digits, got {:?}", truncate_for_message(text)),
+            reason: format!(
+                "expected 64 hex digits, got {:?}",
+                truncate_for_message(text)
+            ),
         };
         let bytes = text.as_bytes();
         if bytes.len() != 64 {
@@ -123,7 +126,11 @@ impl Quality {
 
     /// Returns `None` above 100.
     pub const fn new(value: u8) -> Option<Quality> {
-        if value <= 100 { Some(Quality(value)) } else { None }
+        if value <= 100 {
+            Some(Quality(value))
+        } else {
+            None
+        }
     }
 
     pub(crate) const fn saturating(value: u32) -> Quality {
@@ -180,8 +187,14 @@ mod tests {
         check_roundtrip(&"0".repeat(64), 0);
         check_roundtrip(&"f".repeat(64), 256);
         check_roundtrip(&"F".repeat(64), 256);
-        check_roundtrip("d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22", 128);
-        check_roundtrip("0007001f003f003f007f00ff00ff00ff01ff01ff01ff03ff03ff03ff03ff03ff", 128);
+        check_roundtrip(
+            "d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22",
+            128,
+        );
+        check_roundtrip(
+            "0007001f003f003f007f00ff00ff00ff01ff01ff01ff03ff03ff03ff03ff03ff",
+            128,
+        );
     }
 
     #[test]
@@ -201,7 +214,14 @@ mod tests {
 
     #[test]
     fn rejects_malformed_text() {
-        for bad in ["", "abc", &"g".repeat(64), &"0".repeat(63), &"0".repeat(65), &"é".repeat(32)] {
+        for bad in [
+            "",
+            "abc",
+            &"g".repeat(64),
+            &"0".repeat(63),
+            &"0".repeat(65),
+            &"é".repeat(32),
+        ] {
             assert!(bad.parse::<PdqHash>().is_err(), "{bad:?}");
         }
     }

@@ -170,7 +170,10 @@ impl ColumnPass {
             add(&mut self.sum, row);
             let left = self.left;
             let slot = left % self.ring_rows;
-            subtract(&mut self.sum, &self.ring[slot * self.width..(slot + 1) * self.width]);
+            subtract(
+                &mut self.sum,
+                &self.ring[slot * self.width..(slot + 1) * self.width],
+            );
             self.left += 1;
             self.emit(emit);
         }
@@ -181,7 +184,10 @@ impl ColumnPass {
         for _ in 0..self.phases.shrinking {
             let left = self.left;
             let slot = left % self.ring_rows;
-            subtract(&mut self.sum, &self.ring[slot * self.width..(slot + 1) * self.width]);
+            subtract(
+                &mut self.sum,
+                &self.ring[slot * self.width..(slot + 1) * self.width],
+            );
             self.count -= 1;
             self.left += 1;
             self.emit(emit);
@@ -410,14 +416,26 @@ mod tests {
 
     #[test]
     fn window_sizes_match_reference() {
-        for (dim, w) in [(1, 1), (5, 1), (128, 1), (129, 2), (256, 2), (1004, 8), (1600, 13), (4000, 32)] {
+        for (dim, w) in [
+            (1, 1),
+            (5, 1),
+            (128, 1),
+            (129, 2),
+            (256, 2),
+            (1004, 8),
+            (1600, 13),
+            (4000, 32),
+        ] {
             assert_eq!(window_size(dim), w, "{dim}");
         }
     }
 
     #[test]
     fn sample_indices_match_reference() {
-        assert_eq!(sample_indices(64), std::array::from_fn::<usize, 64, _>(|i| i));
+        assert_eq!(
+            sample_indices(64),
+            std::array::from_fn::<usize, 64, _>(|i| i)
+        );
         let s = sample_indices(1004);
         assert_eq!((s[0], s[1], s[63]), (7, 23, 996));
     }
@@ -425,7 +443,16 @@ mod tests {
     #[test]
     fn streamed_equals_reference_on_edge_sizes() {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
-        for (rows, cols) in [(5, 5), (7, 9), (64, 64), (65, 63), (8, 200), (129, 130), (300, 17), (257, 1031)] {
+        for (rows, cols) in [
+            (5, 5),
+            (7, 9),
+            (64, 64),
+            (65, 63),
+            (8, 200),
+            (129, 130),
+            (300, 17),
+            (257, 1031),
+        ] {
             let pixels = (0..rows * cols * 3)
                 .map(|_| {
                     seed ^= seed << 13;

@@ -152,8 +152,12 @@ mod tests {
 
     #[test]
     fn nearest_map_follows_cimg() {
-        let picture = Picture::new(1000, 3, Pixels::Grey((0..3000).map(|i| (i % 251) as u8).collect()))
-            .unwrap();
+        let picture = Picture::new(
+            1000,
+            3,
+            Pixels::Grey((0..3000).map(|i| (i % 251) as u8).collect()),
+        )
+        .unwrap();
         let rows = LumaRows::nearest(&picture, LumaFormula::Float32, 2, 512);
         let map = rows.col_map.as_ref().unwrap();
         assert_eq!(map[0], 0);

@@ -93,7 +93,10 @@ impl PdqDct {
     pub fn compute(picture: &Picture, pipeline: Pipeline) -> PdqDct {
         let (width, height) = (picture.width(), picture.height());
         if width < MIN_HASHABLE_SIDE || height < MIN_HASHABLE_SIDE {
-            return PdqDct { coefficients: None, quality: Quality::default() };
+            return PdqDct {
+                coefficients: None,
+                quality: Quality::default(),
+            };
         }
         let luma = match pipeline {
             Pipeline::Full => LumaRows::full(picture, LumaFormula::Float64),
@@ -104,7 +107,10 @@ impl PdqDct {
             Pipeline::Cli512 => LumaRows::full(picture, LumaFormula::Float32),
         };
         let buffer = jarosz::downsample(&luma);
-        PdqDct { coefficients: Some(dct::dct_16x16(&buffer)), quality: dct::quality(&buffer) }
+        PdqDct {
+            coefficients: Some(dct::dct_16x16(&buffer)),
+            quality: dct::quality(&buffer),
+        }
     }
 
     /// The quality, 0 to 100.
@@ -114,7 +120,10 @@ impl PdqDct {
 
     /// The PDQ hash.
     pub fn hash(&self) -> PdqHash {
-        self.coefficients.as_ref().map(dct::threshold).unwrap_or_default()
+        self.coefficients
+            .as_ref()
+            .map(dct::threshold)
+            .unwrap_or_default()
     }
 
     /// The hashes of the eight rotations and flips, in Meta's order (see [`DIHEDRAL_NAMES`]),
@@ -138,5 +147,8 @@ pub struct PdqSignal {
 /// Hashes `picture` with `pipeline`.
 pub fn hash(picture: &Picture, pipeline: Pipeline) -> PdqSignal {
     let dct = PdqDct::compute(picture, pipeline);
-    PdqSignal { hash: dct.hash(), quality: dct.quality() }
+    PdqSignal {
+        hash: dct.hash(),
+        quality: dct.quality(),
+    }
 }
