@@ -1,1 +1,28 @@
-fn main(){}
+//! The `ward` binary: reads the command line, runs the command, reports what went wrong.
+
+mod cli;
+mod hashing;
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        // `ward hash dir | head` closing the pipe early is what the user asked for.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("ward: {err:#}");
+            ExitCode::from(cli::EXIT_FATAL)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|cause| cause.downcast_ref::<io::Error>())
+        .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}

@@ -1,0 +1,450 @@
+//! Hashing files: here are paths, give me their signals, in order.
+//!
+//! A feeder thread expands the inputs lazily (directories are walked in file-name order) and
+//! hands each file to rayon's pool, which reads it once (digesting it on the way), decodes it
+//! and hashes it. Results come back in input order through a reorder window of bounded size:
+//! the feeder may run at most [`WINDOW`] inputs ahead of the consumer, so output streams as
+//! results arrive and memory stays bounded however many files a directory holds.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver};
+use std::thread::{self, JoinHandle};
+
+use walkdir::WalkDir;
+use ward_core::decode::{self, DecodeOptions, ImageFormat};
+use ward_core::digest::{Digester, FileDigests};
+use ward_core::pdq::{PdqDct, PdqHash, Pipeline, Quality};
+
+/// Something to hash: a path as the user gave it (or as a directory walk found it), or
+/// standard input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    Stdin,
+    Path(PathBuf),
+}
+
+impl Input {
+    /// Reads a command-line argument: `-` is standard input (`./-` names a file called `-`).
+    pub fn from_arg(arg: &Path) -> Input {
+        if arg.as_os_str() == "-" {
+            Input::Stdin
+        } else {
+            Input::Path(arg.to_path_buf())
+        }
+    }
+
+    /// The name to print: `-` for standard input, the path otherwise (lossily, when it is
+    /// not valid UTF-8).
+    pub fn name(&self) -> Cow<'_, str> {
+        match self {
+            Input::Stdin => Cow::Borrowed("-"),
+            Input::Path(path) => path.to_string_lossy(),
+        }
+    }
+}
+
+/// How to hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashOptions {
+    pub decode: DecodeOptions,
+    pub pipeline: Pipeline,
+    /// Also compute the eight dihedral hashes.
+    pub dihedral: bool,
+}
+
+/// The signals of one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signals {
+    pub pdq: PdqHash,
+    pub quality: Quality,
+    /// In Meta's order ([`ward_core::pdq::DIHEDRAL_NAMES`]); present when asked for.
+    pub dihedral: Option<[PdqHash; 8]>,
+    /// Of the file's raw bytes.
+    pub digests: FileDigests,
+}
+
+/// One input and what became of it.
+#[derive(Debug)]
+pub struct Hashed {
+    pub input: Input,
+    pub outcome: Result<Signals, HashError>,
+}
+
+/// Why an input has no signals. Any of these concerns that input only: the others are
+/// still hashed.
+#[derive(Debug)]
+pub enum HashError {
+    /// The file could not be opened or read.
+    Read(io::Error),
+    /// A directory could not be listed; the path is the directory.
+    List(io::Error),
+    /// The bytes are not a picture that ward-core decodes.
+    Decode(ward_core::Error),
+    /// Hashing panicked: a bug, reported for this input rather than taking the others down.
+    Panicked,
+}
+
+impl fmt::Display for HashError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HashError::Read(e) => write!(f, "cannot read: {}", describe_io(e)),
+            HashError::List(e) => write!(f, "cannot list directory: {}", describe_io(e)),
+            HashError::Decode(e) => e.fmt(f),
+            HashError::Panicked => f.write_str("internal error: hashing panicked"),
+        }
+    }
+}
+
+impl std::error::Error for HashError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            HashError::Read(e) | HashError::List(e) => Some(e),
+            HashError::Decode(e) => Some(e),
+            HashError::Panicked => None,
+        }
+    }
+}
+
+/// Hashes `inputs` on all cores and yields one [`Hashed`] per file, in input order
+/// (directory entries in walk order). Dropping the iterator early stops the work.
+pub fn hash_in_order(inputs: Vec<Input>, options: HashOptions) -> impl Iterator<Item = Hashed> {
+    ordered_parallel(jobs(inputs), WINDOW, move |job| run_job(job, &options))
+}
+
+/// How far the feeder may run ahead of the consumer: enough that one slow file does not
+/// idle the other cores for long, small enough that the waiting results (a few hundred bytes
+/// each) stay a few megabytes.
+const WINDOW: usize = 4096;
+
+/// Files are read in chunks of this size.
+const CHUNK: usize = 256 * 1024;
+
+/// Once this many bytes are in, a file that no image format starts like is given up on. It is
+/// more than any magic number ward-core sniffs.
+const SNIFF_LEN: usize = 64;
+
+/// One unit of work for the pool.
+#[derive(Debug)]
+enum Job {
+    Read(Input),
+    /// Walking found an error, which only needs to be passed along in its place.
+    Failed(Input, HashError),
+}
+
+/// Expands the inputs lazily: a directory becomes its files in walk order.
+fn jobs(inputs: Vec<Input>) -> impl Iterator<Item = Job> + Send + 'static {
+    inputs
+        .into_iter()
+        .flat_map(|input| -> Box<dyn Iterator<Item = Job> + Send> {
+            match input {
+                Input::Path(path) if path.is_dir() => Box::new(walk(path)),
+                input => Box::new(std::iter::once(Job::Read(input))),
+            }
+        })
+}
+
+/// The files under `root`, sorted by name within each directory, depth first.
+///
+/// Regular files are read, whatever their names. Symbolic links are not followed into
+/// directories (that could loop or leave the tree) but are read when they point to a file,
+/// and reported when they point nowhere. Pipes, sockets and devices are skipped: reading one
+/// could block for ever.
+fn walk(root: PathBuf) -> impl Iterator<Item = Job> + Send {
+    let walker = WalkDir::new(&root).sort_by_file_name().into_iter();
+    walker.filter_map(move |entry| match entry {
+        Ok(entry) => {
+            let kind = entry.file_type();
+            let wanted = kind.is_file() || (kind.is_symlink() && is_file_or_dangling(entry.path()));
+            wanted.then(|| Job::Read(Input::Path(entry.into_path())))
+        }
+        Err(err) => {
+            let path = err.path().map_or_else(|| root.clone(), Path::to_path_buf);
+            Some(Job::Failed(Input::Path(path), HashError::List(err.into())))
+        }
+    })
+}
+
+fn is_file_or_dangling(link: &Path) -> bool {
+    fs::metadata(link).map_or(true, |target| target.is_file())
+}
+
+fn run_job(job: Job, options: &HashOptions) -> Hashed {
+    match job {
+        Job::Failed(input, error) => Hashed {
+            input,
+            outcome: Err(error),
+        },
+        Job::Read(input) => {
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| hash_input(&input, options)))
+                .unwrap_or(Err(HashError::Panicked));
+            Hashed { input, outcome }
+        }
+    }
+}
+
+fn hash_input(input: &Input, options: &HashOptions) -> Result<Signals, HashError> {
+    let (bytes, digests) = match input {
+        Input::Stdin => read_once(io::stdin().lock())?,
+        Input::Path(path) => read_once(File::open(path).map_err(HashError::Read)?)?,
+    };
+    let picture = decode::decode(&bytes, &options.decode).map_err(HashError::Decode)?;
+    drop(bytes);
+    let dct = PdqDct::compute(&picture, options.pipeline);
+    Ok(Signals {
+        pdq: dct.hash(),
+        quality: dct.quality(),
+        dihedral: options.dihedral.then(|| dct.dihedral()),
+        digests,
+    })
+}
+
+/// Reads a whole file in chunks, digesting it on the way, so that it is read once.
+///
+/// Stops as soon as the first bytes show that no image format starts this way: such a file
+/// can only give an error, and it may be a video of many gigabytes.
+fn read_once(mut reader: impl Read) -> Result<(Vec<u8>, FileDigests), HashError> {
+    let mut bytes = Vec::new();
+    let mut digester = Digester::default();
+    let mut chunk = vec![0u8; CHUNK];
+    let mut sniffed = false;
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(HashError::Read(e)),
+        };
+        digester.update(&chunk[..n]);
+        bytes.extend_from_slice(&chunk[..n]);
+        if !sniffed && bytes.len() >= SNIFF_LEN {
+            sniffed = true;
+            if ImageFormat::sniff(&bytes).is_none() {
+                return Err(HashError::Decode(ward_core::Error::UnsupportedFormat));
+            }
+        }
+    }
+    Ok((bytes, digester.finish()))
+}
+
+/// An io error as a lower-case phrase: "permission denied", not "Permission denied (os
+/// error 13)".
+fn describe_io(error: &io::Error) -> String {
+    let text = error.to_string();
+    let text = match error.raw_os_error() {
+        Some(code) => text
+            .strip_suffix(&format!(" (os error {code})"))
+            .unwrap_or(&text),
+        None => &text,
+    };
+    let mut chars = text.chars();
+    match (chars.next(), chars.clone().next()) {
+        // Only a capital starting a lower-case word: "I/O" and "EOF" stay as they are.
+        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => text.to_owned(),
+    }
+}
+
+/// Runs `work` on every item on rayon's pool and yields the results in the items' order,
+/// with at most `window` items taken but not yet yielded.
+///
+/// The items are pulled on a thread of their own, which waits whenever the window is full;
+/// the consumer keeps early results until the ones before them are done. `work` must not
+/// panic (a panic in a rayon task aborts the process).
+fn ordered_parallel<T, R, F>(
+    items: impl Iterator<Item = T> + Send + 'static,
+    window: usize,
+    work: F,
+) -> Ordered<R>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(T) -> R + Send + Sync + 'static,
+{
+    // A token per item in the window: the feeder sends one before it starts an item and
+    // blocks when `window` are out; the consumer takes one back per result it yields.
+    let (permit_tx, permits) = mpsc::sync_channel::<()>(window.max(1));
+    let (result_tx, results) = mpsc::channel();
+    let work = Arc::new(work);
+    let feeder = thread::Builder::new()
+        .name("ward-feeder".into())
+        .spawn(move || {
+            for (index, item) in items.enumerate() {
+                if permit_tx.send(()).is_err() {
+                    return; // The consumer is gone.
+                }
+                let (work, result_tx) = (Arc::clone(&work), result_tx.clone());
+                rayon::spawn(move || {
+                    // The consumer may be gone; then nobody wants the result.
+                    let _ = result_tx.send((index, work(item)));
+                });
+            }
+        })
+        .expect("cannot start the feeder thread");
+    Ordered {
+        results,
+        permits,
+        waiting: BTreeMap::new(),
+        next: 0,
+        feeder: Some(feeder),
+    }
+}
+
+/// The iterator [`ordered_parallel`] returns.
+struct Ordered<R> {
+    results: Receiver<(usize, R)>,
+    permits: Receiver<()>,
+    /// Results that finished before an earlier one; never more than the window.
+    waiting: BTreeMap<usize, R>,
+    next: usize,
+    feeder: Option<JoinHandle<()>>,
+}
+
+impl<R> Iterator for Ordered<R> {
+    type Item = R;
+
+    fn next(&mut self) -> Option<R> {
+        loop {
+            if let Some(result) = self.waiting.remove(&self.next) {
+                self.next += 1;
+                // This result's token was sent before its work started, so this never waits.
+                let _ = self.permits.recv();
+                return Some(result);
+            }
+            match self.results.recv() {
+                Ok((index, result)) => {
+                    self.waiting.insert(index, result);
+                }
+                // Every sender is gone: the feeder has finished and so has all the work.
+                Err(_) => {
+                    if let Some(Err(panic)) = self.feeder.take().map(JoinHandle::join) {
+                        panic::resume_unwind(panic);
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn yields_in_order_within_the_window() {
+        for window in [1, 2, 3, 8, 100] {
+            let taken = Arc::new(AtomicUsize::new(0));
+            let counter = Arc::clone(&taken);
+            let items = (0..60u64).inspect(move |_| {
+                counter.fetch_add(1, Ordering::SeqCst);
+            });
+            // Later items finish first often, so the reorder buffer has work to do.
+            let work = |i: u64| {
+                thread::sleep(Duration::from_millis((60 - i) % 7));
+                i * 10
+            };
+            let mut yielded = 0;
+            for (expected, result) in ordered_parallel(items, window, work).enumerate() {
+                assert_eq!(result, expected as u64 * 10, "window {window}");
+                yielded += 1;
+                // The feeder takes one item before it waits for room to start it.
+                let ahead = taken.load(Ordering::SeqCst) - yielded;
+                assert!(ahead <= window + 1, "window {window}: {ahead} items ahead");
+            }
+            assert_eq!(yielded, 60);
+        }
+    }
+
+    #[test]
+    fn stops_when_dropped_early() {
+        let mut results = ordered_parallel(0..1_000_000u64, 4, |i| i);
+        assert_eq!(results.next(), Some(0));
+        assert_eq!(results.next(), Some(1));
+        drop(results); // Must not hang: the feeder sees the consumer gone.
+    }
+
+    #[test]
+    fn no_items_no_results() {
+        assert_eq!(
+            ordered_parallel(std::iter::empty::<u8>(), 4, |i| i).count(),
+            0
+        );
+    }
+
+    fn check_describe(error: io::Error, expected: &str) {
+        assert_eq!(describe_io(&error), expected);
+    }
+
+    #[test]
+    fn io_errors_read_as_phrases() {
+        check_describe(io::Error::from_raw_os_error(2), "no such file or directory");
+        check_describe(io::Error::from_raw_os_error(13), "permission denied");
+        check_describe(io::Error::from_raw_os_error(21), "is a directory");
+        check_describe(io::Error::other("EOF while reading"), "EOF while reading");
+        check_describe(io::Error::other("I/O error"), "I/O error");
+        check_describe(io::Error::other("Bad thing"), "bad thing");
+        check_describe(io::Error::other("x"), "x");
+        check_describe(io::Error::other(""), "");
+    }
+
+    fn check_error(error: HashError, expected: &str) {
+        assert_eq!(error.to_string(), expected);
+    }
+
+    #[test]
+    fn hash_errors_say_what_failed() {
+        check_error(
+            HashError::Read(io::Error::from_raw_os_error(13)),
+            "cannot read: permission denied",
+        );
+        check_error(
+            HashError::List(io::Error::from_raw_os_error(13)),
+            "cannot list directory: permission denied",
+        );
+        check_error(HashError::Decode(ward_core::Error::Empty), "empty file");
+        check_error(HashError::Panicked, "internal error: hashing panicked");
+    }
+
+    fn check_read(bytes: &[u8], expected: Result<usize, &str>) {
+        let read = read_once(bytes).map(|(read, digests)| {
+            assert_eq!(digests, FileDigests::of(bytes));
+            read.len()
+        });
+        assert_eq!(
+            read.map_err(|e| e.to_string()),
+            expected.map_err(str::to_owned)
+        );
+    }
+
+    #[test]
+    fn reads_whole_images_and_gives_up_on_other_files_early() {
+        let png_like = [&b"\x89PNG\r\n\x1a\n"[..], &[7; 3 * CHUNK]].concat();
+        check_read(b"", Ok(0));
+        check_read(b"not an image", Ok(12)); // Too short to judge early; decoding will say.
+        check_read(&png_like, Ok(png_like.len()));
+        check_read(
+            &[b'x'; 3 * CHUNK],
+            Err("not a recognised image format (jpeg, png, gif, webp, bmp, tiff)"),
+        );
+    }
+
+    #[test]
+    fn dash_is_standard_input() {
+        assert_eq!(Input::from_arg(Path::new("-")), Input::Stdin);
+        assert_eq!(Input::from_arg(Path::new("./-")), Input::Path("./-".into()));
+        assert_eq!(Input::Stdin.name(), "-");
+        assert_eq!(Input::Path("a/b c.png".into()).name(), "a/b c.png");
+    }
+}

@@ -1,0 +1,118 @@
+//! The `ward` binary's integration tests: the real binary run on golden and hostile files.
+
+mod bad_input;
+mod hash;
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The repository's `testdata/` folder.
+pub fn testdata() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
+}
+
+/// A file named as `goldens.csv` names it (relative to the repository's root).
+pub fn repo_file(path: &str) -> PathBuf {
+    testdata().join("..").join(path)
+}
+
+/// What a run of `ward` printed, and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The `jsonl` records.
+    pub fn records(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+            .collect()
+    }
+}
+
+/// Runs `ward` with `args` and no standard input.
+pub fn ward<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Run {
+    ward_with_stdin(args, None)
+}
+
+/// Runs `ward` with `args`, feeding it `stdin` (none at all when `None`). Fails the test if
+/// the binary panicked, whatever the outcome.
+pub fn ward_with_stdin<S: AsRef<OsStr>>(
+    args: impl IntoIterator<Item = S>,
+    stdin: Option<&[u8]>,
+) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start ward");
+    if let Some(bytes) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        pipe.write_all(bytes).expect("cannot feed ward's stdin");
+    }
+    let output = child.wait_with_output().expect("cannot wait for ward");
+    let run = Run {
+        code: output.status.code(),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "ward panicked: {}",
+        run.stderr
+    );
+    assert!(run.code.is_some(), "ward was killed by a signal: {run:?}");
+    run
+}
+
+/// One row of `testdata/pdq/goldens.csv`: what Meta's reference gives for an image.
+#[derive(Clone, Debug)]
+pub struct Golden {
+    pub pdq: String,
+    pub quality: u64,
+    pub dihedral: Vec<String>,
+}
+
+/// The goldens by path (relative to the repository's root, as the file writes them).
+pub fn goldens() -> HashMap<String, Golden> {
+    let path = testdata().join("pdq/goldens.csv");
+    let mut reader =
+        csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    reader
+        .records()
+        .map(|row| {
+            let row = row.expect("goldens.csv is valid CSV");
+            let golden = Golden {
+                pdq: row[1].to_owned(),
+                quality: row[2].parse().expect("quality is a number"),
+                dihedral: row[3].split(' ').map(str::to_owned).collect(),
+            };
+            (row[0].to_owned(), golden)
+        })
+        .collect()
+}
+
+/// The golden of one image.
+pub fn golden(path: &str) -> Golden {
+    goldens()
+        .remove(path)
+        .unwrap_or_else(|| panic!("{path} is not in goldens.csv"))
+}
+
+/// The text `ward` prints for a path it was given.
+pub fn shown(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
