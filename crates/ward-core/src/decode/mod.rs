@@ -282,10 +282,15 @@ fn image_error(format: ImageFormat, error: ImageError) -> Error {
         }
         other => {
             let message = other.to_string();
-            if message.contains("end of file")
-                || message.contains("EOF")
-                || message.contains("truncated")
-            {
+            let lower = message.to_ascii_lowercase();
+            let phrases = [
+                "end of file",
+                "eof",
+                "truncated",
+                "not have enough data",
+                "unexpected end",
+            ];
+            if phrases.iter().any(|phrase| lower.contains(phrase)) {
                 Error::Truncated {
                     format: format.name(),
                 }

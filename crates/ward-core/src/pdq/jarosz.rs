@@ -59,6 +59,7 @@ impl Phases {
 
 /// Runs the 1-D box filter along the steps of `LANES` interleaved independent signals:
 /// `input[step][lane]` -> `output[step][lane]`.
+#[inline(always)]
 fn box_interleaved(input: &[[f32; LANES]], output: &mut [[f32; LANES]], window: usize) {
     let phases = Phases::new(input.len(), window);
     let mut sum = [0f32; LANES];
@@ -151,6 +152,7 @@ impl ColumnPass {
     }
 
     /// Feeds input row `self.pushed`; calls `emit(index, row)` for each output it completes.
+    #[inline(always)]
     fn push(&mut self, row: &[f32], emit: &mut impl FnMut(usize, &[f32])) {
         let row = &row[..self.width];
         let index = self.pushed;
@@ -180,6 +182,7 @@ impl ColumnPass {
     }
 
     /// Emits the outputs of the shrinking window once every row has been pushed.
+    #[inline(always)]
     fn finish(&mut self, emit: &mut impl FnMut(usize, &[f32])) {
         for _ in 0..self.phases.shrinking {
             let left = self.left;
@@ -195,6 +198,7 @@ impl ColumnPass {
         debug_assert_eq!(self.out, self.pushed);
     }
 
+    #[inline(always)]
     fn emit(&mut self, emit: &mut impl FnMut(usize, &[f32])) {
         let count = self.count as f32;
         for (o, s) in self.scratch.iter_mut().zip(&self.sum) {
@@ -245,6 +249,7 @@ impl RowPass {
     }
 
     /// Adds a row; when a block is full, filters it and hands each filtered row to `emit`.
+    #[inline(always)]
     fn push(&mut self, row: &[f32], emit: &mut impl FnMut(usize, &[[f32; LANES]], usize)) {
         let lane = self.filled;
         for (cell, &v) in self.block.iter_mut().zip(&row[..self.cols]) {
@@ -257,6 +262,7 @@ impl RowPass {
     }
 
     /// Filters a partly filled last block.
+    #[inline(always)]
     fn flush(&mut self, emit: &mut impl FnMut(usize, &[[f32; LANES]], usize)) {
         if self.filled == 0 {
             return;
@@ -270,9 +276,14 @@ impl RowPass {
     }
 }
 
-/// Blurs and decimates the luma to the 64x64 buffer the reference takes its quality and DCT
-/// from. `rows` and `cols` must both be at least 1.
-pub(crate) fn downsample(luma: &LumaRows<'_>) -> [[f32; 64]; 64] {
+crate::cpu::vectorised! {
+    /// Blurs and decimates the luma to the 64x64 buffer the reference takes its quality and
+    /// DCT from. `rows` and `cols` must both be at least 1.
+    pub(crate) fn downsample(luma: &LumaRows<'_>) -> [[f32; 64]; 64] = downsample_inner;
+}
+
+#[inline(always)]
+fn downsample_inner(luma: &LumaRows<'_>) -> [[f32; 64]; 64] {
     let (rows, cols) = (luma.rows(), luma.cols());
     let window_x = window_size(cols);
     let window_y = window_size(rows);
@@ -400,7 +411,9 @@ mod tests {
             luma.fill(r, &mut image[r * cols..(r + 1) * cols]);
         }
         let expected = reference::downsample(&mut image, rows, cols);
+        // Both copies: the one for this CPU's widest vectors and the baseline one.
         let actual = downsample(&luma);
+        assert_eq!(actual, downsample_inner(&luma));
         for i in 0..64 {
             for j in 0..64 {
                 assert_eq!(

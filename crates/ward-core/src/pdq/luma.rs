@@ -75,6 +75,7 @@ impl<'a> LumaRows<'a> {
     }
 
     /// Writes luma row `row` into `out` (`cols` values).
+    #[inline(always)]
     pub(crate) fn fill(&self, row: usize, out: &mut [f32]) {
         let out = &mut out[..self.cols];
         let source_row = self.row_map.as_ref().map_or(row, |m| m[row]);
@@ -126,12 +127,14 @@ fn luma_f32_pixel(r: u8, g: u8, b: u8) -> f32 {
     0.299f32 * f32::from(r) + 0.587f32 * f32::from(g) + 0.114f32 * f32::from(b)
 }
 
+#[inline(always)]
 fn luma_f64(rgb: &[u8], out: &mut [f32]) {
     for (o, px) in out.iter_mut().zip(rgb.chunks_exact(3)) {
         *o = luma_f64_pixel(px[0], px[1], px[2]);
     }
 }
 
+#[inline(always)]
 fn luma_f32(rgb: &[u8], out: &mut [f32]) {
     for (o, px) in out.iter_mut().zip(rgb.chunks_exact(3)) {
         *o = luma_f32_pixel(px[0], px[1], px[2]);

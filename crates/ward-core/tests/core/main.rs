@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod golden;
+mod tidy;
 
 use std::path::PathBuf;
 

@@ -13,7 +13,7 @@ pub(super) const NATURAL_ORDER: [usize; 80] = [
 ];
 
 /// Bits looked up at once by the fast path of [`HuffmanTable::decode`].
-const LOOKUP_BITS: u32 = 9;
+pub(super) const LOOKUP_BITS: u32 = 9;
 
 /// A decoding table built from a DHT segment.
 #[derive(Clone, Debug)]
@@ -25,6 +25,17 @@ pub(super) struct HuffmanTable {
     /// Offset from a code of each length to its symbol's index.
     value_offset: [i32; 17],
     symbols: Vec<u8>,
+    /// For AC decoding: for each `LOOKUP_BITS`-bit prefix that holds a whole code *and* its
+    /// magnitude bits, the run, the coefficient and the bits used; `bits == 0` otherwise.
+    fast_ac: Vec<FastAc>,
+}
+
+/// A run/level pair decoded in one lookup.
+#[derive(Clone, Copy, Debug, Default)]
+struct FastAc {
+    bits: u8,
+    run: u8,
+    value: i16,
 }
 
 impl HuffmanTable {
@@ -68,11 +79,28 @@ impl HuffmanTable {
             code <<= 1;
         }
         max_code[17] = i32::MAX;
+        let mut fast_ac = vec![FastAc::default(); 1 << LOOKUP_BITS];
+        for (prefix, entry) in fast_ac.iter_mut().enumerate() {
+            let (length, symbol) = lookup[prefix];
+            let (run, size) = (symbol >> 4, u32::from(symbol & 15));
+            let total = u32::from(length) + size;
+            if length == 0 || size == 0 || total > LOOKUP_BITS {
+                continue;
+            }
+            let magnitude = (prefix as u32 >> (LOOKUP_BITS - total)) & ((1 << size) - 1);
+            let value = extend(magnitude as i32, size) as i16;
+            *entry = FastAc {
+                bits: total as u8,
+                run,
+                value,
+            };
+        }
         Ok(HuffmanTable {
             lookup,
             max_code,
             value_offset,
             symbols: symbols.to_vec(),
+            fast_ac,
         })
     }
 }
@@ -125,8 +153,35 @@ impl<'a> BitReader<'a> {
         self.padding > 0 && self.count < self.padding
     }
 
-    #[inline]
+    #[inline(always)]
     fn fill(&mut self) {
+        // Fast path: the next eight bytes hold no 0xFF, so whole bytes can be taken at once.
+        if !self.stopped {
+            if let Some(next) = self.data.get(self.position..self.position + 8) {
+                let word = u64::from_be_bytes(next.try_into().expect("8 bytes"));
+                let inverted = !word;
+                let has_ff = inverted.wrapping_sub(0x0101_0101_0101_0101)
+                    & !inverted
+                    & 0x8080_8080_8080_8080;
+                if has_ff == 0 {
+                    let take = (64 - self.count) / 8;
+                    let bits = take * 8;
+                    let chunk = if bits == 64 {
+                        word
+                    } else {
+                        word >> (64 - bits)
+                    };
+                    self.buffer |= if bits == 64 {
+                        chunk
+                    } else {
+                        chunk << (64 - self.count - bits)
+                    };
+                    self.count += bits;
+                    self.position += take as usize;
+                    return;
+                }
+            }
+        }
         while self.count <= 56 {
             if self.stopped {
                 if self.position >= self.data.len() {
@@ -169,22 +224,22 @@ impl<'a> BitReader<'a> {
         }
     }
 
-    #[inline]
-    fn peek(&mut self, bits: u32) -> u32 {
+    #[inline(always)]
+    pub(super) fn peek(&mut self, bits: u32) -> u32 {
         if self.count < bits {
             self.fill();
         }
         (self.buffer >> (64 - bits)) as u32
     }
 
-    #[inline]
-    fn consume(&mut self, bits: u32) {
+    #[inline(always)]
+    pub(super) fn consume(&mut self, bits: u32) {
         self.buffer <<= bits;
         self.count -= bits;
     }
 
     /// Reads `bits` (0..=16) bits as an unsigned number.
-    #[inline]
+    #[inline(always)]
     pub(super) fn bits(&mut self, bits: u32) -> u32 {
         if bits == 0 {
             return 0;
@@ -194,13 +249,13 @@ impl<'a> BitReader<'a> {
         value
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn bit(&mut self) -> bool {
         self.bits(1) == 1
     }
 
     /// Reads `bits` bits and sign-extends them as JPEG codes magnitudes (`HUFF_EXTEND`).
-    #[inline]
+    #[inline(always)]
     pub(super) fn receive_extend(&mut self, bits: u32) -> i32 {
         if bits == 0 {
             return 0;
@@ -214,7 +269,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Decodes one Huffman symbol. An invalid code yields 0, as in libjpeg.
-    #[inline]
+    #[inline(always)]
     pub(super) fn decode(&mut self, table: &HuffmanTable) -> u8 {
         let prefix = self.peek(LOOKUP_BITS);
         let (length, symbol) = table.lookup[prefix as usize];
@@ -263,27 +318,49 @@ impl<'a> BitReader<'a> {
     }
 }
 
+/// libjpeg's `HUFF_EXTEND`: a `bits`-bit magnitude code as a signed value.
+#[inline(always)]
+fn extend(value: i32, bits: u32) -> i32 {
+    if value < (1 << (bits - 1)) {
+        value + ((-1) << bits) + 1
+    } else {
+        value
+    }
+}
+
 /// Decodes one block of a sequential (baseline or extended) scan into `block` (zeroed, in
-/// natural order, not dequantised).
-#[inline]
+/// natural order, not dequantised). Returns whether any AC coefficient was coded.
+#[inline(always)]
 pub(super) fn decode_block(
     reader: &mut BitReader<'_>,
     dc: &HuffmanTable,
     ac: &HuffmanTable,
     predictor: &mut i32,
     block: &mut [i16; 64],
-) {
+) -> bool {
     let size = u32::from(reader.decode(dc));
     *predictor = predictor.wrapping_add(reader.receive_extend(size));
     block[0] = *predictor as i16;
     let mut k = 1usize;
+    let mut any = false;
     while k < 64 {
+        // Most coefficients: code and magnitude in one lookup.
+        let fast = ac.fast_ac[reader.peek(LOOKUP_BITS) as usize];
+        if fast.bits > 0 {
+            reader.consume(u32::from(fast.bits));
+            k += usize::from(fast.run);
+            block[NATURAL_ORDER[k.min(79)]] = fast.value;
+            any = true;
+            k += 1;
+            continue;
+        }
         let rs = reader.decode(ac);
         let run = usize::from(rs >> 4);
         let size = u32::from(rs & 15);
         if size != 0 {
             k += run;
             block[NATURAL_ORDER[k.min(79)]] = reader.receive_extend(size) as i16;
+            any = true;
         } else if run != 15 {
             break;
         } else {
@@ -291,6 +368,7 @@ pub(super) fn decode_block(
         }
         k += 1;
     }
+    any
 }
 
 /// State carried across the blocks of a progressive scan.
@@ -309,7 +387,7 @@ pub(super) struct Band {
 }
 
 /// First DC scan: the DC difference, shifted by the successive-approximation position.
-#[inline]
+#[inline(always)]
 pub(super) fn decode_dc_first(
     reader: &mut BitReader<'_>,
     dc: &HuffmanTable,
@@ -323,7 +401,7 @@ pub(super) fn decode_dc_first(
 }
 
 /// DC refinement: one more bit of the DC coefficient.
-#[inline]
+#[inline(always)]
 pub(super) fn decode_dc_refine(reader: &mut BitReader<'_>, low: u8, block: &mut [i16]) {
     if reader.bit() {
         block[0] |= 1i16.wrapping_shl(u32::from(low));
@@ -331,6 +409,7 @@ pub(super) fn decode_dc_refine(reader: &mut BitReader<'_>, low: u8, block: &mut 
 }
 
 /// First AC scan of a band.
+#[inline(always)]
 pub(super) fn decode_ac_first(
     reader: &mut BitReader<'_>,
     ac: &HuffmanTable,
@@ -366,6 +445,7 @@ pub(super) fn decode_ac_first(
 }
 
 /// AC refinement of a band: correction bits for known coefficients, new ones of +-1.
+#[inline(always)]
 pub(super) fn decode_ac_refine(
     reader: &mut BitReader<'_>,
     ac: &HuffmanTable,

@@ -10,6 +10,8 @@
 //! factors. Not supported (a typed error): arithmetic coding, lossless, hierarchical and
 //! 12-bit JPEGs, which no camera or platform produces.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 mod color;
 mod entropy;
 mod idct;
@@ -26,12 +28,12 @@ pub(super) fn decode(
 ) -> Result<(Picture, Option<Orientation>)> {
     let mut decoder = Decoder::new(bytes, options);
     decoder.run()?;
-    let frame = decoder
+    let mut frame = decoder
         .frame
         .take()
         .ok_or_else(|| corrupt("no image in file"))?;
     let space = decoder.color_space(&frame)?;
-    let planes = decoder.finish_planes(&frame);
+    let planes = finish_planes(&decoder.quant, &mut frame);
     let pixels = color::convert(&planes, frame.width, frame.height, space)?;
     let orientation = if options.exif_orient {
         decoder.orientation
@@ -498,45 +500,48 @@ impl<'a> Decoder<'a> {
             n => return Err(unsupported(&format!("{n} components"))),
         })
     }
+}
 
-    /// Inverse-transforms kept coefficients and hands back each component's samples.
-    fn finish_planes(&self, frame: &Frame) -> Vec<Plane> {
-        frame
-            .components
-            .iter()
-            .map(|c| {
-                let stride = c.blocks_across * 8;
-                let samples = if frame.buffered {
-                    let mut samples = vec![0u8; c.blocks_across * c.blocks_down * 64];
-                    if let Some(quant) = &self.quant[c.quant_table] {
-                        for by in 0..c.blocks_down {
-                            for bx in 0..c.blocks_across {
-                                let block = block_of(&c.coefficients, c.blocks_across, bx, by);
-                                let at = by * 8 * stride + bx * 8;
-                                idct::idct_islow(block, quant, &mut samples[at..], stride);
+/// Inverse-transforms kept coefficients and hands back each component's samples.
+fn finish_planes(quant: &[Option<[u16; 64]>; 4], frame: &mut Frame) -> Vec<Plane> {
+    let single = frame.components.len() == 1;
+    let (buffered, width, height) = (frame.buffered, frame.width, frame.height);
+    let (h_max, v_max) = (frame.h_max, frame.v_max);
+    frame
+        .components
+        .iter_mut()
+        .map(|c| {
+            let stride = c.blocks_across * 8;
+            let samples = if buffered {
+                let mut samples = vec![0u8; c.blocks_across * c.blocks_down * 64];
+                if let Some(quant) = &quant[c.quant_table] {
+                    for by in 0..c.blocks_down {
+                        for bx in 0..c.blocks_across {
+                            let block = block_of(&c.coefficients, c.blocks_across, bx, by);
+                            let out = &mut samples[by * 8 * stride + bx * 8..];
+                            if block[1..].iter().all(|&v| v == 0) {
+                                idct::idct_dc_only(block[0], quant[0], out, stride);
+                            } else {
+                                idct::idct_block(block, quant, out, stride);
                             }
                         }
                     }
-                    samples
-                } else {
-                    c.samples.clone()
-                };
-                let (h, v) = if frame.components.len() == 1 {
-                    (1, 1)
-                } else {
-                    (c.h, c.v)
-                };
-                Plane {
-                    samples,
-                    stride,
-                    width: (frame.width * c.h).div_ceil(frame.h_max),
-                    height: (frame.height * c.v).div_ceil(frame.v_max),
-                    h,
-                    v,
                 }
-            })
-            .collect()
-    }
+                samples
+            } else {
+                std::mem::take(&mut c.samples)
+            };
+            let (h, v) = if single { (1, 1) } else { (c.h, c.v) };
+            Plane {
+                samples,
+                stride,
+                width: (width * c.h).div_ceil(h_max),
+                height: (height * c.v).div_ceil(v_max),
+                h,
+                v,
+            }
+        })
+        .collect()
 }
 
 fn block_of(coefficients: &[i16], blocks_across: usize, bx: usize, by: usize) -> &[i16; 64] {
@@ -610,7 +615,7 @@ fn decode_scan(
                             );
                         } else {
                             block.fill(0);
-                            entropy::decode_block(
+                            let any_ac = entropy::decode_block(
                                 reader,
                                 dc_tables[dc_id].as_ref().expect("checked"),
                                 ac_tables[ac_id].as_ref().expect("checked"),
@@ -620,7 +625,12 @@ fn decode_scan(
                             let stride = component.blocks_across * 8;
                             let at = by * 8 * stride + bx * 8;
                             let table = quant[component.quant_table].as_ref().expect("checked");
-                            idct::idct_islow(&block, table, &mut component.samples[at..], stride);
+                            let out = &mut component.samples[at..];
+                            if any_ac {
+                                idct::idct_block(&block, table, out, stride);
+                            } else {
+                                idct::idct_dc_only(block[0], table[0], out, stride);
+                            }
                         }
                     }
                 }
@@ -631,7 +641,7 @@ fn decode_scan(
 }
 
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 fn decode_into(
     progressive: bool,
     reader: &mut BitReader<'_>,
