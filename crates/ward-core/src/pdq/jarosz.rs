@@ -57,10 +57,52 @@ impl Phases {
     }
 }
 
-/// Runs the 1-D box filter along the steps of `LANES` interleaved independent signals:
-/// `input[step][lane]` -> `output[step][lane]`.
+/// Where a pass along rows puts its outputs: `put(index, sums, count)` is called for each
+/// output index in order, with the running sums of the block's lanes.
+trait RowSink {
+    fn put(&mut self, index: usize, sums: &[f32; LANES], count: usize);
+}
+
 #[inline(always)]
-fn box_interleaved(input: &[[f32; LANES]], output: &mut [[f32; LANES]], window: usize) {
+fn divide(sums: &[f32; LANES], count: usize, out: &mut [f32; LANES]) {
+    let count = count as f32;
+    for (o, s) in out.iter_mut().zip(sums) {
+        *o = *s / count;
+    }
+}
+
+/// Every output, for the next pass.
+struct AllOutputs<'a>(&'a mut [[f32; LANES]]);
+
+impl RowSink for AllOutputs<'_> {
+    #[inline(always)]
+    fn put(&mut self, index: usize, sums: &[f32; LANES], count: usize) {
+        divide(sums, count, &mut self.0[index]);
+    }
+}
+
+/// Only the outputs that decimation samples (the last pass along rows needs no others, so
+/// the others are never divided).
+struct SampledOutputs<'a> {
+    samples: &'a [usize; 64],
+    next: usize,
+    out: &'a mut [[f32; LANES]; 64],
+}
+
+impl RowSink for SampledOutputs<'_> {
+    #[inline(always)]
+    fn put(&mut self, index: usize, sums: &[f32; LANES], count: usize) {
+        while self.next < 64 && self.samples[self.next] == index {
+            divide(sums, count, &mut self.out[self.next]);
+            self.next += 1;
+        }
+    }
+}
+
+/// Runs the 1-D box filter along the steps of `LANES` interleaved independent signals,
+/// `input[step][lane]`, handing each output step to `sink`.
+#[inline(always)]
+fn box_interleaved(input: &[[f32; LANES]], window: usize, sink: &mut impl RowSink) {
     let phases = Phases::new(input.len(), window);
     let mut sum = [0f32; LANES];
     let mut count = 0usize;
@@ -74,14 +116,14 @@ fn box_interleaved(input: &[[f32; LANES]], output: &mut [[f32; LANES]], window: 
     for _ in 0..phases.growing {
         add(&mut sum, &input[right]);
         count += 1;
-        divide(&sum, count, &mut output[out]);
+        sink.put(out, &sum, count);
         right += 1;
         out += 1;
     }
     for _ in 0..phases.full {
         add(&mut sum, &input[right]);
         subtract(&mut sum, &input[left]);
-        divide(&sum, count, &mut output[out]);
+        sink.put(out, &sum, count);
         left += 1;
         right += 1;
         out += 1;
@@ -89,33 +131,13 @@ fn box_interleaved(input: &[[f32; LANES]], output: &mut [[f32; LANES]], window: 
     for _ in 0..phases.shrinking {
         subtract(&mut sum, &input[left]);
         count -= 1;
-        divide(&sum, count, &mut output[out]);
+        sink.put(out, &sum, count);
         left += 1;
         out += 1;
     }
-
-    #[inline(always)]
-    fn add(sum: &mut [f32; LANES], v: &[f32; LANES]) {
-        for (s, v) in sum.iter_mut().zip(v) {
-            *s += *v;
-        }
-    }
-    #[inline(always)]
-    fn subtract(sum: &mut [f32; LANES], v: &[f32; LANES]) {
-        for (s, v) in sum.iter_mut().zip(v) {
-            *s -= *v;
-        }
-    }
-    #[inline(always)]
-    fn divide(sum: &[f32; LANES], count: usize, out: &mut [f32; LANES]) {
-        let count = count as f32;
-        for (o, s) in out.iter_mut().zip(sum) {
-            *o = *s / count;
-        }
-    }
 }
 
-/// A 1-D box pass along columns, fed one row at a time, emitting output rows in order.
+/// A 1-D box pass along columns, fed one row at a time, producing output rows in order.
 ///
 /// It keeps the last `window + 1` input rows for the subtractions.
 #[derive(Debug)]
@@ -128,32 +150,37 @@ struct ColumnPass {
     pushed: usize,
     /// Next input row to subtract.
     left: usize,
-    /// Next output row.
-    out: usize,
+    /// Output rows produced so far.
+    produced: usize,
+    /// Shrinking steps left once every row is in.
+    shrinking: usize,
     ring: Vec<f32>,
     ring_rows: usize,
-    scratch: Vec<f32>,
+    /// The last output row.
+    output: Vec<f32>,
 }
 
 impl ColumnPass {
     fn new(width: usize, length: usize, window: usize) -> ColumnPass {
+        let phases = Phases::new(length, window);
         ColumnPass {
             width,
-            phases: Phases::new(length, window),
+            phases,
             sum: vec![0.0; width],
             count: 0,
             pushed: 0,
             left: 0,
-            out: 0,
+            produced: 0,
+            shrinking: phases.shrinking,
             ring: vec![0.0; width * (window + 1)],
             ring_rows: window + 1,
-            scratch: vec![0.0; width],
+            output: vec![0.0; width],
         }
     }
 
-    /// Feeds input row `self.pushed`; calls `emit(index, row)` for each output it completes.
+    /// Feeds the next input row; returns whether that completed an output row (in `output`).
     #[inline(always)]
-    fn push(&mut self, row: &[f32], emit: &mut impl FnMut(usize, &[f32])) {
+    fn push(&mut self, row: &[f32]) -> bool {
         let row = &row[..self.width];
         let index = self.pushed;
         let slot = index % self.ring_rows;
@@ -161,51 +188,50 @@ impl ColumnPass {
         self.pushed += 1;
 
         let p = self.phases;
+        add(&mut self.sum, row);
         if index < p.warmup {
-            add(&mut self.sum, row);
             self.count += 1;
-        } else if index < p.warmup + p.growing {
-            add(&mut self.sum, row);
+            return false;
+        }
+        if index < p.warmup + p.growing {
             self.count += 1;
-            self.emit(emit);
         } else {
-            add(&mut self.sum, row);
-            let left = self.left;
-            let slot = left % self.ring_rows;
-            subtract(
-                &mut self.sum,
-                &self.ring[slot * self.width..(slot + 1) * self.width],
-            );
-            self.left += 1;
-            self.emit(emit);
+            self.subtract_left();
         }
+        self.produce();
+        true
     }
 
-    /// Emits the outputs of the shrinking window once every row has been pushed.
+    /// Once every row is in: produces the next output of the shrinking window, if any.
     #[inline(always)]
-    fn finish(&mut self, emit: &mut impl FnMut(usize, &[f32])) {
-        for _ in 0..self.phases.shrinking {
-            let left = self.left;
-            let slot = left % self.ring_rows;
-            subtract(
-                &mut self.sum,
-                &self.ring[slot * self.width..(slot + 1) * self.width],
-            );
-            self.count -= 1;
-            self.left += 1;
-            self.emit(emit);
+    fn shrink(&mut self) -> bool {
+        if self.shrinking == 0 {
+            return false;
         }
-        debug_assert_eq!(self.out, self.pushed);
+        self.shrinking -= 1;
+        self.subtract_left();
+        self.count -= 1;
+        self.produce();
+        true
     }
 
     #[inline(always)]
-    fn emit(&mut self, emit: &mut impl FnMut(usize, &[f32])) {
+    fn subtract_left(&mut self) {
+        let slot = self.left % self.ring_rows;
+        subtract(
+            &mut self.sum,
+            &self.ring[slot * self.width..(slot + 1) * self.width],
+        );
+        self.left += 1;
+    }
+
+    #[inline(always)]
+    fn produce(&mut self) {
         let count = self.count as f32;
-        for (o, s) in self.scratch.iter_mut().zip(&self.sum) {
+        for (o, s) in self.output.iter_mut().zip(&self.sum) {
             *o = *s / count;
         }
-        emit(self.out, &self.scratch);
-        self.out += 1;
+        self.produced += 1;
     }
 }
 
@@ -223,56 +249,31 @@ fn subtract(sum: &mut [f32], row: &[f32]) {
     }
 }
 
-/// Collects rows into blocks of [`LANES`] and runs a pass along rows over each block.
+/// Collects rows into interleaved blocks of [`LANES`] for a pass along rows.
 #[derive(Debug)]
-struct RowPass {
-    cols: usize,
-    window: usize,
-    /// `block[col][lane]`: up to LANES rows, interleaved.
+struct RowBlock {
+    /// `block[col][lane]`.
     block: Vec<[f32; LANES]>,
-    filtered: Vec<[f32; LANES]>,
     filled: usize,
-    /// Index of the first row in the current block.
-    first_row: usize,
 }
 
-impl RowPass {
-    fn new(cols: usize, window: usize) -> RowPass {
-        RowPass {
-            cols,
-            window,
+impl RowBlock {
+    fn new(cols: usize) -> RowBlock {
+        RowBlock {
             block: vec![[0.0; LANES]; cols],
-            filtered: vec![[0.0; LANES]; cols],
             filled: 0,
-            first_row: 0,
         }
     }
 
-    /// Adds a row; when a block is full, filters it and hands each filtered row to `emit`.
+    /// Adds a row; returns whether the block is full.
     #[inline(always)]
-    fn push(&mut self, row: &[f32], emit: &mut impl FnMut(usize, &[[f32; LANES]], usize)) {
+    fn push(&mut self, row: &[f32]) -> bool {
         let lane = self.filled;
-        for (cell, &v) in self.block.iter_mut().zip(&row[..self.cols]) {
+        for (cell, &v) in self.block.iter_mut().zip(row) {
             cell[lane] = v;
         }
         self.filled += 1;
-        if self.filled == LANES {
-            self.flush(emit);
-        }
-    }
-
-    /// Filters a partly filled last block.
-    #[inline(always)]
-    fn flush(&mut self, emit: &mut impl FnMut(usize, &[[f32; LANES]], usize)) {
-        if self.filled == 0 {
-            return;
-        }
-        box_interleaved(&self.block, &mut self.filtered, self.window);
-        for lane in 0..self.filled {
-            emit(self.first_row + lane, &self.filtered, lane);
-        }
-        self.first_row += self.filled;
-        self.filled = 0;
+        self.filled == LANES
     }
 }
 
@@ -282,60 +283,114 @@ crate::cpu::vectorised! {
     pub(crate) fn downsample(luma: &LumaRows<'_>) -> [[f32; 64]; 64] = downsample_inner;
 }
 
+/// The last two passes and the decimation: rows of pass 2 go in, the 64x64 buffer comes out.
+struct Tail {
+    window_x: usize,
+    sample_cols: [usize; 64],
+    sample_rows: [usize; 64],
+    pass3: RowBlock,
+    sampled: [[f32; LANES]; 64],
+    compact: [f32; 64],
+    pass4: ColumnPass,
+    next_row: usize,
+    result: [[f32; 64]; 64],
+}
+
+impl Tail {
+    /// Takes one output row of pass 2.
+    #[inline(always)]
+    fn push(&mut self, row: &[f32]) {
+        if self.pass3.push(row) {
+            self.filter_block();
+        }
+    }
+
+    /// Runs pass 3 over the collected rows (computing only the sampled columns) and feeds
+    /// them to pass 4.
+    #[inline(always)]
+    fn filter_block(&mut self) {
+        let mut sink = SampledOutputs {
+            samples: &self.sample_cols,
+            next: 0,
+            out: &mut self.sampled,
+        };
+        box_interleaved(&self.pass3.block, self.window_x, &mut sink);
+        for lane in 0..self.pass3.filled {
+            for (c, cell) in self.compact.iter_mut().zip(&self.sampled) {
+                *c = cell[lane];
+            }
+            if self.pass4.push(&self.compact) {
+                self.keep();
+            }
+        }
+        self.pass3.filled = 0;
+    }
+
+    /// Keeps pass 4's latest output row if decimation samples it.
+    #[inline(always)]
+    fn keep(&mut self) {
+        let index = self.pass4.produced - 1;
+        while self.next_row < 64 && self.sample_rows[self.next_row] == index {
+            self.result[self.next_row].copy_from_slice(&self.pass4.output);
+            self.next_row += 1;
+        }
+    }
+
+    #[inline(always)]
+    fn finish(mut self) -> [[f32; 64]; 64] {
+        if self.pass3.filled > 0 {
+            self.filter_block();
+        }
+        while self.pass4.shrink() {
+            self.keep();
+        }
+        debug_assert_eq!(self.next_row, 64);
+        self.result
+    }
+}
+
 #[inline(always)]
 fn downsample_inner(luma: &LumaRows<'_>) -> [[f32; 64]; 64] {
     let (rows, cols) = (luma.rows(), luma.cols());
     let window_x = window_size(cols);
     let window_y = window_size(rows);
-    let sample_cols = sample_indices(cols);
-    let sample_rows = sample_indices(rows);
-
-    // Pass 4: along columns, over the 64 sampled columns only, keeping the 64 sampled rows.
-    let mut result = [[0f32; 64]; 64];
-    let mut pass4 = ColumnPass::new(64, rows, window_y);
-    let mut next_sample = 0usize;
-    let mut keep = |index: usize, row: &[f32]| {
-        while next_sample < 64 && sample_rows[next_sample] == index {
-            result[next_sample].copy_from_slice(&row[..64]);
-            next_sample += 1;
-        }
+    let mut tail = Tail {
+        window_x,
+        sample_cols: sample_indices(cols),
+        sample_rows: sample_indices(rows),
+        pass3: RowBlock::new(cols),
+        sampled: [[0.0; LANES]; 64],
+        compact: [0.0; 64],
+        pass4: ColumnPass::new(64, rows, window_y),
+        next_row: 0,
+        result: [[0.0; 64]; 64],
     };
-
-    // Pass 3: along rows; only the sampled columns go on.
-    let mut pass3 = RowPass::new(cols, window_x);
-    let mut compact = [0f32; 64];
-    let mut to_pass4 = |_row: usize, filtered: &[[f32; LANES]], lane: usize| {
-        for (c, &col) in compact.iter_mut().zip(&sample_cols) {
-            *c = filtered[col][lane];
-        }
-        pass4.push(&compact, &mut keep);
-    };
-
-    // Pass 2: along columns, over every column.
+    // Pass 1 along rows, straight from the luma source; pass 2 along columns.
+    let mut pass1 = RowBlock::new(cols);
+    let mut filtered = vec![[0f32; LANES]; cols];
     let mut pass2 = ColumnPass::new(cols, rows, window_y);
-    let mut to_pass3 = |_row: usize, filtered: &[f32]| pass3.push(filtered, &mut to_pass4);
-
-    // Pass 1: along rows, straight from the luma source.
-    let mut pass1 = RowPass::new(cols, window_x);
-    let mut unpacked = vec![0f32; cols];
-    let mut to_pass2 = |_row: usize, filtered: &[[f32; LANES]], lane: usize| {
-        for (u, cell) in unpacked.iter_mut().zip(filtered) {
-            *u = cell[lane];
-        }
-        pass2.push(&unpacked, &mut to_pass3);
-    };
-
     let mut line = vec![0f32; cols];
+    let mut unpacked = vec![0f32; cols];
     for row in 0..rows {
         luma.fill(row, &mut line);
-        pass1.push(&line, &mut to_pass2);
+        if !pass1.push(&line) && row + 1 < rows {
+            continue;
+        }
+        box_interleaved(&pass1.block, window_x, &mut AllOutputs(&mut filtered));
+        for lane in 0..pass1.filled {
+            for (u, cell) in unpacked.iter_mut().zip(&filtered) {
+                *u = cell[lane];
+            }
+            if pass2.push(&unpacked) {
+                tail.push(&pass2.output);
+            }
+        }
+        pass1.filled = 0;
     }
-    pass1.flush(&mut to_pass2);
-    pass2.finish(&mut to_pass3);
-    pass3.flush(&mut to_pass4);
-    pass4.finish(&mut keep);
-    debug_assert_eq!(next_sample, 64);
-    result
+    while pass2.shrink() {
+        tail.push(&pass2.output);
+    }
+    tail.finish()
 }
 
 #[cfg(test)]
