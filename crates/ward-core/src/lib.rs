@@ -12,6 +12,7 @@ mod cpu;
 pub mod decode;
 pub mod digest;
 pub mod error;
+pub mod index;
 pub mod pdq;
 
 pub use error::{Error, Result};
