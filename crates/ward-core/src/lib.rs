@@ -13,6 +13,7 @@ pub mod decode;
 pub mod digest;
 pub mod error;
 pub mod index;
+pub mod lists;
 pub mod pdq;
 
 pub use error::{Error, Result};
