@@ -2,8 +2,8 @@
 //!
 //! The build targets the x86-64 baseline (SSE2) so that one binary runs everywhere. The hot
 //! loops of decoding and hashing are written as plain lane-wise loops that the compiler
-//! vectorises, and [`vectorised!`] compiles each entry point a second time for AVX2 and picks
-//! that copy at run time. The arithmetic is the same IEEE and integer arithmetic either way
+//! vectorises, and [`vectorised!`] compiles each entry point a second time for AVX2 (with the
+//! POPCNT instruction, which Hamming distances need) and picks that copy at run time. The arithmetic is the same IEEE and integer arithmetic either way
 //! (Rust never fuses multiply-adds on its own), so results are bit-identical; the tests
 //! compare both copies.
 
@@ -16,7 +16,7 @@ macro_rules! vectorised {
         $vis fn $name($($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
             {
-                #[target_feature(enable = "avx2")]
+                #[target_feature(enable = "avx2,popcnt")]
                 fn avx2($($arg: $ty),*) -> $ret {
                     $inner($($arg),*)
                 }
@@ -32,10 +32,12 @@ macro_rules! vectorised {
 
 pub(crate) use vectorised;
 
-/// Whether this CPU has AVX2 (detected once).
+/// Whether this CPU has AVX2 and POPCNT (every CPU with AVX2 has POPCNT; detected once).
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn has_avx2() -> bool {
     use std::sync::OnceLock;
     static AVX2: OnceLock<bool> = OnceLock::new();
-    *AVX2.get_or_init(|| std::arch::is_x86_feature_detected!("avx2"))
+    *AVX2.get_or_init(|| {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt")
+    })
 }

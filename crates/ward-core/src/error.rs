@@ -35,6 +35,9 @@ pub enum Error {
         signal_type: &'static str,
         reason: String,
     },
+    /// An index snapshot cannot be written or read back (damaged, truncated, another version).
+    #[error("index snapshot: {0}")]
+    Snapshot(String),
     /// A setting has a value Ward does not know.
     #[error("{0}")]
     InvalidOption(String),

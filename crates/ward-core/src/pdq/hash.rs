@@ -61,7 +61,7 @@ impl PdqHash {
     }
 
     /// Hamming distance: the number of bits in which the two hashes differ.
-    #[inline]
+    #[inline(always)]
     pub fn distance(&self, other: &PdqHash) -> u32 {
         (self.0[0] ^ other.0[0]).count_ones()
             + (self.0[1] ^ other.0[1]).count_ones()
