@@ -32,7 +32,7 @@
 //! skipped without being held.
 
 use std::fmt;
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 use std::str::FromStr;
 
 use crate::digest::{Md5, Sha1, Sha256};
@@ -123,26 +123,25 @@ impl Signal {
 
     /// Parses hex text (either case, nothing around it) as a signal of `signal_type`.
     pub fn parse(signal_type: SignalType, text: &str) -> Result<Signal> {
-        let invalid = |reason: String| Error::InvalidSignal {
-            signal_type: signal_type.name(),
-            reason,
+        let bytes = text.as_bytes();
+        let decoded = match signal_type {
+            _ if bytes.len() != signal_type.hex_len() => None,
+            SignalType::Pdq => decode_hex(bytes).map(|b| Signal::Pdq(PdqHash::from_bytes(b))),
+            SignalType::Md5 => decode_hex(bytes).map(|b| Signal::Md5(Md5::from_bytes(b))),
+            SignalType::Sha1 => decode_hex(bytes).map(|b| Signal::Sha1(Sha1::from_bytes(b))),
+            SignalType::Sha256 => decode_hex(bytes).map(|b| Signal::Sha256(Sha256::from_bytes(b))),
         };
-        if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(invalid(format!("not hexadecimal: {:?}", shorten(text))));
-        }
-        if text.len() != signal_type.hex_len() {
-            return Err(invalid(format!(
-                "expected {} hex digits, got {}",
-                signal_type.hex_len(),
-                text.len()
-            )));
-        }
-        // Checked above, so these parses cannot fail.
-        Ok(match signal_type {
-            SignalType::Pdq => Signal::Pdq(text.parse()?),
-            SignalType::Md5 => Signal::Md5(text.parse()?),
-            SignalType::Sha1 => Signal::Sha1(text.parse()?),
-            SignalType::Sha256 => Signal::Sha256(text.parse()?),
+        decoded.ok_or_else(|| Error::InvalidSignal {
+            signal_type: signal_type.name(),
+            reason: if bytes.iter().all(u8::is_ascii_hexdigit) {
+                format!(
+                    "expected {} hex digits, got {}",
+                    signal_type.hex_len(),
+                    bytes.len()
+                )
+            } else {
+                format!("not hexadecimal: {:?}", shorten(text))
+            },
         })
     }
 
@@ -271,33 +270,32 @@ impl<R: BufRead> ListReader<R> {
     /// input, `Ok(Some(false))` when the line was too long (and was not kept).
     fn read_line(&mut self) -> io::Result<Option<bool>> {
         self.buffer.clear();
-        let mut fits = true;
-        let mut any = false;
-        loop {
-            let available = match self.input.fill_buf() {
-                Ok(bytes) => bytes,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if available.is_empty() {
-                return Ok(any.then_some(fits));
-            }
-            any = true;
-            let (part, used, ended) = match available.iter().position(|&b| b == b'\n') {
-                Some(at) => (&available[..at], at + 1, true),
-                None => (available, available.len(), false),
-            };
-            if fits && self.buffer.len() + part.len() <= MAX_LINE {
-                self.buffer.extend_from_slice(part);
-            } else {
-                fits = false;
-                self.buffer.clear();
-            }
-            self.input.consume(used);
-            if ended {
-                return Ok(Some(fits));
-            }
+        // At most one byte more than a line may hold, line end included: the rest of a
+        // longer line is then read and dropped in pieces, never held.
+        let limit = MAX_LINE as u64 + 2;
+        let read = Read::take(self.input.by_ref(), limit).read_until(b'\n', &mut self.buffer)?;
+        if read == 0 {
+            return Ok(None);
         }
+        if self.buffer.last() == Some(&b'\n') {
+            self.buffer.pop();
+        } else if read as u64 == limit {
+            loop {
+                self.buffer.clear();
+                let read =
+                    Read::take(self.input.by_ref(), limit).read_until(b'\n', &mut self.buffer)?;
+                if read == 0 || self.buffer.last() == Some(&b'\n') {
+                    break;
+                }
+            }
+            self.buffer.clear();
+            return Ok(Some(false));
+        }
+        if self.buffer.len() > MAX_LINE {
+            self.buffer.clear();
+            return Ok(Some(false));
+        }
+        Ok(Some(true))
     }
 
     /// Makes an entry (or an error) of the line in `buffer`; `None` for a line to skip.
@@ -406,10 +404,11 @@ fn header(text: &str) -> Option<Result<Columns, String>> {
 }
 
 fn plain_entry(line: u64, text: &str, hex64: Hex64) -> Result<ListEntry, String> {
-    let hash = text
-        .split([',', ' ', '\t'])
-        .next()
-        .expect("split yields at least one piece");
+    let end = text
+        .bytes()
+        .position(|b| matches!(b, b',' | b' ' | b'\t'))
+        .unwrap_or(text.len());
+    let hash = &text[..end];
     let signal = Signal::parse_untyped(hash, hex64).map_err(|e| e.to_string())?;
     Ok(ListEntry {
         line,
@@ -493,6 +492,21 @@ fn split_csv(text: &str) -> Result<Vec<String>, String> {
             }
         }
     }
+}
+
+/// Decodes `2 * N` hex digits (the caller checks the length); `None` if one is not hex.
+fn decode_hex<const N: usize>(digits: &[u8]) -> Option<[u8; N]> {
+    let nibble = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; N];
+    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(out)
 }
 
 /// Keeps error messages short when a line is long garbage.
@@ -799,6 +813,14 @@ mod tests {
         );
         let exactly = format!("{}\n", "#".repeat(MAX_LINE));
         assert_eq!(ListReader::new(exactly.as_bytes(), Hex64::Pdq).count(), 0);
+        // At the end of the input, without a line end, the same limits hold.
+        for (len, errors) in [(MAX_LINE, 0), (MAX_LINE + 1, 1), (MAX_LINE + 2, 1)] {
+            let input = format!("{MD5}\n{}", "#".repeat(len));
+            let items: Vec<String> = ListReader::new(input.as_bytes(), Hex64::Pdq)
+                .map(render)
+                .collect();
+            assert_eq!(items.len(), 1 + errors, "{len}: {items:?}");
+        }
     }
 
     /// Gives its bytes, then fails.

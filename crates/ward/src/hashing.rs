@@ -115,7 +115,27 @@ impl std::error::Error for HashError {
 /// Hashes `inputs` on all cores and yields one [`Hashed`] per file, in input order
 /// (directory entries in walk order). Dropping the iterator early stops the work.
 pub fn hash_in_order(inputs: Vec<Input>, options: HashOptions) -> impl Iterator<Item = Hashed> {
-    ordered_parallel(jobs(inputs), WINDOW, move |job| run_job(job, &options))
+    hash_in_order_then(inputs, options, |hashed| hashed)
+}
+
+/// As [`hash_in_order`], running `then` on each file's result in the same parallel task, so
+/// that what follows hashing (matching, for `ward scan`) runs on all cores too. A panic in
+/// `then` is raised again on the thread that iterates.
+pub fn hash_in_order_then<R, F>(
+    inputs: Vec<Input>,
+    options: HashOptions,
+    then: F,
+) -> impl Iterator<Item = R>
+where
+    R: Send + 'static,
+    F: Fn(Hashed) -> R + Send + Sync + 'static,
+{
+    let work = move |job| {
+        let hashed = run_job(job, &options);
+        panic::catch_unwind(AssertUnwindSafe(|| then(hashed)))
+    };
+    ordered_parallel(jobs(inputs), WINDOW, work)
+        .map(|result| result.unwrap_or_else(|payload| panic::resume_unwind(payload)))
 }
 
 /// How far the feeder may run ahead of the consumer: enough that one slow file does not
@@ -235,7 +255,7 @@ fn read_once(mut reader: impl Read) -> Result<(Vec<u8>, FileDigests), HashError>
 
 /// An io error as a lower-case phrase: "permission denied", not "Permission denied (os
 /// error 13)".
-fn describe_io(error: &io::Error) -> String {
+pub fn describe_io(error: &io::Error) -> String {
     let text = error.to_string();
     let text = match error.raw_os_error() {
         Some(code) => text

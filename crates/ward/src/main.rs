@@ -2,6 +2,7 @@
 
 mod cli;
 mod hashing;
+mod matcher;
 
 use std::io;
 use std::process::ExitCode;

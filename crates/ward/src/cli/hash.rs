@@ -2,13 +2,11 @@
 
 use std::io::{self, BufWriter, IsTerminal as _};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ward_core::decode::DecodeOptions;
 
-use super::output::Printer;
+use super::output::{self, Printer};
 use super::{EXIT_SOME_FAILED, HashArgs};
 use crate::hashing::{self, HashOptions, Input};
 
@@ -35,7 +33,8 @@ pub fn run(args: &HashArgs) -> Result<ExitCode> {
     let out = BufWriter::new(stdout.lock());
     let mut printer = Printer::new(args.format, args.dihedral, out, io::stderr())
         .context("cannot write output")?;
-    let progress = progress_bar()?;
+    let progress =
+        output::progress_bar("{spinner} {human_pos} files hashed ({per_sec}, {elapsed})")?;
 
     let mut failed = 0u64;
     for hashed in hashing::hash_in_order(inputs, options) {
@@ -56,19 +55,4 @@ pub fn run(args: &HashArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// A count of files hashed on stderr, when stderr is a terminal; hidden otherwise. The total
-/// is unknown while directories are still being walked, so it is a spinner, not a bar.
-fn progress_bar() -> Result<ProgressBar> {
-    if !io::stderr().is_terminal() {
-        return Ok(ProgressBar::hidden());
-    }
-    let style =
-        ProgressStyle::with_template("{spinner} {human_pos} files hashed ({per_sec}, {elapsed})")
-            .context("invalid progress template")?;
-    let progress =
-        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style);
-    progress.enable_steady_tick(Duration::from_millis(120));
-    Ok(progress)
 }

@@ -1,10 +1,14 @@
-//! Printing hashing results: one record per input, as JSON lines, CSV or text.
+//! Printing results: one record per hashed input (`ward hash`) or per match (`ward match`,
+//! `ward scan`), as JSON lines, CSV or text, and the progress shown on a terminal.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal as _, Write};
+use std::time::Duration;
 
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use super::Format;
+use super::{Format, MatchFormat};
 use crate::hashing::{Hashed, Signals};
 
 /// Writes one record per [`Hashed`] in the chosen format.
@@ -156,6 +160,128 @@ impl<'a> JsonRecord<'a> {
             error: None,
         }
     }
+}
+
+/// One match, as `ward match` and `ward scan` print it.
+#[derive(Debug, Serialize)]
+pub struct MatchRecord<'a> {
+    /// The file whose signal matched; absent for a hash given as text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<&'a str>,
+    /// The signal that matched, in hex.
+    pub query: String,
+    pub list: &'a str,
+    pub signal_type: &'static str,
+    /// The list entry's signal, in hex.
+    pub signal: String,
+    pub label: Option<&'a str>,
+    pub id: Option<&'a str>,
+    pub distance: u32,
+}
+
+/// Writes match records, and error records for inputs that could not be matched.
+#[derive(Debug)]
+pub struct MatchPrinter<W: Write> {
+    sink: MatchSink<W>,
+}
+
+#[derive(Debug)]
+enum MatchSink<W: Write> {
+    Jsonl(W),
+    Csv(Box<csv::Writer<W>>),
+}
+
+/// The columns of `--format csv`; `error` is filled only in error rows.
+const MATCH_COLUMNS: [&str; 9] = [
+    "path",
+    "query",
+    "list",
+    "signal_type",
+    "signal",
+    "label",
+    "id",
+    "distance",
+    "error",
+];
+
+impl<W: Write> MatchPrinter<W> {
+    /// Starts printing to `out`; the CSV header is written here.
+    pub fn new(format: MatchFormat, out: W) -> io::Result<Self> {
+        let sink = match format {
+            MatchFormat::Jsonl => MatchSink::Jsonl(out),
+            MatchFormat::Csv => {
+                let mut csv = csv::Writer::from_writer(out);
+                csv.write_record(MATCH_COLUMNS)?;
+                MatchSink::Csv(Box::new(csv))
+            }
+        };
+        Ok(MatchPrinter { sink })
+    }
+
+    pub fn print_match(&mut self, record: &MatchRecord) -> io::Result<()> {
+        match &mut self.sink {
+            MatchSink::Jsonl(out) => {
+                serde_json::to_writer(&mut *out, record)?;
+                out.write_all(b"\n")
+            }
+            MatchSink::Csv(csv) => {
+                let distance = record.distance.to_string();
+                Ok(csv.write_record([
+                    record.path.unwrap_or_default(),
+                    &record.query,
+                    record.list,
+                    record.signal_type,
+                    &record.signal,
+                    record.label.unwrap_or_default(),
+                    record.id.unwrap_or_default(),
+                    &distance,
+                    "",
+                ])?)
+            }
+        }
+    }
+
+    /// Prints `{"path":…,"error":…}` for an input that could not be hashed.
+    pub fn print_error(&mut self, path: &str, error: &str) -> io::Result<()> {
+        match &mut self.sink {
+            MatchSink::Jsonl(out) => {
+                serde_json::to_writer(&mut *out, &ErrorRecord { path, error })?;
+                out.write_all(b"\n")
+            }
+            MatchSink::Csv(csv) => {
+                let mut row = [""; MATCH_COLUMNS.len()];
+                row[0] = path;
+                row[MATCH_COLUMNS.len() - 1] = error;
+                Ok(csv.write_record(row)?)
+            }
+        }
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        match &mut self.sink {
+            MatchSink::Jsonl(out) => out.flush(),
+            MatchSink::Csv(csv) => csv.flush(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorRecord<'a> {
+    path: &'a str,
+    error: &'a str,
+}
+
+/// A spinner with `template` on stderr when stderr is a terminal, hidden otherwise. The
+/// total is unknown while directories are still being walked, so it is not a bar.
+pub fn progress_bar(template: &str) -> anyhow::Result<ProgressBar> {
+    if !io::stderr().is_terminal() {
+        return Ok(ProgressBar::hidden());
+    }
+    let style = ProgressStyle::with_template(template).context("invalid progress template")?;
+    let progress =
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(style);
+    progress.enable_steady_tick(Duration::from_millis(120));
+    Ok(progress)
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 
 mod bad_input;
 mod hash;
+mod matching;
+mod scan;
 
 use std::collections::HashMap;
 use std::ffi::OsStr;

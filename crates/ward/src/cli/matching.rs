@@ -1,0 +1,199 @@
+//! `ward match`: match hashes and media files against hash lists, printing one record per
+//! match in query order.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal as _, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use ward_core::decode::DecodeOptions;
+use ward_core::lists::{Hex64, ListError, ListReader, Signal};
+use ward_core::pdq::Pipeline;
+
+use super::output::{MatchPrinter, MatchRecord};
+use super::{MatchArgs, load_lists, match_status};
+use crate::hashing::{self, HashOptions, Input, describe_io};
+use crate::matcher::{Hit, Matcher};
+
+/// Matches every query, hashes first, files hashed in parallel; see [`MatchArgs`].
+pub fn run(args: &MatchArgs) -> Result<ExitCode> {
+    let stdin_queries = args.queries.iter().any(|q| q.as_os_str() == "-");
+    if stdin_queries && args.query_files.iter().any(|f| f.as_os_str() == "-") {
+        bail!("standard input cannot be both a QUERY file and a --queries file");
+    }
+    let matcher = load_lists(&args.matching)?;
+    let stdout = io::stdout();
+    let interactive = stdout.is_terminal();
+    let printer = MatchPrinter::new(args.matching.format, BufWriter::new(stdout.lock()))
+        .context("cannot write output")?;
+    let mut run = Run {
+        matcher: &matcher,
+        args,
+        printer,
+        interactive,
+        matched: false,
+        failed: false,
+    };
+
+    // Consecutive files are hashed together, in parallel; a hash between them is matched
+    // in its place, so that output follows the order of the arguments.
+    let mut files = Vec::new();
+    for query in &args.queries {
+        match hash_text(query) {
+            Some(signal) => {
+                run.files(std::mem::take(&mut files))?;
+                run.text(signal)?;
+            }
+            None => files.push(Input::from_arg(query)),
+        }
+    }
+    run.files(files)?;
+    for path in &args.query_files {
+        run.query_file(path)
+            .with_context(|| format!("cannot read queries from {}", path.display()))?;
+    }
+    run.printer.flush().context("cannot write output")?;
+    Ok(match_status(run.matched, run.failed))
+}
+
+/// A query argument that is a hash: 32, 40 or 64 hex digits. Anything else is a path.
+fn hash_text(query: &Path) -> Option<Signal> {
+    Signal::parse_untyped(query.to_str()?, Hex64::Pdq).ok()
+}
+
+/// The state of one `ward match`.
+struct Run<'a, W: Write> {
+    matcher: &'a Matcher,
+    args: &'a MatchArgs,
+    printer: MatchPrinter<W>,
+    /// Someone is watching: print each record as it is ready.
+    interactive: bool,
+    matched: bool,
+    failed: bool,
+}
+
+impl<W: Write> Run<'_, W> {
+    /// Matches one hash given as text.
+    fn text(&mut self, query: Signal) -> Result<()> {
+        let hits = self.matcher.match_text(query, self.args.matching.distance);
+        self.print(None, &hits)
+    }
+
+    /// Hashes files (and directories' files) in parallel and matches each, in order.
+    fn files(&mut self, inputs: Vec<Input>) -> Result<()> {
+        if inputs.is_empty() {
+            return Ok(());
+        }
+        let options = &self.args.matching;
+        let hash_options = HashOptions {
+            decode: DecodeOptions {
+                max_pixels: options.max_pixels,
+                exif_orient: false,
+            },
+            pipeline: Pipeline::Full,
+            dihedral: false,
+        };
+        for hashed in hashing::hash_in_order(inputs, hash_options) {
+            let name = hashed.input.name();
+            match &hashed.outcome {
+                Ok(signals) => {
+                    let found =
+                        self.matcher
+                            .match_file(signals, options.distance, options.min_quality());
+                    if found.low_quality {
+                        eprintln!(
+                            "ward: {name}: PDQ quality {} is below --min-quality {}; only \
+                             its digests were matched",
+                            signals.quality, options.min_quality
+                        );
+                    }
+                    self.print(Some(&name), &found.hits)?;
+                }
+                Err(error) => {
+                    self.failed = true;
+                    self.printer
+                        .print_error(&name, &error.to_string())
+                        .context("cannot write output")?;
+                    self.flush_if_interactive()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Matches every hash of a queries file (or of standard input for `-`).
+    fn query_file(&mut self, path: &PathBuf) -> Result<()> {
+        let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
+            Box::new(io::stdin().lock())
+        } else {
+            Box::new(BufReader::new(
+                File::open(path).map_err(|e| anyhow!(describe_io(&e)))?,
+            ))
+        };
+        // 64 digits are tried as SHA-256 too (see `Matcher::match_text`), so PDQ is right.
+        for item in ListReader::new(input, Hex64::Pdq) {
+            match item {
+                Ok(entry) => self.text(entry.signal)?,
+                Err(ListError::Malformed { line, reason }) => {
+                    self.failed = true;
+                    eprintln!("ward: {}:{line}: {reason}", path.display());
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn print(&mut self, path: Option<&str>, hits: &[Hit]) -> Result<()> {
+        self.matched |= !hits.is_empty();
+        for hit in hits {
+            let entry = self.matcher.entry(hit.entry);
+            let record = MatchRecord {
+                path,
+                query: hit.query.to_string(),
+                list: self.matcher.list_name(entry),
+                signal_type: entry.signal.signal_type().name(),
+                signal: entry.signal.to_string(),
+                label: entry.label.as_deref(),
+                id: entry.id.as_deref(),
+                distance: hit.distance,
+            };
+            self.printer
+                .print_match(&record)
+                .context("cannot write output")?;
+        }
+        self.flush_if_interactive()
+    }
+
+    fn flush_if_interactive(&mut self) -> Result<()> {
+        if self.interactive {
+            self.printer.flush().context("cannot write output")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(query: &str, expected: Option<&str>) {
+        let parsed = hash_text(Path::new(query)).map(|s| s.signal_type().name());
+        assert_eq!(parsed, expected, "{query:?}");
+    }
+
+    #[test]
+    fn hashes_and_paths() {
+        check(&"a".repeat(32), Some("md5"));
+        check(&"A".repeat(40), Some("sha1"));
+        check(&"0".repeat(64), Some("pdq"));
+        check(&"0".repeat(63), None);
+        check(&"0".repeat(33), None);
+        check(&format!("./{}", "0".repeat(32)), None);
+        check(&format!("{}.jpg", "0".repeat(32)), None);
+        check(&"g".repeat(32), None);
+        check("photo.jpg", None);
+        check("-", None);
+    }
+}

@@ -1,0 +1,105 @@
+//! `ward scan`: hash every file under directories, match each against hash lists, print the
+//! matches and a summary.
+
+use std::io::{self, BufWriter, IsTerminal as _};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result};
+use ward_core::decode::DecodeOptions;
+use ward_core::pdq::Pipeline;
+
+use super::output::{self, MatchPrinter, MatchRecord};
+use super::{ScanArgs, load_lists, match_status};
+use crate::hashing::{self, HashOptions, Input};
+
+/// Scans the paths of `args`; see [`ScanArgs`] for what is printed.
+pub fn run(args: &ScanArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let options = &args.matching;
+    let matcher = Arc::new(load_lists(options)?);
+    let hash_options = HashOptions {
+        decode: DecodeOptions {
+            max_pixels: options.max_pixels,
+            exif_orient: false,
+        },
+        pipeline: Pipeline::Full,
+        dihedral: false,
+    };
+    let inputs = args.paths.iter().map(|p| Input::from_arg(p)).collect();
+    let (distance, min_quality) = (options.distance, options.min_quality());
+    // Matching runs in the task that hashed the file, so on all cores.
+    let worker = Arc::clone(&matcher);
+    let results = hashing::hash_in_order_then(inputs, hash_options, move |hashed| {
+        let found = hashed
+            .outcome
+            .map(|signals| worker.match_file(&signals, distance, min_quality));
+        (hashed.input, found)
+    });
+
+    let stdout = io::stdout();
+    let interactive = stdout.is_terminal();
+    let mut printer = MatchPrinter::new(options.format, BufWriter::new(stdout.lock()))
+        .context("cannot write output")?;
+    let progress =
+        output::progress_bar("{spinner} {human_pos} files scanned, {msg} ({per_sec}, {elapsed})")?;
+    progress.set_message("0 matched");
+    let mut summary = Summary::default();
+    for (input, found) in results {
+        summary.files += 1;
+        let name = input.name();
+        // The bar is drawn on stderr, which may be the same terminal as stdout.
+        let printed = progress.suspend(|| -> io::Result<()> {
+            match found {
+                Err(error) => {
+                    summary.errors += 1;
+                    printer.print_error(&name, &error.to_string())?;
+                }
+                Ok(found) => {
+                    summary.low_quality += u64::from(found.low_quality);
+                    summary.matched += u64::from(!found.hits.is_empty());
+                    for hit in &found.hits {
+                        let entry = matcher.entry(hit.entry);
+                        printer.print_match(&MatchRecord {
+                            path: Some(&name),
+                            query: hit.query.to_string(),
+                            list: matcher.list_name(entry),
+                            signal_type: entry.signal.signal_type().name(),
+                            signal: entry.signal.to_string(),
+                            label: entry.label.as_deref(),
+                            id: entry.id.as_deref(),
+                            distance: hit.distance,
+                        })?;
+                    }
+                }
+            }
+            if interactive { printer.flush() } else { Ok(()) }
+        });
+        printed.context("cannot write output")?;
+        progress.inc(1);
+        progress.set_message(format!("{} matched", summary.matched));
+    }
+    progress.finish_and_clear();
+    printer.flush().context("cannot write output")?;
+    eprintln!(
+        "ward: scan: files={} matched={} errors={} low_quality={} seconds={:.2}",
+        summary.files,
+        summary.matched,
+        summary.errors,
+        summary.low_quality,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(match_status(summary.matched > 0, summary.errors > 0))
+}
+
+/// What the summary line counts.
+#[derive(Debug, Default)]
+struct Summary {
+    files: u64,
+    /// Files with at least one match.
+    matched: u64,
+    errors: u64,
+    /// Files whose PDQ hash was below the minimum quality, so matched by digests only.
+    low_quality: u64,
+}
