@@ -1,0 +1,90 @@
+//! The innermost loop of a query: which of these hashes lie within a radius.
+
+use crate::pdq::PdqHash;
+
+/// Calls `found(k, distance)` for each `hashes[k]` within `radius` of `query`.
+#[inline(always)]
+pub(super) fn within(
+    hashes: &[PdqHash],
+    query: &PdqHash,
+    radius: u32,
+    found: &mut impl FnMut(usize, u32),
+) {
+    for (k, hash) in hashes.iter().enumerate() {
+        let distance = hash.distance(query);
+        if distance <= radius {
+            found(k, distance);
+        }
+    }
+}
+
+/// [`within`] with AVX2, four hashes at a time: XOR, count bits per byte with a nibble
+/// lookup, sum bytes per 64-bit word, add the four words of each hash, compare.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+pub(super) unsafe fn within_avx2(
+    hashes: &[PdqHash],
+    query: &PdqHash,
+    radius: u32,
+    found: &mut impl FnMut(usize, u32),
+) {
+    use std::arch::x86_64::*;
+    const _: () = assert!(size_of::<PdqHash>() == 32);
+    let whole = hashes.len() / 4 * 4;
+    unsafe {
+        let q = _mm256_loadu_si256(query as *const PdqHash as *const __m256i);
+        let nibbles = _mm256_setr_epi8(
+            0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2,
+            3, 3, 4,
+        );
+        let low = _mm256_set1_epi8(0x0F);
+        let zero = _mm256_setzero_si256();
+        let limit = _mm256_set1_epi64x(i64::from(radius.min(256)));
+        // Bits set per 64-bit word of `h XOR query`.
+        let words = |p: *const PdqHash| {
+            let x = _mm256_xor_si256(_mm256_loadu_si256(p as *const __m256i), q);
+            let counts = _mm256_add_epi8(
+                _mm256_shuffle_epi8(nibbles, _mm256_and_si256(x, low)),
+                _mm256_shuffle_epi8(nibbles, _mm256_and_si256(_mm256_srli_epi16::<4>(x), low)),
+            );
+            _mm256_sad_epu8(counts, zero)
+        };
+        let base = hashes.as_ptr();
+        let mut k = 0;
+        while k < whole {
+            let (a, b, c, d) = (
+                words(base.add(k)),
+                words(base.add(k + 1)),
+                words(base.add(k + 2)),
+                words(base.add(k + 3)),
+            );
+            // Sum the four words of each hash: [a0+a1, b0+b1, a2+a3, b2+b3] and likewise
+            // for c, d, then across the 128-bit halves.
+            let ab = _mm256_add_epi64(_mm256_unpacklo_epi64(a, b), _mm256_unpackhi_epi64(a, b));
+            let cd = _mm256_add_epi64(_mm256_unpacklo_epi64(c, d), _mm256_unpackhi_epi64(c, d));
+            let distances = _mm256_add_epi64(
+                _mm256_permute2x128_si256::<0x20>(ab, cd),
+                _mm256_permute2x128_si256::<0x31>(ab, cd),
+            );
+            // distances = [d(a), d(b), d(c), d(d)]; a lane is in reach unless it exceeds.
+            let beyond =
+                _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(distances, limit)));
+            if beyond != 0b1111 {
+                let mut lanes = [0u64; 4];
+                _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, distances);
+                for (lane, &distance) in lanes.iter().enumerate() {
+                    if beyond & (1 << lane) == 0 {
+                        found(k + lane, distance as u32);
+                    }
+                }
+            }
+            k += 4;
+        }
+    }
+    within(&hashes[whole..], query, radius, &mut |k, distance| {
+        found(whole + k, distance)
+    });
+}
