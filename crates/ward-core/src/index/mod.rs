@@ -7,4 +7,5 @@
 pub mod digests;
 mod pdq;
 
+pub use digests::{DigestSet, Md5Set, Sha1Set, Sha256Set};
 pub use pdq::{PdqIndex, PdqMatch};

@@ -1,5 +1,5 @@
 //! The PDQ index: all stored hashes within a Hamming distance of a query, or its k nearest,
-//! exactly, in about 41 bytes per hash.
+//! exactly: about 41 bytes per hash in near-duplicate families, 104 for unrelated hashes.
 //!
 //! Entries live in buckets, each with a centre and a radius that bounds the distance from the
 //! centre to every member. By the triangle inequality a query `q` can only have a neighbour
@@ -11,14 +11,16 @@
 //!   same picture re-encoded, resized, cropped). Their centre is the bitwise majority of the
 //!   family and their radius is at most [`ASSIGN_RADIUS`], so a query far from the family
 //!   (unrelated content is about 128 bits away) skips it with one distance computation.
-//! - **Loose buckets** hold everything else in pages of [`LOOSE_PAGE`] entries. Unrelated
-//!   256-bit hashes have no structure to exploit, so loose pages are in effect scanned.
+//! - **Loose entries** are everything else. Unrelated 256-bit hashes have no structure to
+//!   prune with, so when the index is built they get a multi-index over their 16 chunks
+//!   (`loose.rs`); a few (under [`LOOSE_INDEX_MIN`]), and those inserted since the last
+//!   build, sit in pages of [`LOOSE_PAGE`] that are in effect scanned.
 //!
 //! Families are found when the index is built: a sample of the entries is grouped by each
 //! of the 16 16-bit chunks of the hash (near-duplicates share chunks exactly far more often
 //! than unrelated hashes do), pairs within [`LINK_RADIUS`] inside a group are joined with a
 //! union-find, and every component of two or more sampled members becomes a family centre.
-//! Every entry then joins the nearest centre within [`ASSIGN_RADIUS`], found through a small
+//! Every entry then joins a centre within [`ASSIGN_RADIUS`], found through a small
 //! multi-index over the centres (exact chunks, then chunks one bit away), or goes loose. A
 //! second round does the same over the loose entries, for families the sample missed.
 //!
@@ -49,7 +51,7 @@ pub const ASSIGN_RADIUS: u32 = 64;
 pub const LOOSE_PAGE: usize = 256;
 /// Loose entries below this many are kept in scanned pages rather than multi-indexed (a
 /// scan of 16384 hashes takes about as long as the index's table lookups).
-const LOOSE_INDEX_MIN: usize = 16384;
+pub const LOOSE_INDEX_MIN: usize = 16384;
 /// Below this many entries the index is a single loose scan.
 const MIN_CLUSTERED: usize = 2048;
 /// How many group neighbours each sampled entry is compared with.
@@ -186,7 +188,8 @@ impl PdqIndex {
             + inner.loose.memory_bytes()
     }
 
-    /// Writes the index to `out` in Ward's snapshot format (see [`SNAPSHOT_MAGIC`]).
+    /// Writes the index to `out` in Ward's snapshot format (versioned, checksummed; the
+    /// layout is described in `index/pdq/snapshot.rs`).
     pub fn write_snapshot(&self, out: &mut impl Write) -> Result<()> {
         let inner = self.read();
         snapshot::write(&inner, out).map_err(|e| Error::Snapshot(format!("cannot write: {e}")))
