@@ -7,13 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use ward_core::decode::DecodeOptions;
 use ward_core::lists::{Hex64, ListError, ListReader, Signal};
-use ward_core::pdq::Pipeline;
 
 use super::output::{MatchPrinter, MatchRecord};
 use super::{MatchArgs, load_lists, match_status};
-use crate::hashing::{self, HashOptions, Input, describe_io};
+use crate::hashing::{self, Input, describe_io};
 use crate::matcher::{Hit, Matcher};
 
 /// Matches every query, hashes first, files hashed in parallel; see [`MatchArgs`].
@@ -86,14 +84,7 @@ impl<W: Write> Run<'_, W> {
             return Ok(());
         }
         let options = &self.args.matching;
-        let hash_options = HashOptions {
-            decode: DecodeOptions {
-                max_pixels: options.max_pixels,
-                exif_orient: false,
-            },
-            pipeline: Pipeline::Full,
-            dihedral: false,
-        };
+        let hash_options = options.hash_options();
         for hashed in hashing::hash_in_order(inputs, hash_options) {
             let name = hashed.input.name();
             match &hashed.outcome {

@@ -187,6 +187,19 @@ pub struct MatchOptions {
 }
 
 impl MatchOptions {
+    /// How files are hashed for matching: as `ward hash` does by default, the full pipeline
+    /// without EXIF orientation (the lists' hashes come from that), within the pixel limit.
+    pub fn hash_options(&self) -> crate::hashing::HashOptions {
+        crate::hashing::HashOptions {
+            decode: DecodeOptions {
+                max_pixels: self.max_pixels,
+                exif_orient: false,
+            },
+            pipeline: Pipeline::Full,
+            dihedral: false,
+        }
+    }
+
     pub fn min_quality(&self) -> Quality {
         Quality::new(self.min_quality).expect("clap keeps it within 0..=100")
     }

@@ -7,26 +7,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
-use ward_core::decode::DecodeOptions;
-use ward_core::pdq::Pipeline;
 
 use super::output::{self, MatchPrinter, MatchRecord};
 use super::{ScanArgs, load_lists, match_status};
-use crate::hashing::{self, HashOptions, Input};
+use crate::hashing::{self, Input};
 
 /// Scans the paths of `args`; see [`ScanArgs`] for what is printed.
 pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let options = &args.matching;
     let matcher = Arc::new(load_lists(options)?);
-    let hash_options = HashOptions {
-        decode: DecodeOptions {
-            max_pixels: options.max_pixels,
-            exif_orient: false,
-        },
-        pipeline: Pipeline::Full,
-        dihedral: false,
-    };
+    let hash_options = options.hash_options();
     let inputs = args.paths.iter().map(|p| Input::from_arg(p)).collect();
     let (distance, min_quality) = (options.distance, options.min_quality());
     // Matching runs in the task that hashed the file, so on all cores.

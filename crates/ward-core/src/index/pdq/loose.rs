@@ -304,12 +304,6 @@ impl LooseIndex {
                 });
             }
         };
-        #[cfg(target_arch = "x86_64")]
-        if crate::cpu::has_avx2() {
-            // SAFETY: the CPU supports AVX2.
-            unsafe { super::scan::within_avx2(&self.hashes, query, radius, &mut found) };
-            return;
-        }
         super::scan::within(&self.hashes, query, radius, &mut found);
     }
 }

@@ -300,12 +300,6 @@ impl Bucket {
                 hash: self.hashes[k],
             });
         };
-        #[cfg(target_arch = "x86_64")]
-        if crate::cpu::has_avx2() {
-            // SAFETY: the CPU supports AVX2.
-            unsafe { scan::within_avx2(&self.hashes, query, radius, &mut found) };
-            return;
-        }
         scan::within(&self.hashes, query, radius, &mut found);
     }
 
@@ -722,7 +716,7 @@ mod tests {
             .collect();
         for radius in [0, 1, 31, 64, 100, 128, 256, 1000] {
             let mut portable = Vec::new();
-            scan::within(&hashes, &base, radius, &mut |k, d| portable.push((k, d)));
+            scan::within_portable(&hashes, &base, radius, &mut |k, d| portable.push((k, d)));
             let mut dispatched = Vec::new();
             let bucket = Bucket {
                 ids: (0..hashes.len() as u64).collect(),

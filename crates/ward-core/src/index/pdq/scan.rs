@@ -2,9 +2,27 @@
 
 use crate::pdq::PdqHash;
 
-/// Calls `found(k, distance)` for each `hashes[k]` within `radius` of `query`.
+/// Calls `found(k, distance)` for each `hashes[k]` within `radius` of `query`, in order,
+/// with AVX2 where the CPU has it.
 #[inline(always)]
 pub(super) fn within(
+    hashes: &[PdqHash],
+    query: &PdqHash,
+    radius: u32,
+    found: &mut impl FnMut(usize, u32),
+) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::cpu::has_avx2() {
+        // SAFETY: the CPU supports AVX2.
+        unsafe { within_avx2(hashes, query, radius, found) };
+        return;
+    }
+    within_portable(hashes, query, radius, found);
+}
+
+/// [`within`] in portable code.
+#[inline(always)]
+pub(super) fn within_portable(
     hashes: &[PdqHash],
     query: &PdqHash,
     radius: u32,
@@ -18,7 +36,7 @@ pub(super) fn within(
     }
 }
 
-/// [`within`] with AVX2, four hashes at a time: XOR, count bits per byte with a nibble
+/// [`within_portable`] with AVX2, four hashes at a time: XOR, count bits per byte with a nibble
 /// lookup, sum bytes per 64-bit word, add the four words of each hash, compare.
 ///
 /// # Safety
@@ -84,7 +102,7 @@ pub(super) unsafe fn within_avx2(
             k += 4;
         }
     }
-    within(&hashes[whole..], query, radius, &mut |k, distance| {
+    within_portable(&hashes[whole..], query, radius, &mut |k, distance| {
         found(whole + k, distance)
     });
 }
