@@ -38,6 +38,15 @@ pub enum Error {
     /// An index snapshot cannot be written or read back (damaged, truncated, another version).
     #[error("index snapshot: {0}")]
     Snapshot(String),
+    /// The video decoder (FFmpeg, run as a child process) is missing, failed or crashed.
+    #[error("video decoder: {0}")]
+    Decoder(String),
+    /// A video runs longer than the configured limit.
+    #[error("video of {seconds:.1} s exceeds the limit of {limit} s")]
+    TooLong { seconds: f64, limit: u64 },
+    /// Decoding took longer than the configured time limit; the decoder was stopped.
+    #[error("video decoding took longer than {0} s and was stopped")]
+    Timeout(u64),
     /// A setting has a value Ward does not know.
     #[error("{0}")]
     InvalidOption(String),

@@ -15,5 +15,6 @@ pub mod error;
 pub mod index;
 pub mod lists;
 pub mod pdq;
+pub mod video;
 
 pub use error::{Error, Result};

@@ -105,6 +105,11 @@ impl Picture {
     pub fn pixels(&self) -> &Pixels {
         &self.pixels
     }
+
+    /// Gives the pixel buffer back (to reuse it for the next frame of a video).
+    pub fn into_pixels(self) -> Pixels {
+        self.pixels
+    }
 }
 
 /// The image formats Ward decodes.

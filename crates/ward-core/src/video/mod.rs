@@ -1,0 +1,238 @@
+//! Video: here is a video file, give me its vPDQ (the PDQ hashes of its frames, sampled as
+//! Meta's reference samples them); here are videos, tell me which contain which.
+//!
+//! Frames come from FFmpeg run as a child process (see `ffmpeg.rs` for why), each hashed
+//! with the full-resolution PDQ pipeline. A frame is hashed when
+//! `frame_number % max(1, floor(seconds_per_hash * average_fps)) == 0` (every frame when
+//! `seconds_per_hash` is 0) and stamped `frame_number / average_fps`, as the reference does.
+//!
+//! This is the one place where ward-core starts a process: decoding video in our own
+//! address space would put every codec's bugs there too.
+
+mod ffmpeg;
+mod search;
+mod vpdq;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use search::{VideoHit, VideoIndex};
+pub use vpdq::{CompareOptions, FrameHash, VideoMatch, Vpdq, compare};
+
+use crate::decode::{Picture, Pixels};
+use crate::error::{Error, Result};
+use crate::pdq::{PdqDct, Pipeline};
+
+/// How to hash a video, and the limits that keep a hostile file from costing too much.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VideoOptions {
+    /// Seconds between hashed frames (Meta's default 1); 0 hashes every frame.
+    pub seconds_per_hash: f64,
+    /// Videos longer than this are refused before decoding (by their declared duration) or
+    /// when decoding reaches it.
+    pub max_duration: Duration,
+    /// Frames with more pixels than this are refused.
+    pub max_frame_pixels: u64,
+    /// The decoder is stopped after this long.
+    pub timeout: Duration,
+    /// The programs to run.
+    pub ffmpeg: PathBuf,
+    pub ffprobe: PathBuf,
+}
+
+impl Default for VideoOptions {
+    fn default() -> VideoOptions {
+        VideoOptions {
+            seconds_per_hash: 1.0,
+            max_duration: Duration::from_secs(4 * 3600),
+            max_frame_pixels: 8192 * 4320,
+            timeout: Duration::from_secs(30 * 60),
+            ffmpeg: PathBuf::from("ffmpeg"),
+            ffprobe: PathBuf::from("ffprobe"),
+        }
+    }
+}
+
+/// What the container says about the first video stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VideoInfo {
+    pub width: u32,
+    pub height: u32,
+    /// Average frames per second, when the container knows.
+    pub fps: Option<f64>,
+    /// Seconds, when the container knows.
+    pub duration: Option<f64>,
+    /// Frames, when the container knows.
+    pub frames: Option<u64>,
+}
+
+/// A hashed video.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HashedVideo {
+    pub info: VideoInfo,
+    /// Frames decoded (hashed or not).
+    pub frames_decoded: u64,
+    pub vpdq: Vpdq,
+}
+
+/// Recognises a video container from the first bytes of a file (never from its name).
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    let at = |offset: usize, magic: &[u8]| bytes.get(offset..offset + magic.len()) == Some(magic);
+    if at(4, b"ftyp") {
+        // MP4, MOV, 3GP, M4V (but not the still-image HEIF/AVIF brands).
+        let brand = bytes.get(8..12).unwrap_or_default();
+        if [&b"heic"[..], b"heix", b"mif1", b"msf1", b"avif", b"avis"].contains(&brand) {
+            return None;
+        }
+        return Some(if brand.starts_with(b"qt") {
+            "mov"
+        } else {
+            "mp4"
+        });
+    }
+    if at(0, &[0x1A, 0x45, 0xDF, 0xA3]) {
+        return Some("matroska");
+    }
+    if at(0, b"RIFF") && at(8, b"AVI ") {
+        return Some("avi");
+    }
+    if at(0, b"FLV") {
+        return Some("flv");
+    }
+    if at(0, &[0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11]) {
+        return Some("asf");
+    }
+    if at(0, &[0x00, 0x00, 0x01, 0xBA]) || at(0, &[0x00, 0x00, 0x01, 0xB3]) {
+        return Some("mpeg");
+    }
+    // MPEG transport stream: sync bytes every 188 bytes.
+    if bytes.len() >= 377 && bytes[0] == 0x47 && bytes[188] == 0x47 && bytes[376] == 0x47 {
+        return Some("mpegts");
+    }
+    None
+}
+
+/// Decodes and hashes the video at `path`.
+pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<HashedVideo> {
+    if !(options.seconds_per_hash >= 0.0 && options.seconds_per_hash.is_finite()) {
+        return Err(Error::InvalidOption(format!(
+            "seconds per hash must be 0 or more, not {}",
+            options.seconds_per_hash
+        )));
+    }
+    let info = ffmpeg::probe(path, options)?;
+    let pixels = u64::from(info.width) * u64::from(info.height);
+    if pixels == 0 {
+        return Err(Error::Corrupt {
+            format: "video",
+            message: "zero-sized frames".into(),
+        });
+    }
+    if pixels > options.max_frame_pixels {
+        return Err(Error::TooLarge {
+            width: u64::from(info.width),
+            height: u64::from(info.height),
+            limit: options.max_frame_pixels,
+        });
+    }
+    let limit = options.max_duration.as_secs();
+    if let Some(seconds) = info
+        .duration
+        .filter(|&d| d > options.max_duration.as_secs_f64())
+    {
+        return Err(Error::TooLong { seconds, limit });
+    }
+    // The reference needs the average frame rate both to sample and to stamp frames.
+    let fps = info.fps.ok_or_else(|| Error::Corrupt {
+        format: "video",
+        message: "no frame rate".into(),
+    })?;
+    let step = ((options.seconds_per_hash * fps).floor() as u64).max(1);
+    let max_frames = (options.max_duration.as_secs_f64() * fps).ceil() as u64 + 1;
+
+    let mut frames = ffmpeg::Frames::start(path, &info, options)?;
+    let mut buffer = Vec::new();
+    let mut hashed = Vec::new();
+    let mut number = 0u64;
+    while frames.next(&mut buffer)? {
+        if number >= max_frames {
+            return Err(Error::TooLong {
+                seconds: number as f64 / fps,
+                limit,
+            });
+        }
+        if number % step == 0 {
+            let picture = Picture::new(
+                info.width,
+                info.height,
+                Pixels::Rgb(std::mem::take(&mut buffer)),
+            )?;
+            let dct = PdqDct::compute(&picture, Pipeline::Full);
+            hashed.push(FrameHash {
+                frame: number,
+                quality: dct.quality(),
+                hash: dct.hash(),
+                timestamp: number as f64 / fps,
+            });
+            if let Pixels::Rgb(samples) = picture.into_pixels() {
+                buffer = samples;
+            }
+        }
+        number += 1;
+    }
+    frames.finish()?;
+    Ok(HashedVideo {
+        info,
+        frames_decoded: number,
+        vpdq: Vpdq::new(hashed),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_containers() {
+        let check =
+            |bytes: &[u8], expected: Option<&str>| assert_eq!(sniff(bytes), expected, "{bytes:?}");
+        check(b"\0\0\0\x20ftypisom\0\0\0\0", Some("mp4"));
+        check(b"\0\0\0\x14ftypqt  \0\0\0\0", Some("mov"));
+        check(b"\0\0\0\x1cftypheic\0\0\0\0", None);
+        check(b"\x1A\x45\xDF\xA3\x01", Some("matroska"));
+        check(b"RIFF\0\0\0\0AVI LIST", Some("avi"));
+        check(b"RIFF\0\0\0\0WEBPVP8 ", None);
+        check(b"FLV\x01", Some("flv"));
+        check(b"\xFF\xD8\xFF\xE0", None);
+        check(b"", None);
+        let mut ts = vec![0u8; 400];
+        ts[0] = 0x47;
+        ts[188] = 0x47;
+        ts[376] = 0x47;
+        check(&ts, Some("mpegts"));
+    }
+
+    #[test]
+    fn refuses_bad_options_before_running_anything() {
+        let options = VideoOptions {
+            seconds_per_hash: -1.0,
+            ..VideoOptions::default()
+        };
+        assert!(matches!(
+            hash_video(Path::new("/nonexistent"), &options),
+            Err(Error::InvalidOption(_))
+        ));
+    }
+
+    #[test]
+    fn a_missing_decoder_is_a_clear_error() {
+        let options = VideoOptions {
+            ffprobe: PathBuf::from("/nonexistent/ffprobe"),
+            ..VideoOptions::default()
+        };
+        match hash_video(Path::new("whatever.mp4"), &options) {
+            Err(Error::Decoder(message)) => assert!(message.contains("not found"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Video search: here is a video, tell me which of many stored videos it matches, and how
+//! much of each it shares, without comparing it with each one.
+//!
+//! The distinct frame hashes of every stored video (above the minimum quality) go into one
+//! [`PdqIndex`]; a query looks each of its distinct frames up once. The shares then follow
+//! from which query frames found which stored frames, per stored video: the same numbers
+//! the pairwise comparison (`vpdq::compare`) gives, for every stored video at once.
+
+use std::collections::HashMap;
+
+use super::vpdq::{CompareOptions, VideoMatch, Vpdq};
+use crate::index::PdqIndex;
+use crate::pdq::Quality;
+
+/// A stored video that a query matches.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VideoHit {
+    /// The caller's id of the stored video.
+    pub id: u64,
+    pub shares: VideoMatch,
+}
+
+/// Many videos' frames, indexed for matching a query video against all of them.
+#[derive(Debug)]
+pub struct VideoIndex {
+    frames: PdqIndex,
+    /// For each indexed frame (the index's id), the video it belongs to.
+    frame_video: Vec<u32>,
+    /// For each video: its caller id and its number of distinct frames.
+    videos: Vec<(u64, u32)>,
+    min_quality: Quality,
+}
+
+impl VideoIndex {
+    /// Indexes `videos` (caller id, vPDQ), keeping frames of at least `min_quality` (the
+    /// comparison's; queries must use the same).
+    pub fn build(
+        videos: impl IntoIterator<Item = (u64, Vpdq)>,
+        min_quality: Quality,
+    ) -> VideoIndex {
+        let mut entries = Vec::new();
+        let mut frame_video = Vec::new();
+        let mut stored = Vec::new();
+        for (number, (id, vpdq)) in videos.into_iter().enumerate() {
+            let distinct = vpdq.distinct_hashes(min_quality);
+            stored.push((id, distinct.len() as u32));
+            for hash in distinct {
+                entries.push((hash, frame_video.len() as u64));
+                frame_video.push(number as u32);
+            }
+        }
+        VideoIndex {
+            frames: PdqIndex::build(entries),
+            frame_video,
+            videos: stored,
+            min_quality,
+        }
+    }
+
+    /// The number of videos.
+    pub fn len(&self) -> usize {
+        self.videos.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.videos.is_empty()
+    }
+
+    /// Every stored video whose shares with `query` reach the thresholds of `options`,
+    /// largest query share first. `options.min_quality` is the index's.
+    pub fn search(&self, query: &Vpdq, options: &CompareOptions) -> Vec<VideoHit> {
+        let queries = query.distinct_hashes(self.min_quality);
+        if queries.is_empty() {
+            return Vec::new();
+        }
+        // Per stored video: query frames that found it, and its frames that were found.
+        let mut found: HashMap<u32, (u32, Vec<u32>)> = HashMap::new();
+        let mut matches = Vec::new();
+        for hash in &queries {
+            matches.clear();
+            self.frames
+                .search_radius(hash, options.distance, &mut matches);
+            let mut touched: Vec<u32> = Vec::new();
+            for m in &matches {
+                let video = self.frame_video[m.id as usize];
+                let entry = found.entry(video).or_default();
+                entry.1.push(m.id as u32);
+                if !touched.contains(&video) {
+                    touched.push(video);
+                    entry.0 += 1;
+                }
+            }
+        }
+        let mut hits: Vec<VideoHit> = found
+            .into_iter()
+            .map(|(video, (query_frames, mut frames))| {
+                frames.sort_unstable();
+                frames.dedup();
+                let (id, distinct) = self.videos[video as usize];
+                let shares = VideoMatch {
+                    query_share: f64::from(query_frames) * 100.0 / queries.len() as f64,
+                    compared_share: if distinct == 0 {
+                        0.0
+                    } else {
+                        frames.len() as f64 * 100.0 / f64::from(distinct)
+                    },
+                };
+                VideoHit { id, shares }
+            })
+            .filter(|hit| hit.shares.is_match(options))
+            .collect();
+        hits.sort_by(|a, b| {
+            b.shares
+                .query_share
+                .total_cmp(&a.shares.query_share)
+                .then(a.id.cmp(&b.id))
+        });
+        hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pdq::PdqHash;
+    use crate::video::vpdq::{FrameHash, compare};
+
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn hash(&mut self) -> PdqHash {
+            PdqHash::from_words([self.next(), self.next(), self.next(), self.next()])
+        }
+
+        fn near(&mut self, hash: &PdqHash, bits: u32) -> PdqHash {
+            let mut words = hash.words();
+            for _ in 0..bits {
+                let b = (self.next() % 256) as usize;
+                words[b / 64] ^= 1 << (b % 64);
+            }
+            PdqHash::from_words(words)
+        }
+    }
+
+    fn video(rng: &mut Rng, hashes: Vec<PdqHash>) -> Vpdq {
+        Vpdq::new(
+            hashes
+                .into_iter()
+                .enumerate()
+                .map(|(i, hash)| FrameHash {
+                    frame: i as u64,
+                    quality: Quality::new(40 + (rng.next() % 61) as u8).unwrap(),
+                    hash,
+                    timestamp: i as f64,
+                })
+                .collect(),
+        )
+    }
+
+    /// The index gives every stored video the shares that pairwise comparison gives.
+    #[test]
+    fn agrees_with_pairwise_comparison() {
+        let mut rng = Rng(0x1234_5678);
+        let base: Vec<PdqHash> = (0..40).map(|_| rng.hash()).collect();
+        let mut videos = Vec::new();
+        for v in 0..30u64 {
+            let hashes: Vec<PdqHash> = match v % 3 {
+                // Variants of the base video: some frames perturbed, some dropped.
+                0 => base
+                    .iter()
+                    .skip((v % 7) as usize)
+                    .map(|h| {
+                        let bits = (rng.next() % 40) as u32;
+                        rng.near(h, bits)
+                    })
+                    .collect(),
+                // Clips of it.
+                1 => base[(v as usize % 20)..(v as usize % 20) + 8].to_vec(),
+                // Unrelated videos.
+                _ => (0..25).map(|_| rng.hash()).collect(),
+            };
+            videos.push((1000 + v, video(&mut rng, hashes)));
+        }
+        let index = VideoIndex::build(videos.clone(), Quality::MATCHABLE);
+        assert_eq!(index.len(), 30);
+        for query in [
+            video(&mut rng, base.clone()),
+            video(&mut rng, base[5..13].to_vec()),
+            videos[4].1.clone(),
+        ] {
+            for options in [
+                CompareOptions::default(),
+                CompareOptions {
+                    query_share: 0.0,
+                    compared_share: 0.0,
+                    ..CompareOptions::default()
+                },
+            ] {
+                let hits = index.search(&query, &options);
+                let expected: Vec<(u64, VideoMatch)> = videos
+                    .iter()
+                    .map(|(id, v)| (*id, compare(&query, v, &options)))
+                    .filter(|(_, m)| {
+                        m.is_match(&options) && (m.query_share > 0.0 || m.compared_share > 0.0)
+                    })
+                    .collect();
+                let mut got: Vec<(u64, VideoMatch)> =
+                    hits.iter().map(|h| (h.id, h.shares)).collect();
+                got.sort_by_key(|(id, _)| *id);
+                assert_eq!(got.len(), expected.len());
+                for ((gi, gm), (ei, em)) in got.iter().zip(&expected) {
+                    assert_eq!(gi, ei);
+                    assert!(
+                        (gm.query_share - em.query_share).abs() < 1e-9,
+                        "{gm:?} {em:?}"
+                    );
+                    assert!(
+                        (gm.compared_share - em.compared_share).abs() < 1e-9,
+                        "{gm:?} {em:?}"
+                    );
+                }
+            }
+        }
+    }
+}
