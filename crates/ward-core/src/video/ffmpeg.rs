@@ -112,14 +112,43 @@ pub(super) struct Frames {
 }
 
 impl Frames {
-    pub(super) fn start(path: &Path, info: &VideoInfo, options: &VideoOptions) -> Result<Frames> {
-        let mut child: Child = Command::new(&options.ffmpeg)
+    /// Starts decoding; only every `step`-th frame (0, step, 2 step, ...) is converted and
+    /// sent, the others are dropped inside FFmpeg after decoding.
+    pub(super) fn start(
+        path: &Path,
+        info: &VideoInfo,
+        step: u64,
+        options: &VideoOptions,
+    ) -> Result<Frames> {
+        let mut command = Command::new(&options.ffmpeg);
+        command
             .args(["-nostdin", "-v", "error", "-noautorotate", "-i"])
-            .arg(path)
+            .arg(path);
+        command.args([
+            "-map",
+            "0:v:0",
+            "-an",
+            "-sn",
+            "-dn",
+            "-fps_mode",
+            "passthrough",
+        ]);
+        if step > 1 {
+            // `n` counts decoded frames from 0, in the order the reference numbers them.
+            command
+                .arg("-vf")
+                .arg(format!("select=not(mod(n\\,{step}))"));
+        }
+        let mut child: Child = command
             .args([
-                "-map", "0:v:0", "-an", "-sn", "-dn", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "-sws_flags",
+                "area",
+                "-",
             ])
-            .args(["-sws_flags", "area", "-"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -70,8 +70,6 @@ pub struct VideoInfo {
 #[derive(Clone, Debug, PartialEq)]
 pub struct HashedVideo {
     pub info: VideoInfo,
-    /// Frames decoded (hashed or not).
-    pub frames_decoded: u64,
     pub vpdq: Vpdq,
 }
 
@@ -150,9 +148,10 @@ pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<HashedVideo> {
     let step = ((options.seconds_per_hash * fps).floor() as u64).max(1);
     let max_frames = (options.max_duration.as_secs_f64() * fps).ceil() as u64 + 1;
 
-    let mut frames = ffmpeg::Frames::start(path, &info, options)?;
+    let mut frames = ffmpeg::Frames::start(path, &info, step, options)?;
     let mut buffer = Vec::new();
     let mut hashed = Vec::new();
+    // FFmpeg sends only the sampled frames: frame k of its output is frame k * step.
     let mut number = 0u64;
     while frames.next(&mut buffer)? {
         if number >= max_frames {
@@ -161,29 +160,26 @@ pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<HashedVideo> {
                 limit,
             });
         }
-        if number % step == 0 {
-            let picture = Picture::new(
-                info.width,
-                info.height,
-                Pixels::Rgb(std::mem::take(&mut buffer)),
-            )?;
-            let dct = PdqDct::compute(&picture, Pipeline::Full);
-            hashed.push(FrameHash {
-                frame: number,
-                quality: dct.quality(),
-                hash: dct.hash(),
-                timestamp: number as f64 / fps,
-            });
-            if let Pixels::Rgb(samples) = picture.into_pixels() {
-                buffer = samples;
-            }
+        let picture = Picture::new(
+            info.width,
+            info.height,
+            Pixels::Rgb(std::mem::take(&mut buffer)),
+        )?;
+        let dct = PdqDct::compute(&picture, Pipeline::Full);
+        hashed.push(FrameHash {
+            frame: number,
+            quality: dct.quality(),
+            hash: dct.hash(),
+            timestamp: number as f64 / fps,
+        });
+        if let Pixels::Rgb(samples) = picture.into_pixels() {
+            buffer = samples;
         }
-        number += 1;
+        number += step;
     }
     frames.finish()?;
     Ok(HashedVideo {
         info,
-        frames_decoded: number,
         vpdq: Vpdq::new(hashed),
     })
 }
