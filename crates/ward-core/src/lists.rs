@@ -21,11 +21,18 @@
 //! as PDQ, so a file of SHA-256 hashes must say so, either in a `signal_type` column or
 //! through [`Hex64::Sha256`] from the caller.
 //!
-//! Signal types are named as the field names them: `pdq`, `md5`, `sha1` or `sha-1`, `sha256`
-//! or `sha-256`, and ThreatExchange's `hash_pdq`, `hash_md5`, `hash_sha1`, `hash_sha256`, in
-//! any case. `video_md5` and `vpdq` (videos, not matched yet) and `photodna` (proprietary,
-//! never computed) are refused with a line saying so, rather than loaded as something they
-//! are not: an MD5 taken from a video list would be printed as an image match.
+//! Signal types are named as the field names them: `pdq`, `vpdq`, `md5`, `sha1` or `sha-1`,
+//! `sha256` or `sha-256`, and ThreatExchange's `hash_pdq`, `hash_md5`, `hash_sha1`,
+//! `hash_sha256`, in any case. HMA's `video_md5` (the MD5 of a video file) is an MD5 like any
+//! other: a digest of a file's bytes matches whatever the file is. `photodna` (proprietary,
+//! never computed) is refused with a line saying so, rather than loaded as something it is
+//! not.
+//!
+//! A vPDQ signal is python-threatexchange's (and HMA's) form, a JSON list of
+//! `"pdq_hex,quality,timestamp"` strings, in the `signal` field of a CSV list, quoted as CSV
+//! quotes (`"[""…,100,0.000"", …]"`). Its type is declared (`vpdq`) or, in a row without
+//! one, recognised by the opening `[`. A plain list cannot hold one: such a line is reported
+//! as malformed, saying why.
 //!
 //! Lists are read as a stream from a [`BufRead`], a line at a time, so a list of any size
 //! needs only one line in memory; a line longer than [`MAX_LINE`] bytes is reported and
@@ -38,11 +45,14 @@ use std::str::FromStr;
 use crate::digest::{Md5, Sha1, Sha256};
 use crate::error::{Error, Result};
 use crate::pdq::PdqHash;
+use crate::video::Vpdq;
 
 /// The signal types Ward matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SignalType {
     Pdq,
+    /// A video's frame hashes (see [`Vpdq`]).
+    Vpdq,
     Md5,
     Sha1,
     Sha256,
@@ -53,18 +63,21 @@ impl SignalType {
     pub fn name(self) -> &'static str {
         match self {
             SignalType::Pdq => "pdq",
+            SignalType::Vpdq => "vpdq",
             SignalType::Md5 => Md5::SIGNAL_TYPE,
             SignalType::Sha1 => Sha1::SIGNAL_TYPE,
             SignalType::Sha256 => Sha256::SIGNAL_TYPE,
         }
     }
 
-    /// The number of hex digits of a signal of this type.
-    pub fn hex_len(self) -> usize {
+    /// The number of hex digits of a signal of this type; `None` for vPDQ, which is not
+    /// one hash.
+    pub fn hex_len(self) -> Option<usize> {
         match self {
-            SignalType::Md5 => 32,
-            SignalType::Sha1 => 40,
-            SignalType::Pdq | SignalType::Sha256 => 64,
+            SignalType::Md5 => Some(32),
+            SignalType::Sha1 => Some(40),
+            SignalType::Pdq | SignalType::Sha256 => Some(64),
+            SignalType::Vpdq => None,
         }
     }
 }
@@ -84,28 +97,28 @@ impl FromStr for SignalType {
         let name = name.strip_prefix("hash_").unwrap_or(&name);
         match name {
             "pdq" => Ok(SignalType::Pdq),
-            "md5" => Ok(SignalType::Md5),
+            "vpdq" => Ok(SignalType::Vpdq),
+            "md5" | "video_md5" => Ok(SignalType::Md5),
             "sha1" | "sha-1" => Ok(SignalType::Sha1),
             "sha256" | "sha-256" => Ok(SignalType::Sha256),
-            "video_md5" | "vpdq" => Err(Error::InvalidOption(format!(
-                "signal type {:?} is for videos, which Ward does not match yet",
-                shorten(text.trim())
-            ))),
             "photodna" => Err(Error::InvalidOption(
                 "signal type \"photodna\" is proprietary and cannot be matched by Ward".into(),
             )),
             _ => Err(Error::InvalidOption(format!(
-                "unknown signal type {:?} (expected pdq, md5, sha1 or sha256)",
+                "unknown signal type {:?} (expected pdq, vpdq, md5, video_md5, sha1 or sha256)",
                 shorten(text.trim())
             ))),
         }
     }
 }
 
-/// A hash of one of the types Ward matches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A signal of one of the types Ward matches: a hash, or a video's frame hashes.
+///
+/// Not `Copy`: a vPDQ signal owns its frames.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Signal {
     Pdq(PdqHash),
+    Vpdq(Vpdq),
     Md5(Md5),
     Sha1(Sha1),
     Sha256(Sha256),
@@ -115,17 +128,30 @@ impl Signal {
     pub fn signal_type(&self) -> SignalType {
         match self {
             Signal::Pdq(_) => SignalType::Pdq,
+            Signal::Vpdq(_) => SignalType::Vpdq,
             Signal::Md5(_) => SignalType::Md5,
             Signal::Sha1(_) => SignalType::Sha1,
             Signal::Sha256(_) => SignalType::Sha256,
         }
     }
 
-    /// Parses hex text (either case, nothing around it) as a signal of `signal_type`.
+    /// Parses hex text (either case, nothing around it) as a signal of `signal_type`; a vPDQ
+    /// signal from python-threatexchange's JSON form, which must have a frame.
     pub fn parse(signal_type: SignalType, text: &str) -> Result<Signal> {
+        let Some(hex_len) = signal_type.hex_len() else {
+            let vpdq = Vpdq::parse_json(text)?;
+            if vpdq.is_empty() {
+                return Err(Error::InvalidSignal {
+                    signal_type: "vpdq",
+                    reason: "no frames".into(),
+                });
+            }
+            return Ok(Signal::Vpdq(vpdq));
+        };
         let bytes = text.as_bytes();
         let decoded = match signal_type {
-            _ if bytes.len() != signal_type.hex_len() => None,
+            _ if bytes.len() != hex_len => None,
+            SignalType::Vpdq => None,
             SignalType::Pdq => decode_hex(bytes).map(|b| Signal::Pdq(PdqHash::from_bytes(b))),
             SignalType::Md5 => decode_hex(bytes).map(|b| Signal::Md5(Md5::from_bytes(b))),
             SignalType::Sha1 => decode_hex(bytes).map(|b| Signal::Sha1(Sha1::from_bytes(b))),
@@ -134,11 +160,7 @@ impl Signal {
         decoded.ok_or_else(|| Error::InvalidSignal {
             signal_type: signal_type.name(),
             reason: if bytes.iter().all(u8::is_ascii_hexdigit) {
-                format!(
-                    "expected {} hex digits, got {}",
-                    signal_type.hex_len(),
-                    bytes.len()
-                )
+                format!("expected {hex_len} hex digits, got {}", bytes.len())
             } else {
                 format!("not hexadecimal: {:?}", shorten(text))
             },
@@ -169,10 +191,11 @@ impl Signal {
 }
 
 impl fmt::Display for Signal {
-    /// Lowercase hex, as lists write it.
+    /// Lowercase hex, as lists write it; vPDQ in python-threatexchange's JSON form.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Signal::Pdq(hash) => hash.fmt(f),
+            Signal::Vpdq(vpdq) => f.write_str(&vpdq.to_json()),
             Signal::Md5(digest) => digest.fmt(f),
             Signal::Sha1(digest) => digest.fmt(f),
             Signal::Sha256(digest) => digest.fmt(f),
@@ -199,7 +222,7 @@ impl Hex64 {
 }
 
 /// One entry of a list.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ListEntry {
     /// The 1-based line it was read from.
     pub line: u64,
@@ -235,9 +258,11 @@ impl ListError {
     }
 }
 
-/// Lines longer than this (in bytes, without the line end) are reported and skipped. No
-/// entry of a hash list comes close; a file without line breaks is not a list.
-pub const MAX_LINE: usize = 64 * 1024;
+/// Lines longer than this (in bytes, without the line end) are reported and skipped. A
+/// hash takes a hundred bytes at most, but a vPDQ signal about 85 per hashed frame: 1.3 MB
+/// for four hours at a frame a second, 9 MB for an hour of every frame at 30 per second. A
+/// file without line breaks is not a list.
+pub const MAX_LINE: usize = 16 * 1024 * 1024;
 
 /// The entries of a list, read from `input` as they are needed: an iterator of entries and
 /// of the errors of lines that are not entries.
@@ -404,6 +429,9 @@ fn header(text: &str) -> Option<Result<Columns, String>> {
 }
 
 fn plain_entry(line: u64, text: &str, hex64: Hex64) -> Result<ListEntry, String> {
+    if text.starts_with('[') {
+        return Err("a vPDQ signal (a JSON list) needs a CSV list with a signal column".into());
+    }
     let end = text
         .bytes()
         .position(|b| matches!(b, b',' | b' ' | b'\t'))
@@ -435,6 +463,8 @@ fn csv_entry(line: u64, text: &str, columns: &Columns, hex64: Hex64) -> Result<L
             let signal_type = name.parse::<SignalType>().map_err(|e| e.to_string())?;
             Signal::parse(signal_type, &signal)
         }
+        // Only a vPDQ signal starts so; hashes are hex.
+        None if signal.starts_with('[') => Signal::parse(SignalType::Vpdq, &signal),
         None => Signal::parse_untyped(&signal, hex64),
     }
     .map_err(|e| e.to_string())?;
@@ -527,17 +557,25 @@ mod tests {
     /// Also a valid PDQ hash, of course: only a declared type tells them apart.
     const SHA256: &str = "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592";
 
-    /// `{pdq}`, `{md5}`, `{sha1}`, `{sha256}` stand for the hashes above (`{PDQ}` and so on
-    /// for their upper-case forms), in inputs and in expected output alike.
+    /// A vPDQ signal of two frames, as python-threatexchange writes it.
+    const VPDQ: &str = "[\"d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22,100,0.000\", \
+         \"9e107d9d372bb6826bd81d3542a419d62fd4e1c67a2d28fced849ee1bb76e739,52,1.000\"]";
+
+    /// `{pdq}`, `{md5}`, `{sha1}`, `{sha256}`, `{vpdq}` stand for the signals above (`{PDQ}`
+    /// and so on for their upper-case forms), in inputs and in expected output alike;
+    /// `{vpdq-csv}` for `{vpdq}` quoted as a CSV field.
     fn expand(text: &str) -> String {
+        let vpdq_csv = format!("\"{}\"", VPDQ.replace('"', "\"\""));
+        let text = text.replace("{vpdq-csv}", &vpdq_csv);
         [
             ("pdq", PDQ),
             ("md5", MD5),
             ("sha1", SHA1),
             ("sha256", SHA256),
+            ("vpdq", VPDQ),
         ]
         .iter()
-        .fold(text.to_owned(), |text, (name, hex)| {
+        .fold(text, |text, (name, hex)| {
             text.replace(&format!("{{{name}}}"), hex)
                 .replace(&format!("{{{}}}", name.to_uppercase()), &hex.to_uppercase())
         })
@@ -714,6 +752,44 @@ mod tests {
         );
         check("signal,signal_type,label\n{md5}\n", &["2 md5 {md5}"]);
         check("signal_type,signal\n", &[]);
+        // HMA's MD5 of a video file is an MD5.
+        check(
+            "signal_type,signal\nvideo_md5,{md5}\nHASH_VIDEO_MD5,{MD5}\n",
+            &["2 md5 {md5}", "3 md5 {md5}"],
+        );
+    }
+
+    #[test]
+    fn vpdq_in_csv_lists() {
+        check(
+            "signal_type,signal,label,id\nvpdq,{vpdq-csv},clip,v1\nVPDQ,{vpdq-csv},,\n",
+            &["2 vpdq {vpdq} label=clip id=v1", "3 vpdq {vpdq}"],
+        );
+        // Without a declared type, the opening bracket says.
+        check(
+            "signal,label\n{vpdq-csv},a\n{md5},b\n",
+            &["2 vpdq {vpdq} label=a", "3 md5 {md5} label=b"],
+        );
+        check("signal_type,signal\n,{vpdq-csv}\n", &["2 vpdq {vpdq}"]);
+        // Plain lists cannot hold one.
+        check(
+            "{md5}\n{vpdq}\n",
+            &[
+                "1 md5 {md5}",
+                "2: a vPDQ signal (a JSON list) needs a CSV list with a signal column",
+            ],
+        );
+        let entry = ListReader::new(expand("signal\n{vpdq-csv}\n").as_bytes(), Hex64::Pdq)
+            .next()
+            .unwrap()
+            .unwrap();
+        let Signal::Vpdq(vpdq) = entry.signal else {
+            panic!("not vpdq")
+        };
+        let frames = vpdq.frames();
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].hash.to_string(), PDQ);
+        assert_eq!((frames[1].quality.get(), frames[1].timestamp), (52, 1.0));
     }
 
     #[test]
@@ -738,17 +814,21 @@ mod tests {
         check(
             "signal_type,signal\ntmk,{md5}\nmd5,{md5}\n",
             &[
-                "2: unknown signal type \"tmk\" (expected pdq, md5, sha1 or sha256)",
+                "2: unknown signal type \"tmk\" (expected pdq, vpdq, md5, video_md5, sha1 or sha256)",
                 "3 md5 {md5}",
             ],
         );
         check(
-            "signal_type,signal\nvideo_md5,{md5}\n",
-            &["2: signal type \"video_md5\" is for videos, which Ward does not match yet"],
+            "signal_type,signal\nvpdq,{pdq}\nvpdq,[]\nvpdq,\"[\"\"{pdq},100\"\"]\"\n",
+            &[
+                "2: invalid vpdq: expected a JSON list of strings",
+                "3: invalid vpdq: no frames",
+                "4: invalid vpdq: item 1: expected \"pdq_hex,quality,timestamp\"",
+            ],
         );
         check(
-            "signal_type,signal\nvpdq,{pdq}\n",
-            &["2: signal type \"vpdq\" is for videos, which Ward does not match yet"],
+            "signal_type,signal\nmd5,{vpdq-csv}\n",
+            &[format!("2: invalid md5: not hexadecimal: \"[\\\"{PDQ},100\"").as_str()],
         );
         check(
             "signal_type,signal\nphotodna,AAAA\n",
@@ -769,7 +849,8 @@ mod tests {
             "signal_type,signal\npdq,{pdq}\n\u{feff}md5,{md5}\n",
             &[
                 "2 pdq {pdq}",
-                "3: unknown signal type \"\\u{feff}md5\" (expected pdq, md5, sha1 or sha256)",
+                "3: unknown signal type \"\\u{feff}md5\" (expected pdq, vpdq, md5, video_md5, sha1 or \
+                 sha256)",
             ],
         );
         // A header without a signal column: one error, and nothing else is read.
@@ -863,12 +944,15 @@ mod tests {
             ("hash_sha256", Some(SignalType::Sha256)),
             ("sha", None),
             ("", None),
-            ("video_md5", None),
+            ("video_md5", Some(SignalType::Md5)),
+            ("vpdq", Some(SignalType::Vpdq)),
+            ("photodna", None),
         ] {
             assert_eq!(name.parse::<SignalType>().ok(), expected, "{name:?}");
         }
         for signal_type in [
             SignalType::Pdq,
+            SignalType::Vpdq,
             SignalType::Md5,
             SignalType::Sha1,
             SignalType::Sha256,

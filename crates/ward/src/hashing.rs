@@ -5,22 +5,29 @@
 //! and hashes it. Results come back in input order through a reorder window of bounded size:
 //! the feeder may run at most [`WINDOW`] inputs ahead of the consumer, so output streams as
 //! results arrive and memory stays bounded however many files a directory holds.
+//!
+//! What a file is comes from its first bytes, never its name. An image is read into memory
+//! and decoded; a video is only streamed past the digests (it may be gigabytes) and then
+//! given by path to ward-core's video hashing, which runs FFmpeg on it. Standard input that
+//! is a video is first copied to a temporary file, since FFmpeg needs to seek.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io::{self, Read, Write as _};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver};
 use std::thread::{self, JoinHandle};
 
+use tempfile::NamedTempFile;
 use walkdir::WalkDir;
 use ward_core::decode::{self, DecodeOptions, ImageFormat};
 use ward_core::digest::{Digester, FileDigests};
 use ward_core::pdq::{PdqDct, PdqHash, Pipeline, Quality};
+use ward_core::video::{self, VideoOptions, Vpdq};
 
 /// Something to hash: a path as the user gave it (or as a directory walk found it), or
 /// standard input.
@@ -51,23 +58,48 @@ impl Input {
 }
 
 /// How to hash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HashOptions {
     pub decode: DecodeOptions,
     pub pipeline: Pipeline,
     /// Also compute the eight dihedral hashes.
     pub dihedral: bool,
+    /// How to hash videos; `None` to give videos their digests only (when nothing would
+    /// use their vPDQ, decoding them would be wasted).
+    pub video: Option<VideoOptions>,
 }
 
 /// The signals of one file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Signals {
-    pub pdq: PdqHash,
-    pub quality: Quality,
-    /// In Meta's order ([`ward_core::pdq::DIHEDRAL_NAMES`]); present when asked for.
-    pub dihedral: Option<[PdqHash; 8]>,
     /// Of the file's raw bytes.
     pub digests: FileDigests,
+    pub media: Media,
+}
+
+/// The signals that depend on what a file is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Media {
+    Image(ImageSignals),
+    /// `None` when videos were not to be decoded ([`HashOptions::video`]).
+    Video(Option<VideoSignals>),
+}
+
+/// An image's PDQ hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageSignals {
+    pub pdq: PdqHash,
+    pub quality: Quality,
+    /// In Meta's order ([`ward_core::pdq::DIHEDRAL_NAMES`]); present when asked for. Boxed:
+    /// rarely asked for, and eight times the size of everything else.
+    pub dihedral: Option<Box<[PdqHash; 8]>>,
+}
+
+/// A video's vPDQ, and how it was sampled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VideoSignals {
+    pub vpdq: Vpdq,
+    pub seconds_per_hash: f64,
 }
 
 /// One input and what became of it.
@@ -87,6 +119,10 @@ pub enum HashError {
     List(io::Error),
     /// The bytes are not a picture that ward-core decodes.
     Decode(ward_core::Error),
+    /// The file starts as a video does, but could not be decoded and hashed as one.
+    Video(ward_core::Error),
+    /// Standard input (a video) could not be copied to a temporary file for the decoder.
+    Spool(io::Error),
     /// Hashing panicked: a bug, reported for this input rather than taking the others down.
     Panicked,
 }
@@ -97,6 +133,28 @@ impl fmt::Display for HashError {
             HashError::Read(e) => write!(f, "cannot read: {}", describe_io(e)),
             HashError::List(e) => write!(f, "cannot list directory: {}", describe_io(e)),
             HashError::Decode(e) => e.fmt(f),
+            // The limits say which option moves them.
+            HashError::Video(ward_core::Error::TooLarge {
+                width,
+                height,
+                limit,
+            }) => write!(
+                f,
+                "video frames of {width}x{height} pixels exceed the limit of {limit} pixels \
+                 (--max-frame-pixels)"
+            ),
+            HashError::Video(e @ ward_core::Error::TooLong { .. }) => {
+                write!(f, "{e} (--max-duration)")
+            }
+            HashError::Video(e @ ward_core::Error::Timeout(_)) => {
+                write!(f, "{e} (--decoder-timeout)")
+            }
+            HashError::Video(e) => e.fmt(f),
+            HashError::Spool(e) => write!(
+                f,
+                "cannot copy standard input to a temporary file for the video decoder: {}",
+                describe_io(e)
+            ),
             HashError::Panicked => f.write_str("internal error: hashing panicked"),
         }
     }
@@ -105,8 +163,8 @@ impl fmt::Display for HashError {
 impl std::error::Error for HashError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            HashError::Read(e) | HashError::List(e) => Some(e),
-            HashError::Decode(e) => Some(e),
+            HashError::Read(e) | HashError::List(e) | HashError::Spool(e) => Some(e),
+            HashError::Decode(e) | HashError::Video(e) => Some(e),
             HashError::Panicked => None,
         }
     }
@@ -146,9 +204,10 @@ const WINDOW: usize = 4096;
 /// Files are read in chunks of this size.
 const CHUNK: usize = 256 * 1024;
 
-/// Once this many bytes are in, a file that no image format starts like is given up on. It is
-/// more than any magic number ward-core sniffs.
-const SNIFF_LEN: usize = 64;
+/// Once this many bytes are in (or the file has ended), what the file is is decided from
+/// them: an image, a video, or neither (given up on at once). It is more than any magic
+/// number ward-core sniffs (an MPEG transport stream shows itself at byte 376).
+const SNIFF_LEN: usize = 512;
 
 /// One unit of work for the pool.
 #[derive(Debug)]
@@ -210,47 +269,138 @@ fn run_job(job: Job, options: &HashOptions) -> Hashed {
 }
 
 fn hash_input(input: &Input, options: &HashOptions) -> Result<Signals, HashError> {
-    let (bytes, digests) = match input {
-        Input::Stdin => read_once(io::stdin().lock())?,
-        Input::Path(path) => read_once(File::open(path).map_err(HashError::Read)?)?,
+    let content = match input {
+        Input::Stdin => read_once(io::stdin().lock(), Spool::Temporary)?,
+        Input::Path(path) => read_once(File::open(path).map_err(HashError::Read)?, Spool::No)?,
     };
-    let picture = decode::decode(&bytes, &options.decode).map_err(HashError::Decode)?;
-    drop(bytes);
-    let dct = PdqDct::compute(&picture, options.pipeline);
-    Ok(Signals {
-        pdq: dct.hash(),
-        quality: dct.quality(),
-        dihedral: options.dihedral.then(|| dct.dihedral()),
-        digests,
-    })
+    match content {
+        Content::Image(bytes, digests) => {
+            let picture = decode::decode(&bytes, &options.decode).map_err(HashError::Decode)?;
+            drop(bytes);
+            let dct = PdqDct::compute(&picture, options.pipeline);
+            Ok(Signals {
+                digests,
+                media: Media::Image(ImageSignals {
+                    pdq: dct.hash(),
+                    quality: dct.quality(),
+                    dihedral: options.dihedral.then(|| Box::new(dct.dihedral())),
+                }),
+            })
+        }
+        Content::Video(digests, spooled) => {
+            let Some(video_options) = &options.video else {
+                return Ok(Signals {
+                    digests,
+                    media: Media::Video(None),
+                });
+            };
+            let path = match (&spooled, input) {
+                (Some(file), _) => file.path(),
+                (None, Input::Path(path)) => path.as_path(),
+                (None, Input::Stdin) => unreachable!("standard input is always spooled"),
+            };
+            let hashed = video::hash_video(path, video_options).map_err(HashError::Video)?;
+            drop(spooled);
+            // Nothing to match, and a sign of a damaged file the decoder did not complain
+            // about: better an error than a video that silently matches nothing.
+            if hashed.vpdq.is_empty() {
+                return Err(HashError::Video(ward_core::Error::Corrupt {
+                    format: "video",
+                    message: "no frames could be decoded".into(),
+                }));
+            }
+            Ok(Signals {
+                digests,
+                media: Media::Video(Some(VideoSignals {
+                    vpdq: hashed.vpdq,
+                    seconds_per_hash: video_options.seconds_per_hash,
+                })),
+            })
+        }
+    }
 }
 
-/// Reads a whole file in chunks, digesting it on the way, so that it is read once.
+/// What reading a file gave.
+#[derive(Debug)]
+enum Content {
+    /// An image (or too little to tell), whole in memory.
+    Image(Vec<u8>, FileDigests),
+    /// A video, streamed past the digests; standard input's bytes are in the temporary file.
+    Video(FileDigests, Option<NamedTempFile>),
+}
+
+/// Where a video's bytes go while it is digested.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Spool {
+    /// Nowhere: the decoder reads the file itself.
+    No,
+    /// To a temporary file, for standard input.
+    Temporary,
+}
+
+/// Reads a file once in chunks, digesting it on the way: an image whole into memory, a
+/// video only streamed past (into a temporary file for `Spool::Temporary`).
 ///
-/// Stops as soon as the first bytes show that no image format starts this way: such a file
-/// can only give an error, and it may be a video of many gigabytes.
-fn read_once(mut reader: impl Read) -> Result<(Vec<u8>, FileDigests), HashError> {
+/// Stops as soon as the first bytes show that neither an image nor a video starts this way:
+/// such a file can only give an error, and it may be many gigabytes.
+fn read_once(mut reader: impl Read, spool: Spool) -> Result<Content, HashError> {
     let mut bytes = Vec::new();
     let mut digester = Digester::default();
     let mut chunk = vec![0u8; CHUNK];
-    let mut sniffed = false;
-    loop {
-        let n = match reader.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(HashError::Read(e)),
-        };
-        digester.update(&chunk[..n]);
-        bytes.extend_from_slice(&chunk[..n]);
-        if !sniffed && bytes.len() >= SNIFF_LEN {
-            sniffed = true;
-            if ImageFormat::sniff(&bytes).is_none() {
-                return Err(HashError::Decode(ward_core::Error::UnsupportedFormat));
+    // Reads the next chunk, digesting it; 0 at the end.
+    let mut read = |chunk: &mut [u8], digester: &mut Digester| -> Result<usize, HashError> {
+        loop {
+            match reader.read(chunk) {
+                Ok(n) => {
+                    digester.update(&chunk[..n]);
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(HashError::Read(e)),
             }
         }
+    };
+    // The start, to tell what the file is.
+    let mut ended = false;
+    while bytes.len() < SNIFF_LEN {
+        let n = read(&mut chunk, &mut digester)?;
+        if n == 0 {
+            ended = true;
+            break;
+        }
+        bytes.extend_from_slice(&chunk[..n]);
     }
-    Ok((bytes, digester.finish()))
+    if ImageFormat::sniff(&bytes).is_none() && video::sniff(&bytes).is_some() {
+        let mut spooled = match spool {
+            Spool::No => None,
+            Spool::Temporary => {
+                let mut file = NamedTempFile::new().map_err(HashError::Spool)?;
+                file.write_all(&bytes).map_err(HashError::Spool)?;
+                Some(file)
+            }
+        };
+        drop(bytes);
+        while !ended {
+            let n = read(&mut chunk, &mut digester)?;
+            ended = n == 0;
+            if let Some(file) = &mut spooled {
+                file.write_all(&chunk[..n]).map_err(HashError::Spool)?;
+            }
+        }
+        if let Some(file) = &mut spooled {
+            file.flush().map_err(HashError::Spool)?;
+        }
+        return Ok(Content::Video(digester.finish(), spooled));
+    }
+    if !ended && ImageFormat::sniff(&bytes).is_none() {
+        return Err(HashError::Decode(ward_core::Error::UnsupportedFormat));
+    }
+    while !ended {
+        let n = read(&mut chunk, &mut digester)?;
+        ended = n == 0;
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+    Ok(Content::Image(bytes, digester.finish()))
 }
 
 /// An io error as a lower-case phrase: "permission denied", not "Permission denied (os
@@ -434,32 +584,96 @@ mod tests {
             "cannot list directory: permission denied",
         );
         check_error(HashError::Decode(ward_core::Error::Empty), "empty file");
+        check_error(
+            HashError::Video(ward_core::Error::TooLarge {
+                width: 1920,
+                height: 1080,
+                limit: 100,
+            }),
+            "video frames of 1920x1080 pixels exceed the limit of 100 pixels \
+             (--max-frame-pixels)",
+        );
+        check_error(
+            HashError::Video(ward_core::Error::TooLong {
+                seconds: 6.04,
+                limit: 2,
+            }),
+            "video of 6.0 s exceeds the limit of 2 s (--max-duration)",
+        );
+        check_error(
+            HashError::Video(ward_core::Error::Timeout(1)),
+            "video decoding took longer than 1 s and was stopped (--decoder-timeout)",
+        );
+        check_error(
+            HashError::Spool(io::Error::from_raw_os_error(28)),
+            "cannot copy standard input to a temporary file for the video decoder: no space \
+             left on device",
+        );
         check_error(HashError::Panicked, "internal error: hashing panicked");
     }
 
-    fn check_read(bytes: &[u8], expected: Result<usize, &str>) {
-        let read = read_once(bytes).map(|(read, digests)| {
-            assert_eq!(digests, FileDigests::of(bytes));
-            read.len()
+    /// What `read_once` makes of `bytes`: `image N` or `video N` (N bytes kept or spooled),
+    /// or the error; the digests are checked against the bytes here.
+    fn check_read(bytes: &[u8], spool: Spool, expected: Result<&str, &str>) {
+        let read = read_once(bytes, spool).map(|content| match content {
+            Content::Image(read, digests) => {
+                assert_eq!(digests, FileDigests::of(bytes));
+                assert_eq!(read, bytes);
+                format!("image {}", read.len())
+            }
+            Content::Video(digests, spooled) => {
+                assert_eq!(digests, FileDigests::of(bytes));
+                match spooled {
+                    Some(file) => {
+                        assert_eq!(fs::read(file.path()).unwrap(), bytes);
+                        format!("video {}", bytes.len())
+                    }
+                    None => "video".to_owned(),
+                }
+            }
         });
         assert_eq!(
             read.map_err(|e| e.to_string()),
-            expected.map_err(str::to_owned)
+            expected.map(str::to_owned).map_err(str::to_owned)
         );
     }
 
     #[test]
     fn reads_whole_images_and_gives_up_on_other_files_early() {
         let png_like = [&b"\x89PNG\r\n\x1a\n"[..], &[7; 3 * CHUNK]].concat();
-        check_read(b"", Ok(0));
-        check_read(b"not an image", Ok(12)); // Too short to judge early; decoding will say.
-        check_read(&png_like, Ok(png_like.len()));
+        check_read(b"", Spool::No, Ok("image 0"));
+        // Too short to judge early; decoding will say.
+        check_read(b"not an image", Spool::No, Ok("image 12"));
+        check_read(
+            &png_like,
+            Spool::No,
+            Ok(&format!("image {}", png_like.len())),
+        );
         check_read(
             &[b'x'; 3 * CHUNK],
+            Spool::No,
             Err("not a recognised image format (jpeg, png, gif, webp, bmp, tiff)"),
         );
     }
 
+    #[test]
+    fn streams_videos_past_the_digests() {
+        let mp4_like = [&b"\0\0\0\x20ftypisom"[..], &[9; 3 * CHUNK + 5]].concat();
+        check_read(&mp4_like, Spool::No, Ok("video"));
+        check_read(
+            &mp4_like,
+            Spool::Temporary,
+            Ok(&format!("video {}", mp4_like.len())),
+        );
+        // Shorter than the sniffing window: still a video.
+        check_read(&mp4_like[..40], Spool::Temporary, Ok("video 40"));
+        // A transport stream shows itself only at byte 376.
+        let mut ts = vec![0u8; 1000];
+        for at in [0, 188, 376, 564, 752, 940] {
+            ts[at] = 0x47;
+        }
+        check_read(&ts, Spool::No, Ok("video"));
+    }
     #[test]
     fn dash_is_standard_input() {
         assert_eq!(Input::from_arg(Path::new("-")), Input::Stdin);

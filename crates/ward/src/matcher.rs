@@ -2,8 +2,10 @@
 //! are a file's signals (or a hash), give me the entries they match.
 //!
 //! Every entry of every list gets an id, its position in one array of entry metadata (list,
-//! signal, label, id); PDQ entries go into one [`PdqIndex`] and digests into one exact set per
-//! type, all keyed by that id. Lists are read as streams, so only their entries are held.
+//! signal, label, id); PDQ entries go into one [`PdqIndex`], vPDQ entries into one
+//! [`VideoIndex`] and digests into one exact set per type, all keyed by that id. Lists are
+//! read as streams, so only their entries are held; a vPDQ entry's frames are held by the
+//! video index alone.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -13,10 +15,11 @@ use anyhow::{Context as _, Result, anyhow};
 use ward_core::digest::{Md5, Sha1, Sha256};
 use ward_core::index::PdqIndex;
 use ward_core::index::digests::{Md5Set, Sha1Set, Sha256Set};
-use ward_core::lists::{Hex64, ListError, ListReader, Signal};
+use ward_core::lists::{Hex64, ListError, ListReader, Signal, SignalType};
 use ward_core::pdq::{PdqHash, Quality};
+use ward_core::video::{CompareOptions, VideoHit, VideoIndex, Vpdq};
 
-use crate::hashing::{Signals, describe_io};
+use crate::hashing::{Media, Signals, describe_io};
 
 /// The hash lists of one command, indexed for matching.
 #[derive(Debug)]
@@ -24,6 +27,7 @@ pub struct Matcher {
     lists: Vec<LoadedList>,
     entries: Vec<Entry>,
     pdq: PdqIndex,
+    videos: VideoIndex,
     md5: Md5Set,
     sha1: Sha1Set,
     sha256: Sha256Set,
@@ -43,13 +47,31 @@ pub struct LoadedList {
 pub struct Entry {
     /// Which of the matcher's lists it is from.
     list: u32,
-    pub signal: Signal,
+    pub signal: EntrySignal,
     pub label: Option<Box<str>>,
     pub id: Option<Box<str>>,
 }
 
+/// An entry's signal, as far as the matcher keeps it.
+#[derive(Debug)]
+pub enum EntrySignal {
+    /// A PDQ hash or a digest.
+    Hash(Signal),
+    /// A vPDQ signal, whose frames only the video index keeps (they may be thousands).
+    Vpdq,
+}
+
+impl EntrySignal {
+    pub fn signal_type(&self) -> SignalType {
+        match self {
+            EntrySignal::Hash(signal) => signal.signal_type(),
+            EntrySignal::Vpdq => SignalType::Vpdq,
+        }
+    }
+}
+
 /// A query signal and a list entry it matches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Hit {
     /// The signal that matched, as the query gave it (a file's PDQ hash or one of its
     /// digests, or a hash in text read as PDQ or as SHA-256).
@@ -65,18 +87,30 @@ pub struct Hit {
 pub struct FileHits {
     /// Nearest first; entries in list order at equal distance.
     pub hits: Vec<Hit>,
-    /// The file's PDQ hash was below the minimum quality and was not matched.
+    /// For a video, the vPDQ entries it matches (ids are entry ids), largest query share
+    /// first.
+    pub videos: Vec<VideoHit>,
+    /// The file's PDQ hash was below the minimum quality (for a video: every frame was) and
+    /// was not matched.
     pub low_quality: bool,
+}
+
+impl FileHits {
+    pub fn is_empty(&self) -> bool {
+        self.hits.is_empty() && self.videos.is_empty()
+    }
 }
 
 impl Matcher {
     /// Reads every list in `paths` (64-digit hashes with no declared type being what `hex64`
-    /// says) and indexes their entries. Each malformed line is passed to `malformed` with its
-    /// list, whose counts include it, and skipped; a list that cannot be opened or read is
-    /// an error.
+    /// says) and indexes their entries, vPDQ entries without their frames below
+    /// `min_quality` (matching must use the same). Each malformed line is passed to
+    /// `malformed` with its list, whose counts include it, and skipped; a list that cannot
+    /// be opened or read is an error.
     pub fn load(
         paths: &[PathBuf],
         hex64: Hex64,
+        min_quality: Quality,
         mut malformed: impl FnMut(&LoadedList, &ListError),
     ) -> Result<Matcher> {
         let mut lists = Vec::with_capacity(paths.len());
@@ -96,6 +130,7 @@ impl Matcher {
             lists,
             entries: loaded.entries,
             pdq: PdqIndex::build(loaded.pdq),
+            videos: VideoIndex::build(loaded.videos, min_quality),
             md5: Md5Set::build(loaded.md5),
             sha1: Sha1Set::build(loaded.sha1),
             sha256: Sha256Set::build(loaded.sha256),
@@ -105,6 +140,11 @@ impl Matcher {
     /// The lists, in the order given.
     pub fn lists(&self) -> &[LoadedList] {
         &self.lists
+    }
+
+    /// Whether any list has vPDQ entries (else videos need not be decoded to be matched).
+    pub fn has_videos(&self) -> bool {
+        !self.videos.is_empty()
     }
 
     /// The entry a hit names.
@@ -121,50 +161,75 @@ impl Matcher {
     /// nearest first. Text of 64 hex digits may be a PDQ hash or a SHA-256, and nothing in
     /// it says which, so it is looked up as both: PDQ entries within `distance`, SHA-256
     /// entries exactly.
-    pub fn match_text(&self, query: Signal, distance: u32) -> Vec<Hit> {
+    pub fn match_text(&self, query: &Signal, distance: u32) -> Vec<Hit> {
         let mut hits = Vec::new();
         match query {
             Signal::Pdq(hash) => {
                 self.match_signal(query, distance, &mut hits);
                 let as_sha256 = Signal::Sha256(Sha256::from_bytes(hash.to_bytes()));
-                self.match_signal(as_sha256, distance, &mut hits);
+                self.match_signal(&as_sha256, distance, &mut hits);
             }
             Signal::Sha256(digest) => {
                 let as_pdq = Signal::Pdq(PdqHash::from_bytes(*digest.as_bytes()));
-                self.match_signal(as_pdq, distance, &mut hits);
+                self.match_signal(&as_pdq, distance, &mut hits);
                 self.match_signal(query, distance, &mut hits);
             }
-            Signal::Md5(_) | Signal::Sha1(_) => self.match_signal(query, distance, &mut hits),
+            Signal::Md5(_) | Signal::Sha1(_) | Signal::Vpdq(_) => {
+                self.match_signal(query, distance, &mut hits);
+            }
         }
         sort(&mut hits);
         hits
     }
 
-    /// Matches the signals of a file: its PDQ hash within `distance` when its quality is at
-    /// least `min_quality`, and its MD5, SHA-1 and SHA-256 exactly.
-    pub fn match_file(&self, signals: &Signals, distance: u32, min_quality: Quality) -> FileHits {
-        let mut hits = Vec::new();
-        let low_quality = signals.quality < min_quality;
-        if !low_quality {
-            self.match_signal(Signal::Pdq(signals.pdq), distance, &mut hits);
+    /// Matches the signals of a file: its MD5, SHA-1 and SHA-256 exactly; an image's PDQ
+    /// hash within `thresholds.distance` when its quality is at least
+    /// `thresholds.min_quality`; a video's vPDQ against the vPDQ entries with all of
+    /// `thresholds` (frames within the distance, frames below the quality left out, the
+    /// shares).
+    pub fn match_file(&self, signals: &Signals, thresholds: &CompareOptions) -> FileHits {
+        let mut found = FileHits::default();
+        let distance = thresholds.distance;
+        match &signals.media {
+            Media::Image(image) => {
+                found.low_quality = image.quality < thresholds.min_quality;
+                if !found.low_quality {
+                    self.match_signal(&Signal::Pdq(image.pdq), distance, &mut found.hits);
+                }
+            }
+            Media::Video(Some(video)) => {
+                found.low_quality = video
+                    .vpdq
+                    .distinct_hashes(thresholds.min_quality)
+                    .is_empty();
+                if self.has_videos() {
+                    found.videos = self.videos.search(&video.vpdq, thresholds);
+                }
+            }
+            Media::Video(None) => {}
         }
         let digests = &signals.digests;
-        self.match_signal(Signal::Md5(digests.md5), distance, &mut hits);
-        self.match_signal(Signal::Sha1(digests.sha1), distance, &mut hits);
-        self.match_signal(Signal::Sha256(digests.sha256), distance, &mut hits);
-        sort(&mut hits);
-        FileHits { hits, low_quality }
+        for digest in [
+            Signal::Md5(digests.md5),
+            Signal::Sha1(digests.sha1),
+            Signal::Sha256(digests.sha256),
+        ] {
+            self.match_signal(&digest, distance, &mut found.hits);
+        }
+        sort(&mut found.hits);
+        found
     }
 
-    /// Appends the entries `query` matches: PDQ within `distance`, digests when equal.
-    fn match_signal(&self, query: Signal, distance: u32, hits: &mut Vec<Hit>) {
+    /// Appends the entries `query` matches: PDQ within `distance`, digests when equal. A
+    /// vPDQ signal is matched only as a file's ([`Matcher::match_file`]).
+    fn match_signal(&self, query: &Signal, distance: u32, hits: &mut Vec<Hit>) {
         let mut ids = Vec::new();
-        match &query {
+        match query {
             Signal::Pdq(hash) => {
                 let mut found = Vec::new();
                 self.pdq.search_radius(hash, distance, &mut found);
                 hits.extend(found.iter().map(|found| Hit {
-                    query,
+                    query: query.clone(),
                     entry: found.id,
                     distance: found.distance,
                 }));
@@ -173,9 +238,10 @@ impl Matcher {
             Signal::Md5(digest) => self.md5.lookup(digest, &mut ids),
             Signal::Sha1(digest) => self.sha1.lookup(digest, &mut ids),
             Signal::Sha256(digest) => self.sha256.lookup(digest, &mut ids),
+            Signal::Vpdq(_) => return,
         }
         hits.extend(ids.into_iter().map(|entry| Hit {
-            query,
+            query: query.clone(),
             entry,
             distance: 0,
         }));
@@ -192,6 +258,7 @@ fn sort(hits: &mut [Hit]) {
 struct Loaded {
     entries: Vec<Entry>,
     pdq: Vec<(PdqHash, u64)>,
+    videos: Vec<(u64, Vpdq)>,
     md5: Vec<(Md5, u64)>,
     sha1: Vec<(Sha1, u64)>,
     sha256: Vec<(Sha256, u64)>,
@@ -211,15 +278,31 @@ fn read_list(
             Ok(entry) => {
                 list.entries += 1;
                 let id = loaded.entries.len() as u64;
-                match entry.signal {
-                    Signal::Pdq(hash) => loaded.pdq.push((hash, id)),
-                    Signal::Md5(digest) => loaded.md5.push((digest, id)),
-                    Signal::Sha1(digest) => loaded.sha1.push((digest, id)),
-                    Signal::Sha256(digest) => loaded.sha256.push((digest, id)),
-                }
+                let signal = match entry.signal {
+                    Signal::Vpdq(vpdq) => {
+                        loaded.videos.push((id, vpdq));
+                        EntrySignal::Vpdq
+                    }
+                    Signal::Pdq(hash) => {
+                        loaded.pdq.push((hash, id));
+                        EntrySignal::Hash(Signal::Pdq(hash))
+                    }
+                    Signal::Md5(digest) => {
+                        loaded.md5.push((digest, id));
+                        EntrySignal::Hash(Signal::Md5(digest))
+                    }
+                    Signal::Sha1(digest) => {
+                        loaded.sha1.push((digest, id));
+                        EntrySignal::Hash(Signal::Sha1(digest))
+                    }
+                    Signal::Sha256(digest) => {
+                        loaded.sha256.push((digest, id));
+                        EntrySignal::Hash(Signal::Sha256(digest))
+                    }
+                };
                 loaded.entries.push(Entry {
                     list: index,
-                    signal: entry.signal,
+                    signal,
                     label: entry.label.map(String::into_boxed_str),
                     id: entry.id.map(String::into_boxed_str),
                 });
@@ -239,8 +322,10 @@ mod tests {
     use std::fs;
 
     use ward_core::digest::FileDigests;
+    use ward_core::video::FrameHash;
 
     use super::*;
+    use crate::hashing::{ImageSignals, VideoSignals};
 
     const PDQ: &str = "d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22";
 
@@ -264,7 +349,7 @@ mod tests {
             })
             .collect();
         let mut errors = Vec::new();
-        let matcher = Matcher::load(&paths, Hex64::Pdq, |list, error| {
+        let matcher = Matcher::load(&paths, Hex64::Pdq, Quality::MATCHABLE, |list, error| {
             errors.push(format!(
                 "{} {} {error}",
                 list.name.rsplit('/').next().unwrap(),
@@ -293,7 +378,7 @@ mod tests {
             .collect()
     }
 
-    fn check_text(lists: &[&str], query: Signal, distance: u32, expected: &[&str]) {
+    fn check_text(lists: &[&str], query: &Signal, distance: u32, expected: &[&str]) {
         let matcher = load(lists);
         assert_eq!(
             describe(&matcher, &matcher.match_text(query, distance)),
@@ -306,29 +391,29 @@ mod tests {
         let pdq = Signal::Pdq(PDQ.parse().unwrap());
         let far = format!("{}\n", near(40));
         let close = format!("signal,label\n{},close\n{},closer\n", near(5), near(2));
-        check_text(&[], pdq, 31, &[]);
-        check_text(&[&far], pdq, 31, &[]);
-        check_text(&[&far], pdq, 40, &["list0:pdq:40:-"]);
+        check_text(&[], &pdq, 31, &[]);
+        check_text(&[&far], &pdq, 31, &[]);
+        check_text(&[&far], &pdq, 40, &["list0:pdq:40:-"]);
         check_text(
             &[&far, &close],
-            pdq,
+            &pdq,
             31,
             &["list1:pdq:2:closer", "list1:pdq:5:close"],
         );
         check_text(
             &[&close, &close],
-            pdq,
+            &pdq,
             3,
             &["list0:pdq:2:closer", "list1:pdq:2:closer"],
         );
-        check_text(&[&close], pdq, 0, &[]);
+        check_text(&[&close], &pdq, 0, &[]);
         // 64 hex digits are looked up as PDQ and as SHA-256 alike.
         let sha256 = format!("signal_type,signal\nsha256,{PDQ}\n");
-        check_text(&[&sha256, &far], pdq, 31, &["list0:sha256:0:-"]);
+        check_text(&[&sha256, &far], &pdq, 31, &["list0:sha256:0:-"]);
         let as_sha256 = Signal::Sha256(PDQ.parse().unwrap());
         check_text(
             &[&sha256, &close],
-            as_sha256,
+            &as_sha256,
             31,
             &[
                 "list0:sha256:0:-",
@@ -340,7 +425,7 @@ mod tests {
         let digests = format!("# md5\n{md5}\n");
         check_text(
             &[&digests],
-            Signal::Md5(md5.parse().unwrap()),
+            &Signal::Md5(md5.parse().unwrap()),
             0,
             &["list0:md5:0:-"],
         );
@@ -358,13 +443,19 @@ mod tests {
         ];
         let matcher = load(&[&lists[0], &lists[1]]);
         let signals = |quality| Signals {
-            pdq: PDQ.parse().unwrap(),
-            quality: Quality::new(quality).unwrap(),
-            dihedral: None,
             digests,
+            media: Media::Image(ImageSignals {
+                pdq: PDQ.parse().unwrap(),
+                quality: Quality::new(quality).unwrap(),
+                dihedral: None,
+            }),
         };
-        let floor = Quality::MATCHABLE;
-        let good = matcher.match_file(&signals(50), 31, floor);
+        let within = |distance, min_quality| CompareOptions {
+            distance,
+            min_quality: Quality::new(min_quality).unwrap(),
+            ..CompareOptions::default()
+        };
+        let good = matcher.match_file(&signals(50), &within(31, 50));
         assert_eq!(
             describe(&matcher, &good.hits),
             [
@@ -375,15 +466,117 @@ mod tests {
             ]
         );
         assert!(!good.low_quality);
-        let poor = matcher.match_file(&signals(49), 31, floor);
+        let poor = matcher.match_file(&signals(49), &within(31, 50));
         assert_eq!(
             describe(&matcher, &poor.hits),
             ["list0:sha1:0:-", "list1:md5:0:m", "list1:sha256:0:s"]
         );
         assert!(poor.low_quality);
-        let all = matcher.match_file(&signals(0), 2, Quality::new(0).unwrap());
+        let all = matcher.match_file(&signals(0), &within(2, 0));
         assert_eq!(all.hits.len(), 3, "distance 2 leaves the PDQ entry out");
         assert_eq!(matcher.lists()[1].entries, 2);
+    }
+
+    /// `PDQ` with the last `n` bits of its word `word` flipped: `h(w, n)` and `h(w, m)` are
+    /// `|n - m|` bits apart, hashes of different words `n + m`.
+    fn h(word: usize, n: u32) -> PdqHash {
+        let hash: PdqHash = PDQ.parse().unwrap();
+        let mut words = hash.words();
+        words[word] ^= (1u64 << n) - 1;
+        PdqHash::from_words(words)
+    }
+
+    /// `PDQ` with the bits of `pattern` flipped in words `a` and `b`.
+    fn far(a: usize, b: usize, pattern: u64) -> PdqHash {
+        let hash: PdqHash = PDQ.parse().unwrap();
+        let mut words = hash.words();
+        words[a] ^= pattern;
+        words[b] ^= pattern;
+        PdqHash::from_words(words)
+    }
+
+    /// A video of these frames, a second apart.
+    fn video(hashes: &[PdqHash], quality: u8) -> Vpdq {
+        Vpdq::new(
+            hashes
+                .iter()
+                .enumerate()
+                .map(|(i, &hash)| FrameHash {
+                    frame: i as u64 * 25,
+                    quality: Quality::new(quality).unwrap(),
+                    hash,
+                    timestamp: i as f64,
+                })
+                .collect(),
+        )
+    }
+
+    fn video_signals(vpdq: Vpdq) -> Signals {
+        Signals {
+            digests: FileDigests::of(b"a video"),
+            media: Media::Video(Some(VideoSignals {
+                vpdq,
+                seconds_per_hash: 1.0,
+            })),
+        }
+    }
+
+    #[test]
+    fn videos_match_vpdq_entries_by_shares_and_digests_exactly() {
+        // Four frames, every two more than 31 bits apart.
+        let whole = video(&[h(0, 1), h(1, 40), h(2, 40), h(3, 40)], 100);
+        let md5 = FileDigests::of(b"a video").md5;
+        let list = format!(
+            "signal_type,signal,label\nvpdq,\"{}\",whole\nmd5,{md5},file\npdq,{},frame\n",
+            whole.to_json().replace('"', "\"\""),
+            h(0, 1)
+        );
+        let matcher = load(&[&list]);
+        assert!(matcher.has_videos());
+        let options = CompareOptions::default();
+        // A re-encoding: every frame a bit away from the entry's.
+        let copy = video(&[h(0, 2), h(1, 41), h(2, 41), h(3, 41)], 90);
+        let found = matcher.match_file(&video_signals(copy), &options);
+        assert_eq!(describe(&matcher, &found.hits), ["list0:md5:0:file"]);
+        let shares: Vec<_> = found
+            .videos
+            .iter()
+            .map(|hit| {
+                let entry = matcher.entry(hit.id);
+                assert_eq!(entry.signal.signal_type(), SignalType::Vpdq);
+                let shares = (hit.shares.query_share, hit.shares.compared_share);
+                (entry.label.as_deref().unwrap(), shares)
+            })
+            .collect();
+        assert_eq!(shares, [("whole", (100.0, 100.0))]);
+        // Half of this one's frames are not in the entry: below the default query share.
+        let unrelated = [
+            far(1, 2, 0x5555_5555_5555_5555),
+            far(0, 3, !0x5555_5555_5555_5555),
+        ];
+        let mixed = video(&[h(0, 1), h(1, 40), unrelated[0], unrelated[1]], 100);
+        let found = matcher.match_file(&video_signals(mixed.clone()), &options);
+        assert!(found.videos.is_empty());
+        let half = CompareOptions {
+            query_share: 50.0,
+            ..options
+        };
+        let found = matcher.match_file(&video_signals(mixed), &half);
+        assert_eq!(found.videos.len(), 1);
+        let shares = found.videos[0].shares;
+        assert_eq!((shares.query_share, shares.compared_share), (50.0, 50.0));
+        // Frames below the minimum quality are left out; none left is low quality.
+        let poor = video(&[h(0, 1), h(1, 40)], 10);
+        let found = matcher.match_file(&video_signals(poor), &options);
+        assert!(found.low_quality && found.videos.is_empty());
+        // Videos not decoded: digests only.
+        let digests_only = Signals {
+            digests: FileDigests::of(b"a video"),
+            media: Media::Video(None),
+        };
+        let found = matcher.match_file(&digests_only, &options);
+        assert_eq!(describe(&matcher, &found.hits), ["list0:md5:0:file"]);
+        assert!(found.videos.is_empty() && !found.low_quality);
     }
 
     #[test]
@@ -393,7 +586,7 @@ mod tests {
         fs::write(&a, format!("{PDQ}\nbad\n\nworse\n")).unwrap();
         fs::write(&b, "signal_type,signal\nmd5,xyz\n").unwrap();
         let mut seen = Vec::new();
-        let matcher = Matcher::load(&[a, b], Hex64::Pdq, |list, error| {
+        let matcher = Matcher::load(&[a, b], Hex64::Pdq, Quality::MATCHABLE, |list, error| {
             seen.push((
                 list.name.rsplit('/').next().unwrap().to_owned(),
                 list.malformed,
@@ -411,7 +604,12 @@ mod tests {
             .map(|l| (l.entries, l.malformed))
             .collect();
         assert_eq!(counts, [(1, 2), (0, 1)]);
-        let missing = Matcher::load(&[dir.path().join("missing")], Hex64::Pdq, |_, _| {});
+        let missing = Matcher::load(
+            &[dir.path().join("missing")],
+            Hex64::Pdq,
+            Quality::MATCHABLE,
+            |_, _| {},
+        );
         let message = format!("{:#}", missing.unwrap_err());
         assert!(
             message.starts_with("cannot read list ")

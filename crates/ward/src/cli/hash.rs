@@ -20,6 +20,7 @@ pub fn run(args: &HashArgs) -> Result<ExitCode> {
         },
         pipeline: args.pipeline,
         dihedral: args.dihedral,
+        video: Some(args.video.options()),
     };
     let inputs = args
         .paths

@@ -9,10 +9,10 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, anyhow, bail};
 use ward_core::lists::{Hex64, ListError, ListReader, Signal};
 
-use super::output::{MatchPrinter, MatchRecord};
-use super::{MatchArgs, load_lists, match_status};
+use super::output::MatchPrinter;
+use super::{MatchArgs, load_lists, low_quality_note, match_status, print_hits};
 use crate::hashing::{self, Input, describe_io};
-use crate::matcher::{Hit, Matcher};
+use crate::matcher::Matcher;
 
 /// Matches every query, hashes first, files hashed in parallel; see [`MatchArgs`].
 pub fn run(args: &MatchArgs) -> Result<ExitCode> {
@@ -41,7 +41,7 @@ pub fn run(args: &MatchArgs) -> Result<ExitCode> {
         match hash_text(query) {
             Some(signal) => {
                 run.files(std::mem::take(&mut files))?;
-                run.text(signal)?;
+                run.text(&signal)?;
             }
             None => files.push(Input::from_arg(query)),
         }
@@ -73,9 +73,12 @@ struct Run<'a, W: Write> {
 
 impl<W: Write> Run<'_, W> {
     /// Matches one hash given as text.
-    fn text(&mut self, query: Signal) -> Result<()> {
+    fn text(&mut self, query: &Signal) -> Result<()> {
         let hits = self.matcher.match_text(query, self.args.matching.distance);
-        self.print(None, &hits)
+        self.matched |= !hits.is_empty();
+        print_hits(&mut self.printer, self.matcher, None, &hits, &[], None)
+            .context("cannot write output")?;
+        self.flush_if_interactive()
     }
 
     /// Hashes files (and directories' files) in parallel and matches each, in order.
@@ -84,22 +87,28 @@ impl<W: Write> Run<'_, W> {
             return Ok(());
         }
         let options = &self.args.matching;
-        let hash_options = options.hash_options();
+        let hash_options = options.hash_options(self.matcher.has_videos());
+        let thresholds = options.thresholds();
         for hashed in hashing::hash_in_order(inputs, hash_options) {
             let name = hashed.input.name();
             match &hashed.outcome {
                 Ok(signals) => {
-                    let found =
-                        self.matcher
-                            .match_file(signals, options.distance, options.min_quality());
+                    let found = self.matcher.match_file(signals, &thresholds);
                     if found.low_quality {
-                        eprintln!(
-                            "ward: {name}: PDQ quality {} is below --min-quality {}; only \
-                             its digests were matched",
-                            signals.quality, options.min_quality
-                        );
+                        eprintln!("{}", low_quality_note(&name, signals, options.min_quality));
                     }
-                    self.print(Some(&name), &found.hits)?;
+                    self.matched |= !found.is_empty();
+                    let (path, md5) = (Some(name.as_ref()), Some(&signals.digests.md5));
+                    print_hits(
+                        &mut self.printer,
+                        self.matcher,
+                        path,
+                        &found.hits,
+                        &found.videos,
+                        md5,
+                    )
+                    .context("cannot write output")?;
+                    self.flush_if_interactive()?;
                 }
                 Err(error) => {
                     self.failed = true;
@@ -125,7 +134,7 @@ impl<W: Write> Run<'_, W> {
         // 64 digits are tried as SHA-256 too (see `Matcher::match_text`), so PDQ is right.
         for item in ListReader::new(input, Hex64::Pdq) {
             match item {
-                Ok(entry) => self.text(entry.signal)?,
+                Ok(entry) => self.text(&entry.signal)?,
                 Err(ListError::Malformed { line, reason }) => {
                     self.failed = true;
                     eprintln!("ward: {}:{line}: {reason}", path.display());
@@ -134,27 +143,6 @@ impl<W: Write> Run<'_, W> {
             }
         }
         Ok(())
-    }
-
-    fn print(&mut self, path: Option<&str>, hits: &[Hit]) -> Result<()> {
-        self.matched |= !hits.is_empty();
-        for hit in hits {
-            let entry = self.matcher.entry(hit.entry);
-            let record = MatchRecord {
-                path,
-                query: hit.query.to_string(),
-                list: self.matcher.list_name(entry),
-                signal_type: entry.signal.signal_type().name(),
-                signal: entry.signal.to_string(),
-                label: entry.label.as_deref(),
-                id: entry.id.as_deref(),
-                distance: hit.distance,
-            };
-            self.printer
-                .print_match(&record)
-                .context("cannot write output")?;
-        }
-        self.flush_if_interactive()
     }
 
     fn flush_if_interactive(&mut self) -> Result<()> {

@@ -8,17 +8,23 @@ mod matching;
 mod output;
 mod scan;
 
+use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Result;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum, value_parser};
 use ward_core::decode::DecodeOptions;
+use ward_core::digest::Md5;
 use ward_core::lists::{Hex64, ListError};
 use ward_core::pdq::{Pipeline, Quality};
+use ward_core::video::{CompareOptions, VideoHit, VideoOptions};
 
-use crate::matcher::Matcher;
+use crate::hashing::{Media, Signals};
+use crate::matcher::{EntrySignal, Hit, Matcher};
+use output::{MatchPrinter, MatchRecord};
 
 /// The exit status when some inputs could not be hashed but the others were.
 pub const EXIT_SOME_FAILED: u8 = 1;
@@ -47,9 +53,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print the PDQ hash and quality, and the MD5, SHA-1 and SHA-256, of image files.
+    /// Print the PDQ hash and quality (images) or vPDQ (videos), and the MD5, SHA-1 and
+    /// SHA-256, of media files.
     ///
-    /// Files are hashed in parallel on all cores and printed in the order given.
+    /// Files are hashed in parallel on all cores and printed in the order given. What a file
+    /// is comes from its first bytes, never its name. Images: JPEG, PNG, GIF, WebP, BMP,
+    /// TIFF. Videos (MP4, MOV, Matroska/WebM, AVI, FLV, ASF/WMV, MPEG, MPEG-TS) are decoded
+    /// by FFmpeg, run as a separate process (see --ffmpeg); a video's vPDQ is the PDQ hash of
+    /// one frame every --seconds-per-hash, sampled and stamped as Meta's vPDQ does, so it
+    /// matches the lists HMA and python-threatexchange make.
     #[command(
         after_help = "Exit status: 0 when every input was hashed, 1 when any could not \
                             be (each has its own error record), 2 when the command failed."
@@ -60,8 +72,14 @@ enum Command {
     ///
     /// Prints one record per match, queries in the order given and each query's matches
     /// nearest first: {"query":…,"list":…,"signal_type":…,"signal":…,"label":…,"id":…,
-    /// "distance":N}, with "path" first for a file. A file that cannot be hashed prints
-    /// {"path":…,"error":…}.
+    /// "distance":N}, with "path" first for a file. A video that matches a vPDQ entry
+    /// prints {"path":…,"query":MD5,"list":…,"signal_type":"vpdq","label":…,"id":…,
+    /// "query_share":Q,"compared_share":C}: the query is the video's MD5 (its vPDQ is too
+    /// long to print), the entry is named by its list, label and id (give vPDQ lists an id
+    /// column), and the shares are the percentages of the video's distinct frames found in
+    /// the entry's and of the entry's found in the video's. A video's digests are matched
+    /// as an image's are, first; videos are decoded only when some list has vPDQ entries.
+    /// A file that cannot be hashed prints {"path":…,"error":…}.
     #[command(after_help = MATCH_EXIT_HELP)]
     Match(MatchArgs),
 
@@ -70,10 +88,11 @@ enum Command {
     /// Files are hashed in parallel on all cores, as `ward hash` does, and matched as they
     /// are hashed. One record per match, in file-name order: {"path":…,"query":…,"list":…,
     /// "signal_type":…,"signal":…,"label":…,"id":…,"distance":N}; a file that cannot be
-    /// hashed prints {"path":…,"error":…}. A summary goes to standard error at the end:
-    /// `ward: scan: files=N matched=N errors=N low_quality=N seconds=S` (matched counts
-    /// files with at least one match; low_quality those whose PDQ hash was below
-    /// --min-quality and were matched by their digests only; seconds since the command
+    /// hashed prints {"path":…,"error":…}; videos print as with `ward match`. A summary
+    /// goes to standard error at the end: `ward: scan: files=N matched=N errors=N
+    /// low_quality=N seconds=S` (matched counts files with at least one match; low_quality
+    /// those whose PDQ hash, or every frame of a video, was below --min-quality and were
+    /// matched by their digests only; seconds since the command
     /// started, loading the lists included). On a terminal, a progress
     /// line is shown on standard error meanwhile.
     #[command(after_help = MATCH_EXIT_HELP)]
@@ -115,6 +134,55 @@ pub struct HashArgs {
     /// Refuse images with more pixels than this, before decoding them.
     #[arg(long, value_name = "N", default_value_t = DecodeOptions::DEFAULT_MAX_PIXELS)]
     pub max_pixels: u64,
+
+    #[command(flatten)]
+    pub video: VideoArgs,
+}
+
+/// How videos are decoded and sampled, and the limits that keep a hostile one from costing
+/// too much: shared by every command that hashes files.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Videos")]
+pub struct VideoArgs {
+    /// Hash one frame every this many seconds (frames whose number is a multiple of
+    /// floor(S * frame rate)), as Meta's vPDQ does; 0 hashes every frame. Lists made by HMA
+    /// and python-threatexchange use 1.
+    #[arg(long, value_name = "S", default_value_t = 1.0, value_parser = seconds_per_hash)]
+    pub seconds_per_hash: f64,
+
+    /// Refuse videos longer than this many seconds: from the container's duration before
+    /// decoding, or when decoding reaches it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 4 * 3600)]
+    pub max_duration: u64,
+
+    /// Refuse videos whose frames have more pixels than this (8192x4320 by default).
+    #[arg(long, value_name = "N", default_value_t = 8192 * 4320)]
+    pub max_frame_pixels: u64,
+
+    /// Stop decoding a video after this many seconds and report it as an error.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30 * 60, value_parser = value_parser!(u64).range(1..))]
+    pub decoder_timeout: u64,
+
+    /// The FFmpeg program that decodes videos (a path, or a name looked up in PATH).
+    #[arg(long, value_name = "PATH", default_value = "ffmpeg")]
+    pub ffmpeg: PathBuf,
+
+    /// The ffprobe program that reads a video's size, frame rate and duration.
+    #[arg(long, value_name = "PATH", default_value = "ffprobe")]
+    pub ffprobe: PathBuf,
+}
+
+impl VideoArgs {
+    pub fn options(&self) -> VideoOptions {
+        VideoOptions {
+            seconds_per_hash: self.seconds_per_hash,
+            max_duration: Duration::from_secs(self.max_duration),
+            max_frame_pixels: self.max_frame_pixels,
+            timeout: Duration::from_secs(self.decoder_timeout),
+            ffmpeg: self.ffmpeg.clone(),
+            ffprobe: self.ffprobe.clone(),
+        }
+    }
 }
 
 /// Arguments of `ward match`.
@@ -122,8 +190,8 @@ pub struct HashArgs {
 pub struct MatchArgs {
     /// What to match: a hash in hex (64 digits: matched as PDQ within --distance and as
     /// SHA-256 exactly, since the text cannot say which it is; 40: SHA-1; 32: MD5), or else
-    /// a media file or directory, hashed as `ward hash` does (PDQ, MD5, SHA-1 and SHA-256
-    /// all matched); `-` reads a file from standard input. Write `./NAME` for a file whose
+    /// a media file or directory, hashed as `ward hash` does (PDQ or vPDQ, MD5, SHA-1 and
+    /// SHA-256 all matched); `-` reads a file from standard input. Write `./NAME` for a file whose
     /// name looks like a hash.
     #[arg(value_name = "QUERY", required_unless_present = "query_files")]
     pub queries: Vec<PathBuf>,
@@ -156,19 +224,22 @@ pub struct MatchOptions {
     /// A hash list to match against; repeat the option for several. Plain (one hash per
     /// line; `#` comments; text after the hash and a comma or space is ignored) or CSV with
     /// a header naming a `signal` column and optionally `signal_type`, `label` and `id`.
-    /// Signal types: pdq, md5, sha1, sha256; without a declared type, the hash's length
-    /// says (see --hex64).
+    /// Signal types: pdq, md5, sha1, sha256, and vpdq (CSV only: python-threatexchange's
+    /// JSON list of "pdq_hex,quality,timestamp", as HMA exports it); video_md5 is read as
+    /// md5. Without a declared type, the hash's length says (see --hex64), and a signal
+    /// starting with `[` is vpdq.
     #[arg(long = "list", value_name = "FILE", required = true)]
     pub lists: Vec<PathBuf>,
 
-    /// The largest Hamming distance at which a PDQ hash matches (0 to 256). MD5, SHA-1 and
-    /// SHA-256 match only when equal (distance 0).
+    /// The largest Hamming distance at which a PDQ hash matches (0 to 256); for videos, at
+    /// which two frames match. MD5, SHA-1 and SHA-256 match only when equal (distance 0).
     #[arg(long, value_name = "N", default_value_t = 31, value_parser = value_parser!(u32).range(0..=256))]
     pub distance: u32,
 
     /// The PDQ quality below which a file's PDQ hash is not matched (its digests still
-    /// are), as Meta's tools do: such hashes are unreliable. A note on standard error says
-    /// when this happens; 0 matches every hash.
+    /// are), as Meta's tools do: such hashes are unreliable. Video frames below it are left
+    /// out on both sides (the list's and the query's). A note on standard error says when
+    /// a file had nothing left to match; 0 matches every hash.
     #[arg(long, value_name = "Q", default_value_t = Quality::MATCHABLE.get(), value_parser = value_parser!(u8).range(0..=100))]
     pub min_quality: u8,
 
@@ -181,15 +252,33 @@ pub struct MatchOptions {
     #[arg(long, value_enum, default_value_t = MatchFormat::Jsonl)]
     pub format: MatchFormat,
 
+    /// The share of a video's distinct frames (percent) that must match frames of a vPDQ
+    /// entry for the video to match it, as python-threatexchange's query match percent: 80
+    /// finds re-encodings and clips cut from a listed video.
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = percent, help_heading = "Videos")]
+    pub video_query_share: f64,
+
+    /// The share of a vPDQ entry's distinct frames (percent) that must match frames of the
+    /// video, as python-threatexchange's compared match percent: 0 by default, so a short
+    /// listed clip inside a longer video is not required to cover it; raise it to ask for
+    /// the whole listed video.
+    #[arg(long, value_name = "PERCENT", default_value_t = 0.0, value_parser = percent, help_heading = "Videos")]
+    pub video_compared_share: f64,
+
     /// Refuse images with more pixels than this, before decoding them.
     #[arg(long, value_name = "N", default_value_t = DecodeOptions::DEFAULT_MAX_PIXELS)]
     pub max_pixels: u64,
+
+    #[command(flatten)]
+    pub video: VideoArgs,
 }
 
 impl MatchOptions {
     /// How files are hashed for matching: as `ward hash` does by default, the full pipeline
-    /// without EXIF orientation (the lists' hashes come from that), within the pixel limit.
-    pub fn hash_options(&self) -> crate::hashing::HashOptions {
+    /// without EXIF orientation (the lists' hashes come from that), within the pixel limit;
+    /// videos are decoded only when `videos` (some list has vPDQ entries), else they get
+    /// their digests only.
+    pub fn hash_options(&self, videos: bool) -> crate::hashing::HashOptions {
         crate::hashing::HashOptions {
             decode: DecodeOptions {
                 max_pixels: self.max_pixels,
@@ -197,11 +286,23 @@ impl MatchOptions {
             },
             pipeline: Pipeline::Full,
             dihedral: false,
+            video: videos.then(|| self.video.options()),
         }
     }
 
     pub fn min_quality(&self) -> Quality {
         Quality::new(self.min_quality).expect("clap keeps it within 0..=100")
+    }
+
+    /// What a file's signals must meet to match: the distance, the quality floor and, for
+    /// videos, the shares.
+    pub fn thresholds(&self) -> CompareOptions {
+        CompareOptions {
+            min_quality: self.min_quality(),
+            distance: self.distance,
+            query_share: self.video_query_share,
+            compared_share: self.video_compared_share,
+        }
     }
 }
 
@@ -227,7 +328,9 @@ pub enum MatchFormat {
     /// One JSON object per match (or per input that failed).
     Jsonl,
     /// A header, then one row per match: path, query, list, signal_type, signal, label, id,
-    /// distance, error (only the path and error are filled for an input that failed).
+    /// distance, query_share, compared_share, error (only the path and error are filled
+    /// for an input that failed; signal and distance are empty for a vPDQ match, the
+    /// shares for the others).
     Csv,
 }
 
@@ -235,13 +338,20 @@ pub enum MatchFormat {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// One JSON object per input: path, pdq, quality, md5, sha1, sha256 (and dihedral), or
-    /// path and error.
+    /// path and error. A video has path, md5, sha1, sha256, seconds_per_hash and vpdq:
+    /// [{"frame":N,"quality":Q,"pdq":HEX,"timestamp":T},…], T in seconds with three
+    /// decimals.
     Jsonl,
-    /// A header, then one row per input: path, pdq, quality, md5, sha1, sha256, error (and
-    /// dihedral, the eight hashes separated by spaces).
+    /// A header, then one row per input: path, pdq, quality, md5, sha1, sha256, vpdq, error
+    /// (and dihedral, the eight hashes separated by spaces). A video's vpdq is
+    /// python-threatexchange's JSON form (["pdq_hex,quality,timestamp",…]), what vPDQ
+    /// lists hold; its pdq and quality are empty.
     Csv,
-    /// `<pdq> <quality> <path>` per input, as Meta's pdq-photo-hasher prints (with
-    /// --dihedral, the eight hashes instead of one); errors go to standard error.
+    /// `<pdq> <quality> <path>` per image, as Meta's pdq-photo-hasher prints (with
+    /// --dihedral, the eight hashes instead of one); `<frame>,<quality>,<pdq>,<timestamp>
+    /// <path>` per hashed frame of a video, Meta's vPDQ line and the path (`cut -d' ' -f1`
+    /// of one video's lines is the file Meta's vpdq-hash-video writes). Errors go to
+    /// standard error.
     Text,
 }
 
@@ -261,7 +371,8 @@ const MALFORMED_SHOWN: u64 = 100;
 /// LIST:LINE: reason` (the first [`MALFORMED_SHOWN`] of each list, then how many in all) and
 /// lists that gave no entry at all.
 fn load_lists(options: &MatchOptions) -> Result<Matcher> {
-    let matcher = Matcher::load(&options.lists, options.hex64.into(), |list, error| {
+    let (hex64, min_quality) = (options.hex64.into(), options.min_quality());
+    let matcher = Matcher::load(&options.lists, hex64, min_quality, |list, error| {
         if list.malformed <= MALFORMED_SHOWN {
             let reason = match error {
                 ListError::Malformed { reason, .. } => reason.as_str(),
@@ -284,6 +395,67 @@ fn load_lists(options: &MatchOptions) -> Result<Matcher> {
     Ok(matcher)
 }
 
+/// Prints the matches of one query: `hits` of its hashes, and for a video `videos` of its
+/// vPDQ, named by `md5` (the video's digest).
+fn print_hits<W: io::Write>(
+    printer: &mut MatchPrinter<W>,
+    matcher: &Matcher,
+    path: Option<&str>,
+    hits: &[Hit],
+    videos: &[VideoHit],
+    md5: Option<&Md5>,
+) -> io::Result<()> {
+    for hit in hits {
+        let entry = matcher.entry(hit.entry);
+        printer.print_match(&MatchRecord {
+            path,
+            query: hit.query.to_string(),
+            list: matcher.list_name(entry),
+            signal_type: entry.signal.signal_type().name(),
+            signal: match &entry.signal {
+                EntrySignal::Hash(signal) => Some(signal.to_string()),
+                EntrySignal::Vpdq => None,
+            },
+            label: entry.label.as_deref(),
+            id: entry.id.as_deref(),
+            distance: Some(hit.distance),
+            query_share: None,
+            compared_share: None,
+        })?;
+    }
+    for hit in videos {
+        let entry = matcher.entry(hit.id);
+        printer.print_match(&MatchRecord {
+            path,
+            query: md5.map(ToString::to_string).unwrap_or_default(),
+            list: matcher.list_name(entry),
+            signal_type: entry.signal.signal_type().name(),
+            signal: None,
+            label: entry.label.as_deref(),
+            id: entry.id.as_deref(),
+            distance: None,
+            query_share: Some(output::share(hit.shares.query_share)),
+            compared_share: Some(output::share(hit.shares.compared_share)),
+        })?;
+    }
+    Ok(())
+}
+
+/// The note for a file none of whose PDQ hashes could be matched for their quality.
+fn low_quality_note(name: &str, signals: &Signals, min_quality: u8) -> String {
+    match &signals.media {
+        Media::Image(image) => format!(
+            "ward: {name}: PDQ quality {} is below --min-quality {min_quality}; only its \
+             digests were matched",
+            image.quality
+        ),
+        Media::Video(_) => format!(
+            "ward: {name}: no frame has a PDQ quality of --min-quality {min_quality} or more; \
+             only its digests were matched"
+        ),
+    }
+}
+
 /// The status of `ward match` and `ward scan`: a match wins over a failure, so that a
 /// caller who checks only the status never misses one.
 fn match_status(matched: bool, failed: bool) -> ExitCode {
@@ -293,6 +465,22 @@ fn match_status(matched: bool, failed: bool) -> ExitCode {
         ExitCode::from(EXIT_SOME_FAILED)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Parses `--seconds-per-hash`: a finite number of seconds, 0 or more.
+fn seconds_per_hash(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => Ok(seconds),
+        _ => Err("expected a number of seconds, 0 or more".into()),
+    }
+}
+
+/// Parses a share: a percentage from 0 to 100.
+fn percent(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(share) if (0.0..=100.0).contains(&share) => Ok(share),
+        _ => Err("expected a percentage from 0 to 100".into()),
     }
 }
 
@@ -435,6 +623,87 @@ mod tests {
         check_match(&["--list", "l", "--hex64", "md5", "q"], Err(()));
         check_match(&["--list", "l"], Err(()));
         check_match(&["q"], Err(()));
+    }
+
+    /// What `args` (after `ward`) give as video options and thresholds, or `Err` for a
+    /// usage error.
+    fn video_settings(args: &[&str]) -> Result<(VideoOptions, Option<CompareOptions>), ()> {
+        let cli = Cli::try_parse_from(["ward"].iter().chain(args)).map_err(|_| ())?;
+        Ok(match cli.command {
+            Command::Hash(a) => (a.video.options(), None),
+            Command::Match(a) => (a.matching.video.options(), Some(a.matching.thresholds())),
+            Command::Scan(a) => (a.matching.video.options(), Some(a.matching.thresholds())),
+        })
+    }
+
+    #[test]
+    fn parses_video_options() {
+        let (video, _) = video_settings(&["hash", "v.mp4"]).unwrap();
+        assert_eq!(video, VideoOptions::default());
+        let (video, thresholds) = video_settings(&["scan", "d", "--list", "l"]).unwrap();
+        assert_eq!(video, VideoOptions::default());
+        assert_eq!(thresholds, Some(CompareOptions::default()));
+        let (video, thresholds) = video_settings(&[
+            "match",
+            "--list",
+            "l",
+            "--seconds-per-hash",
+            "0.5",
+            "--max-duration",
+            "60",
+            "--max-frame-pixels",
+            "1000",
+            "--decoder-timeout",
+            "5",
+            "--ffmpeg",
+            "/opt/ff/ffmpeg",
+            "--ffprobe",
+            "probe",
+            "--distance",
+            "20",
+            "--min-quality",
+            "0",
+            "--video-query-share",
+            "50.5",
+            "--video-compared-share",
+            "100",
+            "q.mp4",
+        ])
+        .unwrap();
+        assert_eq!(
+            video,
+            VideoOptions {
+                seconds_per_hash: 0.5,
+                max_duration: Duration::from_secs(60),
+                max_frame_pixels: 1000,
+                timeout: Duration::from_secs(5),
+                ffmpeg: "/opt/ff/ffmpeg".into(),
+                ffprobe: "probe".into(),
+            }
+        );
+        assert_eq!(
+            thresholds,
+            Some(CompareOptions {
+                min_quality: Quality::new(0).unwrap(),
+                distance: 20,
+                query_share: 50.5,
+                compared_share: 100.0,
+            })
+        );
+        assert!(video_settings(&["hash", "--seconds-per-hash", "0", "v"]).is_ok());
+        for bad in [
+            &["hash", "--seconds-per-hash", "-1", "v"][..],
+            &["hash", "--seconds-per-hash", "inf", "v"],
+            &["hash", "--seconds-per-hash", "NaN", "v"],
+            &["hash", "--decoder-timeout", "0", "v"],
+            &["hash", "--max-duration", "-5", "v"],
+            &["hash", "--video-query-share", "50", "v"],
+            &["match", "--list", "l", "--video-query-share", "101", "q"],
+            &["match", "--list", "l", "--video-compared-share", "-1", "q"],
+            &["scan", "d", "--list", "l", "--video-query-share", "x"],
+        ] {
+            assert_eq!(video_settings(bad), Err(()), "{bad:?}");
+        }
     }
 
     #[test]

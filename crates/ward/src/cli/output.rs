@@ -7,9 +7,11 @@ use std::time::Duration;
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
+use serde_json::value::RawValue;
+use ward_core::video::Vpdq;
 
 use super::{Format, MatchFormat};
-use crate::hashing::{Hashed, Signals};
+use crate::hashing::{Hashed, Media, Signals};
 
 /// Writes one record per [`Hashed`] in the chosen format.
 #[derive(Debug)]
@@ -37,7 +39,9 @@ impl<W: Write, E: Write> Printer<W, E> {
             Format::Text => Sink::Text(out),
             Format::Csv => {
                 let mut csv = csv::Writer::from_writer(out);
-                let mut header = vec!["path", "pdq", "quality", "md5", "sha1", "sha256", "error"];
+                let mut header = vec![
+                    "path", "pdq", "quality", "md5", "sha1", "sha256", "vpdq", "error",
+                ];
                 if dihedral {
                     header.push("dihedral");
                 }
@@ -56,23 +60,36 @@ impl<W: Write, E: Write> Printer<W, E> {
     pub fn print(&mut self, hashed: &Hashed) -> io::Result<()> {
         let path = hashed.input.name();
         let signals = hashed.outcome.as_ref();
-        let dihedral: Option<Vec<String>> = match signals {
+        let image = match signals {
             Ok(Signals {
-                dihedral: Some(hashes),
+                media: Media::Image(image),
                 ..
-            }) if self.dihedral => Some(hashes.iter().map(ToString::to_string).collect()),
+            }) => Some(image),
             _ => None,
         };
+        let video = match signals {
+            Ok(Signals {
+                media: Media::Video(Some(video)),
+                ..
+            }) => Some(video),
+            _ => None,
+        };
+        let dihedral: Option<Vec<String>> = image
+            .and_then(|image| image.dihedral.as_ref())
+            .filter(|_| self.dihedral)
+            .map(|hashes| hashes.iter().map(ToString::to_string).collect());
         match &mut self.sink {
             Sink::Jsonl(out) => {
                 let record = match signals {
                     Ok(s) => JsonRecord {
-                        pdq: Some(s.pdq.to_string()),
-                        quality: Some(s.quality.get()),
+                        pdq: image.map(|i| i.pdq.to_string()),
+                        quality: image.map(|i| i.quality.get()),
                         md5: Some(s.digests.md5.to_string()),
                         sha1: Some(s.digests.sha1.to_string()),
                         sha256: Some(s.digests.sha256.to_string()),
                         dihedral,
+                        seconds_per_hash: video.map(|v| v.seconds_per_hash),
+                        vpdq: video.map(|v| frame_records(&v.vpdq)).transpose()?,
                         ..JsonRecord::new(&path)
                     },
                     Err(e) => JsonRecord {
@@ -87,17 +104,18 @@ impl<W: Write, E: Write> Printer<W, E> {
                 let mut row = match signals {
                     Ok(s) => vec![
                         path.into_owned(),
-                        s.pdq.to_string(),
-                        s.quality.to_string(),
+                        image.map(|i| i.pdq.to_string()).unwrap_or_default(),
+                        image.map(|i| i.quality.to_string()).unwrap_or_default(),
                         s.digests.md5.to_string(),
                         s.digests.sha1.to_string(),
                         s.digests.sha256.to_string(),
+                        video.map(|v| v.vpdq.to_json()).unwrap_or_default(),
                         String::new(),
                     ],
                     Err(e) => {
-                        let mut row = vec![String::new(); 7];
+                        let mut row = vec![String::new(); 8];
                         row[0] = path.into_owned();
-                        row[6] = e.to_string();
+                        row[7] = e.to_string();
                         row
                     }
                 };
@@ -106,11 +124,23 @@ impl<W: Write, E: Write> Printer<W, E> {
                 }
                 Ok(csv.write_record(&row)?)
             }
-            // As Meta's pdq-photo-hasher: the hash (or the eight), the quality, the path.
+            // As Meta's pdq-photo-hasher: the hash (or the eight), the quality, the path; for
+            // a video, Meta's vPDQ line of each hashed frame and the path.
             Sink::Text(out) => match signals {
-                Ok(s) => {
-                    let hashes = dihedral.map_or_else(|| s.pdq.to_string(), |d| d.join(" "));
-                    writeln!(out, "{hashes} {} {path}", s.quality)
+                Ok(_) => {
+                    if let Some(image) = image {
+                        let hashes =
+                            dihedral.map_or_else(|| image.pdq.to_string(), |d| d.join(" "));
+                        writeln!(out, "{hashes} {} {path}", image.quality)?;
+                    }
+                    for f in video.map(|v| v.vpdq.frames()).unwrap_or_default() {
+                        writeln!(
+                            out,
+                            "{},{},{},{:.3} {path}",
+                            f.frame, f.quality, f.hash, f.timestamp
+                        )?;
+                    }
+                    Ok(())
                 }
                 Err(e) => writeln!(self.errors, "ward: {path}: {e}"),
             },
@@ -144,7 +174,35 @@ struct JsonRecord<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     dihedral: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    seconds_per_hash: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vpdq: Option<Vec<FrameRecord>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+/// One hashed frame of a video in the `jsonl` format.
+#[derive(Serialize)]
+struct FrameRecord {
+    frame: u64,
+    quality: u8,
+    pdq: String,
+    /// Seconds with three decimals, as Meta's tools print them (a JSON number all the same).
+    timestamp: Box<RawValue>,
+}
+
+fn frame_records(vpdq: &Vpdq) -> serde_json::Result<Vec<FrameRecord>> {
+    vpdq.frames()
+        .iter()
+        .map(|f| {
+            Ok(FrameRecord {
+                frame: f.frame,
+                quality: f.quality.get(),
+                pdq: f.hash.to_string(),
+                timestamp: RawValue::from_string(format!("{:.3}", f.timestamp))?,
+            })
+        })
+        .collect()
 }
 
 impl<'a> JsonRecord<'a> {
@@ -157,6 +215,8 @@ impl<'a> JsonRecord<'a> {
             sha1: None,
             sha256: None,
             dihedral: None,
+            seconds_per_hash: None,
+            vpdq: None,
             error: None,
         }
     }
@@ -168,15 +228,29 @@ pub struct MatchRecord<'a> {
     /// The file whose signal matched; absent for a hash given as text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<&'a str>,
-    /// The signal that matched, in hex.
+    /// The signal that matched, in hex; for a vPDQ match, the query video's MD5.
     pub query: String,
     pub list: &'a str,
     pub signal_type: &'static str,
-    /// The list entry's signal, in hex.
-    pub signal: String,
+    /// The list entry's signal, in hex; absent for vPDQ (hundreds of frames).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
     pub label: Option<&'a str>,
     pub id: Option<&'a str>,
-    pub distance: u32,
+    /// Absent for vPDQ, which has shares instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance: Option<u32>,
+    /// For vPDQ: the percentage of the query's distinct frames found in the entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_share: Option<f64>,
+    /// For vPDQ: the percentage of the entry's distinct frames found in the query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compared_share: Option<f64>,
+}
+
+/// A share as printed: a percentage rounded to two decimals.
+pub fn share(percent: f64) -> f64 {
+    (percent * 100.0).round() / 100.0
 }
 
 /// Writes match records, and error records for inputs that could not be matched.
@@ -192,7 +266,7 @@ enum MatchSink<W: Write> {
 }
 
 /// The columns of `--format csv`; `error` is filled only in error rows.
-const MATCH_COLUMNS: [&str; 9] = [
+const MATCH_COLUMNS: [&str; 11] = [
     "path",
     "query",
     "list",
@@ -201,6 +275,8 @@ const MATCH_COLUMNS: [&str; 9] = [
     "label",
     "id",
     "distance",
+    "query_share",
+    "compared_share",
     "error",
 ];
 
@@ -225,16 +301,18 @@ impl<W: Write> MatchPrinter<W> {
                 out.write_all(b"\n")
             }
             MatchSink::Csv(csv) => {
-                let distance = record.distance.to_string();
+                let text = |value: Option<String>| value.unwrap_or_default();
                 Ok(csv.write_record([
                     record.path.unwrap_or_default(),
                     &record.query,
                     record.list,
                     record.signal_type,
-                    &record.signal,
+                    record.signal.as_deref().unwrap_or_default(),
                     record.label.unwrap_or_default(),
                     record.id.unwrap_or_default(),
-                    &distance,
+                    &text(record.distance.map(|d| d.to_string())),
+                    &text(record.query_share.map(|s| s.to_string())),
+                    &text(record.compared_share.map(|s| s.to_string())),
                     "",
                 ])?)
             }
@@ -291,8 +369,10 @@ mod tests {
     use ward_core::digest::FileDigests;
     use ward_core::pdq::{PdqHash, Quality};
 
+    use ward_core::video::FrameHash;
+
     use super::*;
-    use crate::hashing::{HashError, Input};
+    use crate::hashing::{HashError, ImageSignals, Input, VideoSignals};
 
     const PDQ: &str = "d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22";
 
@@ -303,10 +383,42 @@ mod tests {
             PdqHash::from_words([0, 0, 0, k as u64 * 0x1111_1111_1111_1111])
         });
         let signals = Signals {
-            pdq: PDQ.parse().unwrap(),
-            quality: Quality::new(quality).unwrap(),
-            dihedral: Some(dihedral),
             digests: FileDigests::of(b""),
+            media: Media::Image(ImageSignals {
+                pdq: PDQ.parse().unwrap(),
+                quality: Quality::new(quality).unwrap(),
+                dihedral: Some(Box::new(dihedral)),
+            }),
+        };
+        Hashed {
+            input: input(path),
+            outcome: Ok(signals),
+        }
+    }
+
+    /// A hashed video named `path` (empty bytes, as [`ok`]) of two frames: `PDQ` at frame 0,
+    /// and zeros of quality 7 at frame 26, 1.04 s.
+    fn video(path: &str) -> Hashed {
+        let frames = vec![
+            FrameHash {
+                frame: 0,
+                quality: Quality::new(100).unwrap(),
+                hash: PDQ.parse().unwrap(),
+                timestamp: 0.0,
+            },
+            FrameHash {
+                frame: 26,
+                quality: Quality::new(7).unwrap(),
+                hash: PdqHash::from_words([0; 4]),
+                timestamp: 26.0 / 25.0,
+            },
+        ];
+        let signals = Signals {
+            digests: FileDigests::of(b""),
+            media: Media::Video(Some(VideoSignals {
+                vpdq: Vpdq::new(frames),
+                seconds_per_hash: 1.0,
+            })),
         };
         Hashed {
             input: input(path),
@@ -331,8 +443,8 @@ mod tests {
 
     /// Prints `records` and compares both streams with the expected text, in which `$PDQ`,
     /// `$MD5`, `$SHA1`, `$SHA256` stand for the values of [`ok`], `$D` for its dihedral
-    /// hashes separated by `$D`'s own separator (`,` quoted in JSON, a space elsewhere) and
-    /// `$Z` for 48 zeros.
+    /// hashes separated by `$D`'s own separator (`,` quoted in JSON, a space elsewhere),
+    /// `$Z` for 48 zeros and `$0` for 64.
     fn check(format: Format, dihedral: bool, records: &[Hashed], out: &str, err: &str) {
         let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
         let mut printer = Printer::new(format, dihedral, &mut stdout, &mut stderr).unwrap();
@@ -359,6 +471,7 @@ mod tests {
                     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                 )
                 .replace("$Z", &"0".repeat(48))
+                .replace("$0", &"0".repeat(64))
         };
         assert_eq!(
             String::from_utf8(stdout).unwrap(),
@@ -413,6 +526,13 @@ mod tests {
         );
         check(
             Jsonl,
+            true,
+            &[video("v.mp4")],
+            "{\"path\":\"v.mp4\",\"md5\":\"$MD5\",\"sha1\":\"$SHA1\",\"sha256\":\"$SHA256\",\"seconds_per_hash\":1.0,\"vpdq\":[{\"frame\":0,\"quality\":100,\"pdq\":\"$PDQ\",\"timestamp\":0.000},{\"frame\":26,\"quality\":7,\"pdq\":\"$0\",\"timestamp\":1.040}]}\n",
+            "",
+        );
+        check(
+            Jsonl,
             false,
             &[failed("1"), ok("2", 0)],
             "{\"path\":\"1\",\"error\":\"empty file\"}\n{\"path\":\"2\",\"pdq\":\"$PDQ\",\"quality\":0,\"md5\":\"$MD5\",\"sha1\":\"$SHA1\",\"sha256\":\"$SHA256\"}\n",
@@ -427,49 +547,61 @@ mod tests {
             Csv,
             false,
             &[],
-            "path,pdq,quality,md5,sha1,sha256,error\n",
+            "path,pdq,quality,md5,sha1,sha256,vpdq,error\n",
             "",
         );
         check(
             Csv,
             true,
             &[],
-            "path,pdq,quality,md5,sha1,sha256,error,dihedral\n",
+            "path,pdq,quality,md5,sha1,sha256,vpdq,error,dihedral\n",
             "",
         );
         check(
             Csv,
             false,
             &[ok("a.png", 100)],
-            "path,pdq,quality,md5,sha1,sha256,error\na.png,$PDQ,100,$MD5,$SHA1,$SHA256,\n",
+            "path,pdq,quality,md5,sha1,sha256,vpdq,error\na.png,$PDQ,100,$MD5,$SHA1,$SHA256,,\n",
             "",
         );
         check(
             Csv,
             true,
             &[ok("a.png", 100)],
-            "path,pdq,quality,md5,sha1,sha256,error,dihedral\na.png,$PDQ,100,$MD5,$SHA1,$SHA256,,$D\n",
+            "path,pdq,quality,md5,sha1,sha256,vpdq,error,dihedral\na.png,$PDQ,100,$MD5,$SHA1,$SHA256,,,$D\n",
             "",
         );
         check(
             Csv,
             false,
             &[failed("b.txt")],
-            "path,pdq,quality,md5,sha1,sha256,error\nb.txt,,,,,,empty file\n",
+            "path,pdq,quality,md5,sha1,sha256,vpdq,error\nb.txt,,,,,,,empty file\n",
             "",
         );
         check(
             Csv,
             true,
             &[failed("b.txt")],
-            "path,pdq,quality,md5,sha1,sha256,error,dihedral\nb.txt,,,,,,empty file,\n",
+            "path,pdq,quality,md5,sha1,sha256,vpdq,error,dihedral\nb.txt,,,,,,,empty file,\n",
             "",
         );
         check(
             Csv,
             false,
             &[failed("a,b \"c\".png")],
-            "path,pdq,quality,md5,sha1,sha256,error\n\"a,b \"\"c\"\".png\",,,,,,empty file\n",
+            "path,pdq,quality,md5,sha1,sha256,vpdq,error\n\"a,b \"\"c\"\".png\",,,,,,,empty file\n",
+            "",
+        );
+    }
+
+    #[test]
+    fn csv_videos() {
+        check(
+            Format::Csv,
+            true,
+            &[video("v.mp4")],
+            "path,pdq,quality,md5,sha1,sha256,vpdq,error,dihedral\n\
+             v.mp4,,,$MD5,$SHA1,$SHA256,\"[\"\"$PDQ,100,0.000\"\", \"\"$0,7,1.040\"\"]\",,\n",
             "",
         );
     }
@@ -486,6 +618,69 @@ mod tests {
             &[failed("b.txt"), ok("c", 3)],
             "$PDQ 3 c\n",
             "ward: b.txt: empty file\n",
+        );
+        check(
+            Text,
+            true,
+            &[video("v w.mp4"), ok("x", 1)],
+            "0,100,$PDQ,0.000 v w.mp4\n26,7,$0,1.040 v w.mp4\n$D 1 x\n",
+            "",
+        );
+    }
+
+    fn check_matches(format: MatchFormat, records: &[MatchRecord], out: &str) {
+        let mut stdout = Vec::new();
+        let mut printer = MatchPrinter::new(format, &mut stdout).unwrap();
+        for record in records {
+            printer.print_match(record).unwrap();
+        }
+        printer.print_error("bad.mp4", "truncated").unwrap();
+        printer.flush().unwrap();
+        drop(printer);
+        assert_eq!(String::from_utf8(stdout).unwrap(), out.replace("$PDQ", PDQ));
+    }
+
+    #[test]
+    fn match_records_of_hashes_and_of_videos() {
+        let image = MatchRecord {
+            path: Some("a.png"),
+            query: PDQ.into(),
+            list: "bank.csv",
+            signal_type: "pdq",
+            signal: Some(PDQ.into()),
+            label: Some("x"),
+            id: None,
+            distance: Some(3),
+            query_share: None,
+            compared_share: None,
+        };
+        let video = MatchRecord {
+            path: Some("v.mp4"),
+            query: "d41d8cd98f00b204e9800998ecf8427e".into(),
+            signal_type: "vpdq",
+            signal: None,
+            label: None,
+            id: Some("v1"),
+            distance: None,
+            query_share: Some(share(100.0)),
+            compared_share: Some(share(100.0 / 3.0)),
+            ..image
+        };
+        let records = [image, video];
+        check_matches(
+            MatchFormat::Csv,
+            &records,
+            "path,query,list,signal_type,signal,label,id,distance,query_share,compared_share,error\n\
+             a.png,$PDQ,bank.csv,pdq,$PDQ,x,,3,,,\n\
+             v.mp4,d41d8cd98f00b204e9800998ecf8427e,bank.csv,vpdq,,,v1,,100,33.33,\n\
+             bad.mp4,,,,,,,,,,truncated\n",
+        );
+        check_matches(
+            MatchFormat::Jsonl,
+            &records,
+            "{\"path\":\"a.png\",\"query\":\"$PDQ\",\"list\":\"bank.csv\",\"signal_type\":\"pdq\",\"signal\":\"$PDQ\",\"label\":\"x\",\"id\":null,\"distance\":3}\n\
+             {\"path\":\"v.mp4\",\"query\":\"d41d8cd98f00b204e9800998ecf8427e\",\"list\":\"bank.csv\",\"signal_type\":\"vpdq\",\"label\":null,\"id\":\"v1\",\"query_share\":100.0,\"compared_share\":33.33}\n\
+             {\"path\":\"bad.mp4\",\"error\":\"truncated\"}\n",
         );
     }
 }

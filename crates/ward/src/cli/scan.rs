@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 
-use super::output::{self, MatchPrinter, MatchRecord};
-use super::{ScanArgs, load_lists, match_status};
+use super::output::{self, MatchPrinter};
+use super::{ScanArgs, load_lists, match_status, print_hits};
 use crate::hashing::{self, Input};
 
 /// Scans the paths of `args`; see [`ScanArgs`] for what is printed.
@@ -17,15 +17,16 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let options = &args.matching;
     let matcher = Arc::new(load_lists(options)?);
-    let hash_options = options.hash_options();
+    let hash_options = options.hash_options(matcher.has_videos());
     let inputs = args.paths.iter().map(|p| Input::from_arg(p)).collect();
-    let (distance, min_quality) = (options.distance, options.min_quality());
+    let thresholds = options.thresholds();
     // Matching runs in the task that hashed the file, so on all cores.
     let worker = Arc::clone(&matcher);
     let results = hashing::hash_in_order_then(inputs, hash_options, move |hashed| {
-        let found = hashed
-            .outcome
-            .map(|signals| worker.match_file(&signals, distance, min_quality));
+        let found = hashed.outcome.map(|signals| {
+            let found = worker.match_file(&signals, &thresholds);
+            (signals, found)
+        });
         (hashed.input, found)
     });
 
@@ -47,22 +48,17 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
                     summary.errors += 1;
                     printer.print_error(&name, &error.to_string())?;
                 }
-                Ok(found) => {
+                Ok((signals, found)) => {
                     summary.low_quality += u64::from(found.low_quality);
-                    summary.matched += u64::from(!found.hits.is_empty());
-                    for hit in &found.hits {
-                        let entry = matcher.entry(hit.entry);
-                        printer.print_match(&MatchRecord {
-                            path: Some(&name),
-                            query: hit.query.to_string(),
-                            list: matcher.list_name(entry),
-                            signal_type: entry.signal.signal_type().name(),
-                            signal: entry.signal.to_string(),
-                            label: entry.label.as_deref(),
-                            id: entry.id.as_deref(),
-                            distance: hit.distance,
-                        })?;
-                    }
+                    summary.matched += u64::from(!found.is_empty());
+                    print_hits(
+                        &mut printer,
+                        &matcher,
+                        Some(&name),
+                        &found.hits,
+                        &found.videos,
+                        Some(&signals.digests.md5),
+                    )?;
                 }
             }
             if interactive { printer.flush() } else { Ok(()) }

@@ -274,7 +274,9 @@ fn csv_format_quotes_and_adds_dihedral() {
     let mut reader = csv::Reader::from_reader(run.stdout.as_bytes());
     assert_eq!(
         reader.headers().unwrap(),
-        vec!["path", "pdq", "quality", "md5", "sha1", "sha256", "error"]
+        vec![
+            "path", "pdq", "quality", "md5", "sha1", "sha256", "vpdq", "error"
+        ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 2);
@@ -294,6 +296,7 @@ fn csv_format_quotes_and_adds_dihedral() {
             &md5,
             &sha1,
             &sha256,
+            "",
             ""
         ]
     );
@@ -301,6 +304,7 @@ fn csv_format_quotes_and_adds_dihedral() {
         rows[1],
         vec![
             shown(&missing).as_str(),
+            "",
             "",
             "",
             "",
@@ -321,12 +325,12 @@ fn csv_format_quotes_and_adds_dihedral() {
     assert_eq!(
         reader.headers().unwrap(),
         vec![
-            "path", "pdq", "quality", "md5", "sha1", "sha256", "error", "dihedral"
+            "path", "pdq", "quality", "md5", "sha1", "sha256", "vpdq", "error", "dihedral"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows[0][7], expected.dihedral.join(" "));
-    assert_eq!(&rows[1][7], "");
+    assert_eq!(rows[0][8], expected.dihedral.join(" "));
+    assert_eq!(&rows[1][8], "");
 }
 
 #[test]

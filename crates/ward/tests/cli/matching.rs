@@ -287,13 +287,14 @@ fn csv_format() {
     assert_eq!(run.code, Some(3), "{run:?}");
     let list = shown(&list);
     let expected = [
-        "path,query,list,signal_type,signal,label,id,distance,error".to_owned(),
+        "path,query,list,signal_type,signal,label,id,distance,query_share,compared_share,error"
+            .to_owned(),
         format!(
-            "{image},{},{list},pdq,{rgb},\"says \"\"hi\"\", twice\",,2,",
+            "{image},{},{list},pdq,{rgb},\"says \"\"hi\"\", twice\",,2,,,",
             pdq(PALETTE)
         ),
-        format!(",{rgb},{list},pdq,{rgb},\"says \"\"hi\"\", twice\",,0,"),
-        format!("{missing},,,,,,,,cannot read: no such file or directory"),
+        format!(",{rgb},{list},pdq,{rgb},\"says \"\"hi\"\", twice\",,0,,,"),
+        format!("{missing},,,,,,,,,,cannot read: no such file or directory"),
     ];
     assert_eq!(run.stdout.lines().collect::<Vec<_>>(), expected);
 }
@@ -310,7 +311,7 @@ fn malformed_list_lines_are_reported_with_their_numbers_and_skipped() {
     let csv = write(
         dir.path(),
         "bank.csv",
-        &format!("signal_type,signal\nvideo_md5,{md5}\nmd5\ntmk,{md5}\nmd5,{md5}\n"),
+        &format!("signal_type,signal\nphotodna,{md5}\nmd5\ntmk,{md5}\nmd5,{md5}\n"),
     );
     let headless = write(
         dir.path(),
@@ -329,12 +330,13 @@ fn malformed_list_lines_are_reported_with_their_numbers_and_skipped() {
             shown(&plain)
         ),
         format!(
-            "ward: {}:2: signal type \"video_md5\" is for videos, which Ward does not match yet",
+            "ward: {}:2: signal type \"photodna\" is proprietary and cannot be matched by Ward",
             shown(&csv)
         ),
         format!("ward: {}:3: no signal in this row", shown(&csv)),
         format!(
-            "ward: {}:4: unknown signal type \"tmk\" (expected pdq, md5, sha1 or sha256)",
+            "ward: {}:4: unknown signal type \"tmk\" (expected pdq, vpdq, md5, video_md5, sha1 or \
+             sha256)",
             shown(&csv)
         ),
         format!(
