@@ -8,7 +8,7 @@ pub enum Error {
     #[error("empty file")]
     Empty,
     /// The bytes are not an image format Ward decodes.
-    #[error("not a recognised image format (jpeg, png, gif, webp, bmp, tiff)")]
+    #[error("not a recognised image or video format")]
     UnsupportedFormat,
     /// The file ends before its image data does.
     #[error("truncated {format} file")]

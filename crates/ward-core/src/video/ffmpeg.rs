@@ -21,14 +21,13 @@ use crate::error::{Error, Result};
 
 /// Reads the first video stream's shape and frame rate.
 pub(super) fn probe(path: &Path, options: &VideoOptions) -> Result<VideoInfo> {
-    let output = Command::new(&options.ffprobe)
+    let mut command = Command::new(&options.ffprobe);
+    command
         .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
         .arg("stream=width,height,avg_frame_rate,r_frame_rate,nb_frames,duration:format=duration")
         .args(["-of", "default=noprint_wrappers=1"])
-        .arg(path)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| missing_tool(&options.ffprobe, e))?;
+        .arg(path);
+    let output = run_with_deadline(command, options.timeout, &options.ffprobe)?;
     let text = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -70,6 +69,55 @@ pub(super) fn probe(path: &Path, options: &VideoOptions) -> Result<VideoInfo> {
         fps,
         duration,
         frames,
+    })
+}
+
+/// Runs `command` to completion, killing it at the deadline.
+fn run_with_deadline(
+    mut command: Command,
+    timeout: Duration,
+    program: &Path,
+) -> Result<std::process::Output> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| missing_tool(program, e))?;
+    // Drain both pipes on threads so that a chatty child cannot block on a full pipe.
+    let mut out = child.stdout.take().expect("piped");
+    let mut err = child.stderr.take().expect("piped");
+    let stdout = thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = (&mut out).take(1 << 20).read_to_end(&mut bytes);
+        let _ = io::copy(&mut out, &mut io::sink());
+        bytes
+    });
+    let stderr = thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = (&mut err).take(1 << 16).read_to_end(&mut bytes);
+        let _ = io::copy(&mut err, &mut io::sink());
+        bytes
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(|e| Error::Decoder(format!("waiting: {e}")))?
+        {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::Timeout(timeout.as_secs()));
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
     })
 }
 
@@ -225,9 +273,19 @@ impl Frames {
         if self.timed_out.load(Ordering::Acquire) {
             return Err(Error::Timeout(self.timeout.as_secs()));
         }
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|s| s.join().ok())
+            .unwrap_or_default();
         match status {
+            // A file cut short after its index decodes "successfully" up to the cut; FFmpeg
+            // says so only in a message.
+            Some(status) if status.success() && stderr.contains("partial file") => {
+                Err(Error::Truncated { format: "video" })
+            }
             Some(status) if status.success() => Ok(()),
-            _ => Err(self.failure("the decoder failed")),
+            _ => Err(failure("the decoder failed", &stderr)),
         }
     }
 
@@ -238,16 +296,26 @@ impl Frames {
             .take()
             .and_then(|s| s.join().ok())
             .unwrap_or_default();
-        let detail = stderr
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .unwrap_or("");
-        if detail.is_empty() {
-            not_a_video(what)
-        } else {
-            not_a_video(&format!("{what}: {detail}"))
-        }
+        failure(what, &stderr)
+    }
+}
+
+/// An error from FFmpeg's first message, without its `[demuxer @ 0x55...]` prefix (the
+/// address changes from run to run).
+fn failure(what: &str, stderr: &str) -> Error {
+    let detail = stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let detail = match detail.split_once("] ") {
+        Some((prefix, rest)) if prefix.starts_with('[') && prefix.contains(" @ 0x") => rest,
+        _ => detail,
+    };
+    if detail.is_empty() {
+        not_a_video(what)
+    } else {
+        not_a_video(&format!("{what}: {detail}"))
     }
 }
 
@@ -264,6 +332,21 @@ impl Drop for Frames {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decoder_messages_lose_their_addresses() {
+        let check = |stderr: &str, expected: &str| match failure("failed", stderr) {
+            Error::Corrupt { message, .. } => assert_eq!(message, expected),
+            other => panic!("{other:?}"),
+        };
+        check(
+            "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55bc5f0] moov atom not found\nmore",
+            "failed: moov atom not found",
+        );
+        check("plain message", "failed: plain message");
+        check("", "failed");
+        check("[a] b", "failed: [a] b");
+    }
 
     #[test]
     fn frame_rates_parse_as_ffprobe_prints_them() {

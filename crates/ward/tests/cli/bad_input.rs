@@ -152,7 +152,7 @@ fn text_file() {
     check_bad_file(
         "notes.jpg",
         b"these are not the pixels you are looking for\n",
-        "not a recognised image format",
+        "not a recognised image or video format",
     );
 }
 
@@ -204,7 +204,7 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         (
             "notes.txt",
             b"hello\n".to_vec(),
-            "not a recognised image format",
+            "not a recognised image or video format",
         ),
         (
             "truncated.jpg",

@@ -365,7 +365,7 @@ fn finds_planted_copies_among_thousands_against_a_million_hashes() {
         errors,
         [(
             "notes.txt".to_owned(),
-            "not a recognised image format (jpeg, png, gif, webp, bmp, tiff)".to_owned()
+            "not a recognised image or video format".to_owned()
         )]
     );
 
@@ -423,7 +423,7 @@ fn statuses_csv_and_the_summary_on_a_small_folder() {
         run.records(),
         [serde_json::json!({
             "path": shown(&folder.join("notes.txt")),
-            "error": "not a recognised image format (jpeg, png, gif, webp, bmp, tiff)"
+            "error": "not a recognised image or video format"
         })]
     );
 
@@ -437,7 +437,7 @@ fn statuses_csv_and_the_summary_on_a_small_folder() {
             "path,query,list,signal_type,signal,label,id,distance,query_share,compared_share,error"
                 .to_owned(),
             format!(
-                "{},,,,,,,,,,\"not a recognised image format (jpeg, png, gif, webp, bmp, tiff)\"",
+                "{},,,,,,,,,,not a recognised image or video format",
                 shown(&folder.join("notes.txt"))
             ),
             format!(
