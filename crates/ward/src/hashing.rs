@@ -99,6 +99,8 @@ pub struct ImageSignals {
 #[derive(Clone, Debug, PartialEq)]
 pub struct VideoSignals {
     pub vpdq: Vpdq,
+    /// The frames hashed inside their bars, when asked for and found.
+    pub trimmed: Option<Vpdq>,
     pub seconds_per_hash: f64,
 }
 
@@ -313,6 +315,7 @@ fn hash_input(input: &Input, options: &HashOptions) -> Result<Signals, HashError
                 digests,
                 media: Media::Video(Some(VideoSignals {
                     vpdq: hashed.vpdq,
+                    trimmed: hashed.trimmed,
                     seconds_per_hash: video_options.seconds_per_hash,
                 })),
             })

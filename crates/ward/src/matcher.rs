@@ -203,7 +203,9 @@ impl Matcher {
                     .distinct_hashes(thresholds.min_quality)
                     .is_empty();
                 if self.has_videos() {
-                    found.videos = self.videos.search(&video.vpdq, thresholds);
+                    found.videos =
+                        self.videos
+                            .search_trimmed(&video.vpdq, video.trimmed.as_ref(), thresholds);
                 }
             }
             Media::Video(None) => {}
@@ -517,6 +519,7 @@ mod tests {
             media: Media::Video(Some(VideoSignals {
                 vpdq,
                 seconds_per_hash: 1.0,
+                trimmed: None,
             })),
         }
     }

@@ -29,6 +29,8 @@ pub enum Pipeline {
     /// Meta's C++ command-line tool (and its WASM build): an image wider or taller than 512
     /// is first resized to exactly 512x512 by nearest neighbour, and luma is float32.
     Cli512,
+    /// Meta's vPDQ on each video frame: the core on the whole frame with float32 luma.
+    VideoFrame,
 }
 
 impl Pipeline {
@@ -37,6 +39,7 @@ impl Pipeline {
         match self {
             Pipeline::Full => "full",
             Pipeline::Cli512 => "cli512",
+            Pipeline::VideoFrame => "video-frame",
         }
     }
 }
@@ -54,8 +57,9 @@ impl FromStr for Pipeline {
         match text {
             "full" => Ok(Pipeline::Full),
             "cli512" => Ok(Pipeline::Cli512),
+            "video-frame" => Ok(Pipeline::VideoFrame),
             other => Err(Error::InvalidOption(format!(
-                "unknown PDQ pipeline {other:?} (expected full or cli512)"
+                "unknown PDQ pipeline {other:?} (expected full, cli512 or video-frame)"
             ))),
         }
     }
@@ -104,7 +108,9 @@ impl PdqDct {
                 let side = CLI_DOWNSAMPLE as usize;
                 LumaRows::nearest(picture, LumaFormula::Float32, side, side)
             }
-            Pipeline::Cli512 => LumaRows::full(picture, LumaFormula::Float32),
+            Pipeline::Cli512 | Pipeline::VideoFrame => {
+                LumaRows::full(picture, LumaFormula::Float32)
+            }
         };
         let buffer = jarosz::downsample(&luma);
         PdqDct {

@@ -5,8 +5,8 @@
 //! file takes only itself down (the caller gets an error and carries on), it cannot corrupt
 //! our memory, and it is killed when it runs past its time limit. The command is the one
 //! whose frames equal the reference's (Meta's vPDQ built on the same FFmpeg): every frame
-//! in decoding order, converted to RGB24 by swscale with area averaging at native size, no
-//! automatic rotation (the reference does not rotate either).
+//! in decoding order, converted to RGB24 by swscale with area averaging and the BT.601
+//! matrix at native size, no automatic rotation (the reference does not rotate either).
 
 use std::io::{self, Read};
 use std::path::Path;
@@ -31,9 +31,7 @@ pub(super) fn probe(path: &Path, options: &VideoOptions) -> Result<VideoInfo> {
     let text = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(not_a_video(
-            stderr.lines().next().unwrap_or("ffprobe failed"),
-        ));
+        return Err(failure("not a readable video", &stderr));
     }
     let field = |name: &str| -> Option<&str> {
         text.lines()
@@ -181,22 +179,19 @@ impl Frames {
             "-fps_mode",
             "passthrough",
         ]);
-        if step > 1 {
-            // `n` counts decoded frames from 0, in the order the reference numbers them.
-            command
-                .arg("-vf")
-                .arg(format!("select=not(mod(n\\,{step}))"));
-        }
+        // `n` counts decoded frames from 0, in the order the reference numbers them. The
+        // reference's swscale context is made with area averaging and its default (BT.601)
+        // matrix whatever the stream says, so the scale filter is told both.
+        let convert = "scale=flags=area:in_color_matrix=bt601";
+        let filters = if step > 1 {
+            format!("select=not(mod(n\\,{step})),{convert}")
+        } else {
+            convert.to_string()
+        };
         let mut child: Child = command
-            .args([
-                "-f",
-                "rawvideo",
-                "-pix_fmt",
-                "rgb24",
-                "-sws_flags",
-                "area",
-                "-",
-            ])
+            .arg("-vf")
+            .arg(filters)
+            .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

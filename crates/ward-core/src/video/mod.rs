@@ -4,11 +4,14 @@
 //! Frames come from FFmpeg run as a child process (see `ffmpeg.rs` for why), each hashed
 //! with the full-resolution PDQ pipeline. A frame is hashed when
 //! `frame_number % max(1, floor(seconds_per_hash * average_fps)) == 0` (every frame when
-//! `seconds_per_hash` is 0) and stamped `frame_number / average_fps`, as the reference does.
+//! `seconds_per_hash` is 0) and stamped `frame_number / average_fps` (in float32), as the
+//! reference does. Frames are hashed with [`Pipeline::VideoFrame`]: float32 luma, like the
+//! reference's C++ (images use float64, like the pdqhash binding).
 //!
 //! This is the one place where ward-core starts a process: decoding video in our own
 //! address space would put every codec's bugs there too.
 
+mod bars;
 mod ffmpeg;
 mod search;
 mod vpdq;
@@ -16,6 +19,7 @@ mod vpdq;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use bars::Bars;
 pub use search::{VideoHit, VideoIndex};
 pub use vpdq::{CompareOptions, FrameHash, VideoMatch, Vpdq, compare};
 
@@ -38,6 +42,9 @@ pub struct VideoOptions {
     /// The programs to run.
     pub ffmpeg: PathBuf,
     pub ffprobe: PathBuf,
+    /// Also hash each frame inside its letterbox or pillarbox bars, when it has some (see
+    /// [`Bars`]; Ward's addition for matching, off by default).
+    pub trim_bars: bool,
 }
 
 impl Default for VideoOptions {
@@ -49,6 +56,7 @@ impl Default for VideoOptions {
             timeout: Duration::from_secs(30 * 60),
             ffmpeg: PathBuf::from("ffmpeg"),
             ffprobe: PathBuf::from("ffprobe"),
+            trim_bars: false,
         }
     }
 }
@@ -70,7 +78,12 @@ pub struct VideoInfo {
 #[derive(Clone, Debug, PartialEq)]
 pub struct HashedVideo {
     pub info: VideoInfo,
+    /// The reference's vPDQ.
     pub vpdq: Vpdq,
+    /// With [`VideoOptions::trim_bars`], when some frames have bars: the same frames hashed
+    /// inside their bars (frames without bars as in `vpdq`). For matching only: no list holds
+    /// such hashes, but they match the list's hashes of the video before the bars were added.
+    pub trimmed: Option<Vpdq>,
 }
 
 /// Recognises a video container from the first bytes of a file (never from its name).
@@ -151,6 +164,7 @@ pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<HashedVideo> {
     let mut frames = ffmpeg::Frames::start(path, &info, step, options)?;
     let mut buffer = Vec::new();
     let mut hashed = Vec::new();
+    let (mut trimmed, mut any_bars) = (Vec::new(), false);
     // FFmpeg sends only the sampled frames: frame k of its output is frame k * step.
     let mut number = 0u64;
     while frames.next(&mut buffer)? {
@@ -165,14 +179,33 @@ pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<HashedVideo> {
             info.height,
             Pixels::Rgb(std::mem::take(&mut buffer)),
         )?;
-        let dct = PdqDct::compute(&picture, Pipeline::Full);
-        hashed.push(FrameHash {
+        let dct = PdqDct::compute(&picture, Pipeline::VideoFrame);
+        let frame = FrameHash {
             frame: number,
             quality: dct.quality(),
             hash: dct.hash(),
-            timestamp: number as f64 / fps,
-        });
+            timestamp: timestamp(number, fps),
+        };
+        hashed.push(frame);
         if let Pixels::Rgb(samples) = picture.into_pixels() {
+            if options.trim_bars {
+                let bars = Bars::find(&samples, info.width, info.height);
+                trimmed.push(if bars.is_empty() {
+                    frame
+                } else {
+                    any_bars = true;
+                    let (inside, width, height) = bars.crop(&samples, info.width, info.height);
+                    let dct = PdqDct::compute(
+                        &Picture::new(width, height, Pixels::Rgb(inside))?,
+                        Pipeline::VideoFrame,
+                    );
+                    FrameHash {
+                        quality: dct.quality(),
+                        hash: dct.hash(),
+                        ..frame
+                    }
+                });
+            }
             buffer = samples;
         }
         number += step;
@@ -181,7 +214,15 @@ pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<HashedVideo> {
     Ok(HashedVideo {
         info,
         vpdq: Vpdq::new(hashed),
+        trimmed: any_bars.then(|| Vpdq::new(trimmed)),
     })
+}
+
+/// A frame's time as the reference computes it: in single precision, which shows in the
+/// third decimal of some frames (frame 75 at 30000/1001 fps is 2.503 in float32, 2.502 in
+/// float64).
+fn timestamp(frame: u64, fps: f64) -> f64 {
+    f64::from(frame as f32 / fps as f32)
 }
 
 #[cfg(test)]
@@ -206,6 +247,18 @@ mod tests {
         ts[188] = 0x47;
         ts[376] = 0x47;
         check(&ts, Some("mpegts"));
+    }
+
+    #[test]
+    fn timestamps_are_single_precision_like_the_reference() {
+        let ntsc = 30000.0 / 1001.0;
+        let check = |frame, fps, expected: &str| {
+            assert_eq!(format!("{:.3}", timestamp(frame, fps)), expected, "{frame}");
+        };
+        check(0, ntsc, "0.000");
+        check(75, ntsc, "2.503");
+        check(36, 24000.0 / 1001.0, "1.502");
+        check(90, 30.0, "3.000");
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub struct VideoHit {
     /// The caller's id of the stored video.
     pub id: u64,
     pub shares: VideoMatch,
+    /// The shares are those of the query's frames hashed inside their bars (see
+    /// [`super::HashedVideo::trimmed`]), which matched better than the frames as they are.
+    pub trimmed: bool,
 }
 
 /// Many videos' frames, indexed for matching a query video against all of them.
@@ -69,6 +72,39 @@ impl VideoIndex {
     /// Every stored video whose shares with `query` reach the thresholds of `options`,
     /// largest query share first. `options.min_quality` is the index's.
     pub fn search(&self, query: &Vpdq, options: &CompareOptions) -> Vec<VideoHit> {
+        self.search_frames(query, options, false)
+    }
+
+    /// Like [`VideoIndex::search`], also with the query's frames hashed inside their bars
+    /// when it has them ([`super::HashedVideo::trimmed`]): each stored video is reported once, with
+    /// the better of the two query shares (the frames as they are on a tie).
+    pub fn search_trimmed(
+        &self,
+        query: &Vpdq,
+        trimmed: Option<&Vpdq>,
+        options: &CompareOptions,
+    ) -> Vec<VideoHit> {
+        let mut hits = self.search_frames(query, options, false);
+        let Some(trimmed) = trimmed else {
+            return hits;
+        };
+        for hit in self.search_frames(trimmed, options, true) {
+            match hits.iter_mut().find(|h| h.id == hit.id) {
+                Some(h) if h.shares.query_share >= hit.shares.query_share => {}
+                Some(h) => *h = hit,
+                None => hits.push(hit),
+            }
+        }
+        sort(&mut hits);
+        hits
+    }
+
+    fn search_frames(
+        &self,
+        query: &Vpdq,
+        options: &CompareOptions,
+        trimmed: bool,
+    ) -> Vec<VideoHit> {
         let queries = query.distinct_hashes(self.min_quality);
         if queries.is_empty() {
             return Vec::new();
@@ -105,18 +141,27 @@ impl VideoIndex {
                         frames.len() as f64 * 100.0 / f64::from(distinct)
                     },
                 };
-                VideoHit { id, shares }
+                VideoHit {
+                    id,
+                    shares,
+                    trimmed,
+                }
             })
             .filter(|hit| hit.shares.is_match(options))
             .collect();
-        hits.sort_by(|a, b| {
-            b.shares
-                .query_share
-                .total_cmp(&a.shares.query_share)
-                .then(a.id.cmp(&b.id))
-        });
+        sort(&mut hits);
         hits
     }
+}
+
+/// Largest query share first, then by id.
+fn sort(hits: &mut [VideoHit]) {
+    hits.sort_by(|a, b| {
+        b.shares
+            .query_share
+            .total_cmp(&a.shares.query_share)
+            .then(a.id.cmp(&b.id))
+    });
 }
 
 #[cfg(test)]
@@ -162,6 +207,57 @@ mod tests {
                 })
                 .collect(),
         )
+    }
+
+    /// A query whose trimmed frames match better reports those shares, once per stored video.
+    #[test]
+    fn searches_with_the_frames_inside_the_bars_too() {
+        let mut rng = Rng(99);
+        let original: Vec<PdqHash> = (0..10).map(|_| rng.hash()).collect();
+        let other: Vec<PdqHash> = (0..10).map(|_| rng.hash()).collect();
+        let stored = vec![
+            (7, video(&mut rng, original.clone())),
+            (8, video(&mut rng, other.clone())),
+        ];
+        let index = VideoIndex::build(stored, Quality::new(0).unwrap());
+        let options = CompareOptions {
+            min_quality: Quality::new(0).unwrap(),
+            ..CompareOptions::default()
+        };
+        // As it is, the query has bars: it shares 2 frames with the original, all of `other`.
+        let mut as_is: Vec<PdqHash> = (0..8).map(|_| rng.hash()).collect();
+        as_is.extend_from_slice(&original[..2]);
+        let query = video(&mut rng, [as_is, other.clone()].concat());
+        let hits = index.search_trimmed(
+            &query,
+            None,
+            &CompareOptions {
+                query_share: 0.0,
+                ..options
+            },
+        );
+        assert_eq!(
+            hits.iter().map(|h| (h.id, h.trimmed)).collect::<Vec<_>>(),
+            [(8, false), (7, false)]
+        );
+        let trimmed = video(&mut rng, [original.clone(), other].concat());
+        let hits = index.search_trimmed(
+            &query,
+            Some(&trimmed),
+            &CompareOptions {
+                query_share: 0.0,
+                ..options
+            },
+        );
+        assert_eq!(hits.len(), 2);
+        assert!(
+            hits.iter().all(|h| h.shares.query_share == 50.0),
+            "{hits:?}"
+        );
+        assert_eq!(
+            hits.iter().map(|h| (h.id, h.trimmed)).collect::<Vec<_>>(),
+            [(7, true), (8, false)]
+        );
     }
 
     /// The index gives every stored video the shares that pairwise comparison gives.

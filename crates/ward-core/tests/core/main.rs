@@ -3,6 +3,7 @@
 mod bad_input;
 mod golden;
 mod tidy;
+mod video;
 
 use std::path::PathBuf;
 

@@ -181,6 +181,7 @@ impl VideoArgs {
             timeout: Duration::from_secs(self.decoder_timeout),
             ffmpeg: self.ffmpeg.clone(),
             ffprobe: self.ffprobe.clone(),
+            trim_bars: false,
         }
     }
 }
@@ -265,6 +266,13 @@ pub struct MatchOptions {
     #[arg(long, value_name = "PERCENT", default_value_t = 0.0, value_parser = percent, help_heading = "Videos")]
     pub video_compared_share: f64,
 
+    /// Do not also match a video's frames inside their letterbox or pillarbox bars. By
+    /// default a video with flat bars around its picture is matched both as it is (as the
+    /// reference hashes it) and with the bars cut away, so that a copy with bars added still
+    /// matches the listed original; such matches say `"bars_trimmed":true`.
+    #[arg(long, help_heading = "Videos")]
+    pub no_trim_bars: bool,
+
     /// Refuse images with more pixels than this, before decoding them.
     #[arg(long, value_name = "N", default_value_t = DecodeOptions::DEFAULT_MAX_PIXELS)]
     pub max_pixels: u64,
@@ -286,7 +294,10 @@ impl MatchOptions {
             },
             pipeline: Pipeline::Full,
             dihedral: false,
-            video: videos.then(|| self.video.options()),
+            video: videos.then(|| VideoOptions {
+                trim_bars: !self.no_trim_bars,
+                ..self.video.options()
+            }),
         }
     }
 
@@ -421,6 +432,7 @@ fn print_hits<W: io::Write>(
             distance: Some(hit.distance),
             query_share: None,
             compared_share: None,
+            bars_trimmed: None,
         })?;
     }
     for hit in videos {
@@ -436,6 +448,7 @@ fn print_hits<W: io::Write>(
             distance: None,
             query_share: Some(output::share(hit.shares.query_share)),
             compared_share: Some(output::share(hit.shares.compared_share)),
+            bars_trimmed: Some(hit.trimmed),
         })?;
     }
     Ok(())
@@ -631,8 +644,14 @@ mod tests {
         let cli = Cli::try_parse_from(["ward"].iter().chain(args)).map_err(|_| ())?;
         Ok(match cli.command {
             Command::Hash(a) => (a.video.options(), None),
-            Command::Match(a) => (a.matching.video.options(), Some(a.matching.thresholds())),
-            Command::Scan(a) => (a.matching.video.options(), Some(a.matching.thresholds())),
+            Command::Match(a) => (
+                a.matching.hash_options(true).video.unwrap(),
+                Some(a.matching.thresholds()),
+            ),
+            Command::Scan(a) => (
+                a.matching.hash_options(true).video.unwrap(),
+                Some(a.matching.thresholds()),
+            ),
         })
     }
 
@@ -640,8 +659,12 @@ mod tests {
     fn parses_video_options() {
         let (video, _) = video_settings(&["hash", "v.mp4"]).unwrap();
         assert_eq!(video, VideoOptions::default());
+        let matching = VideoOptions {
+            trim_bars: true,
+            ..VideoOptions::default()
+        };
         let (video, thresholds) = video_settings(&["scan", "d", "--list", "l"]).unwrap();
-        assert_eq!(video, VideoOptions::default());
+        assert_eq!(video, matching);
         assert_eq!(thresholds, Some(CompareOptions::default()));
         let (video, thresholds) = video_settings(&[
             "match",
@@ -667,6 +690,7 @@ mod tests {
             "50.5",
             "--video-compared-share",
             "100",
+            "--no-trim-bars",
             "q.mp4",
         ])
         .unwrap();
@@ -679,6 +703,7 @@ mod tests {
                 timeout: Duration::from_secs(5),
                 ffmpeg: "/opt/ff/ffmpeg".into(),
                 ffprobe: "probe".into(),
+                trim_bars: false,
             }
         );
         assert_eq!(

@@ -246,6 +246,10 @@ pub struct MatchRecord<'a> {
     /// For vPDQ: the percentage of the entry's distinct frames found in the query.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compared_share: Option<f64>,
+    /// For vPDQ: whether the shares are those of the query's frames with their bars cut
+    /// away (see `--no-trim-bars`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bars_trimmed: Option<bool>,
 }
 
 /// A share as printed: a percentage rounded to two decimals.
@@ -266,7 +270,7 @@ enum MatchSink<W: Write> {
 }
 
 /// The columns of `--format csv`; `error` is filled only in error rows.
-const MATCH_COLUMNS: [&str; 11] = [
+const MATCH_COLUMNS: [&str; 12] = [
     "path",
     "query",
     "list",
@@ -277,6 +281,7 @@ const MATCH_COLUMNS: [&str; 11] = [
     "distance",
     "query_share",
     "compared_share",
+    "bars_trimmed",
     "error",
 ];
 
@@ -313,6 +318,7 @@ impl<W: Write> MatchPrinter<W> {
                     &text(record.distance.map(|d| d.to_string())),
                     &text(record.query_share.map(|s| s.to_string())),
                     &text(record.compared_share.map(|s| s.to_string())),
+                    &text(record.bars_trimmed.map(|b| b.to_string())),
                     "",
                 ])?)
             }
@@ -418,6 +424,7 @@ mod tests {
             media: Media::Video(Some(VideoSignals {
                 vpdq: Vpdq::new(frames),
                 seconds_per_hash: 1.0,
+                trimmed: None,
             })),
         };
         Hashed {
@@ -653,6 +660,7 @@ mod tests {
             distance: Some(3),
             query_share: None,
             compared_share: None,
+            bars_trimmed: None,
         };
         let video = MatchRecord {
             path: Some("v.mp4"),
@@ -664,22 +672,23 @@ mod tests {
             distance: None,
             query_share: Some(share(100.0)),
             compared_share: Some(share(100.0 / 3.0)),
+            bars_trimmed: Some(true),
             ..image
         };
         let records = [image, video];
         check_matches(
             MatchFormat::Csv,
             &records,
-            "path,query,list,signal_type,signal,label,id,distance,query_share,compared_share,error\n\
-             a.png,$PDQ,bank.csv,pdq,$PDQ,x,,3,,,\n\
-             v.mp4,d41d8cd98f00b204e9800998ecf8427e,bank.csv,vpdq,,,v1,,100,33.33,\n\
-             bad.mp4,,,,,,,,,,truncated\n",
+            "path,query,list,signal_type,signal,label,id,distance,query_share,compared_share,bars_trimmed,error\n\
+             a.png,$PDQ,bank.csv,pdq,$PDQ,x,,3,,,,\n\
+             v.mp4,d41d8cd98f00b204e9800998ecf8427e,bank.csv,vpdq,,,v1,,100,33.33,true,\n\
+             bad.mp4,,,,,,,,,,,truncated\n",
         );
         check_matches(
             MatchFormat::Jsonl,
             &records,
             "{\"path\":\"a.png\",\"query\":\"$PDQ\",\"list\":\"bank.csv\",\"signal_type\":\"pdq\",\"signal\":\"$PDQ\",\"label\":\"x\",\"id\":null,\"distance\":3}\n\
-             {\"path\":\"v.mp4\",\"query\":\"d41d8cd98f00b204e9800998ecf8427e\",\"list\":\"bank.csv\",\"signal_type\":\"vpdq\",\"label\":null,\"id\":\"v1\",\"query_share\":100.0,\"compared_share\":33.33}\n\
+             {\"path\":\"v.mp4\",\"query\":\"d41d8cd98f00b204e9800998ecf8427e\",\"list\":\"bank.csv\",\"signal_type\":\"vpdq\",\"label\":null,\"id\":\"v1\",\"query_share\":100.0,\"compared_share\":33.33,\"bars_trimmed\":true}\n\
              {\"path\":\"bad.mp4\",\"error\":\"truncated\"}\n",
         );
     }

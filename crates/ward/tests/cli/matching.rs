@@ -287,14 +287,14 @@ fn csv_format() {
     assert_eq!(run.code, Some(3), "{run:?}");
     let list = shown(&list);
     let expected = [
-        "path,query,list,signal_type,signal,label,id,distance,query_share,compared_share,error"
+        "path,query,list,signal_type,signal,label,id,distance,query_share,compared_share,bars_trimmed,error"
             .to_owned(),
         format!(
-            "{image},{},{list},pdq,{rgb},\"says \"\"hi\"\", twice\",,2,,,",
+            "{image},{},{list},pdq,{rgb},\"says \"\"hi\"\", twice\",,2,,,,",
             pdq(PALETTE)
         ),
-        format!(",{rgb},{list},pdq,{rgb},\"says \"\"hi\"\", twice\",,0,,,"),
-        format!("{missing},,,,,,,,,,cannot read: no such file or directory"),
+        format!(",{rgb},{list},pdq,{rgb},\"says \"\"hi\"\", twice\",,0,,,,"),
+        format!("{missing},,,,,,,,,,,cannot read: no such file or directory"),
     ];
     assert_eq!(run.stdout.lines().collect::<Vec<_>>(), expected);
 }

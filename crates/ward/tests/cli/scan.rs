@@ -434,14 +434,14 @@ fn statuses_csv_and_the_summary_on_a_small_folder() {
     assert_eq!(
         run.stdout.lines().collect::<Vec<_>>(),
         [
-            "path,query,list,signal_type,signal,label,id,distance,query_share,compared_share,error"
+            "path,query,list,signal_type,signal,label,id,distance,query_share,compared_share,bars_trimmed,error"
                 .to_owned(),
             format!(
-                "{},,,,,,,,,,not a recognised image or video format",
+                "{},,,,,,,,,,,not a recognised image or video format",
                 shown(&folder.join("notes.txt"))
             ),
             format!(
-                "{},{hash},{list},pdq,{hash},,,0,,,",
+                "{},{hash},{list},pdq,{hash},,,0,,,,",
                 shown(&folder.join("sub/photo.png"))
             ),
         ]

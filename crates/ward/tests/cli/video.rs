@@ -28,6 +28,8 @@ struct Videos {
     clip: PathBuf,
     /// 6 s of a visually unrelated source (`mandelbrot`).
     other: PathBuf,
+    /// The original letterboxed to 320x320: black bars of 40 rows above and below.
+    letterboxed: PathBuf,
 }
 
 /// Makes the videos once per run, in Cargo's temporary folder for integration tests. Each is
@@ -71,6 +73,10 @@ fn videos() -> &'static Videos {
             other: make(
                 "other.mp4",
                 "-f lavfi -i mandelbrot=size=320x240:rate=25 -t 6",
+            ),
+            letterboxed: make(
+                "letterboxed.mp4",
+                "-i @original.mp4 -vf pad=320:320:0:40:black",
             ),
             original,
         }
@@ -246,6 +252,7 @@ fn vpdq_record(path: &Path, list: &Path) -> Value {
         "signal_type": "vpdq",
         "label": "test pattern",
         "id": "v1",
+        "bars_trimmed": false,
     })
 }
 
@@ -336,7 +343,7 @@ fn match_finds_reencodings_and_clips_and_not_other_videos() {
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(
         lines[0],
-        "path,query,list,signal_type,signal,label,id,distance,query_share,compared_share,error"
+        "path,query,list,signal_type,signal,label,id,distance,query_share,compared_share,bars_trimmed,error"
     );
     let clip_md5 = FileDigests::of(&fs::read(&v.clip).unwrap()).md5;
     let prefix = format!(
@@ -346,6 +353,37 @@ fn match_finds_reencodings_and_clips_and_not_other_videos() {
     );
     assert!(lines[1].starts_with(&prefix), "{}", lines[1]);
     assert_eq!(lines.len(), 2);
+}
+
+/// Bars added around a listed video hide it from vPDQ as the reference computes it; by
+/// default the frames inside the bars are matched too, and the match says so.
+#[test]
+fn match_finds_a_letterboxed_copy_by_trimming_its_bars() {
+    let v = videos();
+    let dir = tempfile::tempdir().unwrap();
+    let list = video_list(dir.path());
+    let run = ward_args(&[&"match", &"--list", &list, &v.letterboxed]);
+    assert_eq!(run.code, Some(3), "{run:?}");
+    let mut record = only_record(&run);
+    let (query, compared) = shares(&mut record);
+    assert!(query >= 80.0 && compared >= 80.0, "{query} {compared}");
+    let mut expected = vpdq_record(&v.letterboxed, &list);
+    expected["bars_trimmed"] = json!(true);
+    assert_eq!(record, expected);
+
+    // As the reference hashes it, nothing.
+    let run = ward_args(&[
+        &"match",
+        &"--list",
+        &list,
+        &"--no-trim-bars",
+        &v.letterboxed,
+    ]);
+    assert_eq!((run.code, run.stdout.as_str()), (Some(0), ""), "{run:?}");
+    // `ward hash` prints the reference's vPDQ only.
+    let run = ward_args(&[&"hash", &v.letterboxed]);
+    let record = only_record(&run);
+    assert!(record.get("vpdq").is_some() && record.get("trimmed").is_none());
 }
 
 #[test]
