@@ -8,6 +8,7 @@
 // Index loops mirror the reference code (Meta's PDQ, libjpeg) that exactness is checked against.
 #![allow(clippy::needless_range_loop)]
 
+pub mod categories;
 mod cpu;
 pub mod decode;
 pub mod digest;

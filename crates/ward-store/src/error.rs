@@ -1,0 +1,26 @@
+//! The store's one error type, in the domain's words.
+
+use thiserror::Error;
+
+/// What can go wrong when storing or reading.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The thing asked for does not exist (or is deleted).
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+    /// The change conflicts with what is stored: a bank name in use, an organisation that
+    /// exists already.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The request is malformed: an empty name, a distance out of range.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// The database failed or could not be reached.
+    #[error("database: {0}")]
+    Database(String),
+    /// The schema could not be brought up to date.
+    #[error("migration: {0}")]
+    Migration(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,166 @@
+//! Ward's storage, and the only SQL in Ward: organisations, API keys, banks, content with its
+//! signals, opinions, the index feed and the audit log, behind one [`Store`] trait.
+//!
+//! Two implementations share one conformance suite (`tests/store/`): SQLite, the embedded
+//! default (one file under the data directory, WAL), and PostgreSQL, which lets several
+//! `ward serve` nodes serve one deployment. [`AnyStore`] is whichever the command line asked
+//! for. Each backend runs its own migrations when opened.
+//!
+//! The database is the truth. Matching indexes are derived from it through the index feed
+//! ([`Store::signal_changes`]): every change to a signal (added, its content enabled,
+//! disabled or removed, its bank deleted) gives the signal a new [`Seq`], and a node that has
+//! applied everything up to some `Seq` asks for what came after. Changes become visible in
+//! `Seq` order, so a reader never skips one.
+//!
+//! Every change is written to the append-only audit log in the same transaction; reads of
+//! sensitive data are logged with [`Store::record_read`].
+
+mod error;
+mod model;
+
+use std::future::Future;
+
+pub use error::{Result, StoreError};
+pub use model::*;
+
+/// The storage operations of a Ward deployment.
+///
+/// Methods that change something take the [`Actor`] for the audit log. Names and values are
+/// checked here (a bank name's length, a distance's range), but signals arrive already
+/// validated and in canonical form: parsing them is ward-core's job.
+pub trait Store: Send + Sync + 'static {
+    /// Checks that the database answers.
+    fn ping(&self) -> impl Future<Output = Result<()>> + Send;
+
+    // Organisations.
+
+    /// Creates an organisation; `Conflict` if the name is taken.
+    fn create_org(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> impl Future<Output = Result<Organisation>> + Send;
+    fn org(&self, id: OrgId) -> impl Future<Output = Result<Option<Organisation>>> + Send;
+    fn org_by_name(&self, name: &str) -> impl Future<Output = Result<Option<Organisation>>> + Send;
+    /// Every organisation, by id.
+    fn orgs(&self) -> impl Future<Output = Result<Vec<Organisation>>> + Send;
+
+    // API keys.
+
+    /// Makes a key for `org` with `role`: a random secret, of which only a SHA-256 digest
+    /// and a visible prefix are stored.
+    fn create_key(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        role: Role,
+        label: &str,
+    ) -> impl Future<Output = Result<NewApiKey>> + Send;
+    /// The key whose secret this is, unless it is revoked or unknown.
+    fn authenticate(&self, secret: &str) -> impl Future<Output = Result<Option<ApiKey>>> + Send;
+    /// Every key, revoked ones included, by id.
+    fn keys(&self) -> impl Future<Output = Result<Vec<ApiKey>>> + Send;
+    /// Revokes a key (from then on it authenticates nothing); revoking twice is not an
+    /// error.
+    fn revoke_key(&self, actor: &Actor, id: KeyId) -> impl Future<Output = Result<ApiKey>> + Send;
+
+    // Banks.
+
+    /// Creates a bank; `Conflict` if a bank that is not deleted has the name.
+    fn create_bank(
+        &self,
+        actor: &Actor,
+        bank: &NewBank,
+    ) -> impl Future<Output = Result<Bank>> + Send;
+    fn bank(&self, id: BankId) -> impl Future<Output = Result<Option<Bank>>> + Send;
+    fn bank_by_name(&self, name: &str) -> impl Future<Output = Result<Option<Bank>>> + Send;
+    /// Every bank that is not deleted, by id.
+    fn banks(&self) -> impl Future<Output = Result<Vec<Bank>>> + Send;
+    fn update_bank(
+        &self,
+        actor: &Actor,
+        id: BankId,
+        update: &BankUpdate,
+    ) -> impl Future<Output = Result<Bank>> + Send;
+    /// Deletes a bank: it is no longer listed, its name is free again, and its signals
+    /// become inactive in the index feed. Its rows stay for the audit trail.
+    fn delete_bank(&self, actor: &Actor, id: BankId) -> impl Future<Output = Result<()>> + Send;
+
+    // Content.
+
+    /// Adds content items with their signals to a bank, in one transaction: all of them
+    /// or none. Returns their ids in order.
+    fn add_content(
+        &self,
+        actor: &Actor,
+        bank: BankId,
+        items: &[NewContent],
+    ) -> impl Future<Output = Result<Vec<ContentId>>> + Send;
+    /// A content item that is not removed, with its signals and opinions.
+    fn content(&self, id: ContentId) -> impl Future<Output = Result<Option<Content>>> + Send;
+    /// Several content items (those that exist and are not removed), in the order asked.
+    fn contents(&self, ids: &[ContentId]) -> impl Future<Output = Result<Vec<Content>>> + Send;
+    /// A bank's content items after `after`, by id, at most `limit`.
+    fn bank_contents(
+        &self,
+        bank: BankId,
+        after: Option<ContentId>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Content>>> + Send;
+    /// Enables or disables a content item (a disabled item's signals are not matched).
+    fn set_content_enabled(
+        &self,
+        actor: &Actor,
+        id: ContentId,
+        enabled: bool,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Removes a content item: it is no longer listed or matched.
+    fn remove_content(
+        &self,
+        actor: &Actor,
+        id: ContentId,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Records (or clears) the analyst's assessment of a content item.
+    fn set_assessment(
+        &self,
+        actor: &Actor,
+        id: ContentId,
+        assessment: Option<ward_core::categories::Assessment>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    // Opinions.
+
+    /// Sets `org`'s opinion of a content item, replacing its earlier one; `None` clears it.
+    fn set_opinion(
+        &self,
+        actor: &Actor,
+        content: ContentId,
+        org: OrgId,
+        opinion: Option<OpinionKind>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    // The index feed.
+
+    /// The signals changed after `after`, in `Seq` order, at most `limit`; each signal at
+    /// most once, in its latest state. From `Seq(0)` this is every signal ever stored.
+    fn signal_changes(
+        &self,
+        after: Seq,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<SignalChange>>> + Send;
+    /// The latest `Seq` given to any change (`Seq(0)` for an empty store).
+    fn last_seq(&self) -> impl Future<Output = Result<Seq>> + Send;
+
+    // The audit log.
+
+    /// Logs a read of sensitive data (`action` is `read.<what>`).
+    fn record_read(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Audit events matching `query`, oldest first.
+    fn audit_log(&self, query: &AuditQuery)
+    -> impl Future<Output = Result<Vec<AuditEvent>>> + Send;
+}

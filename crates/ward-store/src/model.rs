@@ -1,0 +1,485 @@
+//! The stored model in the field's words: organisations (members), API keys and roles, banks,
+//! content with its signals, assessment and provenance, opinions, the index feed and the
+//! audit log.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use ward_core::categories::Assessment;
+
+use crate::error::StoreError;
+
+macro_rules! id {
+    ($($(#[$doc:meta])* $name:ident),+ $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )+};
+}
+
+id!(
+    /// An organisation (a member of the deployment).
+    OrgId,
+    /// An API key.
+    KeyId,
+    /// A bank.
+    BankId,
+    /// A content item of a bank.
+    ContentId,
+    /// One signal of a content item.
+    SignalId,
+    /// A position in the index feed: every change to a signal takes the next one.
+    Seq,
+);
+
+/// Milliseconds since the Unix epoch, UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn now() -> Timestamp {
+        let since = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(since.as_millis() as i64)
+    }
+
+    /// RFC 3339 in UTC with milliseconds: `2026-11-28T19:36:46.123Z`.
+    pub fn to_rfc3339(self) -> String {
+        let (days, ms) = (self.0.div_euclid(86_400_000), self.0.rem_euclid(86_400_000));
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+            ms / 3_600_000,
+            ms / 60_000 % 60,
+            ms / 1000 % 60,
+            ms % 1000
+        )
+    }
+}
+
+/// Names as stored and as the API writes them, both ways.
+macro_rules! named {
+    ($type:ident, $what:literal, $($variant:ident => $name:literal),+ $(,)?) => {
+        impl $type {
+            pub const ALL: &'static [$type] = &[$($type::$variant),+];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($type::$variant => $name),+
+                }
+            }
+        }
+
+        impl fmt::Display for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl FromStr for $type {
+            type Err = StoreError;
+
+            fn from_str(text: &str) -> Result<$type, StoreError> {
+                $type::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.name() == text)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = $type::ALL.iter().map(|v| v.name()).collect();
+                        StoreError::Invalid(format!(
+                            "unknown {} {text:?} (expected one of {})",
+                            $what,
+                            names.join(", ")
+                        ))
+                    })
+            }
+        }
+    };
+}
+
+/// What a key may do. Roles are per key; an organisation has keys of several roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Runs the deployment: organisations, keys, every bank.
+    Admin,
+    /// Maintains its organisation's banks and their content.
+    Curator,
+    /// Reviews content and gives its organisation's opinions; reads banks shared with it.
+    Analyst,
+    /// Hashes and matches uploads; sees matches, not bank content.
+    Platform,
+    /// Reads the audit log and the figures; changes nothing.
+    Auditor,
+}
+
+named!(Role, "role",
+    Admin => "admin",
+    Curator => "curator",
+    Analyst => "analyst",
+    Platform => "platform",
+    Auditor => "auditor",
+);
+
+/// A member of the deployment: an NGO, a hotline, a platform.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Organisation {
+    pub id: OrgId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// An API key as stored: never its secret, only a digest of it and a visible prefix.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApiKey {
+    pub id: KeyId,
+    pub org: OrgId,
+    pub role: Role,
+    pub label: String,
+    /// The first characters of the secret, to recognise a key in lists (`ward_k3J9x2Qa`).
+    pub prefix: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A key just made: the only time its secret exists outside its holder.
+#[derive(Clone, Debug)]
+pub struct NewApiKey {
+    pub key: ApiKey,
+    pub secret: String,
+}
+
+/// Who did something: a key (with its organisation), or an operator at the command line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    pub key: Option<KeyId>,
+    pub org: Option<OrgId>,
+    /// How the audit log names the actor: `key:12` or `cli:ward admin`.
+    pub label: String,
+}
+
+impl Actor {
+    /// An API key's holder.
+    pub fn key(key: &ApiKey) -> Actor {
+        Actor {
+            key: Some(key.id),
+            org: Some(key.org),
+            label: format!("key:{}", key.id),
+        }
+    }
+
+    /// An operator working on the store directly (`ward admin`).
+    pub fn operator(what: &str) -> Actor {
+        Actor {
+            key: None,
+            org: None,
+            label: format!("cli:{what}"),
+        }
+    }
+}
+
+/// Whether a bank's matches are hits or known false positives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BankKind {
+    /// Its matches are reported.
+    Standard,
+    /// Known false positives: content that matches it is not reported as matching the
+    /// standard banks (for the same signal).
+    Negative,
+}
+
+named!(BankKind, "bank kind", Standard => "standard", Negative => "negative");
+
+/// Who a bank is shared with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sharing {
+    /// Only its organisation matches against it and sees it.
+    Private,
+    /// Every organisation of the deployment matches against it; curators and analysts of
+    /// every organisation may read it.
+    Members,
+    /// As `Members`, and it may be exported to federated partners.
+    Public,
+}
+
+named!(Sharing, "sharing", Private => "private", Members => "members", Public => "public");
+
+/// A bank (hash list).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Bank {
+    pub id: BankId,
+    /// Unique among banks that are not deleted. HMA's names are upper case with digits and
+    /// underscores; Ward accepts any name of 1 to 100 printable characters.
+    pub name: String,
+    pub org: OrgId,
+    pub kind: BankKind,
+    /// The PDQ match distance for this bank (0..=255; 31 by default).
+    pub distance: u32,
+    pub enabled: bool,
+    pub sharing: Sharing,
+    pub description: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A bank to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewBank {
+    pub name: String,
+    pub org: OrgId,
+    pub kind: BankKind,
+    pub distance: u32,
+    pub enabled: bool,
+    pub sharing: Sharing,
+    pub description: String,
+}
+
+/// Changes to a bank; `None` leaves a field as it is. A bank's kind and owner are fixed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BankUpdate {
+    pub name: Option<String>,
+    pub distance: Option<u32>,
+    pub enabled: Option<bool>,
+    pub sharing: Option<Sharing>,
+    pub description: Option<String>,
+}
+
+/// The signal types a bank holds. PhotoDNA is stored and passed on, never computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignalKind {
+    Pdq,
+    Md5,
+    Sha1,
+    Sha256,
+    Vpdq,
+    Photodna,
+}
+
+named!(SignalKind, "signal type",
+    Pdq => "pdq",
+    Md5 => "md5",
+    Sha1 => "sha1",
+    Sha256 => "sha256",
+    Vpdq => "vpdq",
+    Photodna => "photodna",
+);
+
+/// A signal in its canonical text (lower-case hex; vPDQ in python-threatexchange's JSON
+/// form; PhotoDNA as received). The caller validates it (with ward-core) before storing.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Signal {
+    pub kind: SignalKind,
+    pub value: String,
+}
+
+/// A stored signal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StoredSignal {
+    pub id: SignalId,
+    pub kind: SignalKind,
+    pub value: String,
+}
+
+/// Where a content item came from: who added it, and from which source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Provenance {
+    /// The actor's label (`key:12`, `cli:import`).
+    pub added_by: String,
+    pub added_by_key: Option<KeyId>,
+    /// The organisation that added it.
+    pub added_by_org: Option<OrgId>,
+    /// Free text naming the source: `api`, `import:ncmec-2026-11.xml`, a partner's name.
+    pub source: String,
+    pub added_at: Timestamp,
+}
+
+/// A member's view of a content item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpinionKind {
+    /// The member confirms it belongs in the bank.
+    Confirm,
+    /// The member disputes it (a false positive, a wrong category).
+    Dispute,
+}
+
+named!(OpinionKind, "opinion", Confirm => "confirm", Dispute => "dispute");
+
+/// One member's opinion of a content item (at most one per organisation).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Opinion {
+    pub org: OrgId,
+    pub kind: OpinionKind,
+    pub at: Timestamp,
+}
+
+/// What the opinions of a content item add up to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpinionStatus {
+    /// No opinion yet.
+    Unreviewed,
+    /// Confirmed by some members, disputed by none.
+    Confirmed,
+    /// Disputed by at least one member, whatever the others say.
+    Disputed,
+}
+
+impl OpinionStatus {
+    pub fn of(opinions: &[Opinion]) -> OpinionStatus {
+        if opinions.iter().any(|o| o.kind == OpinionKind::Dispute) {
+            OpinionStatus::Disputed
+        } else if opinions.is_empty() {
+            OpinionStatus::Unreviewed
+        } else {
+            OpinionStatus::Confirmed
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OpinionStatus::Unreviewed => "unreviewed",
+            OpinionStatus::Confirmed => "confirmed",
+            OpinionStatus::Disputed => "disputed",
+        }
+    }
+}
+
+/// A content item: one piece of known content, by its signals.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Content {
+    pub id: ContentId,
+    pub bank: BankId,
+    pub enabled: bool,
+    /// The analyst's granular facts; the schemes' labels derive from them.
+    #[serde(skip)]
+    pub assessment: Option<Assessment>,
+    pub signals: Vec<StoredSignal>,
+    pub provenance: Provenance,
+    pub opinions: Vec<Opinion>,
+}
+
+impl Content {
+    pub fn opinion_status(&self) -> OpinionStatus {
+        OpinionStatus::of(&self.opinions)
+    }
+}
+
+/// A content item to add.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewContent {
+    pub signals: Vec<Signal>,
+    pub assessment: Option<Assessment>,
+    /// See [`Provenance::source`].
+    pub source: String,
+}
+
+/// One entry of the index feed: the state of a signal after its latest change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignalChange {
+    pub seq: Seq,
+    pub signal: SignalId,
+    pub content: ContentId,
+    pub bank: BankId,
+    pub kind: SignalKind,
+    pub value: String,
+    /// Whether the signal should be matched: its content is enabled and neither it nor its
+    /// bank is deleted. (A bank's `enabled` flag is applied at match time, not here.)
+    pub active: bool,
+}
+
+/// One entry of the append-only audit log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub actor_key: Option<KeyId>,
+    pub actor_org: Option<OrgId>,
+    /// What was done: `org.create`, `key.create`, `key.revoke`, `bank.create`,
+    /// `bank.update`, `bank.delete`, `content.add`, `content.enable`, `content.disable`,
+    /// `content.remove`, `content.assess`, `opinion.set`, `opinion.clear`, or a read:
+    /// `read.<what>`.
+    pub action: String,
+    /// What it was done to: `org:3`, `key:12`, `bank:4`, `content:1234`.
+    pub target: String,
+    /// Details of the change (the fields set, counts), as JSON.
+    pub detail: serde_json::Value,
+}
+
+/// Which audit events to list: after an id, optionally of one target, oldest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub after: Option<i64>,
+    pub target: Option<String>,
+    pub limit: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_print_as_rfc3339() {
+        let check = |ms: i64, text: &str| assert_eq!(Timestamp(ms).to_rfc3339(), text);
+        check(0, "1970-01-01T00:00:00.000Z");
+        check(951_782_400_000, "2000-02-29T00:00:00.000Z");
+        check(1_795_894_606_123, "2026-11-28T19:36:46.123Z");
+        check(-1, "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn opinions_add_up_with_disputes_winning() {
+        let at = Timestamp(0);
+        let o = |org, kind| Opinion {
+            org: OrgId(org),
+            kind,
+            at,
+        };
+        use OpinionKind::*;
+        assert_eq!(OpinionStatus::of(&[]), OpinionStatus::Unreviewed);
+        assert_eq!(
+            OpinionStatus::of(&[o(1, Confirm), o(2, Confirm)]),
+            OpinionStatus::Confirmed
+        );
+        assert_eq!(
+            OpinionStatus::of(&[o(1, Confirm), o(2, Dispute)]),
+            OpinionStatus::Disputed
+        );
+        assert_eq!(OpinionStatus::of(&[o(2, Dispute)]), OpinionStatus::Disputed);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for &r in Role::ALL {
+            assert_eq!(r.name().parse::<Role>().unwrap(), r);
+        }
+        for &k in SignalKind::ALL {
+            assert_eq!(k.name().parse::<SignalKind>().unwrap(), k);
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+}
