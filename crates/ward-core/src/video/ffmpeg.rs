@@ -145,6 +145,16 @@ fn not_a_video(message: &str) -> Error {
     }
 }
 
+/// Stops a running decoder (its watchdog kills it within milliseconds).
+#[derive(Clone, Debug)]
+pub(super) struct StopHandle(Arc<AtomicBool>);
+
+impl StopHandle {
+    pub(super) fn stop(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
 /// A running `ffmpeg` streaming raw RGB24 frames, with a watchdog that kills it at the
 /// deadline.
 pub(super) struct Frames {
@@ -198,6 +208,7 @@ impl Frames {
             .spawn()
             .map_err(|e| missing_tool(&options.ffmpeg, e))?;
         let stdout = child.stdout.take().expect("piped");
+        enlarge_pipe(&stdout);
         let mut stderr_pipe = child.stderr.take().expect("piped");
         // Keep the first lines of what ffmpeg complains about, for the error message.
         let stderr = thread::spawn(move || {
@@ -238,6 +249,11 @@ impl Frames {
             stderr: Some(stderr),
             timeout: options.timeout,
         })
+    }
+
+    /// A handle that stops the decoder from another thread.
+    pub(super) fn stop_handle(&self) -> StopHandle {
+        StopHandle(Arc::clone(&self.stop))
     }
 
     /// Reads the next frame into `buffer` (resized to one frame); false at the end.
@@ -294,6 +310,21 @@ impl Frames {
         failure(what, &stderr)
     }
 }
+
+/// Asks for a 1 MiB pipe (Linux's default is 64 KiB, a fraction of one frame): fewer
+/// wake-ups of the two processes per frame. Best effort: the limit may be lower.
+#[cfg(target_os = "linux")]
+fn enlarge_pipe(pipe: &ChildStdout) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_SETPIPE_SZ on a pipe descriptor that `pipe` owns and keeps open; the call
+    // reads and writes no memory of ours.
+    unsafe {
+        libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn enlarge_pipe(_: &ChildStdout) {}
 
 /// An error from FFmpeg's first message, without its `[demuxer @ 0x55...]` prefix (the
 /// address changes from run to run).

@@ -17,6 +17,8 @@ mod search;
 mod vpdq;
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread;
 use std::time::Duration;
 
 pub use bars::Bars;
@@ -161,24 +163,91 @@ pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<HashedVideo> {
     let step = ((options.seconds_per_hash * fps).floor() as u64).max(1);
     let max_frames = (options.max_duration.as_secs_f64() * fps).ceil() as u64 + 1;
 
-    let mut frames = ffmpeg::Frames::start(path, &info, step, options)?;
-    let mut buffer = Vec::new();
+    let frames = ffmpeg::Frames::start(path, &info, step, options)?;
+    let stop = frames.stop_handle();
+    // Frames are read on their own thread, a frame or two ahead, so that FFmpeg decodes the
+    // next ones while this thread hashes (a pipe holds far less than a frame). Buffers go
+    // back to the reader to be filled again.
+    let frame_bytes = info.width as usize * info.height as usize * 3;
+    let read_ahead = if frame_bytes > 32 << 20 { 1 } else { 2 };
+    let (full_tx, full_rx) = mpsc::sync_channel::<Read>(read_ahead);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+    thread::scope(|scope| {
+        scope.spawn(move || read_frames(frames, &full_tx, &empty_rx));
+        let hashed = hash_frames(&info, fps, step, max_frames, options, &full_rx, &empty_tx);
+        if hashed.is_err() {
+            // Stop the decoder now rather than when the reader next blocks.
+            stop.stop();
+        }
+        drop(full_rx);
+        let (hashed, trimmed) = hashed?;
+        Ok(HashedVideo {
+            info: info.clone(),
+            vpdq: Vpdq::new(hashed),
+            trimmed,
+        })
+    })
+}
+
+/// What the reader thread hands over.
+enum Read {
+    Frame(Vec<u8>),
+    /// The decoder finished, well or not.
+    End(Result<()>),
+}
+
+/// Reads frames until the end, an error, or the hashing side hanging up.
+fn read_frames(mut frames: ffmpeg::Frames, full: &SyncSender<Read>, empty: &Receiver<Vec<u8>>) {
+    loop {
+        let mut buffer = empty.try_recv().unwrap_or_default();
+        match frames.next(&mut buffer) {
+            Ok(true) => {
+                if full.send(Read::Frame(buffer)).is_err() {
+                    return; // dropping `frames` stops the decoder
+                }
+            }
+            Ok(false) => break,
+            Err(e) => {
+                let _ = full.send(Read::End(Err(e)));
+                return;
+            }
+        }
+    }
+    let _ = full.send(Read::End(frames.finish()));
+}
+
+/// Hashes the frames the reader sends: the reference's vPDQ, and with `trim_bars` the
+/// frames inside their bars when some have them.
+fn hash_frames(
+    info: &VideoInfo,
+    fps: f64,
+    step: u64,
+    max_frames: u64,
+    options: &VideoOptions,
+    full: &Receiver<Read>,
+    empty: &mpsc::Sender<Vec<u8>>,
+) -> Result<(Vec<FrameHash>, Option<Vpdq>)> {
+    let limit = options.max_duration.as_secs();
     let mut hashed = Vec::new();
     let (mut trimmed, mut any_bars) = (Vec::new(), false);
     // FFmpeg sends only the sampled frames: frame k of its output is frame k * step.
     let mut number = 0u64;
-    while frames.next(&mut buffer)? {
+    loop {
+        let buffer = match full.recv() {
+            Ok(Read::Frame(buffer)) => buffer,
+            Ok(Read::End(result)) => {
+                result?;
+                break;
+            }
+            Err(_) => return Err(Error::Decoder("the frame reader stopped".into())),
+        };
         if number >= max_frames {
             return Err(Error::TooLong {
                 seconds: number as f64 / fps,
                 limit,
             });
         }
-        let picture = Picture::new(
-            info.width,
-            info.height,
-            Pixels::Rgb(std::mem::take(&mut buffer)),
-        )?;
+        let picture = Picture::new(info.width, info.height, Pixels::Rgb(buffer))?;
         let dct = PdqDct::compute(&picture, Pipeline::VideoFrame);
         let frame = FrameHash {
             frame: number,
@@ -206,16 +275,11 @@ pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<HashedVideo> {
                     }
                 });
             }
-            buffer = samples;
+            let _ = empty.send(samples);
         }
         number += step;
     }
-    frames.finish()?;
-    Ok(HashedVideo {
-        info,
-        vpdq: Vpdq::new(hashed),
-        trimmed: any_bars.then(|| Vpdq::new(trimmed)),
-    })
+    Ok((hashed, any_bars.then(|| Vpdq::new(trimmed))))
 }
 
 /// A frame's time as the reference computes it: in single precision, which shows in the

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Ward's vPDQ against Meta's reference (the PyPI `vpdq` package, built against this machine's
+# FFmpeg), on the same videos in one run.
+#
+# Videos: the benign sample and generated videos in testdata/video, plus a generated 60 s
+# 720p30 video (lavfi `testsrc2` and `mandelbrot` mixed, H.264). Each is hashed every frame
+# (seconds_per_hash 0) and at one frame per second, by both tools, in two settings:
+#   one core   both pinned to CPU 0 with taskset (Ward's FFmpeg child shares that core;
+#              the reference hashes with thread_count=1)
+#   all cores  neither pinned (the reference with thread_count=0, its automatic choice)
+# and the table gives frames hashed per second and the ratio ward/reference, and whether
+# the frame hashes agree (same frame numbers; how many hashes are identical).
+#
+# Run from anywhere: bench/vpdq-vs-reference.sh
+# Needs python3 with venv, PyPI the first time, FFmpeg with its development headers and
+# pkg-config (the reference builds from source: apt-get install ffmpeg pkg-config
+# libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
+# libavfilter-dev libavdevice-dev), cargo, and optionally taskset.
+# Environment: WARD_VPDQ_VENV (default ${TMPDIR:-/tmp}/ward-vpdq-reference-venv, shared
+# with testdata/vpdq/regenerate.sh).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+venv=${WARD_VPDQ_VENV:-${TMPDIR:-/tmp}/ward-vpdq-reference-venv}
+if ! "$venv/bin/python" -c "import vpdq" 2>/dev/null; then
+  echo "making the reference venv in $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet -r "$root/testdata/vpdq/requirements.txt"
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+echo "generating a 60 s 720p30 video" >&2
+ffmpeg -nostdin -v error -f lavfi -i "testsrc2=size=1280x720:rate=30:duration=60" \
+  -f lavfi -i "mandelbrot=size=1280x720:rate=30" -t 60 \
+  -filter_complex "[0:v][1:v]blend=all_mode=average" -c:v libx264 -preset veryfast -crf 23 \
+  -pix_fmt yuv420p "$work/generated-720p30-60s.mp4"
+
+videos=("$work/generated-720p30-60s.mp4")
+for v in "$root"/testdata/video/*.mp4; do
+  case "$(basename "$v")" in not-a-video.mp4 | truncated.mp4) ;; *) videos+=("$v") ;; esac
+done
+
+echo "building ward's timing example" >&2
+(cd "$root" && cargo build --quiet --release -p ward-core --example vpdq_timing)
+ward="$root/target/release/examples/vpdq_timing"
+pin=()
+command -v taskset >/dev/null && pin=(taskset -c 0)
+
+for sph in 0 1; do
+  "${pin[@]}" "$ward" --seconds-per-hash "$sph" "${videos[@]}" > "$work/ward-one-$sph.jsonl"
+  "${pin[@]}" "$venv/bin/python" "$here/vpdq_reference.py" --seconds-per-hash "$sph" --threads 1 "${videos[@]}" > "$work/ref-one-$sph.jsonl"
+  "$ward" --seconds-per-hash "$sph" "${videos[@]}" > "$work/ward-all-$sph.jsonl"
+  "$venv/bin/python" "$here/vpdq_reference.py" --seconds-per-hash "$sph" --threads 0 "${videos[@]}" > "$work/ref-all-$sph.jsonl"
+done
+
+python3 - "$work" <<'PY'
+import json, sys, pathlib
+work = pathlib.Path(sys.argv[1])
+def load(name):
+    return {json.loads(l)["path"]: json.loads(l) for l in (work / name).read_text().splitlines() if l.strip()}
+print("vPDQ, Ward vs Meta's reference (PyPI vpdq on this FFmpeg); frames hashed per second, ratio = ward/reference")
+print()
+print(f"{'video':34} {'every':>5} | {'ref 1core':>9} {'ward 1core':>10} {'x':>5} | {'ref all':>8} {'ward all':>8} {'x':>5} | frames  same hash")
+print("-" * 112)
+totals = {}
+for sph in ("0", "1"):
+    wo, ro, wa, ra = (load(f"{k}-{sph}.jsonl") for k in ("ward-one", "ref-one", "ward-all", "ref-all"))
+    for path, w in wo.items():
+        r = ro[path]
+        name = pathlib.Path(path).name
+        if "error" in w or "error" in r:
+            print(f"{name:34} {sph:>5} | error: {w.get('error') or r.get('error')}")
+            continue
+        x1 = w["frames_per_second"] / r["frames_per_second"]
+        xa = wa[path]["frames_per_second"] / ra[path]["frames_per_second"]
+        wh = [h.rsplit(",", 1) for h in w["hashes"]]
+        rh = [h.rsplit(",", 1) for h in r["hashes"]]
+        same_frames = [a[0].split(",")[0] for a in wh] == [b[0].split(",")[0] for b in rh]
+        same = sum(1 for a, b in zip(wh, rh) if a == b)
+        label = "every" if sph == "0" else "1/s"
+        print(f"{name:34} {label:>5} | {r['frames_per_second']:9.1f} {w['frames_per_second']:10.1f} {x1:5.2f} | "
+              f"{ra[path]['frames_per_second']:8.1f} {wa[path]['frames_per_second']:8.1f} {xa:5.2f} | "
+              f"{len(wh):6} {same:4}/{len(rh)}{'' if same_frames else ' FRAMES DIFFER'}")
+        if name.startswith("generated-720p30"):
+            totals[label] = (x1, xa)
+print()
+for label, (x1, xa) in totals.items():
+    print(f"60 s 720p30 ({label}): ward/reference {x1:.2f}x on one core, {xa:.2f}x on all cores "
+          f"(target >= 2x: {'met' if min(x1, xa) >= 2 else 'NOT met'})")
+PY
