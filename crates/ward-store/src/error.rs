@@ -24,3 +24,24 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A database error as the store reports it. Unique violations that the trait turns into
+/// `Conflict` are recognised with [`is_unique_violation`] before this is called.
+pub(crate) fn database(error: sqlx::Error) -> StoreError {
+    match error {
+        sqlx::Error::Database(e) => StoreError::Database(e.message().to_owned()),
+        e => StoreError::Database(e.to_string()),
+    }
+}
+
+/// Whether `error` says that a unique index refused a row.
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
+}
+
+/// A failed migration.
+pub(crate) fn migration(error: sqlx::migrate::MigrateError) -> StoreError {
+    StoreError::Migration(error.to_string())
+}

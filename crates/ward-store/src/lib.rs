@@ -15,13 +15,23 @@
 //! Every change is written to the append-only audit log in the same transaction; reads of
 //! sensitive data are logged with [`Store::record_read`].
 
+mod any;
+mod audit;
 mod error;
 mod model;
+mod postgres;
+mod rows;
+mod rules;
+mod secret;
+mod sqlite;
 
 use std::future::Future;
 
+pub use any::{AnyStore, SQLITE_FILE};
 pub use error::{Result, StoreError};
 pub use model::*;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
 
 /// The storage operations of a Ward deployment.
 ///

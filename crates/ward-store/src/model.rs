@@ -433,8 +433,12 @@ pub struct AuditEvent {
 /// Which audit events to list: after an id, optionally of one target, oldest first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuditQuery {
+    /// Only events with a larger id.
     pub after: Option<i64>,
+    /// Only events whose target is this (`bank:4`).
     pub target: Option<String>,
+    /// At most this many events: 0 asks for the default of 100; more than 10,000 lists
+    /// 10,000.
     pub limit: u32,
 }
 

@@ -1,0 +1,209 @@
+//! Whichever backend the command line asked for: SQLite under the data directory, or
+//! PostgreSQL when a database URL is given.
+
+use std::path::Path;
+
+use ward_core::categories::Assessment;
+
+use crate::Store;
+use crate::error::{Result, StoreError};
+use crate::model::*;
+use crate::postgres::PgStore;
+use crate::sqlite::SqliteStore;
+
+/// The SQLite file's name inside the data directory.
+pub const SQLITE_FILE: &str = "ward.db";
+
+/// A store on either backend.
+#[derive(Clone, Debug)]
+pub enum AnyStore {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl AnyStore {
+    /// Opens the store: PostgreSQL at `database_url` (`postgres://` or `postgresql://`) if
+    /// one is given, else the SQLite file `ward.db` in `data_dir` (created if missing).
+    /// Either way the schema is brought up to date.
+    pub async fn open(data_dir: &Path, database_url: Option<&str>) -> Result<AnyStore> {
+        match database_url {
+            None => Ok(AnyStore::Sqlite(
+                SqliteStore::open(&data_dir.join(SQLITE_FILE)).await?,
+            )),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(AnyStore::Postgres(PgStore::connect(url).await?))
+            }
+            Some(url) => {
+                // Only the scheme is repeated: the rest may hold a password.
+                let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+                Err(StoreError::Invalid(format!(
+                    "unsupported database URL scheme {scheme:?} (expected postgres:// or \
+                     postgresql://; without a URL, SQLite is used)"
+                )))
+            }
+        }
+    }
+
+    /// The backend's name: `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            AnyStore::Sqlite(_) => "sqlite",
+            AnyStore::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        match self {
+            AnyStore::Sqlite(store) => store.close().await,
+            AnyStore::Postgres(store) => store.close().await,
+        }
+    }
+}
+
+/// Calls the same method on whichever store this is.
+macro_rules! delegate {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            AnyStore::Sqlite(store) => store.$method($($arg),*).await,
+            AnyStore::Postgres(store) => store.$method($($arg),*).await,
+        }
+    };
+}
+
+impl Store for AnyStore {
+    async fn ping(&self) -> Result<()> {
+        delegate!(self.ping())
+    }
+
+    async fn create_org(&self, actor: &Actor, name: &str) -> Result<Organisation> {
+        delegate!(self.create_org(actor, name))
+    }
+
+    async fn org(&self, id: OrgId) -> Result<Option<Organisation>> {
+        delegate!(self.org(id))
+    }
+
+    async fn org_by_name(&self, name: &str) -> Result<Option<Organisation>> {
+        delegate!(self.org_by_name(name))
+    }
+
+    async fn orgs(&self) -> Result<Vec<Organisation>> {
+        delegate!(self.orgs())
+    }
+
+    async fn create_key(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        role: Role,
+        label: &str,
+    ) -> Result<NewApiKey> {
+        delegate!(self.create_key(actor, org, role, label))
+    }
+
+    async fn authenticate(&self, secret: &str) -> Result<Option<ApiKey>> {
+        delegate!(self.authenticate(secret))
+    }
+
+    async fn keys(&self) -> Result<Vec<ApiKey>> {
+        delegate!(self.keys())
+    }
+
+    async fn revoke_key(&self, actor: &Actor, id: KeyId) -> Result<ApiKey> {
+        delegate!(self.revoke_key(actor, id))
+    }
+
+    async fn create_bank(&self, actor: &Actor, bank: &NewBank) -> Result<Bank> {
+        delegate!(self.create_bank(actor, bank))
+    }
+
+    async fn bank(&self, id: BankId) -> Result<Option<Bank>> {
+        delegate!(self.bank(id))
+    }
+
+    async fn bank_by_name(&self, name: &str) -> Result<Option<Bank>> {
+        delegate!(self.bank_by_name(name))
+    }
+
+    async fn banks(&self) -> Result<Vec<Bank>> {
+        delegate!(self.banks())
+    }
+
+    async fn update_bank(&self, actor: &Actor, id: BankId, update: &BankUpdate) -> Result<Bank> {
+        delegate!(self.update_bank(actor, id, update))
+    }
+
+    async fn delete_bank(&self, actor: &Actor, id: BankId) -> Result<()> {
+        delegate!(self.delete_bank(actor, id))
+    }
+
+    async fn add_content(
+        &self,
+        actor: &Actor,
+        bank: BankId,
+        items: &[NewContent],
+    ) -> Result<Vec<ContentId>> {
+        delegate!(self.add_content(actor, bank, items))
+    }
+
+    async fn content(&self, id: ContentId) -> Result<Option<Content>> {
+        delegate!(self.content(id))
+    }
+
+    async fn contents(&self, ids: &[ContentId]) -> Result<Vec<Content>> {
+        delegate!(self.contents(ids))
+    }
+
+    async fn bank_contents(
+        &self,
+        bank: BankId,
+        after: Option<ContentId>,
+        limit: u32,
+    ) -> Result<Vec<Content>> {
+        delegate!(self.bank_contents(bank, after, limit))
+    }
+
+    async fn set_content_enabled(&self, actor: &Actor, id: ContentId, enabled: bool) -> Result<()> {
+        delegate!(self.set_content_enabled(actor, id, enabled))
+    }
+
+    async fn remove_content(&self, actor: &Actor, id: ContentId) -> Result<()> {
+        delegate!(self.remove_content(actor, id))
+    }
+
+    async fn set_assessment(
+        &self,
+        actor: &Actor,
+        id: ContentId,
+        assessment: Option<Assessment>,
+    ) -> Result<()> {
+        delegate!(self.set_assessment(actor, id, assessment))
+    }
+
+    async fn set_opinion(
+        &self,
+        actor: &Actor,
+        content: ContentId,
+        org: OrgId,
+        opinion: Option<OpinionKind>,
+    ) -> Result<()> {
+        delegate!(self.set_opinion(actor, content, org, opinion))
+    }
+
+    async fn signal_changes(&self, after: Seq, limit: u32) -> Result<Vec<SignalChange>> {
+        delegate!(self.signal_changes(after, limit))
+    }
+
+    async fn last_seq(&self) -> Result<Seq> {
+        delegate!(self.last_seq())
+    }
+
+    async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
+        delegate!(self.record_read(actor, action, target))
+    }
+
+    async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+        delegate!(self.audit_log(query))
+    }
+}

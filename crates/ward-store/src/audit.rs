@@ -1,0 +1,171 @@
+//! The audit events that the store's changes write: one constructor per action, so both
+//! backends log the same actions, targets and details.
+
+use serde_json::{Map, Value, json};
+use ward_core::categories::Assessment;
+
+use crate::model::{ApiKey, Bank, BankId, BankUpdate, ContentId, OpinionKind, OrgId, Organisation};
+
+/// An audit event before it is written (the actor and time are added then).
+#[derive(Debug)]
+pub(crate) struct Event {
+    pub action: String,
+    pub target: String,
+    pub detail: Value,
+}
+
+impl Event {
+    fn new(action: &str, target: String, detail: Value) -> Event {
+        Event {
+            action: action.to_owned(),
+            target,
+            detail,
+        }
+    }
+
+    /// The detail as stored (JSON text).
+    pub fn detail_text(&self) -> String {
+        self.detail.to_string()
+    }
+
+    pub fn org_create(org: &Organisation) -> Event {
+        Event::new(
+            "org.create",
+            org_target(org.id),
+            json!({ "name": org.name }),
+        )
+    }
+
+    /// A key was made; its detail never holds the secret.
+    pub fn key_create(key: &ApiKey) -> Event {
+        Event::new(
+            "key.create",
+            format!("key:{}", key.id),
+            json!({
+                "org": key.org,
+                "role": key.role.name(),
+                "label": key.label,
+                "prefix": key.prefix,
+            }),
+        )
+    }
+
+    pub fn key_revoke(key: &ApiKey, already_revoked: bool) -> Event {
+        Event::new(
+            "key.revoke",
+            format!("key:{}", key.id),
+            json!({ "org": key.org, "prefix": key.prefix, "already_revoked": already_revoked }),
+        )
+    }
+
+    pub fn bank_create(bank: &Bank) -> Event {
+        Event::new(
+            "bank.create",
+            bank_target(bank.id),
+            json!({
+                "name": bank.name,
+                "org": bank.org,
+                "kind": bank.kind.name(),
+                "distance": bank.distance,
+                "enabled": bank.enabled,
+                "sharing": bank.sharing.name(),
+                "description": bank.description,
+            }),
+        )
+    }
+
+    /// A bank was changed; the detail holds the fields that were set (names trimmed).
+    pub fn bank_update(id: BankId, update: &BankUpdate, name: Option<&str>) -> Event {
+        let mut detail = Map::new();
+        if let Some(name) = name {
+            detail.insert("name".into(), name.into());
+        }
+        if let Some(distance) = update.distance {
+            detail.insert("distance".into(), distance.into());
+        }
+        if let Some(enabled) = update.enabled {
+            detail.insert("enabled".into(), enabled.into());
+        }
+        if let Some(sharing) = update.sharing {
+            detail.insert("sharing".into(), sharing.name().into());
+        }
+        if let Some(description) = &update.description {
+            detail.insert("description".into(), description.as_str().into());
+        }
+        Event::new("bank.update", bank_target(id), Value::Object(detail))
+    }
+
+    /// A bank was deleted; `signals` of its signals became inactive.
+    pub fn bank_delete(id: BankId, signals: u64) -> Event {
+        Event::new(
+            "bank.delete",
+            bank_target(id),
+            json!({ "signals": signals }),
+        )
+    }
+
+    /// One event for a whole `add_content` call, however many items it held.
+    pub fn content_add(bank: BankId, items: usize, signals: usize) -> Event {
+        Event::new(
+            "content.add",
+            bank_target(bank),
+            json!({ "count": items, "signals": signals }),
+        )
+    }
+
+    pub fn content_enabled(id: ContentId, enabled: bool) -> Event {
+        let action = if enabled {
+            "content.enable"
+        } else {
+            "content.disable"
+        };
+        Event::new(action, content_target(id), json!({}))
+    }
+
+    pub fn content_remove(id: ContentId) -> Event {
+        Event::new("content.remove", content_target(id), json!({}))
+    }
+
+    pub fn content_assess(id: ContentId, assessment: Option<Assessment>) -> Event {
+        Event::new(
+            "content.assess",
+            content_target(id),
+            json!({
+                "age_group": assessment.map(|a| a.age_group.name()),
+                "activity": assessment.map(|a| a.activity.name()),
+            }),
+        )
+    }
+
+    pub fn opinion(content: ContentId, org: OrgId, opinion: Option<OpinionKind>) -> Event {
+        match opinion {
+            Some(kind) => Event::new(
+                "opinion.set",
+                content_target(content),
+                json!({ "org": org, "opinion": kind.name() }),
+            ),
+            None => Event::new(
+                "opinion.clear",
+                content_target(content),
+                json!({ "org": org }),
+            ),
+        }
+    }
+
+    /// A read of sensitive data; `action` is checked by the caller.
+    pub fn read(action: &str, target: &str) -> Event {
+        Event::new(action, target.to_owned(), json!({}))
+    }
+}
+
+fn org_target(id: OrgId) -> String {
+    format!("org:{id}")
+}
+
+fn bank_target(id: BankId) -> String {
+    format!("bank:{id}")
+}
+
+fn content_target(id: ContentId) -> String {
+    format!("content:{id}")
+}

@@ -1,0 +1,842 @@
+//! The PostgreSQL backend, for several `ward serve` nodes sharing one database. Transactions
+//! that give `Seq`s hold one advisory lock from before they read the last `Seq` until they
+//! commit, so they commit in `Seq` order and a reader of the index feed never skips a change.
+
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
+use ward_core::categories::Assessment;
+
+use crate::audit::Event;
+use crate::error::{Result, StoreError, database, is_unique_violation, migration};
+use crate::model::*;
+use crate::rows::{
+    self, AuditRow, BankRow, ChangeRow, ContentRow, KeyRow, OpinionRow, OrgRow, SignalRow, columns,
+};
+use crate::{Store, rules, secret};
+
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Connections per node.
+const CONNECTIONS: u32 = 16;
+/// How long a request waits for a free connection before failing.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Rows per INSERT of arrays (`UNNEST`); bounds the size of one message.
+const ROWS_PER_INSERT: usize = 100_000;
+/// The advisory lock that transactions giving `Seq`s hold (`ward` in ASCII).
+const FEED_LOCK: i64 = 0x7761_7264;
+
+/// The store on PostgreSQL.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user@host:port/database`) and brings
+    /// its schema up to date. Migrations take an advisory lock, so nodes that start together
+    /// do not run them twice.
+    pub async fn connect(url: &str) -> Result<PgStore> {
+        let options: PgConnectOptions = url
+            .parse()
+            .map_err(|e| StoreError::Invalid(format!("malformed database URL: {e}")))?;
+        // One connection first, for the migrations: an unreachable server fails at once,
+        // where a pool would retry until its timeout. The URL is not repeated in errors: it
+        // may hold a password.
+        let mut first = PgConnection::connect_with(&options)
+            .await
+            .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))?;
+        MIGRATOR.run(&mut first).await.map_err(migration)?;
+        first.close().await.map_err(database)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options);
+        Ok(PgStore { pool })
+    }
+
+    /// Closes every connection (waiting for those in use to be returned).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The pool, for tests that check what the schema itself refuses.
+    #[doc(hidden)]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// A write transaction that gives no `Seq`.
+    async fn write(&self) -> Result<Transaction<'static, Postgres>> {
+        self.pool.begin().await.map_err(database)
+    }
+
+    /// A write transaction that may give `Seq`s: it holds the feed lock until it ends, so
+    /// such transactions run one at a time and each commits before the next reads the last
+    /// `Seq`.
+    async fn write_feed(&self) -> Result<Transaction<'static, Postgres>> {
+        let mut tx = self.write().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FEED_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        Ok(tx)
+    }
+
+    /// A read transaction: several statements that see one state of the database.
+    async fn read(&self) -> Result<Transaction<'static, Postgres>> {
+        self.pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(database)
+    }
+}
+
+impl Store for PgStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(())
+    }
+
+    async fn create_org(&self, actor: &Actor, name: &str) -> Result<Organisation> {
+        let name = rules::name("organisation", name)?;
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        let id =
+            sqlx::query_scalar("INSERT INTO orgs (name, created_at) VALUES ($1, $2) RETURNING id")
+                .bind(&name)
+                .bind(now.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Conflict(format!(
+                            "an organisation named {name:?} exists already"
+                        ))
+                    } else {
+                        database(e)
+                    }
+                })?;
+        let org = Organisation {
+            id: OrgId(id),
+            name,
+            created_at: now,
+        };
+        log(&mut tx, actor, now, Event::org_create(&org)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(org)
+    }
+
+    async fn org(&self, id: OrgId) -> Result<Option<Organisation>> {
+        let row: Option<OrgRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(org),
+            " FROM orgs WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(row.map(rows::org))
+    }
+
+    async fn org_by_name(&self, name: &str) -> Result<Option<Organisation>> {
+        let row: Option<OrgRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(org),
+            " FROM orgs WHERE name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?;
+        Ok(row.map(rows::org))
+    }
+
+    async fn orgs(&self) -> Result<Vec<Organisation>> {
+        let rows: Vec<OrgRow> =
+            sqlx::query_as(concat!("SELECT ", columns!(org), " FROM orgs ORDER BY id"))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database)?;
+        Ok(rows.into_iter().map(rows::org).collect())
+    }
+
+    async fn create_key(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        role: Role,
+        label: &str,
+    ) -> Result<NewApiKey> {
+        let label = rules::label(label)?;
+        let secret = secret::generate()?;
+        let prefix = secret::visible_prefix(&secret);
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        require_org(&mut tx, org).await?;
+        let id = sqlx::query_scalar(
+            "INSERT INTO api_keys (org_id, role, label, prefix, secret_sha256, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(org.0)
+        .bind(role.name())
+        .bind(label)
+        .bind(&prefix)
+        .bind(secret::digest(&secret))
+        .bind(now.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(database)?;
+        let key = ApiKey {
+            id: KeyId(id),
+            org,
+            role,
+            label: label.to_owned(),
+            prefix,
+            created_at: now,
+            revoked_at: None,
+        };
+        log(&mut tx, actor, now, Event::key_create(&key)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(NewApiKey { key, secret })
+    }
+
+    async fn authenticate(&self, secret: &str) -> Result<Option<ApiKey>> {
+        let row: Option<KeyRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(key),
+            " FROM api_keys WHERE secret_sha256 = $1 AND revoked_at IS NULL"
+        ))
+        .bind(secret::digest(secret))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?;
+        row.map(rows::key).transpose()
+    }
+
+    async fn keys(&self) -> Result<Vec<ApiKey>> {
+        let rows: Vec<KeyRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(key),
+            " FROM api_keys ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?;
+        rows.into_iter().map(rows::key).collect()
+    }
+
+    async fn revoke_key(&self, actor: &Actor, id: KeyId) -> Result<ApiKey> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        // Locked, so that of two revocations at once the second sees the first.
+        let row: Option<KeyRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(key),
+            " FROM api_keys WHERE id = $1 FOR UPDATE"
+        ))
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(database)?;
+        let mut key = rows::key(row.ok_or_else(|| not_found("key", id))?)?;
+        let already_revoked = key.revoked_at.is_some();
+        if !already_revoked {
+            sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1")
+                .bind(id.0)
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+            key.revoked_at = Some(now);
+        }
+        log(
+            &mut tx,
+            actor,
+            now,
+            Event::key_revoke(&key, already_revoked),
+        )
+        .await?;
+        tx.commit().await.map_err(database)?;
+        Ok(key)
+    }
+
+    async fn create_bank(&self, actor: &Actor, bank: &NewBank) -> Result<Bank> {
+        let name = rules::name("bank", &bank.name)?;
+        let distance = rules::distance(bank.distance)?;
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        require_org(&mut tx, bank.org).await?;
+        let id = sqlx::query_scalar(
+            "INSERT INTO banks (name, org_id, kind, distance, enabled, sharing, description, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+        )
+        .bind(&name)
+        .bind(bank.org.0)
+        .bind(bank.kind.name())
+        .bind(distance)
+        .bind(bank.enabled)
+        .bind(bank.sharing.name())
+        .bind(&bank.description)
+        .bind(now.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| bank_name_conflict(e, &name))?;
+        let bank = Bank {
+            id: BankId(id),
+            name,
+            org: bank.org,
+            kind: bank.kind,
+            distance: bank.distance,
+            enabled: bank.enabled,
+            sharing: bank.sharing,
+            description: bank.description.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        log(&mut tx, actor, now, Event::bank_create(&bank)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(bank)
+    }
+
+    async fn bank(&self, id: BankId) -> Result<Option<Bank>> {
+        let row: Option<BankRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(bank),
+            " FROM banks WHERE id = $1 AND deleted_at IS NULL"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?;
+        row.map(rows::bank).transpose()
+    }
+
+    async fn bank_by_name(&self, name: &str) -> Result<Option<Bank>> {
+        let row: Option<BankRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(bank),
+            " FROM banks WHERE name = $1 AND deleted_at IS NULL"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database)?;
+        row.map(rows::bank).transpose()
+    }
+
+    async fn banks(&self) -> Result<Vec<Bank>> {
+        let rows: Vec<BankRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(bank),
+            " FROM banks WHERE deleted_at IS NULL ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?;
+        rows.into_iter().map(rows::bank).collect()
+    }
+
+    async fn update_bank(&self, actor: &Actor, id: BankId, update: &BankUpdate) -> Result<Bank> {
+        let name = update
+            .name
+            .as_deref()
+            .map(|n| rules::name("bank", n))
+            .transpose()?;
+        let distance = update.distance.map(rules::distance).transpose()?;
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        // updated_at moves forward even when two changes fall in one millisecond.
+        let row: Option<BankRow> = sqlx::query_as(concat!(
+            "UPDATE banks SET name = COALESCE($2, name), distance = COALESCE($3, distance), \
+             enabled = COALESCE($4, enabled), sharing = COALESCE($5, sharing), \
+             description = COALESCE($6, description), updated_at = GREATEST($7, updated_at + 1) \
+             WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+            columns!(bank)
+        ))
+        .bind(id.0)
+        .bind(name.as_deref())
+        .bind(distance)
+        .bind(update.enabled)
+        .bind(update.sharing.map(Sharing::name))
+        .bind(update.description.as_deref())
+        .bind(now.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| bank_name_conflict(e, name.as_deref().unwrap_or_default()))?;
+        let bank = rows::bank(row.ok_or_else(|| not_found("bank", id))?)?;
+        log(
+            &mut tx,
+            actor,
+            now,
+            Event::bank_update(id, update, name.as_deref()),
+        )
+        .await?;
+        tx.commit().await.map_err(database)?;
+        Ok(bank)
+    }
+
+    async fn delete_bank(&self, actor: &Actor, id: BankId) -> Result<()> {
+        let now = Timestamp::now();
+        let mut tx = self.write_feed().await?;
+        let deleted = sqlx::query(
+            "UPDATE banks SET deleted_at = $2, updated_at = GREATEST($2, updated_at + 1) \
+             WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id.0)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(database)?;
+        if deleted.rows_affected() == 0 {
+            return Err(not_found("bank", id));
+        }
+        let signals = resequence(&mut tx, RESEQUENCE_BANK, id.0).await?;
+        log(&mut tx, actor, now, Event::bank_delete(id, signals)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn add_content(
+        &self,
+        actor: &Actor,
+        bank: BankId,
+        items: &[NewContent],
+    ) -> Result<Vec<ContentId>> {
+        let now = Timestamp::now();
+        let mut tx = self.write_feed().await?;
+        require_live_bank(&mut tx, bank).await?;
+        let signal_count: usize = items.iter().map(|i| i.signals.len()).sum();
+        let content_first = reserve_ids(&mut tx, "content", items.len()).await?;
+        let signal_first = reserve_ids(&mut tx, "signals", signal_count).await?;
+        // The feed lock is held: the seqs after the last one are ours to give.
+        let seq_base: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM signals")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(database)?;
+        let ids: Vec<i64> = (0..).map(|i| content_first + i).take(items.len()).collect();
+
+        // Content rows as arrays; the bank, the provenance and the time once.
+        for (chunk, chunk_ids) in items
+            .chunks(ROWS_PER_INSERT)
+            .zip(ids.chunks(ROWS_PER_INSERT))
+        {
+            let assessments: Vec<_> = chunk
+                .iter()
+                .map(|i| rows::assessment_columns(i.assessment))
+                .collect();
+            let age_groups: Vec<Option<&str>> = assessments.iter().map(|a| a.0).collect();
+            let activities: Vec<Option<&str>> = assessments.iter().map(|a| a.1).collect();
+            let sources: Vec<&str> = chunk.iter().map(|i| i.source.as_str()).collect();
+            sqlx::query(
+                "INSERT INTO content (id, bank_id, enabled, age_group, activity, added_by, \
+                 added_by_key, added_by_org, source, added_at) \
+                 SELECT u.id, $2, TRUE, u.age_group, u.activity, $3, $4, $5, u.source, $6 \
+                 FROM UNNEST($1::BIGINT[], $7::TEXT[], $8::TEXT[], $9::TEXT[]) \
+                 AS u (id, age_group, activity, source)",
+            )
+            .bind(chunk_ids)
+            .bind(bank.0)
+            .bind(&actor.label)
+            .bind(actor.key.map(|k| k.0))
+            .bind(actor.org.map(|o| o.0))
+            .bind(now.0)
+            .bind(age_groups)
+            .bind(activities)
+            .bind(sources)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        }
+
+        // Signal rows, numbered (ids and seqs) in the order given.
+        let signals: Vec<(i64, &Signal)> = items
+            .iter()
+            .zip(&ids)
+            .flat_map(|(item, id)| item.signals.iter().map(move |s| (*id, s)))
+            .collect();
+        for (chunk_index, chunk) in signals.chunks(ROWS_PER_INSERT).enumerate() {
+            let offset = (chunk_index * ROWS_PER_INSERT) as i64;
+            let contents: Vec<i64> = chunk.iter().map(|(c, _)| *c).collect();
+            let kinds: Vec<&str> = chunk.iter().map(|(_, s)| s.kind.name()).collect();
+            let values: Vec<&str> = chunk.iter().map(|(_, s)| s.value.as_str()).collect();
+            sqlx::query(
+                "INSERT INTO signals (id, content_id, kind, value, seq) \
+                 SELECT $4 + u.n - 1, u.content_id, u.kind, u.value, $5 + u.n \
+                 FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[]) WITH ORDINALITY \
+                 AS u (content_id, kind, value, n)",
+            )
+            .bind(contents)
+            .bind(kinds)
+            .bind(values)
+            .bind(signal_first + offset)
+            .bind(seq_base + offset)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        }
+
+        let event = Event::content_add(bank, items.len(), signals.len());
+        log(&mut tx, actor, now, event).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(ids.into_iter().map(ContentId).collect())
+    }
+
+    async fn content(&self, id: ContentId) -> Result<Option<Content>> {
+        let mut tx = self.read().await?;
+        let row: Option<ContentRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(content),
+            " FROM content WHERE id = $1 AND removed_at IS NULL"
+        ))
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(database)?;
+        let contents = complete(&mut tx, row.into_iter().collect()).await?;
+        Ok(contents.into_iter().next())
+    }
+
+    async fn contents(&self, ids: &[ContentId]) -> Result<Vec<Content>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.read().await?;
+        let rows: Vec<ContentRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(content),
+            " FROM content WHERE id = ANY($1) AND removed_at IS NULL"
+        ))
+        .bind(ids.iter().map(|id| id.0).collect::<Vec<i64>>())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(database)?;
+        let found = complete(&mut tx, rows).await?;
+        Ok(rows::in_order_asked(found, ids))
+    }
+
+    async fn bank_contents(
+        &self,
+        bank: BankId,
+        after: Option<ContentId>,
+        limit: u32,
+    ) -> Result<Vec<Content>> {
+        let mut tx = self.read().await?;
+        let rows: Vec<ContentRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(content),
+            " FROM content WHERE bank_id = $1 AND id > $2 AND removed_at IS NULL \
+             ORDER BY id LIMIT $3"
+        ))
+        .bind(bank.0)
+        .bind(after.map_or(0, |a| a.0))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(database)?;
+        complete(&mut tx, rows).await
+    }
+
+    async fn set_content_enabled(&self, actor: &Actor, id: ContentId, enabled: bool) -> Result<()> {
+        let now = Timestamp::now();
+        let mut tx = self.write_feed().await?;
+        let current: Option<bool> =
+            sqlx::query_scalar("SELECT enabled FROM content WHERE id = $1 AND removed_at IS NULL")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(database)?;
+        if current.ok_or_else(|| not_found("content", id))? != enabled {
+            sqlx::query("UPDATE content SET enabled = $2 WHERE id = $1")
+                .bind(id.0)
+                .bind(enabled)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+            resequence(&mut tx, RESEQUENCE_CONTENT, id.0).await?;
+        }
+        log(&mut tx, actor, now, Event::content_enabled(id, enabled)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn remove_content(&self, actor: &Actor, id: ContentId) -> Result<()> {
+        let now = Timestamp::now();
+        let mut tx = self.write_feed().await?;
+        let removed =
+            sqlx::query("UPDATE content SET removed_at = $2 WHERE id = $1 AND removed_at IS NULL")
+                .bind(id.0)
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+        if removed.rows_affected() == 0 {
+            return Err(not_found("content", id));
+        }
+        resequence(&mut tx, RESEQUENCE_CONTENT, id.0).await?;
+        log(&mut tx, actor, now, Event::content_remove(id)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn set_assessment(
+        &self,
+        actor: &Actor,
+        id: ContentId,
+        assessment: Option<Assessment>,
+    ) -> Result<()> {
+        let now = Timestamp::now();
+        let (age_group, activity) = rows::assessment_columns(assessment);
+        let mut tx = self.write().await?;
+        let updated = sqlx::query(
+            "UPDATE content SET age_group = $2, activity = $3 WHERE id = $1 AND removed_at IS NULL",
+        )
+        .bind(id.0)
+        .bind(age_group)
+        .bind(activity)
+        .execute(&mut *tx)
+        .await
+        .map_err(database)?;
+        if updated.rows_affected() == 0 {
+            return Err(not_found("content", id));
+        }
+        log(&mut tx, actor, now, Event::content_assess(id, assessment)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn set_opinion(
+        &self,
+        actor: &Actor,
+        content: ContentId,
+        org: OrgId,
+        opinion: Option<OpinionKind>,
+    ) -> Result<()> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        require_live_content(&mut tx, content).await?;
+        require_org(&mut tx, org).await?;
+        match opinion {
+            Some(kind) => sqlx::query(
+                "INSERT INTO opinions (content_id, org_id, kind, at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (content_id, org_id) DO UPDATE SET kind = excluded.kind, at = excluded.at",
+            )
+            .bind(content.0)
+            .bind(org.0)
+            .bind(kind.name())
+            .bind(now.0),
+            None => sqlx::query("DELETE FROM opinions WHERE content_id = $1 AND org_id = $2")
+                .bind(content.0)
+                .bind(org.0),
+        }
+        .execute(&mut *tx)
+        .await
+        .map_err(database)?;
+        log(&mut tx, actor, now, Event::opinion(content, org, opinion)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn signal_changes(&self, after: Seq, limit: u32) -> Result<Vec<SignalChange>> {
+        let rows: Vec<ChangeRow> = sqlx::query_as(
+            "SELECT s.seq, s.id, s.content_id, c.bank_id, s.kind, s.value, \
+             (c.enabled AND c.removed_at IS NULL AND b.deleted_at IS NULL) AS active \
+             FROM signals s JOIN content c ON c.id = s.content_id JOIN banks b ON b.id = c.bank_id \
+             WHERE s.seq > $1 ORDER BY s.seq LIMIT $2",
+        )
+        .bind(after.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?;
+        rows.into_iter().map(rows::change).collect()
+    }
+
+    async fn last_seq(&self) -> Result<Seq> {
+        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM signals")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(Seq(seq))
+    }
+
+    async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
+        let action = rules::read_action(action)?;
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        log(&mut tx, actor, now, Event::read(action, target)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+        let after = query.after.unwrap_or(0);
+        let limit = rules::audit_limit(query.limit);
+        let rows: Vec<AuditRow> = match &query.target {
+            Some(target) => sqlx::query_as(concat!(
+                "SELECT ",
+                columns!(audit),
+                " FROM audit_log WHERE target = $1 AND id > $2 ORDER BY id LIMIT $3"
+            ))
+            .bind(target)
+            .bind(after)
+            .bind(limit),
+            None => sqlx::query_as(concat!(
+                "SELECT ",
+                columns!(audit),
+                " FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2"
+            ))
+            .bind(after)
+            .bind(limit),
+        }
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database)?;
+        rows.into_iter().map(rows::audit).collect()
+    }
+}
+
+/// Writes an audit event in the transaction of the change it records.
+async fn log(conn: &mut PgConnection, actor: &Actor, at: Timestamp, event: Event) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, actor_key, actor_org, action, target, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(at.0)
+    .bind(&actor.label)
+    .bind(actor.key.map(|k| k.0))
+    .bind(actor.org.map(|o| o.0))
+    .bind(&event.action)
+    .bind(&event.target)
+    .bind(event.detail_text())
+    .execute(conn)
+    .await
+    .map_err(database)?;
+    Ok(())
+}
+
+/// Gives each signal of a content item the next `Seq` after `$2`, in signal order.
+const RESEQUENCE_CONTENT: &str = "UPDATE signals SET seq = $2 + r.n \
+     FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM signals WHERE content_id = $1) AS r \
+     WHERE signals.id = r.id";
+
+/// Gives each signal of a bank the next `Seq` after `$2`, in signal order.
+const RESEQUENCE_BANK: &str = "UPDATE signals SET seq = $2 + r.n \
+     FROM (SELECT s.id, ROW_NUMBER() OVER (ORDER BY s.id) AS n FROM signals s \
+           JOIN content c ON c.id = s.content_id WHERE c.bank_id = $1) AS r \
+     WHERE signals.id = r.id";
+
+/// Runs one of the `RESEQUENCE_*` statements for the content item or bank `id`, in a write
+/// transaction; returns how many signals changed.
+async fn resequence(conn: &mut PgConnection, sql: &'static str, id: i64) -> Result<u64> {
+    let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM signals")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(database)?;
+    let done = sqlx::query(sql)
+        .bind(id)
+        .bind(last)
+        .execute(conn)
+        .await
+        .map_err(database)?;
+    Ok(done.rows_affected())
+}
+
+/// Signals and opinions for content rows, assembled in the rows' order.
+async fn complete(conn: &mut PgConnection, rows: Vec<ContentRow>) -> Result<Vec<Content>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let signals: Vec<SignalRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(signal),
+        " FROM signals WHERE content_id = ANY($1)"
+    ))
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(database)?;
+    let opinions: Vec<OpinionRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(opinion),
+        " FROM opinions WHERE content_id = ANY($1)"
+    ))
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(database)?;
+    rows::contents(rows, signals, opinions)
+}
+
+async fn require_org(conn: &mut PgConnection, id: OrgId) -> Result<()> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM orgs WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await
+        .map_err(database)?;
+    found.map(drop).ok_or_else(|| not_found("organisation", id))
+}
+
+async fn require_live_bank(conn: &mut PgConnection, id: BankId) -> Result<()> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM banks WHERE id = $1 AND deleted_at IS NULL")
+            .bind(id.0)
+            .fetch_optional(conn)
+            .await
+            .map_err(database)?;
+    found.map(drop).ok_or_else(|| not_found("bank", id))
+}
+
+async fn require_live_content(conn: &mut PgConnection, id: ContentId) -> Result<()> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM content WHERE id = $1 AND removed_at IS NULL")
+            .bind(id.0)
+            .fetch_optional(conn)
+            .await
+            .map_err(database)?;
+    found.map(drop).ok_or_else(|| not_found("content", id))
+}
+
+/// Takes `count` consecutive ids from the identity sequence of `table` (`content` or
+/// `signals`) and returns the first. Only called under the feed lock, and nothing else takes
+/// ids from these sequences, so the range is ours.
+async fn reserve_ids(conn: &mut PgConnection, table: &'static str, count: usize) -> Result<i64> {
+    if count == 0 {
+        return Ok(0);
+    }
+    let count = i64::try_from(count)
+        .map_err(|_| StoreError::Invalid(format!("{count} rows are too many for one call")))?;
+    let last: i64 = sqlx::query_scalar(
+        "SELECT setval(pg_get_serial_sequence($1, 'id')::regclass, \
+         nextval(pg_get_serial_sequence($1, 'id')::regclass) + $2 - 1)",
+    )
+    .bind(table)
+    .bind(count)
+    .fetch_one(conn)
+    .await
+    .map_err(database)?;
+    Ok(last - count + 1)
+}
+
+fn not_found(what: &'static str, id: impl std::fmt::Display) -> StoreError {
+    StoreError::NotFound {
+        what,
+        id: id.to_string(),
+    }
+}
+
+fn bank_name_conflict(error: sqlx::Error, name: &str) -> StoreError {
+    if is_unique_violation(&error) {
+        StoreError::Conflict(format!("a bank named {name:?} exists already"))
+    } else {
+        database(error)
+    }
+}

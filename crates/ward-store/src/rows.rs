@@ -1,0 +1,266 @@
+//! Rows as both backends select them (plain tuples, in the column order that `columns!`
+//! lists), and their conversion to the model. Enum columns hold the model's names.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use ward_core::categories::{Activity, AgeGroup, Assessment};
+
+use crate::error::{Result, StoreError};
+use crate::model::*;
+
+/// The columns each row type is selected with, as a literal for `concat!`, so that queries
+/// stay `&'static str`.
+macro_rules! columns {
+    (org) => {
+        "id, name, created_at"
+    };
+    (key) => {
+        "id, org_id, role, label, prefix, created_at, revoked_at"
+    };
+    (bank) => {
+        "id, name, org_id, kind, distance, enabled, sharing, description, created_at, updated_at"
+    };
+    (content) => {
+        "id, bank_id, enabled, age_group, activity, added_by, added_by_key, added_by_org, \
+         source, added_at"
+    };
+    (signal) => {
+        "content_id, id, kind, value"
+    };
+    (opinion) => {
+        "content_id, org_id, kind, at"
+    };
+    (audit) => {
+        "id, at, actor, actor_key, actor_org, action, target, detail"
+    };
+}
+pub(crate) use columns;
+
+pub(crate) type OrgRow = (i64, String, i64);
+
+pub(crate) type KeyRow = (i64, i64, String, String, String, i64, Option<i64>);
+
+pub(crate) type BankRow = (
+    i64,
+    String,
+    i64,
+    String,
+    i64,
+    bool,
+    String,
+    String,
+    i64,
+    i64,
+);
+
+pub(crate) type ContentRow = (
+    i64,
+    i64,
+    bool,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<i64>,
+    Option<i64>,
+    String,
+    i64,
+);
+
+/// A signal with the content item it belongs to.
+pub(crate) type SignalRow = (i64, i64, String, String);
+
+/// An opinion with the content item it is about.
+pub(crate) type OpinionRow = (i64, i64, String, i64);
+
+/// `seq, signal, content, bank, kind, value, active`.
+pub(crate) type ChangeRow = (i64, i64, i64, i64, String, String, bool);
+
+pub(crate) type AuditRow = (
+    i64,
+    i64,
+    String,
+    Option<i64>,
+    Option<i64>,
+    String,
+    String,
+    String,
+);
+
+pub(crate) fn org((id, name, created_at): OrgRow) -> Organisation {
+    Organisation {
+        id: OrgId(id),
+        name,
+        created_at: Timestamp(created_at),
+    }
+}
+
+pub(crate) fn key(row: KeyRow) -> Result<ApiKey> {
+    let (id, org, role, label, prefix, created_at, revoked_at) = row;
+    Ok(ApiKey {
+        id: KeyId(id),
+        org: OrgId(org),
+        role: stored(&role)?,
+        label,
+        prefix,
+        created_at: Timestamp(created_at),
+        revoked_at: revoked_at.map(Timestamp),
+    })
+}
+
+pub(crate) fn bank(row: BankRow) -> Result<Bank> {
+    let (id, name, org, kind, distance, enabled, sharing, description, created_at, updated_at) =
+        row;
+    Ok(Bank {
+        id: BankId(id),
+        name,
+        org: OrgId(org),
+        kind: stored(&kind)?,
+        distance: u32::try_from(distance)
+            .map_err(|_| corrupt(format!("bank {id} has the distance {distance}")))?,
+        enabled,
+        sharing: stored(&sharing)?,
+        description,
+        created_at: Timestamp(created_at),
+        updated_at: Timestamp(updated_at),
+    })
+}
+
+pub(crate) fn change(row: ChangeRow) -> Result<SignalChange> {
+    let (seq, signal, content, bank, kind, value, active) = row;
+    Ok(SignalChange {
+        seq: Seq(seq),
+        signal: SignalId(signal),
+        content: ContentId(content),
+        bank: BankId(bank),
+        kind: stored(&kind)?,
+        value,
+        active,
+    })
+}
+
+pub(crate) fn audit(row: AuditRow) -> Result<AuditEvent> {
+    let (id, at, actor, actor_key, actor_org, action, target, detail) = row;
+    Ok(AuditEvent {
+        id,
+        at: Timestamp(at),
+        actor,
+        actor_key: actor_key.map(KeyId),
+        actor_org: actor_org.map(OrgId),
+        action,
+        target,
+        detail: serde_json::from_str(&detail).map_err(|e| {
+            corrupt(format!(
+                "audit event {id} has a detail that is not JSON: {e}"
+            ))
+        })?,
+    })
+}
+
+/// An assessment as its two columns.
+pub(crate) fn assessment_columns(
+    assessment: Option<Assessment>,
+) -> (Option<&'static str>, Option<&'static str>) {
+    match assessment {
+        Some(a) => (Some(a.age_group.name()), Some(a.activity.name())),
+        None => (None, None),
+    }
+}
+
+/// Content items from their rows, signals (by id) and opinions (by organisation), in the
+/// order of `contents`.
+pub(crate) fn contents(
+    contents: Vec<ContentRow>,
+    signals: Vec<SignalRow>,
+    opinions: Vec<OpinionRow>,
+) -> Result<Vec<Content>> {
+    let mut signals_of: HashMap<i64, Vec<StoredSignal>> = HashMap::new();
+    for (content, id, kind, value) in signals {
+        signals_of.entry(content).or_default().push(StoredSignal {
+            id: SignalId(id),
+            kind: stored(&kind)?,
+            value,
+        });
+    }
+    let mut opinions_of: HashMap<i64, Vec<Opinion>> = HashMap::new();
+    for (content, org, kind, at) in opinions {
+        opinions_of.entry(content).or_default().push(Opinion {
+            org: OrgId(org),
+            kind: stored(&kind)?,
+            at: Timestamp(at),
+        });
+    }
+    contents
+        .into_iter()
+        .map(|row| {
+            let (id, bank, enabled, age_group, activity, added_by, key, org, source, added_at) =
+                row;
+            let assessment = match (age_group, activity) {
+                (Some(age_group), Some(activity)) => Some(Assessment {
+                    age_group: stored_category::<AgeGroup>(&age_group)?,
+                    activity: stored_category::<Activity>(&activity)?,
+                }),
+                (None, None) => None,
+                _ => return Err(corrupt(format!("content {id} has half an assessment"))),
+            };
+            let mut signals = signals_of.remove(&id).unwrap_or_default();
+            signals.sort_by_key(|s| s.id);
+            let mut opinions = opinions_of.remove(&id).unwrap_or_default();
+            opinions.sort_by_key(|o| o.org);
+            Ok(Content {
+                id: ContentId(id),
+                bank: BankId(bank),
+                enabled,
+                assessment,
+                signals,
+                provenance: Provenance {
+                    added_by,
+                    added_by_key: key.map(KeyId),
+                    added_by_org: org.map(OrgId),
+                    source,
+                    added_at: Timestamp(added_at),
+                },
+                opinions,
+            })
+        })
+        .collect()
+}
+
+/// `found` (each item once) in the order of `asked`, skipping ids that were not found.
+pub(crate) fn in_order_asked(found: Vec<Content>, asked: &[ContentId]) -> Vec<Content> {
+    let mut by_id: HashMap<ContentId, Content> = found.into_iter().map(|c| (c.id, c)).collect();
+    // An id asked twice is listed twice: the last time it is asked, it is moved out.
+    let mut remaining: HashMap<ContentId, usize> = HashMap::new();
+    for id in asked {
+        *remaining.entry(*id).or_default() += 1;
+    }
+    let mut ordered = Vec::with_capacity(asked.len());
+    for id in asked {
+        let left = remaining.get_mut(id).map_or(0, |n| {
+            *n -= 1;
+            *n
+        });
+        let item = if left == 0 {
+            by_id.remove(id)
+        } else {
+            by_id.get(id).cloned()
+        };
+        ordered.extend(item);
+    }
+    ordered
+}
+
+/// A model enum from its stored name.
+fn stored<T: FromStr<Err = StoreError>>(name: &str) -> Result<T> {
+    name.parse()
+        .map_err(|e: StoreError| corrupt(format!("a stored value is not understood: {e}")))
+}
+
+fn stored_category<T: FromStr<Err = ward_core::Error>>(name: &str) -> Result<T> {
+    name.parse()
+        .map_err(|e: ward_core::Error| corrupt(format!("a stored value is not understood: {e}")))
+}
+
+fn corrupt(message: String) -> StoreError {
+    StoreError::Database(message)
+}

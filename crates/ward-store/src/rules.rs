@@ -1,0 +1,137 @@
+//! What the store accepts from its callers: names, distances, labels, read actions, audit
+//! page sizes. Both backends check through these functions, so they refuse the same input.
+
+use crate::error::{Result, StoreError};
+
+/// The longest organisation or bank name, in characters.
+pub(crate) const NAME_MAX: usize = 100;
+/// The longest key label, in characters.
+pub(crate) const LABEL_MAX: usize = 200;
+/// The largest PDQ match distance a bank may have (a PDQ hash has 256 bits).
+pub(crate) const DISTANCE_MAX: u32 = 255;
+/// Audit events listed when a query asks for none in particular.
+pub(crate) const AUDIT_DEFAULT_LIMIT: u32 = 100;
+/// The most audit events one query lists.
+pub(crate) const AUDIT_MAX_LIMIT: u32 = 10_000;
+
+/// An organisation or bank name: trimmed, 1 to 100 characters, none of them a control
+/// character. Returns the trimmed name, which is what is stored.
+pub(crate) fn name(what: &str, text: &str) -> Result<String> {
+    let name = text.trim();
+    if name.is_empty() {
+        return Err(StoreError::Invalid(format!("the {what} name is empty")));
+    }
+    let length = name.chars().count();
+    if length > NAME_MAX {
+        return Err(StoreError::Invalid(format!(
+            "the {what} name has {length} characters (at most {NAME_MAX})"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(StoreError::Invalid(format!(
+            "the {what} name {name:?} contains a control character"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// A bank's PDQ match distance, as stored.
+pub(crate) fn distance(distance: u32) -> Result<i64> {
+    if distance > DISTANCE_MAX {
+        return Err(StoreError::Invalid(format!(
+            "the distance {distance} is out of range (0 to {DISTANCE_MAX})"
+        )));
+    }
+    Ok(i64::from(distance))
+}
+
+/// A key's label: at most 200 characters.
+pub(crate) fn label(text: &str) -> Result<&str> {
+    let length = text.chars().count();
+    if length > LABEL_MAX {
+        return Err(StoreError::Invalid(format!(
+            "the label has {length} characters (at most {LABEL_MAX})"
+        )));
+    }
+    Ok(text)
+}
+
+/// The action of a logged read: `read.<what>`.
+pub(crate) fn read_action(action: &str) -> Result<&str> {
+    match action.strip_prefix("read.") {
+        Some(what) if !what.is_empty() && !action.chars().any(char::is_control) => Ok(action),
+        _ => Err(StoreError::Invalid(format!(
+            "a logged read's action must be read.<what>, not {action:?}"
+        ))),
+    }
+}
+
+/// How many audit events a query with `limit` lists: 0 means the default.
+pub(crate) fn audit_limit(limit: u32) -> i64 {
+    let limit = if limit == 0 {
+        AUDIT_DEFAULT_LIMIT
+    } else {
+        limit.min(AUDIT_MAX_LIMIT)
+    };
+    i64::from(limit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let check = |text: &str, expected: Option<&str>| {
+            assert_eq!(name("bank", text).ok().as_deref(), expected, "{text:?}")
+        };
+        check("NCMEC_HASHES", Some("NCMEC_HASHES"));
+        check("  padded\t", Some("padded"));
+        check("Ünïcödé bank", Some("Ünïcödé bank"));
+        check(&"x".repeat(100), Some("x".repeat(100).as_str()));
+        check(&"é".repeat(100), Some("é".repeat(100).as_str()));
+        check(&"x".repeat(101), None);
+        check("", None);
+        check("   ", None);
+        check("two\nlines", None);
+        check("bell\u{7}", None);
+        check("del\u{7f}", None);
+    }
+
+    #[test]
+    fn distances() {
+        let check = |d: u32, ok: bool| assert_eq!(distance(d).is_ok(), ok, "{d}");
+        check(0, true);
+        check(31, true);
+        check(255, true);
+        check(256, false);
+        check(u32::MAX, false);
+    }
+
+    #[test]
+    fn labels() {
+        assert!(label("").is_ok());
+        assert!(label(&"l".repeat(200)).is_ok());
+        assert!(label(&"l".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn read_actions() {
+        let check = |action: &str, ok: bool| assert_eq!(read_action(action).is_ok(), ok);
+        check("read.content", true);
+        check("read.bank.export", true);
+        check("read.", false);
+        check("content.add", false);
+        check("read.x\n", false);
+    }
+
+    #[test]
+    fn audit_limits() {
+        let check = |limit: u32, expected: i64| assert_eq!(audit_limit(limit), expected);
+        check(0, 100);
+        check(1, 1);
+        check(10_000, 10_000);
+        check(10_001, 10_000);
+        check(u32::MAX, 10_000);
+    }
+}

@@ -1,0 +1,877 @@
+//! The SQLite backend: one database file in WAL mode. Writes go through one connection and
+//! `BEGIN IMMEDIATE`, so they are serialised (within the process and across processes) and
+//! commit in `Seq` order; reads use a pool of read-only connections beside it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use ward_core::categories::Assessment;
+
+use crate::audit::Event;
+use crate::error::{Result, StoreError, database, is_unique_violation, migration};
+use crate::model::*;
+use crate::rows::{
+    self, AuditRow, BankRow, ChangeRow, ContentRow, KeyRow, OpinionRow, OrgRow, SignalRow, columns,
+};
+use crate::{Store, rules, secret};
+
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// Read-only connections beside the one writer.
+const READERS: u32 = 4;
+/// How long a statement waits for another process's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Rows per multi-row INSERT: 9 parameters a content row, 5 a signal row, well below
+/// SQLite's 32766 parameters a statement.
+const ROWS_PER_INSERT: usize = 1000;
+
+/// The store on SQLite.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    /// One connection: every change goes through it, in a `BEGIN IMMEDIATE` transaction.
+    writer: SqlitePool,
+    /// Read-only connections; WAL lets them read while the writer writes.
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating the file (and its folder) if missing, and
+    /// brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<SqliteStore> {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(|e| {
+                StoreError::Database(format!("cannot create {}: {e}", folder.display()))
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // With WAL, NORMAL loses at most the last transactions on power loss, never
+            // consistency.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
+        MIGRATOR.run(&writer).await.map_err(migration)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    /// Closes every connection (waiting for those in use to be returned).
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    /// The writer's pool, for tests that check what the schema itself refuses.
+    #[doc(hidden)]
+    pub fn pool(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// A write transaction. `BEGIN IMMEDIATE` takes the write lock at once, so a transaction
+    /// never fails to upgrade a read lock (SQLITE_BUSY) half-way.
+    async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(database)
+    }
+
+    /// A read transaction: several statements that see one state of the database.
+    async fn read(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.reader.begin().await.map_err(database)
+    }
+}
+
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(database)?;
+        Ok(())
+    }
+
+    async fn create_org(&self, actor: &Actor, name: &str) -> Result<Organisation> {
+        let name = rules::name("organisation", name)?;
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        let id =
+            sqlx::query_scalar("INSERT INTO orgs (name, created_at) VALUES ($1, $2) RETURNING id")
+                .bind(&name)
+                .bind(now.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Conflict(format!(
+                            "an organisation named {name:?} exists already"
+                        ))
+                    } else {
+                        database(e)
+                    }
+                })?;
+        let org = Organisation {
+            id: OrgId(id),
+            name,
+            created_at: now,
+        };
+        log(&mut tx, actor, now, Event::org_create(&org)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(org)
+    }
+
+    async fn org(&self, id: OrgId) -> Result<Option<Organisation>> {
+        let row: Option<OrgRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(org),
+            " FROM orgs WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(database)?;
+        Ok(row.map(rows::org))
+    }
+
+    async fn org_by_name(&self, name: &str) -> Result<Option<Organisation>> {
+        let row: Option<OrgRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(org),
+            " FROM orgs WHERE name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(database)?;
+        Ok(row.map(rows::org))
+    }
+
+    async fn orgs(&self) -> Result<Vec<Organisation>> {
+        let rows: Vec<OrgRow> =
+            sqlx::query_as(concat!("SELECT ", columns!(org), " FROM orgs ORDER BY id"))
+                .fetch_all(&self.reader)
+                .await
+                .map_err(database)?;
+        Ok(rows.into_iter().map(rows::org).collect())
+    }
+
+    async fn create_key(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        role: Role,
+        label: &str,
+    ) -> Result<NewApiKey> {
+        let label = rules::label(label)?;
+        let secret = secret::generate()?;
+        let prefix = secret::visible_prefix(&secret);
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        require_org(&mut tx, org).await?;
+        let id = sqlx::query_scalar(
+            "INSERT INTO api_keys (org_id, role, label, prefix, secret_sha256, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(org.0)
+        .bind(role.name())
+        .bind(label)
+        .bind(&prefix)
+        .bind(secret::digest(&secret))
+        .bind(now.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(database)?;
+        let key = ApiKey {
+            id: KeyId(id),
+            org,
+            role,
+            label: label.to_owned(),
+            prefix,
+            created_at: now,
+            revoked_at: None,
+        };
+        log(&mut tx, actor, now, Event::key_create(&key)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(NewApiKey { key, secret })
+    }
+
+    async fn authenticate(&self, secret: &str) -> Result<Option<ApiKey>> {
+        let row: Option<KeyRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(key),
+            " FROM api_keys WHERE secret_sha256 = $1 AND revoked_at IS NULL"
+        ))
+        .bind(secret::digest(secret))
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(database)?;
+        row.map(rows::key).transpose()
+    }
+
+    async fn keys(&self) -> Result<Vec<ApiKey>> {
+        let rows: Vec<KeyRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(key),
+            " FROM api_keys ORDER BY id"
+        ))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(database)?;
+        rows.into_iter().map(rows::key).collect()
+    }
+
+    async fn revoke_key(&self, actor: &Actor, id: KeyId) -> Result<ApiKey> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        let row: Option<KeyRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(key),
+            " FROM api_keys WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(database)?;
+        let mut key = rows::key(row.ok_or_else(|| not_found("key", id))?)?;
+        let already_revoked = key.revoked_at.is_some();
+        if !already_revoked {
+            sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1")
+                .bind(id.0)
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+            key.revoked_at = Some(now);
+        }
+        log(
+            &mut tx,
+            actor,
+            now,
+            Event::key_revoke(&key, already_revoked),
+        )
+        .await?;
+        tx.commit().await.map_err(database)?;
+        Ok(key)
+    }
+
+    async fn create_bank(&self, actor: &Actor, bank: &NewBank) -> Result<Bank> {
+        let name = rules::name("bank", &bank.name)?;
+        let distance = rules::distance(bank.distance)?;
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        require_org(&mut tx, bank.org).await?;
+        let id = sqlx::query_scalar(
+            "INSERT INTO banks (name, org_id, kind, distance, enabled, sharing, description, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+        )
+        .bind(&name)
+        .bind(bank.org.0)
+        .bind(bank.kind.name())
+        .bind(distance)
+        .bind(bank.enabled)
+        .bind(bank.sharing.name())
+        .bind(&bank.description)
+        .bind(now.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| bank_name_conflict(e, &name))?;
+        let bank = Bank {
+            id: BankId(id),
+            name,
+            org: bank.org,
+            kind: bank.kind,
+            distance: bank.distance,
+            enabled: bank.enabled,
+            sharing: bank.sharing,
+            description: bank.description.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        log(&mut tx, actor, now, Event::bank_create(&bank)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(bank)
+    }
+
+    async fn bank(&self, id: BankId) -> Result<Option<Bank>> {
+        let row: Option<BankRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(bank),
+            " FROM banks WHERE id = $1 AND deleted_at IS NULL"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(database)?;
+        row.map(rows::bank).transpose()
+    }
+
+    async fn bank_by_name(&self, name: &str) -> Result<Option<Bank>> {
+        let row: Option<BankRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(bank),
+            " FROM banks WHERE name = $1 AND deleted_at IS NULL"
+        ))
+        .bind(name)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(database)?;
+        row.map(rows::bank).transpose()
+    }
+
+    async fn banks(&self) -> Result<Vec<Bank>> {
+        let rows: Vec<BankRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(bank),
+            " FROM banks WHERE deleted_at IS NULL ORDER BY id"
+        ))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(database)?;
+        rows.into_iter().map(rows::bank).collect()
+    }
+
+    async fn update_bank(&self, actor: &Actor, id: BankId, update: &BankUpdate) -> Result<Bank> {
+        let name = update
+            .name
+            .as_deref()
+            .map(|n| rules::name("bank", n))
+            .transpose()?;
+        let distance = update.distance.map(rules::distance).transpose()?;
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        // updated_at moves forward even when two changes fall in one millisecond.
+        let row: Option<BankRow> = sqlx::query_as(concat!(
+            "UPDATE banks SET name = COALESCE($2, name), distance = COALESCE($3, distance), \
+             enabled = COALESCE($4, enabled), sharing = COALESCE($5, sharing), \
+             description = COALESCE($6, description), updated_at = MAX($7, updated_at + 1) \
+             WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+            columns!(bank)
+        ))
+        .bind(id.0)
+        .bind(name.as_deref())
+        .bind(distance)
+        .bind(update.enabled)
+        .bind(update.sharing.map(Sharing::name))
+        .bind(update.description.as_deref())
+        .bind(now.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(|e| bank_name_conflict(e, name.as_deref().unwrap_or_default()))?;
+        let bank = rows::bank(row.ok_or_else(|| not_found("bank", id))?)?;
+        log(
+            &mut tx,
+            actor,
+            now,
+            Event::bank_update(id, update, name.as_deref()),
+        )
+        .await?;
+        tx.commit().await.map_err(database)?;
+        Ok(bank)
+    }
+
+    async fn delete_bank(&self, actor: &Actor, id: BankId) -> Result<()> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        let deleted = sqlx::query(
+            "UPDATE banks SET deleted_at = $2, updated_at = MAX($2, updated_at + 1) \
+             WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id.0)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(database)?;
+        if deleted.rows_affected() == 0 {
+            return Err(not_found("bank", id));
+        }
+        let signals = resequence(&mut tx, RESEQUENCE_BANK, id.0).await?;
+        log(&mut tx, actor, now, Event::bank_delete(id, signals)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn add_content(
+        &self,
+        actor: &Actor,
+        bank: BankId,
+        items: &[NewContent],
+    ) -> Result<Vec<ContentId>> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        require_live_bank(&mut tx, bank).await?;
+        // The write lock is held, so the next ids and seqs are ours to give.
+        let (content_base, signal_base, seq_base): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM content), \
+             (SELECT COALESCE(MAX(id), 0) FROM signals), \
+             (SELECT COALESCE(MAX(seq), 0) FROM signals)",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(database)?;
+        let ids: Vec<i64> = (1..).map(|i| content_base + i).take(items.len()).collect();
+
+        let content_insert = |rows| {
+            insert_sql(
+                "INSERT INTO content (id, bank_id, enabled, age_group, activity, added_by, \
+                 added_by_key, added_by_org, source, added_at) VALUES ",
+                "(?, ?, TRUE, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        };
+        let full = content_insert(ROWS_PER_INSERT);
+        for (chunk, chunk_ids) in items
+            .chunks(ROWS_PER_INSERT)
+            .zip(ids.chunks(ROWS_PER_INSERT))
+        {
+            let sql = if chunk.len() == ROWS_PER_INSERT {
+                full.clone()
+            } else {
+                content_insert(chunk.len())
+            };
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for (item, id) in chunk.iter().zip(chunk_ids) {
+                let (age_group, activity) = rows::assessment_columns(item.assessment);
+                query = query
+                    .bind(*id)
+                    .bind(bank.0)
+                    .bind(age_group)
+                    .bind(activity)
+                    .bind(&actor.label)
+                    .bind(actor.key.map(|k| k.0))
+                    .bind(actor.org.map(|o| o.0))
+                    .bind(&item.source)
+                    .bind(now.0);
+            }
+            query.execute(&mut *tx).await.map_err(database)?;
+        }
+
+        // Signal rows, numbered in the order given.
+        let signals: Vec<(i64, &Signal)> = items
+            .iter()
+            .zip(&ids)
+            .flat_map(|(item, id)| item.signals.iter().map(move |s| (*id, s)))
+            .collect();
+        let signal_insert = |rows| {
+            insert_sql(
+                "INSERT INTO signals (id, content_id, kind, value, seq) VALUES ",
+                "(?, ?, ?, ?, ?)",
+                rows,
+            )
+        };
+        let full = signal_insert(ROWS_PER_INSERT);
+        for (chunk_index, chunk) in signals.chunks(ROWS_PER_INSERT).enumerate() {
+            let sql = if chunk.len() == ROWS_PER_INSERT {
+                full.clone()
+            } else {
+                signal_insert(chunk.len())
+            };
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for (i, (content, signal)) in chunk.iter().enumerate() {
+                let n = (chunk_index * ROWS_PER_INSERT + i + 1) as i64;
+                query = query
+                    .bind(signal_base + n)
+                    .bind(*content)
+                    .bind(signal.kind.name())
+                    .bind(&signal.value)
+                    .bind(seq_base + n);
+            }
+            query.execute(&mut *tx).await.map_err(database)?;
+        }
+
+        let event = Event::content_add(bank, items.len(), signals.len());
+        log(&mut tx, actor, now, event).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(ids.into_iter().map(ContentId).collect())
+    }
+
+    async fn content(&self, id: ContentId) -> Result<Option<Content>> {
+        let mut tx = self.read().await?;
+        let row: Option<ContentRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(content),
+            " FROM content WHERE id = $1 AND removed_at IS NULL"
+        ))
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(database)?;
+        let contents = complete(&mut tx, row.into_iter().collect()).await?;
+        Ok(contents.into_iter().next())
+    }
+
+    async fn contents(&self, ids: &[ContentId]) -> Result<Vec<Content>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.read().await?;
+        let rows: Vec<ContentRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(content),
+            " FROM content WHERE id IN (SELECT value FROM json_each($1)) AND removed_at IS NULL"
+        ))
+        .bind(id_list(ids.iter().map(|id| id.0)))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(database)?;
+        let found = complete(&mut tx, rows).await?;
+        Ok(rows::in_order_asked(found, ids))
+    }
+
+    async fn bank_contents(
+        &self,
+        bank: BankId,
+        after: Option<ContentId>,
+        limit: u32,
+    ) -> Result<Vec<Content>> {
+        let mut tx = self.read().await?;
+        let rows: Vec<ContentRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(content),
+            " FROM content WHERE bank_id = $1 AND id > $2 AND removed_at IS NULL \
+             ORDER BY id LIMIT $3"
+        ))
+        .bind(bank.0)
+        .bind(after.map_or(0, |a| a.0))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(database)?;
+        complete(&mut tx, rows).await
+    }
+
+    async fn set_content_enabled(&self, actor: &Actor, id: ContentId, enabled: bool) -> Result<()> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        let current: Option<bool> =
+            sqlx::query_scalar("SELECT enabled FROM content WHERE id = $1 AND removed_at IS NULL")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(database)?;
+        if current.ok_or_else(|| not_found("content", id))? != enabled {
+            sqlx::query("UPDATE content SET enabled = $2 WHERE id = $1")
+                .bind(id.0)
+                .bind(enabled)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+            resequence(&mut tx, RESEQUENCE_CONTENT, id.0).await?;
+        }
+        log(&mut tx, actor, now, Event::content_enabled(id, enabled)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn remove_content(&self, actor: &Actor, id: ContentId) -> Result<()> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        let removed =
+            sqlx::query("UPDATE content SET removed_at = $2 WHERE id = $1 AND removed_at IS NULL")
+                .bind(id.0)
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+        if removed.rows_affected() == 0 {
+            return Err(not_found("content", id));
+        }
+        resequence(&mut tx, RESEQUENCE_CONTENT, id.0).await?;
+        log(&mut tx, actor, now, Event::content_remove(id)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn set_assessment(
+        &self,
+        actor: &Actor,
+        id: ContentId,
+        assessment: Option<Assessment>,
+    ) -> Result<()> {
+        let now = Timestamp::now();
+        let (age_group, activity) = rows::assessment_columns(assessment);
+        let mut tx = self.write().await?;
+        let updated = sqlx::query(
+            "UPDATE content SET age_group = $2, activity = $3 WHERE id = $1 AND removed_at IS NULL",
+        )
+        .bind(id.0)
+        .bind(age_group)
+        .bind(activity)
+        .execute(&mut *tx)
+        .await
+        .map_err(database)?;
+        if updated.rows_affected() == 0 {
+            return Err(not_found("content", id));
+        }
+        log(&mut tx, actor, now, Event::content_assess(id, assessment)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn set_opinion(
+        &self,
+        actor: &Actor,
+        content: ContentId,
+        org: OrgId,
+        opinion: Option<OpinionKind>,
+    ) -> Result<()> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        require_live_content(&mut tx, content).await?;
+        require_org(&mut tx, org).await?;
+        match opinion {
+            Some(kind) => sqlx::query(
+                "INSERT INTO opinions (content_id, org_id, kind, at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (content_id, org_id) DO UPDATE SET kind = excluded.kind, at = excluded.at",
+            )
+            .bind(content.0)
+            .bind(org.0)
+            .bind(kind.name())
+            .bind(now.0),
+            None => sqlx::query("DELETE FROM opinions WHERE content_id = $1 AND org_id = $2")
+                .bind(content.0)
+                .bind(org.0),
+        }
+        .execute(&mut *tx)
+        .await
+        .map_err(database)?;
+        log(&mut tx, actor, now, Event::opinion(content, org, opinion)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn signal_changes(&self, after: Seq, limit: u32) -> Result<Vec<SignalChange>> {
+        let rows: Vec<ChangeRow> = sqlx::query_as(
+            "SELECT s.seq, s.id, s.content_id, c.bank_id, s.kind, s.value, \
+             (c.enabled AND c.removed_at IS NULL AND b.deleted_at IS NULL) AS active \
+             FROM signals s JOIN content c ON c.id = s.content_id JOIN banks b ON b.id = c.bank_id \
+             WHERE s.seq > $1 ORDER BY s.seq LIMIT $2",
+        )
+        .bind(after.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(database)?;
+        rows.into_iter().map(rows::change).collect()
+    }
+
+    async fn last_seq(&self) -> Result<Seq> {
+        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM signals")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(database)?;
+        Ok(Seq(seq))
+    }
+
+    async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
+        let action = rules::read_action(action)?;
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        log(&mut tx, actor, now, Event::read(action, target)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+        let after = query.after.unwrap_or(0);
+        let limit = rules::audit_limit(query.limit);
+        let rows: Vec<AuditRow> = match &query.target {
+            Some(target) => sqlx::query_as(concat!(
+                "SELECT ",
+                columns!(audit),
+                " FROM audit_log WHERE target = $1 AND id > $2 ORDER BY id LIMIT $3"
+            ))
+            .bind(target)
+            .bind(after)
+            .bind(limit),
+            None => sqlx::query_as(concat!(
+                "SELECT ",
+                columns!(audit),
+                " FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2"
+            ))
+            .bind(after)
+            .bind(limit),
+        }
+        .fetch_all(&self.reader)
+        .await
+        .map_err(database)?;
+        rows.into_iter().map(rows::audit).collect()
+    }
+}
+
+/// Writes an audit event in the transaction of the change it records.
+async fn log(
+    conn: &mut SqliteConnection,
+    actor: &Actor,
+    at: Timestamp,
+    event: Event,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, actor_key, actor_org, action, target, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(at.0)
+    .bind(&actor.label)
+    .bind(actor.key.map(|k| k.0))
+    .bind(actor.org.map(|o| o.0))
+    .bind(&event.action)
+    .bind(&event.target)
+    .bind(event.detail_text())
+    .execute(conn)
+    .await
+    .map_err(database)?;
+    Ok(())
+}
+
+/// Gives each signal of a content item the next `Seq` after `$2`, in signal order.
+const RESEQUENCE_CONTENT: &str = "UPDATE signals SET seq = $2 + r.n \
+     FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM signals WHERE content_id = $1) AS r \
+     WHERE signals.id = r.id";
+
+/// Gives each signal of a bank the next `Seq` after `$2`, in signal order.
+const RESEQUENCE_BANK: &str = "UPDATE signals SET seq = $2 + r.n \
+     FROM (SELECT s.id, ROW_NUMBER() OVER (ORDER BY s.id) AS n FROM signals s \
+           JOIN content c ON c.id = s.content_id WHERE c.bank_id = $1) AS r \
+     WHERE signals.id = r.id";
+
+/// Runs one of the `RESEQUENCE_*` statements for the content item or bank `id`, in a write
+/// transaction; returns how many signals changed.
+async fn resequence(conn: &mut SqliteConnection, sql: &'static str, id: i64) -> Result<u64> {
+    let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM signals")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(database)?;
+    let done = sqlx::query(sql)
+        .bind(id)
+        .bind(last)
+        .execute(conn)
+        .await
+        .map_err(database)?;
+    Ok(done.rows_affected())
+}
+
+/// Signals and opinions for content rows, assembled in the rows' order.
+async fn complete(conn: &mut SqliteConnection, rows: Vec<ContentRow>) -> Result<Vec<Content>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = id_list(rows.iter().map(|r| r.0));
+    let signals: Vec<SignalRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(signal),
+        " FROM signals WHERE content_id IN (SELECT value FROM json_each($1))"
+    ))
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(database)?;
+    let opinions: Vec<OpinionRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(opinion),
+        " FROM opinions WHERE content_id IN (SELECT value FROM json_each($1))"
+    ))
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(database)?;
+    rows::contents(rows, signals, opinions)
+}
+
+async fn require_org(conn: &mut SqliteConnection, id: OrgId) -> Result<()> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM orgs WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await
+        .map_err(database)?;
+    found.map(drop).ok_or_else(|| not_found("organisation", id))
+}
+
+async fn require_live_bank(conn: &mut SqliteConnection, id: BankId) -> Result<()> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM banks WHERE id = $1 AND deleted_at IS NULL")
+            .bind(id.0)
+            .fetch_optional(conn)
+            .await
+            .map_err(database)?;
+    found.map(drop).ok_or_else(|| not_found("bank", id))
+}
+
+async fn require_live_content(conn: &mut SqliteConnection, id: ContentId) -> Result<()> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM content WHERE id = $1 AND removed_at IS NULL")
+            .bind(id.0)
+            .fetch_optional(conn)
+            .await
+            .map_err(database)?;
+    found.map(drop).ok_or_else(|| not_found("content", id))
+}
+
+/// Ids as a JSON array, for `IN (SELECT value FROM json_each($n))`: one parameter however
+/// many ids.
+fn id_list(ids: impl Iterator<Item = i64>) -> String {
+    let ids: Vec<i64> = ids.collect();
+    serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// A multi-row INSERT: `head`, then `rows` copies of `tuple`.
+///
+/// The parameters are anonymous (`?`), bound by position: SQLite looks the name of each
+/// named parameter up in a list as long as the statement's, which made binding thousands of
+/// `$n` parameters quadratic.
+fn insert_sql(head: &str, tuple: &str, rows: usize) -> Arc<str> {
+    let mut sql = String::with_capacity(head.len() + rows * (tuple.len() + 2));
+    sql.push_str(head);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(tuple);
+    }
+    sql.into()
+}
+
+fn not_found(what: &'static str, id: impl std::fmt::Display) -> StoreError {
+    StoreError::NotFound {
+        what,
+        id: id.to_string(),
+    }
+}
+
+fn bank_name_conflict(error: sqlx::Error, name: &str) -> StoreError {
+    if is_unique_violation(&error) {
+        StoreError::Conflict(format!("a bank named {name:?} exists already"))
+    } else {
+        database(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_inserts() {
+        let check = |rows: usize, expected: &str| {
+            assert_eq!(
+                &*insert_sql("INSERT INTO t VALUES ", "(?, ?)", rows),
+                expected
+            )
+        };
+        check(1, "INSERT INTO t VALUES (?, ?)");
+        check(3, "INSERT INTO t VALUES (?, ?), (?, ?), (?, ?)");
+    }
+}

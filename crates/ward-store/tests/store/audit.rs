@@ -1,0 +1,292 @@
+//! The audit log: one event per change, with its actor, in order; queries by position and
+//! target; and a database that refuses to change a written event.
+
+use serde_json::json;
+use ward_core::categories::{Activity, AgeGroup, Assessment};
+use ward_store::*;
+
+use crate::assert_fails;
+use crate::harness::{Backend, RawSql, item, md5, new_bank, operator, pdq};
+
+pub async fn every_change_is_logged(store: &impl Store) {
+    let admin = operator();
+    let org = store.create_org(&admin, "Hotline").await.unwrap();
+    let key = store
+        .create_key(&admin, org.id, Role::Curator, "curator")
+        .await
+        .unwrap()
+        .key;
+    let curator = Actor::key(&key);
+    let bank = store
+        .create_bank(&curator, &new_bank("BANK", org.id))
+        .await
+        .unwrap();
+    let update = BankUpdate {
+        distance: Some(20),
+        description: Some("updated".to_owned()),
+        ..BankUpdate::default()
+    };
+    store.update_bank(&curator, bank.id, &update).await.unwrap();
+    let ids = store
+        .add_content(
+            &curator,
+            bank.id,
+            &[item(vec![pdq(1), md5(1)]), item(vec![pdq(2)])],
+        )
+        .await
+        .unwrap();
+    let id = ids[0];
+    store
+        .set_content_enabled(&curator, id, false)
+        .await
+        .unwrap();
+    store.set_content_enabled(&curator, id, true).await.unwrap();
+    let assessment = Assessment {
+        age_group: AgeGroup::Prepubescent,
+        activity: Activity::Penetrative,
+    };
+    store
+        .set_assessment(&curator, id, Some(assessment))
+        .await
+        .unwrap();
+    store.set_assessment(&curator, id, None).await.unwrap();
+    store
+        .set_opinion(&curator, id, org.id, Some(OpinionKind::Confirm))
+        .await
+        .unwrap();
+    store.set_opinion(&curator, id, org.id, None).await.unwrap();
+    store.remove_content(&curator, id).await.unwrap();
+    store
+        .record_read(&curator, "read.content", &format!("content:{}", ids[1]))
+        .await
+        .unwrap();
+    store.delete_bank(&curator, bank.id).await.unwrap();
+    store.revoke_key(&admin, key.id).await.unwrap();
+    store.revoke_key(&admin, key.id).await.unwrap();
+
+    let events = store.audit_log(&AuditQuery::default()).await.unwrap();
+    let (o, k, b, c) = (org.id, key.id, bank.id, id);
+    let expected = [
+        (
+            "cli:test",
+            "org.create",
+            format!("org:{o}"),
+            json!({"name": "Hotline"}),
+        ),
+        (
+            "cli:test",
+            "key.create",
+            format!("key:{k}"),
+            json!({"org": o, "role": "curator", "label": "curator", "prefix": key.prefix}),
+        ),
+        (
+            "key",
+            "bank.create",
+            format!("bank:{b}"),
+            json!({"name": "BANK", "org": o, "kind": "standard", "distance": 31,
+                   "enabled": true, "sharing": "members", "description": ""}),
+        ),
+        (
+            "key",
+            "bank.update",
+            format!("bank:{b}"),
+            json!({"distance": 20, "description": "updated"}),
+        ),
+        (
+            "key",
+            "content.add",
+            format!("bank:{b}"),
+            json!({"count": 2, "signals": 3}),
+        ),
+        ("key", "content.disable", format!("content:{c}"), json!({})),
+        ("key", "content.enable", format!("content:{c}"), json!({})),
+        (
+            "key",
+            "content.assess",
+            format!("content:{c}"),
+            json!({"age_group": "prepubescent", "activity": "penetrative"}),
+        ),
+        (
+            "key",
+            "content.assess",
+            format!("content:{c}"),
+            json!({"age_group": null, "activity": null}),
+        ),
+        (
+            "key",
+            "opinion.set",
+            format!("content:{c}"),
+            json!({"org": o, "opinion": "confirm"}),
+        ),
+        (
+            "key",
+            "opinion.clear",
+            format!("content:{c}"),
+            json!({"org": o}),
+        ),
+        ("key", "content.remove", format!("content:{c}"), json!({})),
+        (
+            "key",
+            "read.content",
+            format!("content:{}", ids[1]),
+            json!({}),
+        ),
+        (
+            "key",
+            "bank.delete",
+            format!("bank:{b}"),
+            json!({"signals": 3}),
+        ),
+        (
+            "cli:test",
+            "key.revoke",
+            format!("key:{k}"),
+            json!({"org": o, "prefix": key.prefix, "already_revoked": false}),
+        ),
+        (
+            "cli:test",
+            "key.revoke",
+            format!("key:{k}"),
+            json!({"org": o, "prefix": key.prefix, "already_revoked": true}),
+        ),
+    ];
+    assert_eq!(events.len(), expected.len());
+    for (event, (actor, action, target, detail)) in events.iter().zip(expected) {
+        let by_key = actor == "key";
+        let actor = if by_key {
+            curator.label.as_str()
+        } else {
+            actor
+        };
+        assert_eq!(
+            (
+                event.actor.as_str(),
+                event.action.as_str(),
+                &event.target,
+                &event.detail
+            ),
+            (actor, action, &target, &detail)
+        );
+        let (actor_key, actor_org) = if by_key {
+            (Some(key.id), Some(org.id))
+        } else {
+            (None, None)
+        };
+        assert_eq!(
+            (event.actor_key, event.actor_org),
+            (actor_key, actor_org),
+            "{action}"
+        );
+        assert!(event.at.0 > 0);
+    }
+    assert!(
+        events
+            .windows(2)
+            .all(|w| w[0].id < w[1].id && w[0].at <= w[1].at)
+    );
+}
+
+/// (after, target, limit, expected positions among all events)
+type Case<'a> = (Option<usize>, Option<&'a str>, u32, Vec<usize>);
+
+pub async fn audit_queries(store: &impl Store) {
+    let actor = operator();
+    for n in 0..30 {
+        let target = format!("content:{}", n % 3);
+        store
+            .record_read(&actor, "read.content", &target)
+            .await
+            .unwrap();
+    }
+    let all = store.audit_log(&AuditQuery::default()).await.unwrap();
+    assert_eq!(all.len(), 30);
+    let ids: Vec<i64> = all.iter().map(|e| e.id).collect();
+
+    let cases: &[Case] = &[
+        (None, None, 0, (0..30).collect()),
+        (None, None, 5, (0..5).collect()),
+        (Some(4), None, 5, (5..10).collect()),
+        (Some(27), None, 100, vec![28, 29]),
+        (Some(29), None, 100, vec![]),
+        (None, Some("content:1"), 0, (1..30).step_by(3).collect()),
+        (None, Some("content:1"), 2, vec![1, 4]),
+        (Some(4), Some("content:1"), 2, vec![7, 10]),
+        (None, Some("content:9"), 0, vec![]),
+    ];
+    for (after, target, limit, expected) in cases {
+        let query = AuditQuery {
+            after: after.map(|i| ids[i]),
+            target: target.map(str::to_owned),
+            limit: *limit,
+        };
+        let found: Vec<i64> = store
+            .audit_log(&query)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        let expected: Vec<i64> = expected.iter().map(|&i| ids[i]).collect();
+        assert_eq!(found, expected, "{query:?}");
+    }
+
+    // Only reads are recorded with record_read.
+    for action in ["content.add", "read.", "read", ""] {
+        assert_fails!(
+            store.record_read(&actor, action, "content:1").await,
+            StoreError::Invalid(_)
+        );
+    }
+
+    // 0 lists a default of 100 events; larger limits are capped at 10,000.
+    for _ in 0..80 {
+        store
+            .record_read(&actor, "read.bank", "bank:1")
+            .await
+            .unwrap();
+    }
+    let default = store.audit_log(&AuditQuery::default()).await.unwrap();
+    assert_eq!(default.len(), 100);
+    let large = AuditQuery {
+        limit: u32::MAX,
+        ..AuditQuery::default()
+    };
+    assert_eq!(store.audit_log(&large).await.unwrap().len(), 110);
+}
+
+pub async fn audit_log_is_append_only(store: &impl RawSql) {
+    store.create_org(&operator(), "Hotline").await.unwrap();
+    store
+        .record_read(&operator(), "read.orgs", "org:1")
+        .await
+        .unwrap();
+    let before = store.audit_log(&AuditQuery::default()).await.unwrap();
+    assert_eq!(before.len(), 2);
+
+    let mut refused = vec![
+        "UPDATE audit_log SET actor = 'someone else'",
+        "UPDATE audit_log SET detail = '{}' WHERE action = 'org.create'",
+        "DELETE FROM audit_log",
+        "DELETE FROM audit_log WHERE action = 'read.orgs'",
+    ];
+    if let Backend::Postgres = store.dialect() {
+        refused.push("TRUNCATE audit_log");
+    }
+    for sql in refused {
+        let error = store.execute(sql).await.expect_err(sql);
+        assert!(error.contains("append-only"), "{sql}: {error}");
+    }
+    assert_eq!(
+        store.audit_log(&AuditQuery::default()).await.unwrap(),
+        before
+    );
+    // Appending still works.
+    store
+        .record_read(&operator(), "read.orgs", "org:1")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.audit_log(&AuditQuery::default()).await.unwrap().len(),
+        3
+    );
+}

@@ -1,0 +1,126 @@
+//! API keys: made with a secret shown once, found by it until revoked, and never stored.
+
+use ward_store::*;
+
+use crate::assert_fails;
+use crate::harness::{RawSql, operator};
+
+pub async fn keys(store: &impl Store) {
+    let actor = operator();
+    let org = store.create_org(&actor, "Hotline").await.unwrap();
+    let curator = store
+        .create_key(&actor, org.id, Role::Curator, "curation team")
+        .await
+        .unwrap();
+    let platform = store
+        .create_key(&actor, org.id, Role::Platform, "")
+        .await
+        .unwrap();
+
+    let secret = &curator.secret;
+    assert_eq!(secret.len(), 45, "{secret}");
+    assert!(secret.starts_with("ward_"));
+    assert!(secret[5..].chars().all(|c| c.is_ascii_alphanumeric()));
+    assert_eq!(curator.key.prefix, secret[..13]);
+    assert_ne!(curator.secret, platform.secret);
+    assert_eq!(curator.key.org, org.id);
+    assert_eq!(curator.key.role, Role::Curator);
+    assert_eq!(curator.key.label, "curation team");
+    assert_eq!(curator.key.revoked_at, None);
+
+    let found = store.authenticate(secret).await.unwrap();
+    assert_eq!(found, Some(curator.key.clone()));
+    assert_eq!(
+        store.authenticate(&platform.secret).await.unwrap(),
+        Some(platform.key.clone())
+    );
+    for wrong in [
+        "",
+        "ward_",
+        &curator.key.prefix,
+        &secret[..44],
+        &format!("{secret}x"),
+    ] {
+        assert_eq!(store.authenticate(wrong).await.unwrap(), None, "{wrong:?}");
+    }
+    assert_eq!(
+        store.keys().await.unwrap(),
+        vec![curator.key.clone(), platform.key.clone()]
+    );
+
+    let revoked = store.revoke_key(&actor, curator.key.id).await.unwrap();
+    let revoked_at = revoked.revoked_at.expect("a revocation time");
+    assert_eq!(store.authenticate(secret).await.unwrap(), None);
+    assert!(
+        store
+            .authenticate(&platform.secret)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Revoking twice is not an error, and keeps the first time.
+    let again = store.revoke_key(&actor, curator.key.id).await.unwrap();
+    assert_eq!(again.revoked_at, Some(revoked_at));
+    let keys = store.keys().await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0].revoked_at, Some(revoked_at));
+    assert_fails!(
+        store.revoke_key(&actor, KeyId(9999)).await,
+        StoreError::NotFound { .. }
+    );
+}
+
+pub async fn secrets_are_never_stored(store: &impl RawSql) {
+    let actor = operator();
+    let org = store.create_org(&actor, "Hotline").await.unwrap();
+    let new = store
+        .create_key(&actor, org.id, Role::Admin, "admin")
+        .await
+        .unwrap();
+    let values = store.every_value().await;
+    assert!(
+        values.iter().any(|v| v == &new.key.prefix),
+        "the prefix is stored"
+    );
+    // Not the secret, nor anything but its prefix (13 characters) of it.
+    let longer_than_prefix = &new.secret[..14];
+    for value in &values {
+        assert!(
+            !value.contains(longer_than_prefix),
+            "{value:?} holds the secret"
+        );
+        assert!(
+            !value.contains(&new.secret[20..]),
+            "{value:?} holds the secret"
+        );
+    }
+}
+
+pub async fn key_checks(store: &impl Store) {
+    let actor = operator();
+    let org = store.create_org(&actor, "Hotline").await.unwrap();
+    assert_fails!(
+        store.create_key(&actor, OrgId(9999), Role::Admin, "").await,
+        StoreError::NotFound { .. }
+    );
+    assert!(
+        store
+            .create_key(&actor, org.id, Role::Auditor, &"l".repeat(200))
+            .await
+            .is_ok()
+    );
+    assert_fails!(
+        store
+            .create_key(&actor, org.id, Role::Auditor, &"l".repeat(201))
+            .await,
+        StoreError::Invalid(_)
+    );
+    assert_eq!(store.keys().await.unwrap().len(), 1);
+    for &role in Role::ALL {
+        let new = store.create_key(&actor, org.id, role, "").await.unwrap();
+        assert_eq!(
+            store.authenticate(&new.secret).await.unwrap().unwrap().role,
+            role
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! The storage conformance suite: every check is written once against the `Store` trait and
+//! runs on a fresh SQLite file and on a fresh PostgreSQL database (`sqlite::` and
+//! `postgres::` tests). PostgreSQL must be reachable: see `harness.rs`.
+
+mod audit;
+mod banks;
+mod bulk;
+mod content;
+mod feed;
+mod harness;
+mod keys;
+mod opening;
+mod opinions;
+mod orgs;
+
+/// One test per check and backend.
+macro_rules! conformance {
+    ($($module:ident :: $check:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    crate::harness::run(crate::harness::Backend::Sqlite, |store| async move {
+                        crate::$module::$check(&store).await
+                    })
+                    .await
+                }
+            )+
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    crate::harness::run(crate::harness::Backend::Postgres, |store| async move {
+                        crate::$module::$check(&store).await
+                    })
+                    .await
+                }
+            )+
+        }
+    };
+}
+
+conformance!(
+    orgs::organisations,
+    orgs::organisation_names,
+    keys::keys,
+    keys::secrets_are_never_stored,
+    keys::key_checks,
+    banks::banks,
+    banks::bank_names_and_distances,
+    banks::bank_updates,
+    banks::bank_deletion,
+    content::content_round_trip,
+    content::contents_in_order_asked,
+    content::bank_contents_pages,
+    content::add_is_all_or_nothing,
+    content::enable_disable_remove,
+    content::assessments,
+    opinions::opinions,
+    feed::feed_order_and_latest_state,
+    feed::feed_follows_concurrent_writers,
+    audit::every_change_is_logged,
+    audit::audit_queries,
+    audit::audit_log_is_append_only,
+    bulk::bulk_add,
+);
