@@ -3,6 +3,7 @@
 mod cli;
 mod hashing;
 mod matcher;
+mod serve;
 
 use std::io;
 use std::process::ExitCode;

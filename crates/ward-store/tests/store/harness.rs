@@ -86,14 +86,14 @@ impl Fresh {
     /// Closes the store and drops its database (best effort).
     pub async fn remove(self) {
         self.store.close().await;
-        if let Some((admin_url, name)) = &self.database {
-            if let Ok(mut admin) = PgConnection::connect(admin_url).await {
-                let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                if let Err(e) = sqlx::raw_sql(AssertSqlSafe(drop)).execute(&mut admin).await {
-                    eprintln!("could not drop the test database {name}: {e}");
-                }
-                admin.close().await.ok();
+        if let Some((admin_url, name)) = &self.database
+            && let Ok(mut admin) = PgConnection::connect(admin_url).await
+        {
+            let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            if let Err(e) = sqlx::raw_sql(AssertSqlSafe(drop)).execute(&mut admin).await {
+                eprintln!("could not drop the test database {name}: {e}");
             }
+            admin.close().await.ok();
         }
     }
 }

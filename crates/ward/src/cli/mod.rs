@@ -3,10 +3,12 @@
 //! Doc comments here are the `--help` text. Each command lives in its own module with a
 //! `run` function; this module only parses and dispatches.
 
+mod admin;
 mod hash;
 mod matching;
 mod output;
 mod scan;
+mod serve;
 
 use std::io;
 use std::path::PathBuf;
@@ -97,6 +99,18 @@ enum Command {
     /// line is shown on standard error meanwhile.
     #[command(after_help = MATCH_EXIT_HELP)]
     Scan(ScanArgs),
+
+    /// Run the HTTP service: banks, content and keys, hashing and matching for platforms
+    /// (`/v1`, and HMA's routes), health and metrics.
+    ///
+    /// Data is kept in SQLite under --data-dir by default; with --database-url
+    /// postgres://… several `ward serve` nodes share one PostgreSQL and each keeps its match
+    /// index current from it. Make the first key with `ward admin`.
+    Serve(ServeArgs),
+
+    /// Manage organisations and API keys directly in the store (the same --data-dir or
+    /// --database-url as `ward serve`; the service may be running).
+    Admin(AdminArgs),
 }
 
 /// Arguments of `ward hash`.
@@ -317,6 +331,98 @@ impl MatchOptions {
     }
 }
 
+/// Where the store is: shared by `ward serve` and `ward admin`.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The directory of the embedded SQLite store (`ward.db`), created if missing.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "ward-data",
+        env = "WARD_DATA_DIR"
+    )]
+    pub data_dir: PathBuf,
+
+    /// A PostgreSQL URL (postgres://user@host/db) to use instead of SQLite, so that several
+    /// nodes serve one deployment.
+    #[arg(long, value_name = "URL", env = "WARD_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+/// Arguments of `ward serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// The largest request body in MiB (media uploads); bulk imports stream and are not
+    /// limited.
+    #[arg(long, value_name = "MIB", default_value_t = 256, value_parser = value_parser!(u64).range(1..=65536))]
+    pub body_limit: u64,
+
+    #[command(flatten)]
+    pub video: VideoArgs,
+}
+
+/// Arguments of `ward admin`.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Organisations (members of the deployment).
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organisation; prints its id.
+    Create {
+        /// Its name (unique).
+        name: String,
+    },
+    /// List organisations as `id<TAB>name`.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key; prints only the key, once (it is stored hashed and cannot be
+    /// shown again).
+    Create {
+        /// The organisation's name.
+        #[arg(long)]
+        org: String,
+        /// admin, curator, analyst, platform or auditor.
+        #[arg(long)]
+        role: String,
+        /// What the key is for (shown in lists).
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List keys as `id<TAB>prefix<TAB>org<TAB>role<TAB>label<TAB>created<TAB>revoked`.
+    List,
+    /// Revoke a key by its id: it stops working on every node within seconds.
+    Revoke {
+        /// The key's id (from `ward admin key list`).
+        id: i64,
+    },
+}
+
 /// `--hex64`: what a 64-digit hash without a declared type is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Hex64Arg {
@@ -372,6 +478,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hash(args) => hash::run(&args),
         Command::Match(args) => matching::run(&args),
         Command::Scan(args) => scan::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Admin(args) => admin::run(&args),
     }
 }
 
@@ -652,6 +760,8 @@ mod tests {
                 a.matching.hash_options(true).video.unwrap(),
                 Some(a.matching.thresholds()),
             ),
+            Command::Serve(a) => (a.video.options(), None),
+            Command::Admin(_) => return Err(()),
         })
     }
 

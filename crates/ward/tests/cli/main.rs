@@ -4,6 +4,7 @@ mod bad_input;
 mod hash;
 mod matching;
 mod scan;
+mod serve;
 mod video;
 
 use std::collections::HashMap;

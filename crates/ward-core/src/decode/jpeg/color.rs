@@ -48,7 +48,7 @@ enum Upsampling {
 }
 
 fn upsampling(plane: &Plane, h_max: usize, v_max: usize) -> Result<Upsampling> {
-    if h_max % plane.h != 0 || v_max % plane.v != 0 {
+    if !h_max.is_multiple_of(plane.h) || !v_max.is_multiple_of(plane.v) {
         return Err(Error::Unsupported {
             format: "jpeg",
             message: "fractional sampling factors".into(),
@@ -135,7 +135,7 @@ fn h2v2_filter(sums: &[u16], out: &mut [u8]) {
 fn vertical_neighbours(plane: &Plane, y: usize) -> (&[u8], &[u8], u32) {
     let last = plane.height - 1;
     let row = (y / 2).min(last);
-    if y % 2 == 0 {
+    if y.is_multiple_of(2) {
         (plane.row(row), plane.row(row.saturating_sub(1)), 1)
     } else {
         (plane.row(row), plane.row((row + 1).min(last)), 2)

@@ -156,30 +156,29 @@ impl<'a> BitReader<'a> {
     #[inline(always)]
     fn fill(&mut self) {
         // Fast path: the next eight bytes hold no 0xFF, so whole bytes can be taken at once.
-        if !self.stopped {
-            if let Some(next) = self.data.get(self.position..self.position + 8) {
-                let word = u64::from_be_bytes(next.try_into().expect("8 bytes"));
-                let inverted = !word;
-                let has_ff = inverted.wrapping_sub(0x0101_0101_0101_0101)
-                    & !inverted
-                    & 0x8080_8080_8080_8080;
-                if has_ff == 0 {
-                    let take = (64 - self.count) / 8;
-                    let bits = take * 8;
-                    let chunk = if bits == 64 {
-                        word
-                    } else {
-                        word >> (64 - bits)
-                    };
-                    self.buffer |= if bits == 64 {
-                        chunk
-                    } else {
-                        chunk << (64 - self.count - bits)
-                    };
-                    self.count += bits;
-                    self.position += take as usize;
-                    return;
-                }
+        if !self.stopped
+            && let Some(next) = self.data.get(self.position..self.position + 8)
+        {
+            let word = u64::from_be_bytes(next.try_into().expect("8 bytes"));
+            let inverted = !word;
+            let has_ff =
+                inverted.wrapping_sub(0x0101_0101_0101_0101) & !inverted & 0x8080_8080_8080_8080;
+            if has_ff == 0 {
+                let take = (64 - self.count) / 8;
+                let bits = take * 8;
+                let chunk = if bits == 64 {
+                    word
+                } else {
+                    word >> (64 - bits)
+                };
+                self.buffer |= if bits == 64 {
+                    chunk
+                } else {
+                    chunk << (64 - self.count - bits)
+                };
+                self.count += bits;
+                self.position += take as usize;
+                return;
             }
         }
         while self.count <= 56 {

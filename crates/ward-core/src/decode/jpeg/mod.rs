@@ -194,11 +194,11 @@ impl<'a> Decoder<'a> {
                 }
                 0xE1 => {
                     let segment = self.segment()?;
-                    if let Some(exif) = segment.strip_prefix(b"Exif\0\0") {
-                        if self.orientation.is_none() {
-                            self.orientation = image::metadata::Orientation::from_exif_chunk(exif)
-                                .map(Orientation::from);
-                        }
+                    if let Some(exif) = segment.strip_prefix(b"Exif\0\0")
+                        && self.orientation.is_none()
+                    {
+                        self.orientation = image::metadata::Orientation::from_exif_chunk(exif)
+                            .map(Orientation::from);
                     }
                 }
                 0xEE => {

@@ -157,7 +157,7 @@ impl LooseIndex {
         if postings.iter().any(|&k| k as usize >= n) {
             return None;
         }
-        if n % 64 != 0 && removed[n / 64] >> (n % 64) != 0 {
+        if !n.is_multiple_of(64) && removed[n / 64] >> (n % 64) != 0 {
             return None;
         }
         let removed_count = removed.iter().map(|w| w.count_ones() as usize).sum();

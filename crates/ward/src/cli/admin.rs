@@ -1,0 +1,71 @@
+//! `ward admin`: organisations and API keys, straight in the store.
+
+use std::process::ExitCode;
+use std::str::FromStr as _;
+
+use anyhow::{Context as _, anyhow};
+use ward_store::{Actor, KeyId, Role, Store};
+
+use super::{AdminArgs, AdminCommand, KeyCommand, OrgCommand};
+use crate::serve::open_store;
+
+pub fn run(args: &AdminArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let store = open_store(&args.store.data_dir, args.store.database_url.as_deref()).await?;
+        let result = command(&store, &args.command).await;
+        store.close().await;
+        result
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn command(store: &impl Store, command: &AdminCommand) -> anyhow::Result<()> {
+    let actor = Actor::operator("ward admin");
+    match command {
+        AdminCommand::Org(OrgCommand::Create { name }) => {
+            let org = store.create_org(&actor, name).await?;
+            println!("{}", org.id);
+        }
+        AdminCommand::Org(OrgCommand::List) => {
+            for org in store.orgs().await? {
+                println!("{}\t{}", org.id, org.name);
+            }
+        }
+        AdminCommand::Key(KeyCommand::Create { org, role, label }) => {
+            let role = Role::from_str(role)?;
+            let org = store
+                .org_by_name(org)
+                .await?
+                .ok_or_else(|| anyhow!("no organisation named {org:?} (ward admin org create)"))?;
+            let key = store.create_key(&actor, org.id, role, label).await?;
+            println!("{}", key.secret);
+        }
+        AdminCommand::Key(KeyCommand::List) => {
+            let orgs = store.orgs().await?;
+            for key in store.keys().await? {
+                let org = orgs
+                    .iter()
+                    .find(|o| o.id == key.org)
+                    .map_or("?", |o| o.name.as_str());
+                println!(
+                    "{}\t{}\t{org}\t{}\t{}\t{}\t{}",
+                    key.id,
+                    key.prefix,
+                    key.role,
+                    key.label,
+                    key.created_at.to_rfc3339(),
+                    key.revoked_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+                );
+            }
+        }
+        AdminCommand::Key(KeyCommand::Revoke { id }) => {
+            let key = store.revoke_key(&actor, KeyId(*id)).await?;
+            eprintln!("ward: key {} ({}) revoked", key.id, key.prefix);
+        }
+    }
+    Ok(())
+}

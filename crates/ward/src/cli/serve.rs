@@ -1,0 +1,20 @@
+//! `ward serve`: the command-line side of the HTTP service (the service is `crate::serve`).
+
+use std::process::ExitCode;
+
+use super::ServeArgs;
+use crate::serve::{self, Config, ServeSettings};
+
+pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let settings = ServeSettings {
+        listen: args.listen,
+        data_dir: args.store.data_dir.clone(),
+        database_url: args.store.database_url.clone(),
+        config: Config {
+            body_limit: (args.body_limit as usize) << 20,
+            video: args.video.options(),
+        },
+    };
+    serve::run(settings)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,681 @@
+//! The `/v1` API for curators, analysts and auditors: banks, their content and signals (one
+//! by one or streamed in bulk), assessments, opinions, and the audit log.
+
+use std::io::{self, BufReader, Read};
+use std::str::FromStr;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use ward_core::categories::{Activity, AgeGroup, Assessment};
+use ward_core::lists::{Hex64, ListError, ListReader, Signal, SignalType};
+use ward_store::{
+    AuditQuery, Bank, BankId, BankKind, BankUpdate, Content, ContentId, NewBank, NewContent,
+    OpinionKind, OrgId, Role, Sharing, SignalKind, Store,
+};
+
+use super::SharedState;
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult};
+use super::view;
+
+/// Content items added per transaction by a bulk import.
+const IMPORT_BATCH: usize = 5_000;
+/// Malformed lines listed in a bulk import's answer (the rest are counted).
+const IMPORT_ERRORS_SHOWN: usize = 100;
+
+/// Roles that may read bank content.
+const READERS: &[Role] = &[Role::Curator, Role::Analyst];
+
+pub async fn list_banks(
+    State(state): State<SharedState>,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    let banks: Vec<Value> = state
+        .store
+        .banks()
+        .await?
+        .iter()
+        .filter(|b| caller.sees(b))
+        .map(view::bank)
+        .collect();
+    Ok(Json(json!({ "banks": banks })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankRequest {
+    name: String,
+    /// Admins may create a bank for another organisation.
+    org: Option<i64>,
+    kind: Option<String>,
+    distance: Option<u32>,
+    enabled: Option<bool>,
+    sharing: Option<String>,
+    description: Option<String>,
+}
+
+pub async fn create_bank(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Json(request): Json<BankRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(&[Role::Curator])?;
+    let org = match request.org {
+        Some(org) if caller.role() == Role::Admin => OrgId(org),
+        Some(org) if org != caller.org().0 => {
+            return Err(ApiError::forbidden(
+                "a curator creates banks for its own organisation",
+            ));
+        }
+        _ => caller.org(),
+    };
+    let bank = NewBank {
+        name: request.name,
+        org,
+        kind: parse_or(request.kind.as_deref(), BankKind::Standard)?,
+        distance: request.distance.unwrap_or(31),
+        enabled: request.enabled.unwrap_or(true),
+        sharing: parse_or(request.sharing.as_deref(), Sharing::Private)?,
+        description: request.description.unwrap_or_default(),
+    };
+    let bank = state.store.create_bank(&caller.actor(), &bank).await?;
+    state.refresh_soon();
+    Ok((StatusCode::CREATED, Json(view::bank(&bank))))
+}
+
+/// A bank the caller may see, else 404 (not 403: a private bank's existence is not told).
+pub async fn visible_bank(state: &SharedState, caller: &Caller, id: i64) -> ApiResult<Bank> {
+    match state.store.bank(BankId(id)).await? {
+        Some(bank) if caller.sees(&bank) => Ok(bank),
+        _ => Err(ApiError::not_found(format!("bank {id} not found"))),
+    }
+}
+
+/// A bank the caller may change, else 404 or 403.
+async fn managed_bank(state: &SharedState, caller: &Caller, id: i64) -> ApiResult<Bank> {
+    caller.require(&[Role::Curator])?;
+    let bank = visible_bank(state, caller, id).await?;
+    if !caller.manages(&bank) {
+        return Err(ApiError::forbidden(
+            "only the owning organisation's curators change a bank",
+        ));
+    }
+    Ok(bank)
+}
+
+pub async fn get_bank(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(view::bank(&visible_bank(&state, &caller, id).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankPatch {
+    name: Option<String>,
+    distance: Option<u32>,
+    enabled: Option<bool>,
+    sharing: Option<String>,
+    description: Option<String>,
+}
+
+pub async fn update_bank(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(patch): Json<BankPatch>,
+) -> ApiResult<Json<Value>> {
+    let bank = managed_bank(&state, &caller, id).await?;
+    let update = BankUpdate {
+        name: patch.name,
+        distance: patch.distance,
+        enabled: patch.enabled,
+        sharing: patch
+            .sharing
+            .as_deref()
+            .map(Sharing::from_str)
+            .transpose()?,
+        description: patch.description,
+    };
+    let bank = state
+        .store
+        .update_bank(&caller.actor(), bank.id, &update)
+        .await?;
+    state.refresh_soon();
+    Ok(Json(view::bank(&bank)))
+}
+
+pub async fn delete_bank(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    let bank = managed_bank(&state, &caller, id).await?;
+    state.store.delete_bank(&caller.actor(), bank.id).await?;
+    state.refresh_soon();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Page {
+    after: Option<i64>,
+    limit: Option<u32>,
+}
+
+pub async fn list_content(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(page): Query<Page>,
+) -> ApiResult<Json<Value>> {
+    caller.require(READERS)?;
+    let bank = visible_bank(&state, &caller, id).await?;
+    let limit = page.limit.unwrap_or(100).clamp(1, 1000);
+    let items = state
+        .store
+        .bank_contents(bank.id, page.after.map(ContentId), limit)
+        .await?;
+    state
+        .store
+        .record_read(
+            &caller.actor(),
+            "read.bank_content",
+            &format!("bank:{}", bank.id),
+        )
+        .await?;
+    let next = (items.len() == limit as usize).then(|| items.last().map(|c| c.id.0));
+    let items: Vec<Value> = items.iter().map(view::content).collect();
+    Ok(Json(
+        json!({ "content": items, "next_after": next.flatten() }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalRequest {
+    pub signal_type: String,
+    pub signal: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoriesRequest {
+    age_group: String,
+    activity: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContentRequest {
+    signals: Vec<SignalRequest>,
+    categories: Option<CategoriesRequest>,
+    source: Option<String>,
+}
+
+pub async fn add_content(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(request): Json<ContentRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let bank = managed_bank(&state, &caller, id).await?;
+    if request.signals.is_empty() {
+        return Err(ApiError::bad_request(
+            "a content item needs at least one signal",
+        ));
+    }
+    let signals = request
+        .signals
+        .iter()
+        .map(|s| stored_signal(&s.signal_type, &s.signal))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let item = NewContent {
+        signals,
+        assessment: request.categories.as_ref().map(assessment).transpose()?,
+        source: request.source.unwrap_or_else(|| "api".into()),
+    };
+    let ids = state
+        .store
+        .add_content(&caller.actor(), bank.id, std::slice::from_ref(&item))
+        .await?;
+    state.refresh_soon();
+    let content = state
+        .store
+        .content(ids[0])
+        .await?
+        .ok_or_else(|| ApiError::internal("content vanished after it was added"))?;
+    Ok((StatusCode::CREATED, Json(view::content(&content))))
+}
+
+/// A signal as the store keeps it: parsed and printed again by ward-core (canonical lower-case
+/// hex, vPDQ JSON), or PhotoDNA kept as given.
+pub fn stored_signal(signal_type: &str, value: &str) -> ApiResult<ward_store::Signal> {
+    let value = value.trim();
+    if signal_type.trim().eq_ignore_ascii_case("photodna") {
+        if value.is_empty() || value.len() > 4096 {
+            return Err(ApiError::bad_request(
+                "a photodna signal is 1 to 4096 characters",
+            ));
+        }
+        return Ok(ward_store::Signal {
+            kind: SignalKind::Photodna,
+            value: value.to_string(),
+        });
+    }
+    let signal_type = SignalType::from_str(signal_type)?;
+    let signal = Signal::parse(signal_type, &value.to_ascii_lowercase())
+        .or_else(|_| Signal::parse(signal_type, value))?;
+    Ok(store_signal(&signal))
+}
+
+/// A parsed signal in the store's terms.
+pub fn store_signal(signal: &Signal) -> ward_store::Signal {
+    let kind = match signal.signal_type() {
+        SignalType::Pdq => SignalKind::Pdq,
+        SignalType::Md5 => SignalKind::Md5,
+        SignalType::Sha1 => SignalKind::Sha1,
+        SignalType::Sha256 => SignalKind::Sha256,
+        SignalType::Vpdq => SignalKind::Vpdq,
+    };
+    ward_store::Signal {
+        kind,
+        value: signal.to_string(),
+    }
+}
+
+fn assessment(request: &CategoriesRequest) -> ApiResult<Assessment> {
+    Ok(Assessment {
+        age_group: AgeGroup::from_str(&request.age_group)?,
+        activity: Activity::from_str(&request.activity)?,
+    })
+}
+
+fn parse_or<T: FromStr<Err = ward_store::StoreError>>(
+    text: Option<&str>,
+    default: T,
+) -> ApiResult<T> {
+    Ok(text.map(T::from_str).transpose()?.unwrap_or(default))
+}
+
+/// A content item the caller may see, with its bank.
+async fn visible_content(
+    state: &SharedState,
+    caller: &Caller,
+    id: i64,
+) -> ApiResult<(Content, Bank)> {
+    let missing = || ApiError::not_found(format!("content {id} not found"));
+    let content = state
+        .store
+        .content(ContentId(id))
+        .await?
+        .ok_or_else(missing)?;
+    match state.store.bank(content.bank).await? {
+        Some(bank) if caller.sees(&bank) => Ok((content, bank)),
+        _ => Err(missing()),
+    }
+}
+
+pub async fn get_content(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    caller.require(READERS)?;
+    let (content, _) = visible_content(&state, &caller, id).await?;
+    state
+        .store
+        .record_read(&caller.actor(), "read.content", &format!("content:{id}"))
+        .await?;
+    Ok(Json(view::content(&content)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContentPatch {
+    enabled: Option<bool>,
+    /// `null` clears the assessment; absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    categories: Option<Option<CategoriesRequest>>,
+}
+
+/// Tells an explicit `null` (`Some(None)`) from an absent field (`None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+pub async fn update_content(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(patch): Json<ContentPatch>,
+) -> ApiResult<Json<Value>> {
+    caller.require(&[Role::Curator, Role::Analyst])?;
+    let (content, bank) = visible_content(&state, &caller, id).await?;
+    let actor = caller.actor();
+    if let Some(enabled) = patch.enabled {
+        if !caller.manages(&bank) {
+            return Err(ApiError::forbidden(
+                "only the owning organisation's curators enable or disable content",
+            ));
+        }
+        state
+            .store
+            .set_content_enabled(&actor, content.id, enabled)
+            .await?;
+        state.refresh_soon();
+    }
+    if let Some(categories) = patch.categories {
+        // Grading is the analysts' work, and the owners'.
+        if !(caller.manages(&bank) || (caller.role() == Role::Analyst && bank.org == caller.org()))
+        {
+            return Err(ApiError::forbidden(
+                "only the owning organisation's analysts and curators assess content",
+            ));
+        }
+        let assessment = categories.as_ref().map(assessment).transpose()?;
+        state
+            .store
+            .set_assessment(&actor, content.id, assessment)
+            .await?;
+    }
+    let content = state
+        .store
+        .content(content.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("content {id} not found")))?;
+    Ok(Json(view::content(&content)))
+}
+
+pub async fn remove_content(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    caller.require(&[Role::Curator])?;
+    let (content, bank) = visible_content(&state, &caller, id).await?;
+    if !caller.manages(&bank) {
+        return Err(ApiError::forbidden(
+            "only the owning organisation's curators remove content",
+        ));
+    }
+    state
+        .store
+        .remove_content(&caller.actor(), content.id)
+        .await?;
+    state.refresh_soon();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpinionRequest {
+    /// `confirm`, `dispute`, or `null` to withdraw.
+    opinion: Option<String>,
+}
+
+pub async fn set_opinion(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(request): Json<OpinionRequest>,
+) -> ApiResult<Json<Value>> {
+    caller.require(&[Role::Analyst, Role::Curator])?;
+    let (content, _) = visible_content(&state, &caller, id).await?;
+    let opinion = request
+        .opinion
+        .as_deref()
+        .map(OpinionKind::from_str)
+        .transpose()?;
+    state
+        .store
+        .set_opinion(&caller.actor(), content.id, caller.org(), opinion)
+        .await?;
+    let content = state
+        .store
+        .content(content.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("content {id} not found")))?;
+    Ok(Json(view::content(&content)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditRequest {
+    after: Option<i64>,
+    target: Option<String>,
+    limit: Option<u32>,
+}
+
+pub async fn audit_log(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(request): Query<AuditRequest>,
+) -> ApiResult<Json<Value>> {
+    caller.require(&[Role::Auditor])?;
+    let events = state
+        .store
+        .audit_log(&AuditQuery {
+            after: request.after,
+            target: request.target,
+            limit: request.limit.unwrap_or(100).clamp(1, 10_000),
+        })
+        .await?;
+    let events: Vec<Value> = events.iter().map(view::audit_event).collect();
+    Ok(Json(json!({ "events": events })))
+}
+
+/// `POST /v1/banks/{id}/signals`: streams a list into a bank, one content item per signal.
+/// CSV (with a `signal_type,signal` header) or plain hashes, as `ward match` reads lists; or
+/// JSON lines (`{"signal_type": "pdq", "signal": "..."}`) with `Content-Type:
+/// application/x-ndjson`. Items are committed in batches as they arrive: what the answer
+/// counts as added is stored, and a failure stops at the last whole batch.
+pub async fn import_signals(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<Value>> {
+    let bank = managed_bank(&state, &caller, id).await?;
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("text/csv")
+        .to_ascii_lowercase();
+    let json_lines = content_type.contains("ndjson") || content_type.contains("jsonl");
+    let source = headers
+        .get("x-ward-source")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(200).collect::<String>())
+        .unwrap_or_else(|| "api:import".into());
+
+    // The body is read here and parsed on a blocking thread, a chunk at a time.
+    let (chunks, receiver) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(8);
+    let mut stream = body.into_data_stream();
+    let feeder = tokio::spawn(async move {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(io::Error::other);
+            if chunks.send(chunk).await.is_err() {
+                break;
+            }
+        }
+    });
+    let runtime = tokio::runtime::Handle::current();
+    let actor = caller.actor();
+    let worker_state = state.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let reader = BufReader::with_capacity(256 << 10, BodyReader::new(receiver));
+        let import = Import::new(&runtime, &worker_state, &actor, bank.id, source);
+        if json_lines {
+            import.json_lines(reader)
+        } else {
+            import.list(reader)
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("import task failed: {e}")))?;
+    feeder.abort();
+    state.refresh_soon();
+    report.map(Json)
+}
+
+/// A bulk import in progress.
+struct Import<'a> {
+    runtime: &'a tokio::runtime::Handle,
+    state: &'a SharedState,
+    actor: &'a ward_store::Actor,
+    bank: BankId,
+    source: String,
+    batch: Vec<NewContent>,
+    added: u64,
+    malformed: u64,
+    errors: Vec<Value>,
+}
+
+impl<'a> Import<'a> {
+    fn new(
+        runtime: &'a tokio::runtime::Handle,
+        state: &'a SharedState,
+        actor: &'a ward_store::Actor,
+        bank: BankId,
+        source: String,
+    ) -> Import<'a> {
+        Import {
+            runtime,
+            state,
+            actor,
+            bank,
+            source,
+            batch: Vec::with_capacity(IMPORT_BATCH),
+            added: 0,
+            malformed: 0,
+            errors: Vec::new(),
+        }
+    }
+
+    fn list(mut self, reader: impl io::BufRead) -> ApiResult<Value> {
+        for entry in ListReader::new(reader, Hex64::Pdq) {
+            match entry {
+                Ok(entry) => self.push(store_signal(&entry.signal))?,
+                Err(ListError::Malformed { line, reason }) => self.malformed(line, reason),
+                Err(error) => return self.fail(ApiError::bad_request(error.to_string())),
+            }
+        }
+        self.finish()
+    }
+
+    fn json_lines(mut self, reader: impl io::BufRead) -> ApiResult<Value> {
+        #[derive(Deserialize)]
+        struct Line {
+            signal_type: String,
+            signal: String,
+        }
+        for (number, line) in reader.lines().enumerate() {
+            let number = number as u64 + 1;
+            let line = match line {
+                Ok(line) => line,
+                Err(error) => {
+                    return self.fail(ApiError::bad_request(format!("line {number}: {error}")));
+                }
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            let parsed = serde_json::from_str::<Line>(&line)
+                .map_err(|e| e.to_string())
+                .and_then(|l| stored_signal(&l.signal_type, &l.signal).map_err(|e| e.message));
+            match parsed {
+                Ok(signal) => self.push(signal)?,
+                Err(reason) => self.malformed(number, reason),
+            }
+        }
+        self.finish()
+    }
+
+    fn push(&mut self, signal: ward_store::Signal) -> ApiResult<()> {
+        self.batch.push(NewContent {
+            signals: vec![signal],
+            assessment: None,
+            source: self.source.clone(),
+        });
+        if self.batch.len() >= IMPORT_BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> ApiResult<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let store = &self.state.store;
+        self.runtime
+            .block_on(store.add_content(self.actor, self.bank, &self.batch))?;
+        self.added += self.batch.len() as u64;
+        self.batch.clear();
+        Ok(())
+    }
+
+    fn malformed(&mut self, line: u64, reason: String) {
+        self.malformed += 1;
+        if self.errors.len() < IMPORT_ERRORS_SHOWN {
+            self.errors.push(json!({"line": line, "reason": reason}));
+        }
+    }
+
+    /// Stops on an unreadable body, saying how much was stored before.
+    fn fail(self, mut error: ApiError) -> ApiResult<Value> {
+        error.message = format!("{} ({} items were added before)", error.message, self.added);
+        Err(error)
+    }
+
+    fn finish(mut self) -> ApiResult<Value> {
+        self.flush()?;
+        Ok(json!({
+            "added": self.added,
+            "malformed": self.malformed,
+            "errors": self.errors,
+        }))
+    }
+}
+
+/// The request body as a blocking `Read`, fed chunk by chunk from the async side.
+struct BodyReader {
+    chunks: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl BodyReader {
+    fn new(chunks: tokio::sync::mpsc::Receiver<io::Result<Bytes>>) -> BodyReader {
+        BodyReader {
+            chunks,
+            current: Bytes::new(),
+        }
+    }
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(chunk) => self.current = chunk?,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        let _ = self.current.split_to(n);
+        Ok(n)
+    }
+}

@@ -1,0 +1,332 @@
+//! The server's match index: every active signal in the store, derived from the store's index
+//! feed and kept current by following it, so that a signal added or disabled through any
+//! node is matched (or no longer matched) by every node within a poll.
+//!
+//! Ids in the ward-core indexes are the store's signal ids; `located` says which content
+//! item and bank each belongs to. Bank settings (enabled, distance, kind, sharing) are not in
+//! the index: they are applied when a match is reported, from the bank table refreshed on
+//! every poll.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
+
+use ward_core::index::PdqIndex;
+use ward_core::index::digests::{Md5Set, Sha1Set, Sha256Set};
+use ward_core::lists::{Signal, SignalType};
+use ward_core::pdq::Quality;
+use ward_core::video::{CompareOptions, VideoIndex, Vpdq};
+use ward_store::{Bank, BankId, ContentId, Seq, SignalChange, SignalId, SignalKind, Store};
+
+/// How many feed entries one poll reads at a time.
+const FEED_PAGE: u32 = 20_000;
+
+/// Where a signal lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Located {
+    pub content: ContentId,
+    pub bank: BankId,
+}
+
+/// A stored signal that a query signal matched, before bank rules are applied.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct IndexHit {
+    pub signal: SignalId,
+    pub located: Located,
+    pub signal_type: SignalType,
+    /// Hamming distance for PDQ, 0 for digests; `None` for vPDQ.
+    pub distance: Option<u32>,
+    /// For vPDQ: the query's and the stored video's shares (percent).
+    pub shares: Option<(f64, f64)>,
+}
+
+/// vPDQ entries and the index over their frames, rebuilt when they change (videos are few
+/// beside images, and a video index answers with per-video shares).
+#[derive(Debug, Default)]
+struct Videos {
+    entries: HashMap<i64, Vpdq>,
+    index: Option<VideoIndex>,
+}
+
+/// Every active signal of the store, by type.
+#[derive(Debug, Default)]
+pub struct BankIndex {
+    pdq: PdqIndex,
+    md5: Md5Set,
+    sha1: Sha1Set,
+    sha256: Sha256Set,
+    videos: RwLock<Videos>,
+    located: RwLock<HashMap<i64, Located>>,
+    banks: RwLock<HashMap<BankId, Bank>>,
+    /// The largest match distance of any bank: how far PDQ searches go.
+    max_distance: AtomicU32,
+    cursor: AtomicI64,
+    ready: AtomicBool,
+    applied: AtomicU64,
+}
+
+impl BankIndex {
+    /// Builds the index from everything in the store (each index built in one go, which is
+    /// much faster than inserting millions of entries one by one).
+    pub async fn load(store: &impl Store) -> Result<BankIndex, ward_store::StoreError> {
+        let (mut pdq, mut md5, mut sha1, mut sha256) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut videos = HashMap::new();
+        let mut located = HashMap::new();
+        let mut cursor = Seq(0);
+        loop {
+            let page = store.signal_changes(cursor, FEED_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            cursor = last.seq;
+            for change in page {
+                let Some(signal) = parse(&change) else {
+                    continue;
+                };
+                if !change.active {
+                    continue;
+                }
+                let id = change.signal.0 as u64;
+                match signal {
+                    Signal::Pdq(hash) => pdq.push((hash, id)),
+                    Signal::Md5(d) => md5.push((d, id)),
+                    Signal::Sha1(d) => sha1.push((d, id)),
+                    Signal::Sha256(d) => sha256.push((d, id)),
+                    Signal::Vpdq(v) => {
+                        videos.insert(change.signal.0, v);
+                    }
+                }
+                located.insert(change.signal.0, located_of(&change));
+            }
+        }
+        let index = BankIndex {
+            pdq: PdqIndex::build(pdq),
+            md5: Md5Set::build(md5),
+            sha1: Sha1Set::build(sha1),
+            sha256: Sha256Set::build(sha256),
+            videos: RwLock::new(Videos {
+                index: None,
+                entries: videos,
+            }),
+            located: RwLock::new(located),
+            banks: RwLock::default(),
+            max_distance: AtomicU32::new(0),
+            cursor: AtomicI64::new(cursor.0),
+            ready: AtomicBool::new(false),
+            applied: AtomicU64::new(0),
+        };
+        index.rebuild_videos();
+        index.refresh_banks(store).await?;
+        index.ready.store(true, Ordering::Release);
+        Ok(index)
+    }
+
+    /// Applies what the store's feed has after the cursor, and refreshes the banks. Returns
+    /// how many changes were applied.
+    pub async fn follow(&self, store: &impl Store) -> Result<usize, ward_store::StoreError> {
+        let mut applied = 0;
+        loop {
+            let cursor = Seq(self.cursor.load(Ordering::Acquire));
+            let page = store.signal_changes(cursor, FEED_PAGE).await?;
+            let Some(last) = page.last().map(|c| c.seq) else {
+                break;
+            };
+            let mut videos_changed = false;
+            for change in &page {
+                videos_changed |= self.apply(change);
+            }
+            if videos_changed {
+                self.rebuild_videos();
+            }
+            applied += page.len();
+            self.cursor.store(last.0, Ordering::Release);
+            if page.len() < FEED_PAGE as usize {
+                break;
+            }
+        }
+        self.refresh_banks(store).await?;
+        self.applied.fetch_add(applied as u64, Ordering::Relaxed);
+        Ok(applied)
+    }
+
+    /// Applies one change; true when it changed the vPDQ entries.
+    fn apply(&self, change: &SignalChange) -> bool {
+        let Some(signal) = parse(change) else {
+            return false;
+        };
+        let id = change.signal.0;
+        let present = self.located.read().expect("lock").contains_key(&id);
+        if change.active == present {
+            return false;
+        }
+        let key = id as u64;
+        let is_video = matches!(signal, Signal::Vpdq(_));
+        if change.active {
+            match signal {
+                Signal::Pdq(hash) => self.pdq.insert(hash, key),
+                Signal::Md5(d) => drop(self.md5.insert(d, key)),
+                Signal::Sha1(d) => drop(self.sha1.insert(d, key)),
+                Signal::Sha256(d) => drop(self.sha256.insert(d, key)),
+                Signal::Vpdq(v) => {
+                    self.videos.write().expect("lock").entries.insert(id, v);
+                }
+            }
+            self.located
+                .write()
+                .expect("lock")
+                .insert(id, located_of(change));
+        } else {
+            match signal {
+                Signal::Pdq(hash) => drop(self.pdq.remove(&hash, key)),
+                Signal::Md5(d) => drop(self.md5.remove(&d, key)),
+                Signal::Sha1(d) => drop(self.sha1.remove(&d, key)),
+                Signal::Sha256(d) => drop(self.sha256.remove(&d, key)),
+                Signal::Vpdq(_) => {
+                    self.videos.write().expect("lock").entries.remove(&id);
+                }
+            }
+            self.located.write().expect("lock").remove(&id);
+        }
+        is_video
+    }
+
+    fn rebuild_videos(&self) {
+        let mut videos = self.videos.write().expect("lock");
+        let entries: Vec<(u64, Vpdq)> = videos
+            .entries
+            .iter()
+            .map(|(id, v)| (*id as u64, v.clone()))
+            .collect();
+        videos.index =
+            (!entries.is_empty()).then(|| VideoIndex::build(entries, Quality::MATCHABLE));
+    }
+
+    async fn refresh_banks(&self, store: &impl Store) -> Result<(), ward_store::StoreError> {
+        let banks = store.banks().await?;
+        let max_distance = banks.iter().map(|b| b.distance).max().unwrap_or(0);
+        *self.banks.write().expect("lock") = banks.into_iter().map(|b| (b.id, b)).collect();
+        self.max_distance
+            .store(max_distance.min(256), Ordering::Release);
+        Ok(())
+    }
+
+    /// Whether the index has been loaded.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// The last feed position applied.
+    pub fn cursor(&self) -> Seq {
+        Seq(self.cursor.load(Ordering::Acquire))
+    }
+
+    /// Counts of indexed signals by type, for metrics and status.
+    pub fn counts(&self) -> [(SignalType, usize); 5] {
+        [
+            (SignalType::Pdq, self.pdq.len()),
+            (SignalType::Md5, self.md5.len()),
+            (SignalType::Sha1, self.sha1.len()),
+            (SignalType::Sha256, self.sha256.len()),
+            (
+                SignalType::Vpdq,
+                self.videos.read().expect("lock").entries.len(),
+            ),
+        ]
+    }
+
+    /// A bank as last refreshed.
+    pub fn bank(&self, id: BankId) -> Option<Bank> {
+        self.banks.read().expect("lock").get(&id).cloned()
+    }
+
+    /// The largest distance any bank matches at.
+    pub fn max_distance(&self) -> u32 {
+        self.max_distance.load(Ordering::Acquire)
+    }
+
+    /// The stored signals that `signal` matches: PDQ within `distance` (the largest any bank
+    /// allows; banks narrow it), digests exactly, vPDQ by the shares of `video`.
+    pub fn search(&self, signal: &Signal, distance: u32, video: &CompareOptions) -> Vec<IndexHit> {
+        let mut hits = Vec::new();
+        let located = |id: u64| {
+            self.located
+                .read()
+                .expect("lock")
+                .get(&(id as i64))
+                .copied()
+        };
+        let mut push = |id: u64, signal_type, distance, shares| {
+            if let Some(located) = located(id) {
+                hits.push(IndexHit {
+                    signal: SignalId(id as i64),
+                    located,
+                    signal_type,
+                    distance,
+                    shares,
+                });
+            }
+        };
+        let mut ids = Vec::new();
+        match signal {
+            Signal::Pdq(hash) => {
+                let mut found = Vec::new();
+                self.pdq.search_radius(hash, distance, &mut found);
+                found.sort_by_key(|m| (m.distance, m.id));
+                for m in found {
+                    push(m.id, SignalType::Pdq, Some(m.distance), None);
+                }
+            }
+            Signal::Md5(d) => {
+                self.md5.lookup(d, &mut ids);
+                ids.iter()
+                    .for_each(|&id| push(id, SignalType::Md5, Some(0), None));
+            }
+            Signal::Sha1(d) => {
+                self.sha1.lookup(d, &mut ids);
+                ids.iter()
+                    .for_each(|&id| push(id, SignalType::Sha1, Some(0), None));
+            }
+            Signal::Sha256(d) => {
+                self.sha256.lookup(d, &mut ids);
+                ids.iter()
+                    .for_each(|&id| push(id, SignalType::Sha256, Some(0), None));
+            }
+            Signal::Vpdq(vpdq) => {
+                let videos = self.videos.read().expect("lock");
+                if let Some(index) = &videos.index {
+                    for hit in index.search(vpdq, video) {
+                        let shares = (hit.shares.query_share, hit.shares.compared_share);
+                        push(hit.id, SignalType::Vpdq, None, Some(shares));
+                    }
+                }
+            }
+        }
+        hits
+    }
+}
+
+/// The feed entry's signal, parsed; `None` for PhotoDNA (stored, never matched) and for a
+/// value that no longer parses (logged: it was validated when stored).
+fn parse(change: &SignalChange) -> Option<Signal> {
+    let signal_type = match change.kind {
+        SignalKind::Pdq => SignalType::Pdq,
+        SignalKind::Md5 => SignalType::Md5,
+        SignalKind::Sha1 => SignalType::Sha1,
+        SignalKind::Sha256 => SignalType::Sha256,
+        SignalKind::Vpdq => SignalType::Vpdq,
+        SignalKind::Photodna => return None,
+    };
+    match Signal::parse(signal_type, &change.value) {
+        Ok(signal) => Some(signal),
+        Err(error) => {
+            tracing::warn!(signal = change.signal.0, %error, "stored signal does not parse");
+            None
+        }
+    }
+}
+
+fn located_of(change: &SignalChange) -> Located {
+    Located {
+        content: change.content,
+        bank: change.bank,
+    }
+}

@@ -1,0 +1,252 @@
+//! `ward serve`: the HTTP service. Banks, content and keys live in the store (SQLite under the
+//! data directory, or PostgreSQL shared by several nodes); each node keeps a match index
+//! derived from it and follows the store's feed to stay current.
+//!
+//! `router` builds the whole application, so tests drive it with or without a socket;
+//! `start` opens what it needs (loading the index and starting the follower); `run` is the
+//! command: listen, serve, and shut down gracefully on SIGINT or SIGTERM.
+
+mod api;
+mod auth;
+mod bank_index;
+mod error;
+mod matching;
+mod openapi;
+mod ops;
+mod view;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use tokio::sync::Notify;
+use ward_core::video::VideoOptions;
+use ward_store::AnyStore;
+
+pub use auth::KeyCache;
+pub use bank_index::BankIndex;
+use ops::Metrics;
+
+/// How often a node reads the store's feed (a change made through this node is applied at
+/// once; one made through another node within this time).
+pub const FOLLOW_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Settings of a running service.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The largest request body (media uploads); bulk imports stream and are not limited.
+    pub body_limit: usize,
+    /// How videos are hashed.
+    pub video: VideoOptions,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            body_limit: 256 << 20,
+            video: VideoOptions {
+                max_duration: Duration::from_secs(3600),
+                timeout: Duration::from_secs(300),
+                ..VideoOptions::default()
+            },
+        }
+    }
+}
+
+/// What every request handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    pub store: AnyStore,
+    pub index: BankIndex,
+    pub keys: KeyCache,
+    pub metrics: Metrics,
+    pub config: Config,
+    follow_now: Notify,
+}
+
+impl AppState {
+    /// Asks the follower to read the feed now (after a change made through this node).
+    pub fn refresh_soon(&self) {
+        self.follow_now.notify_one();
+    }
+}
+
+pub type SharedState = Arc<AppState>;
+
+/// Loads the index from `store` and starts following its feed.
+pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedState> {
+    let started = std::time::Instant::now();
+    let index = BankIndex::load(&store)
+        .await
+        .context("loading the match index from the store")?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        seq = index.cursor().0,
+        signals = ?index.counts(),
+        "match index loaded"
+    );
+    let state = Arc::new(AppState {
+        store,
+        index,
+        keys: KeyCache::default(),
+        metrics: Metrics::default(),
+        config,
+        follow_now: Notify::new(),
+    });
+    let follower = Arc::clone(&state);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(FOLLOW_INTERVAL) => {}
+                () = follower.follow_now.notified() => {}
+            }
+            if let Err(error) = follower.index.follow(&follower.store).await {
+                tracing::warn!(%error, "following the store's feed failed; retrying");
+            }
+            if Arc::strong_count(&follower) == 1 {
+                return; // the service is gone
+            }
+        }
+    });
+    Ok(state)
+}
+
+/// The application: every route, with authentication inside the handlers.
+pub fn router(state: SharedState) -> Router {
+    let body_limit = state.config.body_limit;
+    let v1 = Router::new()
+        .route("/banks", get(api::list_banks).post(api::create_bank))
+        .route(
+            "/banks/{id}",
+            get(api::get_bank)
+                .patch(api::update_bank)
+                .delete(api::delete_bank),
+        )
+        .route(
+            "/banks/{id}/content",
+            get(api::list_content).post(api::add_content),
+        )
+        .route(
+            "/banks/{id}/signals",
+            post(api::import_signals).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/content/{id}",
+            get(api::get_content)
+                .patch(api::update_content)
+                .delete(api::remove_content),
+        )
+        .route("/content/{id}/opinion", put(api::set_opinion))
+        .route("/hash", post(matching::hash))
+        .route(
+            "/match",
+            get(matching::match_get).post(matching::match_post),
+        )
+        .route("/audit", get(api::audit_log));
+    Router::new()
+        .nest("/v1", v1)
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route(
+            "/openapi.json",
+            get(|| async { axum::Json(openapi::document()) }),
+        )
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            ops::track,
+        ))
+        .with_state(state)
+}
+
+/// `ward serve`'s settings from the command line.
+#[derive(Clone, Debug)]
+pub struct ServeSettings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub config: Config,
+}
+
+/// Runs the service until SIGINT or SIGTERM, then lets requests in flight finish.
+pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
+    init_logs();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let store = open_store(&settings.data_dir, settings.database_url.as_deref()).await?;
+        let backend = store.backend();
+        let state = start(store, settings.config).await?;
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("listening on {}", settings.listen))?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, backend, "ward serve listening");
+        // Tests and scripts wait for this line on standard error.
+        eprintln!("ward: serving on http://{address} ({backend})");
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving")?;
+        tracing::info!("ward serve stopped");
+        Ok(())
+    })
+}
+
+/// Opens the store the command line names (`ward serve` and `ward admin` alike).
+pub async fn open_store(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+) -> anyhow::Result<AnyStore> {
+    let what = match database_url {
+        Some(_) => "the PostgreSQL database".to_string(),
+        None => format!("the SQLite store in {}", data_dir.display()),
+    };
+    AnyStore::open(data_dir, database_url)
+        .await
+        .with_context(|| format!("opening {what}"))
+}
+
+/// Structured (JSON) logs on standard error; `RUST_LOG` chooses what (`info` by default).
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests;

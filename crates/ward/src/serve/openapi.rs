@@ -1,0 +1,289 @@
+//! The OpenAPI 3.1 document served at `/openapi.json`: every route of the `/v1` API, with
+//! its parameters, bodies, answers and the roles that may call it. A test checks that it
+//! names exactly the routes the router serves.
+
+use serde_json::{Value, json};
+
+/// One operation: method, summary, roles, and its request body and parameters, if any.
+struct Operation {
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    roles: &'static str,
+    parameters: Value,
+    body: Option<Value>,
+    ok: (&'static str, &'static str),
+}
+
+fn id_param(name: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "schema": {"type": "integer"}})
+}
+
+fn query_param(name: &str, required: bool, description: &str) -> Value {
+    json!({"name": name, "in": "query", "required": required, "schema": {"type": "string"}, "description": description})
+}
+
+fn json_body(schema: Value) -> Value {
+    json!({"required": true, "content": {"application/json": {"schema": schema}}})
+}
+
+fn media_body() -> Value {
+    json!({"required": true, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]
+    }}}})
+}
+
+fn operations() -> Vec<Operation> {
+    let bank = json!({"$ref": "#/components/schemas/BankRequest"});
+    let signals = json!({"type": "object", "required": ["signals"], "properties": {"signals": {"type": "array", "items": {"$ref": "#/components/schemas/Signal"}}}});
+    vec![
+        Operation {
+            method: "get",
+            path: "/v1/banks",
+            summary: "List the banks the caller can see",
+            roles: "all",
+            parameters: json!([]),
+            body: None,
+            ok: ("200", "Banks"),
+        },
+        Operation {
+            method: "post",
+            path: "/v1/banks",
+            summary: "Create a bank",
+            roles: "admin, curator",
+            parameters: json!([]),
+            body: Some(json_body(bank)),
+            ok: ("201", "Bank"),
+        },
+        Operation {
+            method: "get",
+            path: "/v1/banks/{id}",
+            summary: "A bank",
+            roles: "all",
+            parameters: json!([id_param("id")]),
+            body: None,
+            ok: ("200", "Bank"),
+        },
+        Operation {
+            method: "patch",
+            path: "/v1/banks/{id}",
+            summary: "Change a bank's name, distance, enabled flag, sharing or description",
+            roles: "admin, curator of its organisation",
+            parameters: json!([id_param("id")]),
+            body: Some(json_body(json!({"$ref": "#/components/schemas/BankPatch"}))),
+            ok: ("200", "Bank"),
+        },
+        Operation {
+            method: "delete",
+            path: "/v1/banks/{id}",
+            summary: "Delete a bank: its signals stop matching",
+            roles: "admin, curator of its organisation",
+            parameters: json!([id_param("id")]),
+            body: None,
+            ok: ("204", "Deleted"),
+        },
+        Operation {
+            method: "get",
+            path: "/v1/banks/{id}/content",
+            summary: "A bank's content items, by id (audited)",
+            roles: "admin, curator, analyst",
+            parameters: json!([
+                id_param("id"),
+                query_param("after", false, "the last id of the previous page"),
+                query_param("limit", false, "1 to 1000, 100 by default")
+            ]),
+            body: None,
+            ok: ("200", "Content page"),
+        },
+        Operation {
+            method: "post",
+            path: "/v1/banks/{id}/content",
+            summary: "Add a content item with its signals, categories and source",
+            roles: "admin, curator of its organisation",
+            parameters: json!([id_param("id")]),
+            body: Some(json_body(
+                json!({"$ref": "#/components/schemas/ContentRequest"}),
+            )),
+            ok: ("201", "Content"),
+        },
+        Operation {
+            method: "post",
+            path: "/v1/banks/{id}/signals",
+            summary: "Bulk import, streamed: CSV (signal_type,signal), plain hashes, or JSON lines; one content item per signal, committed in batches",
+            roles: "admin, curator of its organisation",
+            parameters: json!([id_param("id"), {"name": "X-Ward-Source", "in": "header", "required": false, "schema": {"type": "string"}, "description": "the provenance source recorded (api:import by default)"}]),
+            body: Some(
+                json!({"required": true, "content": {"text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"type": "string"}}}}),
+            ),
+            ok: ("200", "Import report: added, malformed, errors by line"),
+        },
+        Operation {
+            method: "get",
+            path: "/v1/content/{id}",
+            summary: "A content item (audited)",
+            roles: "admin, curator, analyst",
+            parameters: json!([id_param("id")]),
+            body: None,
+            ok: ("200", "Content"),
+        },
+        Operation {
+            method: "patch",
+            path: "/v1/content/{id}",
+            summary: "Enable or disable a content item, or record its assessment (categories: null clears)",
+            roles: "admin, curator of its organisation; analysts of its organisation for categories",
+            parameters: json!([id_param("id")]),
+            body: Some(json_body(
+                json!({"type": "object", "properties": {"enabled": {"type": "boolean"}, "categories": {"$ref": "#/components/schemas/Categories"}}}),
+            )),
+            ok: ("200", "Content"),
+        },
+        Operation {
+            method: "delete",
+            path: "/v1/content/{id}",
+            summary: "Remove a content item",
+            roles: "admin, curator of its organisation",
+            parameters: json!([id_param("id")]),
+            body: None,
+            ok: ("204", "Removed"),
+        },
+        Operation {
+            method: "put",
+            path: "/v1/content/{id}/opinion",
+            summary: "The caller's organisation confirms or disputes a content item (null withdraws)",
+            roles: "admin, curator, analyst",
+            parameters: json!([id_param("id")]),
+            body: Some(json_body(
+                json!({"type": "object", "properties": {"opinion": {"type": ["string", "null"], "enum": ["confirm", "dispute", null]}}}),
+            )),
+            ok: ("200", "Content"),
+        },
+        Operation {
+            method: "post",
+            path: "/v1/hash",
+            summary: "Hash media: PDQ and quality (images) or vPDQ (videos), MD5, SHA-1, SHA-256",
+            roles: "admin, curator, analyst, platform",
+            parameters: json!([]),
+            body: Some(media_body()),
+            ok: ("200", "Hashes"),
+        },
+        Operation {
+            method: "get",
+            path: "/v1/match",
+            summary: "Match one signal against the banks the caller sees",
+            roles: "admin, curator, analyst, platform",
+            parameters: json!([
+                query_param("signal_type", true, "pdq, md5, sha1, sha256 or vpdq"),
+                query_param("signal", true, "the hash (hex), or vPDQ JSON")
+            ]),
+            body: None,
+            ok: ("200", "Matches"),
+        },
+        Operation {
+            method: "post",
+            path: "/v1/match",
+            summary: "Match signals (JSON), or media hashed and matched in one call (multipart)",
+            roles: "admin, curator, analyst, platform",
+            parameters: json!([]),
+            body: Some(
+                json!({"required": true, "content": {"application/json": {"schema": signals}, "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}}),
+            ),
+            ok: ("200", "Matches"),
+        },
+        Operation {
+            method: "get",
+            path: "/v1/audit",
+            summary: "The append-only audit log, oldest first",
+            roles: "admin, auditor",
+            parameters: json!([
+                query_param("after", false, "the last id already read"),
+                query_param("target", false, "e.g. bank:3, content:42"),
+                query_param("limit", false, "1 to 10000, 100 by default")
+            ]),
+            body: None,
+            ok: ("200", "Audit events"),
+        },
+    ]
+}
+
+/// The paths the document describes (for the test that compares them with the router).
+#[cfg(test)]
+pub fn paths() -> Vec<(&'static str, &'static str)> {
+    operations().iter().map(|o| (o.method, o.path)).collect()
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for op in operations() {
+        let mut operation = json!({
+            "summary": op.summary,
+            "description": format!("Roles: {}.", op.roles),
+            "parameters": op.parameters,
+            "security": [{"bearer": []}],
+            "responses": {
+                op.ok.0: {"description": op.ok.1},
+                "400": {"$ref": "#/components/responses/Error"},
+                "401": {"$ref": "#/components/responses/Error"},
+                "403": {"$ref": "#/components/responses/Error"},
+                "404": {"$ref": "#/components/responses/Error"},
+            },
+        });
+        if let Some(body) = op.body {
+            operation["requestBody"] = body;
+        }
+        paths
+            .entry(op.path)
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("an object")
+            .insert(op.method.to_string(), operation);
+    }
+    for (path, summary) in [
+        ("/healthz", "Liveness"),
+        (
+            "/readyz",
+            "Readiness: the store answers and the match index is loaded",
+        ),
+        ("/metrics", "Prometheus metrics"),
+        ("/openapi.json", "This document"),
+    ] {
+        paths.insert(path.into(), json!({"get": {"summary": summary, "security": [], "responses": {"200": {"description": "OK"}}}}));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Ward",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Find, share, report and remove known abuse material by its hashes. Every /v1 route needs Authorization: Bearer <key> (made with ward admin key create).",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {"Error": {"description": "An error", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}
+            }}}}},
+            "schemas": {
+                "Signal": {"type": "object", "required": ["signal_type", "signal"], "properties": {
+                    "signal_type": {"type": "string", "enum": ["pdq", "md5", "sha1", "sha256", "vpdq", "photodna"]},
+                    "signal": {"type": "string"}}},
+                "Categories": {"type": ["object", "null"], "required": ["age_group", "activity"], "properties": {
+                    "age_group": {"type": "string", "enum": ["prepubescent", "pubescent", "unknown"]},
+                    "activity": {"type": "string", "enum": ["penetrative", "bestiality", "sadism", "non_penetrative", "lascivious_exhibition", "other_indecent"]}}},
+                "BankRequest": {"type": "object", "required": ["name"], "properties": {
+                    "name": {"type": "string"}, "org": {"type": "integer", "description": "admins only"},
+                    "kind": {"type": "string", "enum": ["standard", "negative"]},
+                    "distance": {"type": "integer", "minimum": 0, "maximum": 255, "default": 31},
+                    "enabled": {"type": "boolean", "default": true},
+                    "sharing": {"type": "string", "enum": ["private", "members", "public"], "default": "private"},
+                    "description": {"type": "string"}}},
+                "BankPatch": {"type": "object", "properties": {
+                    "name": {"type": "string"}, "distance": {"type": "integer"}, "enabled": {"type": "boolean"},
+                    "sharing": {"type": "string"}, "description": {"type": "string"}}},
+                "ContentRequest": {"type": "object", "required": ["signals"], "properties": {
+                    "signals": {"type": "array", "items": {"$ref": "#/components/schemas/Signal"}},
+                    "categories": {"$ref": "#/components/schemas/Categories"},
+                    "source": {"type": "string"}}},
+            },
+        },
+    })
+}

@@ -1,0 +1,179 @@
+//! Operations: liveness (`/healthz`), readiness (`/readyz`: the store answers and the index
+//! is loaded), and Prometheus metrics (`/metrics`): requests by route and status, match
+//! latency, index sizes and feed position.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use ward_store::Store;
+
+use super::SharedState;
+
+/// Upper bounds of the latency histogram buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5,
+];
+
+/// A latency histogram in Prometheus's cumulative form.
+#[derive(Debug, Default)]
+struct Histogram {
+    counts: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    fn observe(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|&b| seconds <= b) {
+            self.counts[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn write(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
+            cumulative += count.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{{labels}le=\"{bound}\"}} {cumulative}");
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {count}");
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let labels = labels.trim_end_matches(',');
+        let labels = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let _ = writeln!(out, "{name}_sum{labels} {sum}");
+        let _ = writeln!(out, "{name}_count{labels} {count}");
+    }
+}
+
+/// The counters behind `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    request_latency: Histogram,
+    match_latency: Histogram,
+    matches: AtomicU64,
+}
+
+impl Metrics {
+    pub fn observe_match(&self, elapsed: Duration, matches: usize) {
+        self.match_latency.observe(elapsed);
+        self.matches.fetch_add(matches as u64, Ordering::Relaxed);
+    }
+
+    fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        *self
+            .requests
+            .lock()
+            .expect("lock")
+            .entry((method.to_string(), route.to_string(), status))
+            .or_default() += 1;
+        self.request_latency.observe(elapsed);
+    }
+}
+
+/// Counts every request by method, route pattern (never the raw path: it may hold hashes)
+/// and status, and logs it.
+pub async fn track(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .observe_request(&method, &route, status, elapsed);
+    tracing::debug!(
+        method,
+        route,
+        status,
+        micros = elapsed.as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+pub async fn healthz() -> impl IntoResponse {
+    (StatusCode::OK, axum::Json(json!({"status": "ok"})))
+}
+
+pub async fn readyz(State(state): State<SharedState>) -> Response {
+    let store = state.store.ping().await;
+    let ready = store.is_ok() && state.index.is_ready();
+    let body = json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "store": store.map(|()| "ok".to_string()).unwrap_or_else(|e| e.to_string()),
+        "index_ready": state.index.is_ready(),
+        "index_seq": state.index.cursor(),
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+pub async fn metrics(State(state): State<SharedState>) -> Response {
+    let mut out = String::new();
+    out.push_str("# HELP ward_http_requests_total HTTP requests by method, route and status.\n");
+    out.push_str("# TYPE ward_http_requests_total counter\n");
+    for ((method, route, status), count) in state.metrics.requests.lock().expect("lock").iter() {
+        let _ = writeln!(
+            out,
+            "ward_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}"
+        );
+    }
+    out.push_str("# HELP ward_http_request_seconds Time to answer a request.\n");
+    out.push_str("# TYPE ward_http_request_seconds histogram\n");
+    state
+        .metrics
+        .request_latency
+        .write(&mut out, "ward_http_request_seconds", "");
+    out.push_str("# HELP ward_match_seconds Time to search the index for one request's signals.\n");
+    out.push_str("# TYPE ward_match_seconds histogram\n");
+    state
+        .metrics
+        .match_latency
+        .write(&mut out, "ward_match_seconds", "");
+    out.push_str(
+        "# HELP ward_matches_total Matches reported.\n# TYPE ward_matches_total counter\n",
+    );
+    let _ = writeln!(
+        out,
+        "ward_matches_total {}",
+        state.metrics.matches.load(Ordering::Relaxed)
+    );
+    out.push_str("# HELP ward_index_signals Signals in this node's match index.\n");
+    out.push_str("# TYPE ward_index_signals gauge\n");
+    for (signal_type, count) in state.index.counts() {
+        let _ = writeln!(
+            out,
+            "ward_index_signals{{signal_type=\"{signal_type}\"}} {count}"
+        );
+    }
+    out.push_str("# HELP ward_index_seq The store's feed position this node has applied.\n");
+    out.push_str("# TYPE ward_index_seq gauge\n");
+    let _ = writeln!(out, "ward_index_seq {}", state.index.cursor().0);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}

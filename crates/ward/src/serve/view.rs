@@ -1,0 +1,79 @@
+//! How the API writes stored things as JSON: banks, content with its categories, provenance
+//! and opinions, audit events.
+
+use serde_json::{Value, json};
+use ward_core::categories::Assessment;
+use ward_store::{AuditEvent, Bank, Content, Provenance};
+
+pub fn bank(bank: &Bank) -> Value {
+    json!({
+        "id": bank.id,
+        "name": bank.name,
+        "org": bank.org,
+        "kind": bank.kind.name(),
+        "distance": bank.distance,
+        "enabled": bank.enabled,
+        "sharing": bank.sharing.name(),
+        "description": bank.description,
+        "created_at": bank.created_at.to_rfc3339(),
+        "updated_at": bank.updated_at.to_rfc3339(),
+    })
+}
+
+/// The facts, and each scheme's label derived from them (`null` where the scheme has none).
+pub fn categories(assessment: Option<&Assessment>) -> Value {
+    match assessment {
+        None => Value::Null,
+        Some(a) => json!({
+            "age_group": a.age_group.name(),
+            "activity": a.activity.name(),
+            "uk": a.uk().name(),
+            "industry": a.industry().map(|c| c.name()),
+        }),
+    }
+}
+
+pub fn provenance(provenance: &Provenance) -> Value {
+    json!({
+        "added_by": provenance.added_by,
+        "org": provenance.added_by_org,
+        "source": provenance.source,
+        "added_at": provenance.added_at.to_rfc3339(),
+    })
+}
+
+pub fn content(content: &Content) -> Value {
+    let signals: Vec<Value> = content
+        .signals
+        .iter()
+        .map(|s| json!({"id": s.id, "signal_type": s.kind.name(), "signal": s.value}))
+        .collect();
+    let opinions: Vec<Value> = content
+        .opinions
+        .iter()
+        .map(|o| json!({"org": o.org, "opinion": o.kind.name(), "at": o.at.to_rfc3339()}))
+        .collect();
+    json!({
+        "id": content.id,
+        "bank": content.bank,
+        "enabled": content.enabled,
+        "signals": signals,
+        "categories": categories(content.assessment.as_ref()),
+        "provenance": provenance(&content.provenance),
+        "opinions": opinions,
+        "opinion_status": content.opinion_status().name(),
+    })
+}
+
+pub fn audit_event(event: &AuditEvent) -> Value {
+    json!({
+        "id": event.id,
+        "at": event.at.to_rfc3339(),
+        "actor": event.actor,
+        "actor_key": event.actor_key,
+        "actor_org": event.actor_org,
+        "action": event.action,
+        "target": event.target,
+        "detail": event.detail,
+    })
+}

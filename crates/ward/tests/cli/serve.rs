@@ -1,0 +1,489 @@
+//! `ward serve` as a real process on a loopback port: `ward admin` makes the keys, requests go
+//! over TCP, SIGTERM stops it gracefully; three nodes on one PostgreSQL see each other's
+//! changes within 2 seconds; a node killed during a bulk import loses nothing it
+//! acknowledged.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::ward;
+
+const PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+
+/// A running `ward serve`, killed when dropped.
+struct Node {
+    child: Child,
+    address: String,
+}
+
+impl Node {
+    /// Starts a node on a free loopback port and waits until it says where it listens.
+    fn start(store: &[String]) -> Node {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(store)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start ward serve");
+        let stderr = child.stderr.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sender = Some(sender);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(address) = line.strip_prefix("ward: serving on http://") {
+                    let address = address.split_whitespace().next().unwrap().to_string();
+                    if let Some(s) = sender.take() {
+                        let _ = s.send(address);
+                    }
+                }
+            }
+        });
+        let address = receiver
+            .recv_timeout(Duration::from_secs(60))
+            .expect("ward serve did not start within 60 s");
+        Node { child, address }
+    }
+
+    /// One HTTP/1.1 request; returns the status and the body as JSON (or a JSON string).
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: &[u8],
+        content_type: &str,
+    ) -> (u16, Value) {
+        let mut stream = TcpStream::connect(&self.address).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.address,
+            body.len()
+        );
+        if let Some(key) = key {
+            head.push_str(&format!("Authorization: Bearer {key}\r\n"));
+        }
+        if !content_type.is_empty() {
+            head.push_str(&format!("Content-Type: {content_type}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        parse_response(&response)
+    }
+
+    fn json(&self, method: &str, path: &str, key: Option<&str>, body: Value) -> (u16, Value) {
+        let bytes = if body.is_null() {
+            Vec::new()
+        } else {
+            body.to_string().into_bytes()
+        };
+        self.request(
+            method,
+            path,
+            key,
+            &bytes,
+            if body.is_null() {
+                ""
+            } else {
+                "application/json"
+            },
+        )
+    }
+
+    fn signal(&self, signal: libc_signal::Signal) {
+        libc_signal::send(self.child.id(), signal);
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Signals by the `kill` program (no libc binding needed in the tests).
+mod libc_signal {
+    #[derive(Clone, Copy, Debug)]
+    pub enum Signal {
+        Term,
+        Kill,
+    }
+
+    pub fn send(pid: u32, signal: Signal) {
+        let name = match signal {
+            Signal::Term => "-TERM",
+            Signal::Kill => "-KILL",
+        };
+        let status = std::process::Command::new("kill")
+            .args([name, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+/// Status and JSON body of a raw HTTP/1.1 response (chunked bodies included).
+fn parse_response(response: &[u8]) -> (u16, Value) {
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
+    let head = String::from_utf8_lossy(&response[..split]).to_string();
+    let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let mut body = response[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut decoded = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap().trim(), 16)
+                    .unwrap();
+            if size == 0 {
+                break;
+            }
+            decoded.extend_from_slice(&rest[line_end + 2..line_end + 2 + size]);
+            rest = &rest[line_end + 2 + size + 2..];
+        }
+        body = decoded;
+    }
+    let value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()));
+    (status, value)
+}
+
+/// Makes an organisation and a key of `role` with `ward admin`; returns the key.
+fn admin_key(store: &[String], org: &str, role: &str) -> String {
+    let orgs = ward(
+        ["admin"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(store.iter().cloned())
+            .chain(["org", "list"].map(String::from)),
+    );
+    if !orgs
+        .stdout
+        .lines()
+        .any(|l| l.split('\t').nth(1) == Some(org))
+    {
+        let run = ward(
+            ["admin"]
+                .iter()
+                .map(|s| s.to_string())
+                .chain(store.iter().cloned())
+                .chain(["org", "create", org].map(String::from)),
+        );
+        assert_eq!(run.code, Some(0), "{run:?}");
+    }
+    let run = ward(
+        ["admin"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(store.iter().cloned())
+            .chain(["key", "create", "--org", org, "--role", role].map(String::from)),
+    );
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let key = run.stdout.trim().to_string();
+    assert!(
+        key.starts_with("ward_") && !key.contains('\n'),
+        "only the key on stdout: {run:?}"
+    );
+    key
+}
+
+fn sqlite(dir: &Path) -> Vec<String> {
+    vec!["--data-dir".into(), dir.display().to_string()]
+}
+
+#[test]
+fn serves_over_tcp_and_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(dir.path());
+    let curator = admin_key(&store, "NGO", "curator");
+    let platform = admin_key(&store, "NGO", "platform");
+    let node = Node::start(&store);
+
+    assert_eq!(node.json("GET", "/healthz", None, Value::Null).0, 200);
+    assert_eq!(node.json("GET", "/readyz", None, Value::Null).0, 200);
+    assert_eq!(node.json("GET", "/v1/banks", None, Value::Null).0, 401);
+    let (status, bank) = node.json("POST", "/v1/banks", Some(&curator), json!({"name": "TCP"}));
+    assert_eq!(status, 201, "{bank}");
+    let path = format!("/v1/banks/{}/signals", bank["id"]);
+    let csv = format!("signal_type,signal\npdq,{PDQ}\n");
+    let (status, report) = node.request("POST", &path, Some(&curator), csv.as_bytes(), "text/csv");
+    assert_eq!(
+        (status, report["added"].as_u64()),
+        (200, Some(1)),
+        "{report}"
+    );
+    let (status, found) = node.json(
+        "GET",
+        &format!("/v1/match?signal_type=pdq&signal={PDQ}"),
+        Some(&platform),
+        Value::Null,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(found["matches"][0]["bank"]["name"], "TCP", "{found}");
+    let (_, metrics) = node.request("GET", "/metrics", None, b"", "");
+    assert!(
+        metrics
+            .as_str()
+            .unwrap()
+            .contains("ward_index_signals{signal_type=\"pdq\"} 1"),
+        "{metrics}"
+    );
+
+    // The key list shows prefixes, never secrets.
+    let list = ward(
+        ["admin".to_string()]
+            .into_iter()
+            .chain(store.clone())
+            .chain(["key".into(), "list".into()]),
+    );
+    assert!(
+        list.stdout.contains(&curator[..13]) && !list.stdout.contains(&curator),
+        "{list:?}"
+    );
+
+    let mut node = node;
+    node.signal(libc_signal::Signal::Term);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = node.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ward serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+/// A fresh PostgreSQL database for one test, dropped at the end (best effort).
+struct PgDatabase {
+    name: String,
+}
+
+impl PgDatabase {
+    fn create() -> PgDatabase {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("ward_serve_test_{}_{nanos}", std::process::id());
+        psql(&format!("CREATE DATABASE {name}"));
+        PgDatabase { name }
+    }
+
+    fn args(&self) -> Vec<String> {
+        vec![
+            "--database-url".into(),
+            format!("postgres://postgres@127.0.0.1:5432/{}", self.name),
+        ]
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "test",
+                "-q",
+                "-c",
+            ])
+            .arg(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .output();
+    }
+}
+
+fn psql(sql: &str) {
+    let output = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("psql must be installed and PostgreSQL running at 127.0.0.1:5432 (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start)");
+    assert!(
+        output.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Waits until `check` holds, at most `limit`; returns how long it took.
+fn within(limit: Duration, mut check: impl FnMut() -> bool) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if check() {
+            return Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+#[test]
+fn three_nodes_on_one_postgresql_see_each_others_changes_within_two_seconds() {
+    let database = PgDatabase::create();
+    let store = database.args();
+    let curator = admin_key(&store, "NGO", "curator");
+    let platform = admin_key(&store, "Platform", "platform");
+    let nodes: Vec<Node> = (0..3).map(|_| Node::start(&store)).collect();
+    let (a, others) = nodes.split_first().unwrap();
+
+    let (status, bank) = a.json(
+        "POST",
+        "/v1/banks",
+        Some(&curator),
+        json!({"name": "SHARED", "sharing": "members"}),
+    );
+    assert_eq!(status, 201, "{bank}");
+    let csv = format!("signal_type,signal\npdq,{PDQ}\nmd5,d41d8cd98f00b204e9800998ecf8427e\n");
+    let (status, report) = a.request(
+        "POST",
+        &format!("/v1/banks/{}/signals", bank["id"]),
+        Some(&curator),
+        csv.as_bytes(),
+        "text/csv",
+    );
+    assert_eq!(
+        (status, report["added"].as_u64()),
+        (200, Some(2)),
+        "{report}"
+    );
+    let query = format!("/v1/match?signal_type=pdq&signal={PDQ}");
+    for (i, node) in others.iter().enumerate() {
+        let took = within(Duration::from_secs(2), || {
+            node.json("GET", &query, Some(&platform), Value::Null).1["matches"]
+                .as_array()
+                .is_some_and(|m| m.len() == 1)
+        });
+        eprintln!("node {}: matched after {took:?}", i + 1);
+        assert!(took.is_some(), "node {} did not match within 2 s", i + 1);
+    }
+
+    // Disabled through node B: no node matches it within 2 s.
+    let (_, found) = a.json("GET", &query, Some(&platform), Value::Null);
+    let content = found["matches"][0]["content_id"].as_i64().unwrap();
+    let (status, _) = others[0].json(
+        "PATCH",
+        &format!("/v1/content/{content}"),
+        Some(&curator),
+        json!({"enabled": false}),
+    );
+    assert_eq!(status, 200);
+    for (i, node) in nodes.iter().enumerate() {
+        let took = within(Duration::from_secs(2), || {
+            node.json("GET", &query, Some(&platform), Value::Null).1["matches"]
+                .as_array()
+                .is_some_and(|m| m.is_empty())
+        });
+        assert!(
+            took.is_some(),
+            "node {i} still matched a disabled signal after 2 s"
+        );
+    }
+}
+
+#[test]
+fn a_node_killed_during_a_bulk_import_keeps_what_it_acknowledged() {
+    let database = PgDatabase::create();
+    let store = database.args();
+    let curator = admin_key(&store, "NGO", "curator");
+    let node = Node::start(&store);
+    let (_, bank) = node.json("POST", "/v1/banks", Some(&curator), json!({"name": "BULK"}));
+    let path = format!("/v1/banks/{}/signals", bank["id"]);
+
+    // An acknowledged import of 20,000 hashes.
+    let mut csv = String::from("signal_type,signal\n");
+    for i in 0..20_000u32 {
+        csv.push_str(&format!("md5,{i:032x}\n"));
+    }
+    let (status, report) = node.request("POST", &path, Some(&curator), csv.as_bytes(), "text/csv");
+    assert_eq!(
+        (status, report["added"].as_u64()),
+        (200, Some(20_000)),
+        "{report}"
+    );
+
+    // A second, large import, killed mid-way: the node dies with SIGKILL while it streams.
+    let mut big = String::from("signal_type,signal\n");
+    for i in 0..400_000u32 {
+        big.push_str(&format!("sha1,{i:040x}\n"));
+    }
+    let address = node.address.clone();
+    let key = curator.clone();
+    let sender = std::thread::spawn(move || {
+        let mut stream = TcpStream::connect(&address).unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: Bearer {key}\r\nContent-Type: text/csv\r\nContent-Length: {}\r\n\r\n",
+            big.len()
+        );
+        let _ = stream.write_all(head.as_bytes());
+        for chunk in big.as_bytes().chunks(64 << 10) {
+            if stream.write_all(chunk).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+    });
+    std::thread::sleep(Duration::from_millis(400));
+    let mut node = node;
+    node.signal(libc_signal::Signal::Kill);
+    let _ = node.child.wait();
+    let _ = sender.join();
+
+    // Restarted, it still has every acknowledged hash.
+    let node = Node::start(&store);
+    let platform = admin_key(&store, "NGO", "platform");
+    for i in [0u32, 9_999, 19_999] {
+        let (status, found) = node.json(
+            "GET",
+            &format!("/v1/match?signal_type=md5&signal={i:032x}"),
+            Some(&platform),
+            Value::Null,
+        );
+        assert_eq!(status, 200);
+        assert_eq!(
+            found["matches"].as_array().unwrap().len(),
+            1,
+            "md5 {i} lost: {found}"
+        );
+    }
+    let (_, metrics) = node.request("GET", "/metrics", None, b"", "");
+    let md5 = metrics
+        .as_str()
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("ward_index_signals{signal_type=\"md5\"} "))
+        .map(|n| n.parse::<u64>().unwrap());
+    assert_eq!(md5, Some(20_000));
+}
