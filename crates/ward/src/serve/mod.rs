@@ -10,6 +10,7 @@ mod api;
 mod auth;
 mod bank_index;
 mod error;
+mod hma;
 mod matching;
 mod openapi;
 mod ops;
@@ -153,6 +154,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .merge(hma::routes())
         .route(
             "/openapi.json",
             get(|| async { axum::Json(openapi::document()) }),
@@ -248,5 +250,7 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+#[cfg(test)]
+mod hma_tests;
 #[cfg(test)]
 mod tests;

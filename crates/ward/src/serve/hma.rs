@@ -1,0 +1,960 @@
+//! HMA-compatible routes: Meta's Hasher-Matcher-Actioner (HMA 2, "OpenMediaMatch") API served
+//! from Ward's banks, so that platforms' existing HMA clients work unchanged.
+//!
+//! - `POST /h/hash`: one file in a multipart part named `photo` or `video` (`?types=`) →
+//!   `{"pdq": "…"}` or `{"video_md5": "…", "vpdq": "…"}`.
+//! - `GET /m/lookup?signal_type=&signal=` (`banks`, `seed`, `bypass_coinflip`) →
+//!   `{"BANK": [{"bank_content_id": 1, "distance": "0"}]}`; `POST /m/lookup` with an upload →
+//!   that per signal type.
+//! - `GET /m/raw_lookup?signal_type=&signal=` (`banks`, `include_distance`) →
+//!   `{"matches": [1]}` or `{"matches": [{"bank_content_id": 1, "distance": "0"}]}`.
+//! - `POST /m/compare` `{"pdq": [a, b]}` → `{"pdq": [true, {"distance": 9}]}`.
+//! - `GET/POST /c/banks`, `GET/PUT/DELETE /c/bank/{name}` → `{"name",
+//!   "matching_enabled_ratio"}` (201 when created; `{"message": "Done"}` when deleted).
+//! - `POST /c/bank/{name}/signal` `{"pdq": "…"}`, `POST /c/bank/{name}/content` with an
+//!   upload → `{"id": 1, "signals": {"pdq": "…"}}`.
+//! - `GET /status` → `I-AM-ALIVE` (text), or 503 `INDEX-STALE`.
+//!
+//! Errors are HMA's `{"message": "…"}` with the status. How HMA's concepts map onto Ward's:
+//!
+//! - An HMA bank is a Ward bank by name. HMA's `matching_enabled_ratio` (a coin flip per
+//!   lookup) is Ward's `enabled`: a ratio above 0 enables the bank, and the ratio reads back
+//!   as 1.0 or 0.0. Banks created here are `standard`, `private` to the caller's organisation,
+//!   with distance 31; names are checked as HMA checks them (`^[A-Z_][A-Z0-9_]*$`).
+//! - HMA content ids are Ward content ids. Signal types are HMA's names (`pdq`, `video_md5`,
+//!   `vpdq`) and Ward's other spellings (`md5`, `sha1`, `sha256`).
+//! - Lookups go through [`match_signals`], so Ward's bank rules hold exactly as for
+//!   `/v1/match`: only banks the caller sees, enabled banks and content, each bank's own PDQ
+//!   distance, and matches that a negative bank suppresses left out. `raw_lookup` too, where
+//!   HMA itself skips the enabled checks.
+//! - Ward never fetches a URL on a client's behalf: where HMA takes `url=`, Ward answers 400
+//!   and asks for the file (multipart upload, as HMA's POST forms) or its hash.
+//! - Every route takes `Authorization: Bearer <key>` with the role of its `/v1` equivalent,
+//!   except `/status`, which is public like `/healthz`.
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+use ward_core::lists::{Signal, SignalType};
+use ward_core::pdq::Quality;
+use ward_core::video::{self, CompareOptions, Vpdq};
+use ward_store::{
+    Bank, BankKind, BankUpdate, NewBank, NewContent, Role, Sharing, Store, StoreError,
+};
+
+use super::SharedState;
+use super::api::{store_signal, stored_signal};
+use super::auth::Caller;
+use super::error::ApiError;
+use super::matching::{MATCHERS, MediaKind, hash_bytes, match_signals};
+
+/// The routes, merged into the application by `serve::router`.
+pub fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/status", get(status))
+        .route("/h/hash", get(hash_url).post(hash_upload))
+        .route("/m/lookup", get(lookup_get).post(lookup_post))
+        .route("/m/raw_lookup", get(raw_lookup))
+        .route("/m/compare", post(compare))
+        .route("/c/banks", get(list_banks).post(create_bank))
+        .route(
+            "/c/bank/{name}",
+            get(get_bank).put(update_bank).delete(delete_bank),
+        )
+        .route("/c/bank/{name}/content", post(add_content))
+        .route("/c/bank/{name}/signal", post(add_signals))
+}
+
+/// What HMA's similarity info prints for exact-match signal types (MD5 and other digests).
+const NO_DISTANCE: &str = "-";
+/// HMA's PDQ threshold for `/m/compare` (`PDQ_CONFIDENT_MATCH_THRESHOLD`).
+const COMPARE_PDQ_DISTANCE: u32 = 31;
+
+/// An error in HMA's shape: `{"message": "…"}` with its status.
+#[derive(Debug)]
+struct HmaError {
+    status: StatusCode,
+    message: String,
+}
+
+type HmaResult<T> = Result<T, HmaError>;
+
+impl HmaError {
+    fn new(status: StatusCode, message: impl Into<String>) -> HmaError {
+        HmaError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> HmaError {
+        HmaError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    fn not_found(message: impl Into<String>) -> HmaError {
+        HmaError::new(StatusCode::NOT_FOUND, message)
+    }
+
+    fn forbidden(message: impl Into<String>) -> HmaError {
+        HmaError::new(StatusCode::FORBIDDEN, message)
+    }
+
+    /// Ward does not fetch URLs for clients (no request forgery through the service): the
+    /// client uploads the file to `route` instead, or does what `otherwise` says.
+    fn no_fetch(route: &str, otherwise: &str) -> HmaError {
+        HmaError::bad_request(format!(
+            "Ward does not fetch URLs: upload the file instead (POST {route} as \
+             multipart/form-data, one part named \"photo\" or \"video\"), or {otherwise}"
+        ))
+    }
+}
+
+impl From<ApiError> for HmaError {
+    fn from(error: ApiError) -> HmaError {
+        HmaError::new(error.status, error.message)
+    }
+}
+
+impl From<StoreError> for HmaError {
+    fn from(error: StoreError) -> HmaError {
+        HmaError::from(ApiError::from(error))
+    }
+}
+
+impl IntoResponse for HmaError {
+    fn into_response(self) -> Response {
+        let message = if self.status.is_server_error() {
+            tracing::error!(
+                status = self.status.as_u16(),
+                message = %self.message,
+                "request failed"
+            );
+            self.status
+                .canonical_reason()
+                .unwrap_or("internal error")
+                .to_string()
+        } else {
+            self.message
+        };
+        (self.status, Json(json!({ "message": message }))).into_response()
+    }
+}
+
+/// The authenticated caller, refused in HMA's error shape.
+struct HmaCaller(Caller);
+
+impl FromRequestParts<SharedState> for HmaCaller {
+    type Rejection = HmaError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<HmaCaller, HmaError> {
+        Caller::from_request_parts(parts, state)
+            .await
+            .map(HmaCaller)
+            .map_err(HmaError::from)
+    }
+}
+
+/// The query string, read as HMA reads it.
+struct Params(HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = HmaError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Params, HmaError> {
+        Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .map(|Query(params)| Params(params))
+            .map_err(|e| HmaError::bad_request(e.body_text()))
+    }
+}
+
+impl Params {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// A parameter that is present and not empty (HMA tests such values for truth).
+    fn given(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|v| !v.is_empty())
+    }
+
+    fn require(&self, name: &str) -> HmaResult<&str> {
+        self.get(name)
+            .ok_or_else(|| HmaError::bad_request(format!("{name} is required")))
+    }
+
+    /// A boolean as HMA's request models read one (`true`/`false`, `1`/`0`, `yes`/`no`, …).
+    fn flag(&self, name: &str) -> HmaResult<bool> {
+        let Some(value) = self.get(name) else {
+            return Ok(false);
+        };
+        match value.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "t" | "y" | "yes" | "on" => Ok(true),
+            "false" | "0" | "f" | "n" | "no" | "off" => Ok(false),
+            _ => Err(HmaError::bad_request(format!(
+                "invalid boolean parameter {name} - prefer true/false"
+            ))),
+        }
+    }
+
+    /// The `banks` restriction: comma-separated bank names.
+    fn banks(&self) -> Option<HashSet<String>> {
+        self.given("banks")
+            .map(|banks| banks.split(',').map(str::to_string).collect())
+    }
+}
+
+// Status.
+
+/// `GET /status`: HMA's liveness answer, public. Ward's index is loaded before the service
+/// listens and follows the store from then on, so it is stale only before it is ready.
+async fn status(State(state): State<SharedState>) -> (StatusCode, &'static str) {
+    if state.index.is_ready() {
+        (StatusCode::OK, "I-AM-ALIVE")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "INDEX-STALE")
+    }
+}
+
+// Hashing.
+
+/// `GET /h/hash?url=`: HMA fetches the URL; Ward refuses to.
+async fn hash_url(HmaCaller(caller): HmaCaller, params: Params) -> HmaResult<Json<Value>> {
+    caller.require(MATCHERS)?;
+    params.require("url")?;
+    Err(HmaError::no_fetch(
+        "/h/hash",
+        "hash it yourself and look the hash up",
+    ))
+}
+
+/// `POST /h/hash`: the signals of one uploaded file, by HMA signal type.
+async fn hash_upload(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    params: Params,
+    request: Request,
+) -> HmaResult<Json<Value>> {
+    caller.require(MATCHERS)?;
+    let upload = read_upload(request, &state, "Missing multipart/form-data file upload").await?;
+    let hashed = hash(&state, upload, params.get("types"), false).await?;
+    let out: Map<String, Value> = hashed
+        .signals
+        .into_iter()
+        .map(|s| (s.name.to_string(), Value::String(s.text)))
+        .collect();
+    Ok(Json(Value::Object(out)))
+}
+
+/// HMA's content types: the name of the multipart part says which the file is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Photo,
+    Video,
+}
+
+impl Kind {
+    fn from_field(name: &str) -> Option<Kind> {
+        match name {
+            "photo" => Some(Kind::Photo),
+            "video" => Some(Kind::Video),
+            _ => None,
+        }
+    }
+
+    /// HMA's signal types for the content type, in its order.
+    fn signal_types(self) -> &'static [&'static str] {
+        match self {
+            Kind::Photo => &["pdq"],
+            Kind::Video => &["video_md5", "vpdq"],
+        }
+    }
+}
+
+/// The one file of an HMA upload.
+struct Upload {
+    kind: Kind,
+    bytes: Vec<u8>,
+}
+
+/// Reads the multipart body: exactly one file, in a part named for its content type.
+async fn read_upload(request: Request, state: &SharedState, missing: &str) -> HmaResult<Upload> {
+    let is_multipart = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err(HmaError::bad_request(missing));
+    }
+    let mut multipart = Multipart::from_request(request, state)
+        .await
+        .map_err(|e| HmaError::new(e.status(), e.body_text()))?;
+    let part_error = |e: axum::extract::multipart::MultipartError| {
+        HmaError::new(e.status(), format!("multipart: {}", e.body_text()))
+    };
+    let mut first: Option<(String, Bytes)> = None;
+    let mut files = 0;
+    while let Some(field) = multipart.next_field().await.map_err(part_error)? {
+        let name = field.name().unwrap_or_default().to_string();
+        // As HMA (Flask) counts files: parts with a file name; plain form fields are ignored.
+        if field.file_name().is_none() && Kind::from_field(&name).is_none() {
+            continue;
+        }
+        files += 1;
+        if first.is_none() {
+            first = Some((name, field.bytes().await.map_err(part_error)?));
+        }
+    }
+    if files > 1 {
+        return Err(HmaError::bad_request("Only one file allowed per request"));
+    }
+    let (name, bytes) = first.ok_or_else(|| HmaError::bad_request(missing))?;
+    let kind = Kind::from_field(&name)
+        .ok_or_else(|| HmaError::bad_request(format!("no such content_type: '{name}'")))?;
+    Ok(Upload {
+        kind,
+        bytes: bytes.to_vec(),
+    })
+}
+
+/// One signal of an upload, as HMA names and prints it.
+struct HmaSignal {
+    name: &'static str,
+    /// HMA's text: the hash, a vPDQ's JSON, or empty for a PDQ hash below quality 50.
+    text: String,
+    /// The signal, unless it is a PDQ hash below quality 50 (not matched, not banked).
+    signal: Option<Signal>,
+    quality: Option<Quality>,
+}
+
+/// What an upload hashed to, in the order of `?types=` (or HMA's).
+struct Hashed {
+    signals: Vec<HmaSignal>,
+    /// A video's frames hashed inside their bars, for matching only.
+    trimmed: Option<Vpdq>,
+}
+
+/// Hashes an upload through `hash_bytes` (the service's one place for CPU work on media).
+async fn hash(
+    state: &SharedState,
+    upload: Upload,
+    types: Option<&str>,
+    trim_bars: bool,
+) -> HmaResult<Hashed> {
+    let wanted = selected_types(upload.kind, types)?;
+    // The part's name says what the file is; its first bytes must agree, so that an image is
+    // never sent to FFmpeg nor a video to the image decoder by a mislabelled part.
+    match (upload.kind, video::sniff(&upload.bytes).is_some()) {
+        (Kind::Photo, true) => {
+            return Err(HmaError::bad_request(
+                "the file in part \"photo\" is a video: send it in a part named \"video\"",
+            ));
+        }
+        (Kind::Video, false) => {
+            return Err(HmaError::bad_request(
+                "the file in part \"video\" is not a video format Ward recognises \
+                 (MP4, MOV, Matroska/WebM, AVI, FLV, ASF, MPEG, MPEG-TS)",
+            ));
+        }
+        _ => {}
+    }
+    let mut options = state.config.video.clone();
+    options.trim_bars = trim_bars;
+    let hashed = hash_bytes(upload.bytes, options).await?;
+    let (mut signals, trimmed) = match hashed.kind {
+        MediaKind::Image { pdq, quality } => {
+            let matchable = quality >= Quality::MATCHABLE;
+            let pdq = HmaSignal {
+                name: "pdq",
+                // HMA's PDQ hasher gives an empty hash below quality 50.
+                text: if matchable {
+                    pdq.to_string()
+                } else {
+                    String::new()
+                },
+                signal: matchable.then_some(Signal::Pdq(pdq)),
+                quality: Some(quality),
+            };
+            (vec![pdq], None)
+        }
+        MediaKind::Video { vpdq, trimmed } => {
+            let md5 = HmaSignal {
+                name: "video_md5",
+                text: hashed.digests.md5.to_string(),
+                signal: Some(Signal::Md5(hashed.digests.md5)),
+                quality: None,
+            };
+            let vpdq = HmaSignal {
+                name: "vpdq",
+                text: vpdq.to_json(),
+                signal: Some(Signal::Vpdq(vpdq)),
+                quality: None,
+            };
+            (vec![md5, vpdq], trimmed)
+        }
+    };
+    signals.retain(|s| wanted.contains(&s.name));
+    signals.sort_by_key(|s| wanted.iter().position(|w| *w == s.name));
+    Ok(Hashed { signals, trimmed })
+}
+
+/// The signal types `?types=` asks for (comma-separated), checked as HMA checks them.
+fn selected_types(kind: Kind, types: Option<&str>) -> HmaResult<Vec<&'static str>> {
+    let known = kind.signal_types();
+    let Some(types) = types else {
+        return Ok(known.to_vec());
+    };
+    let mut wanted = Vec::new();
+    for name in types.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let Some(&found) = known.iter().find(|k| **k == name) else {
+            return Err(HmaError::bad_request(format!(
+                "signal type '{name}' doesn't exist or is disabled"
+            )));
+        };
+        if !wanted.contains(&found) {
+            wanted.push(found);
+        }
+    }
+    if wanted.is_empty() {
+        return Err(HmaError::bad_request("empty signal type selection"));
+    }
+    Ok(wanted)
+}
+
+// Matching.
+
+/// A content item that a query matched, as HMA reports it.
+#[derive(Debug)]
+struct Found {
+    bank: String,
+    content: i64,
+    distance: String,
+}
+
+/// Matches one query signal under Ward's bank rules (through `match_signals`, exactly as
+/// `/v1/match`), then in HMA's terms: one entry per content item, ordered by id as HMA reads
+/// them from its database, and only in `banks` when given.
+async fn lookup(
+    state: &SharedState,
+    caller: &Caller,
+    signal: Signal,
+    trimmed: Option<&Vpdq>,
+    banks: Option<&HashSet<String>>,
+) -> HmaResult<Vec<Found>> {
+    // `match_signals` answers in `/v1/match`'s JSON, read back here: one matching path for
+    // both APIs (the tests of both fail if its shape changes).
+    let out = match_signals(state, caller, &[(signal, true)], trimmed).await?;
+    let mut found: Vec<Found> = Vec::new();
+    // Matches come nearest first; the first of a content item's signals is kept.
+    for hit in out["matches"].as_array().into_iter().flatten() {
+        let (Some(bank), Some(content)) =
+            (hit["bank"]["name"].as_str(), hit["content_id"].as_i64())
+        else {
+            continue;
+        };
+        if banks.is_some_and(|banks| !banks.contains(bank))
+            || found.iter().any(|f| f.content == content)
+        {
+            continue;
+        }
+        found.push(Found {
+            bank: bank.to_string(),
+            content,
+            distance: distance_text(hit),
+        });
+    }
+    found.sort_by_key(|f| f.content);
+    Ok(found)
+}
+
+/// HMA's similarity text: a PDQ distance as a string, a vPDQ's two shares as
+/// `query%[compared%]`, `-` for the exact-match types.
+fn distance_text(hit: &Value) -> String {
+    match hit["signal_type"].as_str() {
+        Some("pdq") => hit["distance"]
+            .as_u64()
+            .map_or_else(|| NO_DISTANCE.to_string(), |d| d.to_string()),
+        Some("vpdq") => format!(
+            "{:.0}%[{:.0}%]",
+            hit["query_share"].as_f64().unwrap_or(0.0),
+            hit["compared_share"].as_f64().unwrap_or(0.0)
+        ),
+        _ => NO_DISTANCE.to_string(),
+    }
+}
+
+/// `{"BANK": [{"bank_content_id": 1, "distance": "0"}]}`.
+fn by_bank(found: &[Found]) -> Value {
+    let mut out = Map::new();
+    for f in found {
+        let entry = out
+            .entry(f.bank.clone())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(list) = entry {
+            list.push(json!({"bank_content_id": f.content, "distance": f.distance}));
+        }
+    }
+    Value::Object(out)
+}
+
+/// A query's signal type and value, checked as HMA's lookups check them.
+fn query_signal(signal_type: &str, value: &str) -> HmaResult<Signal> {
+    let signal_type = SignalType::from_str(signal_type)
+        .map_err(|_| HmaError::bad_request(format!("No such SignalType '{signal_type}'")))?;
+    Signal::parse(signal_type, value.trim())
+        .map_err(|e| HmaError::bad_request(format!("invalid signal: {e}")))
+}
+
+/// `GET /m/lookup?signal_type=&signal=`: the matching banks and content items.
+async fn lookup_get(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    params: Params,
+) -> HmaResult<Json<Value>> {
+    caller.require(MATCHERS)?;
+    if params.given("url").is_some() {
+        return Err(HmaError::no_fetch(
+            "/m/lookup",
+            "send its hash (signal_type and signal)",
+        ));
+    }
+    let (Some(signal), Some(signal_type)) = (params.given("signal"), params.given("signal_type"))
+    else {
+        return Err(HmaError::bad_request(
+            "Either url or both signal and signal_type are required",
+        ));
+    };
+    // `seed` and `bypass_coinflip` steer HMA's coin flip against fractional enabled ratios;
+    // Ward's banks are enabled or not, so the flip always has the same outcome.
+    params.flag("bypass_coinflip")?;
+    let signal = query_signal(signal_type, signal)?;
+    let found = lookup(&state, &caller, signal, None, params.banks().as_ref()).await?;
+    Ok(Json(by_bank(&found)))
+}
+
+/// `POST /m/lookup`: an uploaded file hashed and looked up, by signal type.
+async fn lookup_post(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    params: Params,
+    request: Request,
+) -> HmaResult<Json<Value>> {
+    caller.require(MATCHERS)?;
+    params.flag("bypass_coinflip")?;
+    let upload = read_upload(request, &state, "Missing multipart/form-data file upload").await?;
+    let hashed = hash(&state, upload, params.get("types"), true).await?;
+    let banks = params.banks();
+    let mut out = Map::new();
+    for signal in hashed.signals {
+        let found = match signal.signal {
+            // A PDQ hash below quality 50 is not matched (HMA refuses its empty hash).
+            None => Vec::new(),
+            Some(query) => {
+                let trimmed = match query {
+                    Signal::Vpdq(_) => hashed.trimmed.as_ref(),
+                    _ => None,
+                };
+                lookup(&state, &caller, query, trimmed, banks.as_ref()).await?
+            }
+        };
+        out.insert(signal.name.to_string(), by_bank(&found));
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+/// `GET /m/raw_lookup?signal_type=&signal=`: the matching content ids.
+async fn raw_lookup(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    params: Params,
+) -> HmaResult<Json<Value>> {
+    caller.require(MATCHERS)?;
+    let signal = params.require("signal")?;
+    let signal_type = params.require("signal_type")?;
+    let include_distance = params.flag("include_distance")?;
+    let signal = query_signal(signal_type, signal)?;
+    let found = lookup(&state, &caller, signal, None, params.banks().as_ref()).await?;
+    let matches: Vec<Value> = found
+        .iter()
+        .map(|f| {
+            if include_distance {
+                json!({"bank_content_id": f.content, "distance": f.distance})
+            } else {
+                json!(f.content)
+            }
+        })
+        .collect();
+    Ok(Json(json!({ "matches": matches })))
+}
+
+/// `POST /m/compare`: pairs of hashes by signal type, compared as HMA's signal types
+/// compare them: PDQ within 31 bits with the distance, digests for equality, vPDQ by the
+/// two shares (80% of the first video's distinct frames).
+async fn compare(HmaCaller(caller): HmaCaller, body: Bytes) -> HmaResult<Json<Value>> {
+    caller.require(MATCHERS)?;
+    let Ok(Value::Object(pairs)) = serde_json::from_slice::<Value>(&body) else {
+        return Err(HmaError::bad_request("Request input was not a dict"));
+    };
+    let mut out = Map::new();
+    for (name, pair) in &pairs {
+        let Value::Array(pair) = pair else {
+            return Err(HmaError::bad_request(format!(
+                "Comparison hashes for {name} was not a list"
+            )));
+        };
+        if pair.len() != 2 {
+            return Err(HmaError::bad_request(
+                "Comparison hash list length must be exactly 2",
+            ));
+        }
+        let signal_type = SignalType::from_str(name)
+            .map_err(|_| HmaError::bad_request(format!("No such SignalType '{name}'")))?;
+        let invalid =
+            |reason: String| HmaError::bad_request(format!("Invalid {name} hash: {reason}"));
+        let parse = |value: &Value| -> HmaResult<Signal> {
+            let text = value
+                .as_str()
+                .ok_or_else(|| invalid("not a string".into()))?;
+            Signal::parse(signal_type, text.trim()).map_err(|e| invalid(e.to_string()))
+        };
+        let result = match (parse(&pair[0])?, parse(&pair[1])?) {
+            (Signal::Pdq(a), Signal::Pdq(b)) => {
+                let distance = a.distance(&b);
+                json!([distance <= COMPARE_PDQ_DISTANCE, {"distance": distance}])
+            }
+            (Signal::Vpdq(a), Signal::Vpdq(b)) => {
+                let options = CompareOptions::default();
+                let shares = video::compare(&a, &b, &options);
+                json!([
+                    shares.is_match(&options),
+                    {
+                        "query_match_percent": shares.query_share,
+                        "compared_match_percent": shares.compared_share,
+                    }
+                ])
+            }
+            (a, b) => json!([a == b, {}]),
+        };
+        out.insert(name.clone(), result);
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+// Curation.
+
+/// A bank as HMA prints it.
+fn bank_json(bank: &Bank) -> Value {
+    json!({
+        "name": bank.name,
+        "matching_enabled_ratio": if bank.enabled { 1.0 } else { 0.0 },
+    })
+}
+
+/// HMA's bank names: upper case, digits and underscores, not starting with a digit.
+fn check_bank_name(name: &str) -> HmaResult<()> {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase() || c == '_');
+    if first_ok && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+        Ok(())
+    } else {
+        Err(HmaError::bad_request(
+            "Bank names must be UPPER_WITH_UNDERSCORE",
+        ))
+    }
+}
+
+/// A bank the caller may see, by name.
+async fn visible_bank(state: &SharedState, caller: &Caller, name: &str) -> HmaResult<Option<Bank>> {
+    Ok(state
+        .store
+        .bank_by_name(name)
+        .await?
+        .filter(|bank| caller.sees(bank)))
+}
+
+/// A bank the caller may change, else 403 or 404 (with HMA's message for an unknown bank).
+async fn managed_bank(
+    state: &SharedState,
+    caller: &Caller,
+    name: &str,
+    missing: impl FnOnce() -> String,
+) -> HmaResult<Bank> {
+    caller.require(&[Role::Curator])?;
+    let bank = visible_bank(state, caller, name)
+        .await?
+        .ok_or_else(|| HmaError::not_found(missing()))?;
+    if !caller.manages(&bank) {
+        return Err(HmaError::forbidden(
+            "only the owning organisation's curators change a bank",
+        ));
+    }
+    Ok(bank)
+}
+
+fn unknown_bank(name: &str) -> impl FnOnce() -> String + '_ {
+    move || format!("bank '{name}' not found")
+}
+
+/// A JSON object body.
+fn json_object(body: &[u8]) -> HmaResult<Map<String, Value>> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => Ok(object),
+        _ => Err(HmaError::bad_request(
+            "this endpoint expects a json object payload",
+        )),
+    }
+}
+
+/// An enabled ratio (a number, or a number in a string, as HMA converts it).
+fn ratio(value: &Value) -> HmaResult<f64> {
+    let parsed = match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    parsed
+        .filter(|r| r.is_finite())
+        .ok_or_else(|| HmaError::bad_request(format!("Invalid float: '{value}'")))
+}
+
+/// A boolean (`true`, or a string HMA reads as one).
+fn boolean(value: &Value) -> HmaResult<bool> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if matches!(s.to_ascii_lowercase().as_str(), "true" | "1") => Ok(true),
+        Value::String(s) if matches!(s.to_ascii_lowercase().as_str(), "false" | "0") => Ok(false),
+        _ => Err(HmaError::bad_request(
+            "invalid boolean parameter - prefer true/false",
+        )),
+    }
+}
+
+/// Whether a request enables its bank: `enabled_ratio` wins over `enabled`, as in HMA.
+fn enabled_from(body: &Map<String, Value>) -> HmaResult<Option<bool>> {
+    match (body.get("enabled_ratio"), body.get("enabled")) {
+        (Some(r), _) if !r.is_null() => Ok(Some(ratio(r)? > 0.0)),
+        (_, Some(e)) if !e.is_null() => Ok(Some(boolean(e)?)),
+        _ => Ok(None),
+    }
+}
+
+/// A name in a request body, checked as HMA checks bank names.
+fn name_from(body: &Map<String, Value>) -> HmaResult<Option<String>> {
+    match body.get("name") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(name)) => {
+            check_bank_name(name)?;
+            Ok(Some(name.clone()))
+        }
+        Some(_) => Err(HmaError::bad_request(
+            "Bank names must be UPPER_WITH_UNDERSCORE",
+        )),
+    }
+}
+
+/// `GET /c/banks`: the banks the caller sees.
+async fn list_banks(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+) -> HmaResult<Json<Value>> {
+    let banks: Vec<Value> = state
+        .store
+        .banks()
+        .await?
+        .iter()
+        .filter(|bank| caller.sees(bank))
+        .map(bank_json)
+        .collect();
+    Ok(Json(Value::Array(banks)))
+}
+
+/// `POST /c/banks`: a new bank of the caller's organisation.
+async fn create_bank(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    body: Bytes,
+) -> HmaResult<(StatusCode, Json<Value>)> {
+    caller.require(&[Role::Curator])?;
+    let body = json_object(&body)?;
+    let name = name_from(&body)?.ok_or_else(|| HmaError::bad_request("name is required"))?;
+    let bank = NewBank {
+        name,
+        org: caller.org(),
+        kind: BankKind::Standard,
+        distance: 31,
+        enabled: enabled_from(&body)?.unwrap_or(true),
+        sharing: Sharing::Private,
+        description: String::new(),
+    };
+    let bank = match state.store.create_bank(&caller.actor(), &bank).await {
+        Err(StoreError::Conflict(_)) => {
+            return Err(HmaError::forbidden("Bank already exists"));
+        }
+        other => other?,
+    };
+    state.refresh_soon();
+    Ok((StatusCode::CREATED, Json(bank_json(&bank))))
+}
+
+/// `GET /c/bank/{name}`.
+async fn get_bank(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    Path(name): Path<String>,
+) -> HmaResult<Json<Value>> {
+    let bank = visible_bank(&state, &caller, &name)
+        .await?
+        .ok_or_else(|| HmaError::not_found(unknown_bank(&name)()))?;
+    Ok(Json(bank_json(&bank)))
+}
+
+/// `PUT /c/bank/{name}`: rename, enable or disable.
+async fn update_bank(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> HmaResult<Json<Value>> {
+    let bank = managed_bank(&state, &caller, &name, || "Bank not found".to_string()).await?;
+    let body = json_object(&body)?;
+    let update = BankUpdate {
+        name: name_from(&body)?,
+        enabled: enabled_from(&body)?,
+        ..BankUpdate::default()
+    };
+    let bank = match state
+        .store
+        .update_bank(&caller.actor(), bank.id, &update)
+        .await
+    {
+        Err(StoreError::Conflict(_)) => {
+            return Err(HmaError::forbidden("Bank name already exists"));
+        }
+        other => other?,
+    };
+    state.refresh_soon();
+    Ok(Json(bank_json(&bank)))
+}
+
+/// `DELETE /c/bank/{name}`: deleting a bank that does not exist succeeds, as in HMA.
+async fn delete_bank(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    Path(name): Path<String>,
+) -> HmaResult<Json<Value>> {
+    caller.require(&[Role::Curator])?;
+    if let Some(bank) = visible_bank(&state, &caller, &name).await? {
+        if !caller.manages(&bank) {
+            return Err(HmaError::forbidden(
+                "only the owning organisation's curators change a bank",
+            ));
+        }
+        state.store.delete_bank(&caller.actor(), bank.id).await?;
+        state.refresh_soon();
+    }
+    Ok(Json(json!({"message": "Done"})))
+}
+
+/// Adds one content item with `signals` (HMA name, stored signal) to `bank`; answers as HMA.
+async fn add_item(
+    state: &SharedState,
+    caller: &Caller,
+    bank: &Bank,
+    signals: Vec<(String, ward_store::Signal)>,
+) -> HmaResult<Json<Value>> {
+    let item = NewContent {
+        signals: signals.iter().map(|(_, s)| s.clone()).collect(),
+        assessment: None,
+        source: "hma".into(),
+    };
+    let ids = state
+        .store
+        .add_content(&caller.actor(), bank.id, std::slice::from_ref(&item))
+        .await?;
+    state.refresh_soon();
+    let echoed: Map<String, Value> = signals
+        .into_iter()
+        .map(|(name, signal)| (name, Value::String(signal.value)))
+        .collect();
+    Ok(Json(json!({"id": ids[0], "signals": echoed})))
+}
+
+/// `POST /c/bank/{name}/content`: an uploaded file hashed and banked as one content item.
+async fn add_content(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    Path(name): Path<String>,
+    params: Params,
+    request: Request,
+) -> HmaResult<Json<Value>> {
+    let bank = managed_bank(&state, &caller, &name, unknown_bank(&name)).await?;
+    if params.given("url").is_some() {
+        return Err(HmaError::no_fetch(
+            &format!("/c/bank/{name}/content"),
+            &format!("send its hashes to /c/bank/{name}/signal"),
+        ));
+    }
+    let missing = "Neither `url` nor multipart file upload was received";
+    let upload = read_upload(request, &state, missing).await?;
+    let hashed = hash(&state, upload, params.get("types"), false).await?;
+    let mut signals = Vec::new();
+    for s in hashed.signals {
+        let Some(signal) = s.signal else {
+            let quality = s.quality.map_or(0, Quality::get);
+            return Err(HmaError::bad_request(format!(
+                "Invalid {} signal: the picture's PDQ quality {quality} is below 50, too \
+                 little detail to match reliably",
+                s.name
+            )));
+        };
+        signals.push((s.name.to_string(), store_signal(&signal)));
+    }
+    if signals.is_empty() {
+        return Err(HmaError::bad_request("No signals given"));
+    }
+    add_item(&state, &caller, &bank, signals).await
+}
+
+/// `POST /c/bank/{name}/signal`: `{"pdq": "…", …}` banked as one content item.
+async fn add_signals(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> HmaResult<Json<Value>> {
+    let bank = managed_bank(&state, &caller, &name, unknown_bank(&name)).await?;
+    let body = json_object(&body)?;
+    if body.is_empty() {
+        return Err(HmaError::bad_request("No signals given"));
+    }
+    let mut signals = Vec::new();
+    for (signal_type, value) in &body {
+        let known = signal_type.trim().eq_ignore_ascii_case("photodna")
+            || SignalType::from_str(signal_type).is_ok();
+        if !known {
+            return Err(HmaError::bad_request(format!(
+                "No such signal type {signal_type}"
+            )));
+        }
+        let invalid =
+            |reason: &str| HmaError::bad_request(format!("Invalid {signal_type} signal: {reason}"));
+        let value = value.as_str().ok_or_else(|| invalid("not a string"))?;
+        let signal = stored_signal(signal_type, value).map_err(|e| invalid(&e.message))?;
+        signals.push((signal_type.clone(), signal));
+    }
+    add_item(&state, &caller, &bank, signals).await
+}
