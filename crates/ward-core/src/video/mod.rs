@@ -17,6 +17,7 @@ mod search;
 mod vpdq;
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread;
 use std::time::Duration;
@@ -47,6 +48,8 @@ pub struct VideoOptions {
     /// Also hash each frame inside its letterbox or pillarbox bars, when it has some (see
     /// [`Bars`]; Ward's addition for matching, off by default).
     pub trim_bars: bool,
+    /// Threads hashing frames while FFmpeg decodes; 0 for one per core.
+    pub threads: usize,
 }
 
 impl Default for VideoOptions {
@@ -59,6 +62,7 @@ impl Default for VideoOptions {
             ffmpeg: PathBuf::from("ffmpeg"),
             ffprobe: PathBuf::from("ffprobe"),
             trim_bars: false,
+            threads: 0,
         }
     }
 }
@@ -165,46 +169,85 @@ pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<HashedVideo> {
 
     let frames = ffmpeg::Frames::start(path, &info, step, options)?;
     let stop = frames.stop_handle();
-    // Frames are read on their own thread, a frame or two ahead, so that FFmpeg decodes the
-    // next ones while this thread hashes (a pipe holds far less than a frame). Buffers go
-    // back to the reader to be filled again.
+    // Frames are read on their own thread, a frame or two ahead of the hashing threads, so
+    // that FFmpeg decodes the next ones while Ward hashes (a pipe holds far less than a
+    // frame). Buffers go back to the reader to be filled again.
     let frame_bytes = info.width as usize * info.height as usize * 3;
-    let read_ahead = if frame_bytes > 32 << 20 { 1 } else { 2 };
+    let workers = match options.threads {
+        0 => thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    // At most a few frames in flight, and fewer when frames are huge.
+    let read_ahead = if frame_bytes > 32 << 20 {
+        1
+    } else {
+        workers + 1
+    };
     let (full_tx, full_rx) = mpsc::sync_channel::<Read>(read_ahead);
     let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
-    thread::scope(|scope| {
+    let full_rx = Mutex::new(full_rx);
+    let job = Job {
+        info: &info,
+        fps,
+        step,
+        max_frames,
+        options,
+    };
+    let results: Vec<Result<Hashed>> = thread::scope(|scope| {
         scope.spawn(move || read_frames(frames, &full_tx, &empty_rx));
-        let hashed = hash_frames(&info, fps, step, max_frames, options, &full_rx, &empty_tx);
-        if hashed.is_err() {
-            // Stop the decoder now rather than when the reader next blocks.
-            stop.stop();
-        }
-        drop(full_rx);
-        let (hashed, trimmed) = hashed?;
-        Ok(HashedVideo {
-            info: info.clone(),
-            vpdq: Vpdq::new(hashed),
-            trimmed,
-        })
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let (full, empty, stop) = (&full_rx, empty_tx.clone(), stop.clone());
+                scope.spawn(move || job.hash_frames(full, &empty, &stop))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Decoder("a hashing thread panicked".into())))
+            })
+            .collect()
+    });
+    let mut all = Hashed::default();
+    for result in results {
+        let part = result?;
+        all.frames.extend(part.frames);
+        all.trimmed.extend(part.trimmed);
+        all.any_bars |= part.any_bars;
+        all.ended |= part.ended;
+    }
+    if !all.ended {
+        return Err(Error::Decoder("the frame reader stopped".into()));
+    }
+    all.frames.sort_unstable_by_key(|f| f.frame);
+    all.trimmed.sort_unstable_by_key(|f| f.frame);
+    Ok(HashedVideo {
+        info,
+        vpdq: Vpdq::new(all.frames),
+        trimmed: all.any_bars.then(|| Vpdq::new(all.trimmed)),
     })
 }
 
 /// What the reader thread hands over.
 enum Read {
-    Frame(Vec<u8>),
+    /// The `k`th frame FFmpeg sent (frame `k * step` of the video).
+    Frame(u64, Vec<u8>),
     /// The decoder finished, well or not.
     End(Result<()>),
 }
 
 /// Reads frames until the end, an error, or the hashing side hanging up.
 fn read_frames(mut frames: ffmpeg::Frames, full: &SyncSender<Read>, empty: &Receiver<Vec<u8>>) {
+    let mut k = 0;
     loop {
         let mut buffer = empty.try_recv().unwrap_or_default();
         match frames.next(&mut buffer) {
             Ok(true) => {
-                if full.send(Read::Frame(buffer)).is_err() {
+                if full.send(Read::Frame(k, buffer)).is_err() {
                     return; // dropping `frames` stops the decoder
                 }
+                k += 1;
             }
             Ok(false) => break,
             Err(e) => {
@@ -216,35 +259,82 @@ fn read_frames(mut frames: ffmpeg::Frames, full: &SyncSender<Read>, empty: &Rece
     let _ = full.send(Read::End(frames.finish()));
 }
 
-/// Hashes the frames the reader sends: the reference's vPDQ, and with `trim_bars` the
-/// frames inside their bars when some have them.
-fn hash_frames(
-    info: &VideoInfo,
+/// What one hashing thread hashed.
+#[derive(Default)]
+struct Hashed {
+    frames: Vec<FrameHash>,
+    trimmed: Vec<FrameHash>,
+    any_bars: bool,
+    /// This thread received the reader's end (exactly one does when all went well).
+    ended: bool,
+}
+
+/// What every hashing thread needs to know.
+#[derive(Clone, Copy)]
+struct Job<'a> {
+    info: &'a VideoInfo,
     fps: f64,
     step: u64,
     max_frames: u64,
-    options: &VideoOptions,
-    full: &Receiver<Read>,
-    empty: &mpsc::Sender<Vec<u8>>,
-) -> Result<(Vec<FrameHash>, Option<Vpdq>)> {
-    let limit = options.max_duration.as_secs();
-    let mut hashed = Vec::new();
-    let (mut trimmed, mut any_bars) = (Vec::new(), false);
-    // FFmpeg sends only the sampled frames: frame k of its output is frame k * step.
-    let mut number = 0u64;
-    loop {
-        let buffer = match full.recv() {
-            Ok(Read::Frame(buffer)) => buffer,
-            Ok(Read::End(result)) => {
-                result?;
+    options: &'a VideoOptions,
+}
+
+impl Job<'_> {
+    /// Hashes frames the reader sends until it ends: the reference's vPDQ, and with
+    /// `trim_bars` the frames inside their bars when some have them. On an error the decoder
+    /// is stopped and the rest drained, so that the reader never waits on a full channel.
+    fn hash_frames(
+        &self,
+        full: &Mutex<Receiver<Read>>,
+        empty: &mpsc::Sender<Vec<u8>>,
+        stop: &ffmpeg::StopHandle,
+    ) -> Result<Hashed> {
+        let mut out = Hashed::default();
+        let mut failed = None;
+        loop {
+            let read = match full.lock() {
+                Ok(receiver) => receiver.recv(),
+                Err(_) => return Err(Error::Decoder("a hashing thread failed".into())),
+            };
+            let result = match read {
+                Ok(Read::Frame(k, buffer)) if failed.is_none() => {
+                    self.hash_frame(k, buffer, &mut out, empty)
+                }
+                Ok(Read::Frame(..)) => Ok(()),
+                Ok(Read::End(result)) => {
+                    out.ended = true;
+                    result
+                }
+                // The reader is done and another thread took its end.
+                Err(_) => break,
+            };
+            if let Err(error) = result {
+                stop.stop();
+                failed.get_or_insert(error);
+            }
+            if out.ended {
                 break;
             }
-            Err(_) => return Err(Error::Decoder("the frame reader stopped".into())),
-        };
-        if number >= max_frames {
+        }
+        match failed {
+            Some(error) => Err(error),
+            None => Ok(out),
+        }
+    }
+
+    fn hash_frame(
+        &self,
+        k: u64,
+        buffer: Vec<u8>,
+        out: &mut Hashed,
+        empty: &mpsc::Sender<Vec<u8>>,
+    ) -> Result<()> {
+        let (info, options) = (self.info, self.options);
+        let number = k * self.step;
+        if number >= self.max_frames {
             return Err(Error::TooLong {
-                seconds: number as f64 / fps,
-                limit,
+                seconds: number as f64 / self.fps,
+                limit: options.max_duration.as_secs(),
             });
         }
         let picture = Picture::new(info.width, info.height, Pixels::Rgb(buffer))?;
@@ -253,16 +343,16 @@ fn hash_frames(
             frame: number,
             quality: dct.quality(),
             hash: dct.hash(),
-            timestamp: timestamp(number, fps),
+            timestamp: timestamp(number, self.fps),
         };
-        hashed.push(frame);
+        out.frames.push(frame);
         if let Pixels::Rgb(samples) = picture.into_pixels() {
             if options.trim_bars {
                 let bars = Bars::find(&samples, info.width, info.height);
-                trimmed.push(if bars.is_empty() {
+                out.trimmed.push(if bars.is_empty() {
                     frame
                 } else {
-                    any_bars = true;
+                    out.any_bars = true;
                     let (inside, width, height) = bars.crop(&samples, info.width, info.height);
                     let dct = PdqDct::compute(
                         &Picture::new(width, height, Pixels::Rgb(inside))?,
@@ -277,9 +367,8 @@ fn hash_frames(
             }
             let _ = empty.send(samples);
         }
-        number += step;
+        Ok(())
     }
-    Ok((hashed, any_bars.then(|| Vpdq::new(trimmed))))
 }
 
 /// A frame's time as the reference computes it: in single precision, which shows in the

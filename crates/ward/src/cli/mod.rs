@@ -196,6 +196,7 @@ impl VideoArgs {
             ffmpeg: self.ffmpeg.clone(),
             ffprobe: self.ffprobe.clone(),
             trim_bars: false,
+            threads: 0,
         }
     }
 }
@@ -814,6 +815,7 @@ mod tests {
                 ffmpeg: "/opt/ff/ffmpeg".into(),
                 ffprobe: "probe".into(),
                 trim_bars: false,
+                threads: 0,
             }
         );
         assert_eq!(
