@@ -1,0 +1,54 @@
+-- wrk script of bench/serve-load.sh: GET /v1/match for each query hash of a file in turn,
+-- with the bearer key, and one JSON line of results (WARD_WRK {...}) when wrk is done.
+--
+-- Run by serve-load.sh as:
+--   WARD_BENCH_QUERIES_FILE=queries.txt WARD_BENCH_KEY=<platform key> WARD_BENCH_THREADS=2 \
+--     wrk -t2 -c64 -d30s -s bench/serve_load.lua http://127.0.0.1:PORT
+-- The file holds one 64-digit hex PDQ hash a line. Every request is formatted once, when
+-- the thread starts, so the per-request Lua work is a table lookup; each thread starts at
+-- its own place in the list and cycles through all of it.
+
+local queries_file = os.getenv("WARD_BENCH_QUERIES_FILE")
+local key = os.getenv("WARD_BENCH_KEY")
+local thread_count = tonumber(os.getenv("WARD_BENCH_THREADS") or "1")
+local created = 0
+
+function setup(thread)
+  thread:set("thread_number", created)
+  created = created + 1
+end
+
+local requests = {}
+local position = 0
+
+function init(args)
+  if not queries_file or not key then
+    error("set WARD_BENCH_QUERIES_FILE and WARD_BENCH_KEY")
+  end
+  wrk.headers["Authorization"] = "Bearer " .. key
+  for line in io.lines(queries_file) do
+    if #line == 64 then
+      requests[#requests + 1] = wrk.format("GET", "/v1/match?signal_type=pdq&signal=" .. line)
+    end
+  end
+  if #requests == 0 then
+    error("no queries in " .. queries_file)
+  end
+  position = math.floor((thread_number or 0) * #requests / thread_count)
+end
+
+function request()
+  position = position % #requests + 1
+  return requests[position]
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WARD_WRK {"requests":%d,"duration_us":%d,"bytes":%d,"connect":%d,"read":%d,' ..
+    '"write":%d,"status":%d,"timeout":%d,"mean_us":%.1f,"p50_us":%d,"p90_us":%d,' ..
+    '"p99_us":%d,"p999_us":%d,"max_us":%d}\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status,
+    e.timeout, latency.mean, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency:percentile(99.9), latency.max))
+end
