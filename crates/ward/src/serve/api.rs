@@ -620,8 +620,15 @@ impl<'a> Import<'a> {
             return Ok(());
         }
         let store = &self.state.store;
+        let added = self.added;
         self.runtime
-            .block_on(store.add_content(self.actor, self.bank, &self.batch))?;
+            .block_on(store.add_content(self.actor, self.bank, &self.batch))
+            .map_err(|error| {
+                // What was committed before stays; say how much, so the client can resume.
+                let mut error = ApiError::from(error);
+                error.message = format!("{} ({added} items were added before)", error.message);
+                error
+            })?;
         self.added += self.batch.len() as u64;
         self.batch.clear();
         Ok(())
