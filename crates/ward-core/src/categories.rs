@@ -8,10 +8,7 @@
 //! lascivious exhibition, or for an unknown age group), the derived label is `None`: a label
 //! is never guessed.
 
-use std::fmt;
-use std::str::FromStr;
-
-use crate::error::{Error, Result};
+use crate::error::Error;
 
 /// The apparent age group of the youngest child shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -144,9 +141,12 @@ impl Assessment {
     }
 }
 
-/// Names as stored and as the API writes them, both ways.
-macro_rules! named {
-    ($type:ident, $what:literal, $($variant:ident => $name:literal),+ $(,)?) => {
+/// Gives a fieldless enum its names, both ways: `ALL`, `name()`, `Display`, and `FromStr`
+/// failing with `$error(message)` (of type `$error_type`) that lists the names. Used for the categories here and
+/// for the store's roles, kinds and settings.
+#[macro_export]
+macro_rules! named_values {
+    ($type:ident, $what:literal, $error_type:ty = $error:path, $($variant:ident => $name:literal),+ $(,)?) => {
         impl $type {
             pub const ALL: &'static [$type] = &[$($type::$variant),+];
 
@@ -157,23 +157,23 @@ macro_rules! named {
             }
         }
 
-        impl fmt::Display for $type {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $type {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.name())
             }
         }
 
-        impl FromStr for $type {
-            type Err = Error;
+        impl ::std::str::FromStr for $type {
+            type Err = $error_type;
 
-            fn from_str(text: &str) -> Result<$type> {
+            fn from_str(text: &str) -> ::std::result::Result<$type, Self::Err> {
                 $type::ALL
                     .iter()
                     .copied()
                     .find(|v| v.name() == text)
                     .ok_or_else(|| {
                         let names: Vec<&str> = $type::ALL.iter().map(|v| v.name()).collect();
-                        Error::InvalidOption(format!(
+                        $error(format!(
                             "unknown {} {text:?} (expected one of {})",
                             $what,
                             names.join(", ")
@@ -184,12 +184,12 @@ macro_rules! named {
     };
 }
 
-named!(AgeGroup, "age group",
+crate::named_values!(AgeGroup, "age group", Error = Error::InvalidOption,
     Prepubescent => "prepubescent",
     Pubescent => "pubescent",
     Unknown => "unknown",
 );
-named!(Activity, "activity",
+crate::named_values!(Activity, "activity", Error = Error::InvalidOption,
     Penetrative => "penetrative",
     Bestiality => "bestiality",
     Sadism => "sadism",
@@ -197,8 +197,8 @@ named!(Activity, "activity",
     LasciviousExhibition => "lascivious_exhibition",
     OtherIndecent => "other_indecent",
 );
-named!(UkCategory, "UK category", A => "A", B => "B", C => "C");
-named!(IndustryCategory, "industry category", A1 => "A1", A2 => "A2", B1 => "B1", B2 => "B2");
+crate::named_values!(UkCategory, "UK category", Error = Error::InvalidOption, A => "A", B => "B", C => "C");
+crate::named_values!(IndustryCategory, "industry category", Error = Error::InvalidOption, A1 => "A1", A2 => "A2", B1 => "B1", B2 => "B2");
 
 #[cfg(test)]
 mod tests {

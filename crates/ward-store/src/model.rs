@@ -3,11 +3,11 @@
 //! audit log.
 
 use std::fmt;
-use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use ward_core::categories::Assessment;
+use ward_core::named_values;
 
 use crate::error::StoreError;
 
@@ -77,46 +77,6 @@ impl Timestamp {
     }
 }
 
-/// Names as stored and as the API writes them, both ways.
-macro_rules! named {
-    ($type:ident, $what:literal, $($variant:ident => $name:literal),+ $(,)?) => {
-        impl $type {
-            pub const ALL: &'static [$type] = &[$($type::$variant),+];
-
-            pub fn name(self) -> &'static str {
-                match self {
-                    $($type::$variant => $name),+
-                }
-            }
-        }
-
-        impl fmt::Display for $type {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.name())
-            }
-        }
-
-        impl FromStr for $type {
-            type Err = StoreError;
-
-            fn from_str(text: &str) -> Result<$type, StoreError> {
-                $type::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.name() == text)
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = $type::ALL.iter().map(|v| v.name()).collect();
-                        StoreError::Invalid(format!(
-                            "unknown {} {text:?} (expected one of {})",
-                            $what,
-                            names.join(", ")
-                        ))
-                    })
-            }
-        }
-    };
-}
-
 /// What a key may do. Roles are per key; an organisation has keys of several roles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -133,7 +93,7 @@ pub enum Role {
     Auditor,
 }
 
-named!(Role, "role",
+named_values!(Role, "role", StoreError = StoreError::Invalid,
     Admin => "admin",
     Curator => "curator",
     Analyst => "analyst",
@@ -209,7 +169,7 @@ pub enum BankKind {
     Negative,
 }
 
-named!(BankKind, "bank kind", Standard => "standard", Negative => "negative");
+named_values!(BankKind, "bank kind", StoreError = StoreError::Invalid, Standard => "standard", Negative => "negative");
 
 /// Who a bank is shared with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -224,7 +184,7 @@ pub enum Sharing {
     Public,
 }
 
-named!(Sharing, "sharing", Private => "private", Members => "members", Public => "public");
+named_values!(Sharing, "sharing", StoreError = StoreError::Invalid, Private => "private", Members => "members", Public => "public");
 
 /// A bank (hash list).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -278,7 +238,7 @@ pub enum SignalKind {
     Photodna,
 }
 
-named!(SignalKind, "signal type",
+named_values!(SignalKind, "signal type", StoreError = StoreError::Invalid,
     Pdq => "pdq",
     Md5 => "md5",
     Sha1 => "sha1",
@@ -326,7 +286,7 @@ pub enum OpinionKind {
     Dispute,
 }
 
-named!(OpinionKind, "opinion", Confirm => "confirm", Dispute => "dispute");
+named_values!(OpinionKind, "opinion", StoreError = StoreError::Invalid, Confirm => "confirm", Dispute => "dispute");
 
 /// One member's opinion of a content item (at most one per organisation).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

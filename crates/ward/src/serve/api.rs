@@ -247,12 +247,10 @@ pub async fn add_content(
         .add_content(&caller.actor(), bank.id, std::slice::from_ref(&item))
         .await?;
     state.refresh_soon();
-    let content = state
-        .store
-        .content(ids[0])
-        .await?
-        .ok_or_else(|| ApiError::internal("content vanished after it was added"))?;
-    Ok((StatusCode::CREATED, Json(view::content(&content))))
+    Ok((
+        StatusCode::CREATED,
+        Json(content_view(&state, ids[0]).await?),
+    ))
 }
 
 /// A signal as the store keeps it: parsed and printed again by ward-core (canonical lower-case
@@ -390,12 +388,17 @@ pub async fn update_content(
             .set_assessment(&actor, content.id, assessment)
             .await?;
     }
+    Ok(Json(content_view(&state, content.id).await?))
+}
+
+/// A content item as it now is, rendered (after a change to it).
+async fn content_view(state: &SharedState, id: ContentId) -> ApiResult<Value> {
     let content = state
         .store
-        .content(content.id)
+        .content(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("content {id} not found")))?;
-    Ok(Json(view::content(&content)))
+    Ok(view::content(&content))
 }
 
 pub async fn remove_content(
@@ -442,12 +445,7 @@ pub async fn set_opinion(
         .store
         .set_opinion(&caller.actor(), content.id, caller.org(), opinion)
         .await?;
-    let content = state
-        .store
-        .content(content.id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("content {id} not found")))?;
-    Ok(Json(view::content(&content)))
+    Ok(Json(content_view(&state, content.id).await?))
 }
 
 #[derive(Debug, Deserialize)]
