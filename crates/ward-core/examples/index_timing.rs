@@ -7,7 +7,8 @@
 //! alternating) and `truth.txt` (per query, every stored hash within distance 31 as `id:distance`
 //! tokens). Stored hash `i` gets id `i`. The example measures:
 //!
-//! - `build_s`: [`PdqIndex::build`] over all stored hashes;
+//! - `build_s`: [`PdqIndex::build`] over all stored hashes; `families`, `in_families` and
+//!   `loose`: the shape it found ([`PdqIndex::shape`]);
 //! - `rss_bytes_per_hash`: the process's resident memory (VmRSS, Linux only) after the build
 //!   minus before it, per hash, next to the index's own [`PdqIndex::memory_bytes`];
 //! - `qps`: [`PdqIndex::search_radius`] at radius 31 for the first N queries (all by default)
@@ -135,6 +136,10 @@ fn run(args: &Args) -> Result<String, String> {
         index.memory_bytes() as f64 / n as f64,
         2,
     );
+    let (in_families, families, loose) = index.shape();
+    json.number("families", families);
+    json.number("in_families", in_families);
+    json.number("loose", loose);
 
     let answers = search_all(&index, &queries);
     json.float("search_s", answers.seconds, 4);

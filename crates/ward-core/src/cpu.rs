@@ -32,6 +32,18 @@ macro_rules! vectorised {
 
 pub(crate) use vectorised;
 
+/// Whether this CPU has AVX-512F and AVX-512 VPOPCNTDQ (population counts of 64-bit lanes),
+/// for the index's pass over its bucket centres (detected once).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn has_avx512_popcnt() -> bool {
+    use std::sync::OnceLock;
+    static AVX512: OnceLock<bool> = OnceLock::new();
+    *AVX512.get_or_init(|| {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vpopcntdq")
+    })
+}
+
 /// Whether this CPU has AVX2 and POPCNT (every CPU with AVX2 has POPCNT; detected once).
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn has_avx2() -> bool {

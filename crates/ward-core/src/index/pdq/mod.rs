@@ -34,9 +34,11 @@ use std::sync::RwLock;
 
 use crate::error::{Error, Result};
 use crate::pdq::PdqHash;
+use centres::Centres;
 use families::{ChunkIndex, Probes, assign, discover_families, sample};
 use loose::LooseIndex;
 
+mod centres;
 mod families;
 mod loose;
 mod scan;
@@ -81,8 +83,7 @@ struct Inner {
     buckets: Vec<Bucket>,
     /// Each bucket's centre and radius, apart from the members so that the first pass of a
     /// query reads only these.
-    centres: Vec<PdqHash>,
-    radii: Vec<u32>,
+    centres: Centres,
     /// The multi-index over the centres of cluster buckets (which are buckets
     /// `0..families.len()`).
     families: ChunkIndex,
@@ -182,8 +183,7 @@ impl PdqIndex {
             })
             .sum();
         buckets
-            + inner.centres.capacity() * size_of::<PdqHash>()
-            + inner.radii.capacity() * size_of::<u32>()
+            + inner.centres.memory_bytes()
             + inner.families.memory_bytes()
             + inner.loose.memory_bytes()
     }
@@ -210,11 +210,9 @@ crate::cpu::vectorised! {
 
 #[inline(always)]
 fn search_radius_inner(inner: &Inner, query: &PdqHash, radius: u32, out: &mut Vec<PdqMatch>) {
-    for ((centre, &bound), bucket) in inner.centres.iter().zip(&inner.radii).zip(&inner.buckets) {
-        if centre.distance(query) <= radius.saturating_add(bound) {
-            bucket.scan(query, radius, out);
-        }
-    }
+    inner.centres.reachable(query, radius, &mut |b| {
+        inner.buckets[b].scan(query, radius, out)
+    });
     inner.loose.search(query, radius, out);
 }
 
@@ -230,8 +228,9 @@ fn search_nearest_inner(inner: &Inner, query: &PdqHash, k: usize) -> Vec<PdqMatc
     // Lower bounds on the distance to any member of each bucket, smallest first.
     let mut order: Vec<(u32, u32)> = inner
         .centres
+        .hashes()
         .iter()
-        .zip(&inner.radii)
+        .zip(inner.centres.radii())
         .enumerate()
         .map(|(b, (centre, &bound))| (centre.distance(query).saturating_sub(bound), b as u32))
         .collect();
@@ -397,20 +396,12 @@ impl Inner {
     /// there are enough of them to need it, pages otherwise.
     fn assemble(centroids: Vec<PdqHash>, families: Vec<Bucket>, loose: Bucket) -> Inner {
         let len = families.iter().map(|b| b.ids.len()).sum::<usize>() + loose.ids.len();
-        let mut radii: Vec<u32> = families
-            .iter()
-            .zip(&centroids)
-            .map(|(bucket, centre)| {
-                bucket
-                    .hashes
-                    .iter()
-                    .map(|h| h.distance(centre))
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
+        let mut centres = Centres::default();
+        for (bucket, centre) in families.iter().zip(&centroids) {
+            let radius = bucket.hashes.iter().map(|h| h.distance(centre)).max();
+            centres.push(*centre, radius.unwrap_or(0));
+        }
         let index = ChunkIndex::new(&centroids);
-        let mut centres = centroids;
         let mut buckets = families;
         let mut open_loose = None;
         let mut indexed = LooseIndex::default();
@@ -423,14 +414,8 @@ impl Inner {
                 .zip(loose.ids.chunks(LOOSE_PAGE))
             {
                 let centre = hashes[0];
-                centres.push(centre);
-                radii.push(
-                    hashes
-                        .iter()
-                        .map(|h| h.distance(&centre))
-                        .max()
-                        .unwrap_or(0),
-                );
+                let radius = hashes.iter().map(|h| h.distance(&centre)).max();
+                centres.push(centre, radius.unwrap_or(0));
                 buckets.push(Bucket {
                     hashes: hashes.to_vec(),
                     ids: ids.to_vec(),
@@ -445,7 +430,6 @@ impl Inner {
         Inner {
             buckets,
             centres,
-            radii,
             families: index,
             loose: indexed,
             open_loose,
@@ -463,7 +447,7 @@ impl Inner {
     }
 
     fn insert(&mut self, hash: PdqHash, id: u64) {
-        let centroids = &self.centres[..self.families.len()];
+        let centroids = &self.centres.hashes()[..self.families.len()];
         let b = match self
             .families
             .nearest(&hash, centroids, Probes::ExactAndOneBit)
@@ -476,21 +460,20 @@ impl Inner {
                 Some(page) => page,
                 None => {
                     self.buckets.push(Bucket::default());
-                    self.centres.push(hash);
-                    self.radii.push(0);
+                    self.centres.push(hash, 0);
                     self.open_loose = Some(self.buckets.len() - 1);
                     self.buckets.len() - 1
                 }
             },
         };
-        self.radii[b] = self.radii[b].max(self.centres[b].distance(&hash));
+        self.centres.widen(b, self.centres.hash(b).distance(&hash));
         self.buckets[b].push(hash, id);
         self.len += 1;
     }
 
     fn remove(&mut self, hash: &PdqHash, id: u64) -> bool {
         for b in 0..self.buckets.len() {
-            if self.centres[b].distance(hash) > self.radii[b] {
+            if self.centres.hash(b).distance(hash) > self.centres.radius(b) {
                 continue;
             }
             let bucket = &mut self.buckets[b];

@@ -61,7 +61,8 @@ pub(super) fn write(inner: &Inner, out: &mut impl Write) -> io::Result<()> {
         out.write_all(&(count as u64).to_le_bytes())?;
     }
     let mut buffer = Vec::new();
-    for ((bucket, centre), radius) in inner.buckets.iter().zip(&inner.centres).zip(&inner.radii) {
+    let centres = inner.centres.hashes().iter().zip(inner.centres.radii());
+    for (bucket, (centre, radius)) in inner.buckets.iter().zip(centres) {
         buffer.clear();
         buffer.extend_from_slice(&centre.to_bytes());
         buffer.extend_from_slice(&radius.to_le_bytes());
@@ -243,8 +244,7 @@ pub(super) fn read(input: &mut impl Read) -> Result<Inner> {
             return Err(bad("a member lies outside its bucket's radius"));
         }
         inner.buckets.push(Bucket { hashes, ids });
-        inner.centres.push(centre);
-        inner.radii.push(radius);
+        inner.centres.push(centre, radius);
     }
     let words: Vec<u64> = reader.words(indexed.saturating_mul(4))?;
     let hashes = words
@@ -273,7 +273,7 @@ pub(super) fn read(input: &mut impl Read) -> Result<Inner> {
         return Err(bad("the entry count does not add up"));
     }
     inner.len = len as usize;
-    inner.families = ChunkIndex::new(&inner.centres[..families as usize]);
+    inner.families = ChunkIndex::new(&inner.centres.hashes()[..families as usize]);
     let last = inner.buckets.len().checked_sub(1);
     inner.open_loose =
         last.filter(|&b| b >= families as usize && inner.buckets[b].ids.len() < LOOSE_PAGE);
