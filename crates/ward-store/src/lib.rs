@@ -8,7 +8,8 @@
 //!
 //! The database is the truth. Matching indexes are derived from it through the index feed
 //! ([`Store::signal_changes`]): every change to a signal (added, its content enabled,
-//! disabled or removed, its bank deleted) gives the signal a new [`Seq`], and a node that has
+//! disabled, removed, assessed or given an opinion, its bank deleted) gives the signal a new
+//! [`Seq`], and a node that has
 //! applied everything up to some `Seq` asks for what came after. Changes become visible in
 //! `Seq` order, so a reader never skips one.
 //!

@@ -594,7 +594,7 @@ impl Store for PgStore {
     ) -> Result<()> {
         let now = Timestamp::now();
         let (age_group, activity) = rows::assessment_columns(assessment);
-        let mut tx = self.write().await?;
+        let mut tx = self.write_feed().await?;
         let updated = sqlx::query(
             "UPDATE content SET age_group = $2, activity = $3 WHERE id = $1 AND removed_at IS NULL",
         )
@@ -607,6 +607,9 @@ impl Store for PgStore {
         if updated.rows_affected() == 0 {
             return Err(not_found("content", id));
         }
+        // Nodes show a content item's categories with its matches: they learn of the change
+        // through the feed, as of any other change to the content.
+        resequence(&mut tx, RESEQUENCE_CONTENT, id.0).await?;
         log(&mut tx, actor, now, Event::content_assess(id, assessment)).await?;
         tx.commit().await.map_err(database)?;
         Ok(())
@@ -620,7 +623,7 @@ impl Store for PgStore {
         opinion: Option<OpinionKind>,
     ) -> Result<()> {
         let now = Timestamp::now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_feed().await?;
         require_live_content(&mut tx, content).await?;
         require_org(&mut tx, org).await?;
         match opinion {
@@ -639,6 +642,8 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(database)?;
+        // The opinion status shows with every match of the content: see set_assessment.
+        resequence(&mut tx, RESEQUENCE_CONTENT, content.0).await?;
         log(&mut tx, actor, now, Event::opinion(content, org, opinion)).await?;
         tx.commit().await.map_err(database)?;
         Ok(())

@@ -617,6 +617,9 @@ impl Store for SqliteStore {
         if updated.rows_affected() == 0 {
             return Err(not_found("content", id));
         }
+        // Nodes show a content item's categories with its matches: they learn of the change
+        // through the feed, as of any other change to the content.
+        resequence(&mut tx, RESEQUENCE_CONTENT, id.0).await?;
         log(&mut tx, actor, now, Event::content_assess(id, assessment)).await?;
         tx.commit().await.map_err(database)?;
         Ok(())
@@ -649,6 +652,8 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(database)?;
+        // The opinion status shows with every match of the content: see set_assessment.
+        resequence(&mut tx, RESEQUENCE_CONTENT, content.0).await?;
         log(&mut tx, actor, now, Event::opinion(content, org, opinion)).await?;
         tx.commit().await.map_err(database)?;
         Ok(())

@@ -94,7 +94,6 @@ pub async fn feed_order_and_latest_state(store: &impl Store) {
         .set_content_enabled(&s.actor, ids[3], true)
         .await
         .unwrap();
-    store.set_assessment(&s.actor, ids[3], None).await.unwrap();
     store
         .update_bank(
             &s.actor,
@@ -147,6 +146,22 @@ pub async fn feed_order_and_latest_state(store: &impl Store) {
         assert_eq!(whole_feed(store, page).await, all, "pages of {page}");
     }
     assert!(store.signal_changes(Seq(0), 0).await.unwrap().is_empty());
+
+    // An assessment or an opinion changes what a match says about the content: its signals
+    // come again, still active, so that every node learns of it.
+    let before = store.last_seq().await.unwrap();
+    store.set_assessment(&s.actor, ids[3], None).await.unwrap();
+    store
+        .set_opinion(&s.actor, ids[3], s.org.id, Some(OpinionKind::Dispute))
+        .await
+        .unwrap();
+    let since = store.signal_changes(before, 100).await.unwrap();
+    assert_eq!(since.len(), 1, "one signal, in its latest state");
+    assert_eq!(
+        (since[0].value.as_str(), since[0].content, since[0].active),
+        (pdq(4).value.as_str(), ids[3], true)
+    );
+    assert_eq!(store.last_seq().await.unwrap(), Seq(before.0 + 2));
 }
 
 /// Reads the feed after `cursor` until it is exhausted, applying each change to `seen` and

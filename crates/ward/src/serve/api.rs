@@ -372,7 +372,7 @@ pub async fn update_content(
             .store
             .set_content_enabled(&actor, content.id, enabled)
             .await?;
-        state.refresh_soon();
+        state.content_changed(content.id);
     }
     if let Some(categories) = patch.categories {
         // Grading is the analysts' work, and the owners'.
@@ -387,6 +387,7 @@ pub async fn update_content(
             .store
             .set_assessment(&actor, content.id, assessment)
             .await?;
+        state.content_changed(content.id);
     }
     Ok(Json(content_view(&state, content.id).await?))
 }
@@ -417,7 +418,7 @@ pub async fn remove_content(
         .store
         .remove_content(&caller.actor(), content.id)
         .await?;
-    state.refresh_soon();
+    state.content_changed(content.id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -445,6 +446,7 @@ pub async fn set_opinion(
         .store
         .set_opinion(&caller.actor(), content.id, caller.org(), opinion)
         .await?;
+    state.content_changed(content.id);
     Ok(Json(content_view(&state, content.id).await?))
 }
 

@@ -2,14 +2,17 @@
 //! feed and kept current by following it, so that a signal added or disabled through any
 //! node is matched (or no longer matched) by every node within a poll.
 //!
+//! It also holds the summaries of matched content that answers show ([`ContentSummaries`]),
+//! which the follower forgets when the feed says their content changed.
+//!
 //! Ids in the ward-core indexes are the store's signal ids; `located` says which content
 //! item and bank each belongs to. Bank settings (enabled, distance, kind, sharing) are not in
 //! the index: they are applied when a match is reported, from the bank table refreshed on
 //! every poll.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use ward_core::index::PdqIndex;
 use ward_core::index::digests::{Md5Set, Sha1Set, Sha256Set};
@@ -17,6 +20,8 @@ use ward_core::lists::{Signal, SignalType};
 use ward_core::pdq::Quality;
 use ward_core::video::{CompareOptions, VideoIndex, Vpdq};
 use ward_store::{Bank, BankId, ContentId, Seq, SignalChange, SignalId, SignalKind, Store};
+
+use super::summaries::ContentSummaries;
 
 /// How many feed entries one poll reads at a time.
 const FEED_PAGE: u32 = 20_000;
@@ -57,7 +62,8 @@ pub struct BankIndex {
     sha256: Sha256Set,
     videos: RwLock<Videos>,
     located: RwLock<HashMap<i64, Located>>,
-    banks: RwLock<HashMap<BankId, Bank>>,
+    banks: RwLock<HashMap<BankId, Arc<Bank>>>,
+    summaries: ContentSummaries,
     /// The largest match distance of any bank: how far PDQ searches go.
     max_distance: AtomicU32,
     cursor: AtomicI64,
@@ -109,6 +115,7 @@ impl BankIndex {
             }),
             located: RwLock::new(located),
             banks: RwLock::default(),
+            summaries: ContentSummaries::default(),
             max_distance: AtomicU32::new(0),
             cursor: AtomicI64::new(cursor.0),
             ready: AtomicBool::new(false),
@@ -130,6 +137,17 @@ impl BankIndex {
             let Some(last) = page.last().map(|c| c.seq) else {
                 break;
             };
+            // Content whose signals come again changed in a way a match shows.
+            let changed: Vec<ContentId> = {
+                let located = self.located.read().expect("lock");
+                page.iter()
+                    .filter(|c| located.contains_key(&c.signal.0))
+                    .map(|c| c.content)
+                    .collect()
+            };
+            if !changed.is_empty() {
+                self.summaries.forget(changed);
+            }
             let mut videos_changed = false;
             for change in &page {
                 videos_changed |= self.apply(change);
@@ -203,7 +221,8 @@ impl BankIndex {
     async fn refresh_banks(&self, store: &impl Store) -> Result<(), ward_store::StoreError> {
         let banks = store.banks().await?;
         let max_distance = banks.iter().map(|b| b.distance).max().unwrap_or(0);
-        *self.banks.write().expect("lock") = banks.into_iter().map(|b| (b.id, b)).collect();
+        *self.banks.write().expect("lock") =
+            banks.into_iter().map(|b| (b.id, Arc::new(b))).collect();
         self.max_distance
             .store(max_distance.min(256), Ordering::Release);
         Ok(())
@@ -234,8 +253,13 @@ impl BankIndex {
     }
 
     /// A bank as last refreshed.
-    pub fn bank(&self, id: BankId) -> Option<Bank> {
+    pub fn bank(&self, id: BankId) -> Option<Arc<Bank>> {
         self.banks.read().expect("lock").get(&id).cloned()
+    }
+
+    /// Summaries of matched content.
+    pub fn summaries(&self) -> &ContentSummaries {
+        &self.summaries
     }
 
     /// The largest distance any bank matches at.
@@ -247,13 +271,8 @@ impl BankIndex {
     /// allows; banks narrow it), digests exactly, vPDQ by the shares of `video`.
     pub fn search(&self, signal: &Signal, distance: u32, video: &CompareOptions) -> Vec<IndexHit> {
         let mut hits = Vec::new();
-        let located = |id: u64| {
-            self.located
-                .read()
-                .expect("lock")
-                .get(&(id as i64))
-                .copied()
-        };
+        let located_map = self.located.read().expect("lock");
+        let located = |id: u64| located_map.get(&(id as i64)).copied();
         let mut push = |id: u64, signal_type, distance, shares| {
             if let Some(located) = located(id) {
                 hits.push(IndexHit {

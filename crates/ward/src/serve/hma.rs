@@ -55,7 +55,7 @@ use super::SharedState;
 use super::api::{store_signal, stored_signal};
 use super::auth::Caller;
 use super::error::ApiError;
-use super::matching::{MATCHERS, MediaKind, hash_bytes, match_signals};
+use super::matching::{MATCHERS, MatchEntry, MediaKind, hash_bytes, match_signals};
 
 /// The routes, merged into the application by `serve::router`.
 pub fn routes() -> Router<SharedState> {
@@ -453,17 +453,11 @@ async fn lookup(
     trimmed: Option<&Vpdq>,
     banks: Option<&HashSet<String>>,
 ) -> HmaResult<Vec<Found>> {
-    // `match_signals` answers in `/v1/match`'s JSON, read back here: one matching path for
-    // both APIs (the tests of both fail if its shape changes).
-    let out = match_signals(state, caller, &[(signal, true)], trimmed).await?;
+    let answer = match_signals(state, caller, &[(signal, true)], trimmed).await?;
     let mut found: Vec<Found> = Vec::new();
     // Matches come nearest first; the first of a content item's signals is kept.
-    for hit in out["matches"].as_array().into_iter().flatten() {
-        let (Some(bank), Some(content)) =
-            (hit["bank"]["name"].as_str(), hit["content_id"].as_i64())
-        else {
-            continue;
-        };
+    for entry in &answer.matches {
+        let (bank, content) = (entry.bank.name.as_str(), entry.content.id.0);
         if banks.is_some_and(|banks| !banks.contains(bank))
             || found.iter().any(|f| f.content == content)
         {
@@ -472,7 +466,7 @@ async fn lookup(
         found.push(Found {
             bank: bank.to_string(),
             content,
-            distance: distance_text(hit),
+            distance: distance_text(entry),
         });
     }
     found.sort_by_key(|f| f.content);
@@ -481,16 +475,10 @@ async fn lookup(
 
 /// HMA's similarity text: a PDQ distance as a string, a vPDQ's two shares as
 /// `query%[compared%]`, `-` for the exact-match types.
-fn distance_text(hit: &Value) -> String {
-    match hit["signal_type"].as_str() {
-        Some("pdq") => hit["distance"]
-            .as_u64()
-            .map_or_else(|| NO_DISTANCE.to_string(), |d| d.to_string()),
-        Some("vpdq") => format!(
-            "{:.0}%[{:.0}%]",
-            hit["query_share"].as_f64().unwrap_or(0.0),
-            hit["compared_share"].as_f64().unwrap_or(0.0)
-        ),
+fn distance_text(entry: &MatchEntry) -> String {
+    match (entry.hit.signal_type, entry.hit.distance, entry.shares()) {
+        (SignalType::Pdq, Some(distance), _) => distance.to_string(),
+        (SignalType::Vpdq, _, Some((query, compared))) => format!("{query:.0}%[{compared:.0}%]"),
         _ => NO_DISTANCE.to_string(),
     }
 }

@@ -4,28 +4,28 @@
 //! categories, provenance and opinion status; matches of a negative bank suppress the other
 //! matches of the same query signal.
 
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::header::CONTENT_TYPE;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use ward_core::decode::{self, DecodeOptions};
 use ward_core::digest::FileDigests;
 use ward_core::lists::{Signal, SignalType};
 use ward_core::pdq::{self, Pipeline, Quality};
 use ward_core::video::{self, CompareOptions, VideoOptions, Vpdq};
-use ward_store::{BankKind, Content, ContentId, Role, Store};
+use ward_store::{Bank, BankId, BankKind, ContentId, Role};
 
 use super::SharedState;
 use super::api::{SignalRequest, stored_signal};
 use super::auth::Caller;
 use super::bank_index::IndexHit;
 use super::error::{ApiError, ApiResult};
-use super::view;
+use super::summaries::ContentSummary;
 
 /// Roles that may hash and match.
 pub(super) const MATCHERS: &[Role] = &[Role::Platform, Role::Curator, Role::Analyst];
@@ -166,7 +166,7 @@ pub async fn match_get(
     State(state): State<SharedState>,
     caller: Caller,
     Query(query): Query<MatchQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MatchAnswer>> {
     caller.require(MATCHERS)?;
     let signal = parse_query(&query.signal_type, &query.signal)?;
     let matches = match_signals(&state, &caller, &[(signal, true)], None).await?;
@@ -205,7 +205,9 @@ pub async fn match_post(
             MediaKind::Image { .. } => None,
         };
         let signals = hashed.signals(Quality::MATCHABLE);
-        let mut out = match_signals(&state, &caller, &signals, trimmed.as_ref()).await?;
+        let answer = match_signals(&state, &caller, &signals, trimmed.as_ref()).await?;
+        let mut out = serde_json::to_value(&answer)
+            .map_err(|e| ApiError::internal(format!("answer: {e}")))?;
         out["hashes"] = hashed.to_json();
         return Ok(Json(out));
     }
@@ -220,7 +222,10 @@ pub async fn match_post(
         .iter()
         .map(|s| parse_query(&s.signal_type, &s.signal).map(|signal| (signal, true)))
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Json(match_signals(&state, &caller, &signals, None).await?))
+    let answer = match_signals(&state, &caller, &signals, None).await?;
+    Ok(Json(
+        serde_json::to_value(&answer).map_err(|e| ApiError::internal(format!("answer: {e}")))?,
+    ))
 }
 
 fn parse_query(signal_type: &str, value: &str) -> ApiResult<Signal> {
@@ -230,6 +235,80 @@ fn parse_query(signal_type: &str, value: &str) -> ApiResult<Signal> {
     Ok(Signal::parse(signal_type, &stored.value)?)
 }
 
+/// A match answer: the matches, the matches suppressed by a negative bank, and the signal
+/// types left unmatched for low quality. Serialised field by field (keys in alphabetical
+/// order, as the rest of the API prints them), without an intermediate JSON tree: a busy
+/// platform asks this thousands of times a second.
+#[derive(Debug, Serialize)]
+pub struct MatchAnswer {
+    pub matches: Vec<MatchEntry>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_matched_low_quality: Vec<&'static str>,
+    pub suppressed: Vec<MatchEntry>,
+}
+
+/// One stored signal that a query signal matched, with its bank and content.
+#[derive(Debug)]
+pub struct MatchEntry {
+    /// The query signal (`vpdq` for a video's frames).
+    pub query: Arc<str>,
+    pub hit: IndexHit,
+    pub bank: Arc<Bank>,
+    pub content: Arc<ContentSummary>,
+    /// For a suppressed match: the negative bank's content that suppressed it.
+    pub suppressed_by: Vec<ContentId>,
+}
+
+impl MatchEntry {
+    /// A vPDQ match's two shares, in percent with two decimals, as answers print them.
+    pub fn shares(&self) -> Option<(f64, f64)> {
+        let round = |share: f64| (share * 100.0).round() / 100.0;
+        self.hit.shares.map(|(q, c)| (round(q), round(c)))
+    }
+}
+
+impl Serialize for MatchEntry {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+
+        #[derive(Serialize)]
+        struct BankRef<'a> {
+            id: BankId,
+            kind: &'static str,
+            name: &'a str,
+        }
+
+        let mut map = serializer.serialize_map(None)?;
+        let bank = BankRef {
+            id: self.bank.id,
+            kind: self.bank.kind.name(),
+            name: &self.bank.name,
+        };
+        map.serialize_entry("bank", &bank)?;
+        map.serialize_entry("categories", &self.content.categories())?;
+        let shares = self.shares();
+        if let Some((_, compared)) = shares {
+            map.serialize_entry("compared_share", &compared)?;
+        }
+        map.serialize_entry("content_id", &self.content.id)?;
+        if let Some(distance) = self.hit.distance {
+            map.serialize_entry("distance", &distance)?;
+        }
+        map.serialize_entry("opinion_status", self.content.opinion_status.name())?;
+        map.serialize_entry("provenance", &self.content.provenance)?;
+        map.serialize_entry("query", &*self.query)?;
+        if let Some((query, _)) = shares {
+            map.serialize_entry("query_share", &query)?;
+        }
+        map.serialize_entry("signal_id", &self.hit.signal)?;
+        map.serialize_entry("signal_type", self.hit.signal_type.name())?;
+        if !self.suppressed_by.is_empty() {
+            map.serialize_entry("suppressed_by", &self.suppressed_by)?;
+        }
+        map.end()
+    }
+}
+
 /// Matches `signals` (each with whether it may be matched) against the banks the caller
 /// sees, applying bank rules; `trimmed` is a query video's frames inside its bars.
 pub async fn match_signals(
@@ -237,22 +316,22 @@ pub async fn match_signals(
     caller: &Caller,
     signals: &[(Signal, bool)],
     trimmed: Option<&Vpdq>,
-) -> ApiResult<Value> {
+) -> ApiResult<MatchAnswer> {
     let video = CompareOptions::default();
-    let mut matches: Vec<(String, IndexHit)> = Vec::new();
-    let mut suppressed: Vec<(String, IndexHit, Vec<ContentId>)> = Vec::new();
+    // (query, hit, bank, suppressed by)
+    let mut found: Vec<(Arc<str>, IndexHit, Arc<Bank>, Vec<ContentId>)> = Vec::new();
     let mut low_quality = Vec::new();
     let max_distance = state.index.max_distance();
     let started = std::time::Instant::now();
     for (signal, matchable) in signals {
-        let query = match signal {
-            Signal::Vpdq(_) => "vpdq".to_string(),
-            other => other.to_string(),
-        };
         if !matchable {
             low_quality.push(signal.signal_type().name());
             continue;
         }
+        let query: Arc<str> = match signal {
+            Signal::Vpdq(_) => Arc::from("vpdq"),
+            other => Arc::from(other.to_string()),
+        };
         let mut hits = state.index.search(signal, max_distance, &video);
         if let (Signal::Vpdq(_), Some(trimmed)) = (signal, trimmed) {
             for hit in state
@@ -265,85 +344,57 @@ pub async fn match_signals(
             }
         }
         // Bank rules: enabled, visible to the caller, within the bank's distance.
-        hits.retain(|hit| match state.index.bank(hit.located.bank) {
-            Some(bank) => {
-                bank.enabled
+        let hits: Vec<(IndexHit, Arc<Bank>)> = hits
+            .into_iter()
+            .filter_map(|hit| {
+                let bank = state.index.bank(hit.located.bank)?;
+                let applies = bank.enabled
                     && caller.sees(&bank)
-                    && hit.distance.is_none_or(|d| d <= bank.distance)
-            }
-            None => false,
-        });
-        let is_negative = |hit: &IndexHit| {
-            state
-                .index
-                .bank(hit.located.bank)
-                .is_some_and(|b| b.kind == BankKind::Negative)
-        };
+                    && hit.distance.is_none_or(|d| d <= bank.distance);
+                applies.then_some((hit, bank))
+            })
+            .collect();
         let negatives: Vec<ContentId> = hits
             .iter()
-            .filter(|h| is_negative(h))
-            .map(|h| h.located.content)
+            .filter(|(_, bank)| bank.kind == BankKind::Negative)
+            .map(|(hit, _)| hit.located.content)
             .collect();
-        for hit in hits.into_iter().filter(|h| !is_negative(h)) {
-            if negatives.is_empty() {
-                matches.push((query.clone(), hit));
-            } else {
-                suppressed.push((query.clone(), hit, negatives.clone()));
+        for (hit, bank) in hits {
+            if bank.kind != BankKind::Negative {
+                found.push((Arc::clone(&query), hit, bank, negatives.clone()));
             }
         }
     }
-    state
-        .metrics
-        .observe_match(started.elapsed(), matches.len());
+    let matched = found.iter().filter(|f| f.3.is_empty()).count();
+    state.metrics.observe_match(started.elapsed(), matched);
 
-    // Details of the matched content, in one read.
-    let mut ids: Vec<ContentId> = matches
-        .iter()
-        .map(|(_, h)| h.located.content)
-        .chain(suppressed.iter().map(|(_, h, _)| h.located.content))
-        .collect();
+    // Details of the matched content, from memory or in one read.
+    let mut ids: Vec<ContentId> = found.iter().map(|f| f.1.located.content).collect();
     ids.sort_unstable();
     ids.dedup();
-    let contents: HashMap<ContentId, Content> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        let found = state.store.contents(&ids).await?;
-        found.into_iter().map(|c| (c.id, c)).collect()
+    let summaries = state.index.summaries().get(&state.store, &ids).await?;
+    let mut answer = MatchAnswer {
+        matches: Vec::new(),
+        not_matched_low_quality: low_quality,
+        suppressed: Vec::new(),
     };
-    let render = |query: &str, hit: &IndexHit| -> Option<Value> {
-        let content = contents.get(&hit.located.content)?;
-        let bank = state.index.bank(hit.located.bank)?;
-        let mut out = json!({
-            "signal_type": hit.signal_type.name(),
-            "query": query,
-            "bank": {"id": bank.id, "name": bank.name, "kind": bank.kind.name()},
-            "content_id": content.id,
-            "signal_id": hit.signal,
-            "categories": view::categories(content.assessment.as_ref()),
-            "provenance": view::provenance(&content.provenance),
-            "opinion_status": content.opinion_status().name(),
-        });
-        if let Some(distance) = hit.distance {
-            out["distance"] = json!(distance);
+    for (query, hit, bank, suppressed_by) in found {
+        // Content removed since the index was read is left out.
+        let Some(content) = summaries.get(&hit.located.content) else {
+            continue;
+        };
+        let entry = MatchEntry {
+            query,
+            hit,
+            bank,
+            content: Arc::clone(content),
+            suppressed_by,
+        };
+        if entry.suppressed_by.is_empty() {
+            answer.matches.push(entry);
+        } else {
+            answer.suppressed.push(entry);
         }
-        if let Some((query_share, compared_share)) = hit.shares {
-            out["query_share"] = json!((query_share * 100.0).round() / 100.0);
-            out["compared_share"] = json!((compared_share * 100.0).round() / 100.0);
-        }
-        Some(out)
-    };
-    let matched: Vec<Value> = matches.iter().filter_map(|(q, h)| render(q, h)).collect();
-    let suppressed: Vec<Value> = suppressed
-        .iter()
-        .filter_map(|(q, h, by)| {
-            let mut out = render(q, h)?;
-            out["suppressed_by"] = json!(by);
-            Some(out)
-        })
-        .collect();
-    let mut out = json!({ "matches": matched, "suppressed": suppressed });
-    if !low_quality.is_empty() {
-        out["not_matched_low_quality"] = json!(low_quality);
     }
-    Ok(out)
+    Ok(answer)
 }

@@ -14,6 +14,7 @@ mod hma;
 mod matching;
 mod openapi;
 mod ops;
+mod summaries;
 mod view;
 
 use std::net::SocketAddr;
@@ -74,6 +75,13 @@ impl AppState {
     /// Asks the follower to read the feed now (after a change made through this node).
     pub fn refresh_soon(&self) {
         self.follow_now.notify_one();
+    }
+
+    /// After a change to a content item made through this node: its summary is forgotten
+    /// at once (this node's next answers show the change) and the feed is read soon.
+    pub fn content_changed(&self, id: ward_store::ContentId) {
+        self.index.summaries().forget([id]);
+        self.refresh_soon();
     }
 }
 

@@ -175,5 +175,20 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
     out.push_str("# HELP ward_index_seq The store's feed position this node has applied.\n");
     out.push_str("# TYPE ward_index_seq gauge\n");
     let _ = writeln!(out, "ward_index_seq {}", state.index.cursor().0);
+    let (held, hits, misses) = state.index.summaries().stats();
+    out.push_str(
+        "# HELP ward_content_summaries Summaries of matched content held in memory.\n\
+         # TYPE ward_content_summaries gauge\n",
+    );
+    let _ = writeln!(out, "ward_content_summaries {held}");
+    out.push_str(
+        "# HELP ward_content_summary_reads_total Matched content summaries, by where they came \
+         from (memory, or the store).\n# TYPE ward_content_summary_reads_total counter\n",
+    );
+    let _ = writeln!(
+        out,
+        "ward_content_summary_reads_total{{from=\"memory\"}} {hits}\n\
+         ward_content_summary_reads_total{{from=\"store\"}} {misses}"
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

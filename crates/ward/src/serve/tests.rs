@@ -779,3 +779,83 @@ async fn the_openapi_document_describes_served_routes() {
         );
     }
 }
+
+/// Match answers show a content item's categories and opinion status from the node's
+/// memory: a change made through this node shows in its next answer, one made elsewhere (here
+/// straight in the store, as another node would) once the feed has been followed.
+#[tokio::test]
+async fn match_answers_show_content_changes() {
+    let f = Fixture::new().await;
+    let bank = f.bank("SUMMARIES", json!({})).await;
+    let content = f.content(bank, "pdq", PDQ).await;
+    let platform = Some(f.key(Role::Platform));
+    let uri = format!("/v1/match?signal_type=pdq&signal={PDQ}");
+    let first = f.matches(Role::Platform, "pdq", PDQ).await;
+    assert_eq!(
+        first["matches"][0]["opinion_status"], "unreviewed",
+        "{first}"
+    );
+    assert_eq!(first["matches"][0]["categories"], Value::Null);
+    // Asked again: from memory, the same answer.
+    let (_, again) = f.json(Method::GET, &uri, platform, Value::Null).await;
+    assert_eq!(again, first);
+    let (held, from_memory, from_store) = f.state.index.summaries().stats();
+    assert_eq!((held, from_memory, from_store), (1, 1, 1));
+
+    // Through this node: shown at once, without waiting for the feed.
+    let analyst = Some(f.key(Role::Analyst));
+    let (status, _) = f
+        .json(
+            Method::PUT,
+            &format!("/v1/content/{content}/opinion"),
+            analyst,
+            json!({"opinion": "dispute"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, disputed) = f.json(Method::GET, &uri, platform, Value::Null).await;
+    assert_eq!(
+        disputed["matches"][0]["opinion_status"], "disputed",
+        "{disputed}"
+    );
+
+    // Through another node: shown once this node has read the feed.
+    let assessment = ward_core::categories::Assessment {
+        age_group: ward_core::categories::AgeGroup::Unknown,
+        activity: ward_core::categories::Activity::Penetrative,
+    };
+    f.state
+        .store
+        .set_assessment(
+            &Actor::operator("elsewhere"),
+            ward_store::ContentId(content),
+            Some(assessment),
+        )
+        .await
+        .unwrap();
+    f.follow().await;
+    let (_, assessed) = f.json(Method::GET, &uri, platform, Value::Null).await;
+    assert_eq!(
+        assessed["matches"][0]["categories"]["uk"], "A",
+        "{assessed}"
+    );
+    assert_eq!(assessed["matches"][0]["categories"]["age_group"], "unknown");
+    assert_eq!(assessed["matches"][0]["opinion_status"], "disputed");
+
+    // Removed content is no longer matched, and its summary is gone.
+    let curator = Some(f.key(Role::Curator));
+    let (status, _) = f
+        .json(
+            Method::DELETE,
+            &format!("/v1/content/{content}"),
+            curator,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        f.matches(Role::Platform, "pdq", PDQ).await["matches"],
+        json!([])
+    );
+    assert_eq!(f.state.index.summaries().stats().0, 0);
+}

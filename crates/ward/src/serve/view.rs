@@ -1,9 +1,50 @@
 //! How the API writes stored things as JSON: banks, content with its categories, provenance
 //! and opinions, audit events.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 use ward_core::categories::Assessment;
-use ward_store::{AuditEvent, Bank, Content, Provenance};
+use ward_store::{AuditEvent, Bank, Content, OrgId, Provenance};
+
+/// Provenance as answers show it (the time already formatted).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProvenanceView {
+    pub added_at: String,
+    pub added_by: String,
+    pub org: Option<OrgId>,
+    pub source: String,
+}
+
+/// The granular facts of an assessment and the labels derived from them.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct CategoriesView {
+    pub activity: &'static str,
+    pub age_group: &'static str,
+    pub industry: Option<&'static str>,
+    pub uk: &'static str,
+}
+
+impl CategoriesView {
+    pub fn of(assessment: &Assessment) -> CategoriesView {
+        CategoriesView {
+            activity: assessment.activity.name(),
+            age_group: assessment.age_group.name(),
+            industry: assessment.industry().map(|c| c.name()),
+            uk: assessment.uk().name(),
+        }
+    }
+}
+
+impl ProvenanceView {
+    pub fn of(provenance: &Provenance) -> ProvenanceView {
+        ProvenanceView {
+            added_at: provenance.added_at.to_rfc3339(),
+            added_by: provenance.added_by.clone(),
+            org: provenance.added_by_org,
+            source: provenance.source.clone(),
+        }
+    }
+}
 
 pub fn bank(bank: &Bank) -> Value {
     json!({
@@ -22,24 +63,11 @@ pub fn bank(bank: &Bank) -> Value {
 
 /// The facts, and each scheme's label derived from them (`null` where the scheme has none).
 pub fn categories(assessment: Option<&Assessment>) -> Value {
-    match assessment {
-        None => Value::Null,
-        Some(a) => json!({
-            "age_group": a.age_group.name(),
-            "activity": a.activity.name(),
-            "uk": a.uk().name(),
-            "industry": a.industry().map(|c| c.name()),
-        }),
-    }
+    json!(assessment.map(CategoriesView::of))
 }
 
 pub fn provenance(provenance: &Provenance) -> Value {
-    json!({
-        "added_by": provenance.added_by,
-        "org": provenance.added_by_org,
-        "source": provenance.source,
-        "added_at": provenance.added_at.to_rfc3339(),
-    })
+    json!(ProvenanceView::of(provenance))
 }
 
 pub fn content(content: &Content) -> Value {

@@ -1,0 +1,218 @@
+//! What a match answer says about the matched content (its categories, provenance and opinion
+//! status), kept in the node's memory so that a match of known content costs no store read.
+//!
+//! A summary is read from the store the first time a content item matches and kept until the
+//! item changes. Every change to a content item that a match shows (an assessment, an opinion,
+//! enabling, disabling, removing) gives its signals a new place in the store's feed, so the
+//! node's follower forgets the summaries of the content its feed pages mention, within a poll
+//! on every node; the node that made the change forgets at once, so that its own answers show
+//! the change as soon as the write returns.
+//!
+//! A summary read while the same item changes must not outlive the change: every forget moves
+//! a generation on, and a read only keeps what it found when no forget happened since it
+//! started. When the cache is full it starts over (a miss costs one store read).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use ward_core::categories::Assessment;
+use ward_store::{Content, ContentId, OpinionStatus, Store, StoreError};
+
+use super::view::{CategoriesView, ProvenanceView};
+
+/// How many content summaries a node keeps by default: about 150 bytes each.
+pub const DEFAULT_CAPACITY: usize = 1 << 18;
+
+/// The content details of a match answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContentSummary {
+    pub id: ContentId,
+    pub assessment: Option<Assessment>,
+    pub provenance: ProvenanceView,
+    pub opinion_status: OpinionStatus,
+}
+
+impl ContentSummary {
+    pub fn of(content: &Content) -> ContentSummary {
+        ContentSummary {
+            id: content.id,
+            assessment: content.assessment,
+            provenance: ProvenanceView::of(&content.provenance),
+            opinion_status: content.opinion_status(),
+        }
+    }
+
+    pub fn categories(&self) -> Option<CategoriesView> {
+        self.assessment.as_ref().map(CategoriesView::of)
+    }
+}
+
+/// The node's content summaries.
+#[derive(Debug)]
+pub struct ContentSummaries {
+    capacity: usize,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    entries: HashMap<ContentId, Arc<ContentSummary>>,
+    /// Moves on with every forget.
+    generation: u64,
+    hits: u64,
+    misses: u64,
+}
+
+impl Default for ContentSummaries {
+    fn default() -> ContentSummaries {
+        ContentSummaries::with_capacity(DEFAULT_CAPACITY)
+    }
+}
+
+impl ContentSummaries {
+    pub fn with_capacity(capacity: usize) -> ContentSummaries {
+        ContentSummaries {
+            capacity: capacity.max(1),
+            cache: Mutex::default(),
+        }
+    }
+
+    /// The summaries of `ids` (sorted, without repeats), from memory or else in one store
+    /// read. An id the store does not have (removed meanwhile) is left out.
+    pub async fn get(
+        &self,
+        store: &impl Store,
+        ids: &[ContentId],
+    ) -> Result<HashMap<ContentId, Arc<ContentSummary>>, StoreError> {
+        let (mut found, missing, generation) = self.lookup(ids);
+        if !missing.is_empty() {
+            let read: Vec<Arc<ContentSummary>> = store
+                .contents(&missing)
+                .await?
+                .iter()
+                .map(|c| Arc::new(ContentSummary::of(c)))
+                .collect();
+            self.keep(&read, generation);
+            found.extend(read.into_iter().map(|s| (s.id, s)));
+        }
+        Ok(found)
+    }
+
+    /// The summaries held of `ids`, the ids missing, and the generation to read them under.
+    fn lookup(
+        &self,
+        ids: &[ContentId],
+    ) -> (HashMap<ContentId, Arc<ContentSummary>>, Vec<ContentId>, u64) {
+        let mut found = HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        let mut cache = self.cache.lock().expect("lock");
+        for id in ids {
+            match cache.entries.get(id) {
+                Some(summary) => drop(found.insert(*id, Arc::clone(summary))),
+                None => missing.push(*id),
+            }
+        }
+        cache.hits += (ids.len() - missing.len()) as u64;
+        cache.misses += missing.len() as u64;
+        (found, missing, cache.generation)
+    }
+
+    /// Keeps summaries read under `generation`, unless something was forgotten since.
+    fn keep(&self, read: &[Arc<ContentSummary>], generation: u64) {
+        let mut cache = self.cache.lock().expect("lock");
+        if cache.generation != generation {
+            return;
+        }
+        for summary in read {
+            if cache.entries.len() >= self.capacity {
+                cache.entries.clear();
+            }
+            cache.entries.insert(summary.id, Arc::clone(summary));
+        }
+    }
+
+    /// Forgets the summaries of content items that changed.
+    pub fn forget(&self, ids: impl IntoIterator<Item = ContentId>) {
+        let mut cache = self.cache.lock().expect("lock");
+        cache.generation += 1;
+        for id in ids {
+            cache.entries.remove(&id);
+        }
+    }
+
+    /// (summaries held, answered from memory, read from the store), for metrics.
+    pub fn stats(&self) -> (usize, u64, u64) {
+        let cache = self.cache.lock().expect("lock");
+        (cache.entries.len(), cache.hits, cache.misses)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ward_store::{OpinionStatus, Provenance, Timestamp};
+
+    use super::*;
+
+    fn summary(id: i64) -> Arc<ContentSummary> {
+        let content = Content {
+            id: ContentId(id),
+            bank: ward_store::BankId(1),
+            enabled: true,
+            assessment: None,
+            signals: Vec::new(),
+            provenance: Provenance {
+                added_by: "test".into(),
+                added_by_key: None,
+                added_by_org: None,
+                source: "api".into(),
+                added_at: Timestamp(0),
+            },
+            opinions: Vec::new(),
+        };
+        Arc::new(ContentSummary::of(&content))
+    }
+
+    #[test]
+    fn reads_are_kept_until_forgotten() {
+        let summaries = ContentSummaries::with_capacity(10);
+        let (found, missing, generation) = summaries.lookup(&[ContentId(1), ContentId(2)]);
+        assert!(found.is_empty());
+        assert_eq!(missing, [ContentId(1), ContentId(2)]);
+        summaries.keep(&[summary(1), summary(2)], generation);
+        let (found, missing, _) = summaries.lookup(&[ContentId(1), ContentId(2)]);
+        assert_eq!((found.len(), missing.len()), (2, 0));
+        assert_eq!(
+            found[&ContentId(2)].opinion_status,
+            OpinionStatus::Unreviewed
+        );
+        summaries.forget([ContentId(1)]);
+        let (found, missing, _) = summaries.lookup(&[ContentId(1), ContentId(2)]);
+        assert_eq!((found.len(), missing), (1, vec![ContentId(1)]));
+        assert_eq!(summaries.stats(), (1, 3, 3));
+    }
+
+    /// A read that overlaps a change is not kept: it may show the state before the change.
+    #[test]
+    fn a_read_overlapping_a_forget_is_not_kept() {
+        let summaries = ContentSummaries::with_capacity(10);
+        let (_, _, generation) = summaries.lookup(&[ContentId(1)]);
+        // The change lands, and is forgotten, while the store is being read.
+        summaries.forget([ContentId(1)]);
+        summaries.keep(&[summary(1)], generation);
+        assert_eq!(summaries.stats().0, 0);
+        let (_, _, generation) = summaries.lookup(&[ContentId(1)]);
+        summaries.keep(&[summary(1)], generation);
+        assert_eq!(summaries.stats().0, 1);
+    }
+
+    #[test]
+    fn a_full_cache_starts_over() {
+        let summaries = ContentSummaries::with_capacity(3);
+        let (_, _, generation) = summaries.lookup(&[]);
+        summaries.keep(&(1..=3).map(summary).collect::<Vec<_>>(), generation);
+        assert_eq!(summaries.stats().0, 3);
+        summaries.keep(&[summary(4)], generation);
+        assert_eq!(summaries.stats().0, 1);
+        assert_eq!(summaries.lookup(&[ContentId(4)]).0.len(), 1);
+    }
+}
