@@ -318,8 +318,14 @@ pub async fn match_signals(
     trimmed: Option<&Vpdq>,
 ) -> ApiResult<MatchAnswer> {
     let video = CompareOptions::default();
-    // (query, hit, bank, suppressed by)
-    let mut found: Vec<(Arc<str>, IndexHit, Arc<Bank>, Vec<ContentId>)> = Vec::new();
+    /// A match before its content's summary is known.
+    struct Found {
+        query: Arc<str>,
+        hit: IndexHit,
+        bank: Arc<Bank>,
+        suppressed_by: Vec<ContentId>,
+    }
+    let mut found: Vec<Found> = Vec::new();
     let mut low_quality = Vec::new();
     let max_distance = state.index.max_distance();
     let started = std::time::Instant::now();
@@ -361,15 +367,20 @@ pub async fn match_signals(
             .collect();
         for (hit, bank) in hits {
             if bank.kind != BankKind::Negative {
-                found.push((Arc::clone(&query), hit, bank, negatives.clone()));
+                found.push(Found {
+                    query: Arc::clone(&query),
+                    hit,
+                    bank,
+                    suppressed_by: negatives.clone(),
+                });
             }
         }
     }
-    let matched = found.iter().filter(|f| f.3.is_empty()).count();
+    let matched = found.iter().filter(|f| f.suppressed_by.is_empty()).count();
     state.metrics.observe_match(started.elapsed(), matched);
 
     // Details of the matched content, from memory or in one read.
-    let mut ids: Vec<ContentId> = found.iter().map(|f| f.1.located.content).collect();
+    let mut ids: Vec<ContentId> = found.iter().map(|f| f.hit.located.content).collect();
     ids.sort_unstable();
     ids.dedup();
     let summaries = state.index.summaries().get(&state.store, &ids).await?;
@@ -378,17 +389,17 @@ pub async fn match_signals(
         not_matched_low_quality: low_quality,
         suppressed: Vec::new(),
     };
-    for (query, hit, bank, suppressed_by) in found {
+    for f in found {
         // Content removed since the index was read is left out.
-        let Some(content) = summaries.get(&hit.located.content) else {
+        let Some(content) = summaries.get(&f.hit.located.content) else {
             continue;
         };
         let entry = MatchEntry {
-            query,
-            hit,
-            bank,
+            query: f.query,
+            hit: f.hit,
+            bank: f.bank,
             content: Arc::clone(content),
-            suppressed_by,
+            suppressed_by: f.suppressed_by,
         };
         if entry.suppressed_by.is_empty() {
             answer.matches.push(entry);
