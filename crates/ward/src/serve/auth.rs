@@ -6,7 +6,7 @@
 //! stops working within that time on every node.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
@@ -24,12 +24,12 @@ const KEY_TTL: Duration = Duration::from_secs(5);
 const KEY_CACHE_SIZE: usize = 10_000;
 
 /// What the store said of a secret, and when.
-type CachedKey = (Option<ApiKey>, Instant);
+type CachedKey = (Option<Arc<ApiKey>>, Instant);
 
 /// Keys recently found in the store, by the SHA-256 of their secret.
 #[derive(Debug, Default)]
 pub struct KeyCache {
-    keys: Mutex<HashMap<[u8; 32], CachedKey>>,
+    keys: RwLock<HashMap<[u8; 32], CachedKey>>,
 }
 
 impl KeyCache {
@@ -37,15 +37,15 @@ impl KeyCache {
         &self,
         store: &impl Store,
         secret: &str,
-    ) -> Result<Option<ApiKey>, ApiError> {
+    ) -> Result<Option<Arc<ApiKey>>, ApiError> {
         let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        if let Some((key, at)) = self.keys.lock().expect("lock").get(&digest)
+        if let Some((key, at)) = self.keys.read().expect("lock").get(&digest)
             && at.elapsed() < KEY_TTL
         {
             return Ok(key.clone());
         }
-        let key = store.authenticate(secret).await?;
-        let mut keys = self.keys.lock().expect("lock");
+        let key = store.authenticate(secret).await?.map(Arc::new);
+        let mut keys = self.keys.write().expect("lock");
         if keys.len() >= KEY_CACHE_SIZE {
             keys.clear();
         }
@@ -57,7 +57,7 @@ impl KeyCache {
 /// The authenticated caller of a request.
 #[derive(Clone, Debug)]
 pub struct Caller {
-    pub key: ApiKey,
+    pub key: Arc<ApiKey>,
 }
 
 impl Caller {

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use ward_core::decode::{self, DecodeOptions};
 use ward_core::digest::FileDigests;
@@ -25,7 +27,7 @@ use super::api::{SignalRequest, stored_signal};
 use super::auth::Caller;
 use super::bank_index::IndexHit;
 use super::error::{ApiError, ApiResult};
-use super::summaries::ContentSummary;
+use super::summaries::{ContentSummary, raw_json};
 
 /// Roles that may hash and match.
 pub(super) const MATCHERS: &[Role] = &[Role::Platform, Role::Curator, Role::Analyst];
@@ -166,11 +168,10 @@ pub async fn match_get(
     State(state): State<SharedState>,
     caller: Caller,
     Query(query): Query<MatchQuery>,
-) -> ApiResult<Json<MatchAnswer>> {
+) -> ApiResult<MatchAnswer> {
     caller.require(MATCHERS)?;
     let signal = parse_query(&query.signal_type, &query.signal)?;
-    let matches = match_signals(&state, &caller, &[(signal, true)], None).await?;
-    Ok(Json(matches))
+    match_signals(&state, &caller, &[(signal, true)], None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -247,11 +248,24 @@ pub struct MatchAnswer {
     pub suppressed: Vec<MatchEntry>,
 }
 
+impl IntoResponse for MatchAnswer {
+    /// JSON written straight into a buffer of about the answer's size.
+    fn into_response(self) -> Response {
+        let entries = self.matches.len() + self.suppressed.len();
+        let mut body = Vec::with_capacity(64 + 384 * entries);
+        match serde_json::to_writer(&mut body, &self) {
+            Ok(()) => ([(CONTENT_TYPE, "application/json")], body).into_response(),
+            Err(e) => ApiError::internal(format!("answer: {e}")).into_response(),
+        }
+    }
+}
+
 /// One stored signal that a query signal matched, with its bank and content.
 #[derive(Debug)]
 pub struct MatchEntry {
-    /// The query signal (`vpdq` for a video's frames).
-    pub query: Arc<str>,
+    /// The query signal (`vpdq` for a video's frames), rendered as a JSON string once for
+    /// all its matches.
+    pub query: Arc<RawValue>,
     pub hit: IndexHit,
     pub bank: Arc<Bank>,
     pub content: Arc<ContentSummary>,
@@ -285,7 +299,7 @@ impl Serialize for MatchEntry {
             name: &self.bank.name,
         };
         map.serialize_entry("bank", &bank)?;
-        map.serialize_entry("categories", &self.content.categories())?;
+        map.serialize_entry("categories", &self.content.categories)?;
         let shares = self.shares();
         if let Some((_, compared)) = shares {
             map.serialize_entry("compared_share", &compared)?;
@@ -296,7 +310,7 @@ impl Serialize for MatchEntry {
         }
         map.serialize_entry("opinion_status", self.content.opinion_status.name())?;
         map.serialize_entry("provenance", &self.content.provenance)?;
-        map.serialize_entry("query", &*self.query)?;
+        map.serialize_entry("query", &self.query)?;
         if let Some((query, _)) = shares {
             map.serialize_entry("query_share", &query)?;
         }
@@ -320,7 +334,7 @@ pub async fn match_signals(
     let video = CompareOptions::default();
     /// A match before its content's summary is known.
     struct Found {
-        query: Arc<str>,
+        query: Arc<RawValue>,
         hit: IndexHit,
         bank: Arc<Bank>,
         suppressed_by: Vec<ContentId>,
@@ -334,10 +348,10 @@ pub async fn match_signals(
             low_quality.push(signal.signal_type().name());
             continue;
         }
-        let query: Arc<str> = match signal {
-            Signal::Vpdq(_) => Arc::from("vpdq"),
-            other => Arc::from(other.to_string()),
-        };
+        let query: Arc<RawValue> = Arc::from(match signal {
+            Signal::Vpdq(_) => raw_json(&"vpdq"),
+            other => raw_json(&other.to_string()),
+        });
         let mut hits = state.index.search(signal, max_distance, &video);
         if let (Signal::Vpdq(_), Some(trimmed)) = (signal, trimmed) {
             for hit in state

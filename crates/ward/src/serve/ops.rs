@@ -2,14 +2,14 @@
 //! is loaded), and Prometheus metrics (`/metrics`): requests by route and status, match
 //! latency, index sizes and feed position.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -61,10 +61,15 @@ impl Histogram {
     }
 }
 
+/// Requests counted by route pattern, then by method and status.
+type RequestCounts = HashMap<String, Vec<(Method, u16, AtomicU64)>>;
+
 /// The counters behind `/metrics`.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    /// Read by every request (a counter to increment), written when a route, method and
+    /// status are seen the first time.
+    requests: RwLock<RequestCounts>,
     request_latency: Histogram,
     match_latency: Histogram,
     matches: AtomicU64,
@@ -76,14 +81,27 @@ impl Metrics {
         self.matches.fetch_add(matches as u64, Ordering::Relaxed);
     }
 
-    fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        *self
-            .requests
-            .lock()
-            .expect("lock")
-            .entry((method.to_string(), route.to_string(), status))
-            .or_default() += 1;
+    fn observe_request(&self, method: &Method, route: &str, status: u16, elapsed: Duration) {
         self.request_latency.observe(elapsed);
+        let counted = |counts: &RequestCounts| {
+            let counter = counts
+                .get(route)?
+                .iter()
+                .find(|(m, s, _)| m == method && *s == status)?;
+            counter.2.fetch_add(1, Ordering::Relaxed);
+            Some(())
+        };
+        if counted(&self.requests.read().expect("lock")).is_some() {
+            return;
+        }
+        let mut counts = self.requests.write().expect("lock");
+        if counted(&counts).is_none() {
+            counts.entry(route.to_string()).or_default().push((
+                method.clone(),
+                status,
+                AtomicU64::new(1),
+            ));
+        }
     }
 }
 
@@ -91,20 +109,17 @@ impl Metrics {
 /// and status, and logs it.
 pub async fn track(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+    let method = request.method().clone();
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", |p| p.as_str());
     let response = next.run(request).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     state
         .metrics
-        .observe_request(&method, &route, status, elapsed);
+        .observe_request(&method, route, status, elapsed);
     tracing::debug!(
-        method,
+        method = method.as_str(),
         route,
         status,
         micros = elapsed.as_micros() as u64,
@@ -138,7 +153,15 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
     let mut out = String::new();
     out.push_str("# HELP ward_http_requests_total HTTP requests by method, route and status.\n");
     out.push_str("# TYPE ward_http_requests_total counter\n");
-    for ((method, route, status), count) in state.metrics.requests.lock().expect("lock").iter() {
+    let mut requests: Vec<(String, String, u16, u64)> = Vec::new();
+    for (route, counts) in state.metrics.requests.read().expect("lock").iter() {
+        for (method, status, count) in counts {
+            let count = count.load(Ordering::Relaxed);
+            requests.push((method.to_string(), route.clone(), *status, count));
+        }
+    }
+    requests.sort();
+    for (method, route, status, count) in requests {
         let _ = writeln!(
             out,
             "ward_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}"

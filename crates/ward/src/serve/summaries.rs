@@ -12,55 +12,61 @@
 //! a generation on, and a read only keeps what it found when no forget happened since it
 //! started. When the cache is full it starts over (a miss costs one store read).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
-use ward_core::categories::Assessment;
+use serde_json::value::RawValue;
 use ward_store::{Content, ContentId, OpinionStatus, Store, StoreError};
 
+use super::bank_index::IdMap;
 use super::view::{CategoriesView, ProvenanceView};
 
 /// How many content summaries a node keeps by default: about 150 bytes each.
 pub const DEFAULT_CAPACITY: usize = 1 << 18;
 
 /// The content details of a match answer.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct ContentSummary {
     pub id: ContentId,
-    pub assessment: Option<Assessment>,
-    pub provenance: ProvenanceView,
     pub opinion_status: OpinionStatus,
+    /// Categories and provenance as answers print them, rendered once: a summary is printed
+    /// many times, and escaping its strings each time showed in profiles.
+    pub categories: Box<RawValue>,
+    pub provenance: Box<RawValue>,
 }
 
 impl ContentSummary {
     pub fn of(content: &Content) -> ContentSummary {
+        let categories = content.assessment.as_ref().map(CategoriesView::of);
         ContentSummary {
             id: content.id,
-            assessment: content.assessment,
-            provenance: ProvenanceView::of(&content.provenance),
             opinion_status: content.opinion_status(),
+            categories: raw_json(&categories),
+            provenance: raw_json(&ProvenanceView::of(&content.provenance)),
         }
     }
+}
 
-    pub fn categories(&self) -> Option<CategoriesView> {
-        self.assessment.as_ref().map(CategoriesView::of)
-    }
+/// `value` rendered as JSON once, to be printed as it is.
+pub fn raw_json(value: &impl serde::Serialize) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).expect("plain structs and strings render as JSON")
 }
 
 /// The node's content summaries.
 #[derive(Debug)]
 pub struct ContentSummaries {
     capacity: usize,
-    cache: Mutex<Cache>,
+    /// Read by every match answer at once, written on a miss or a forget.
+    cache: RwLock<Cache>,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 #[derive(Debug, Default)]
 struct Cache {
-    entries: HashMap<ContentId, Arc<ContentSummary>>,
+    entries: IdMap<ContentId, Arc<ContentSummary>>,
     /// Moves on with every forget.
     generation: u64,
-    hits: u64,
-    misses: u64,
 }
 
 impl Default for ContentSummaries {
@@ -73,7 +79,9 @@ impl ContentSummaries {
     pub fn with_capacity(capacity: usize) -> ContentSummaries {
         ContentSummaries {
             capacity: capacity.max(1),
-            cache: Mutex::default(),
+            cache: RwLock::default(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -83,7 +91,7 @@ impl ContentSummaries {
         &self,
         store: &impl Store,
         ids: &[ContentId],
-    ) -> Result<HashMap<ContentId, Arc<ContentSummary>>, StoreError> {
+    ) -> Result<IdMap<ContentId, Arc<ContentSummary>>, StoreError> {
         let (mut found, missing, generation) = self.lookup(ids);
         if !missing.is_empty() {
             let read: Vec<Arc<ContentSummary>> = store
@@ -102,24 +110,28 @@ impl ContentSummaries {
     fn lookup(
         &self,
         ids: &[ContentId],
-    ) -> (HashMap<ContentId, Arc<ContentSummary>>, Vec<ContentId>, u64) {
-        let mut found = HashMap::with_capacity(ids.len());
+    ) -> (IdMap<ContentId, Arc<ContentSummary>>, Vec<ContentId>, u64) {
+        let mut found = IdMap::with_capacity_and_hasher(ids.len(), Default::default());
         let mut missing = Vec::new();
-        let mut cache = self.cache.lock().expect("lock");
+        let cache = self.cache.read().expect("lock");
         for id in ids {
             match cache.entries.get(id) {
                 Some(summary) => drop(found.insert(*id, Arc::clone(summary))),
                 None => missing.push(*id),
             }
         }
-        cache.hits += (ids.len() - missing.len()) as u64;
-        cache.misses += missing.len() as u64;
-        (found, missing, cache.generation)
+        let generation = cache.generation;
+        drop(cache);
+        self.hits
+            .fetch_add((ids.len() - missing.len()) as u64, Ordering::Relaxed);
+        self.misses
+            .fetch_add(missing.len() as u64, Ordering::Relaxed);
+        (found, missing, generation)
     }
 
     /// Keeps summaries read under `generation`, unless something was forgotten since.
     fn keep(&self, read: &[Arc<ContentSummary>], generation: u64) {
-        let mut cache = self.cache.lock().expect("lock");
+        let mut cache = self.cache.write().expect("lock");
         if cache.generation != generation {
             return;
         }
@@ -133,7 +145,7 @@ impl ContentSummaries {
 
     /// Forgets the summaries of content items that changed.
     pub fn forget(&self, ids: impl IntoIterator<Item = ContentId>) {
-        let mut cache = self.cache.lock().expect("lock");
+        let mut cache = self.cache.write().expect("lock");
         cache.generation += 1;
         for id in ids {
             cache.entries.remove(&id);
@@ -142,8 +154,12 @@ impl ContentSummaries {
 
     /// (summaries held, answered from memory, read from the store), for metrics.
     pub fn stats(&self) -> (usize, u64, u64) {
-        let cache = self.cache.lock().expect("lock");
-        (cache.entries.len(), cache.hits, cache.misses)
+        let held = self.cache.read().expect("lock").entries.len();
+        let (hits, misses) = (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        );
+        (held, hits, misses)
     }
 }
 
