@@ -1,7 +1,7 @@
 //! `ward serve` as a real process on a loopback port: `ward admin` makes the keys, requests go
 //! over TCP, SIGTERM stops it gracefully; three nodes on one PostgreSQL see each other's
-//! changes within 2 seconds; a node killed during a bulk import loses nothing it
-//! acknowledged.
+//! changes (signals, and what matches say about their content) within 2 seconds; a node
+//! killed during a bulk import loses nothing it acknowledged.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
@@ -388,9 +388,35 @@ fn three_nodes_on_one_postgresql_see_each_others_changes_within_two_seconds() {
         assert!(took.is_some(), "node {} did not match within 2 s", i + 1);
     }
 
-    // Disabled through node B: no node matches it within 2 s.
+    // Disputed through node C: every node's match answer says so within 2 s (each node
+    // keeps the content's summary in memory after the first match, and forgets it when the
+    // feed says the content changed).
     let (_, found) = a.json("GET", &query, Some(&platform), Value::Null);
+    assert_eq!(
+        found["matches"][0]["opinion_status"], "unreviewed",
+        "{found}"
+    );
     let content = found["matches"][0]["content_id"].as_i64().unwrap();
+    let (status, _) = others[1].json(
+        "PUT",
+        &format!("/v1/content/{content}/opinion"),
+        Some(&curator),
+        json!({"opinion": "dispute"}),
+    );
+    assert_eq!(status, 200);
+    for (i, node) in nodes.iter().enumerate() {
+        let took = within(Duration::from_secs(2), || {
+            node.json("GET", &query, Some(&platform), Value::Null).1["matches"][0]["opinion_status"]
+                == "disputed"
+        });
+        eprintln!("node {i}: showed the dispute after {took:?}");
+        assert!(
+            took.is_some(),
+            "node {i} did not show the dispute within 2 s"
+        );
+    }
+
+    // Disabled through node B: no node matches it within 2 s.
     let (status, _) = others[0].json(
         "PATCH",
         &format!("/v1/content/{content}"),
