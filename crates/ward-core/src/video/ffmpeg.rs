@@ -1,5 +1,6 @@
 //! FFmpeg as a child process: `ffprobe` for the stream's shape and frame rate, `ffmpeg` for
-//! its frames as raw RGB24 on a pipe.
+//! its frames as raw RGB24 on a pipe, both starting at once (`ffmpeg` waits for its filters,
+//! which depend on the frame rate, on its standard input).
 //!
 //! A separate process, not the libav libraries in ours: a decoder that crashes on a hostile
 //! file takes only itself down (the caller gets an error and carries on), it cannot corrupt
@@ -8,9 +9,9 @@
 //! in decoding order, converted to RGB24 by swscale with area averaging and the BT.601
 //! matrix at native size, no automatic rotation (the reference does not rotate either).
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
@@ -159,6 +160,8 @@ impl StopHandle {
 /// deadline.
 pub(super) struct Frames {
     stdout: ChildStdout,
+    /// FFmpeg's standard input, until the filters are written to it.
+    script: Option<ChildStdin>,
     frame_bytes: usize,
     watchdog: Option<JoinHandle<Option<std::process::ExitStatus>>>,
     stop: Arc<AtomicBool>,
@@ -168,14 +171,13 @@ pub(super) struct Frames {
 }
 
 impl Frames {
-    /// Starts decoding; only every `step`-th frame (0, step, 2 step, ...) is converted and
-    /// sent, the others are dropped inside FFmpeg after decoding.
-    pub(super) fn start(
-        path: &Path,
-        info: &VideoInfo,
-        step: u64,
-        options: &VideoOptions,
-    ) -> Result<Frames> {
+    /// Starts `ffmpeg` on `path` before the stream's shape and rate are known, so that its
+    /// start-up (loading some hundred shared libraries, opening and probing the input: about
+    /// a tenth of a second, as long as decoding a short clip) overlaps `ffprobe`'s. FFmpeg
+    /// reads its filters from its standard input (`-filter_script:v pipe:0`) only after it
+    /// has opened the input, and waits there until [`Frames::begin`] writes them. Dropping
+    /// the `Frames` before that (a probe that fails, a limit) kills it.
+    pub(super) fn spawn(path: &Path, options: &VideoOptions) -> Result<Frames> {
         let mut command = Command::new(&options.ffmpeg);
         command
             .args(["-nostdin", "-v", "error", "-noautorotate", "-i"])
@@ -188,25 +190,17 @@ impl Frames {
             "-dn",
             "-fps_mode",
             "passthrough",
+            "-filter_script:v",
+            "pipe:0",
         ]);
-        // `n` counts decoded frames from 0, in the order the reference numbers them. The
-        // reference's swscale context is made with area averaging and its default (BT.601)
-        // matrix whatever the stream says, so the scale filter is told both.
-        let convert = "scale=flags=area:in_color_matrix=bt601";
-        let filters = if step > 1 {
-            format!("select=not(mod(n\\,{step})),{convert}")
-        } else {
-            convert.to_string()
-        };
         let mut child: Child = command
-            .arg("-vf")
-            .arg(filters)
             .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| missing_tool(&options.ffmpeg, e))?;
+        let script = child.stdin.take();
         let stdout = child.stdout.take().expect("piped");
         enlarge_pipe(&stdout);
         let mut stderr_pipe = child.stderr.take().expect("piped");
@@ -242,13 +236,35 @@ impl Frames {
         };
         Ok(Frames {
             stdout,
-            frame_bytes: info.width as usize * info.height as usize * 3,
+            script,
+            frame_bytes: 0,
             watchdog: Some(watchdog),
             stop,
             timed_out,
             stderr: Some(stderr),
             timeout: options.timeout,
         })
+    }
+
+    /// Lets the decoder go: frames of `info`'s size, only every `step`-th (0, step,
+    /// 2 step, ...) converted and sent, the others dropped inside FFmpeg after decoding.
+    pub(super) fn begin(&mut self, info: &VideoInfo, step: u64) -> Result<()> {
+        // `n` counts decoded frames from 0, in the order the reference numbers them. The
+        // reference's swscale context is made with area averaging and its default (BT.601)
+        // matrix whatever the stream says, so the scale filter is told both.
+        let convert = "scale=flags=area:in_color_matrix=bt601";
+        let filters = if step > 1 {
+            format!("select=not(mod(n\\,{step})),{convert}")
+        } else {
+            convert.to_string()
+        };
+        self.frame_bytes = info.width as usize * info.height as usize * 3;
+        // Closing standard input ends the script. A decoder that already gave up (a file
+        // it cannot open) has closed its end: its own message says why.
+        let mut script = self.script.take().expect("begin is called once");
+        let written = script.write_all(filters.as_bytes());
+        drop(script);
+        written.map_err(|_| self.failure("the decoder failed"))
     }
 
     /// A handle that stops the decoder from another thread.

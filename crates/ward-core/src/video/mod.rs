@@ -137,6 +137,8 @@ pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<HashedVideo> {
             options.seconds_per_hash
         )));
     }
+    // FFmpeg starts (and waits for its filters) while ffprobe reads the stream's shape.
+    let mut frames = ffmpeg::Frames::spawn(path, options)?;
     let info = ffmpeg::probe(path, options)?;
     let pixels = u64::from(info.width) * u64::from(info.height);
     if pixels == 0 {
@@ -167,7 +169,7 @@ pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<HashedVideo> {
     let step = ((options.seconds_per_hash * fps).floor() as u64).max(1);
     let max_frames = (options.max_duration.as_secs_f64() * fps).ceil() as u64 + 1;
 
-    let frames = ffmpeg::Frames::start(path, &info, step, options)?;
+    frames.begin(&info, step)?;
     let stop = frames.stop_handle();
     // Frames are read on their own thread, a frame or two ahead of the hashing threads, so
     // that FFmpeg decodes the next ones while Ward hashes (a pipe holds far less than a

@@ -162,17 +162,10 @@ impl BankIndex {
             let Some(last) = page.last().map(|c| c.seq) else {
                 break;
             };
-            // Content whose signals come again changed in a way a match shows.
-            let changed: Vec<ContentId> = {
-                let located = self.located.read().expect("lock");
-                page.iter()
-                    .filter(|c| located.contains_key(&c.signal.0))
-                    .map(|c| c.content)
-                    .collect()
-            };
-            if !changed.is_empty() {
-                self.summaries.forget(changed);
-            }
+            // Every content item the page mentions may have changed in a way a match shows
+            // (new content has no summary to forget, and a read overlapping this page is
+            // not kept: see `ContentSummaries`).
+            self.summaries.forget(page.iter().map(|c| c.content));
             let mut videos_changed = false;
             for change in &page {
                 videos_changed |= self.apply(change);

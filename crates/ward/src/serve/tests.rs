@@ -842,6 +842,28 @@ async fn match_answers_show_content_changes() {
     assert_eq!(assessed["matches"][0]["categories"]["age_group"], "unknown");
     assert_eq!(assessed["matches"][0]["opinion_status"], "disputed");
 
+    // Disabled, disputed no more, and enabled again elsewhere: the answer shows it all.
+    let elsewhere = Actor::operator("elsewhere");
+    let id = ward_store::ContentId(content);
+    let store = &f.state.store;
+    store
+        .set_content_enabled(&elsewhere, id, false)
+        .await
+        .unwrap();
+    f.follow().await;
+    let (_, hidden) = f.json(Method::GET, &uri, platform, Value::Null).await;
+    assert_eq!(hidden["matches"], json!([]), "{hidden}");
+    let analyst_key = store.authenticate(f.key(Role::Analyst)).await.unwrap();
+    let org = analyst_key.unwrap().org;
+    store.set_opinion(&elsewhere, id, org, None).await.unwrap();
+    store
+        .set_content_enabled(&elsewhere, id, true)
+        .await
+        .unwrap();
+    f.follow().await;
+    let (_, back) = f.json(Method::GET, &uri, platform, Value::Null).await;
+    assert_eq!(back["matches"][0]["opinion_status"], "unreviewed", "{back}");
+
     // Removed content is no longer matched, and its summary is gone.
     let curator = Some(f.key(Role::Curator));
     let (status, _) = f
