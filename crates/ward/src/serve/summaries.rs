@@ -21,7 +21,8 @@ use ward_store::{Content, ContentId, OpinionStatus, Store, StoreError};
 use super::bank_index::IdMap;
 use super::view::{CategoriesView, ProvenanceView};
 
-/// How many content summaries a node keeps by default: about 150 bytes each.
+/// How many content summaries a node keeps by default: about 300 bytes each with their
+/// rendered JSON, some 80 MB when full.
 pub const DEFAULT_CAPACITY: usize = 1 << 18;
 
 /// The content details of a match answer.
