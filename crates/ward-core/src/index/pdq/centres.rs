@@ -204,22 +204,7 @@ impl Centres {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A small xorshift generator: the tests need no crate for randomness.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn hash(&mut self) -> PdqHash {
-            PdqHash::from_words([self.next(), self.next(), self.next(), self.next()])
-        }
-    }
+    use crate::index::pdq::tests::Rng;
 
     /// Every instruction set this CPU has gives the same buckets as the portable loop, for
     /// counts that leave every possible remainder and for radii from none to all bits.

@@ -505,23 +505,24 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// A small deterministic generator.
-    struct Rng(u64);
+    /// A small deterministic generator (the tests need no crate for randomness; the other
+    /// modules of the index use it too).
+    pub(super) struct Rng(pub(super) u64);
 
     impl Rng {
-        fn next(&mut self) -> u64 {
+        pub(super) fn next(&mut self) -> u64 {
             self.0 ^= self.0 << 13;
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;
             self.0
         }
 
-        fn hash(&mut self) -> PdqHash {
+        pub(super) fn hash(&mut self) -> PdqHash {
             PdqHash::from_words([self.next(), self.next(), self.next(), self.next()])
         }
 
         /// `hash` with `flips` distinct random bits flipped.
-        fn near(&mut self, hash: &PdqHash, flips: u32) -> PdqHash {
+        pub(super) fn near(&mut self, hash: &PdqHash, flips: u32) -> PdqHash {
             let mut words = hash.words();
             let mut flipped = std::collections::HashSet::new();
             while (flipped.len() as u32) < flips {
