@@ -1,5 +1,5 @@
-//! The HMA-compatible routes through the router: the request sequences of HMA's own API
-//! docs and tests with the answers HMA gives (exact JSON where HMA's is deterministic),
+//! The HMA-compatible routes, over TCP to a real listening server as HMA's clients send
+//! them: the request sequences of HMA's own API docs and tests with the answers HMA gives (exact JSON where HMA's is deterministic),
 //! Ward's bank rules under HMA's lookups, errors in HMA's shape, and uploads.
 
 use axum::body::Body;
@@ -146,7 +146,7 @@ impl Fixture {
 /// difference: a fractional enabled ratio reads back as 1.0 (Ward's banks are enabled or not).
 #[tokio::test]
 async fn banks_are_created_updated_and_deleted_as_in_hma() {
-    let f = Fixture::new().await;
+    let f = Fixture::listening().await;
     let (status, banks) = f
         .hma(Method::GET, "/c/banks", Role::Curator, Value::Null)
         .await;
@@ -260,7 +260,7 @@ async fn banks_are_created_updated_and_deleted_as_in_hma() {
 /// with distances. HMA answers content 16 for the last example, at distance "0".
 #[tokio::test]
 async fn signals_banked_then_looked_up_as_in_hma_e2e() {
-    let f = Fixture::new().await;
+    let f = Fixture::listening().await;
     f.hma_bank("TEST_BANK").await;
     let mut ids = Vec::new();
     for pdq in PDQ_EXAMPLES {
@@ -341,7 +341,7 @@ async fn signals_banked_then_looked_up_as_in_hma_e2e() {
 /// hash in three banks, restricted with `banks=`.
 #[tokio::test]
 async fn lookups_restricted_to_banks_as_in_hma() {
-    let f = Fixture::new().await;
+    let f = Fixture::listening().await;
     for bank in ["BANK_A", "BANK_B", "BANK_C"] {
         f.hma_bank(bank).await;
         f.hma_signal(bank, "pdq", PDQ_EXAMPLES[0]).await;
@@ -381,7 +381,7 @@ async fn lookups_restricted_to_banks_as_in_hma() {
 /// HMA's `test_compare_hashes`: the happy path exactly, and every malformed input a 400.
 #[tokio::test]
 async fn compare_as_in_hma() {
-    let f = Fixture::new().await;
+    let f = Fixture::listening().await;
     let compare = |body: Value| f.hma(Method::POST, "/m/compare", Role::Platform, body);
     let (status, result) = compare(json!({"pdq": [SPECIMEN_1, SPECIMEN_2]})).await;
     assert_eq!(status, StatusCode::OK);
@@ -422,7 +422,7 @@ async fn compare_as_in_hma() {
 /// private bank of another organisation, a bank's own distance, and a negative bank.
 #[tokio::test]
 async fn hma_lookups_follow_ward_bank_rules() {
-    let f = Fixture::new().await;
+    let f = Fixture::listening().await;
     f.hma_bank("RULES").await;
     let content = f.hma_signal("RULES", "pdq", SPECIMEN_1).await;
     let lookup = |signal: &str| format!("/m/lookup?signal_type=pdq&signal={signal}");
@@ -488,7 +488,7 @@ async fn hma_lookups_follow_ward_bank_rules() {
 /// Uploads, as HMA's POST forms take them: one file in a part named `photo` (or `video`).
 #[tokio::test]
 async fn uploads_hash_bank_and_look_up_as_in_hma() {
-    let f = Fixture::new().await;
+    let f = Fixture::listening().await;
     let photo = photo();
     let (pdq, quality) = pdq_of(&photo);
     assert!(quality >= Quality::MATCHABLE, "quality {}", quality.get());
@@ -630,7 +630,7 @@ async fn uploads_hash_bank_and_look_up_as_in_hma() {
 /// refused with a pointer to uploads, no key 401, wrong role 403; `/status` is public.
 #[tokio::test]
 async fn hma_errors() {
-    let f = Fixture::new().await;
+    let f = Fixture::listening().await;
     f.hma_bank("ERRORS").await;
     let message = |body: &Value| body["message"].as_str().unwrap_or_default().to_string();
 

@@ -1,6 +1,8 @@
-//! The service through its router (no socket): the authorisation matrix of every route and
-//! role, bank visibility across organisations, matching rules (per-bank distance, disabled
-//! banks and content, negative banks), and bulk imports.
+//! The service through its router, and through a real listening server
+//! (`Fixture::listening`: a loopback port and a minimal HTTP/1.1 client). The authorisation
+//! matrix of every route and role runs on both; bank visibility across organisations,
+//! matching rules (per-bank distance, disabled banks and content, negative banks), bulk
+//! imports and match answers after content changes run through the router.
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -17,6 +19,8 @@ const MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
 
 pub(super) struct Fixture {
     pub(super) state: SharedState,
+    /// Where a real listening server answers; `None`: requests go through the router alone.
+    listening: Option<std::net::SocketAddr>,
     _dir: tempfile::TempDir,
     /// Keys of organisation A, by role.
     keys: Vec<(Role, String)>,
@@ -46,10 +50,22 @@ impl Fixture {
         let state = start(store, Config::default()).await.unwrap();
         Fixture {
             state,
+            listening: None,
             _dir: dir,
             keys,
             other_curator: other.secret,
         }
+    }
+
+    /// The same, with the service listening on a loopback port and every request sent to
+    /// it over TCP.
+    pub(super) async fn listening() -> Fixture {
+        let mut f = Fixture::new().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        f.listening = Some(listener.local_addr().unwrap());
+        let app = router(f.state.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        f
     }
 
     pub(super) fn key(&self, role: Role) -> &str {
@@ -65,21 +81,30 @@ impl Fixture {
         body: Body,
         content_type: &str,
     ) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(uri);
-        if let Some(key) = key {
-            request = request.header("authorization", format!("Bearer {key}"));
-        }
-        if !content_type.is_empty() {
-            request = request.header("content-type", content_type);
-        }
-        let response = router(self.state.clone())
-            .oneshot(request.body(body).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
-            .await
-            .unwrap();
+        let (status, bytes) = match self.listening {
+            Some(address) => {
+                let body = axum::body::to_bytes(body, 1 << 24).await.unwrap();
+                over_tcp(address, &method, uri, key, &body, content_type).await
+            }
+            None => {
+                let mut request = Request::builder().method(method).uri(uri);
+                if let Some(key) = key {
+                    request = request.header("authorization", format!("Bearer {key}"));
+                }
+                if !content_type.is_empty() {
+                    request = request.header("content-type", content_type);
+                }
+                let response = router(self.state.clone())
+                    .oneshot(request.body(body).unwrap())
+                    .await
+                    .unwrap();
+                let status = response.status();
+                let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
+                    .await
+                    .unwrap();
+                (status, bytes.to_vec())
+            }
+        };
         let value = serde_json::from_slice(&bytes)
             .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
         (status, value)
@@ -148,6 +173,63 @@ impl Fixture {
     }
 }
 
+/// One HTTP/1.1 request on a fresh connection to `address` (closed after the answer): the
+/// status and the body, de-chunked.
+async fn over_tcp(
+    address: std::net::SocketAddr,
+    method: &Method,
+    uri: &str,
+    key: Option<&str>,
+    body: &[u8],
+    content_type: &str,
+) -> (StatusCode, Vec<u8>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut head = format!(
+        "{method} {uri} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    if let Some(key) = key {
+        head.push_str(&format!("authorization: Bearer {key}\r\n"));
+    }
+    if !content_type.is_empty() {
+        head.push_str(&format!("content-type: {content_type}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a whole response head");
+    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let mut rest = &response[split + 4..];
+    let body = if head.contains("transfer-encoding: chunked") {
+        let mut body = Vec::new();
+        loop {
+            let end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let size = usize::from_str_radix(std::str::from_utf8(&rest[..end]).unwrap().trim(), 16)
+                .unwrap();
+            rest = &rest[end + 2..];
+            if size == 0 {
+                break body;
+            }
+            body.extend_from_slice(&rest[..size]);
+            rest = &rest[size + 2..];
+        }
+    } else {
+        rest.to_vec()
+    };
+    (StatusCode::from_u16(status).unwrap(), body)
+}
+
 /// A small PNG (benign: a gradient), for the hashing routes.
 pub(super) fn png() -> Vec<u8> {
     let image = image::RgbImage::from_fn(64, 48, |x, y| {
@@ -172,10 +254,21 @@ fn multipart(bytes: &[u8]) -> (Body, String) {
 
 /// Every route, every role: what each may do, what each is refused (403), and 401 without
 /// a key or with a wrong one.
+/// Every `/v1` route for every role (and without a key, and with a wrong one), through the
+/// router.
 #[tokio::test]
 async fn authorisation_matrix() {
+    authorisation_matrix_of(Fixture::new().await).await;
+}
+
+/// The same matrix against a real listening server, over TCP.
+#[tokio::test]
+async fn authorisation_matrix_over_tcp() {
+    authorisation_matrix_of(Fixture::listening().await).await;
+}
+
+async fn authorisation_matrix_of(f: Fixture) {
     use Role::*;
-    let f = Fixture::new().await;
     let bank = f.bank("MATRIX", json!({})).await;
     let content = f.content(bank, "pdq", PDQ).await;
     let png = png();
