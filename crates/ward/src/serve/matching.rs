@@ -185,7 +185,7 @@ pub async fn match_post(
     State(state): State<SharedState>,
     caller: Caller,
     request: Request,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     caller.require(MATCHERS)?;
     let content_type = request
         .headers()
@@ -210,7 +210,7 @@ pub async fn match_post(
         let mut out = serde_json::to_value(&answer)
             .map_err(|e| ApiError::internal(format!("answer: {e}")))?;
         out["hashes"] = hashed.to_json();
-        return Ok(Json(out));
+        return Ok(Json(out).into_response());
     }
     let Json(request) = Json::<MatchRequest>::from_request(request, &state)
         .await
@@ -223,10 +223,9 @@ pub async fn match_post(
         .iter()
         .map(|s| parse_query(&s.signal_type, &s.signal).map(|signal| (signal, true)))
         .collect::<ApiResult<Vec<_>>>()?;
-    let answer = match_signals(&state, &caller, &signals, None).await?;
-    Ok(Json(
-        serde_json::to_value(&answer).map_err(|e| ApiError::internal(format!("answer: {e}")))?,
-    ))
+    Ok(match_signals(&state, &caller, &signals, None)
+        .await?
+        .into_response())
 }
 
 fn parse_query(signal_type: &str, value: &str) -> ApiResult<Signal> {
