@@ -261,4 +261,6 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod hma_tests;
 #[cfg(test)]
+mod http1;
+#[cfg(test)]
 mod tests;

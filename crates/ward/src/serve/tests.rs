@@ -200,33 +200,7 @@ async fn over_tcp(
     stream.write_all(body).await.unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.unwrap();
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a whole response head");
-    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status line");
-    let mut rest = &response[split + 4..];
-    let body = if head.contains("transfer-encoding: chunked") {
-        let mut body = Vec::new();
-        loop {
-            let end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-            let size = usize::from_str_radix(std::str::from_utf8(&rest[..end]).unwrap().trim(), 16)
-                .unwrap();
-            rest = &rest[end + 2..];
-            if size == 0 {
-                break body;
-            }
-            body.extend_from_slice(&rest[..size]);
-            rest = &rest[size + 2..];
-        }
-    } else {
-        rest.to_vec()
-    };
+    let (status, body) = super::http1::parse_response(&response);
     (StatusCode::from_u16(status).unwrap(), body)
 }
 
