@@ -85,7 +85,7 @@ pub async fn create_bank(
         description: request.description.unwrap_or_default(),
     };
     let bank = state.store.create_bank(&caller.actor(), &bank).await?;
-    state.refresh_soon();
+    state.caught_up().await;
     Ok((StatusCode::CREATED, Json(view::bank(&bank))))
 }
 
@@ -149,7 +149,7 @@ pub async fn update_bank(
         .store
         .update_bank(&caller.actor(), bank.id, &update)
         .await?;
-    state.refresh_soon();
+    state.caught_up().await;
     Ok(Json(view::bank(&bank)))
 }
 
@@ -160,7 +160,7 @@ pub async fn delete_bank(
 ) -> ApiResult<StatusCode> {
     let bank = managed_bank(&state, &caller, id).await?;
     state.store.delete_bank(&caller.actor(), bank.id).await?;
-    state.refresh_soon();
+    state.caught_up().await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -246,7 +246,7 @@ pub async fn add_content(
         .store
         .add_content(&caller.actor(), bank.id, std::slice::from_ref(&item))
         .await?;
-    state.refresh_soon();
+    state.caught_up().await;
     Ok((
         StatusCode::CREATED,
         Json(content_view(&state, ids[0]).await?),
@@ -372,7 +372,7 @@ pub async fn update_content(
             .store
             .set_content_enabled(&actor, content.id, enabled)
             .await?;
-        state.content_changed(content.id);
+        state.content_changed(content.id).await;
     }
     if let Some(categories) = patch.categories {
         // Grading is the analysts' work, and the owners'.
@@ -387,7 +387,7 @@ pub async fn update_content(
             .store
             .set_assessment(&actor, content.id, assessment)
             .await?;
-        state.content_changed(content.id);
+        state.content_changed(content.id).await;
     }
     Ok(Json(content_view(&state, content.id).await?))
 }
@@ -418,7 +418,7 @@ pub async fn remove_content(
         .store
         .remove_content(&caller.actor(), content.id)
         .await?;
-    state.content_changed(content.id);
+    state.content_changed(content.id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -446,7 +446,7 @@ pub async fn set_opinion(
         .store
         .set_opinion(&caller.actor(), content.id, caller.org(), opinion)
         .await?;
-    state.content_changed(content.id);
+    state.content_changed(content.id).await;
     Ok(Json(content_view(&state, content.id).await?))
 }
 
@@ -526,7 +526,7 @@ pub async fn import_signals(
     .await
     .map_err(|e| ApiError::internal(format!("import task failed: {e}")))?;
     feeder.abort();
-    state.refresh_soon();
+    state.caught_up().await;
     report.map(Json)
 }
 

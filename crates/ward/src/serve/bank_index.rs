@@ -94,6 +94,9 @@ pub struct BankIndex {
     cursor: AtomicI64,
     ready: AtomicBool,
     applied: AtomicU64,
+    /// One `follow` at a time: two passes over the same page could apply an older change
+    /// after a newer one.
+    following: tokio::sync::Mutex<()>,
 }
 
 impl BankIndex {
@@ -145,6 +148,7 @@ impl BankIndex {
             cursor: AtomicI64::new(cursor.0),
             ready: AtomicBool::new(false),
             applied: AtomicU64::new(0),
+            following: tokio::sync::Mutex::new(()),
         };
         index.rebuild_videos();
         index.refresh_banks(store).await?;
@@ -155,6 +159,7 @@ impl BankIndex {
     /// Applies what the store's feed has after the cursor, and refreshes the banks. Returns
     /// how many changes were applied.
     pub async fn follow(&self, store: &impl Store) -> Result<usize, ward_store::StoreError> {
+        let _turn = self.following.lock().await;
         let mut applied = 0;
         loop {
             let cursor = Seq(self.cursor.load(Ordering::Acquire));

@@ -794,7 +794,7 @@ async fn create_bank(
         }
         other => other?,
     };
-    state.refresh_soon();
+    state.caught_up().await;
     Ok((StatusCode::CREATED, Json(bank_json(&bank))))
 }
 
@@ -834,7 +834,7 @@ async fn update_bank(
         }
         other => other?,
     };
-    state.refresh_soon();
+    state.caught_up().await;
     Ok(Json(bank_json(&bank)))
 }
 
@@ -852,7 +852,7 @@ async fn delete_bank(
             ));
         }
         state.store.delete_bank(&caller.actor(), bank.id).await?;
-        state.refresh_soon();
+        state.caught_up().await;
     }
     Ok(Json(json!({"message": "Done"})))
 }
@@ -873,7 +873,7 @@ async fn add_item(
         .store
         .add_content(&caller.actor(), bank.id, std::slice::from_ref(&item))
         .await?;
-    state.refresh_soon();
+    state.caught_up().await;
     let echoed: Map<String, Value> = signals
         .into_iter()
         .map(|(name, signal)| (name, Value::String(signal.value)))

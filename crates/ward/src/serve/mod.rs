@@ -72,16 +72,21 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Asks the follower to read the feed now (after a change made through this node).
-    pub fn refresh_soon(&self) {
-        self.follow_now.notify_one();
+    /// After a change made through this node: reads the feed before the change is
+    /// acknowledged, so that the caller's next request on this node sees it. A failure
+    /// here is left to the background follower, which retries; the change is stored.
+    pub async fn caught_up(&self) {
+        if let Err(error) = self.index.follow(&self.store).await {
+            tracing::warn!(%error, "following the store's feed after a change failed");
+            self.follow_now.notify_one();
+        }
     }
 
     /// After a change to a content item made through this node: its summary is forgotten
-    /// at once (this node's next answers show the change) and the feed is read soon.
-    pub fn content_changed(&self, id: ward_store::ContentId) {
+    /// and the feed is read before the change is acknowledged.
+    pub async fn content_changed(&self, id: ward_store::ContentId) {
         self.index.summaries().forget([id]);
-        self.refresh_soon();
+        self.caught_up().await;
     }
 }
 
