@@ -13,6 +13,7 @@ mod cpu;
 pub mod decode;
 pub mod digest;
 pub mod error;
+pub mod exchange;
 pub mod index;
 pub mod lists;
 pub mod pdq;

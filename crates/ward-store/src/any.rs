@@ -147,6 +147,15 @@ impl Store for AnyStore {
         delegate!(self.add_content(actor, bank, items))
     }
 
+    async fn import_content(
+        &self,
+        actor: &Actor,
+        bank: BankId,
+        changes: &[ImportChange],
+    ) -> Result<ImportCounts> {
+        delegate!(self.import_content(actor, bank, changes))
+    }
+
     async fn content(&self, id: ContentId) -> Result<Option<Content>> {
         delegate!(self.content(id))
     }

@@ -4,7 +4,9 @@
 use serde_json::{Map, Value, json};
 use ward_core::categories::Assessment;
 
-use crate::model::{ApiKey, Bank, BankId, BankUpdate, ContentId, OpinionKind, OrgId, Organisation};
+use crate::model::{
+    ApiKey, Bank, BankId, BankUpdate, ContentId, ImportCounts, OpinionKind, OrgId, Organisation,
+};
 
 /// An audit event before it is written (the actor and time are added then).
 #[derive(Debug)]
@@ -110,6 +112,21 @@ impl Event {
             "content.add",
             bank_target(bank),
             json!({ "count": items, "signals": signals }),
+        )
+    }
+
+    /// An import batch: what it did, and which items it removed (replaced or tombstoned).
+    pub fn content_import(bank: BankId, counts: ImportCounts, removed: &[i64]) -> Event {
+        Event::new(
+            "content.import",
+            bank_target(bank),
+            json!({
+                "added": counts.added,
+                "replaced": counts.replaced,
+                "removed": counts.removed,
+                "missing": counts.missing,
+                "removed_content": removed,
+            }),
         )
     }
 

@@ -19,6 +19,7 @@
 mod any;
 mod audit;
 mod error;
+mod import;
 mod model;
 mod postgres;
 mod rows;
@@ -107,6 +108,15 @@ pub trait Store: Send + Sync + 'static {
         bank: BankId,
         items: &[NewContent],
     ) -> impl Future<Output = Result<Vec<ContentId>>> + Send;
+    /// Applies an import batch in one transaction. An upsert whose external id the bank has
+    /// replaces that item (removed, and the new one added); a tombstone removes it. Within
+    /// the batch, the last entry for an external id is the one applied.
+    fn import_content(
+        &self,
+        actor: &Actor,
+        bank: BankId,
+        changes: &[ImportChange],
+    ) -> impl Future<Output = Result<ImportCounts>> + Send;
     /// A content item that is not removed, with its signals and opinions.
     fn content(&self, id: ContentId) -> impl Future<Output = Result<Option<Content>>> + Send;
     /// Several content items (those that exist and are not removed), in the order asked.

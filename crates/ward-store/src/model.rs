@@ -328,6 +328,17 @@ impl OpinionStatus {
     }
 }
 
+/// A category label as an exchanged list gives it: recorded as given, never turned into
+/// granular facts or into another scheme's label.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct ListLabel {
+    /// `industry` (NCMEC's A1-B2), `uk` (A, B, C) or `vics`.
+    pub scheme: String,
+    /// For VICS, the categorisation profile of the file.
+    pub profile: Option<String>,
+    pub label: String,
+}
+
 /// A content item: one piece of known content, by its signals.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Content {
@@ -340,6 +351,12 @@ pub struct Content {
     pub signals: Vec<StoredSignal>,
     pub provenance: Provenance,
     pub opinions: Vec<Opinion>,
+    /// See [`NewContent::external_id`].
+    pub external_id: Option<String>,
+    /// The label the list it came from gives it.
+    pub label: Option<ListLabel>,
+    /// See [`NewContent::attributes`].
+    pub attributes: Vec<(String, String)>,
 }
 
 impl Content {
@@ -349,12 +366,50 @@ impl Content {
 }
 
 /// A content item to add.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NewContent {
     pub signals: Vec<Signal>,
     pub assessment: Option<Assessment>,
     /// See [`Provenance::source`].
     pub source: String,
+    /// The id the list it came from gives it (VICS `MediaID`, NCMEC's id, a partner's
+    /// content id): unique among a bank's content that is not removed, and the key of
+    /// [`ImportChange`]s.
+    pub external_id: Option<String>,
+    pub label: Option<ListLabel>,
+    /// The list's other fields for the item, kept as given (VICS `Series`, `Tags`, ...).
+    pub attributes: Vec<(String, String)>,
+}
+
+/// One entry of an import ([`crate::Store::import_content`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImportChange {
+    /// Adds the item; one of the bank with the same external id is removed first.
+    Upsert(NewContent),
+    /// Removes the bank's item with this external id (a tombstone).
+    Delete { external_id: String },
+}
+
+/// What an import batch did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
+    /// Items added that replaced nothing.
+    pub added: u64,
+    /// Items added in place of one with the same external id.
+    pub replaced: u64,
+    /// Items removed by a tombstone.
+    pub removed: u64,
+    /// Tombstones for external ids the bank does not have.
+    pub missing: u64,
+}
+
+impl ImportCounts {
+    pub fn add(&mut self, other: ImportCounts) {
+        self.added += other.added;
+        self.replaced += other.replaced;
+        self.removed += other.removed;
+        self.missing += other.missing;
+    }
 }
 
 /// One entry of the index feed: the state of a signal after its latest change.
@@ -381,7 +436,7 @@ pub struct AuditEvent {
     pub actor_org: Option<OrgId>,
     /// What was done: `org.create`, `key.create`, `key.revoke`, `bank.create`,
     /// `bank.update`, `bank.delete`, `content.add`, `content.enable`, `content.disable`,
-    /// `content.remove`, `content.assess`, `opinion.set`, `opinion.clear`, or a read:
+    /// `content.remove`, `content.import`, `content.assess`, `opinion.set`, `opinion.clear`, or a read:
     /// `read.<what>`.
     pub action: String,
     /// What it was done to: `org:3`, `key:12`, `bank:4`, `content:1234`.

@@ -413,80 +413,61 @@ impl Store for PgStore {
         let now = Timestamp::now();
         let mut tx = self.write_feed().await?;
         require_live_bank(&mut tx, bank).await?;
-        let signal_count: usize = items.iter().map(|i| i.signals.len()).sum();
-        let content_first = reserve_ids(&mut tx, "content", items.len()).await?;
-        let signal_first = reserve_ids(&mut tx, "signals", signal_count).await?;
-        // The feed lock is held: the seqs after the last one are ours to give.
-        let seq_base: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM signals")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(database)?;
-        let ids: Vec<i64> = (0..).map(|i| content_first + i).take(items.len()).collect();
-
-        // Content rows as arrays; the bank, the provenance and the time once.
-        for (chunk, chunk_ids) in items
-            .chunks(ROWS_PER_INSERT)
-            .zip(ids.chunks(ROWS_PER_INSERT))
-        {
-            let assessments: Vec<_> = chunk
-                .iter()
-                .map(|i| rows::assessment_columns(i.assessment))
-                .collect();
-            let age_groups: Vec<Option<&str>> = assessments.iter().map(|a| a.0).collect();
-            let activities: Vec<Option<&str>> = assessments.iter().map(|a| a.1).collect();
-            let sources: Vec<&str> = chunk.iter().map(|i| i.source.as_str()).collect();
-            sqlx::query(
-                "INSERT INTO content (id, bank_id, enabled, age_group, activity, added_by, \
-                 added_by_key, added_by_org, source, added_at) \
-                 SELECT u.id, $2, TRUE, u.age_group, u.activity, $3, $4, $5, u.source, $6 \
-                 FROM UNNEST($1::BIGINT[], $7::TEXT[], $8::TEXT[], $9::TEXT[]) \
-                 AS u (id, age_group, activity, source)",
-            )
-            .bind(chunk_ids)
-            .bind(bank.0)
-            .bind(&actor.label)
-            .bind(actor.key.map(|k| k.0))
-            .bind(actor.org.map(|o| o.0))
-            .bind(now.0)
-            .bind(age_groups)
-            .bind(activities)
-            .bind(sources)
-            .execute(&mut *tx)
-            .await
-            .map_err(database)?;
-        }
-
-        // Signal rows, numbered (ids and seqs) in the order given.
-        let signals: Vec<(i64, &Signal)> = items
-            .iter()
-            .zip(&ids)
-            .flat_map(|(item, id)| item.signals.iter().map(move |s| (*id, s)))
-            .collect();
-        for (chunk_index, chunk) in signals.chunks(ROWS_PER_INSERT).enumerate() {
-            let offset = (chunk_index * ROWS_PER_INSERT) as i64;
-            let contents: Vec<i64> = chunk.iter().map(|(c, _)| *c).collect();
-            let kinds: Vec<&str> = chunk.iter().map(|(_, s)| s.kind.name()).collect();
-            let values: Vec<&str> = chunk.iter().map(|(_, s)| s.value.as_str()).collect();
-            sqlx::query(
-                "INSERT INTO signals (id, content_id, kind, value, seq) \
-                 SELECT $4 + u.n - 1, u.content_id, u.kind, u.value, $5 + u.n \
-                 FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[]) WITH ORDINALITY \
-                 AS u (content_id, kind, value, n)",
-            )
-            .bind(contents)
-            .bind(kinds)
-            .bind(values)
-            .bind(signal_first + offset)
-            .bind(seq_base + offset)
-            .execute(&mut *tx)
-            .await
-            .map_err(database)?;
-        }
-
-        let event = Event::content_add(bank, items.len(), signals.len());
-        log(&mut tx, actor, now, event).await?;
+        let items: Vec<&NewContent> = items.iter().collect();
+        let ids = insert_content(&mut tx, actor, bank, &items, now).await?;
+        let signals = items.iter().map(|i| i.signals.len()).sum();
+        log(
+            &mut tx,
+            actor,
+            now,
+            Event::content_add(bank, items.len(), signals),
+        )
+        .await?;
         tx.commit().await.map_err(database)?;
-        Ok(ids.into_iter().map(ContentId).collect())
+        Ok(ids)
+    }
+
+    async fn import_content(
+        &self,
+        actor: &Actor,
+        bank: BankId,
+        changes: &[ImportChange],
+    ) -> Result<ImportCounts> {
+        let plan = crate::import::Plan::new(changes)?;
+        let now = Timestamp::now();
+        let mut tx = self.write_feed().await?;
+        require_live_bank(&mut tx, bank).await?;
+        // The items the batch's external ids name are removed first.
+        let existing: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, external_id FROM content WHERE bank_id = $1 AND removed_at IS NULL \
+             AND external_id = ANY($2) ORDER BY id",
+        )
+        .bind(bank.0)
+        .bind(&plan.keys)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(database)?;
+        let removed: Vec<i64> = existing.iter().map(|(id, _)| *id).collect();
+        if !removed.is_empty() {
+            sqlx::query("UPDATE content SET removed_at = $2 WHERE id = ANY($1)")
+                .bind(&removed)
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+            resequence(&mut tx, RESEQUENCE_CONTENTS, &removed).await?;
+        }
+        insert_content(&mut tx, actor, bank, &plan.inserts, now).await?;
+        let counts = plan.counts(&existing.into_iter().map(|(_, key)| key).collect());
+        log(
+            &mut tx,
+            actor,
+            now,
+            Event::content_import(bank, counts, &removed),
+        )
+        .await?;
+        tx.commit().await.map_err(database)?;
+        Ok(counts)
     }
 
     async fn content(&self, id: ContentId) -> Result<Option<Content>> {
@@ -708,6 +689,109 @@ impl Store for PgStore {
     }
 }
 
+/// Adds content items, in a write transaction holding the feed lock on a live bank; returns
+/// their ids, given in the order of `items`.
+async fn insert_content(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    bank: BankId,
+    items: &[&NewContent],
+    now: Timestamp,
+) -> Result<Vec<ContentId>> {
+    let signal_count: usize = items.iter().map(|i| i.signals.len()).sum();
+    let content_first = reserve_ids(tx, "content", items.len()).await?;
+    let signal_first = reserve_ids(tx, "signals", signal_count).await?;
+    // The feed lock is held: the seqs after the last one are ours to give.
+    let seq_base: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM signals")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(database)?;
+    let ids: Vec<i64> = (0..).map(|i| content_first + i).take(items.len()).collect();
+
+    // Content rows as arrays; the bank, the provenance and the time once.
+    for (chunk, chunk_ids) in items
+        .chunks(ROWS_PER_INSERT)
+        .zip(ids.chunks(ROWS_PER_INSERT))
+    {
+        let assessments: Vec<_> = chunk
+            .iter()
+            .map(|i| rows::assessment_columns(i.assessment))
+            .collect();
+        let age_groups: Vec<Option<&str>> = assessments.iter().map(|a| a.0).collect();
+        let activities: Vec<Option<&str>> = assessments.iter().map(|a| a.1).collect();
+        let sources: Vec<&str> = chunk.iter().map(|i| i.source.as_str()).collect();
+        let exchange: Vec<_> = chunk.iter().map(|i| rows::exchange_columns(i)).collect();
+        let external_ids: Vec<Option<&str>> = exchange.iter().map(|e| e.0).collect();
+        let schemes: Vec<Option<&str>> = exchange.iter().map(|e| e.1).collect();
+        let profiles: Vec<Option<&str>> = exchange.iter().map(|e| e.2).collect();
+        let labels: Vec<Option<&str>> = exchange.iter().map(|e| e.3).collect();
+        let attributes: Vec<Option<&str>> = exchange.iter().map(|e| e.4.as_deref()).collect();
+        sqlx::query(
+            "INSERT INTO content (id, bank_id, enabled, age_group, activity, added_by, \
+             added_by_key, added_by_org, source, added_at, external_id, label_scheme, \
+             label_profile, label, attributes) \
+             SELECT u.id, $2, TRUE, u.age_group, u.activity, $3, $4, $5, u.source, $6, \
+             u.external_id, u.label_scheme, u.label_profile, u.label, u.attributes \
+             FROM UNNEST($1::BIGINT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], \
+             $11::TEXT[], $12::TEXT[], $13::TEXT[], $14::TEXT[]) \
+             AS u (id, age_group, activity, source, external_id, label_scheme, \
+             label_profile, label, attributes)",
+        )
+        .bind(chunk_ids)
+        .bind(bank.0)
+        .bind(&actor.label)
+        .bind(actor.key.map(|k| k.0))
+        .bind(actor.org.map(|o| o.0))
+        .bind(now.0)
+        .bind(age_groups)
+        .bind(activities)
+        .bind(sources)
+        .bind(external_ids)
+        .bind(schemes)
+        .bind(profiles)
+        .bind(labels)
+        .bind(attributes)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict("an external id is given twice in the bank".into())
+            } else {
+                database(e)
+            }
+        })?;
+    }
+
+    // Signal rows, numbered (ids and seqs) in the order given.
+    let signals: Vec<(i64, &Signal)> = items
+        .iter()
+        .zip(&ids)
+        .flat_map(|(item, id)| item.signals.iter().map(move |s| (*id, s)))
+        .collect();
+    for (chunk_index, chunk) in signals.chunks(ROWS_PER_INSERT).enumerate() {
+        let offset = (chunk_index * ROWS_PER_INSERT) as i64;
+        let contents: Vec<i64> = chunk.iter().map(|(c, _)| *c).collect();
+        let kinds: Vec<&str> = chunk.iter().map(|(_, s)| s.kind.name()).collect();
+        let values: Vec<&str> = chunk.iter().map(|(_, s)| s.value.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO signals (id, content_id, kind, value, seq) \
+             SELECT $4 + u.n - 1, u.content_id, u.kind, u.value, $5 + u.n \
+             FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[]) WITH ORDINALITY \
+             AS u (content_id, kind, value, n)",
+        )
+        .bind(contents)
+        .bind(kinds)
+        .bind(values)
+        .bind(signal_first + offset)
+        .bind(seq_base + offset)
+        .execute(&mut *tx)
+        .await
+        .map_err(database)?;
+    }
+
+    Ok(ids.into_iter().map(ContentId).collect())
+}
+
 /// Writes an audit event in the transaction of the change it records.
 async fn log(conn: &mut PgConnection, actor: &Actor, at: Timestamp, event: Event) -> Result<()> {
     sqlx::query(
@@ -738,9 +822,20 @@ const RESEQUENCE_BANK: &str = "UPDATE signals SET seq = $2 + r.n \
            JOIN content c ON c.id = s.content_id WHERE c.bank_id = $1) AS r \
      WHERE signals.id = r.id";
 
-/// Runs one of the `RESEQUENCE_*` statements for the content item or bank `id`, in a write
-/// transaction; returns how many signals changed.
-async fn resequence(conn: &mut PgConnection, sql: &'static str, id: i64) -> Result<u64> {
+/// Gives each signal of several content items (`$1`, an array of ids) the next `Seq` after
+/// `$2`, in signal order.
+const RESEQUENCE_CONTENTS: &str = "UPDATE signals SET seq = $2 + r.n \
+     FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM signals \
+           WHERE content_id = ANY($1)) AS r \
+     WHERE signals.id = r.id";
+
+/// Runs one of the `RESEQUENCE_*` statements for the content item or bank `id` (or an array
+/// of content ids), in a write transaction; returns how many signals changed.
+async fn resequence<'q>(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    id: impl sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + Send + 'q,
+) -> Result<u64> {
     let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM signals")
         .fetch_one(&mut *conn)
         .await

@@ -23,7 +23,7 @@ macro_rules! columns {
     };
     (content) => {
         "id, bank_id, enabled, age_group, activity, added_by, added_by_key, added_by_org, \
-         source, added_at"
+         source, added_at, external_id, label_scheme, label_profile, label, attributes"
     };
     (signal) => {
         "content_id, id, kind, value"
@@ -65,7 +65,35 @@ pub(crate) type ContentRow = (
     Option<i64>,
     String,
     i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
 );
+
+/// A new item's exchange columns: `external_id, label_scheme, label_profile, label,
+/// attributes` (a JSON list of `[name, value]` pairs, or NULL when there are none).
+pub(crate) type ExchangeColumns<'a> = (
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<String>,
+);
+
+pub(crate) fn exchange_columns(item: &NewContent) -> ExchangeColumns<'_> {
+    let label = item.label.as_ref();
+    let attributes = (!item.attributes.is_empty())
+        .then(|| serde_json::to_string(&item.attributes).unwrap_or_else(|_| "[]".to_owned()));
+    (
+        item.external_id.as_deref(),
+        label.map(|l| l.scheme.as_str()),
+        label.and_then(|l| l.profile.as_deref()),
+        label.map(|l| l.label.as_str()),
+        attributes,
+    )
+}
 
 /// A signal with the content item it belongs to.
 pub(crate) type SignalRow = (i64, i64, String, String);
@@ -193,8 +221,40 @@ pub(crate) fn contents(
     contents
         .into_iter()
         .map(|row| {
-            let (id, bank, enabled, age_group, activity, added_by, key, org, source, added_at) =
-                row;
+            let (
+                id,
+                bank,
+                enabled,
+                age_group,
+                activity,
+                added_by,
+                key,
+                org,
+                source,
+                added_at,
+                external_id,
+                label_scheme,
+                label_profile,
+                label,
+                attributes,
+            ) = row;
+            let label = match (label_scheme, label) {
+                (Some(scheme), Some(label)) => Some(ListLabel {
+                    scheme,
+                    profile: label_profile,
+                    label,
+                }),
+                (None, None) => None,
+                _ => return Err(corrupt(format!("content {id} has half a label"))),
+            };
+            let attributes = match attributes {
+                Some(text) => serde_json::from_str(&text).map_err(|e| {
+                    corrupt(format!(
+                        "content {id} has attributes that are not JSON: {e}"
+                    ))
+                })?,
+                None => Vec::new(),
+            };
             let assessment = match (age_group, activity) {
                 (Some(age_group), Some(activity)) => Some(Assessment {
                     age_group: stored_category::<AgeGroup>(&age_group)?,
@@ -221,6 +281,9 @@ pub(crate) fn contents(
                     added_at: Timestamp(added_at),
                 },
                 opinions,
+                external_id,
+                label,
+                attributes,
             })
         })
         .collect()

@@ -19,13 +19,15 @@ use crate::rows::{
 };
 use crate::{Store, rules, secret};
 
+mod blocks;
+
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// Read-only connections beside the one writer.
 const READERS: u32 = 4;
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Rows per multi-row INSERT: 9 parameters a content row, 5 a signal row, well below
+/// Rows per multi-row INSERT: 14 parameters a content row, 5 a signal row, well below
 /// SQLite's 32766 parameters a statement.
 const ROWS_PER_INSERT: usize = 1000;
 
@@ -399,7 +401,9 @@ impl Store for SqliteStore {
         if deleted.rows_affected() == 0 {
             return Err(not_found("bank", id));
         }
-        let signals = resequence(&mut tx, RESEQUENCE_BANK, id.0).await?;
+        let mut signals = resequence(&mut tx, RESEQUENCE_BANK, id.0).await?;
+        let last = last_seq(&mut tx).await?;
+        signals += blocks::resequence_bank(&mut tx, id, last).await?;
         log(&mut tx, actor, now, Event::bank_delete(id, signals)).await?;
         tx.commit().await.map_err(database)?;
         Ok(())
@@ -414,89 +418,67 @@ impl Store for SqliteStore {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         require_live_bank(&mut tx, bank).await?;
-        // The write lock is held, so the next ids and seqs are ours to give.
-        let (content_base, signal_base, seq_base): (i64, i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COALESCE(MAX(id), 0) FROM content), \
-             (SELECT COALESCE(MAX(id), 0) FROM signals), \
-             (SELECT COALESCE(MAX(seq), 0) FROM signals)",
+        let items: Vec<&NewContent> = items.iter().collect();
+        let ids = insert_content(&mut tx, actor, bank, &items, now).await?;
+        let signals = items.iter().map(|i| i.signals.len()).sum();
+        log(
+            &mut tx,
+            actor,
+            now,
+            Event::content_add(bank, items.len(), signals),
         )
-        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await.map_err(database)?;
+        Ok(ids)
+    }
+
+    async fn import_content(
+        &self,
+        actor: &Actor,
+        bank: BankId,
+        changes: &[ImportChange],
+    ) -> Result<ImportCounts> {
+        let plan = crate::import::Plan::new(changes)?;
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        require_live_bank(&mut tx, bank).await?;
+        // The items the batch's external ids name are removed first (content with an
+        // external id is never in a block).
+        let keys =
+            serde_json::to_string(&plan.keys).map_err(|e| StoreError::Database(e.to_string()))?;
+        let existing: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, external_id FROM content WHERE bank_id = $1 AND removed_at IS NULL \
+             AND external_id IN (SELECT value FROM json_each($2)) ORDER BY id",
+        )
+        .bind(bank.0)
+        .bind(&keys)
+        .fetch_all(&mut *tx)
         .await
         .map_err(database)?;
-        let ids: Vec<i64> = (1..).map(|i| content_base + i).take(items.len()).collect();
-
-        let content_insert = |rows| {
-            insert_sql(
-                "INSERT INTO content (id, bank_id, enabled, age_group, activity, added_by, \
-                 added_by_key, added_by_org, source, added_at) VALUES ",
-                "(?, ?, TRUE, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
+        let removed: Vec<i64> = existing.iter().map(|(id, _)| *id).collect();
+        if !removed.is_empty() {
+            let ids = id_list(removed.iter().copied());
+            sqlx::query(
+                "UPDATE content SET removed_at = $2 WHERE id IN (SELECT value FROM json_each($1))",
             )
-        };
-        let full = content_insert(ROWS_PER_INSERT);
-        for (chunk, chunk_ids) in items
-            .chunks(ROWS_PER_INSERT)
-            .zip(ids.chunks(ROWS_PER_INSERT))
-        {
-            let sql = if chunk.len() == ROWS_PER_INSERT {
-                full.clone()
-            } else {
-                content_insert(chunk.len())
-            };
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for (item, id) in chunk.iter().zip(chunk_ids) {
-                let (age_group, activity) = rows::assessment_columns(item.assessment);
-                query = query
-                    .bind(*id)
-                    .bind(bank.0)
-                    .bind(age_group)
-                    .bind(activity)
-                    .bind(&actor.label)
-                    .bind(actor.key.map(|k| k.0))
-                    .bind(actor.org.map(|o| o.0))
-                    .bind(&item.source)
-                    .bind(now.0);
-            }
-            query.execute(&mut *tx).await.map_err(database)?;
+            .bind(&ids)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+            resequence(&mut tx, RESEQUENCE_CONTENTS, &ids).await?;
         }
-
-        // Signal rows, numbered in the order given.
-        let signals: Vec<(i64, &Signal)> = items
-            .iter()
-            .zip(&ids)
-            .flat_map(|(item, id)| item.signals.iter().map(move |s| (*id, s)))
-            .collect();
-        let signal_insert = |rows| {
-            insert_sql(
-                "INSERT INTO signals (id, content_id, kind, value, seq) VALUES ",
-                "(?, ?, ?, ?, ?)",
-                rows,
-            )
-        };
-        let full = signal_insert(ROWS_PER_INSERT);
-        for (chunk_index, chunk) in signals.chunks(ROWS_PER_INSERT).enumerate() {
-            let sql = if chunk.len() == ROWS_PER_INSERT {
-                full.clone()
-            } else {
-                signal_insert(chunk.len())
-            };
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for (i, (content, signal)) in chunk.iter().enumerate() {
-                let n = (chunk_index * ROWS_PER_INSERT + i + 1) as i64;
-                query = query
-                    .bind(signal_base + n)
-                    .bind(*content)
-                    .bind(signal.kind.name())
-                    .bind(&signal.value)
-                    .bind(seq_base + n);
-            }
-            query.execute(&mut *tx).await.map_err(database)?;
-        }
-
-        let event = Event::content_add(bank, items.len(), signals.len());
-        log(&mut tx, actor, now, event).await?;
+        insert_content(&mut tx, actor, bank, &plan.inserts, now).await?;
+        let counts = plan.counts(&existing.into_iter().map(|(_, key)| key).collect());
+        log(
+            &mut tx,
+            actor,
+            now,
+            Event::content_import(bank, counts, &removed),
+        )
+        .await?;
         tx.commit().await.map_err(database)?;
-        Ok(ids.into_iter().map(ContentId).collect())
+        Ok(counts)
     }
 
     async fn content(&self, id: ContentId) -> Result<Option<Content>> {
@@ -510,8 +492,14 @@ impl Store for SqliteStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(database)?;
-        let contents = complete(&mut tx, row.into_iter().collect()).await?;
-        Ok(contents.into_iter().next())
+        if row.is_some() {
+            let contents = complete(&mut tx, row.into_iter().collect()).await?;
+            return Ok(contents.into_iter().next());
+        }
+        if !blocks::materialised(&mut tx, id).await? {
+            return Ok(blocks::contents(&mut tx, &[id.0]).await?.pop());
+        }
+        Ok(None)
     }
 
     async fn contents(&self, ids: &[ContentId]) -> Result<Vec<Content>> {
@@ -519,16 +507,34 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let mut tx = self.read().await?;
+        let asked = id_list(ids.iter().map(|id| id.0));
         let rows: Vec<ContentRow> = sqlx::query_as(concat!(
             "SELECT ",
             columns!(content),
             " FROM content WHERE id IN (SELECT value FROM json_each($1)) AND removed_at IS NULL"
         ))
-        .bind(id_list(ids.iter().map(|id| id.0)))
+        .bind(&asked)
         .fetch_all(&mut *tx)
         .await
         .map_err(database)?;
-        let found = complete(&mut tx, rows).await?;
+        // Ids without a row (removed or not) may be items of blocks.
+        let with_rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM content WHERE id IN (SELECT value FROM json_each($1))",
+        )
+        .bind(&asked)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(database)?;
+        let with_rows: std::collections::HashSet<i64> = with_rows.into_iter().collect();
+        let mut rest: Vec<i64> = ids
+            .iter()
+            .map(|id| id.0)
+            .filter(|id| !with_rows.contains(id))
+            .collect();
+        rest.sort_unstable();
+        rest.dedup();
+        let mut found = complete(&mut tx, rows).await?;
+        found.extend(blocks::contents(&mut tx, &rest).await?);
         Ok(rows::in_order_asked(found, ids))
     }
 
@@ -551,12 +557,17 @@ impl Store for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(database)?;
-        complete(&mut tx, rows).await
+        let mut found = complete(&mut tx, rows).await?;
+        found.extend(blocks::bank_contents(&mut tx, bank, after.map_or(0, |a| a.0), limit).await?);
+        found.sort_by_key(|c| c.id);
+        found.truncate(limit as usize);
+        Ok(found)
     }
 
     async fn set_content_enabled(&self, actor: &Actor, id: ContentId, enabled: bool) -> Result<()> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
+        blocks::materialise(&mut tx, id).await?;
         let current: Option<bool> =
             sqlx::query_scalar("SELECT enabled FROM content WHERE id = $1 AND removed_at IS NULL")
                 .bind(id.0)
@@ -580,6 +591,7 @@ impl Store for SqliteStore {
     async fn remove_content(&self, actor: &Actor, id: ContentId) -> Result<()> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
+        blocks::materialise(&mut tx, id).await?;
         let removed =
             sqlx::query("UPDATE content SET removed_at = $2 WHERE id = $1 AND removed_at IS NULL")
                 .bind(id.0)
@@ -605,6 +617,7 @@ impl Store for SqliteStore {
         let now = Timestamp::now();
         let (age_group, activity) = rows::assessment_columns(assessment);
         let mut tx = self.write().await?;
+        blocks::materialise(&mut tx, id).await?;
         let updated = sqlx::query(
             "UPDATE content SET age_group = $2, activity = $3 WHERE id = $1 AND removed_at IS NULL",
         )
@@ -634,6 +647,7 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
+        blocks::materialise(&mut tx, content).await?;
         require_live_content(&mut tx, content).await?;
         require_org(&mut tx, org).await?;
         match opinion {
@@ -660,6 +674,9 @@ impl Store for SqliteStore {
     }
 
     async fn signal_changes(&self, after: Seq, limit: u32) -> Result<Vec<SignalChange>> {
+        // Rows and block items, each in seq order, merged: one read transaction sees both
+        // at one state of the database.
+        let mut tx = self.read().await?;
         let rows: Vec<ChangeRow> = sqlx::query_as(
             "SELECT s.seq, s.id, s.content_id, c.bank_id, s.kind, s.value, \
              (c.enabled AND c.removed_at IS NULL AND b.deleted_at IS NULL) AS active \
@@ -668,18 +685,22 @@ impl Store for SqliteStore {
         )
         .bind(after.0)
         .bind(i64::from(limit))
-        .fetch_all(&self.reader)
+        .fetch_all(&mut *tx)
         .await
         .map_err(database)?;
-        rows.into_iter().map(rows::change).collect()
+        let mut changes = rows
+            .into_iter()
+            .map(rows::change)
+            .collect::<Result<Vec<_>>>()?;
+        changes.extend(blocks::changes_after(&mut tx, after, limit).await?);
+        changes.sort_by_key(|c| c.seq);
+        changes.truncate(limit as usize);
+        Ok(changes)
     }
 
     async fn last_seq(&self) -> Result<Seq> {
-        let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM signals")
-            .fetch_one(&self.reader)
-            .await
-            .map_err(database)?;
-        Ok(Seq(seq))
+        let mut tx = self.read().await?;
+        Ok(Seq(last_seq(&mut tx).await?))
     }
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
@@ -753,13 +774,30 @@ const RESEQUENCE_BANK: &str = "UPDATE signals SET seq = $2 + r.n \
            JOIN content c ON c.id = s.content_id WHERE c.bank_id = $1) AS r \
      WHERE signals.id = r.id";
 
-/// Runs one of the `RESEQUENCE_*` statements for the content item or bank `id`, in a write
-/// transaction; returns how many signals changed.
-async fn resequence(conn: &mut SqliteConnection, sql: &'static str, id: i64) -> Result<u64> {
-    let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM signals")
+/// Gives each signal of several content items (a JSON list of ids) the next `Seq` after
+/// `$2`, in signal order.
+const RESEQUENCE_CONTENTS: &str = "UPDATE signals SET seq = $2 + r.n \
+     FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM signals \
+           WHERE content_id IN (SELECT value FROM json_each($1))) AS r \
+     WHERE signals.id = r.id";
+
+/// The latest seq given, to rows or to blocks.
+async fn last_seq(conn: &mut SqliteConnection) -> Result<i64> {
+    let rows: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM signals")
         .fetch_one(&mut *conn)
         .await
         .map_err(database)?;
+    Ok(rows.max(blocks::last_ids(conn).await?.2))
+}
+
+/// Runs one of the `RESEQUENCE_*` statements for the content item or bank `id` (or a JSON
+/// list of content ids), in a write transaction; returns how many signals changed.
+async fn resequence<'q>(
+    conn: &mut SqliteConnection,
+    sql: &'static str,
+    id: impl sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite> + Send + 'q,
+) -> Result<u64> {
+    let last = last_seq(conn).await?;
     let done = sqlx::query(sql)
         .bind(id)
         .bind(last)
@@ -767,6 +805,165 @@ async fn resequence(conn: &mut SqliteConnection, sql: &'static str, id: i64) -> 
         .await
         .map_err(database)?;
     Ok(done.rows_affected())
+}
+
+/// Adds content items (in a write transaction on a live bank): runs of at least
+/// [`blocks::MIN_BLOCK`] plain items as blocks, the others as rows. Content ids, signal ids
+/// and seqs are given in the order of `items`; returns the content ids.
+async fn insert_content(
+    tx: &mut SqliteConnection,
+    actor: &Actor,
+    bank: BankId,
+    items: &[&NewContent],
+    now: Timestamp,
+) -> Result<Vec<ContentId>> {
+    // The write lock is held, so the next ids and seqs are ours to give.
+    let (content_rows, signal_rows): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COALESCE(MAX(id), 0) FROM content), \
+         (SELECT COALESCE(MAX(id), 0) FROM signals)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(database)?;
+    let (content_blocks, signal_blocks, _) = blocks::last_ids(tx).await?;
+    let content_base = content_rows.max(content_blocks);
+    let signal_base = signal_rows.max(signal_blocks);
+    let seq_base = last_seq(tx).await?;
+
+    // Each item's place: its content id, and the number of its first signal (from 0).
+    let mut first_signal = Vec::with_capacity(items.len());
+    let mut n = 0;
+    for item in items {
+        first_signal.push(n);
+        n += item.signals.len() as i64;
+    }
+    let content_id = |i: usize| content_base + 1 + i as i64;
+
+    // Runs of plain items of one kind become blocks; the rest, rows.
+    let plain: Vec<Option<(SignalKind, Vec<u8>)>> = items
+        .iter()
+        .map(|item| blocks::plain_digest(item))
+        .collect();
+    let mut in_block = vec![false; items.len()];
+    let mut start = 0;
+    while start < items.len() {
+        let Some((kind, _)) = &plain[start] else {
+            start += 1;
+            continue;
+        };
+        let same = |i: &usize| matches!(&plain[*i], Some((k, _)) if k == kind);
+        let end = (start..items.len())
+            .find(|i| !same(i))
+            .unwrap_or(items.len());
+        if end - start >= blocks::MIN_BLOCK
+            && items[start..end]
+                .iter()
+                .all(|i| i.source == items[start].source)
+        {
+            let digests: Vec<u8> = plain[start..end]
+                .iter()
+                .flat_map(|p| p.as_ref().map(|(_, d)| d.as_slice()).unwrap_or_default())
+                .copied()
+                .collect();
+            let block = blocks::NewBlock {
+                first_content: content_id(start),
+                first_signal: signal_base + 1 + first_signal[start],
+                first_seq: seq_base + 1 + first_signal[start],
+                kind: *kind,
+                digest_len: digests.len() / (end - start),
+                digests,
+                count: end - start,
+            };
+            blocks::insert(tx, actor, bank, &items[start].source, now, &block).await?;
+            in_block[start..end].fill(true);
+        }
+        start = end;
+    }
+
+    let rows: Vec<usize> = (0..items.len()).filter(|i| !in_block[*i]).collect();
+    let content_insert = |rows| {
+        insert_sql(
+            "INSERT INTO content (id, bank_id, enabled, age_group, activity, added_by, \
+             added_by_key, added_by_org, source, added_at, external_id, label_scheme, \
+             label_profile, label, attributes) VALUES ",
+            "(?, ?, TRUE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    };
+    let full = content_insert(ROWS_PER_INSERT);
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let sql = if chunk.len() == ROWS_PER_INSERT {
+            full.clone()
+        } else {
+            content_insert(chunk.len())
+        };
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for &i in chunk {
+            let item = items[i];
+            let (age_group, activity) = rows::assessment_columns(item.assessment);
+            let (external_id, scheme, profile, label, attributes) = rows::exchange_columns(item);
+            query = query
+                .bind(content_id(i))
+                .bind(bank.0)
+                .bind(age_group)
+                .bind(activity)
+                .bind(&actor.label)
+                .bind(actor.key.map(|k| k.0))
+                .bind(actor.org.map(|o| o.0))
+                .bind(&item.source)
+                .bind(now.0)
+                .bind(external_id)
+                .bind(scheme)
+                .bind(profile)
+                .bind(label)
+                .bind(attributes);
+        }
+        query.execute(&mut *tx).await.map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict("an external id is given twice in the bank".into())
+            } else {
+                database(e)
+            }
+        })?;
+    }
+
+    // Signal rows, numbered (ids and seqs) in the order given.
+    let signals: Vec<(i64, i64, &Signal)> = rows
+        .iter()
+        .flat_map(|&i| {
+            items[i]
+                .signals
+                .iter()
+                .zip(first_signal[i] + 1..)
+                .map(move |(s, n)| (content_id(i), n, s))
+        })
+        .collect();
+    let signal_insert = |rows| {
+        insert_sql(
+            "INSERT INTO signals (id, content_id, kind, value, seq) VALUES ",
+            "(?, ?, ?, ?, ?)",
+            rows,
+        )
+    };
+    let full = signal_insert(ROWS_PER_INSERT);
+    for chunk in signals.chunks(ROWS_PER_INSERT) {
+        let sql = if chunk.len() == ROWS_PER_INSERT {
+            full.clone()
+        } else {
+            signal_insert(chunk.len())
+        };
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (content, n, signal) in chunk {
+            query = query
+                .bind(signal_base + n)
+                .bind(*content)
+                .bind(signal.kind.name())
+                .bind(&signal.value)
+                .bind(seq_base + n);
+        }
+        query.execute(&mut *tx).await.map_err(database)?;
+    }
+    Ok((0..items.len()).map(|i| ContentId(content_id(i))).collect())
 }
 
 /// Signals and opinions for content rows, assembled in the rows' order.

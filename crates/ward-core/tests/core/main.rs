@@ -1,6 +1,7 @@
 //! ward-core's integration tests: golden hashes from Meta's reference, and hostile input.
 
 mod bad_input;
+mod exchange;
 mod golden;
 mod tidy;
 mod video;

@@ -26,16 +26,19 @@ pub async fn content_round_trip(store: &impl Store) {
             signals: vec![pdq(1), md5(1), vpdq.clone()],
             assessment: Some(assessment),
             source: "import:ncmec-2026-11.xml".to_owned(),
+            ..NewContent::default()
         },
         NewContent {
             signals: vec![photodna.clone()],
             assessment: None,
             source: "api".to_owned(),
+            ..NewContent::default()
         },
         NewContent {
             signals: vec![],
             assessment: None,
             source: String::new(),
+            ..NewContent::default()
         },
     ];
     let before = Timestamp::now();

@@ -277,6 +277,7 @@ pub fn item(signals: Vec<Signal>) -> NewContent {
         signals,
         assessment: None,
         source: "test".to_owned(),
+        ..NewContent::default()
     }
 }
 

@@ -6,6 +6,7 @@ mod audit;
 mod banks;
 mod bulk;
 mod content;
+mod exchange;
 mod feed;
 mod harness;
 mod keys;
@@ -65,4 +66,6 @@ conformance!(
     audit::audit_queries,
     audit::audit_log_is_append_only,
     bulk::bulk_add,
+    exchange::imports_upsert_and_tombstone,
+    exchange::bulk_items_are_content_like_any_other,
 );

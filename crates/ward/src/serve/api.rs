@@ -241,6 +241,7 @@ pub async fn add_content(
         signals,
         assessment: request.categories.as_ref().map(assessment).transpose()?,
         source: request.source.unwrap_or_else(|| "api".into()),
+        ..NewContent::default()
     };
     let ids = state
         .store
@@ -608,6 +609,7 @@ impl<'a> Import<'a> {
             signals: vec![signal],
             assessment: None,
             source: self.source.clone(),
+            ..NewContent::default()
         });
         if self.batch.len() >= IMPORT_BATCH {
             self.flush()?;

@@ -868,6 +868,7 @@ async fn add_item(
         signals: signals.iter().map(|(_, s)| s.clone()).collect(),
         assessment: None,
         source: "hma".into(),
+        ..NewContent::default()
     };
     let ids = state
         .store

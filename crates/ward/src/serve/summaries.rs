@@ -185,6 +185,9 @@ mod tests {
                 added_at: Timestamp(0),
             },
             opinions: Vec::new(),
+            external_id: None,
+            label: None,
+            attributes: Vec::new(),
         };
         Arc::new(ContentSummary::of(&content))
     }
