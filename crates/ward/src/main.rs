@@ -1,6 +1,7 @@
 //! The `ward` binary: reads the command line, runs the command, reports what went wrong.
 
 mod cli;
+mod exchange;
 mod hashing;
 mod matcher;
 mod serve;

@@ -15,6 +15,7 @@
 //! [`ListLabel`]. CSV holds nothing else of an item: other attributes are not written.
 
 use std::io::{self, BufRead, Write};
+use std::ops::ControlFlow;
 
 use super::{Change, Each, ExchangedSignal, Item, ListLabel, Position, Record, Summary, scheme};
 use crate::lists::{Hex64, ListError, ListReader};
@@ -27,6 +28,9 @@ pub fn read(input: impl BufRead, each: &mut Each<'_>) -> Summary {
 /// Reads a CSV or plain list from `input`; `hex64` says what untyped 64-digit hashes are.
 pub fn read_as(input: impl BufRead, hex64: Hex64, each: &mut Each<'_>) -> Summary {
     let mut sink = super::Sink::new(each);
+    // Rows of one item (the writer writes a row per signal) are adjacent and share their
+    // id: the record is handed over when a row of another item comes.
+    let mut pending: Option<Record> = None;
     for (index, item) in ListReader::new(input, hex64).enumerate() {
         let records = index as u64 + 1;
         let flow = match item {
@@ -42,7 +46,7 @@ pub fn read_as(input: impl BufRead, hex64: Hex64, each: &mut Each<'_>) -> Summar
                     signal_type: entry.signal.signal_type().name(),
                     value: entry.signal.to_string(),
                 };
-                sink.record(Record {
+                let record = Record {
                     position: Position {
                         record: records,
                         line: entry.line,
@@ -53,16 +57,48 @@ pub fn read_as(input: impl BufRead, hex64: Hex64, each: &mut Each<'_>) -> Summar
                         label,
                         attributes,
                     }),
-                })
+                };
+                match pending.take() {
+                    Some(mut current) if joins(&current, &record) => {
+                        if let (Change::Upsert(item), Change::Upsert(next)) =
+                            (&mut current.change, record.change)
+                        {
+                            item.signals.extend(next.signals);
+                        }
+                        pending = Some(current);
+                        ControlFlow::Continue(())
+                    }
+                    Some(done) => {
+                        pending = Some(record);
+                        sink.record(done)
+                    }
+                    None => {
+                        pending = Some(record);
+                        ControlFlow::Continue(())
+                    }
+                }
             }
-            Err(ListError::Malformed { line, reason }) => sink.malformed(
-                Position {
-                    record: records,
-                    line,
-                },
-                reason,
-            ),
+            Err(ListError::Malformed { line, reason }) => {
+                // Records are handed over in the order of their lines.
+                let flow = match pending.take() {
+                    Some(done) => sink.record(done),
+                    None => ControlFlow::Continue(()),
+                };
+                if flow.is_break() {
+                    return sink.summary();
+                }
+                sink.malformed(
+                    Position {
+                        record: records,
+                        line,
+                    },
+                    reason,
+                )
+            }
             Err(error @ ListError::Read { .. }) => {
+                if let Some(done) = pending.take() {
+                    let _ = sink.record(done);
+                }
                 let position = Position {
                     record: records,
                     line: error.line(),
@@ -72,14 +108,31 @@ pub fn read_as(input: impl BufRead, hex64: Hex64, each: &mut Each<'_>) -> Summar
                     ListError::Malformed { reason, .. } => reason.clone(),
                 };
                 sink.fatal(position, reason);
-                break;
+                return sink.summary();
             }
         };
         if flow.is_break() {
-            break;
+            return sink.summary();
         }
     }
+    if let Some(done) = pending.take() {
+        let _ = sink.record(done);
+    }
     sink.summary()
+}
+
+/// Whether `next` is another row of `current`'s item: the same id (rows without one are
+/// items of their own), label and other fields.
+fn joins(current: &Record, next: &Record) -> bool {
+    match (&current.change, &next.change) {
+        (Change::Upsert(a), Change::Upsert(b)) => {
+            current.external_id.is_some()
+                && current.external_id == next.external_id
+                && a.label == b.label
+                && a.attributes == b.attributes
+        }
+        _ => false,
+    }
 }
 
 /// `industry:A1`, `vics:1`, `vics/US:1`: a label of a known scheme.
@@ -109,8 +162,9 @@ fn label_text(label: &ListLabel) -> String {
 }
 
 /// Writes a CSV list, `signal_type,signal,id,label`, one row per signal, that [`read`]
-/// reads back. PhotoDNA rows are written like any other: other tools read them, and Ward's
-/// reader says why it refuses them.
+/// reads back (the rows of an item with an id as one item again). PhotoDNA is not written:
+/// Ward's list reader refuses it (it cannot be matched), so an item of PhotoDNA only is
+/// refused (`InvalidInput`) and exchanged through HMA or VICS instead.
 ///
 /// Fields are quoted when they need it. A field may not span lines in Ward's lists, so an
 /// item whose id or label holds a line break is refused (`InvalidInput`), before anything of
@@ -132,6 +186,11 @@ impl<W: Write> Writer<W> {
         if item.signals.is_empty() {
             return Err(refuse("an item without signals"));
         }
+        if item.signals.iter().all(|s| s.signal_type == "photodna") {
+            return Err(refuse(
+                "PhotoDNA is not written to CSV lists (export as hma or vics)",
+            ));
+        }
         let label = match &item.label {
             Some(label) => Some(label_text(label)),
             None => item
@@ -143,7 +202,7 @@ impl<W: Write> Writer<W> {
         let id = field(external_id.unwrap_or(""))?;
         let label = field(label.as_deref().unwrap_or(""))?;
         let mut rows = String::new();
-        for signal in &item.signals {
+        for signal in item.signals.iter().filter(|s| s.signal_type != "photodna") {
             let value = field(&signal.value)?;
             rows += &format!("{},{value},{id},{label}\n", signal.signal_type);
         }

@@ -4,6 +4,7 @@
 //! `run` function; this module only parses and dispatches.
 
 mod admin;
+mod exchange;
 mod hash;
 mod matching;
 mod output;
@@ -111,6 +112,77 @@ enum Command {
     /// Manage organisations and API keys directly in the store (the same --data-dir or
     /// --database-url as `ward serve`; the service may be running).
     Admin(AdminArgs),
+
+    /// Import hash lists into a bank, as the field exchanges them: CSV or plain lists, HMA
+    /// bank content, Project VIC (VICS) JSON, NCMEC hash-sharing XML, StopNCII JSON.
+    ///
+    /// Files are read as streams (a multi-gigabyte file needs memory for two batches of
+    /// 65,536 entries) and applied in batches, each one transaction. Entries with the list's
+    /// own id (VICS MediaID, NCMEC's id, a CSV `id` column) replace the bank's item with that
+    /// id, and tombstones (NCMEC deletedImage, StopNCII Withdrawn/Deleted) remove it; the
+    /// list's category label and other fields are kept as given. The bank is created (owned
+    /// by --org) when it does not exist. Malformed records are reported on standard error as
+    /// FILE:record N (line L): reason, and skipped. A summary line per file goes to
+    /// standard error: `ward: import: FILE: records=N added=N replaced=N removed=N
+    /// missing=N malformed=N seconds=S per_second=N`.
+    #[command(
+        after_help = "Exit status: 0 when every record of every file was imported, 1 when \
+                      some were malformed or a file ended early (the rest was imported), \
+                      2 when the command failed (what was imported before stays)."
+    )]
+    Import(ImportArgs),
+
+    /// Write a bank's content as a hash list (CSV with a `signal_type,signal` header, HMA
+    /// bank content as JSON lines, or a VICS `#Media` JSON export), to standard output or
+    /// --output.
+    Export(ExportArgs),
+}
+
+/// Arguments of `ward import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// The bank to import into (created if missing).
+    #[arg(long, value_name = "NAME")]
+    pub bank: String,
+
+    /// The format of the files: csv, hma, vics, ncmec or stopncii.
+    #[arg(long, value_name = "FORMAT", default_value = "csv")]
+    pub format: String,
+
+    /// The organisation that owns the bank if it has to be created (created too if
+    /// missing).
+    #[arg(long, value_name = "NAME", default_value = "local")]
+    pub org: String,
+
+    /// The provenance of the imported items (`import:FILE` by default).
+    #[arg(long, value_name = "TEXT")]
+    pub source: Option<String>,
+
+    /// The files to import; `-` is standard input.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Arguments of `ward export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// The bank to export.
+    #[arg(long, value_name = "NAME")]
+    pub bank: String,
+
+    /// csv, hma or vics.
+    #[arg(long, value_name = "FORMAT", default_value = "csv")]
+    pub format: String,
+
+    /// Where to write (standard output by default).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Arguments of `ward hash`.
@@ -481,6 +553,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(args) => scan::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Admin(args) => admin::run(&args),
+        Command::Import(args) => exchange::import(&args),
+        Command::Export(args) => exchange::export(&args),
     }
 }
 
@@ -762,7 +836,7 @@ mod tests {
                 Some(a.matching.thresholds()),
             ),
             Command::Serve(a) => (a.video.options(), None),
-            Command::Admin(_) => return Err(()),
+            Command::Admin(_) | Command::Import(_) | Command::Export(_) => return Err(()),
         })
     }
 

@@ -1,6 +1,7 @@
 //! The `ward` binary's integration tests: the real binary run on golden and hostile files.
 
 mod bad_input;
+mod exchange;
 mod hash;
 mod matching;
 mod scan;
