@@ -9,6 +9,20 @@ use sha2::{Digest as _, Sha256 as Sha256Hasher};
 
 use crate::error::{Error, Result};
 
+/// Writes up to 32 bytes as lower-case hex in one piece (lists of millions of hashes are
+/// written and re-read through this).
+pub(crate) fn write_hex(bytes: &[u8], f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [0u8; 64];
+    let len = bytes.len().min(32);
+    for (pair, byte) in text.chunks_exact_mut(2).zip(&bytes[..len]) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 15)];
+    }
+    // Only ASCII digits were written.
+    f.write_str(std::str::from_utf8(&text[..len * 2]).map_err(|_| fmt::Error)?)
+}
+
 macro_rules! digest_type {
     ($(#[$doc:meta])* $name:ident, $len:expr, $signal:expr) => {
         $(#[$doc])*
@@ -31,10 +45,7 @@ macro_rules! digest_type {
         impl fmt::Display for $name {
             /// Lowercase hex.
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                for byte in &self.0 {
-                    write!(f, "{byte:02x}")?;
-                }
-                Ok(())
+                write_hex(&self.0, f)
             }
         }
 

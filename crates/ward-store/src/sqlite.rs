@@ -840,18 +840,18 @@ async fn insert_content(
     let content_id = |i: usize| content_base + 1 + i as i64;
 
     // Runs of plain items of one kind become blocks; the rest, rows.
-    let plain: Vec<Option<(SignalKind, Vec<u8>)>> = items
+    let plain: Vec<Option<(SignalKind, [u8; 32], usize)>> = items
         .iter()
         .map(|item| blocks::plain_digest(item))
         .collect();
     let mut in_block = vec![false; items.len()];
     let mut start = 0;
     while start < items.len() {
-        let Some((kind, _)) = &plain[start] else {
+        let Some((kind, _, _)) = &plain[start] else {
             start += 1;
             continue;
         };
-        let same = |i: &usize| matches!(&plain[*i], Some((k, _)) if k == kind);
+        let same = |i: &usize| matches!(&plain[*i], Some((k, _, _)) if k == kind);
         let end = (start..items.len())
             .find(|i| !same(i))
             .unwrap_or(items.len());
@@ -860,11 +860,10 @@ async fn insert_content(
                 .iter()
                 .all(|i| i.source == items[start].source)
         {
-            let digests: Vec<u8> = plain[start..end]
-                .iter()
-                .flat_map(|p| p.as_ref().map(|(_, d)| d.as_slice()).unwrap_or_default())
-                .copied()
-                .collect();
+            let mut digests = Vec::with_capacity((end - start) * 32);
+            for (_, digest, len) in plain[start..end].iter().flatten() {
+                digests.extend_from_slice(&digest[..*len]);
+            }
             let block = blocks::NewBlock {
                 first_content: content_id(start),
                 first_signal: signal_base + 1 + first_signal[start],

@@ -73,10 +73,11 @@ impl PdqHash {
 impl fmt::Display for PdqHash {
     /// 64 lowercase hex digits, Meta's word 15 first.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for word in self.0.iter().rev() {
-            write!(f, "{word:016x}")?;
+        let mut bytes = [0u8; 32];
+        for (chunk, word) in bytes.chunks_exact_mut(8).zip(self.0.iter().rev()) {
+            chunk.copy_from_slice(&word.to_be_bytes());
         }
-        Ok(())
+        crate::digest::write_hex(&bytes, f)
     }
 }
 

@@ -30,8 +30,9 @@ pub(super) struct NewBlock {
     pub count: usize,
 }
 
-/// The digest of a plain item: one fixed-length hash and nothing else of its own.
-pub(super) fn plain_digest(item: &NewContent) -> Option<(SignalKind, Vec<u8>)> {
+/// The digest of a plain item (one fixed-length hash and nothing else of its own): its
+/// kind, and its bytes at the start of the array with their length.
+pub(super) fn plain_digest(item: &NewContent) -> Option<(SignalKind, [u8; 32], usize)> {
     let [signal] = item.signals.as_slice() else {
         return None;
     };
@@ -48,25 +49,38 @@ pub(super) fn plain_digest(item: &NewContent) -> Option<(SignalKind, Vec<u8>)> {
         SignalKind::Pdq | SignalKind::Sha256 => 32,
         SignalKind::Vpdq | SignalKind::Photodna => return None,
     };
-    let digest = from_hex(&signal.value)?;
-    (digest.len() == len).then_some((signal.kind, digest))
+    let mut digest = [0u8; 32];
+    from_hex(signal.value.as_bytes(), &mut digest[..len])?;
+    Some((signal.kind, digest, len))
 }
 
-/// Lower-case hex only (the canonical form), so that reading it back gives the same text.
-fn from_hex(text: &str) -> Option<Vec<u8>> {
-    let digit = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
+/// Decodes lower-case hex only (the canonical form, so that reading it back gives the same
+/// text) of exactly `out.len()` bytes.
+fn from_hex(text: &[u8], out: &mut [u8]) -> Option<()> {
+    const NIBBLES: [u8; 256] = {
+        let mut table = [0x10u8; 256];
+        let mut i = 0;
+        while i < 10 {
+            table[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            table[b'a' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        table
     };
-    let bytes = text.as_bytes();
-    if !bytes.len().is_multiple_of(2) {
+    if text.len() != 2 * out.len() {
         return None;
     }
-    bytes
-        .chunks_exact(2)
-        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
-        .collect()
+    let mut invalid = 0;
+    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        let (high, low) = (NIBBLES[usize::from(pair[0])], NIBBLES[usize::from(pair[1])]);
+        invalid |= high | low;
+        *byte = high << 4 | (low & 15);
+    }
+    (invalid & 0x10 == 0).then_some(())
 }
 
 fn to_hex(bytes: &[u8]) -> String {
@@ -468,12 +482,15 @@ mod tests {
     #[test]
     fn plain_items_and_the_others() {
         let md5 = "0123456789abcdef0123456789abcdef";
-        let (kind, digest) = plain_digest(&item(SignalKind::Md5, md5)).unwrap();
-        assert_eq!((kind, to_hex(&digest)), (SignalKind::Md5, md5.to_owned()));
+        let (kind, digest, len) = plain_digest(&item(SignalKind::Md5, md5)).unwrap();
+        assert_eq!(
+            (kind, to_hex(&digest[..len])),
+            (SignalKind::Md5, md5.to_owned())
+        );
         let pdq = "f".repeat(64);
         assert_eq!(
             plain_digest(&item(SignalKind::Pdq, &pdq)).unwrap().1,
-            vec![255; 32]
+            [255; 32]
         );
         // Not canonical, the wrong length, not a hash, or something of its own: rows.
         for rejected in [

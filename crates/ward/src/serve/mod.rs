@@ -10,6 +10,7 @@ mod api;
 mod auth;
 mod bank_index;
 mod error;
+mod feed;
 mod hma;
 mod matching;
 mod openapi;
@@ -161,7 +162,8 @@ pub fn router(state: SharedState) -> Router {
             "/match",
             get(matching::match_get).post(matching::match_post),
         )
-        .route("/audit", get(api::audit_log));
+        .route("/audit", get(api::audit_log))
+        .route("/feed", get(feed::feed));
     Router::new()
         .nest("/v1", v1)
         .route("/healthz", get(ops::healthz))

@@ -202,6 +202,22 @@ fn operations() -> Vec<Operation> {
             body: None,
             ok: ("200", "Audit events"),
         },
+        Operation {
+            method: "get",
+            path: "/v1/feed",
+            summary: "Changes to the banks the caller may see, in order: upserts and tombstones, a page at a time",
+            roles: "admin, curator, analyst",
+            parameters: json!([
+                query_param(
+                    "cursor",
+                    false,
+                    "the cursor of the last page read; from the start when absent"
+                ),
+                query_param("limit", false, "1 to 10000 entries, 1000 by default")
+            ]),
+            body: None,
+            ok: ("200", "A page of the feed: entries, cursor, more"),
+        },
     ]
 }
 

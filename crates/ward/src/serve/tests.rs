@@ -4,6 +4,8 @@
 //! matching rules (per-bank distance, disabled banks and content, negative banks), bulk
 //! imports and match answers after content changes run through the router.
 
+use std::collections::BTreeMap;
+
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
@@ -383,6 +385,13 @@ async fn authorisation_matrix_of(f: Fixture) {
             "/v1/audit".into(),
             Body_::None,
             &[Admin, Auditor],
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v1/feed?limit=10".into(),
+            Body_::None,
+            &[Admin, Curator, Analyst],
             StatusCode::OK,
         ),
     ];
@@ -947,4 +956,232 @@ async fn match_answers_show_content_changes() {
         json!([])
     );
     assert_eq!(f.state.index.summaries().stats().0, 0);
+}
+
+/// Reads the whole feed as `key`, `limit` entries a page, calling `between` after each page
+/// (to write while a client pages); returns every entry.
+async fn read_feed(
+    f: &Fixture,
+    key: &str,
+    limit: u32,
+    mut between: impl AsyncFnMut(usize),
+) -> Vec<Value> {
+    let mut entries = Vec::new();
+    let mut cursor = String::new();
+    for page in 0.. {
+        let (status, body) = f
+            .json(
+                Method::GET,
+                &format!("/v1/feed?cursor={cursor}&limit={limit}"),
+                Some(key),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let got = body["entries"].as_array().unwrap().clone();
+        assert!(got.len() <= limit as usize + 64, "{body}");
+        let next = body["cursor"].as_str().unwrap().to_owned();
+        let more = body["more"].as_bool().unwrap();
+        if !more && got.is_empty() && next == cursor {
+            break;
+        }
+        entries.extend(got);
+        cursor = next;
+        between(page).await;
+        assert!(page < 10_000, "the feed does not end");
+    }
+    entries
+}
+
+/// The state a client builds by applying feed entries in order: content id -> signals.
+fn replay(entries: &[Value]) -> BTreeMap<i64, Vec<String>> {
+    let mut state = BTreeMap::new();
+    for entry in entries {
+        let id = entry["content_id"].as_i64().unwrap();
+        match entry["op"].as_str().unwrap() {
+            "upsert" => {
+                let signals = entry["signals"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s["signal"].as_str().unwrap().to_owned())
+                    .collect();
+                state.insert(id, signals);
+            }
+            "delete" => {
+                state.remove(&id);
+            }
+            other => panic!("op {other}"),
+        }
+    }
+    state
+}
+
+/// What the store holds: every live item of the banks `key` sees, with its signals.
+async fn holdings(f: &Fixture, banks: &[i64]) -> BTreeMap<i64, Vec<String>> {
+    let mut state = BTreeMap::new();
+    for bank in banks {
+        let Some(bank) = f.state.store.bank(ward_store::BankId(*bank)).await.unwrap() else {
+            continue;
+        };
+        for content in f
+            .state
+            .store
+            .bank_contents(bank.id, None, 100_000)
+            .await
+            .unwrap()
+        {
+            if content.enabled {
+                let signals = content.signals.iter().map(|s| s.value.clone()).collect();
+                state.insert(content.id.0, signals);
+            }
+        }
+    }
+    state
+}
+
+/// The feed in pages while items are added, changed, withdrawn and deleted between pages:
+/// replaying it gives exactly what the store holds, entries come in seq order, and an item
+/// appears again only after a change made after it was delivered. Another organisation
+/// sees the shared bank and not the private one.
+#[tokio::test]
+async fn the_feed_resumes_exactly_while_writes_happen() {
+    let f = Fixture::new().await;
+    let shared = f.bank("SHARED", json!({"sharing": "members"})).await;
+    let private = f.bank("PRIVATE", json!({})).await;
+    let csv = |from: u32, to: u32| -> String {
+        let mut text = "signal_type,signal\n".to_owned();
+        for n in from..to {
+            text += &format!("md5,{n:032x}\n");
+        }
+        text
+    };
+    let import = async |bank: i64, text: String| {
+        let (status, body) = f
+            .send(
+                Method::POST,
+                &format!("/v1/banks/{bank}/signals"),
+                Some(f.key(Role::Curator)),
+                Body::from(text),
+                "text/csv",
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    };
+    import(shared, csv(0, 300)).await;
+    import(private, csv(1000, 1050)).await;
+    let items = f
+        .state
+        .store
+        .bank_contents(ward_store::BankId(shared), None, 1000)
+        .await
+        .unwrap();
+    let curator = f.key(Role::Curator).to_owned();
+
+    let written = std::cell::Cell::new(0);
+    let entries = read_feed(&f, &curator, 37, async |page| {
+        // Between pages: more items, one disabled, one removed, one given an opinion,
+        // and (once) a whole bank deleted.
+        let n = written.get();
+        if n >= 6 {
+            return;
+        }
+        written.set(n + 1);
+        import(shared, csv(2000 + 10 * n, 2010 + 10 * n)).await;
+        let target = items[(page * 40) % items.len()].id.0;
+        let uri = format!("/v1/content/{target}");
+        let _ = f
+            .json(
+                Method::PATCH,
+                &uri,
+                Some(&curator),
+                json!({"enabled": false}),
+            )
+            .await;
+        let removed = items[(page * 40 + 1) % items.len()].id.0;
+        let _ = f
+            .json(
+                Method::DELETE,
+                &format!("/v1/content/{removed}"),
+                Some(&curator),
+                Value::Null,
+            )
+            .await;
+        let opinion = items[(page * 40 + 2) % items.len()].id.0;
+        let _ = f
+            .json(
+                Method::PUT,
+                &format!("/v1/content/{opinion}/opinion"),
+                Some(&curator),
+                json!({"opinion": "dispute"}),
+            )
+            .await;
+        if n == 3 {
+            let doomed = f.bank("DOOMED", json!({"sharing": "members"})).await;
+            import(doomed, csv(3000, 3020)).await;
+            let (status, _) = f
+                .json(
+                    Method::DELETE,
+                    &format!("/v1/banks/{doomed}"),
+                    Some(&curator),
+                    Value::Null,
+                )
+                .await;
+            assert_eq!(status, StatusCode::NO_CONTENT);
+        }
+    })
+    .await;
+
+    let seqs: Vec<i64> = entries
+        .iter()
+        .map(|e| e["seq"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "in seq order, none twice"
+    );
+    let banks: Vec<i64> = (1..=10).collect();
+    assert_eq!(replay(&entries), holdings(&f, &banks).await);
+    let upserts = entries.iter().filter(|e| e["op"] == "upsert").count();
+    let deletes = entries.iter().filter(|e| e["op"] == "delete").count();
+    assert!(
+        deletes >= 6 && upserts >= 350,
+        "{upserts} upserts, {deletes} deletes"
+    );
+    let sample = entries.iter().find(|e| e["op"] == "upsert").unwrap();
+    for field in [
+        "provenance",
+        "categories",
+        "label",
+        "external_id",
+        "opinion_status",
+        "bank",
+    ] {
+        assert!(sample.get(field).is_some(), "{field} in {sample}");
+    }
+
+    // Organisation B sees the shared bank's items, not the private bank's.
+    let other = f.other_curator.clone();
+    let seen = replay(&read_feed(&f, &other, 500, async |_| {}).await);
+    assert_eq!(seen, holdings(&f, &[shared]).await);
+
+    // A cursor that is not one is refused; a platform may not read the feed.
+    let (status, _) = f
+        .json(
+            Method::GET,
+            "/v1/feed?cursor=abc",
+            Some(&curator),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = f
+        .json(
+            Method::GET,
+            "/v1/feed",
+            Some(f.key(Role::Platform)),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

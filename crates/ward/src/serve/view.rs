@@ -90,7 +90,32 @@ pub fn content(content: &Content) -> Value {
         "provenance": provenance(&content.provenance),
         "opinions": opinions,
         "opinion_status": content.opinion_status().name(),
+        "external_id": content.external_id,
+        "label": label(content.label.as_ref()),
+        "attributes": attributes(&content.attributes),
     })
+}
+
+/// What the feed (and a partner pulling it) carries of a content item beside its signals.
+pub fn exchange(content: &Content) -> Value {
+    json!({
+        "external_id": content.external_id,
+        "label": label(content.label.as_ref()),
+        "attributes": attributes(&content.attributes),
+        "categories": categories(content.assessment.as_ref()),
+        "provenance": provenance(&content.provenance),
+        "opinion_status": content.opinion_status().name(),
+    })
+}
+
+/// A list's label as given: `{"scheme": "industry", "profile": null, "label": "A1"}`.
+pub fn label(label: Option<&ward_store::ListLabel>) -> Value {
+    json!(label.map(|l| json!({"scheme": l.scheme, "profile": l.profile, "label": l.label})))
+}
+
+/// A list's other fields, in their order: `[["Series", "..."], ...]`.
+pub fn attributes(attributes: &[(String, String)]) -> Value {
+    json!(attributes)
 }
 
 pub fn audit_event(event: &AuditEvent) -> Value {
