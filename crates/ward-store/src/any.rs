@@ -208,6 +208,26 @@ impl Store for AnyStore {
         delegate!(self.last_seq())
     }
 
+    async fn signing_key(&self) -> Result<[u8; 32]> {
+        delegate!(self.signing_key())
+    }
+
+    async fn add_partner(&self, actor: &Actor, partner: &NewPartner) -> Result<Partner> {
+        delegate!(self.add_partner(actor, partner))
+    }
+
+    async fn partners(&self) -> Result<Vec<Partner>> {
+        delegate!(self.partners())
+    }
+
+    async fn set_partner_cursor(&self, id: PartnerId, cursor: &str) -> Result<()> {
+        delegate!(self.set_partner_cursor(id, cursor))
+    }
+
+    async fn set_partner_feedback_cursor(&self, id: PartnerId, cursor: &str) -> Result<()> {
+        delegate!(self.set_partner_feedback_cursor(id, cursor))
+    }
+
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         delegate!(self.record_read(actor, action, target))
     }

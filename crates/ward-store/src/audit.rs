@@ -6,6 +6,7 @@ use ward_core::categories::Assessment;
 
 use crate::model::{
     ApiKey, Bank, BankId, BankUpdate, ContentId, ImportCounts, OpinionKind, OrgId, Organisation,
+    Partner,
 };
 
 /// An audit event before it is written (the actor and time are added then).
@@ -126,6 +127,20 @@ impl Event {
                 "removed": counts.removed,
                 "missing": counts.missing,
                 "removed_content": removed,
+            }),
+        )
+    }
+
+    /// A partner added (never its key).
+    pub fn partner_add(partner: &Partner) -> Event {
+        Event::new(
+            "partner.add",
+            format!("partner:{}", partner.id),
+            json!({
+                "name": partner.name,
+                "url": partner.url,
+                "public_key": partner.public_key,
+                "bank": partner.bank,
             }),
         )
     }

@@ -172,6 +172,33 @@ pub trait Store: Send + Sync + 'static {
     /// The latest `Seq` given to any change (`Seq(0)` for an empty store).
     fn last_seq(&self) -> impl Future<Output = Result<Seq>> + Send;
 
+    // Federation.
+
+    /// The seed of this instance's Ed25519 signing key, made from the system's random
+    /// source the first time it is asked for (once for all nodes of a deployment).
+    fn signing_key(&self) -> impl Future<Output = Result<[u8; 32]>> + Send;
+    /// Adds a partner whose feed is pulled into `partner.bank`, from its start; `Conflict`
+    /// if the name is taken.
+    fn add_partner(
+        &self,
+        actor: &Actor,
+        partner: &NewPartner,
+    ) -> impl Future<Output = Result<Partner>> + Send;
+    /// Every partner, by id.
+    fn partners(&self) -> impl Future<Output = Result<Vec<Partner>>> + Send;
+    /// Saves where a partner's feed has been read to.
+    fn set_partner_cursor(
+        &self,
+        id: PartnerId,
+        cursor: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Saves where this instance's feed has been read to for feedback to a partner.
+    fn set_partner_feedback_cursor(
+        &self,
+        id: PartnerId,
+        cursor: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
     // The audit log.
 
     /// Logs a read of sensitive data (`action` is `read.<what>`).

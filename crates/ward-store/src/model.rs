@@ -39,6 +39,8 @@ id!(
     SignalId,
     /// A position in the index feed: every change to a signal takes the next one.
     Seq,
+    /// A partner instance.
+    PartnerId,
 );
 
 /// Milliseconds since the Unix epoch, UTC.
@@ -426,6 +428,41 @@ pub struct SignalChange {
     pub active: bool,
 }
 
+/// A partner instance whose feed this one pulls into a local bank.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partner {
+    pub id: PartnerId,
+    /// This instance's name for it (provenance of what it shares: `sync:NAME`).
+    pub name: String,
+    /// Its base URL (`https://ward.example.org`).
+    pub url: String,
+    /// The API key it gave this instance, sent as a bearer token. Unlike this instance's own
+    /// keys it is kept in clear: it is a credential for calling the partner.
+    pub api_key: String,
+    /// Its Ed25519 public key (hex): pages whose signature does not verify with it are
+    /// refused.
+    pub public_key: String,
+    /// The local bank its content is pulled into.
+    pub bank: BankId,
+    /// Where its feed was last read to (saved after each page).
+    pub cursor: String,
+    /// Where this instance's own feed was last read to for opinions on the partner's content
+    /// to send back to it.
+    pub feedback_cursor: String,
+    pub created_at: Timestamp,
+    pub synced_at: Option<Timestamp>,
+}
+
+/// A partner to add.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewPartner {
+    pub name: String,
+    pub url: String,
+    pub api_key: String,
+    pub public_key: String,
+    pub bank: BankId,
+}
+
 /// One entry of the append-only audit log.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AuditEvent {
@@ -436,7 +473,7 @@ pub struct AuditEvent {
     pub actor_org: Option<OrgId>,
     /// What was done: `org.create`, `key.create`, `key.revoke`, `bank.create`,
     /// `bank.update`, `bank.delete`, `content.add`, `content.enable`, `content.disable`,
-    /// `content.remove`, `content.import`, `content.assess`, `opinion.set`, `opinion.clear`, or a read:
+    /// `content.remove`, `content.import`, `content.assess`, `partner.add`, `partner.sync`, `opinion.set`, `opinion.clear`, or a read:
     /// `read.<what>`.
     pub action: String,
     /// What it was done to: `org:3`, `key:12`, `bank:4`, `content:1234`.

@@ -31,6 +31,9 @@ macro_rules! columns {
     (opinion) => {
         "content_id, org_id, kind, at"
     };
+    (partner) => {
+        "id, name, url, api_key, public_key, bank_id, cursor, feedback_cursor, created_at, synced_at"
+    };
     (audit) => {
         "id, at, actor, actor_key, actor_org, action, target, detail"
     };
@@ -103,6 +106,36 @@ pub(crate) type OpinionRow = (i64, i64, String, i64);
 
 /// `seq, signal, content, bank, kind, value, active`.
 pub(crate) type ChangeRow = (i64, i64, i64, i64, String, String, bool);
+
+pub(crate) type PartnerRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    i64,
+    Option<i64>,
+);
+
+pub(crate) fn partner(row: PartnerRow) -> Partner {
+    let (id, name, url, api_key, public_key, bank, cursor, feedback_cursor, created_at, synced_at) =
+        row;
+    Partner {
+        id: PartnerId(id),
+        name,
+        url,
+        api_key,
+        public_key,
+        bank: BankId(bank),
+        cursor,
+        feedback_cursor,
+        created_at: Timestamp(created_at),
+        synced_at: synced_at.map(Timestamp),
+    }
+}
 
 pub(crate) type AuditRow = (
     i64,

@@ -40,6 +40,14 @@ pub(crate) fn generate() -> Result<String> {
 
 /// The SHA-256 digest of the whole secret, in lower-case hex: what the store looks keys up
 /// by.
+/// 32 bytes from the operating system's random source (an instance's signing key seed).
+pub(crate) fn random_key() -> Result<[u8; 32]> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key)
+        .map_err(|e| StoreError::Database(format!("the system's random source failed: {e}")))?;
+    Ok(key)
+}
+
 pub(crate) fn digest(secret: &str) -> String {
     format!("{:x}", Sha256::digest(secret.as_bytes()))
 }

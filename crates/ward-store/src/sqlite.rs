@@ -15,7 +15,8 @@ use crate::audit::Event;
 use crate::error::{Result, StoreError, database, is_unique_violation, migration};
 use crate::model::*;
 use crate::rows::{
-    self, AuditRow, BankRow, ChangeRow, ContentRow, KeyRow, OpinionRow, OrgRow, SignalRow, columns,
+    self, AuditRow, BankRow, ChangeRow, ContentRow, KeyRow, OpinionRow, OrgRow, PartnerRow,
+    SignalRow, columns,
 };
 use crate::{Store, rules, secret};
 
@@ -96,6 +97,21 @@ impl SqliteStore {
     /// A read transaction: several statements that see one state of the database.
     async fn read(&self) -> Result<Transaction<'static, Sqlite>> {
         self.reader.begin().await.map_err(database)
+    }
+}
+
+impl SqliteStore {
+    async fn stored_signing_key(&self) -> Result<Option<[u8; 32]>> {
+        let key: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT signing_key FROM instance WHERE id = 1")
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(database)?;
+        key.map(|k| {
+            <[u8; 32]>::try_from(k.as_slice())
+                .map_err(|_| StoreError::Database("the instance key is not 32 bytes".into()))
+        })
+        .transpose()
     }
 }
 
@@ -701,6 +717,110 @@ impl Store for SqliteStore {
     async fn last_seq(&self) -> Result<Seq> {
         let mut tx = self.read().await?;
         Ok(Seq(last_seq(&mut tx).await?))
+    }
+
+    async fn signing_key(&self) -> Result<[u8; 32]> {
+        if let Some(key) = self.stored_signing_key().await? {
+            return Ok(key);
+        }
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO instance (id, signing_key, created_at) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(secret::random_key()?.to_vec())
+        .bind(Timestamp::now().0)
+        .execute(&mut *tx)
+        .await
+        .map_err(database)?;
+        tx.commit().await.map_err(database)?;
+        self.stored_signing_key()
+            .await?
+            .ok_or_else(|| StoreError::Database("the instance key was not kept".into()))
+    }
+
+    async fn add_partner(&self, actor: &Actor, partner: &NewPartner) -> Result<Partner> {
+        let name = rules::name("partner", &partner.name)?;
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        require_live_bank(&mut tx, partner.bank).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO partners (name, url, api_key, public_key, bank_id, cursor, created_at) \
+             VALUES ($1, $2, $3, $4, $5, '', $6) RETURNING id",
+        )
+        .bind(&name)
+        .bind(&partner.url)
+        .bind(&partner.api_key)
+        .bind(&partner.public_key)
+        .bind(partner.bank.0)
+        .bind(now.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(format!("a partner named {name:?} exists already"))
+            } else {
+                database(e)
+            }
+        })?;
+        let added = Partner {
+            id: PartnerId(id),
+            name,
+            url: partner.url.clone(),
+            api_key: partner.api_key.clone(),
+            public_key: partner.public_key.clone(),
+            bank: partner.bank,
+            cursor: String::new(),
+            feedback_cursor: String::new(),
+            created_at: now,
+            synced_at: None,
+        };
+        log(&mut tx, actor, now, Event::partner_add(&added)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(added)
+    }
+
+    async fn partners(&self) -> Result<Vec<Partner>> {
+        let rows: Vec<PartnerRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(partner),
+            " FROM partners ORDER BY id"
+        ))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(database)?;
+        Ok(rows.into_iter().map(rows::partner).collect())
+    }
+
+    async fn set_partner_cursor(&self, id: PartnerId, cursor: &str) -> Result<()> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query("UPDATE partners SET cursor = $2, synced_at = $3 WHERE id = $1")
+            .bind(id.0)
+            .bind(cursor)
+            .bind(Timestamp::now().0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        if done.rows_affected() == 0 {
+            return Err(not_found("partner", id));
+        }
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn set_partner_feedback_cursor(&self, id: PartnerId, cursor: &str) -> Result<()> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query("UPDATE partners SET feedback_cursor = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(cursor)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        if done.rows_affected() == 0 {
+            return Err(not_found("partner", id));
+        }
+        tx.commit().await.map_err(database)?;
+        Ok(())
     }
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {

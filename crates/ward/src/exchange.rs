@@ -18,8 +18,12 @@ use ward_store::{
     Store, StoreError,
 };
 
-/// Entries a batch holds: one transaction, and (on SQLite) one block of plain hashes.
+/// Entries a batch holds at most: one transaction, and (on SQLite) one block of plain
+/// hashes.
 pub const BATCH: usize = 65_536;
+/// The size a batch's entries may take before it is written, whatever their number: rich
+/// records (a VICS entry's fields) are far larger than a line of a hash list.
+const BATCH_BYTES: usize = 16 << 20;
 
 /// What an import did.
 #[derive(Debug, Default)]
@@ -59,6 +63,7 @@ pub fn import(
     std::thread::scope(|scope| {
         let parser = scope.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
+            let mut batch_bytes = 0;
             let source = source.to_owned();
             let mut each = |record: Result<Record, RecordError>| {
                 if batch.is_empty() {
@@ -68,10 +73,13 @@ pub fn import(
                 }
                 let message = match record {
                     Ok(record) => {
-                        batch.push(change(record, &source));
-                        if batch.len() < BATCH {
+                        let change = change(record, &source);
+                        batch_bytes += size_of_change(&change);
+                        batch.push(change);
+                        if batch.len() < BATCH && batch_bytes < BATCH_BYTES {
                             return ControlFlow::Continue(());
                         }
+                        batch_bytes = 0;
                         Message::Batch(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
                     }
                     Err(error @ RecordError::Malformed { .. }) => Message::Malformed(error),
@@ -114,6 +122,29 @@ pub fn import(
         let _ = parser.join();
     });
     report
+}
+
+/// About what a change takes in memory.
+fn size_of_change(change: &ImportChange) -> usize {
+    let fixed = std::mem::size_of::<ImportChange>() + 64;
+    match change {
+        ImportChange::Delete { external_id } => fixed + external_id.len(),
+        ImportChange::Upsert(item) => {
+            fixed
+                + item.source.len()
+                + item.external_id.as_ref().map_or(0, String::len)
+                + item
+                    .signals
+                    .iter()
+                    .map(|s| s.value.len() + 48)
+                    .sum::<usize>()
+                + item
+                    .attributes
+                    .iter()
+                    .map(|(k, v)| k.len() + v.len() + 64)
+                    .sum::<usize>()
+        }
+    }
 }
 
 /// A record as a change to a bank.

@@ -5,6 +5,7 @@ mod exchange;
 mod hashing;
 mod matcher;
 mod serve;
+mod sync;
 
 use std::io;
 use std::process::ExitCode;

@@ -268,3 +268,57 @@ pub async fn bulk_items_are_content_like_any_other(store: &impl Store) {
     assert!(more[0] > ids[99]);
     assert_eq!(whole_feed(store, 1000).await.len(), 161);
 }
+
+/// The instance's signing key is made once and kept; partners are kept with their cursor.
+pub async fn instance_key_and_partners(store: &impl Store) {
+    let key = store.signing_key().await.unwrap();
+    assert_ne!(key, [0; 32]);
+    assert_eq!(store.signing_key().await.unwrap(), key, "made once");
+
+    let s = setup(store, "Puller").await;
+    let partner = NewPartner {
+        name: "Hotline A".into(),
+        url: "https://a.example".into(),
+        api_key: "ward_partner_key".into(),
+        public_key: "ab".repeat(32),
+        bank: s.bank.id,
+    };
+    let added = store.add_partner(&s.actor, &partner).await.unwrap();
+    assert_eq!((added.cursor.as_str(), added.synced_at), ("", None));
+    assert_fails!(
+        store.add_partner(&s.actor, &partner).await,
+        StoreError::Conflict(_)
+    );
+    assert_fails!(
+        store
+            .add_partner(
+                &s.actor,
+                &NewPartner {
+                    name: "B".into(),
+                    bank: BankId(9999),
+                    ..partner.clone()
+                }
+            )
+            .await,
+        StoreError::NotFound { .. }
+    );
+    store.set_partner_cursor(added.id, "42").await.unwrap();
+    store
+        .set_partner_feedback_cursor(added.id, "7")
+        .await
+        .unwrap();
+    let partners = store.partners().await.unwrap();
+    assert_eq!(partners.len(), 1);
+    assert_eq!(partners[0].cursor, "42");
+    assert_eq!(partners[0].feedback_cursor, "7");
+    assert!(partners[0].synced_at.is_some());
+    assert_eq!(partners[0].api_key, "ward_partner_key");
+    assert_fails!(
+        store.set_partner_cursor(PartnerId(9999), "1").await,
+        StoreError::NotFound { .. }
+    );
+    // The audit log names the partner, never its key.
+    let events = store.audit_log(&AuditQuery::default()).await.unwrap();
+    let add = events.iter().find(|e| e.action == "partner.add").unwrap();
+    assert!(!add.detail.to_string().contains("ward_partner_key"));
+}

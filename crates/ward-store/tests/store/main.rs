@@ -68,4 +68,5 @@ conformance!(
     bulk::bulk_add,
     exchange::imports_upsert_and_tombstone,
     exchange::bulk_items_are_content_like_any_other,
+    exchange::instance_key_and_partners,
 );

@@ -145,7 +145,7 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     result
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -154,7 +154,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// The bank named `name`, created (owned by `org`, itself created if missing) if there is
 /// none.
-async fn bank_to_import_into(
+pub(super) async fn bank_to_import_into(
     store: &AnyStore,
     actor: &Actor,
     name: &str,

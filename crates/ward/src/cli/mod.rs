@@ -10,6 +10,7 @@ mod matching;
 mod output;
 mod scan;
 mod serve;
+mod sync;
 
 use std::io;
 use std::path::PathBuf;
@@ -136,6 +137,52 @@ enum Command {
     /// bank content as JSON lines, or a VICS `#Media` JSON export), to standard output or
     /// --output.
     Export(ExportArgs),
+
+    /// Pull partner Ward instances' feeds into local banks (federation).
+    ///
+    /// A partner shares banks with an organisation it made for this instance, and gives it
+    /// an API key (curator or analyst). `ward sync add` pins the partner's public key (from
+    /// its /v1/instance, or --public-key; compare it with the partner out of band), and
+    /// every page pulled must carry that key's signature over its exact bytes, for the
+    /// cursor asked: an altered, foreign or replayed page is refused and nothing of it is
+    /// stored. Each page is applied as one batch keyed on the partner's content ids, and the
+    /// cursor saved after it, so a pull stopped at any point resumes without losing or
+    /// duplicating anything. `ward serve` pulls every --sync-interval seconds.
+    #[command(subcommand)]
+    Sync(SyncCommand),
+}
+
+/// `ward sync` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Add a partner: NAME (this instance's name for it), its base URL and the key it gave.
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        name: String,
+        url: String,
+        key: String,
+        /// The local bank its content is pulled into (created, private, if missing).
+        #[arg(long, value_name = "NAME")]
+        bank: String,
+        /// The organisation that owns the bank if it has to be created.
+        #[arg(long, value_name = "NAME", default_value = "local")]
+        org: String,
+        /// The partner's Ed25519 public key (hex), instead of asking its /v1/instance.
+        #[arg(long, value_name = "HEX")]
+        public_key: Option<String>,
+    },
+    /// List the partners, with their cursors and last pulls (never their keys).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Pull partners' feeds now, until each has no more (all partners, or the one named).
+    Run {
+        #[command(flatten)]
+        store: StoreArgs,
+        name: Option<String>,
+    },
 }
 
 /// Arguments of `ward import`.
@@ -437,6 +484,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MIB", default_value_t = 256, value_parser = value_parser!(u64).range(1..=65536))]
     pub body_limit: u64,
 
+    /// How often to pull the feeds of partners (`ward sync add`), in seconds; 0 pulls only
+    /// when `ward sync run` is run.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub sync_interval: u64,
+
     #[command(flatten)]
     pub video: VideoArgs,
 }
@@ -555,6 +607,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin(args) => admin::run(&args),
         Command::Import(args) => exchange::import(&args),
         Command::Export(args) => exchange::export(&args),
+        Command::Sync(command) => sync::run(&command),
     }
 }
 
@@ -836,7 +889,9 @@ mod tests {
                 Some(a.matching.thresholds()),
             ),
             Command::Serve(a) => (a.video.options(), None),
-            Command::Admin(_) | Command::Import(_) | Command::Export(_) => return Err(()),
+            Command::Admin(_) | Command::Import(_) | Command::Export(_) | Command::Sync(_) => {
+                return Err(());
+            }
         })
     }
 

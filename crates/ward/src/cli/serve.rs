@@ -13,6 +13,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         config: Config {
             body_limit: (args.body_limit as usize) << 20,
             video: args.video.options(),
+            sync_interval: (args.sync_interval > 0)
+                .then(|| std::time::Duration::from_secs(args.sync_interval)),
         },
     };
     serve::run(settings)?;

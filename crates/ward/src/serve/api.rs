@@ -30,7 +30,7 @@ const IMPORT_BATCH: usize = 5_000;
 const IMPORT_ERRORS_SHOWN: usize = 100;
 
 /// Roles that may read bank content.
-const READERS: &[Role] = &[Role::Curator, Role::Analyst];
+pub(super) const READERS: &[Role] = &[Role::Curator, Role::Analyst];
 
 pub async fn list_banks(
     State(state): State<SharedState>,
@@ -98,7 +98,7 @@ pub async fn visible_bank(state: &SharedState, caller: &Caller, id: i64) -> ApiR
 }
 
 /// A bank the caller may change, else 404 or 403.
-async fn managed_bank(state: &SharedState, caller: &Caller, id: i64) -> ApiResult<Bank> {
+pub(super) async fn managed_bank(state: &SharedState, caller: &Caller, id: i64) -> ApiResult<Bank> {
     caller.require(&[Role::Curator])?;
     let bank = visible_bank(state, caller, id).await?;
     if !caller.manages(&bank) {
@@ -305,7 +305,7 @@ fn parse_or<T: FromStr<Err = ward_store::StoreError>>(
 }
 
 /// A content item the caller may see, with its bank.
-async fn visible_content(
+pub(super) async fn visible_content(
     state: &SharedState,
     caller: &Caller,
     id: i64,
@@ -502,21 +502,12 @@ pub async fn import_signals(
         .unwrap_or_else(|| "api:import".into());
 
     // The body is read here and parsed on a blocking thread, a chunk at a time.
-    let (chunks, receiver) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(8);
-    let mut stream = body.into_data_stream();
-    let feeder = tokio::spawn(async move {
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(io::Error::other);
-            if chunks.send(chunk).await.is_err() {
-                break;
-            }
-        }
-    });
+    let (body, feeder) = body_reader(body);
     let runtime = tokio::runtime::Handle::current();
     let actor = caller.actor();
     let worker_state = state.clone();
     let report = tokio::task::spawn_blocking(move || {
-        let reader = BufReader::with_capacity(256 << 10, BodyReader::new(receiver));
+        let reader = BufReader::with_capacity(256 << 10, body);
         let import = Import::new(&runtime, &worker_state, &actor, bank.id, source);
         if json_lines {
             import.json_lines(reader)
@@ -659,8 +650,24 @@ impl<'a> Import<'a> {
     }
 }
 
+/// A request body as a blocking [`BodyReader`] for a parser on a blocking thread, and the
+/// task that feeds it the body's chunks as they arrive (to abort once the parser is done).
+pub(super) fn body_reader(body: Body) -> (BodyReader, tokio::task::JoinHandle<()>) {
+    let (chunks, receiver) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(8);
+    let mut stream = body.into_data_stream();
+    let feeder = tokio::spawn(async move {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(io::Error::other);
+            if chunks.send(chunk).await.is_err() {
+                break;
+            }
+        }
+    });
+    (BodyReader::new(receiver), feeder)
+}
+
 /// The request body as a blocking `Read`, fed chunk by chunk from the async side.
-struct BodyReader {
+pub(super) struct BodyReader {
     chunks: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
     current: Bytes,
 }

@@ -15,6 +15,9 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query, State};
+use axum::http::HeaderName;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ward_store::{Bank, BankId, ContentId, Role, Seq, SignalChange, Store};
@@ -35,13 +38,24 @@ pub struct FeedRequest {
     limit: Option<u32>,
 }
 
+/// `GET /v1/instance` (public): this instance's identity, for partners to pin.
+pub async fn instance(State(state): State<SharedState>) -> Json<Value> {
+    Json(json!({
+        "software": "ward",
+        "version": env!("CARGO_PKG_VERSION"),
+        "public_key": state.identity.public_key(),
+        "signature": {"algorithm": "ed25519", "header": crate::sync::SIGNATURE_HEADER},
+    }))
+}
+
 /// `GET /v1/feed?cursor=...&limit=...` for curators and analysts (and admins):
-/// `{"entries": [...], "cursor": "...", "more": bool}`.
+/// `{"instance": KEY, "org": ID, "after": CURSOR, "entries": [...], "cursor": "...",
+/// "more": bool}`, signed by this instance over the exact body (see [`crate::sync`]).
 pub async fn feed(
     State(state): State<SharedState>,
     caller: Caller,
     Query(request): Query<FeedRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     caller.require(&[Role::Curator, Role::Analyst])?;
     let after = match request.cursor.as_deref() {
         None | Some("") => Seq(0),
@@ -53,12 +67,33 @@ pub async fn feed(
             .ok_or_else(|| ApiError::bad_request(format!("not a feed cursor: {text:?}")))?,
     };
     let limit = request.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let page = page(&state, &caller, after, limit).await?;
+    let mut page = page(&state, &caller, after, limit).await?;
     state
         .store
         .record_read(&caller.actor(), "read.feed", &format!("seq:{}", after.0))
         .await?;
-    Ok(Json(page))
+    // What the page answers, under the signature: a page cannot be replayed for another
+    // cursor, organisation or instance.
+    let fields = page.as_object_mut().expect("an object");
+    fields.insert("instance".into(), json!(state.identity.public_key()));
+    fields.insert("org".into(), json!(caller.org()));
+    fields.insert(
+        "after".into(),
+        json!(request.cursor.as_deref().unwrap_or_default()),
+    );
+    let body = serde_json::to_vec(&page).map_err(|e| ApiError::internal(e.to_string()))?;
+    let signature = state.identity.sign(&body);
+    Ok((
+        [
+            (CONTENT_TYPE, "application/json".to_owned()),
+            (
+                HeaderName::from_static(crate::sync::SIGNATURE_HEADER),
+                signature,
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// One page of the feed after `after`.

@@ -10,6 +10,7 @@ mod api;
 mod auth;
 mod bank_index;
 mod error;
+mod exchange_api;
 mod feed;
 mod hma;
 mod matching;
@@ -29,8 +30,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use tokio::sync::Notify;
 use ward_core::video::VideoOptions;
-use ward_store::AnyStore;
+use ward_store::{AnyStore, Store as _};
 
+pub use api::stored_signal;
 pub use auth::KeyCache;
 pub use bank_index::BankIndex;
 use ops::Metrics;
@@ -46,6 +48,8 @@ pub struct Config {
     pub body_limit: usize,
     /// How videos are hashed.
     pub video: VideoOptions,
+    /// How often partners' feeds are pulled (`ward sync`); `None`: only by `ward sync run`.
+    pub sync_interval: Option<Duration>,
 }
 
 impl Default for Config {
@@ -57,6 +61,7 @@ impl Default for Config {
                 timeout: Duration::from_secs(300),
                 ..VideoOptions::default()
             },
+            sync_interval: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -69,6 +74,8 @@ pub struct AppState {
     pub keys: KeyCache,
     pub metrics: Metrics,
     pub config: Config,
+    /// The key this instance signs its feed pages with.
+    pub identity: crate::sync::Identity,
     follow_now: Notify,
 }
 
@@ -105,14 +112,24 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         signals = ?index.counts(),
         "match index loaded"
     );
+    let identity = crate::sync::Identity::from_seed(
+        &store
+            .signing_key()
+            .await
+            .context("reading the instance's signing key")?,
+    );
     let state = Arc::new(AppState {
         store,
         index,
         keys: KeyCache::default(),
         metrics: Metrics::default(),
         config,
+        identity,
         follow_now: Notify::new(),
     });
+    if let Some(interval) = state.config.sync_interval {
+        tokio::spawn(pull_partners(Arc::downgrade(&state), interval));
+    }
     let follower = Arc::clone(&state);
     tokio::spawn(async move {
         loop {
@@ -129,6 +146,54 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         }
     });
     Ok(state)
+}
+
+/// Pulls every partner's feed every `interval`, while the service runs. Several nodes may
+/// pull the same partner: pages are applied idempotently.
+async fn pull_partners(state: std::sync::Weak<AppState>, interval: Duration) {
+    let client = match crate::sync::client() {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(%error, "no partner will be pulled");
+            return;
+        }
+    };
+    loop {
+        tokio::time::sleep(interval).await;
+        let Some(state) = state.upgrade() else { return };
+        let partners = match state.store.partners().await {
+            Ok(partners) => partners,
+            Err(error) => {
+                tracing::warn!(%error, "listing partners failed; retrying");
+                continue;
+            }
+        };
+        for partner in &partners {
+            let pulled = crate::sync::pull(&state.store, &client, partner).await;
+            let result = match pulled {
+                Ok(report) => crate::sync::push_feedback(&state.store, &client, partner)
+                    .await
+                    .map(|_| report),
+                Err(error) => Err(error),
+            };
+            match result {
+                Ok(report) => tracing::info!(
+                    partner = %partner.name,
+                    pages = report.pages,
+                    entries = report.entries,
+                    "partner's feed pulled"
+                ),
+                Err(error) => tracing::warn!(
+                    partner = %partner.name,
+                    error = format!("{error:#}"),
+                    "pulling a partner's feed failed; retrying at the next interval"
+                ),
+            }
+        }
+        if !partners.is_empty() {
+            state.caught_up().await;
+        }
+    }
 }
 
 /// The application: every route, with authentication inside the handlers.
@@ -151,19 +216,26 @@ pub fn router(state: SharedState) -> Router {
             post(api::import_signals).layer(DefaultBodyLimit::disable()),
         )
         .route(
+            "/banks/{id}/import",
+            post(exchange_api::import).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/banks/{id}/export", get(exchange_api::export))
+        .route(
             "/content/{id}",
             get(api::get_content)
                 .patch(api::update_content)
                 .delete(api::remove_content),
         )
         .route("/content/{id}/opinion", put(api::set_opinion))
+        .route("/content/{id}/cybertip", get(exchange_api::cybertip))
         .route("/hash", post(matching::hash))
         .route(
             "/match",
             get(matching::match_get).post(matching::match_post),
         )
         .route("/audit", get(api::audit_log))
-        .route("/feed", get(feed::feed));
+        .route("/feed", get(feed::feed))
+        .route("/instance", get(feed::instance));
     Router::new()
         .nest("/v1", v1)
         .route("/healthz", get(ops::healthz))

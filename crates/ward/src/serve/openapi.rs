@@ -118,6 +118,37 @@ fn operations() -> Vec<Operation> {
             ok: ("200", "Import report: added, malformed, errors by line"),
         },
         Operation {
+            method: "post",
+            path: "/v1/banks/{id}/import",
+            summary: "Import a list in one of the field's formats, streamed: CSV, HMA bank content, Project VIC (VICS), NCMEC hash-sharing XML or StopNCII JSON; upserts and tombstones keyed by the list's ids, committed in batches",
+            roles: "admin, curator of its organisation",
+            parameters: json!([
+                id_param("id"),
+                query_param("format", true, "csv, hma, vics, ncmec or stopncii"),
+                query_param("source", false, "the provenance source recorded (api:import:<format> by default); X-Ward-Source takes precedence"),
+                {"name": "X-Ward-Source", "in": "header", "required": false, "schema": {"type": "string"}, "description": "the provenance source recorded"}
+            ]),
+            body: Some(
+                json!({"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}),
+            ),
+            ok: (
+                "200",
+                "Import report: records, added, replaced, removed, missing, malformed, errors (record, line, reason; the first 100), fatal (why reading stopped early, or null)",
+            ),
+        },
+        Operation {
+            method: "get",
+            path: "/v1/banks/{id}/export",
+            summary: "A bank's content as a list, streamed: CSV (text/csv), HMA bank content (application/x-ndjson) or VICS (application/json); audited",
+            roles: "admin, curator, analyst (banks the caller sees)",
+            parameters: json!([
+                id_param("id"),
+                query_param("format", true, "csv, hma or vics")
+            ]),
+            body: None,
+            ok: ("200", "The list"),
+        },
+        Operation {
             method: "get",
             path: "/v1/content/{id}",
             summary: "A content item (audited)",
@@ -156,6 +187,25 @@ fn operations() -> Vec<Operation> {
                 json!({"type": "object", "properties": {"opinion": {"type": ["string", "null"], "enum": ["confirm", "dispute", null]}}}),
             )),
             ok: ("200", "Content"),
+        },
+        Operation {
+            method: "get",
+            path: "/v1/content/{id}/cybertip",
+            summary: "A CyberTipline report draft (application/xml) for a content item: its hashes and industry classification, for the platform to review, complete and file; audited. The URL is written into the draft, never fetched",
+            roles: "admin, platform, curator, analyst (content of banks the caller sees)",
+            parameters: json!([
+                id_param("id"),
+                query_param("first_name", false, "the reporting person's first name"),
+                query_param("last_name", false, "the reporting person's last name"),
+                query_param("email", false, "the reporting person's email"),
+                query_param(
+                    "url",
+                    false,
+                    "where the content was: written as the incident's web page, never fetched"
+                )
+            ]),
+            body: None,
+            ok: ("200", "The draft (XML)"),
         },
         Operation {
             method: "post",

@@ -316,6 +316,20 @@ async fn authorisation_matrix_of(f: Fixture) {
             StatusCode::OK,
         ),
         (
+            Method::POST,
+            format!("/v1/banks/{bank}/import?format=csv"),
+            Body_::Csv("signal_type,signal,id\nmd5,00112233445566778899aabbccddeeff,m-1\n"),
+            &[Admin, Curator],
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/v1/banks/{bank}/export?format=hma"),
+            Body_::None,
+            &[Admin, Curator, Analyst],
+            StatusCode::OK,
+        ),
+        (
             Method::GET,
             format!("/v1/content/{content}"),
             Body_::None,
@@ -343,6 +357,15 @@ async fn authorisation_matrix_of(f: Fixture) {
             format!("/v1/content/{content}/opinion"),
             Body_::Json(json!({"opinion": "confirm"})),
             &[Admin, Curator, Analyst],
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!(
+                "/v1/content/{content}/cybertip?first_name=Test&url=https://example.invalid/page"
+            ),
+            Body_::None,
+            &[Admin, Curator, Analyst, Platform],
             StatusCode::OK,
         ),
         (
@@ -1184,4 +1207,681 @@ async fn the_feed_resumes_exactly_while_writes_happen() {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// A sample of `testdata/exchange/` (benign, made-up lists).
+fn exchange_sample(path: &str) -> Vec<u8> {
+    let full = format!(
+        "{}/{path}",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/exchange")
+    );
+    std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+impl Fixture {
+    /// A request through the router alone, with extra headers: the status, the answer's
+    /// Content-Type and its body.
+    async fn raw(
+        &self,
+        method: Method,
+        uri: &str,
+        key: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (StatusCode, String, Vec<u8>) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {key}"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = router(self.state.clone())
+            .oneshot(request.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 26)
+            .await
+            .unwrap();
+        (status, content_type, bytes.to_vec())
+    }
+
+    /// Imports a list through `POST /v1/banks/{bank}/import` as organisation A's curator.
+    async fn import_list(&self, bank: i64, format: &str, list: Vec<u8>) -> (StatusCode, Value) {
+        self.send(
+            Method::POST,
+            &format!("/v1/banks/{bank}/import?format={format}"),
+            Some(self.key(Role::Curator)),
+            Body::from(list),
+            "application/octet-stream",
+        )
+        .await
+    }
+
+    /// A bank's export as `role`: the Content-Type and the text.
+    async fn export(&self, bank: i64, format: &str, role: Role) -> (String, String) {
+        let (status, content_type, body) = self
+            .raw(
+                Method::GET,
+                &format!("/v1/banks/{bank}/export?format={format}"),
+                self.key(role),
+                &[],
+                Vec::new(),
+            )
+            .await;
+        let text = String::from_utf8(body).unwrap();
+        assert_eq!(status, StatusCode::OK, "{text}");
+        (content_type, text)
+    }
+
+    /// The actions of the audit log whose target is `target`.
+    async fn audited(&self, target: &str) -> Vec<String> {
+        let (status, audit) = self
+            .json(
+                Method::GET,
+                &format!("/v1/audit?limit=10000&target={target}"),
+                Some(self.key(Role::Auditor)),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{audit}");
+        audit["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+/// An import's answer with nothing malformed and nothing replaced or removed.
+fn clean_import(records: u64, added: u64, missing: u64) -> Value {
+    json!({
+        "records": records, "added": added, "replaced": 0, "removed": 0, "missing": missing,
+        "malformed": 0, "errors": [], "fatal": null,
+    })
+}
+
+/// Every format's sample imported through the API, counted as the readers read it; upserts
+/// replace by the list's ids and tombstones remove; provenance from `X-Ward-Source`,
+/// `source=` or the format.
+#[tokio::test]
+async fn lists_in_every_format_import_through_the_api() {
+    let f = Fixture::new().await;
+    let stopncii = json!({
+        "records": 4, "added": 2, "replaced": 0, "removed": 0, "missing": 2, "malformed": 2,
+        "errors": [
+            {"record": 4, "line": 44, "reason": "StopNCII signal type \"URL\" is not one Ward holds (ImagePDQ, VideoMD5)"},
+            {"record": 6, "line": 56, "reason": "invalid pdq: expected 64 hex digits, got 63"},
+        ],
+        "fatal": null,
+    });
+    let mut banks = BTreeMap::new();
+    for (path, format, expected) in [
+        ("csv/list.csv", "csv", clean_import(5, 5, 0)),
+        ("hma/bank.jsonl", "hma", clean_import(3, 3, 0)),
+        ("vics/media.json", "vics", clean_import(4, 4, 0)),
+        ("vics/cases.json", "VICS", clean_import(3, 3, 0)),
+        ("ncmec/page.xml", "ncmec", clean_import(5, 3, 2)),
+        ("stopncii/page.json", "stopncii", stopncii),
+    ] {
+        let bank = f.bank(&path.replace(['/', '.'], "_"), json!({})).await;
+        banks.insert(path, bank);
+        let (status, report) = f.import_list(bank, format, exchange_sample(path)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {report}");
+        assert_eq!(report, expected, "{path}");
+    }
+
+    // The items are stored with their ids, labels and the default source, and are matched.
+    let ncmec = banks["ncmec/page.xml"];
+    let (_, page) = f
+        .json(
+            Method::GET,
+            &format!("/v1/banks/{ncmec}/content"),
+            Some(f.key(Role::Curator)),
+            Value::Null,
+        )
+        .await;
+    let items = page["content"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{page}");
+    assert_eq!(items[0]["provenance"]["source"], "api:import:ncmec");
+    let found = f
+        .matches(Role::Platform, "md5", "0f1e2d3c4b5a69788796a5b4c3d2e1f0")
+        .await;
+    let banks_found: Vec<&Value> = found["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["bank"]["name"])
+        .collect();
+    assert!(banks_found.contains(&&json!("ncmec_page_xml")), "{found}");
+
+    // The same page again replaces by id; the tombstones are still of items never held.
+    let (_, again) = f
+        .import_list(ncmec, "ncmec", exchange_sample("ncmec/page.xml"))
+        .await;
+    assert_eq!(
+        (&again["added"], &again["replaced"], &again["missing"]),
+        (&json!(0), &json!(3), &json!(2)),
+        "{again}"
+    );
+    // A tombstone of an item held removes it; the provenance is the one asked for.
+    let tombstone = b"<queryResult xmlns=\"https://hashsharing.ncmec.org/hashsharing/v2\">\
+        <images><deletedImage><id>image1</id></deletedImage></images></queryResult>"
+        .to_vec();
+    let (status, _, body) = f
+        .raw(
+            Method::POST,
+            &format!("/v1/banks/{ncmec}/import?format=ncmec&source=query-source"),
+            f.key(Role::Curator),
+            &[("x-ward-source", "ncmec:2024-05-01")],
+            tombstone,
+        )
+        .await;
+    let report: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        report,
+        json!({
+            "records": 1, "added": 0, "replaced": 0, "removed": 1, "missing": 0,
+            "malformed": 0, "errors": [], "fatal": null,
+        })
+    );
+    let csv = b"signal_type,signal,id\nmd5,abababababababababababababababab,q-1\n".to_vec();
+    let (status, _) = f
+        .send(
+            Method::POST,
+            &format!("/v1/banks/{ncmec}/import?format=csv&source=query-source"),
+            Some(f.key(Role::Curator)),
+            Body::from(csv),
+            "text/csv",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, page) = f
+        .json(
+            Method::GET,
+            &format!("/v1/banks/{ncmec}/content"),
+            Some(f.key(Role::Curator)),
+            Value::Null,
+        )
+        .await;
+    let sources: Vec<&str> = page["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["provenance"]["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sources,
+        ["api:import:ncmec", "api:import:ncmec", "query-source"]
+    );
+    // Answered once the node's index has the changes.
+    assert_eq!(
+        f.state.store.last_seq().await.unwrap(),
+        f.state.index.cursor()
+    );
+}
+
+/// Broken lists: malformed records reported by record and line and the good ones kept; a
+/// list cut short keeps what came before and says where it stopped; a format that is not
+/// one is a 400 that names the formats.
+#[tokio::test]
+async fn broken_lists_keep_the_good_records_and_say_where_the_rest_went_wrong() {
+    let f = Fixture::new().await;
+    let bank = f.bank("BROKEN", json!({})).await;
+    let (status, report) = f
+        .import_list(bank, "ncmec", exchange_sample("ncmec/truncated.xml"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        report,
+        json!({
+            "records": 2, "added": 2, "replaced": 0, "removed": 0, "missing": 0,
+            "malformed": 0, "errors": [],
+            "fatal": "record 3 (line 30): the input ends inside <member>: a truncated page",
+        })
+    );
+
+    let (status, report) = f
+        .import_list(bank, "vics", exchange_sample("vics/bad-record.json"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        report,
+        json!({
+            "records": 2, "added": 2, "replaced": 0, "removed": 0, "missing": 0, "malformed": 5,
+            "errors": [
+                {"record": 2, "line": 5, "reason": "MD5: invalid md5: not hexadecimal: \"FFEEDDCCBBAA998877665544332211ZZ\""},
+                {"record": 3, "line": 7, "reason": "no hash (MD5, SHA1, SHA256 or PhotoDNA)"},
+                {"record": 4, "line": 8, "reason": "SHA1: invalid sha1: expected 40 hex digits, got 39"},
+                {"record": 5, "line": 9, "reason": "expected a media object, found a string"},
+                {"record": 6, "line": 10, "reason": "MD5: expected a string, found 12345"},
+            ],
+            "fatal": null,
+        })
+    );
+    // The good record after the bad ones is stored and matched.
+    let found = f
+        .matches(Role::Platform, "md5", "0f1e2d3c4b5a69788796a5b4c3d2e1f0")
+        .await;
+    assert_eq!(found["matches"].as_array().unwrap().len(), 1, "{found}");
+
+    for (path, format, records, malformed) in [
+        ("hma/bad.jsonl", "hma", 2, 6),
+        ("csv/bad.csv", "csv", 2, 3),
+        ("vics/truncated.json", "vics", 2, 0),
+    ] {
+        let (status, report) = f.import_list(bank, format, exchange_sample(path)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {report}");
+        assert_eq!(
+            (&report["records"], &report["malformed"]),
+            (&json!(records), &json!(malformed)),
+            "{path}: {report}"
+        );
+        assert_eq!(
+            report["errors"].as_array().unwrap().len(),
+            malformed,
+            "{report}"
+        );
+        assert!(
+            report["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["record"].as_u64().unwrap() > 0 && e["line"].as_u64().unwrap() > 0)
+        );
+    }
+    // Not a list of the format at all: nothing stored, and why.
+    let (status, report) = f
+        .import_list(bank, "vics", b"this is not JSON".to_vec())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["records"], 0);
+    assert!(
+        report["fatal"]
+            .as_str()
+            .unwrap()
+            .starts_with("record 0 (line 1)"),
+        "{report}"
+    );
+
+    // Only the first 100 malformed records are listed; all are counted.
+    let mut many = String::from("signal_type,signal,id\n");
+    for n in 0..150 {
+        many += &format!("md5,not-hex-{n},bad-{n}\n");
+    }
+    many += "md5,cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd,good\n";
+    let (_, report) = f.import_list(bank, "csv", many.into_bytes()).await;
+    assert_eq!(
+        (&report["records"], &report["malformed"]),
+        (&json!(1), &json!(150))
+    );
+    assert_eq!(report["errors"].as_array().unwrap().len(), 100);
+    assert_eq!(report["errors"][99]["line"], 101);
+
+    // Formats that are not ones: a clear 400.
+    for uri in [
+        format!("/v1/banks/{bank}/import?format=xml"),
+        format!("/v1/banks/{bank}/import"),
+    ] {
+        let (status, error) = f
+            .send(
+                Method::POST,
+                &uri,
+                Some(f.key(Role::Curator)),
+                Body::from("md5\n"),
+                "text/csv",
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("csv, hma, vics, ncmec, stopncii"),
+            "{message}"
+        );
+    }
+    for format in ["ncmec", "xml", ""] {
+        let (status, error) = f
+            .json(
+                Method::GET,
+                &format!("/v1/banks/{bank}/export?format={format}"),
+                Some(f.key(Role::Curator)),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{format}: {error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("csv") && message.contains("vics"),
+            "{message}"
+        );
+    }
+    // Another organisation neither imports into the private bank nor exports it.
+    let other = Some(f.other_curator.as_str());
+    let (status, _) = f
+        .send(
+            Method::POST,
+            &format!("/v1/banks/{bank}/import?format=csv"),
+            other,
+            Body::from("md5\n"),
+            "text/csv",
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = f
+        .json(
+            Method::GET,
+            &format!("/v1/banks/{bank}/export?format=csv"),
+            other,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// An HMA export imported into another bank exports the same again (ids aside); CSV and
+/// VICS exports have their types and read back; a bank of several pages streams whole; each
+/// export is audited.
+#[tokio::test]
+async fn exports_round_trip_through_the_api() {
+    let f = Fixture::new().await;
+    let first = f.bank("FIRST", json!({})).await;
+    let (_, report) = f
+        .import_list(first, "hma", exchange_sample("hma/bank.jsonl"))
+        .await;
+    assert_eq!(report, clean_import(3, 3, 0));
+    let (content_type, exported) = f.export(first, "hma", Role::Analyst).await;
+    assert_eq!(content_type, "application/x-ndjson");
+
+    let second = f.bank("SECOND", json!({})).await;
+    let (_, report) = f
+        .import_list(second, "hma", exported.clone().into_bytes())
+        .await;
+    assert_eq!(report, clean_import(3, 3, 0));
+    let (_, again) = f.export(second, "hma", Role::Curator).await;
+    let without_ids = |text: &str| -> Vec<Value> {
+        text.lines()
+            .map(|line| {
+                let mut item: Value = serde_json::from_str(line).unwrap();
+                item.as_object_mut().unwrap().remove("id");
+                item
+            })
+            .collect()
+    };
+    assert_eq!(without_ids(&exported).len(), 3, "{exported}");
+    assert_eq!(without_ids(&again), without_ids(&exported));
+    assert!(exported.contains("\"label\":\"B1\""), "{exported}");
+
+    // CSV: PhotoDNA left out, the rest read back as the same three items.
+    let (content_type, csv) = f.export(first, "csv", Role::Admin).await;
+    assert_eq!(content_type, "text/csv");
+    assert!(csv.starts_with("signal_type,signal,id,label\n"), "{csv}");
+    let third = f.bank("THIRD", json!({})).await;
+    let (_, report) = f.import_list(third, "csv", csv.into_bytes()).await;
+    assert_eq!(report, clean_import(3, 3, 0));
+    // VICS: the vPDQ item cannot be held, and is left out.
+    let (content_type, vics) = f.export(first, "vics", Role::Curator).await;
+    assert_eq!(content_type, "application/json");
+    let document: Value = serde_json::from_str(&vics).unwrap();
+    assert_eq!(document["value"].as_array().unwrap().len(), 2, "{vics}");
+    let fourth = f.bank("FOURTH", json!({})).await;
+    let (_, report) = f.import_list(fourth, "vics", vics.into_bytes()).await;
+    assert_eq!(report, clean_import(2, 2, 0));
+    let audited = f.audited(&format!("bank:{first}")).await;
+    assert_eq!(
+        audited.iter().filter(|a| *a == "read.export").count(),
+        3,
+        "{audited:?}"
+    );
+
+    // Several pages of the bank, streamed: every item once, in order.
+    let big = f.bank("BIG", json!({})).await;
+    let mut list = String::from("signal_type,signal,id\n");
+    for n in 0..2_500u32 {
+        list += &format!("md5,{n:032x},n-{n}\n");
+    }
+    let (_, report) = f.import_list(big, "csv", list.into_bytes()).await;
+    assert_eq!(report, clean_import(2_500, 2_500, 0));
+    let (_, csv) = f.export(big, "csv", Role::Analyst).await;
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2_500);
+    assert_eq!(rows[0], format!("md5,{:032x},n-0,", 0));
+    assert_eq!(rows[2_499], format!("md5,{:032x},n-2499,", 2_499));
+    // Written as the client reads it: a chunk per page of the bank, not one body.
+    let request = Request::builder()
+        .uri(format!("/v1/banks/{big}/export?format=csv"))
+        .header("authorization", format!("Bearer {}", f.key(Role::Curator)))
+        .body(Body::empty())
+        .unwrap();
+    let response = router(f.state.clone()).oneshot(request).await.unwrap();
+    assert!(response.headers().get("content-length").is_none());
+    let mut chunks = response.into_body().into_data_stream();
+    let mut sizes = Vec::new();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut chunks).await {
+        sizes.push(chunk.unwrap().len());
+    }
+    assert!(sizes.len() >= 3, "{sizes:?}");
+    assert_eq!(sizes.iter().sum::<usize>(), csv.len());
+    // Over a real socket, the streamed answer arrives whole too.
+    let tcp = Fixture::listening().await;
+    let bank = tcp.bank("OVER_TCP", json!({})).await;
+    let (_, report) = tcp
+        .import_list(bank, "hma", exchange_sample("hma/bank.jsonl"))
+        .await;
+    assert_eq!(report, clean_import(3, 3, 0));
+    let (status, text) = tcp
+        .json(
+            Method::GET,
+            &format!("/v1/banks/{bank}/export?format=hma"),
+            Some(tcp.key(Role::Curator)),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        without_ids(text.as_str().unwrap()),
+        without_ids(&exported),
+        "{text}"
+    );
+}
+
+/// A CyberTipline draft for a matched item: its hashes (the MD5 among them), its
+/// classification (the analyst's over the list's), the reporter and URL as given (escaped,
+/// never fetched); audited; only for content the caller sees.
+#[tokio::test]
+async fn a_cybertipline_draft_describes_a_matched_item() {
+    let f = Fixture::new().await;
+    let bank = f.bank("NCMEC", json!({})).await;
+    let (_, report) = f
+        .import_list(bank, "ncmec", exchange_sample("ncmec/page.xml"))
+        .await;
+    assert_eq!(report, clean_import(5, 3, 2));
+    let md5 = "00112233445566778899aabbccddeeff";
+    let found = f.matches(Role::Platform, "md5", md5).await;
+    let content = found["matches"][0]["content_id"].as_i64().unwrap();
+
+    let draft = async |role: Role, query: &str| -> (StatusCode, String, String) {
+        let (status, content_type, body) = f
+            .raw(
+                Method::GET,
+                &format!("/v1/content/{content}/cybertip{query}"),
+                f.key(role),
+                &[],
+                Vec::new(),
+            )
+            .await;
+        (status, content_type, String::from_utf8(body).unwrap())
+    };
+    let (status, content_type, xml) = draft(
+        Role::Platform,
+        "?first_name=Ada&last_name=Example&email=ada%40example.invalid\
+         &url=https%3A%2F%2Fexample.invalid%2Fp%3Fa%3D1%26b%3D%3C2%3E",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{xml}");
+    assert_eq!(content_type, "application/xml");
+    for expected in [
+        format!("<originalFileHash hashType=\"MD5\">{md5}</originalFileHash>"),
+        "<originalFileHash hashType=\"SHA1\">0123456789abcdef0123456789abcdef01234567</originalFileHash>".into(),
+        "<originalFileHash hashType=\"PhotoDNA\">".into(),
+        "<industryClassification>A1</industryClassification>".into(),
+        "<url>https://example.invalid/p?a=1&amp;b=&lt;2&gt;</url>".into(),
+        "<firstName>Ada</firstName>".into(),
+        "<lastName>Example</lastName>".into(),
+        "<email>ada@example.invalid</email>".into(),
+    ] {
+        assert!(xml.contains(&expected), "{expected} not in {xml}");
+    }
+    let time = xml
+        .split("<incidentDateTime>")
+        .nth(1)
+        .and_then(|rest| rest.split("</incidentDateTime>").next())
+        .unwrap();
+    assert!(time.len() == 24 && time.ends_with('Z'), "{time}");
+
+    // The analyst's assessment takes over from the list's label.
+    let (status, _) = f
+        .json(
+            Method::PATCH,
+            &format!("/v1/content/{content}"),
+            Some(f.key(Role::Analyst)),
+            json!({"categories": {"age_group": "prepubescent", "activity": "lascivious_exhibition"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, xml) = draft(Role::Curator, "").await;
+    assert_eq!(status, StatusCode::OK, "{xml}");
+    assert!(
+        xml.contains("<industryClassification>A2</industryClassification>"),
+        "{xml}"
+    );
+    // No URL given: left for the platform to fill in.
+    assert!(xml.contains("Fill in where the content was"), "{xml}");
+    assert!(!xml.contains("<url>"), "{xml}");
+
+    // An item of no classification drafts none.
+    let found = f
+        .matches(Role::Platform, "md5", "ffeeddccbbaa99887766554433221100")
+        .await;
+    let unclassified = found["matches"][0]["content_id"].as_i64().unwrap();
+    let (status, _, xml) = f
+        .raw(
+            Method::GET,
+            &format!("/v1/content/{unclassified}/cybertip"),
+            f.key(Role::Analyst),
+            &[],
+            Vec::new(),
+        )
+        .await;
+    let xml = String::from_utf8(xml).unwrap();
+    assert_eq!(status, StatusCode::OK, "{xml}");
+    assert!(!xml.contains("industryClassification"), "{xml}");
+    assert!(xml.contains("<originalFileHash hashType=\"PDQ\">"), "{xml}");
+
+    // Audited; refused to auditors, hidden from other organisations, 404 for no item, 400
+    // for a field too long to be one.
+    assert_eq!(
+        f.audited(&format!("content:{content}"))
+            .await
+            .iter()
+            .filter(|a| *a == "read.cybertip")
+            .count(),
+        2
+    );
+    let (status, _, _) = draft(Role::Auditor, "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let uri = format!("/v1/content/{content}/cybertip");
+    let (status, _) = f
+        .json(
+            Method::GET,
+            &uri,
+            Some(f.other_curator.as_str()),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = f
+        .json(
+            Method::GET,
+            "/v1/content/999999/cybertip",
+            Some(f.key(Role::Platform)),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = draft(Role::Platform, &format!("?url={}", "a".repeat(3000))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// A store failure part way through an import (here, the bank deleted while the list is
+/// still arriving) answers an error that says how many records were stored before it.
+#[tokio::test]
+async fn an_import_stopped_by_the_store_says_what_was_stored() {
+    let f = Fixture::new().await;
+    let bank = f.bank("GOING", json!({})).await;
+    let (chunks, receiver) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
+    let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/v1/banks/{bank}/import?format=csv"))
+        .header("authorization", format!("Bearer {}", f.key(Role::Curator)))
+        .body(Body::from_stream(body))
+        .unwrap();
+    let answer = tokio::spawn(router(f.state.clone()).oneshot(request));
+    let rows = |from: usize, to: usize| {
+        let text: String = (from..to).map(|n| format!("md5,{n:032x}\n")).collect();
+        Ok(bytes::Bytes::from(text))
+    };
+    chunks
+        .send(Ok(bytes::Bytes::from("signal_type,signal\n")))
+        .await
+        .unwrap();
+    let store = &f.state.store;
+    let before = store.last_seq().await.unwrap();
+    let batch = crate::exchange::BATCH;
+    for start in (0..batch).step_by(8_192) {
+        chunks.send(rows(start, start + 8_192)).await.unwrap();
+    }
+    // The first batch is stored once a record after it has been read.
+    chunks.send(rows(batch, batch + 1)).await.unwrap();
+    for _ in 0..12_000 {
+        if store.last_seq().await.unwrap() > before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(store.last_seq().await.unwrap() > before, "no batch stored");
+    let stored = store
+        .bank_contents(ward_store::BankId(bank), None, 100_000)
+        .await
+        .unwrap()
+        .len();
+    assert!(stored > 0 && stored <= batch, "{stored}");
+    store
+        .delete_bank(&Actor::operator("test"), ward_store::BankId(bank))
+        .await
+        .unwrap();
+    chunks.send(rows(batch + 1, batch + 10)).await.unwrap();
+    drop(chunks);
+    let response = answer.await.unwrap().unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let error: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, StatusCode::NOT_FOUND, "{error}");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        message.ends_with(&format!("{stored} records were stored before)")),
+        "{message}"
+    );
 }

@@ -491,3 +491,319 @@ fn a_node_killed_during_a_bulk_import_keeps_what_it_acknowledged() {
         .map(|n| n.parse::<u64>().unwrap());
     assert_eq!(md5, Some(20_000));
 }
+
+/// What the test proxy does to the answers it passes on.
+#[derive(Clone, Copy, PartialEq)]
+enum Meddling {
+    /// Changes one hex digit of the first signal in each answer.
+    Alter,
+    /// Answers every request with the first answer it got (an old page, replayed).
+    Replay,
+}
+
+/// A proxy on a loopback port in front of `target`: one request per connection, passed on
+/// with `Connection: close`, the answer meddled with. Runs until the test ends.
+fn meddling_proxy(target: String, meddling: Meddling) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut first: Option<Vec<u8>> = None;
+        for client in listener.incoming().take(50) {
+            let Ok(mut client) = client else { continue };
+            client
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") {
+                if client.read(&mut byte).unwrap_or(0) == 0 {
+                    break;
+                }
+                request.push(byte[0]);
+            }
+            let text = String::from_utf8_lossy(&request).into_owned();
+            let mut lines = text.split("\r\n");
+            let line = lines.next().unwrap_or_default().to_owned();
+            let headers: Vec<&str> = lines
+                .filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("connection:"))
+                .collect();
+            let mut upstream = TcpStream::connect(&target).unwrap();
+            write!(
+                upstream,
+                "{line}\r\nConnection: close\r\n{}\r\n\r\n",
+                headers.join("\r\n")
+            )
+            .unwrap();
+            let mut answer = Vec::new();
+            upstream.read_to_end(&mut answer).unwrap();
+            let answer = match meddling {
+                Meddling::Alter => {
+                    let marker = b"\"signal\":\"";
+                    if let Some(at) = answer.windows(marker.len()).position(|w| w == marker) {
+                        let digit = &mut answer[at + marker.len()];
+                        *digit = if *digit == b'0' { b'1' } else { b'0' };
+                    }
+                    answer
+                }
+                Meddling::Replay => first.get_or_insert(answer).clone(),
+            };
+            let _ = client.write_all(&answer);
+        }
+    });
+    address
+}
+
+/// Runs `ward sync ARGS` against the store `store`.
+fn sync(store: &[String], args: &[&str]) -> crate::Run {
+    let (command, rest) = args.split_first().unwrap();
+    ward(
+        ["sync".to_string(), command.to_string()]
+            .into_iter()
+            .chain(store.iter().cloned())
+            .chain(rest.iter().map(|s| s.to_string())),
+    )
+}
+
+/// The MD5s in a bank, from `ward export` as CSV.
+fn exported_md5s(store: &[String], bank: &str) -> Vec<String> {
+    let run = ward(
+        ["export".to_string(), "--bank".into(), bank.into()]
+            .into_iter()
+            .chain(store.iter().cloned()),
+    );
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let mut md5s: Vec<String> = run
+        .stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.strip_prefix("md5,"))
+        .map(|l| l.split(',').next().unwrap().to_owned())
+        .collect();
+    md5s.sort();
+    md5s
+}
+
+/// Two instances on loopback: A shares a bank with B's organisation there; B pulls it
+/// with `ward sync`; an update, a tombstone and a dispute each arrive within one sync; a
+/// pull killed part-way and run again loses and duplicates nothing; pages altered or
+/// replayed in transit are refused and nothing of them is stored.
+#[test]
+fn two_instances_share_a_bank_over_signed_feeds() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (sqlite(dir_a.path()), sqlite(dir_b.path()));
+    let curator = admin_key(&a, "Hotline A", "curator");
+    let partner_key = admin_key(&a, "Ward B", "analyst");
+    let mut args_a = a.clone();
+    args_a.extend(["--sync-interval".into(), "0".into()]);
+    let node = Node::start(&args_a);
+    let url = format!("http://{}", node.address);
+
+    let bank = |name: &str, sharing: &str| -> i64 {
+        let (status, bank) = node.json(
+            "POST",
+            "/v1/banks",
+            Some(&curator),
+            json!({"name": name, "sharing": sharing}),
+        );
+        assert_eq!(status, 201, "{bank}");
+        bank["id"].as_i64().unwrap()
+    };
+    let import = |bank: i64, from: u32, to: u32| {
+        let mut csv = "signal_type,signal\n".to_owned();
+        for n in from..to {
+            csv += &format!("md5,{n:032x}\n");
+        }
+        let (status, report) = node.request(
+            "POST",
+            &format!("/v1/banks/{bank}/signals"),
+            Some(&curator),
+            csv.as_bytes(),
+            "text/csv",
+        );
+        assert_eq!(status, 200, "{report}");
+    };
+    let shared = bank("SHARED", "members");
+    let private = bank("PRIVATE", "private");
+    import(shared, 0, 2500);
+    import(private, 100_000, 100_010);
+
+    // B adds A (pinning A's published key) and pulls: three pages of the shared bank only.
+    let run = sync(&b, &["add", "A", &url, &partner_key, "--bank", "FROM_A"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let run = sync(&b, &["run"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stderr.contains("pages=3 entries=2500"), "{run:?}");
+    let expected: Vec<String> = (0..2500u32).map(|n| format!("{n:032x}")).collect();
+    assert_eq!(exported_md5s(&b, "FROM_A"), expected);
+
+    // An update (a new item), a tombstone (an item removed), a withdrawal (disabled) and a
+    // dispute on A: all arrive within one sync.
+    let (_, contents) = node.json(
+        "GET",
+        &format!("/v1/banks/{shared}/content?limit=3"),
+        Some(&curator),
+        Value::Null,
+    );
+    let ids: Vec<i64> = contents["content"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{contents}"))
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    import(shared, 5000, 5001);
+    let (status, _) = node.json(
+        "DELETE",
+        &format!("/v1/content/{}", ids[0]),
+        Some(&curator),
+        Value::Null,
+    );
+    assert_eq!(status, 204);
+    let (status, _) = node.json(
+        "PATCH",
+        &format!("/v1/content/{}", ids[1]),
+        Some(&curator),
+        json!({"enabled": false}),
+    );
+    assert_eq!(status, 200);
+    let (status, _) = node.json(
+        "PUT",
+        &format!("/v1/content/{}/opinion", ids[2]),
+        Some(&curator),
+        json!({"opinion": "dispute"}),
+    );
+    assert_eq!(status, 200);
+    let run = sync(&b, &["run"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stderr.contains("pages=1 entries=4"), "{run:?}");
+    let mut expected: Vec<String> = (2..2500u32)
+        .chain([5000])
+        .map(|n| format!("{n:032x}"))
+        .collect();
+    expected.sort();
+    assert_eq!(exported_md5s(&b, "FROM_A"), expected);
+    let hma = ward(
+        ["export", "--bank", "FROM_A", "--format", "hma"]
+            .map(String::from)
+            .into_iter()
+            .chain(b.iter().cloned()),
+    );
+    assert!(
+        hma.stdout.contains("disputed"),
+        "the dispute arrives: {hma:?}"
+    );
+    assert!(hma.stdout.contains("origin_instance"), "{hma:?}");
+
+    // Feedback: an analyst on B disputes a pulled item; the next sync sends the dispute to
+    // A, where the item shows as disputed (by B's organisation there).
+    let b_analyst = admin_key(&b, "local", "analyst");
+    let mut args_b = b.clone();
+    args_b.extend(["--sync-interval".into(), "0".into()]);
+    let node_b = Node::start(&args_b);
+    let md5 = format!("{:032x}", 7);
+    let lookup = |node: &Node, key: &str| -> Value {
+        let (status, found) = node.json(
+            "GET",
+            &format!("/v1/match?signal_type=md5&signal={md5}"),
+            Some(key),
+            Value::Null,
+        );
+        assert_eq!(status, 200, "{found}");
+        found["matches"][0].clone()
+    };
+    assert_eq!(lookup(&node, &curator)["opinion_status"], "unreviewed");
+    let pulled = lookup(&node_b, &b_analyst);
+    let (status, answer) = node_b.json(
+        "PUT",
+        &format!("/v1/content/{}/opinion", pulled["content_id"]),
+        Some(&b_analyst),
+        json!({"opinion": "dispute"}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    drop(node_b);
+    let run = sync(&b, &["run"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stderr.contains("opinions_sent=1"), "{run:?}");
+    assert_eq!(lookup(&node, &curator)["opinion_status"], "disputed");
+
+    // A pull killed part-way, then run again: nothing lost, nothing twice.
+    import(shared, 10_000, 30_000);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(["sync", "run"])
+        .args(&b)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let _ = child.kill();
+    let _ = child.wait();
+    let partial = exported_md5s(&b, "FROM_A").len();
+    eprintln!("the pull was killed with {partial} items in the bank (of 22,499)");
+    let run = sync(&b, &["run"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    expected.extend((10_000..30_000u32).map(|n| format!("{n:032x}")));
+    expected.sort();
+    assert_eq!(exported_md5s(&b, "FROM_A"), expected);
+
+    // Through a proxy that alters a digit, or replays the first page: refused, nothing kept.
+    for (name, meddling) in [("ALTERED", Meddling::Alter), ("REPLAYED", Meddling::Replay)] {
+        let proxy = meddling_proxy(node.address.clone(), meddling);
+        let public_key = {
+            let (_, instance) = node.json("GET", "/v1/instance", None, Value::Null);
+            instance["public_key"].as_str().unwrap().to_owned()
+        };
+        let bank = format!("FROM_A_{name}");
+        let run = sync(
+            &b,
+            &[
+                "add",
+                name,
+                &format!("http://{proxy}"),
+                &partner_key,
+                "--bank",
+                &bank,
+                "--public-key",
+                &public_key,
+            ],
+        );
+        assert_eq!(run.code, Some(0), "{run:?}");
+        let run = sync(&b, &["run", name]);
+        assert_eq!(run.code, Some(1), "{name}: {run:?}");
+        assert!(run.stderr.contains("refused"), "{name}: {run:?}");
+        let kept = exported_md5s(&b, &bank);
+        match meddling {
+            // The first page is altered: nothing is stored.
+            Meddling::Alter => assert!(kept.is_empty(), "{kept:?}"),
+            // The first page is genuine; its replay in place of the second is refused.
+            Meddling::Replay => assert_eq!(kept.len(), 1000),
+        }
+    }
+    // A partner pinned to another instance's key: its genuine pages are refused too.
+    let run = sync(
+        &b,
+        &[
+            "add",
+            "IMPOSTOR",
+            &url,
+            &partner_key,
+            "--bank",
+            "FROM_IMPOSTOR",
+            "--public-key",
+            &"ab".repeat(32),
+        ],
+    );
+    assert!(
+        run.code == Some(0) || run.stderr.contains("Ed25519"),
+        "{run:?}"
+    );
+    if run.code == Some(0) {
+        let run = sync(&b, &["run", "IMPOSTOR"]);
+        assert_eq!(run.code, Some(1), "{run:?}");
+        assert!(exported_md5s(&b, "FROM_IMPOSTOR").is_empty());
+    }
+    let list = sync(&b, &["list"]);
+    assert!(
+        !list.stdout.contains(&partner_key),
+        "keys are never listed: {list:?}"
+    );
+}
