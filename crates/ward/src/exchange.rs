@@ -203,11 +203,41 @@ impl FromStr for ExportFormat {
     }
 }
 
-/// A list being written.
-enum ListWriter<W: Write> {
+/// A list being written, in one of the formats Ward exports.
+#[derive(Debug)]
+pub enum ListWriter<W: Write> {
     Csv(exchange::csv::Writer<W>),
     Hma(exchange::hma::Writer<W>),
     Vics(exchange::vics::Writer<W>),
+}
+
+impl<W: Write> ListWriter<W> {
+    /// Starts a list (its header, or the opening of a VICS document).
+    pub fn new(format: ExportFormat, out: W) -> std::io::Result<ListWriter<W>> {
+        Ok(match format {
+            ExportFormat::Csv => ListWriter::Csv(exchange::csv::Writer::new(out)?),
+            ExportFormat::Hma => ListWriter::Hma(exchange::hma::Writer::new(out)?),
+            ExportFormat::Vics => ListWriter::Vics(exchange::vics::Writer::new(out, None)?),
+        })
+    }
+
+    /// Writes an item; `InvalidInput`, with nothing written, when the format cannot hold it.
+    pub fn write(&mut self, item: &Item, id: Option<&str>) -> std::io::Result<()> {
+        match self {
+            ListWriter::Csv(w) => w.write(item, id),
+            ListWriter::Hma(w) => w.write(item, id),
+            ListWriter::Vics(w) => w.write(item, id),
+        }
+    }
+
+    /// Ends the list and gives the output back.
+    pub fn finish(self) -> std::io::Result<W> {
+        match self {
+            ListWriter::Csv(w) => w.finish(),
+            ListWriter::Hma(w) => w.finish(),
+            ListWriter::Vics(w) => w.finish(),
+        }
+    }
 }
 
 /// How many items an export wrote, and how many it could not write in the format.
@@ -227,11 +257,7 @@ pub async fn export<W: Write>(
     out: W,
     mut skipped: impl FnMut(ContentId, &std::io::Error),
 ) -> anyhow::Result<(W, ExportReport)> {
-    let mut writer = match format {
-        ExportFormat::Csv => ListWriter::Csv(exchange::csv::Writer::new(out)?),
-        ExportFormat::Hma => ListWriter::Hma(exchange::hma::Writer::new(out)?),
-        ExportFormat::Vics => ListWriter::Vics(exchange::vics::Writer::new(out, None)?),
-    };
+    let mut writer = ListWriter::new(format, out)?;
     let mut report = ExportReport::default();
     let mut after = None;
     loop {
@@ -241,11 +267,7 @@ pub async fn export<W: Write>(
         for content in &page {
             let item = item(content);
             let id = content.external_id.as_deref();
-            let written = match &mut writer {
-                ListWriter::Csv(w) => w.write(&item, id),
-                ListWriter::Hma(w) => w.write(&item, id),
-                ListWriter::Vics(w) => w.write(&item, id),
-            };
+            let written = writer.write(&item, id);
             match written {
                 Ok(()) => report.written += 1,
                 Err(error) if error.kind() == std::io::ErrorKind::InvalidInput => {
@@ -256,11 +278,7 @@ pub async fn export<W: Write>(
             }
         }
     }
-    let out = match writer {
-        ListWriter::Csv(w) => w.finish()?,
-        ListWriter::Hma(w) => w.finish()?,
-        ListWriter::Vics(w) => w.finish()?,
-    };
+    let out = writer.finish()?;
     Ok((out, report))
 }
 

@@ -22,14 +22,14 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ward_core::exchange::cybertip::{CyberTiplineDraft, DraftFile, Reporter, write_draft};
-use ward_core::exchange::{self, Format, Item, RecordError};
+use ward_core::exchange::{Format, RecordError};
 use ward_store::{BankId, ContentId, Role, Store, Timestamp};
 
 use super::SharedState;
 use super::api::{READERS, body_reader, managed_bank, visible_bank, visible_content};
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
-use crate::exchange::{ExportFormat, import as import_records, item};
+use crate::exchange::{ExportFormat, ListWriter, import as import_records, item};
 
 /// Malformed records listed in an import's answer (the rest are counted).
 const ERRORS_SHOWN: usize = 100;
@@ -224,46 +224,13 @@ impl Write for PageBuffer {
     }
 }
 
-/// A list being written, in one of the formats Ward exports.
-enum ListWriter {
-    Csv(exchange::csv::Writer<PageBuffer>),
-    Hma(exchange::hma::Writer<PageBuffer>),
-    Vics(exchange::vics::Writer<PageBuffer>),
-}
-
-impl ListWriter {
-    fn new(format: ExportFormat, out: PageBuffer) -> io::Result<ListWriter> {
-        Ok(match format {
-            ExportFormat::Csv => ListWriter::Csv(exchange::csv::Writer::new(out)?),
-            ExportFormat::Hma => ListWriter::Hma(exchange::hma::Writer::new(out)?),
-            ExportFormat::Vics => ListWriter::Vics(exchange::vics::Writer::new(out, None)?),
-        })
-    }
-
-    fn write(&mut self, item: &Item, id: Option<&str>) -> io::Result<()> {
-        match self {
-            ListWriter::Csv(w) => w.write(item, id),
-            ListWriter::Hma(w) => w.write(item, id),
-            ListWriter::Vics(w) => w.write(item, id),
-        }
-    }
-
-    fn finish(self) -> io::Result<()> {
-        match self {
-            ListWriter::Csv(w) => w.finish().map(drop),
-            ListWriter::Hma(w) => w.finish().map(drop),
-            ListWriter::Vics(w) => w.finish().map(drop),
-        }
-    }
-}
-
 /// An export in progress: the next page of the bank to write, and the writer (`None` once
 /// the list is finished).
 struct Pages {
     state: SharedState,
     bank: BankId,
     after: Option<ContentId>,
-    writer: Option<ListWriter>,
+    writer: Option<ListWriter<PageBuffer>>,
     buffer: PageBuffer,
     written: u64,
     skipped: u64,
@@ -287,7 +254,7 @@ impl Pages {
             }
         };
         let Some(last) = page.last() else {
-            if let Err(error) = writer.finish() {
+            if let Err(error) = writer.finish().map(drop) {
                 return Some((Err(error), self));
             }
             tracing::info!(
