@@ -60,7 +60,7 @@ macro_rules! digest_type {
 
             /// Hex in either case (VICS writes MD5 in upper case).
             fn from_str(text: &str) -> Result<$name> {
-                parse_hex::<$len>(text).map($name).ok_or_else(|| Error::InvalidSignal {
+                parse_hex::<$len>(text.as_bytes()).map($name).ok_or_else(|| Error::InvalidSignal {
                     signal_type: $signal,
                     reason: format!("expected {} hex digits", $len * 2),
                 })
@@ -82,17 +82,58 @@ digest_type!(
     Sha256, 32, "sha256"
 );
 
-fn parse_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    let bytes = text.as_bytes();
-    if bytes.len() != N * 2 {
+/// Nibble values of hex digits (both cases), 0x10 for any other byte; lower case only in
+/// the second table. Lists of millions of hashes are decoded through these.
+const NIBBLES: [[u8; 256]; 2] = {
+    let mut tables = [[0x10u8; 256]; 2];
+    let mut i = 0;
+    while i < 10 {
+        tables[0][b'0' as usize + i] = i as u8;
+        tables[1][b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        tables[0][b'a' as usize + i] = 10 + i as u8;
+        tables[0][b'A' as usize + i] = 10 + i as u8;
+        tables[1][b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    tables
+};
+
+/// Decodes exactly `2 * out.len()` hex digits into `out`; `lower_only` refuses upper case
+/// (the canonical form). `None` for anything else.
+pub fn decode_hex_into(digits: &[u8], out: &mut [u8], lower_only: bool) -> Option<()> {
+    if digits.len() != 2 * out.len() {
         return None;
     }
-    let nibble = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = [0u8; N];
-    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-        *o = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    let table = &NIBBLES[usize::from(lower_only)];
+    let mut invalid = 0u8;
+    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        let (high, low) = (table[usize::from(pair[0])], table[usize::from(pair[1])]);
+        invalid |= high | low;
+        *byte = high << 4 | (low & 15);
     }
+    (invalid & 0x10 == 0).then_some(())
+}
+
+/// Decodes exactly `2 * N` hex digits in either case.
+pub fn parse_hex<const N: usize>(digits: &[u8]) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    decode_hex_into(digits, &mut out, false)?;
     Some(out)
+}
+
+/// Lower-case hex of any bytes.
+pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 15)]));
+    }
+    text
 }
 
 /// The three digests of one file.

@@ -42,7 +42,7 @@ use std::fmt;
 use std::io::{self, BufRead, Read};
 use std::str::FromStr;
 
-use crate::digest::{Md5, Sha1, Sha256};
+use crate::digest::{Md5, Sha1, Sha256, parse_hex};
 use crate::error::{Error, Result};
 use crate::pdq::PdqHash;
 use crate::video::Vpdq;
@@ -152,10 +152,10 @@ impl Signal {
         let decoded = match signal_type {
             _ if bytes.len() != hex_len => None,
             SignalType::Vpdq => None,
-            SignalType::Pdq => decode_hex(bytes).map(|b| Signal::Pdq(PdqHash::from_bytes(b))),
-            SignalType::Md5 => decode_hex(bytes).map(|b| Signal::Md5(Md5::from_bytes(b))),
-            SignalType::Sha1 => decode_hex(bytes).map(|b| Signal::Sha1(Sha1::from_bytes(b))),
-            SignalType::Sha256 => decode_hex(bytes).map(|b| Signal::Sha256(Sha256::from_bytes(b))),
+            SignalType::Pdq => parse_hex(bytes).map(|b| Signal::Pdq(PdqHash::from_bytes(b))),
+            SignalType::Md5 => parse_hex(bytes).map(|b| Signal::Md5(Md5::from_bytes(b))),
+            SignalType::Sha1 => parse_hex(bytes).map(|b| Signal::Sha1(Sha1::from_bytes(b))),
+            SignalType::Sha256 => parse_hex(bytes).map(|b| Signal::Sha256(Sha256::from_bytes(b))),
         };
         decoded.ok_or_else(|| Error::InvalidSignal {
             signal_type: signal_type.name(),
@@ -525,37 +525,6 @@ fn split_csv(text: &str) -> Result<Vec<String>, String> {
 }
 
 /// Decodes `2 * N` hex digits (the caller checks the length); `None` if one is not hex.
-fn decode_hex<const N: usize>(digits: &[u8]) -> Option<[u8; N]> {
-    // A table of nibble values (0x10 for anything else), and one check at the end: lists
-    // run to millions of hashes.
-    const NIBBLES: [u8; 256] = {
-        let mut table = [0x10u8; 256];
-        let mut i = 0;
-        while i < 10 {
-            table[b'0' as usize + i] = i as u8;
-            i += 1;
-        }
-        let mut i = 0;
-        while i < 6 {
-            table[b'a' as usize + i] = 10 + i as u8;
-            table[b'A' as usize + i] = 10 + i as u8;
-            i += 1;
-        }
-        table
-    };
-    if digits.len() != 2 * N {
-        return None;
-    }
-    let mut out = [0u8; N];
-    let mut invalid = 0u8;
-    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        let (high, low) = (NIBBLES[usize::from(pair[0])], NIBBLES[usize::from(pair[1])]);
-        invalid |= high | low;
-        *byte = high << 4 | (low & 15);
-    }
-    (invalid & 0x10 == 0).then_some(out)
-}
-
 /// Keeps error messages short when a line is long garbage.
 fn shorten(text: &str) -> &str {
     match text.char_indices().nth(70) {

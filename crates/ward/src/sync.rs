@@ -19,6 +19,7 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, Verifying
 use serde::Deserialize;
 use serde_json::Value;
 use ward_core::categories::{Activity, AgeGroup, Assessment};
+use ward_core::digest::{parse_hex, to_hex};
 use ward_store::{
     Actor, ContentId, ImportChange, ImportCounts, ListLabel, NewContent, OpinionStatus, Partner,
     Seq, SignalKind, Store,
@@ -64,35 +65,17 @@ impl Identity {
 
 /// An Ed25519 public key from its hex.
 pub fn public_key(hex: &str) -> Result<VerifyingKey, String> {
-    let key: [u8; 32] = from_hex(hex)
-        .and_then(|k| k.try_into().ok())
-        .ok_or("a public key is 64 hex digits")?;
+    let key: [u8; 32] = parse_hex(hex.trim().as_bytes()).ok_or("a public key is 64 hex digits")?;
     VerifyingKey::from_bytes(&key).map_err(|e| format!("not an Ed25519 public key: {e}"))
 }
 
 /// Checks that `signature` (hex) is `public_key`'s (hex) over `body`.
 pub fn verify(public_key: &str, body: &[u8], signature: &str) -> Result<(), String> {
     let key = self::public_key(public_key)?;
-    let signature: [u8; 64] = from_hex(signature)
-        .and_then(|s| s.try_into().ok())
-        .ok_or("the signature is not 128 hex digits")?;
+    let signature: [u8; 64] =
+        parse_hex(signature.trim().as_bytes()).ok_or("the signature is not 128 hex digits")?;
     key.verify(body, &Signature::from_bytes(&signature))
         .map_err(|_| "the signature does not verify".to_owned())
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim();
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
 }
 
 /// An HTTP client for partners: bounded in time, never following redirects (a partner's
@@ -124,7 +107,7 @@ pub async fn published_key(client: &reqwest::Client, url: &str) -> anyhow::Resul
         serde_json::from_slice(&body).with_context(|| format!("{url}: not JSON"))?;
     let key = answer["public_key"]
         .as_str()
-        .filter(|k| from_hex(k).is_some_and(|b| b.len() == 32))
+        .filter(|k| parse_hex::<32>(k.as_bytes()).is_some())
         .ok_or_else(|| anyhow!("{url} publishes no Ed25519 public key"))?;
     Ok(key.to_owned())
 }

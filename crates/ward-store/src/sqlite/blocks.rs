@@ -10,6 +10,7 @@
 use std::collections::HashSet;
 
 use sqlx::SqliteConnection;
+use ward_core::digest::{decode_hex_into, to_hex};
 
 use crate::error::{Result, database};
 use crate::model::*;
@@ -50,47 +51,9 @@ pub(super) fn plain_digest(item: &NewContent) -> Option<(SignalKind, [u8; 32], u
         SignalKind::Vpdq | SignalKind::Photodna => return None,
     };
     let mut digest = [0u8; 32];
-    from_hex(signal.value.as_bytes(), &mut digest[..len])?;
+    // Lower case only (the canonical form), so that reading it back gives the same text.
+    decode_hex_into(signal.value.as_bytes(), &mut digest[..len], true)?;
     Some((signal.kind, digest, len))
-}
-
-/// Decodes lower-case hex only (the canonical form, so that reading it back gives the same
-/// text) of exactly `out.len()` bytes.
-fn from_hex(text: &[u8], out: &mut [u8]) -> Option<()> {
-    const NIBBLES: [u8; 256] = {
-        let mut table = [0x10u8; 256];
-        let mut i = 0;
-        while i < 10 {
-            table[b'0' as usize + i] = i as u8;
-            i += 1;
-        }
-        let mut i = 0;
-        while i < 6 {
-            table[b'a' as usize + i] = 10 + i as u8;
-            i += 1;
-        }
-        table
-    };
-    if text.len() != 2 * out.len() {
-        return None;
-    }
-    let mut invalid = 0;
-    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
-        let (high, low) = (NIBBLES[usize::from(pair[0])], NIBBLES[usize::from(pair[1])]);
-        invalid |= high | low;
-        *byte = high << 4 | (low & 15);
-    }
-    (invalid & 0x10 == 0).then_some(())
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(DIGITS[usize::from(byte >> 4)] as char);
-        text.push(DIGITS[usize::from(byte & 15)] as char);
-    }
-    text
 }
 
 pub(super) async fn insert(
