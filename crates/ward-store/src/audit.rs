@@ -72,6 +72,8 @@ impl Event {
                 "distance": bank.distance,
                 "enabled": bank.enabled,
                 "sharing": bank.sharing.name(),
+                "shared_with": bank.shared_with,
+                "dispute_limit": bank.dispute_limit,
                 "description": bank.description,
             }),
         )
@@ -91,6 +93,12 @@ impl Event {
         }
         if let Some(sharing) = update.sharing {
             detail.insert("sharing".into(), sharing.name().into());
+        }
+        if let Some(orgs) = &update.shared_with {
+            detail.insert("shared_with".into(), json!(orgs));
+        }
+        if let Some(limit) = update.dispute_limit {
+            detail.insert("dispute_limit".into(), json!(limit));
         }
         if let Some(description) = &update.description {
             detail.insert("description".into(), description.as_str().into());
@@ -152,6 +160,16 @@ impl Event {
             "content.disable"
         };
         Event::new(action, content_target(id), json!({}))
+    }
+
+    /// The bank's dispute policy disabled an item: `disputes` organisations dispute it, and
+    /// the bank's limit is `limit`.
+    pub fn disabled_by_disputes(id: ContentId, disputes: i64, limit: i64) -> Event {
+        Event::new(
+            "content.disable",
+            content_target(id),
+            json!({ "policy": "disputes", "disputes": disputes, "limit": limit }),
+        )
     }
 
     pub fn content_remove(id: ContentId) -> Event {

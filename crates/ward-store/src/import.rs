@@ -1,6 +1,11 @@
-//! Planning an import batch, the same for both backends: which items to add, and which
-//! external ids' items to remove first, so that each external id ends as the batch's last
+//! Planning an import batch, the same for both backends: which items to add, which to
+//! change in place and which to remove, so that each external id ends as the batch's last
 //! entry for it says.
+//!
+//! An upsert for an item the bank has keeps the item (its id, enabled state and the
+//! opinions organisations gave on it) when its signals are the same, changing what the list
+//! says of it; with other signals it replaces the item, and the new one carries the old
+//! one's enabled state and opinions over.
 
 use std::collections::{HashMap, HashSet};
 
@@ -22,6 +27,46 @@ pub(crate) struct Plan<'a> {
     last: HashMap<&'a str, bool>,
     /// Items without an external id.
     unkeyed: u64,
+}
+
+/// An item of the bank that the batch names by its external id.
+#[derive(Debug)]
+pub(crate) struct Existing {
+    pub id: i64,
+    pub external_id: String,
+    /// Its signals as stored: `(kind, value)`.
+    pub signals: Vec<(String, String)>,
+}
+
+/// The bank's items a batch names, from rows of `(content id, external id, signal kind,
+/// signal value)` in content id order.
+pub(crate) fn existing(rows: Vec<(i64, String, String, String)>) -> Vec<Existing> {
+    let mut items: Vec<Existing> = Vec::new();
+    for (id, external_id, kind, value) in rows {
+        match items.last_mut() {
+            Some(last) if last.id == id => last.signals.push((kind, value)),
+            _ => items.push(Existing {
+                id,
+                external_id,
+                signals: vec![(kind, value)],
+            }),
+        }
+    }
+    items
+}
+
+/// What a planned batch does to the bank's items.
+#[derive(Debug, Default)]
+pub(crate) struct Steps<'a> {
+    /// Items that stay, with what the list now says of them (same signals).
+    pub updates: Vec<(i64, &'a NewContent)>,
+    /// Items removed: tombstoned, or replaced by an item with other signals.
+    pub removed: Vec<i64>,
+    /// Items to add, in the batch's order.
+    pub inserts: Vec<&'a NewContent>,
+    /// `(old item, index in inserts)`: a replaced item and the one that replaces it, which
+    /// takes its enabled state and opinions.
+    pub carried: Vec<(i64, usize)>,
 }
 
 impl<'a> Plan<'a> {
@@ -61,6 +106,48 @@ impl<'a> Plan<'a> {
             }
         }
         Ok(plan)
+    }
+
+    /// The steps, given the bank's items that the batch's external ids name.
+    pub fn steps(&self, existing: &[Existing]) -> Steps<'a> {
+        let by_key: HashMap<&str, &Existing> = existing
+            .iter()
+            .map(|item| (item.external_id.as_str(), item))
+            .collect();
+        let mut steps = Steps::default();
+        for item in &self.inserts {
+            let Some(old) = item.external_id.as_deref().and_then(|k| by_key.get(k)) else {
+                steps.inserts.push(item);
+                continue;
+            };
+            let mut new: Vec<(&str, &str)> = item
+                .signals
+                .iter()
+                .map(|s| (s.kind.name(), s.value.as_str()))
+                .collect();
+            let mut had: Vec<(&str, &str)> = old
+                .signals
+                .iter()
+                .map(|(kind, value)| (kind.as_str(), value.as_str()))
+                .collect();
+            new.sort_unstable();
+            had.sort_unstable();
+            if new == had {
+                steps.updates.push((old.id, item));
+            } else {
+                steps.removed.push(old.id);
+                steps.carried.push((old.id, steps.inserts.len()));
+                steps.inserts.push(item);
+            }
+        }
+        // Tombstoned.
+        for (key, upsert) in &self.last {
+            if let (false, Some(old)) = (upsert, by_key.get(key)) {
+                steps.removed.push(old.id);
+            }
+        }
+        steps.removed.sort_unstable();
+        steps
     }
 
     /// The counts, given which of the batch's external ids the bank had.
@@ -139,6 +226,52 @@ mod tests {
                 missing: 1,
             }
         );
+    }
+
+    #[test]
+    fn same_signals_update_in_place_and_others_replace() {
+        let with = |key: &str, value: &str| {
+            ImportChange::Upsert(NewContent {
+                external_id: Some(key.to_owned()),
+                signals: vec![crate::model::Signal {
+                    kind: crate::model::SignalKind::Md5,
+                    value: value.to_owned(),
+                }],
+                ..NewContent::default()
+            })
+        };
+        let existing = |id: i64, key: &str, value: &str| Existing {
+            id,
+            external_id: key.to_owned(),
+            signals: vec![("md5".to_owned(), value.to_owned())],
+        };
+        let changes = [
+            with("same", "aa"),
+            with("other", "bb"),
+            with("new", "cc"),
+            delete("gone"),
+            delete("never"),
+            upsert(None, "unkeyed"),
+        ];
+        let plan = Plan::new(&changes).unwrap();
+        let steps = plan.steps(&[
+            existing(10, "same", "aa"),
+            existing(11, "other", "00"),
+            existing(12, "gone", "dd"),
+        ]);
+        let keys = |items: &[&NewContent]| -> Vec<Option<String>> {
+            items.iter().map(|i| i.external_id.clone()).collect()
+        };
+        assert_eq!(
+            steps.updates.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            [10]
+        );
+        assert_eq!(steps.removed, [11, 12]);
+        assert_eq!(
+            keys(&steps.inserts),
+            [Some("other".into()), Some("new".into()), None]
+        );
+        assert_eq!(steps.carried, [(11, 0)]);
     }
 
     #[test]

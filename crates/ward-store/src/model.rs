@@ -158,6 +158,15 @@ impl Actor {
             label: format!("cli:{what}"),
         }
     }
+
+    /// A bank's own policy acting (its dispute limit).
+    pub fn policy() -> Actor {
+        Actor {
+            key: None,
+            org: None,
+            label: "policy:disputes".to_owned(),
+        }
+    }
 }
 
 /// Whether a bank's matches are hits or known false positives.
@@ -182,11 +191,29 @@ pub enum Sharing {
     /// Every organisation of the deployment matches against it; curators and analysts of
     /// every organisation may read it.
     Members,
-    /// As `Members`, and it may be exported to federated partners.
+    /// As `Members` (Ward treats the two alike: a partner instance reads a bank with the
+    /// key of an organisation, as a member does); it records that the owner means the list
+    /// to be published.
     Public,
+    /// Its organisation and the organisations it names (`Bank::shared_with`) match against
+    /// it and see it; to a federated partner's key, as to any other key, it is shared only
+    /// if the key's organisation is named.
+    Organisations,
 }
 
-named_values!(Sharing, "sharing", StoreError = StoreError::Invalid, Private => "private", Members => "members", Public => "public");
+named_values!(Sharing, "sharing", StoreError = StoreError::Invalid, Private => "private", Members => "members", Public => "public", Organisations => "organisations");
+
+impl Bank {
+    /// Whether `org` may see the bank and match against it, by its sharing (admins see
+    /// every bank whatever this says).
+    pub fn shared_with_org(&self, org: OrgId) -> bool {
+        match self.sharing {
+            Sharing::Private => self.org == org,
+            Sharing::Members | Sharing::Public => true,
+            Sharing::Organisations => self.org == org || self.shared_with.contains(&org),
+        }
+    }
+}
 
 /// A bank (hash list).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -201,6 +228,17 @@ pub struct Bank {
     pub distance: u32,
     pub enabled: bool,
     pub sharing: Sharing,
+    /// The organisations a bank with sharing `organisations` is shared with, in id order
+    /// (kept, and unused, under the other settings).
+    pub shared_with: Vec<OrgId>,
+    /// The origin's dispute policy: a content item that this many organisations dispute is
+    /// disabled (and so withdrawn from every feed and every partner that pulled it); never
+    /// when `None`.
+    pub dispute_limit: Option<u32>,
+    /// The seqs the bank's live items took when its sharing last changed, `(after, until]`:
+    /// the feed gives an organisation that may not see the bank tombstones for the items it
+    /// finds there, so that what it was shared before is withdrawn.
+    pub reshared: (Seq, Seq),
     pub description: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -215,16 +253,23 @@ pub struct NewBank {
     pub distance: u32,
     pub enabled: bool,
     pub sharing: Sharing,
+    pub shared_with: Vec<OrgId>,
+    pub dispute_limit: Option<u32>,
     pub description: String,
 }
 
 /// Changes to a bank; `None` leaves a field as it is. A bank's kind and owner are fixed.
+/// A change to `sharing` or `shared_with` gives the bank's live items new seqs, so that the
+/// feed gives them again: as upserts to whoever may see them now, as tombstones to the rest.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BankUpdate {
     pub name: Option<String>,
     pub distance: Option<u32>,
     pub enabled: Option<bool>,
     pub sharing: Option<Sharing>,
+    pub shared_with: Option<Vec<OrgId>>,
+    /// `Some(None)` turns the dispute policy off.
+    pub dispute_limit: Option<Option<u32>>,
     pub description: Option<String>,
 }
 
@@ -386,7 +431,9 @@ pub struct NewContent {
 /// One entry of an import ([`crate::Store::import_content`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ImportChange {
-    /// Adds the item; one of the bank with the same external id is removed first.
+    /// Adds the item, or changes the bank's item with the same external id: in place when
+    /// the signals are the same, else by replacing it with a new item that keeps its
+    /// enabled state and opinions (see `import.rs`).
     Upsert(NewContent),
     /// Removes the bank's item with this external id (a tombstone).
     Delete { external_id: String },

@@ -287,12 +287,15 @@ impl Store for PgStore {
     async fn create_bank(&self, actor: &Actor, bank: &NewBank) -> Result<Bank> {
         let name = rules::name("bank", &bank.name)?;
         let distance = rules::distance(bank.distance)?;
+        let shared_with = rules::shared_with(&bank.shared_with)?;
+        let dispute_limit = rules::dispute_limit(bank.dispute_limit)?;
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         require_org(&mut tx, bank.org).await?;
         let id = sqlx::query_scalar(
             "INSERT INTO banks (name, org_id, kind, distance, enabled, sharing, description, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+             created_at, updated_at, dispute_limit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) \
+             RETURNING id",
         )
         .bind(&name)
         .bind(bank.org.0)
@@ -302,9 +305,11 @@ impl Store for PgStore {
         .bind(bank.sharing.name())
         .bind(&bank.description)
         .bind(now.0)
+        .bind(dispute_limit)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| bank_name_conflict(e, &name))?;
+        share(&mut tx, BankId(id), &shared_with).await?;
         let bank = Bank {
             id: BankId(id),
             name,
@@ -313,6 +318,9 @@ impl Store for PgStore {
             distance: bank.distance,
             enabled: bank.enabled,
             sharing: bank.sharing,
+            shared_with,
+            dispute_limit: bank.dispute_limit,
+            reshared: (Seq(0), Seq(0)),
             description: bank.description.clone(),
             created_at: now,
             updated_at: now,
@@ -367,13 +375,24 @@ impl Store for PgStore {
             .map(|n| rules::name("bank", n))
             .transpose()?;
         let distance = update.distance.map(rules::distance).transpose()?;
+        let shared_with = update
+            .shared_with
+            .as_deref()
+            .map(rules::shared_with)
+            .transpose()?;
+        let dispute_limit = update.dispute_limit.map(rules::dispute_limit).transpose()?;
         let now = Timestamp::now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_feed().await?;
+        let before = live_bank(&mut tx, id).await?;
+        if let Some(orgs) = &shared_with {
+            share(&mut tx, id, orgs).await?;
+        }
         // updated_at moves forward even when two changes fall in one millisecond.
         let row: Option<BankRow> = sqlx::query_as(concat!(
             "UPDATE banks SET name = COALESCE($2, name), distance = COALESCE($3, distance), \
              enabled = COALESCE($4, enabled), sharing = COALESCE($5, sharing), \
-             description = COALESCE($6, description), updated_at = GREATEST($7, updated_at + 1) \
+             description = COALESCE($6, description), updated_at = GREATEST($7, updated_at + 1), \
+             dispute_limit = CASE WHEN $8 THEN $9 ELSE dispute_limit END \
              WHERE id = $1 AND deleted_at IS NULL RETURNING ",
             columns!(bank)
         ))
@@ -384,10 +403,26 @@ impl Store for PgStore {
         .bind(update.sharing.map(Sharing::name))
         .bind(update.description.as_deref())
         .bind(now.0)
+        .bind(dispute_limit.is_some())
+        .bind(dispute_limit.flatten())
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| bank_name_conflict(e, name.as_deref().unwrap_or_default()))?;
-        let bank = rows::bank(row.ok_or_else(|| not_found("bank", id))?)?;
+        let mut bank = rows::found_bank(row, id)?;
+        if (before.sharing, &before.shared_with) != (bank.sharing, &bank.shared_with) {
+            // Who may see the bank changed: its live items go through the feed again.
+            let after = last_seq(&mut tx).await?;
+            resequence(&mut tx, RESEQUENCE_LIVE_BANK, id.0).await?;
+            let until = last_seq(&mut tx).await?;
+            sqlx::query("UPDATE banks SET reshared_after = $2, reshared_until = $3 WHERE id = $1")
+                .bind(id.0)
+                .bind(after)
+                .bind(until)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+            bank.reshared = (Seq(after), Seq(until));
+        }
         log(
             &mut tx,
             actor,
@@ -453,28 +488,74 @@ impl Store for PgStore {
         let now = Timestamp::now();
         let mut tx = self.write_feed().await?;
         require_live_bank(&mut tx, bank).await?;
-        // The items the batch's external ids name are removed first.
-        let existing: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, external_id FROM content WHERE bank_id = $1 AND removed_at IS NULL \
-             AND external_id = ANY($2) ORDER BY id",
+        // The items the batch's external ids name.
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT c.id, c.external_id, s.kind, s.value FROM content c \
+             JOIN signals s ON s.content_id = c.id WHERE c.bank_id = $1 AND c.removed_at IS NULL \
+             AND c.external_id = ANY($2) ORDER BY c.id, s.id",
         )
         .bind(bank.0)
         .bind(&plan.keys)
         .fetch_all(&mut *tx)
         .await
         .map_err(database)?;
-        let removed: Vec<i64> = existing.iter().map(|(id, _)| *id).collect();
-        if !removed.is_empty() {
-            sqlx::query("UPDATE content SET removed_at = $2 WHERE id = ANY($1)")
-                .bind(&removed)
-                .bind(now.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(database)?;
-            resequence(&mut tx, RESEQUENCE_CONTENTS, &removed).await?;
+        let existing = crate::import::existing(rows);
+        let steps = plan.steps(&existing);
+        sqlx::query("UPDATE content SET removed_at = $2 WHERE id = ANY($1)")
+            .bind(&steps.removed)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        for (id, item) in &steps.updates {
+            let (age_group, activity) = rows::assessment_columns(item.assessment);
+            let (_, scheme, profile, label, attributes) = rows::exchange_columns(item);
+            sqlx::query(
+                "UPDATE content SET age_group = $2, activity = $3, source = $4, \
+                 label_scheme = $5, label_profile = $6, label = $7, attributes = $8 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(age_group)
+            .bind(activity)
+            .bind(&item.source)
+            .bind(scheme)
+            .bind(profile)
+            .bind(label)
+            .bind(attributes)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
         }
-        insert_content(&mut tx, actor, bank, &plan.inserts, now).await?;
-        let counts = plan.counts(&existing.into_iter().map(|(_, key)| key).collect());
+        let changed: Vec<i64> = steps
+            .removed
+            .iter()
+            .chain(steps.updates.iter().map(|(id, _)| id))
+            .copied()
+            .collect();
+        resequence(&mut tx, RESEQUENCE_CONTENTS, &changed).await?;
+        let added = insert_content(&mut tx, actor, bank, &steps.inserts, now).await?;
+        for (old, at) in &steps.carried {
+            sqlx::query(
+                "INSERT INTO opinions (content_id, org_id, kind, at) \
+                 SELECT $2, org_id, kind, at FROM opinions WHERE content_id = $1",
+            )
+            .bind(old)
+            .bind(added[*at].0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+            sqlx::query(
+                "UPDATE content SET enabled = (SELECT enabled FROM content WHERE id = $1) \
+                 WHERE id = $2",
+            )
+            .bind(old)
+            .bind(added[*at].0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        }
+        let counts = plan.counts(&existing.into_iter().map(|e| e.external_id).collect());
+        let removed = steps.removed;
         log(
             &mut tx,
             actor,
@@ -623,6 +704,14 @@ impl Store for PgStore {
         let mut tx = self.write_feed().await?;
         require_live_content(&mut tx, content).await?;
         require_org(&mut tx, org).await?;
+        let had: Option<String> =
+            sqlx::query_scalar("SELECT kind FROM opinions WHERE content_id = $1 AND org_id = $2")
+                .bind(content.0)
+                .bind(org.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(database)?;
+        let unchanged = had.as_deref() == opinion.map(OpinionKind::name);
         match opinion {
             Some(kind) => sqlx::query(
                 "INSERT INTO opinions (content_id, org_id, kind, at) VALUES ($1, $2, $3, $4) \
@@ -639,9 +728,36 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(database)?;
+        log(&mut tx, actor, now, Event::opinion(content, org, opinion)).await?;
+        if unchanged {
+            // Said again (a partner sending the same opinion): the item has not changed, and
+            // the feed does not say it has.
+            tx.commit().await.map_err(database)?;
+            return Ok(());
+        }
+        if opinion == Some(OpinionKind::Dispute) {
+            // The bank's dispute policy: enough disputes disable the item.
+            let (limit, enabled, disputes): (Option<i64>, bool, i64) = sqlx::query_as(
+                "SELECT b.dispute_limit, c.enabled, (SELECT COUNT(*) FROM opinions o \
+                 WHERE o.content_id = c.id AND o.kind = 'dispute') \
+                 FROM content c JOIN banks b ON b.id = c.bank_id WHERE c.id = $1",
+            )
+            .bind(content.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(database)?;
+            if let Some(limit) = limit.filter(|limit| enabled && disputes >= *limit) {
+                sqlx::query("UPDATE content SET enabled = FALSE WHERE id = $1")
+                    .bind(content.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                let event = Event::disabled_by_disputes(content, disputes, limit);
+                log(&mut tx, &Actor::policy(), now, event).await?;
+            }
+        }
         // The opinion status shows with every match of the content: see set_assessment.
         resequence(&mut tx, RESEQUENCE_CONTENT, content.0).await?;
-        log(&mut tx, actor, now, Event::opinion(content, org, opinion)).await?;
         tx.commit().await.map_err(database)?;
         Ok(())
     }
@@ -942,12 +1058,27 @@ const RESEQUENCE_BANK: &str = "UPDATE signals SET seq = $2 + r.n \
            JOIN content c ON c.id = s.content_id WHERE c.bank_id = $1) AS r \
      WHERE signals.id = r.id";
 
+/// Gives each signal of a bank's live content items the next `Seq` after `$2`, in signal
+/// order.
+const RESEQUENCE_LIVE_BANK: &str = "UPDATE signals SET seq = $2 + r.n \
+     FROM (SELECT s.id, ROW_NUMBER() OVER (ORDER BY s.id) AS n FROM signals s \
+           JOIN content c ON c.id = s.content_id WHERE c.bank_id = $1 AND c.removed_at IS NULL) AS r \
+     WHERE signals.id = r.id";
+
 /// Gives each signal of several content items (`$1`, an array of ids) the next `Seq` after
 /// `$2`, in signal order.
 const RESEQUENCE_CONTENTS: &str = "UPDATE signals SET seq = $2 + r.n \
      FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM signals \
            WHERE content_id = ANY($1)) AS r \
      WHERE signals.id = r.id";
+
+/// The latest seq given (in a transaction holding the feed lock, the latest there is).
+async fn last_seq(conn: &mut PgConnection) -> Result<i64> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM signals")
+        .fetch_one(conn)
+        .await
+        .map_err(database)
+}
 
 /// Runs one of the `RESEQUENCE_*` statements for the content item or bank `id` (or an array
 /// of content ids), in a write transaction; returns how many signals changed.
@@ -956,10 +1087,7 @@ async fn resequence<'q>(
     sql: &'static str,
     id: impl sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + Send + 'q,
 ) -> Result<u64> {
-    let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM signals")
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(database)?;
+    let last = last_seq(conn).await?;
     let done = sqlx::query(sql)
         .bind(id)
         .bind(last)
@@ -1003,6 +1131,39 @@ async fn require_org(conn: &mut PgConnection, id: OrgId) -> Result<()> {
         .await
         .map_err(database)?;
     found.map(drop).ok_or_else(|| not_found("organisation", id))
+}
+
+/// A live bank, in a transaction.
+async fn live_bank(conn: &mut PgConnection, id: BankId) -> Result<Bank> {
+    let row: Option<BankRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(bank),
+        " FROM banks WHERE id = $1 AND deleted_at IS NULL"
+    ))
+    .bind(id.0)
+    .fetch_optional(conn)
+    .await
+    .map_err(database)?;
+    rows::found_bank(row, id)
+}
+
+/// Makes `orgs` (checked, each existing) the organisations a bank is shared with by name.
+async fn share(conn: &mut PgConnection, bank: BankId, orgs: &[OrgId]) -> Result<()> {
+    sqlx::query("DELETE FROM bank_shares WHERE bank_id = $1")
+        .bind(bank.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(database)?;
+    for org in orgs {
+        require_org(conn, *org).await?;
+        sqlx::query("INSERT INTO bank_shares (bank_id, org_id) VALUES ($1, $2)")
+            .bind(bank.0)
+            .bind(org.0)
+            .execute(&mut *conn)
+            .await
+            .map_err(database)?;
+    }
+    Ok(())
 }
 
 async fn require_live_bank(conn: &mut PgConnection, id: BankId) -> Result<()> {

@@ -19,7 +19,10 @@ macro_rules! columns {
         "id, org_id, role, label, prefix, created_at, revoked_at"
     };
     (bank) => {
-        "id, name, org_id, kind, distance, enabled, sharing, description, created_at, updated_at"
+        "id, name, org_id, kind, distance, enabled, sharing, description, created_at, updated_at, \
+         dispute_limit, reshared_after, reshared_until, \
+         (SELECT string_agg(CAST(org_id AS TEXT), ',') FROM bank_shares \
+          WHERE bank_shares.bank_id = banks.id) AS shared_with"
     };
     (content) => {
         "id, bank_id, enabled, age_group, activity, added_by, added_by_key, added_by_org, \
@@ -55,6 +58,10 @@ pub(crate) type BankRow = (
     String,
     i64,
     i64,
+    Option<i64>,
+    i64,
+    i64,
+    Option<String>,
 );
 
 pub(crate) type ContentRow = (
@@ -170,8 +177,35 @@ pub(crate) fn key(row: KeyRow) -> Result<ApiKey> {
 }
 
 pub(crate) fn bank(row: BankRow) -> Result<Bank> {
-    let (id, name, org, kind, distance, enabled, sharing, description, created_at, updated_at) =
-        row;
+    let (
+        id,
+        name,
+        org,
+        kind,
+        distance,
+        enabled,
+        sharing,
+        description,
+        created_at,
+        updated_at,
+        dispute_limit,
+        reshared_after,
+        reshared_until,
+        shared_with,
+    ) = row;
+    let mut shared_with = shared_with
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|id| !id.is_empty())
+        .map(|id| id.parse().map(OrgId))
+        .collect::<std::result::Result<Vec<OrgId>, _>>()
+        .map_err(|_| corrupt(format!("bank {id} is shared with a malformed organisation")))?;
+    shared_with.sort_unstable();
+    let dispute_limit = dispute_limit
+        .map(u32::try_from)
+        .transpose()
+        .map_err(|_| corrupt(format!("bank {id} has a malformed dispute limit")))?;
     Ok(Bank {
         id: BankId(id),
         name,
@@ -181,10 +215,21 @@ pub(crate) fn bank(row: BankRow) -> Result<Bank> {
             .map_err(|_| corrupt(format!("bank {id} has the distance {distance}")))?,
         enabled,
         sharing: stored(&sharing)?,
+        shared_with,
+        dispute_limit,
+        reshared: (Seq(reshared_after), Seq(reshared_until)),
         description,
         created_at: Timestamp(created_at),
         updated_at: Timestamp(updated_at),
     })
+}
+
+/// The bank a query for bank `id` found, or "not found".
+pub(crate) fn found_bank(row: Option<BankRow>, id: BankId) -> Result<Bank> {
+    bank(row.ok_or_else(|| StoreError::NotFound {
+        what: "bank",
+        id: id.to_string(),
+    })?)
 }
 
 pub(crate) fn change(row: ChangeRow) -> Result<SignalChange> {

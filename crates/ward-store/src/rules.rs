@@ -2,6 +2,7 @@
 //! page sizes. Both backends check through these functions, so they refuse the same input.
 
 use crate::error::{Result, StoreError};
+use crate::model::OrgId;
 
 /// The longest organisation or bank name, in characters.
 pub(crate) const NAME_MAX: usize = 100;
@@ -43,6 +44,34 @@ pub(crate) fn distance(distance: u32) -> Result<i64> {
         )));
     }
     Ok(i64::from(distance))
+}
+
+/// The most organisations a bank is shared with by name.
+pub(crate) const SHARED_WITH_MAX: usize = 1000;
+
+/// The organisations a bank is shared with, as stored: in id order, each once, at most
+/// 1,000 (whether each exists is the backend's check).
+pub(crate) fn shared_with(orgs: &[OrgId]) -> Result<Vec<OrgId>> {
+    let mut orgs = orgs.to_vec();
+    orgs.sort_unstable();
+    orgs.dedup();
+    if orgs.len() > SHARED_WITH_MAX {
+        return Err(StoreError::Invalid(format!(
+            "a bank is shared with at most {SHARED_WITH_MAX} organisations by name, not {}",
+            orgs.len()
+        )));
+    }
+    Ok(orgs)
+}
+
+/// A bank's dispute limit, as stored: at least one organisation, or none (no policy).
+pub(crate) fn dispute_limit(limit: Option<u32>) -> Result<Option<i64>> {
+    match limit {
+        Some(0) => Err(StoreError::Invalid(
+            "a dispute limit is at least 1 organisation (or none, to never disable)".into(),
+        )),
+        other => Ok(other.map(i64::from)),
+    }
 }
 
 /// A key's label: at most 200 characters.
@@ -106,6 +135,23 @@ mod tests {
         check(255, true);
         check(256, false);
         check(u32::MAX, false);
+    }
+
+    #[test]
+    fn sharing_lists_and_dispute_limits() {
+        let orgs = |ids: &[i64]| ids.iter().copied().map(OrgId).collect::<Vec<_>>();
+        assert_eq!(shared_with(&orgs(&[3, 1, 3, 2])).unwrap(), orgs(&[1, 2, 3]));
+        assert_eq!(shared_with(&[]).unwrap(), orgs(&[]));
+        let many: Vec<i64> = (1..=1001).collect();
+        assert!(shared_with(&orgs(&many)).is_err());
+        assert!(shared_with(&orgs(&many[..1000])).is_ok());
+        assert_eq!(dispute_limit(None).unwrap(), None);
+        assert_eq!(dispute_limit(Some(1)).unwrap(), Some(1));
+        assert_eq!(
+            dispute_limit(Some(u32::MAX)).unwrap(),
+            Some(i64::from(u32::MAX))
+        );
+        assert!(dispute_limit(Some(0)).is_err());
     }
 
     #[test]

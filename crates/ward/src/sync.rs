@@ -112,12 +112,50 @@ pub async fn published_key(client: &reqwest::Client, url: &str) -> anyhow::Resul
     Ok(key.to_owned())
 }
 
-/// What one pull did.
+/// What one pull (or one round) did.
 #[derive(Debug, Default)]
 pub struct PullReport {
     pub pages: u64,
     pub entries: u64,
     pub counts: ImportCounts,
+    /// Where the partner's feed was read to.
+    pub cursor: String,
+    /// Opinions sent back (in a round).
+    pub opinions_sent: u64,
+}
+
+impl PullReport {
+    fn add(&mut self, other: PullReport) {
+        self.pages += other.pages;
+        self.entries += other.entries;
+        self.counts.add(other.counts);
+        self.cursor = other.cursor;
+        self.opinions_sent += other.opinions_sent;
+    }
+}
+
+/// One sync with a partner: pulls its feed, sends this instance's opinions back, and, when
+/// any were sent, pulls again, so that what they caused there (an item its dispute policy
+/// disabled, say) arrives within the same sync.
+pub async fn round(
+    store: &impl Store,
+    client: &reqwest::Client,
+    partner: &Partner,
+) -> anyhow::Result<PullReport> {
+    let mut report = pull(store, client, partner).await?;
+    report.opinions_sent = push_feedback(store, client, partner).await?;
+    if report.opinions_sent > 0 {
+        let partner = Partner {
+            cursor: report.cursor.clone(),
+            ..partner.clone()
+        };
+        let again = pull(store, client, &partner).await?;
+        report.add(PullReport {
+            opinions_sent: 0,
+            ..again
+        });
+    }
+    Ok(report)
 }
 
 /// A feed page as the puller reads it.
@@ -137,8 +175,11 @@ pub async fn pull(
     partner: &Partner,
 ) -> anyhow::Result<PullReport> {
     let actor = Actor::operator(&format!("sync:{}", partner.name));
-    let mut report = PullReport::default();
     let mut cursor = partner.cursor.clone();
+    let mut report = PullReport {
+        cursor: cursor.clone(),
+        ..PullReport::default()
+    };
     loop {
         let url = format!(
             "{}/v1/feed?cursor={cursor}&limit={PAGE}",
@@ -202,6 +243,7 @@ pub async fn pull(
         report.entries += changes.len() as u64;
         report.counts.add(counts);
         cursor = page.cursor;
+        report.cursor = cursor.clone();
         if !page.more {
             return Ok(report);
         }

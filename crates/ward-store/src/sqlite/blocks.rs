@@ -5,7 +5,7 @@
 //! An item of a block is "shadowed" once it has a content row of its own (with the same id):
 //! from then on the row is the truth and the block's place for it is ignored. `materialise`
 //! gives an item its rows before any change to it, so blocks themselves never change except
-//! for their seqs when their bank is deleted.
+//! for their seqs when their bank is deleted or its sharing changes.
 
 use std::collections::HashSet;
 
@@ -397,7 +397,7 @@ pub(super) async fn materialise(conn: &mut SqliteConnection, id: ContentId) -> R
 }
 
 /// Gives every item of a bank's blocks the next seqs after `last` (when the bank is
-/// deleted); returns how many items that are not shadowed were changed.
+/// deleted, or its sharing changes); returns how many items that are not shadowed were changed.
 pub(super) async fn resequence_bank(
     conn: &mut SqliteConnection,
     bank: BankId,

@@ -84,7 +84,8 @@ pub async fn every_change_is_logged(store: &impl Store) {
             "bank.create",
             format!("bank:{b}"),
             json!({"name": "BANK", "org": o, "kind": "standard", "distance": 31,
-                   "enabled": true, "sharing": "members", "description": ""}),
+                   "enabled": true, "sharing": "members", "shared_with": [], "dispute_limit": null,
+                   "description": ""}),
         ),
         (
             "key",

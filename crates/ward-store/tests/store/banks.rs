@@ -15,6 +15,8 @@ pub async fn banks(store: &impl Store) {
         distance: 12,
         enabled: false,
         sharing: Sharing::Public,
+        shared_with: Vec::new(),
+        dispute_limit: None,
         description: "known false positives".to_owned(),
     };
     let first = store.create_bank(&actor, &wanted).await.unwrap();
@@ -139,6 +141,7 @@ pub async fn bank_updates(store: &impl Store) {
                 enabled: Some(false),
                 sharing: Some(Sharing::Private),
                 description: Some("now private".to_owned()),
+                ..BankUpdate::default()
             },
         )
         .await

@@ -116,10 +116,11 @@ pub async fn imports_upsert_and_tombstone(store: &impl Store) {
     .into();
     assert_eq!(state, expected);
 
-    // The same page again changes nothing but the ids: an import is idempotent in effect.
+    // The same page again keeps the items as they are: an import is idempotent.
+    let before = by_external_id(store, bank).await;
     let again = store.import_content(&s.actor, bank, &second).await.unwrap();
     assert_eq!((again.replaced, again.missing), (2, 1));
-    assert_eq!(by_external_id(store, bank).await.len(), 2);
+    assert_eq!(by_external_id(store, bank).await, before);
 
     // Each batch is logged with what it removed.
     let events = store
@@ -161,6 +162,80 @@ pub async fn imports_upsert_and_tombstone(store: &impl Store) {
             .await,
         StoreError::Conflict(_)
     );
+}
+
+/// What organisations said of an item (opinions) and whether it is enabled are the local
+/// instance's: an upsert from the list keeps them, in place when the signals are the same
+/// and carried to the new item when they are not.
+pub async fn upserts_keep_local_opinions(store: &impl Store) {
+    let s = setup(store, "Hotline").await;
+    let platform = store.create_org(&s.actor, "Platform").await.unwrap();
+    let bank = s.bank.id;
+    let page = [
+        ImportChange::Upsert(listed("1", md5(1), "A1")),
+        ImportChange::Upsert(listed("2", md5(2), "A1")),
+        ImportChange::Upsert(listed("3", md5(3), "A1")),
+    ];
+    store.import_content(&s.actor, bank, &page).await.unwrap();
+    let first = by_external_id(store, bank).await;
+    use OpinionKind::*;
+    store
+        .set_opinion(&s.actor, first["1"].id, platform.id, Some(Dispute))
+        .await
+        .unwrap();
+    store
+        .set_opinion(&s.actor, first["2"].id, s.org.id, Some(Confirm))
+        .await
+        .unwrap();
+    store
+        .set_content_enabled(&s.actor, first["2"].id, false)
+        .await
+        .unwrap();
+    let seq = store.last_seq().await.unwrap();
+
+    // 1: the same signal, a new label; 2: a new signal; 3: unchanged.
+    let mut relabelled = listed("1", md5(1), "B2");
+    relabelled.attributes = vec![("series".into(), "x".into())];
+    let later = [
+        ImportChange::Upsert(relabelled),
+        ImportChange::Upsert(listed("2", md5(22), "A1")),
+        ImportChange::Upsert(listed("3", md5(3), "A1")),
+    ];
+    let counts = store.import_content(&s.actor, bank, &later).await.unwrap();
+    assert_eq!((counts.replaced, counts.added), (3, 0));
+    let now = by_external_id(store, bank).await;
+    let opinions = |c: &Content| -> Vec<(OrgId, OpinionKind)> {
+        c.opinions.iter().map(|o| (o.org, o.kind)).collect()
+    };
+    // In place: the id and the opinion stay, the list's words change.
+    assert_eq!(now["1"].id, first["1"].id);
+    assert_eq!(opinions(&now["1"]), [(platform.id, Dispute)]);
+    assert_eq!(now["1"].label.as_ref().unwrap().label, "B2");
+    assert_eq!(now["1"].attributes, [("series".into(), "x".into())]);
+    assert_eq!(now["1"].opinion_status(), OpinionStatus::Disputed);
+    // Replaced: a new item with the new signal, the old one's opinion and enabled state.
+    assert_ne!(now["2"].id, first["2"].id);
+    assert_eq!(now["2"].signals[0].value, md5(22).value);
+    assert_eq!(opinions(&now["2"]), [(s.org.id, Confirm)]);
+    assert!(!now["2"].enabled);
+    assert!(store.content(first["2"].id).await.unwrap().is_none());
+    assert_eq!(now["3"], first["3"]);
+
+    // The feed: 1 again (changed), the old 2 withdrawn, the new 2 (disabled, so inactive);
+    // 3 too, as an upsert may have changed it.
+    let changes = store.signal_changes(seq, 100).await.unwrap();
+    let state: BTreeMap<String, bool> = changes
+        .iter()
+        .map(|c| (c.value.clone(), c.active))
+        .collect();
+    let expected: BTreeMap<String, bool> = [
+        (md5(1).value, true),
+        (md5(2).value, false),
+        (md5(22).value, false),
+        (md5(3).value, true),
+    ]
+    .into();
+    assert_eq!(state, expected);
 }
 
 /// 100 items of one hash each (a bulk add), changed one by one.

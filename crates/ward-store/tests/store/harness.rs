@@ -252,6 +252,8 @@ pub fn new_bank(name: &str, org: OrgId) -> NewBank {
         distance: 31,
         enabled: true,
         sharing: Sharing::Members,
+        shared_with: Vec::new(),
+        dispute_limit: None,
         description: String::new(),
     }
 }

@@ -13,6 +13,7 @@ mod keys;
 mod opening;
 mod opinions;
 mod orgs;
+mod sharing;
 
 /// One test per check and backend.
 macro_rules! conformance {
@@ -69,4 +70,7 @@ conformance!(
     exchange::imports_upsert_and_tombstone,
     exchange::bulk_items_are_content_like_any_other,
     exchange::instance_key_and_partners,
+    exchange::upserts_keep_local_opinions,
+    sharing::sharing_with_named_organisations,
+    sharing::dispute_policy,
 );

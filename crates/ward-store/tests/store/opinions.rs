@@ -80,11 +80,19 @@ pub async fn opinions(store: &impl Store) {
         status(store.content(id).await.unwrap()),
         (Confirmed, vec![(s.org.id, Confirm)])
     );
-    // Clearing what is not there is not an error.
+    // Clearing what is not there is not an error, nor a change the feed tells.
+    let seq = store.last_seq().await.unwrap();
     store
         .set_opinion(&s.actor, id, platform.id, None)
         .await
         .unwrap();
+    assert_eq!(store.last_seq().await.unwrap(), seq);
+    // Neither is an opinion given again (as a partner's feedback may be).
+    store
+        .set_opinion(&s.actor, id, s.org.id, Some(Confirm))
+        .await
+        .unwrap();
+    assert_eq!(store.last_seq().await.unwrap(), seq);
     store
         .set_opinion(&s.actor, id, s.org.id, None)
         .await
@@ -134,6 +142,7 @@ pub async fn opinions(store: &impl Store) {
             set(other, "dispute"),
             clear(other),
             clear(other),
+            set(hotline, "confirm"),
             clear(hotline),
         ]
     );

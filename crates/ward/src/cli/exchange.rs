@@ -177,6 +177,8 @@ pub(super) async fn bank_to_import_into(
                 distance: 31,
                 enabled: true,
                 sharing: Sharing::Private,
+                shared_with: Vec::new(),
+                dispute_limit: None,
                 description: String::new(),
             },
         )

@@ -107,24 +107,18 @@ async fn sync_command(
             let client = sync::client()?;
             let mut failed = false;
             for partner in &partners {
-                let pulled = sync::pull(store, &client, partner).await;
-                let result = match pulled {
-                    Ok(report) => sync::push_feedback(store, &client, partner)
-                        .await
-                        .map(|opinions| (report, opinions)),
-                    Err(error) => Err(error),
-                };
-                match result {
-                    Ok((report, opinions)) => eprintln!(
+                match sync::round(store, &client, partner).await {
+                    Ok(report) => eprintln!(
                         "ward: sync: {}: pages={} entries={} added={} replaced={} removed={} \
-                         missing={} opinions_sent={opinions}",
+                         missing={} opinions_sent={}",
                         partner.name,
                         report.pages,
                         report.entries,
                         report.counts.added,
                         report.counts.replaced,
                         report.counts.removed,
-                        report.counts.missing
+                        report.counts.missing,
+                        report.opinions_sent,
                     ),
                     Err(error) => {
                         failed = true;

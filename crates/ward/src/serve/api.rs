@@ -42,7 +42,7 @@ pub async fn list_banks(
         .await?
         .iter()
         .filter(|b| caller.sees(b))
-        .map(view::bank)
+        .map(|b| bank_view(&caller, b))
         .collect();
     Ok(Json(json!({ "banks": banks })))
 }
@@ -57,6 +57,10 @@ pub struct BankRequest {
     distance: Option<u32>,
     enabled: Option<bool>,
     sharing: Option<String>,
+    /// With sharing `organisations`: the organisations (ids) it is shared with.
+    shared_with: Option<Vec<i64>>,
+    /// How many organisations' disputes disable an item (none: never).
+    dispute_limit: Option<u32>,
     description: Option<String>,
 }
 
@@ -82,11 +86,24 @@ pub async fn create_bank(
         distance: request.distance.unwrap_or(31),
         enabled: request.enabled.unwrap_or(true),
         sharing: parse_or(request.sharing.as_deref(), Sharing::Private)?,
+        shared_with: orgs(request.shared_with.unwrap_or_default()),
+        dispute_limit: request.dispute_limit,
         description: request.description.unwrap_or_default(),
     };
     let bank = state.store.create_bank(&caller.actor(), &bank).await?;
     state.caught_up().await;
     Ok((StatusCode::CREATED, Json(view::bank(&bank))))
+}
+
+/// A bank as the caller may read it: whom else it is shared with is its managers' business.
+fn bank_view(caller: &Caller, bank: &Bank) -> Value {
+    let mut view = view::bank(bank);
+    if !caller.manages(bank) {
+        view.as_object_mut()
+            .expect("an object")
+            .remove("shared_with");
+    }
+    view
 }
 
 /// A bank the caller may see, else 404 (not 403: a private bank's existence is not told).
@@ -114,7 +131,8 @@ pub async fn get_bank(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(view::bank(&visible_bank(&state, &caller, id).await?)))
+    let bank = visible_bank(&state, &caller, id).await?;
+    Ok(Json(bank_view(&caller, &bank)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,7 +142,15 @@ pub struct BankPatch {
     distance: Option<u32>,
     enabled: Option<bool>,
     sharing: Option<String>,
+    shared_with: Option<Vec<i64>>,
+    /// A number sets the dispute limit, `null` turns the policy off.
+    #[serde(default, deserialize_with = "present")]
+    dispute_limit: Option<Option<u32>>,
     description: Option<String>,
+}
+
+fn orgs(ids: Vec<i64>) -> Vec<OrgId> {
+    ids.into_iter().map(OrgId).collect()
 }
 
 pub async fn update_bank(
@@ -143,6 +169,8 @@ pub async fn update_bank(
             .as_deref()
             .map(Sharing::from_str)
             .transpose()?,
+        shared_with: patch.shared_with.map(orgs),
+        dispute_limit: patch.dispute_limit,
         description: patch.description,
     };
     let bank = state

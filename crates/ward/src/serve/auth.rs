@@ -13,7 +13,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sha2::{Digest as _, Sha256};
-use ward_store::{Actor, ApiKey, Bank, OrgId, Role, Sharing, Store};
+use ward_store::{Actor, ApiKey, Bank, OrgId, Role, Store};
 
 use super::SharedState;
 use super::error::ApiError;
@@ -86,9 +86,10 @@ impl Caller {
     }
 
     /// Whether the caller may see (and match against) `bank`: its own organisation's, and
-    /// those shared with members; admins see every bank.
+    /// those shared with every member or with the caller's organisation by name; admins see
+    /// every bank.
     pub fn sees(&self, bank: &Bank) -> bool {
-        self.key.role == Role::Admin || bank.org == self.key.org || bank.sharing != Sharing::Private
+        self.key.role == Role::Admin || bank.shared_with_org(self.key.org)
     }
 
     /// Whether the caller may change `bank` and its content: an admin, or a curator of the

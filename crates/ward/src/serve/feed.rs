@@ -10,6 +10,11 @@
 //! last seq a page covered (entries of banks the caller may not see are skipped, not held
 //! back), so nothing is skipped or repeated when writes happen while a client pages: a later
 //! change to an item delivered already is a new entry, further on.
+//!
+//! A change to a bank's sharing gives its live items new seqs (recorded as the bank's
+//! `reshared` range): an organisation that may see the bank now reads them as upserts, and
+//! one that may not reads the items in that range as tombstones (without the bank's name),
+//! so that a bank shared with it before is withdrawn from it.
 
 use std::collections::HashMap;
 
@@ -118,13 +123,28 @@ pub async fn page(
         .into_iter()
         .map(|b| (b.id, b))
         .collect();
-    // A deleted bank is not listed: its items are tombstones, without their signals.
-    let visible = |bank: BankId| banks.get(&bank).is_none_or(|b| caller.sees(b));
-    let runs: Vec<&[SignalChange]> = runs.into_iter().filter(|r| visible(r[0].bank)).collect();
+    // What the caller reads of each run: the item itself, a tombstone, or nothing.
+    let reading = |run: &[SignalChange]| -> Reading {
+        let seq = run[run.len() - 1].seq;
+        match banks.get(&run[0].bank) {
+            // A deleted bank is not listed: its items are tombstones, without their signals.
+            None => Reading::Tombstone,
+            Some(bank) if caller.sees(bank) => Reading::Item,
+            // Given new seqs when the bank's sharing last changed: whatever the caller was
+            // given of it before is withdrawn.
+            Some(bank) if bank.reshared.0 < seq && seq <= bank.reshared.1 => Reading::Tombstone,
+            Some(_) => Reading::Nothing,
+        }
+    };
+    let runs: Vec<(&[SignalChange], Reading)> = runs
+        .into_iter()
+        .map(|run| (run, reading(run)))
+        .filter(|(_, reading)| *reading != Reading::Nothing)
+        .collect();
     let live: Vec<ContentId> = runs
         .iter()
-        .filter(|run| run.iter().any(|c| c.active))
-        .map(|run| run[0].content)
+        .filter(|(run, reading)| *reading == Reading::Item && run.iter().any(|c| c.active))
+        .map(|(run, _)| run[0].content)
         .collect();
     let contents: HashMap<ContentId, ward_store::Content> = state
         .store
@@ -136,13 +156,14 @@ pub async fn page(
 
     let entries: Vec<Value> = runs
         .iter()
-        .map(|run| {
+        .map(|(run, reading)| {
             let first = &run[0];
             let seq = run[run.len() - 1].seq;
-            let bank = banks.get(&first.bank);
+            // The name of a bank the caller no longer sees is not told.
+            let bank = banks.get(&first.bank).filter(|b| caller.sees(b));
             let bank_view = json!({"id": first.bank, "name": bank.map(|b| b.name.as_str())});
             match contents.get(&first.content) {
-                Some(content) if run.iter().any(|c| c.active) => {
+                Some(content) if *reading == Reading::Item && run.iter().any(|c| c.active) => {
                     let signals: Vec<Value> = run
                         .iter()
                         .filter(|c| c.active)
@@ -173,6 +194,17 @@ pub async fn page(
         "cursor": cursor.0.to_string(),
         "more": full,
     }))
+}
+
+/// What a caller reads of one content item's run of changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reading {
+    /// The item as it is now (an upsert, or a tombstone once it is inactive).
+    Item,
+    /// A tombstone only.
+    Tombstone,
+    /// Nothing: the caller may not see the bank.
+    Nothing,
 }
 
 /// Splits changes into runs of one content item each. When more changes follow the ones

@@ -786,6 +786,8 @@ async fn create_bank(
         distance: 31,
         enabled: enabled_from(&body)?.unwrap_or(true),
         sharing: Sharing::Private,
+        shared_with: Vec::new(),
+        dispute_limit: None,
         description: String::new(),
     };
     let bank = match state.store.create_bank(&caller.actor(), &bank).await {

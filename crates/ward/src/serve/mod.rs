@@ -169,18 +169,12 @@ async fn pull_partners(state: std::sync::Weak<AppState>, interval: Duration) {
             }
         };
         for partner in &partners {
-            let pulled = crate::sync::pull(&state.store, &client, partner).await;
-            let result = match pulled {
-                Ok(report) => crate::sync::push_feedback(&state.store, &client, partner)
-                    .await
-                    .map(|_| report),
-                Err(error) => Err(error),
-            };
-            match result {
+            match crate::sync::round(&state.store, &client, partner).await {
                 Ok(report) => tracing::info!(
                     partner = %partner.name,
                     pages = report.pages,
                     entries = report.entries,
+                    opinions_sent = report.opinions_sent,
                     "partner's feed pulled"
                 ),
                 Err(error) => tracing::warn!(

@@ -67,7 +67,7 @@ fn operations() -> Vec<Operation> {
         Operation {
             method: "patch",
             path: "/v1/banks/{id}",
-            summary: "Change a bank's name, distance, enabled flag, sharing or description",
+            summary: "Change a bank's name, distance, enabled flag, sharing, dispute limit or description",
             roles: "admin, curator of its organisation",
             parameters: json!([id_param("id")]),
             body: Some(json_body(json!({"$ref": "#/components/schemas/BankPatch"}))),
@@ -312,6 +312,10 @@ pub fn document() -> Value {
         ),
         ("/metrics", "Prometheus metrics"),
         ("/openapi.json", "This document"),
+        (
+            "/v1/instance",
+            "This instance's identity: its Ed25519 public key, which signs every feed page (X-Ward-Signature), for partners to pin",
+        ),
     ] {
         paths.insert(path.into(), json!({"get": {"summary": summary, "security": [], "responses": {"200": {"description": "OK"}}}}));
     }
@@ -340,11 +344,16 @@ pub fn document() -> Value {
                     "kind": {"type": "string", "enum": ["standard", "negative"]},
                     "distance": {"type": "integer", "minimum": 0, "maximum": 255, "default": 31},
                     "enabled": {"type": "boolean", "default": true},
-                    "sharing": {"type": "string", "enum": ["private", "members", "public"], "default": "private"},
+                    "sharing": {"type": "string", "enum": ["private", "members", "public", "organisations"], "default": "private"},
+                    "shared_with": {"type": "array", "items": {"type": "integer"}, "description": "with sharing organisations: the organisations (ids) that see and match the bank besides its own"},
+                    "dispute_limit": {"type": ["integer", "null"], "minimum": 1, "description": "the number of organisations whose disputes disable an item (withdrawing it from every feed); none: never"},
                     "description": {"type": "string"}}},
                 "BankPatch": {"type": "object", "properties": {
                     "name": {"type": "string"}, "distance": {"type": "integer"}, "enabled": {"type": "boolean"},
-                    "sharing": {"type": "string"}, "description": {"type": "string"}}},
+                    "sharing": {"type": "string", "enum": ["private", "members", "public", "organisations"]},
+                    "shared_with": {"type": "array", "items": {"type": "integer"}, "description": "a change of sharing or of this list gives the bank's items to the feed again: upserts to those who see it now, tombstones to the rest"},
+                    "dispute_limit": {"type": ["integer", "null"], "minimum": 1, "description": "null turns the policy off"},
+                    "description": {"type": "string"}}},
                 "ContentRequest": {"type": "object", "required": ["signals"], "properties": {
                     "signals": {"type": "array", "items": {"$ref": "#/components/schemas/Signal"}},
                     "categories": {"$ref": "#/components/schemas/Categories"},

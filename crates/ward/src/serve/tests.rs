@@ -23,6 +23,8 @@ pub(super) struct Fixture {
     pub(super) state: SharedState,
     /// Where a real listening server answers; `None`: requests go through the router alone.
     listening: Option<std::net::SocketAddr>,
+    /// Dropped after the state's store (fields drop in order).
+    _database: Option<PgDatabase>,
     _dir: tempfile::TempDir,
     /// Keys of organisation A, by role.
     keys: Vec<(Role, String)>,
@@ -32,8 +34,18 @@ pub(super) struct Fixture {
 
 impl Fixture {
     pub(super) async fn new() -> Fixture {
+        Fixture::on(None).await
+    }
+
+    /// The same on a fresh PostgreSQL database of its own, dropped with the fixture.
+    pub(super) async fn on_postgres() -> Fixture {
+        Fixture::on(Some(PgDatabase::create())).await
+    }
+
+    async fn on(database: Option<PgDatabase>) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let store = AnyStore::open(dir.path(), None).await.unwrap();
+        let url = database.as_ref().map(PgDatabase::url);
+        let store = AnyStore::open(dir.path(), url.as_deref()).await.unwrap();
         let operator = Actor::operator("test");
         let a = store.create_org(&operator, "NGO A").await.unwrap();
         let b = store.create_org(&operator, "Platform B").await.unwrap();
@@ -53,6 +65,7 @@ impl Fixture {
         Fixture {
             state,
             listening: None,
+            _database: database,
             _dir: dir,
             keys,
             other_curator: other.secret,
@@ -172,6 +185,54 @@ impl Fixture {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body
+    }
+}
+
+/// A PostgreSQL database made for one test on the local server (127.0.0.1:5432, trust
+/// authentication), dropped when the test ends.
+struct PgDatabase {
+    name: String,
+}
+
+impl PgDatabase {
+    fn create() -> PgDatabase {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("ward_unit_{}_{nanos}", std::process::id());
+        PgDatabase::psql(&format!("CREATE DATABASE {name}"));
+        PgDatabase { name }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+    }
+
+    fn psql(sql: &str) -> std::process::ExitStatus {
+        std::process::Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "test",
+                "-q",
+                "-c",
+                sql,
+            ])
+            .status()
+            .expect("psql (PostgreSQL must be running: see README.md)")
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = PgDatabase::psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
     }
 }
 
@@ -865,6 +926,12 @@ async fn the_openapi_document_describes_served_routes() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(document["openapi"], "3.1.0");
+    // The public routes answer without a key.
+    for path in ["/healthz", "/openapi.json", "/v1/instance"] {
+        assert!(document["paths"][path]["get"].is_object(), "{path}");
+        let (status, _) = f.json(Method::GET, path, None, Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
     let paths = super::openapi::paths();
     assert!(paths.len() >= 16);
     for (method, path) in paths {
@@ -1069,7 +1136,15 @@ async fn holdings(f: &Fixture, banks: &[i64]) -> BTreeMap<i64, Vec<String>> {
 /// sees the shared bank and not the private one.
 #[tokio::test]
 async fn the_feed_resumes_exactly_while_writes_happen() {
-    let f = Fixture::new().await;
+    the_feed_resumes_exactly_while_writes_happen_on(Fixture::new().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_resumes_exactly_while_writes_happen_on_postgres() {
+    the_feed_resumes_exactly_while_writes_happen_on(Fixture::on_postgres().await).await;
+}
+
+async fn the_feed_resumes_exactly_while_writes_happen_on(f: Fixture) {
     let shared = f.bank("SHARED", json!({"sharing": "members"})).await;
     let private = f.bank("PRIVATE", json!({})).await;
     let csv = |from: u32, to: u32| -> String {
@@ -1207,6 +1282,122 @@ async fn the_feed_resumes_exactly_while_writes_happen() {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// A bank shared with named organisations: they match against it and read it in the feed,
+/// others do not; naming others instead withdraws it from the first through tombstones in
+/// their feed and gives it to the new ones, and matching follows at once.
+#[tokio::test]
+async fn sharing_with_named_organisations_decides_matching_and_the_feed() {
+    let f = Fixture::new().await;
+    let operator = Actor::operator("test");
+    let store = &f.state.store;
+    let b = store.org_by_name("Platform B").await.unwrap().unwrap().id;
+    let c = store.create_org(&operator, "Hotline C").await.unwrap().id;
+    let c_curator = store
+        .create_key(&operator, c, Role::Curator, "c")
+        .await
+        .unwrap()
+        .secret;
+    let b_curator = f.other_curator.clone();
+    let bank = f
+        .bank(
+            "NAMED",
+            json!({"sharing": "organisations", "shared_with": [b.0]}),
+        )
+        .await;
+    f.content(bank, "md5", MD5).await;
+    f.content(bank, "pdq", PDQ).await;
+    let everything = holdings(&f, &[bank]).await;
+    assert_eq!(everything.len(), 2);
+
+    let matches = async |key: &str| {
+        f.follow().await;
+        let uri = format!("/v1/match?signal_type=md5&signal={MD5}");
+        let (status, body) = f.json(Method::GET, &uri, Some(key), Value::Null).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["matches"].as_array().unwrap().len()
+    };
+    let bank_status = async |key: &str| {
+        let uri = format!("/v1/banks/{bank}");
+        f.json(Method::GET, &uri, Some(key), Value::Null).await
+    };
+    assert_eq!(matches(&b_curator).await, 1);
+    assert_eq!(matches(&c_curator).await, 0);
+    let (status, seen_by_b) = bank_status(&b_curator).await;
+    assert_eq!(status, StatusCode::OK);
+    // Whom else a bank is shared with is for its owner to know.
+    assert!(seen_by_b.get("shared_with").is_none(), "{seen_by_b}");
+    let (_, seen_by_owner) = bank_status(f.key(Role::Curator)).await;
+    assert_eq!(seen_by_owner["sharing"], "organisations");
+    assert_eq!(seen_by_owner["shared_with"], json!([b.0]));
+    assert_eq!(bank_status(&c_curator).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        replay(&read_feed(&f, &b_curator, 100, async |_| {}).await),
+        everything
+    );
+    assert!(
+        read_feed(&f, &c_curator, 100, async |_| {})
+            .await
+            .is_empty()
+    );
+
+    // Shared with C instead of B.
+    let (status, changed) = f
+        .json(
+            Method::PATCH,
+            &format!("/v1/banks/{bank}"),
+            Some(f.key(Role::Curator)),
+            json!({"shared_with": [c.0]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(matches(&b_curator).await, 0);
+    assert_eq!(matches(&c_curator).await, 1);
+    assert_eq!(bank_status(&b_curator).await.0, StatusCode::NOT_FOUND);
+    let b_feed = read_feed(&f, &b_curator, 100, async |_| {}).await;
+    assert!(replay(&b_feed).is_empty(), "withdrawn from B: {b_feed:?}");
+    let tombstones: Vec<&Value> = b_feed.iter().filter(|e| e["op"] == "delete").collect();
+    assert_eq!(tombstones.len(), 2);
+    assert!(
+        tombstones.iter().all(|e| e["bank"]["name"].is_null()),
+        "{tombstones:?}"
+    );
+    assert_eq!(
+        replay(&read_feed(&f, &c_curator, 100, async |_| {}).await),
+        everything
+    );
+    // Organisation A's own view is unchanged.
+    assert_eq!(
+        replay(&read_feed(&f, f.key(Role::Curator), 100, async |_| {}).await),
+        everything
+    );
+
+    // Refused: an unknown organisation, a sharing that is none of the four, and a change by
+    // a curator who does not own the bank.
+    for (body, key, expected) in [
+        (
+            json!({"shared_with": [9999]}),
+            f.key(Role::Curator),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            json!({"sharing": "friends"}),
+            f.key(Role::Curator),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"shared_with": [b.0]}),
+            c_curator.as_str(),
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let uri = format!("/v1/banks/{bank}");
+        let (status, answer) = f.json(Method::PATCH, &uri, Some(key), body.clone()).await;
+        assert_eq!(status, expected, "{body}: {answer}");
+    }
+    let (_, unchanged) = bank_status(f.key(Role::Curator)).await;
+    assert_eq!(unchanged["shared_with"], json!([c.0]));
 }
 
 /// A sample of `testdata/exchange/` (benign, made-up lists).

@@ -55,6 +55,8 @@ pub fn bank(bank: &Bank) -> Value {
         "distance": bank.distance,
         "enabled": bank.enabled,
         "sharing": bank.sharing.name(),
+        "shared_with": bank.shared_with,
+        "dispute_limit": bank.dispute_limit,
         "description": bank.description,
         "created_at": bank.created_at.to_rfc3339(),
         "updated_at": bank.updated_at.to_rfc3339(),

@@ -699,17 +699,18 @@ fn two_instances_share_a_bank_over_signed_feeds() {
     let mut args_b = b.clone();
     args_b.extend(["--sync-interval".into(), "0".into()]);
     let node_b = Node::start(&args_b);
-    let md5 = format!("{:032x}", 7);
-    let lookup = |node: &Node, key: &str| -> Value {
+    // The first match of the item with MD5 n, or null.
+    let lookup_md5 = |node: &Node, key: &str, n: u32| -> Value {
         let (status, found) = node.json(
             "GET",
-            &format!("/v1/match?signal_type=md5&signal={md5}"),
+            &format!("/v1/match?signal_type=md5&signal={n:032x}"),
             Some(key),
             Value::Null,
         );
         assert_eq!(status, 200, "{found}");
         found["matches"][0].clone()
     };
+    let lookup = |node: &Node, key: &str| lookup_md5(node, key, 7);
     assert_eq!(lookup(&node, &curator)["opinion_status"], "unreviewed");
     let pulled = lookup(&node_b, &b_analyst);
     let (status, answer) = node_b.json(
@@ -724,6 +725,44 @@ fn two_instances_share_a_bank_over_signed_feeds() {
     assert_eq!(run.code, Some(0), "{run:?}");
     assert!(run.stderr.contains("opinions_sent=1"), "{run:?}");
     assert_eq!(lookup(&node, &curator)["opinion_status"], "disputed");
+
+    // A's dispute policy: with a limit of one organisation, B's dispute of another item
+    // disables it on A, and the same sync withdraws it from B.
+    let (status, answer) = node.json(
+        "PATCH",
+        &format!("/v1/banks/{shared}"),
+        Some(&curator),
+        json!({"dispute_limit": 1}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let node_b = Node::start(&args_b);
+    // B's copy of item 7 came back changed (A's opinion status) in the last sync, and kept
+    // its id and B's own dispute: a pulled item is updated in place.
+    let copy = lookup(&node_b, &b_analyst);
+    assert_eq!(copy["content_id"], pulled["content_id"], "{copy}");
+    assert_eq!(copy["opinion_status"], "disputed", "{copy}");
+    let eight = lookup_md5(&node_b, &b_analyst, 8);
+    let (status, answer) = node_b.json(
+        "PUT",
+        &format!("/v1/content/{}/opinion", eight["content_id"]),
+        Some(&b_analyst),
+        json!({"opinion": "dispute"}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    drop(node_b);
+    let run = sync(&b, &["run"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    // Item 8's dispute, and item 7's again (its copy changed when A's change came back; A
+    // takes an opinion said again as no change, so it goes no further).
+    assert!(
+        run.stderr.contains("removed=1 missing=0 opinions_sent=2"),
+        "{run:?}"
+    );
+    assert!(lookup_md5(&node, &curator, 8).is_null(), "disabled on A");
+    expected.retain(|md5| *md5 != format!("{:032x}", 8));
+    assert_eq!(exported_md5s(&b, "FROM_A"), expected);
+    let run = sync(&b, &["run"]);
+    assert!(run.stderr.contains("opinions_sent=0"), "settled: {run:?}");
 
     // A pull killed part-way, then run again: nothing lost, nothing twice.
     import(shared, 10_000, 30_000);
