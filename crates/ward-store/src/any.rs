@@ -228,6 +228,44 @@ impl Store for AnyStore {
         delegate!(self.set_partner_feedback_cursor(id, cursor))
     }
 
+    async fn file_report(&self, report: &NewReport) -> Result<Report> {
+        delegate!(self.file_report(report))
+    }
+
+    async fn report_status(&self, reference: &str) -> Result<Option<ReportStatus>> {
+        delegate!(self.report_status(reference))
+    }
+
+    async fn reported_url(&self, id: UrlId) -> Result<Option<ReportedUrl>> {
+        delegate!(self.reported_url(id))
+    }
+
+    async fn claim_urls(
+        &self,
+        limit: u32,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<ReportedUrl>> {
+        delegate!(self.claim_urls(limit, now, until))
+    }
+
+    async fn record_fetch(
+        &self,
+        actor: &Actor,
+        id: UrlId,
+        outcome: &FetchOutcome,
+    ) -> Result<UrlState> {
+        delegate!(self.record_fetch(actor, id, outcome))
+    }
+
+    async fn evidence(&self, id: UrlId) -> Result<Option<Evidence>> {
+        delegate!(self.evidence(id))
+    }
+
+    async fn purge_evidence(&self, now: Timestamp) -> Result<u64> {
+        delegate!(self.purge_evidence(now))
+    }
+
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         delegate!(self.record_read(actor, action, target))
     }

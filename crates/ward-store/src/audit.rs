@@ -5,8 +5,8 @@ use serde_json::{Map, Value, json};
 use ward_core::categories::Assessment;
 
 use crate::model::{
-    ApiKey, Bank, BankId, BankUpdate, ContentId, ImportCounts, OpinionKind, OrgId, Organisation,
-    Partner,
+    ApiKey, Bank, BankId, BankUpdate, ContentId, FetchOutcome, ImportCounts, OpinionKind, OrgId,
+    Organisation, Partner, Report, UrlId, UrlState,
 };
 
 /// An audit event before it is written (the actor and time are added then).
@@ -205,6 +205,51 @@ impl Event {
     /// A read of sensitive data; `action` is checked by the caller.
     pub fn read(action: &str, target: &str) -> Event {
         Event::new(action, target.to_owned(), json!({}))
+    }
+
+    /// A report was filed: where and in which language, how many URLs; never the reporter's
+    /// e-mail.
+    pub fn report_filed(report: &Report) -> Event {
+        Event::new(
+            "report.create",
+            format!("report:{}", report.id),
+            json!({
+                "reference": report.reference,
+                "country": report.country,
+                "language": report.language,
+                "urls": report.urls,
+            }),
+        )
+    }
+
+    /// Evidence past its retention was deleted.
+    pub fn evidence_purged(count: u64) -> Event {
+        Event::new(
+            "evidence.purge",
+            "evidence".to_owned(),
+            json!({ "count": count }),
+        )
+    }
+
+    /// A reported URL was fetched (or the fetch failed), leaving it in `state`.
+    pub fn url_fetched(id: UrlId, outcome: &FetchOutcome, state: UrlState) -> Event {
+        let detail = match outcome {
+            FetchOutcome::Fetched {
+                media_type,
+                sha256,
+                matched,
+                evidence,
+                ..
+            } => json!({
+                "state": state.name(),
+                "media_type": media_type,
+                "sha256": sha256,
+                "matched": matched.map(|(content, _)| content),
+                "evidence_kept": evidence.is_some(),
+            }),
+            FetchOutcome::Failed { error, .. } => json!({"state": state.name(), "error": error}),
+        };
+        Event::new("url.fetch", format!("url:{id}"), detail)
     }
 }
 

@@ -22,6 +22,7 @@ mod error;
 mod import;
 mod model;
 mod postgres;
+mod report;
 mod rows;
 mod rules;
 mod secret;
@@ -33,6 +34,7 @@ pub use any::{AnyStore, SQLITE_FILE};
 pub use error::{Result, StoreError};
 pub use model::*;
 pub use postgres::PgStore;
+pub use secret::normalise_reference;
 pub use sqlite::SqliteStore;
 
 /// The storage operations of a Ward deployment.
@@ -198,6 +200,42 @@ pub trait Store: Send + Sync + 'static {
         id: PartnerId,
         cursor: &str,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    // Public reports.
+
+    /// Files a report. Its URLs are merged with the same URLs reported before: each URL is
+    /// kept once, counting the reports that name it. Returns the report with its reference.
+    /// Logged as `report.create` by [`Actor::public`], without the e-mail.
+    fn file_report(&self, report: &NewReport) -> impl Future<Output = Result<Report>> + Send;
+    /// What the reporter may see of the report with `reference` (as typed: see
+    /// [`normalise_reference`]).
+    fn report_status(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<Option<ReportStatus>>> + Send;
+    fn reported_url(&self, id: UrlId) -> impl Future<Output = Result<Option<ReportedUrl>>> + Send;
+    /// Claims up to `limit` URLs to fetch at `now`, for this node until `until`: received
+    /// ones, and unreachable ones with attempts left whose retry time has come, the oldest
+    /// first. Several nodes never claim the same URL at once; a claim that lapses (a node
+    /// that stopped) is taken again.
+    fn claim_urls(
+        &self,
+        limit: u32,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> impl Future<Output = Result<Vec<ReportedUrl>>> + Send;
+    /// Records what fetching a URL gave; returns the state it leaves the URL in. A failure
+    /// with a `retry_at` is tried again then.
+    fn record_fetch(
+        &self,
+        actor: &Actor,
+        id: UrlId,
+        outcome: &FetchOutcome,
+    ) -> impl Future<Output = Result<UrlState>> + Send;
+    /// The encrypted bytes a URL served, while they are kept.
+    fn evidence(&self, id: UrlId) -> impl Future<Output = Result<Option<Evidence>>> + Send;
+    /// Deletes the evidence whose retention has passed at `now`; returns how much.
+    fn purge_evidence(&self, now: Timestamp) -> impl Future<Output = Result<u64>> + Send;
 
     // The audit log.
 

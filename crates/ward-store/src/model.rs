@@ -41,6 +41,10 @@ id!(
     Seq,
     /// A partner instance.
     PartnerId,
+    /// A public report.
+    ReportId,
+    /// A reported URL (each URL once, however many reports name it).
+    UrlId,
 );
 
 /// Milliseconds since the Unix epoch, UTC.
@@ -156,6 +160,24 @@ impl Actor {
             key: None,
             org: None,
             label: format!("cli:{what}"),
+        }
+    }
+
+    /// A member of the public (the portal): no key, no organisation, no address.
+    pub fn public() -> Actor {
+        Actor {
+            key: None,
+            org: None,
+            label: "public".to_owned(),
+        }
+    }
+
+    /// The service's own work on reports (fetching, hashing, matching).
+    pub fn intake() -> Actor {
+        Actor {
+            key: None,
+            org: None,
+            label: "intake".to_owned(),
         }
     }
 
@@ -539,6 +561,157 @@ pub struct AuditQuery {
     /// At most this many events: 0 asks for the default of 100; more than 10,000 lists
     /// 10,000.
     pub limit: u32,
+}
+
+/// What a reporter says the URL shows (the portal's question; the analyst decides).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContentKind {
+    Images,
+    Videos,
+    Both,
+    Unsure,
+}
+
+named_values!(ContentKind, "content kind", StoreError = StoreError::Invalid, Images => "images", Videos => "videos", Both => "both", Unsure => "unsure");
+
+/// A report as the portal files it. Nothing of the reporter is kept but what it says
+/// here: no address, no client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewReport {
+    /// The portal page's country (ISO 3166-1 alpha-2, lower case), or empty for the
+    /// international page.
+    pub country: String,
+    /// The language the form was filled in (a BCP 47 tag).
+    pub language: String,
+    pub content_kind: ContentKind,
+    /// 1 to 20 URLs, as the service normalised them (http or https, no fragment).
+    pub urls: Vec<String>,
+    pub description: String,
+    /// Only when the reporter wants feedback.
+    pub email: Option<String>,
+}
+
+/// A filed report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub id: ReportId,
+    /// What the reporter follows the report with (`R-` and 12 characters).
+    pub reference: String,
+    pub country: String,
+    pub language: String,
+    pub content_kind: ContentKind,
+    pub description: String,
+    pub email: Option<String>,
+    pub created_at: Timestamp,
+    /// Its URLs, in the order given.
+    pub urls: Vec<UrlId>,
+}
+
+/// Where the work on a reported URL stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UrlState {
+    /// Reported, not fetched yet.
+    Received,
+    /// The fetch failed (the host did not answer, or answered with an error); retried.
+    Unreachable,
+    /// The URL may not be fetched (not http(s), or not a public address).
+    Refused,
+    /// It served content a bank holds: assessed by that, never shown to an analyst.
+    Known,
+    /// It served something new: in the analysts' queue.
+    Queued,
+    /// An analyst assessed it as abuse material.
+    Assessed,
+    /// An analyst found nothing to act on (out of scope, not illegal, not there).
+    NotActionable,
+    /// The host has been sent a notice.
+    Noticed,
+    /// The URL no longer serves it.
+    Removed,
+}
+
+named_values!(UrlState, "URL state", StoreError = StoreError::Invalid, Received => "received", Unreachable => "unreachable", Refused => "refused", Known => "known", Queued => "queued", Assessed => "assessed", NotActionable => "not_actionable", Noticed => "noticed", Removed => "removed");
+
+/// A reported URL and the hotline's work on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReportedUrl {
+    pub id: UrlId,
+    pub url: String,
+    /// Its host, lower case (notices go to hosts).
+    pub host: String,
+    pub state: UrlState,
+    /// How many reports name it.
+    pub reports: u32,
+    pub first_reported_at: Timestamp,
+    pub last_reported_at: Timestamp,
+    /// Fetches tried.
+    pub attempts: u32,
+    pub fetched_at: Option<Timestamp>,
+    pub fetch_error: Option<String>,
+    pub media_type: Option<String>,
+    /// SHA-256 of what it served, hex.
+    pub sha256: Option<String>,
+    /// The signals computed from what it served.
+    pub signals: Vec<Signal>,
+    /// The bank content it matched.
+    pub matched: Option<ContentId>,
+    /// Inherited from the matched content, or an analyst's.
+    #[serde(skip)]
+    pub assessment: Option<Assessment>,
+    pub assessed_at: Option<Timestamp>,
+    pub removed_at: Option<Timestamp>,
+}
+
+/// What the reporter may see of a report: when it was filed, and where each URL stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReportStatus {
+    pub reference: String,
+    pub created_at: Timestamp,
+    pub urls: Vec<(String, UrlState)>,
+}
+
+/// What a URL's fetch gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchOutcome {
+    /// It served media, now hashed (and matched, when a bank holds it).
+    Fetched {
+        media_type: String,
+        sha256: String,
+        signals: Vec<Signal>,
+        /// The bank content it matched, with that content's assessment.
+        matched: Option<(ContentId, Option<Assessment>)>,
+        evidence: Option<Evidence>,
+    },
+    /// The host did not answer, or not with media: tried again at `retry_at` (never when
+    /// `None`). `refused`: the URL may not be fetched at all.
+    Failed {
+        error: String,
+        refused: bool,
+        retry_at: Option<Timestamp>,
+    },
+}
+
+/// What a URL served, encrypted by the service (the store never sees the key).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub media_type: String,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+    pub stored_at: Timestamp,
+    /// When it is deleted (the retention).
+    pub delete_after: Timestamp,
+}
+
+impl fmt::Debug for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Evidence")
+            .field("media_type", &self.media_type)
+            .field("bytes", &self.ciphertext.len())
+            .field("delete_after", &self.delete_after)
+            .finish_non_exhaustive()
+    }
 }
 
 #[cfg(test)]

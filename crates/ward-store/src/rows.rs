@@ -333,14 +333,7 @@ pub(crate) fn contents(
                 })?,
                 None => Vec::new(),
             };
-            let assessment = match (age_group, activity) {
-                (Some(age_group), Some(activity)) => Some(Assessment {
-                    age_group: stored_category::<AgeGroup>(&age_group)?,
-                    activity: stored_category::<Activity>(&activity)?,
-                }),
-                (None, None) => None,
-                _ => return Err(corrupt(format!("content {id} has half an assessment"))),
-            };
+            let assessment = assessment_of(id, age_group, activity)?;
             let mut signals = signals_of.remove(&id).unwrap_or_default();
             signals.sort_by_key(|s| s.id);
             let mut opinions = opinions_of.remove(&id).unwrap_or_default();
@@ -392,7 +385,23 @@ pub(crate) fn in_order_asked(found: Vec<Content>, asked: &[ContentId]) -> Vec<Co
 }
 
 /// A model enum from its stored name.
-fn stored<T: FromStr<Err = StoreError>>(name: &str) -> Result<T> {
+/// An assessment from its two columns (row `id`'s): both or neither.
+pub(crate) fn assessment_of(
+    id: i64,
+    age_group: Option<String>,
+    activity: Option<String>,
+) -> Result<Option<Assessment>> {
+    match (age_group, activity) {
+        (Some(age_group), Some(activity)) => Ok(Some(Assessment {
+            age_group: stored_category::<AgeGroup>(&age_group)?,
+            activity: stored_category::<Activity>(&activity)?,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(corrupt(format!("row {id} has half an assessment"))),
+    }
+}
+
+pub(crate) fn stored<T: FromStr<Err = StoreError>>(name: &str) -> Result<T> {
     name.parse()
         .map_err(|e: StoreError| corrupt(format!("a stored value is not understood: {e}")))
 }

@@ -57,9 +57,91 @@ pub(crate) fn visible_prefix(secret: &str) -> String {
     secret.chars().take(VISIBLE_CHARS).collect()
 }
 
+/// Crockford's base32: no I, L, O or U, so a reference read aloud or copied by hand is
+/// not mistaken.
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A new report reference: `R-` and three groups of four base32 characters (60 random
+/// bits), `R-7K3M-Q9XP-2D4F`.
+pub(crate) fn reference() -> Result<String> {
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::Database(format!("the system's random source failed: {e}")))?;
+    let mut text = String::from("R");
+    for (i, byte) in bytes.iter().enumerate() {
+        if i % 4 == 0 {
+            text.push('-');
+        }
+        text.push(char::from(CROCKFORD[usize::from(byte % 32)]));
+    }
+    Ok(text)
+}
+
+/// A reference as a reporter may type it: upper case, with or without the dashes, with
+/// Crockford's stand-ins (O for 0, I and L for 1). `None` when it cannot be one.
+pub fn normalise_reference(text: &str) -> Option<String> {
+    let text = text.trim();
+    let text = match text.get(..2) {
+        Some("R-" | "r-" | "R " | "r ") => &text[2..],
+        _ => text,
+    };
+    let mut chars: Vec<char> = text
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            other => other,
+        })
+        .collect();
+    if chars.first() == Some(&'R') && chars.len() == 13 {
+        chars.remove(0);
+    }
+    if chars.len() != 12 || !chars.iter().all(|c| CROCKFORD.contains(&(*c as u8))) {
+        return None;
+    }
+    let mut text = String::from("R");
+    for (i, c) in chars.into_iter().enumerate() {
+        if i % 4 == 0 {
+            text.push('-');
+        }
+        text.push(c);
+    }
+    Some(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn references_read_back_however_they_are_typed() {
+        let a = reference().unwrap();
+        assert_ne!(a, reference().unwrap());
+        assert_eq!(a.len(), 16);
+        assert_eq!(normalise_reference(&a).as_deref(), Some(a.as_str()));
+        let cases: &[(&str, Option<&str>)] = &[
+            ("R-7K3M-Q9XP-2D4F", Some("R-7K3M-Q9XP-2D4F")),
+            ("r-7k3m-q9xp-2d4f", Some("R-7K3M-Q9XP-2D4F")),
+            (" R 7K3M Q9XP 2D4F ", Some("R-7K3M-Q9XP-2D4F")),
+            ("7K3MQ9XP2D4F", Some("R-7K3M-Q9XP-2D4F")),
+            ("R7K3MQ9XP2D4F", Some("R-7K3M-Q9XP-2D4F")),
+            ("RK3M-Q9XP-2D4F", Some("R-RK3M-Q9XP-2D4F")),
+            ("R-7K3M-Q9XP-2D4O", Some("R-7K3M-Q9XP-2D40")),
+            ("R-IK3M-Q9XP-2D4L", Some("R-1K3M-Q9XP-2D41")),
+            ("R-7K3M-Q9XP-2D4", None),
+            ("R-7K3M-Q9XP-2D4U", None),
+            ("", None),
+            ("R-7K3M-Q9XP-2D4F-0000", None),
+        ];
+        for (typed, expected) in cases {
+            assert_eq!(
+                normalise_reference(typed).as_deref(),
+                *expected,
+                "{typed:?}"
+            );
+        }
+    }
 
     #[test]
     fn secrets_are_ward_and_40_base62_characters() {

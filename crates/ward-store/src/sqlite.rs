@@ -942,6 +942,256 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn file_report(&self, report: &NewReport) -> Result<Report> {
+        let urls = crate::report::check(report)?;
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        let mut ids = Vec::with_capacity(urls.len());
+        for (url, host) in &urls {
+            let id: i64 = sqlx::query_scalar(crate::report::UPSERT_URL)
+                .bind(url)
+                .bind(host)
+                .bind(now.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(database)?;
+            ids.push(UrlId(id));
+        }
+        // A reference is 60 random bits: a clash is all but impossible, and retried.
+        let (id, reference) = loop {
+            let reference = secret::reference()?;
+            let inserted: std::result::Result<i64, sqlx::Error> =
+                sqlx::query_scalar(crate::report::INSERT_REPORT)
+                    .bind(&reference)
+                    .bind(&report.country)
+                    .bind(&report.language)
+                    .bind(report.content_kind.name())
+                    .bind(&report.description)
+                    .bind(report.email.as_deref())
+                    .bind(now.0)
+                    .fetch_one(&mut *tx)
+                    .await;
+            match inserted {
+                Ok(id) => break (id, reference),
+                Err(e) if is_unique_violation(&e) => continue,
+                Err(e) => return Err(database(e)),
+            }
+        };
+        for url in &ids {
+            sqlx::query("INSERT INTO report_urls (report_id, url_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(url.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+        }
+        let filed = Report {
+            id: ReportId(id),
+            reference,
+            country: report.country.clone(),
+            language: report.language.clone(),
+            content_kind: report.content_kind,
+            description: report.description.clone(),
+            email: report.email.clone(),
+            created_at: now,
+            urls: ids,
+        };
+        log(&mut tx, &Actor::public(), now, Event::report_filed(&filed)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(filed)
+    }
+
+    async fn report_status(&self, reference: &str) -> Result<Option<ReportStatus>> {
+        let Some(reference) = secret::normalise_reference(reference) else {
+            return Ok(None);
+        };
+        let mut tx = self.read().await?;
+        let report: Option<(i64, i64)> =
+            sqlx::query_as("SELECT id, created_at FROM reports WHERE reference = $1")
+                .bind(&reference)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(database)?;
+        let Some((id, created_at)) = report else {
+            return Ok(None);
+        };
+        let rows: Vec<(String, String)> = sqlx::query_as(crate::report::REPORT_STATUS)
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(database)?;
+        let urls = rows
+            .into_iter()
+            .map(|(url, state)| Ok((url, rows::stored(&state)?)))
+            .collect::<Result<_>>()?;
+        Ok(Some(ReportStatus {
+            reference,
+            created_at: Timestamp(created_at),
+            urls,
+        }))
+    }
+
+    async fn reported_url(&self, id: UrlId) -> Result<Option<ReportedUrl>> {
+        let mut tx = self.read().await?;
+        Ok(reported_urls(&mut tx, &[id.0]).await?.pop())
+    }
+
+    async fn claim_urls(
+        &self,
+        limit: u32,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<ReportedUrl>> {
+        let mut tx = self.write().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(CLAIM_URLS)
+            .bind(now.0)
+            .bind(crate::report::MAX_ATTEMPTS)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(database)?;
+        for id in &ids {
+            sqlx::query(
+                "UPDATE reported_urls SET claimed_until = $2, attempts = attempts + 1 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(until.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        }
+        let claimed = reported_urls(&mut tx, &ids).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(claimed)
+    }
+
+    async fn record_fetch(
+        &self,
+        actor: &Actor,
+        id: UrlId,
+        outcome: &FetchOutcome,
+    ) -> Result<UrlState> {
+        let now = Timestamp::now();
+        let state = crate::report::state_after(outcome);
+        let mut tx = self.write().await?;
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT state FROM reported_urls WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(database)?;
+        found.ok_or_else(|| not_found("reported URL", id))?;
+        match outcome {
+            FetchOutcome::Fetched {
+                media_type,
+                sha256,
+                signals,
+                matched,
+                evidence,
+            } => {
+                let assessment = matched.and_then(|(_, assessment)| assessment);
+                let (age_group, activity) = rows::assessment_columns(assessment);
+                sqlx::query(
+                    "UPDATE reported_urls SET state = $2, fetched_at = $3, fetch_error = NULL, \
+                     media_type = $4, sha256 = $5, matched_content = $6, age_group = $7, \
+                     activity = $8, assessed_at = $9, claimed_until = 0 WHERE id = $1",
+                )
+                .bind(id.0)
+                .bind(state.name())
+                .bind(now.0)
+                .bind(media_type)
+                .bind(sha256)
+                .bind(matched.map(|(content, _)| content.0))
+                .bind(age_group)
+                .bind(activity)
+                .bind(assessment.map(|_| now.0))
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+                sqlx::query("DELETE FROM url_signals WHERE url_id = $1")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                for signal in signals {
+                    sqlx::query(
+                        "INSERT INTO url_signals (url_id, kind, value) VALUES ($1, $2, $3)",
+                    )
+                    .bind(id.0)
+                    .bind(signal.kind.name())
+                    .bind(&signal.value)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                }
+                if let Some(evidence) = evidence {
+                    sqlx::query(
+                        "INSERT INTO evidence (url_id, media_type, nonce, ciphertext, stored_at, \
+                         delete_after) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (url_id) DO \
+                         UPDATE SET media_type = excluded.media_type, nonce = excluded.nonce, \
+                         ciphertext = excluded.ciphertext, stored_at = excluded.stored_at, \
+                         delete_after = excluded.delete_after",
+                    )
+                    .bind(id.0)
+                    .bind(&evidence.media_type)
+                    .bind(&evidence.nonce)
+                    .bind(&evidence.ciphertext)
+                    .bind(evidence.stored_at.0)
+                    .bind(evidence.delete_after.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                }
+            }
+            FetchOutcome::Failed {
+                error, retry_at, ..
+            } => {
+                // Without a retry, the claim never lapses: the URL is not tried again.
+                let retry = retry_at.map_or(i64::MAX, |t| t.0);
+                sqlx::query(
+                    "UPDATE reported_urls SET state = $2, fetch_error = $3, claimed_until = $4 \
+                     WHERE id = $1",
+                )
+                .bind(id.0)
+                .bind(state.name())
+                .bind(error)
+                .bind(retry)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+            }
+        }
+        log(&mut tx, actor, now, Event::url_fetched(id, outcome, state)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(state)
+    }
+
+    async fn evidence(&self, id: UrlId) -> Result<Option<Evidence>> {
+        let row: Option<crate::report::EvidenceRow> =
+            sqlx::query_as(crate::report::SELECT_EVIDENCE)
+                .bind(id.0)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(database)?;
+        Ok(row.map(crate::report::evidence))
+    }
+
+    async fn purge_evidence(&self, now: Timestamp) -> Result<u64> {
+        let mut tx = self.write().await?;
+        let purged = sqlx::query("DELETE FROM evidence WHERE delete_after <= $1")
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?
+            .rows_affected();
+        if purged > 0 {
+            let event = Event::evidence_purged(purged);
+            log(&mut tx, &Actor::intake(), now, event).await?;
+        }
+        tx.commit().await.map_err(database)?;
+        Ok(purged)
+    }
+
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;
         let now = Timestamp::now();
@@ -1338,6 +1588,41 @@ fn bank_name_conflict(error: sqlx::Error, name: &str) -> StoreError {
         database(error)
     }
 }
+
+/// Reported URLs by id, with their signals, in id order.
+async fn reported_urls(conn: &mut SqliteConnection, ids: &[i64]) -> Result<Vec<ReportedUrl>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        let row: Option<crate::report::UrlRow> = sqlx::query_as(crate::report::SELECT_URL)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(database)?;
+        let Some(row) = row else { continue };
+        let signals: Vec<(String, String)> = sqlx::query_as(
+            "SELECT kind, value FROM url_signals WHERE url_id = $1 ORDER BY kind, value",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(database)?;
+        let signals = signals
+            .into_iter()
+            .map(|(kind, value)| {
+                Ok(Signal {
+                    kind: rows::stored(&kind)?,
+                    value,
+                })
+            })
+            .collect::<Result<_>>()?;
+        found.push(crate::report::reported_url(row, signals)?);
+    }
+    found.sort_by_key(|u| u.id);
+    Ok(found)
+}
+
+/// The URLs a fetcher takes (SQLite has one writer at a time: no row locks needed).
+const CLAIM_URLS: &str = crate::report::CLAIMABLE;
 
 #[cfg(test)]
 mod tests {

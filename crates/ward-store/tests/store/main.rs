@@ -13,6 +13,7 @@ mod keys;
 mod opening;
 mod opinions;
 mod orgs;
+mod reports;
 mod sharing;
 
 /// One test per check and backend.
@@ -73,4 +74,7 @@ conformance!(
     exchange::upserts_keep_local_opinions,
     sharing::sharing_with_named_organisations,
     sharing::dispute_policy,
+    reports::reports_merge_urls_and_give_references,
+    reports::intake_claims_fetches_and_keeps_evidence,
+    reports::concurrent_claims_are_disjoint,
 );

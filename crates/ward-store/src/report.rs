@@ -1,0 +1,281 @@
+//! Public reports, the same for both backends: what a report may hold, the host of a
+//! reported URL, the SQL the two backends share, and reported URLs from their rows.
+
+use ward_core::categories::Assessment;
+
+use crate::error::{Result, StoreError};
+use crate::model::*;
+use crate::rows::{assessment_of, stored};
+
+/// The most URLs one report names.
+pub(crate) const MAX_URLS: usize = 20;
+/// The longest URL kept, in bytes.
+pub(crate) const MAX_URL: usize = 2048;
+/// The longest description, in characters.
+pub(crate) const MAX_DESCRIPTION: usize = 5000;
+/// The longest e-mail address (RFC 5321's path limit).
+pub(crate) const MAX_EMAIL: usize = 254;
+/// Fetches tried before a URL is left unreachable for good.
+pub(crate) const MAX_ATTEMPTS: i64 = 5;
+
+/// A report's URLs, each once, in the order given, with their hosts; the rest checked.
+pub(crate) fn check(report: &NewReport) -> Result<Vec<(&str, String)>> {
+    let invalid = |what: String| Err(StoreError::Invalid(what));
+    let country = &report.country;
+    if !(country.is_empty()
+        || (country.len() == 2 && country.bytes().all(|b| b.is_ascii_lowercase())))
+    {
+        return invalid(format!("not a country code: {country:?}"));
+    }
+    let language = &report.language;
+    if language.is_empty()
+        || language.len() > 35
+        || !language
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return invalid(format!("not a language tag: {language:?}"));
+    }
+    if report.description.chars().count() > MAX_DESCRIPTION {
+        return invalid(format!(
+            "the description is longer than {MAX_DESCRIPTION} characters"
+        ));
+    }
+    if let Some(email) = &report.email {
+        let plausible = email.len() <= MAX_EMAIL
+            && email.contains('@')
+            && !email.chars().any(|c| c.is_control() || c.is_whitespace());
+        if !plausible {
+            return invalid("not an e-mail address".into());
+        }
+    }
+    let mut urls: Vec<(&str, String)> = Vec::new();
+    for url in &report.urls {
+        if url.len() > MAX_URL {
+            return invalid(format!("a URL is longer than {MAX_URL} bytes"));
+        }
+        let host = host_of(url).ok_or_else(|| {
+            StoreError::Invalid(format!("not an http or https URL: {:?}", shorten(url)))
+        })?;
+        if !urls.iter().any(|(seen, _)| seen == url) {
+            urls.push((url, host));
+        }
+    }
+    if urls.is_empty() || urls.len() > MAX_URLS {
+        return invalid(format!("a report names 1 to {MAX_URLS} URLs"));
+    }
+    Ok(urls)
+}
+
+fn shorten(text: &str) -> String {
+    text.chars().take(60).collect()
+}
+
+/// The host of a normalised `http`/`https` URL, lower case (an IPv6 host keeps its
+/// brackets); `None` when it is not one.
+pub(crate) fn host_of(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))?;
+    if rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let authority = &authority[authority.rfind('@').map_or(0, |at| at + 1)..];
+    let host = if authority.starts_with('[') {
+        &authority[..=authority.find(']')?]
+    } else {
+        &authority[..authority.find(':').unwrap_or(authority.len())]
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// A reported URL's row, in [`UrlRow`]'s order (its host, also a column, is read from the
+/// URL: sqlx reads rows of at most 16 columns into tuples).
+pub(crate) const SELECT_URL: &str = "SELECT id, url, state, reports, first_reported_at, \
+     last_reported_at, attempts, fetched_at, fetch_error, media_type, sha256, matched_content, \
+     age_group, activity, assessed_at, removed_at FROM reported_urls WHERE id = $1";
+
+pub(crate) type UrlRow = (
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// A URL reported again counts once more; a new one is received.
+pub(crate) const UPSERT_URL: &str = "INSERT INTO reported_urls \
+     (url, host, state, reports, first_reported_at, last_reported_at) \
+     VALUES ($1, $2, 'received', 1, $3, $3) \
+     ON CONFLICT (url) DO UPDATE SET reports = reported_urls.reports + 1, \
+     last_reported_at = excluded.last_reported_at RETURNING id";
+
+pub(crate) const INSERT_REPORT: &str = "INSERT INTO reports \
+     (reference, country, language, content_kind, description, email, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+
+/// The URLs a fetcher may take at `$1`: received, or unreachable with attempts left, and
+/// not claimed by another node; the oldest first.
+pub(crate) const CLAIMABLE: &str = "SELECT id FROM reported_urls \
+     WHERE state IN ('received', 'unreachable') AND claimed_until <= $1 AND attempts < $2 \
+     ORDER BY first_reported_at, id LIMIT $3";
+
+/// What a report's reporter may see: its URLs and their states, in the order given.
+pub(crate) const REPORT_STATUS: &str = "SELECT u.url, u.state FROM report_urls l \
+     JOIN reported_urls u ON u.id = l.url_id WHERE l.report_id = $1 ORDER BY l.url_id";
+
+pub(crate) fn reported_url(row: UrlRow, signals: Vec<Signal>) -> Result<ReportedUrl> {
+    let (
+        id,
+        url,
+        state,
+        reports,
+        first_reported_at,
+        last_reported_at,
+        attempts,
+        fetched_at,
+        fetch_error,
+        media_type,
+        sha256,
+        matched,
+        age_group,
+        activity,
+        assessed_at,
+        removed_at,
+    ) = row;
+    let assessment: Option<Assessment> = assessment_of(id, age_group, activity)?;
+    let host = host_of(&url).unwrap_or_default();
+    Ok(ReportedUrl {
+        id: UrlId(id),
+        url,
+        host,
+        state: stored(&state)?,
+        reports: u32::try_from(reports).unwrap_or(u32::MAX),
+        first_reported_at: Timestamp(first_reported_at),
+        last_reported_at: Timestamp(last_reported_at),
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        fetched_at: fetched_at.map(Timestamp),
+        fetch_error,
+        media_type,
+        sha256,
+        signals,
+        matched: matched.map(ContentId),
+        assessment,
+        assessed_at: assessed_at.map(Timestamp),
+        removed_at: removed_at.map(Timestamp),
+    })
+}
+
+/// Evidence's row: media type, nonce, ciphertext, stored at, delete after.
+pub(crate) type EvidenceRow = (String, Vec<u8>, Vec<u8>, i64, i64);
+
+pub(crate) const SELECT_EVIDENCE: &str = "SELECT media_type, nonce, ciphertext, stored_at, \
+     delete_after FROM evidence WHERE url_id = $1";
+
+pub(crate) fn evidence(row: EvidenceRow) -> Evidence {
+    let (media_type, nonce, ciphertext, stored_at, delete_after) = row;
+    Evidence {
+        media_type,
+        nonce,
+        ciphertext,
+        stored_at: Timestamp(stored_at),
+        delete_after: Timestamp(delete_after),
+    }
+}
+
+/// The state a fetch leaves a URL in.
+pub(crate) fn state_after(outcome: &FetchOutcome) -> UrlState {
+    match outcome {
+        FetchOutcome::Fetched {
+            matched: Some(_), ..
+        } => UrlState::Known,
+        FetchOutcome::Fetched { .. } => UrlState::Queued,
+        FetchOutcome::Failed { refused: true, .. } => UrlState::Refused,
+        FetchOutcome::Failed { .. } => UrlState::Unreachable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_of_reported_urls() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("http://example.org/a/b?c#d", Some("example.org")),
+            ("https://Example.ORG:8443/", Some("example.org")),
+            ("https://example.org", Some("example.org")),
+            ("https://user@example.org/", Some("example.org")),
+            ("http://[2001:db8::1]:8080/x", Some("[2001:db8::1]")),
+            ("http://93.184.215.14/x", Some("93.184.215.14")),
+            ("http://example.org?q=1", Some("example.org")),
+            ("ftp://example.org/", None),
+            ("http:///path", None),
+            ("http://exa mple.org/", None),
+            ("example.org", None),
+            ("http://[2001:db8::1/", None),
+        ];
+        for (url, host) in cases {
+            assert_eq!(host_of(url).as_deref(), *host, "{url}");
+        }
+    }
+
+    fn report(urls: &[&str]) -> NewReport {
+        NewReport {
+            country: "fr".into(),
+            language: "fr".into(),
+            content_kind: ContentKind::Images,
+            urls: urls.iter().map(|u| u.to_string()).collect(),
+            description: String::new(),
+            email: None,
+        }
+    }
+
+    #[test]
+    fn reports_are_checked() {
+        let three = report(&[
+            "http://a.example/1",
+            "http://b.example/",
+            "http://a.example/1",
+        ]);
+        let urls = check(&three).unwrap();
+        assert_eq!(
+            urls,
+            [
+                ("http://a.example/1", "a.example".to_owned()),
+                ("http://b.example/", "b.example".to_owned())
+            ]
+        );
+        let refused = |change: &dyn Fn(&mut NewReport)| {
+            let mut r = report(&["http://a.example/"]);
+            change(&mut r);
+            assert!(check(&r).is_err(), "{r:?}");
+        };
+        refused(&|r| r.urls.clear());
+        refused(&|r| r.urls = (0..21).map(|n| format!("http://e.example/{n}")).collect());
+        refused(&|r| r.urls = vec!["javascript:alert(1)".into()]);
+        refused(&|r| r.urls = vec![format!("http://e.example/{}", "x".repeat(2048))]);
+        refused(&|r| r.country = "FRA".into());
+        refused(&|r| r.language = "fr_FR!".into());
+        refused(&|r| r.description = "x".repeat(5001));
+        refused(&|r| r.email = Some("nobody".into()));
+        refused(&|r| r.email = Some("a@b\nBcc: c@d".into()));
+        let mut fine = report(&["http://a.example/"]);
+        fine.country = String::new();
+        fine.email = Some("reporter@example.org".into());
+        fine.description = "é".repeat(5000);
+        assert!(check(&fine).is_ok());
+    }
+}
