@@ -2,6 +2,7 @@
 
 mod cli;
 mod exchange;
+mod fetch;
 mod hashing;
 mod matcher;
 mod serve;

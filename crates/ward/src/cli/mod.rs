@@ -489,6 +489,27 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub sync_interval: u64,
 
+    /// How often to look for reported URLs to fetch, hash and match, in seconds; 0: this
+    /// node takes no part in intake.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    pub intake_interval: u64,
+
+    /// The key file that what reported URLs serve is sealed with (32 bytes, made when
+    /// missing; every node of a deployment needs the same file). Default: evidence.key in
+    /// the data directory.
+    #[arg(long, value_name = "FILE", env = "WARD_EVIDENCE_KEY")]
+    pub evidence_key: Option<PathBuf>,
+
+    /// Days that what a reported URL served is kept (sealed) for the analysts.
+    #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = value_parser!(u64).range(1..=3650))]
+    pub evidence_retention_days: u64,
+
+    /// An ADDRESS:PORT that the fetcher of reported URLs may reach although it is not a
+    /// public address. For tests that stand a loopback server in for a public host; a
+    /// production deployment never needs it.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub fetch_allow: Vec<std::net::SocketAddr>,
+
     #[command(flatten)]
     pub video: VideoArgs,
 }

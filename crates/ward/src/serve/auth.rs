@@ -99,6 +99,28 @@ impl Caller {
     }
 }
 
+/// Who a match is made for, deciding which banks apply.
+pub trait Viewer: Sync {
+    fn sees(&self, bank: &Bank) -> bool;
+}
+
+impl Viewer for Caller {
+    fn sees(&self, bank: &Bank) -> bool {
+        Caller::sees(self, bank)
+    }
+}
+
+/// The service itself matching what reported URLs serve: every bank applies (the hotline
+/// runs the deployment; enabled, distance and negative banks still do).
+#[derive(Clone, Copy, Debug)]
+pub struct Intake;
+
+impl Viewer for Intake {
+    fn sees(&self, _bank: &Bank) -> bool {
+        true
+    }
+}
+
 impl FromRequestParts<SharedState> for Caller {
     type Rejection = ApiError;
 

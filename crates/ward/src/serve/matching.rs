@@ -24,7 +24,7 @@ use ward_store::{Bank, BankId, BankKind, ContentId, Role};
 
 use super::SharedState;
 use super::api::{SignalRequest, stored_signal};
-use super::auth::Caller;
+use super::auth::{Caller, Viewer};
 use super::bank_index::IndexHit;
 use super::error::{ApiError, ApiResult};
 use super::summaries::{ContentSummary, raw_json};
@@ -68,7 +68,7 @@ impl HashedMedia {
 
     /// The signals to match, each with whether it may be matched (a PDQ hash below the
     /// minimum quality is not).
-    fn signals(&self, min_quality: Quality) -> Vec<(Signal, bool)> {
+    pub fn signals(&self, min_quality: Quality) -> Vec<(Signal, bool)> {
         let mut signals = vec![
             (Signal::Md5(self.digests.md5), true),
             (Signal::Sha1(self.digests.sha1), true),
@@ -326,7 +326,7 @@ impl Serialize for MatchEntry {
 /// sees, applying bank rules; `trimmed` is a query video's frames inside its bars.
 pub async fn match_signals(
     state: &SharedState,
-    caller: &Caller,
+    caller: &impl Viewer,
     signals: &[(Signal, bool)],
     trimmed: Option<&Vpdq>,
 ) -> ApiResult<MatchAnswer> {

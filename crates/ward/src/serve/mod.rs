@@ -10,9 +10,11 @@ mod api;
 mod auth;
 mod bank_index;
 mod error;
+pub mod evidence;
 mod exchange_api;
 mod feed;
 mod hma;
+pub mod intake;
 mod matching;
 mod openapi;
 mod ops;
@@ -50,6 +52,8 @@ pub struct Config {
     pub video: VideoOptions,
     /// How often partners' feeds are pulled (`ward sync`); `None`: only by `ward sync run`.
     pub sync_interval: Option<Duration>,
+    /// How reported URLs are fetched, hashed and matched.
+    pub intake: intake::IntakeConfig,
 }
 
 impl Default for Config {
@@ -62,6 +66,7 @@ impl Default for Config {
                 ..VideoOptions::default()
             },
             sync_interval: Some(Duration::from_secs(60)),
+            intake: intake::IntakeConfig::default(),
         }
     }
 }
@@ -129,6 +134,9 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
     });
     if let Some(interval) = state.config.sync_interval {
         tokio::spawn(pull_partners(Arc::downgrade(&state), interval));
+    }
+    if let Some(interval) = state.config.intake.interval {
+        tokio::spawn(intake::run(Arc::downgrade(&state), interval));
     }
     let follower = Arc::clone(&state);
     tokio::spawn(async move {

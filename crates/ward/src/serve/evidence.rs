@@ -1,0 +1,152 @@
+//! Evidence at rest: what a reported URL served is sealed with XChaCha20-Poly1305 before it
+//! reaches the store, under a key kept outside the database (a file beside it, 0600), and
+//! bound to its URL's id so that sealed bytes cannot be passed off as another URL's.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::{Context as _, anyhow, bail};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use ward_store::UrlId;
+
+/// The key evidence is sealed with.
+pub struct EvidenceKey {
+    cipher: XChaCha20Poly1305,
+}
+
+impl std::fmt::Debug for EvidenceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EvidenceKey(..)")
+    }
+}
+
+impl EvidenceKey {
+    pub fn from_bytes(key: &[u8; 32]) -> EvidenceKey {
+        EvidenceKey {
+            cipher: XChaCha20Poly1305::new(key.into()),
+        }
+    }
+
+    /// The key in `path` (32 bytes), made there (readable by its owner only) when the file
+    /// does not exist. Every node of a deployment must be given the same file.
+    pub fn load_or_create(path: &Path) -> anyhow::Result<EvidenceKey> {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                    anyhow!(
+                        "{}: an evidence key is 32 bytes, not {}",
+                        path.display(),
+                        bytes.len()
+                    )
+                })?;
+                Ok(EvidenceKey::from_bytes(&key))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = [0u8; 32];
+                getrandom::fill(&mut key)
+                    .map_err(|e| anyhow!("the system's random source failed: {e}"))?;
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("creating {}", parent.display()))?;
+                }
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let mut file = options
+                    .open(path)
+                    .with_context(|| format!("creating the evidence key {}", path.display()))?;
+                file.write_all(&key)
+                    .and_then(|()| file.sync_all())
+                    .with_context(|| format!("writing {}", path.display()))?;
+                Ok(EvidenceKey::from_bytes(&key))
+            }
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+
+    /// Seals `bytes` served by URL `url`: a random nonce, and the ciphertext with its tag.
+    pub fn seal(&self, url: UrlId, bytes: &[u8]) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+        let mut nonce = [0u8; 24];
+        getrandom::fill(&mut nonce)
+            .map_err(|e| anyhow!("the system's random source failed: {e}"))?;
+        let aad = url.0.to_be_bytes();
+        let ciphertext = self
+            .cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: bytes,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| anyhow!("sealing evidence failed"))?;
+        Ok((nonce.to_vec(), ciphertext))
+    }
+
+    /// Opens what [`EvidenceKey::seal`] sealed for `url`; fails for another key, another
+    /// URL, or altered bytes.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the analyst's reveal, next, is its first caller")
+    )]
+    pub fn open(&self, url: UrlId, nonce: &[u8], ciphertext: &[u8]) -> anyhow::Result<Vec<u8>> {
+        if nonce.len() != 24 {
+            bail!("evidence of URL {url} has a nonce of {} bytes", nonce.len());
+        }
+        let aad = url.0.to_be_bytes();
+        self.cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| anyhow!("evidence of URL {url} does not open with this key"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_evidence_opens_only_with_its_key_and_url() {
+        let key = EvidenceKey::from_bytes(&[1; 32]);
+        let other = EvidenceKey::from_bytes(&[2; 32]);
+        let bytes = b"\x89PNG benign test bytes".to_vec();
+        let (nonce, sealed) = key.seal(UrlId(7), &bytes).unwrap();
+        assert_eq!(nonce.len(), 24);
+        assert!(!sealed.windows(4).any(|w| w == b"PNG "), "not in clear");
+        assert_eq!(key.open(UrlId(7), &nonce, &sealed).unwrap(), bytes);
+        assert!(key.open(UrlId(8), &nonce, &sealed).is_err());
+        assert!(other.open(UrlId(7), &nonce, &sealed).is_err());
+        let mut altered = sealed.clone();
+        altered[0] ^= 1;
+        assert!(key.open(UrlId(7), &nonce, &altered).is_err());
+        assert!(key.open(UrlId(7), &nonce[..12], &sealed).is_err());
+        // Two seals of the same bytes differ (a fresh nonce each time).
+        assert_ne!(key.seal(UrlId(7), &bytes).unwrap().1, sealed);
+    }
+
+    #[test]
+    fn the_key_file_is_made_once_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/evidence.key");
+        let made = EvidenceKey::load_or_create(&path).unwrap();
+        let (nonce, sealed) = made.seal(UrlId(1), b"x").unwrap();
+        let again = EvidenceKey::load_or_create(&path).unwrap();
+        assert_eq!(again.open(UrlId(1), &nonce, &sealed).unwrap(), b"x");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(&path, b"short").unwrap();
+        let error = EvidenceKey::load_or_create(&path).unwrap_err().to_string();
+        assert!(error.contains("32 bytes"), "{error}");
+    }
+}

@@ -1,0 +1,255 @@
+//! Intake: every reported URL is fetched by the safe fetcher ([`crate::fetch`]), what it
+//! serves is hashed (images with PDQ, videos with vPDQ, both with MD5, SHA-1 and SHA-256)
+//! and matched against the banks. Known content takes the bank's assessment and never
+//! reaches an analyst; novel content is queued, its bytes sealed ([`super::evidence`]) and
+//! kept until the retention passes. A failed fetch is retried later with a growing wait; a
+//! URL the guard refuses is never fetched.
+//!
+//! Nodes share the work through the store: each claims a few URLs for a lease, so two nodes
+//! never fetch the same URL at once, and a stopped node's claims lapse to the others.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use ward_core::decode::ImageFormat;
+use ward_core::pdq::Quality;
+use ward_core::video;
+use ward_store::{Actor, BankKind, Evidence, FetchOutcome, ReportedUrl, Store, Timestamp};
+
+use super::evidence::EvidenceKey;
+use super::matching::{self, MediaKind};
+use super::{AppState, SharedState};
+use crate::fetch::{FetchConfig, Fetcher};
+
+/// How intake runs.
+#[derive(Clone, Debug)]
+pub struct IntakeConfig {
+    /// How often a node looks for reported URLs to fetch; `None`: never (a node that only
+    /// serves matching).
+    pub interval: Option<Duration>,
+    /// URLs a node fetches at once.
+    pub batch: u32,
+    /// How long a claim holds before another node may take the URL.
+    pub lease: Duration,
+    /// How long sealed evidence is kept.
+    pub retention: Duration,
+    pub fetch: FetchConfig,
+    /// The key evidence is sealed with; without one, nothing a URL served is kept.
+    pub evidence: Option<Arc<EvidenceKey>>,
+}
+
+impl Default for IntakeConfig {
+    fn default() -> IntakeConfig {
+        IntakeConfig {
+            interval: Some(Duration::from_secs(5)),
+            batch: 4,
+            lease: Duration::from_secs(600),
+            retention: Duration::from_secs(30 * 86_400),
+            fetch: FetchConfig::default(),
+            evidence: None,
+        }
+    }
+}
+
+/// The first wait before a failed fetch is tried again; it doubles with each attempt, up
+/// to [`MAX_RETRY_WAIT`].
+const FIRST_RETRY_WAIT: Duration = Duration::from_secs(300);
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(6 * 3600);
+
+/// How often sealed evidence past its retention is deleted.
+const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Runs intake every `interval` while the service runs.
+pub async fn run(state: Weak<AppState>, interval: Duration) {
+    let mut purged_at: Option<std::time::Instant> = None;
+    loop {
+        tokio::time::sleep(interval).await;
+        let Some(state) = state.upgrade() else { return };
+        match run_once(&state).await {
+            Ok(0) => {}
+            Ok(done) => tracing::info!(urls = done, "reported URLs fetched"),
+            Err(error) => tracing::warn!(%error, "intake failed; retrying"),
+        }
+        if purged_at.is_none_or(|at| at.elapsed() >= PURGE_INTERVAL) {
+            match state.store.purge_evidence(Timestamp::now()).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "evidence past its retention deleted"),
+                Err(error) => tracing::warn!(%error, "deleting old evidence failed"),
+            }
+            purged_at = Some(std::time::Instant::now());
+        }
+    }
+}
+
+/// Claims one batch of reported URLs and takes each through intake; returns how many.
+pub async fn run_once(state: &SharedState) -> anyhow::Result<usize> {
+    let config = &state.config.intake;
+    let now = Timestamp::now();
+    let until = Timestamp(now.0 + config.lease.as_millis() as i64);
+    let claimed = state.store.claim_urls(config.batch, now, until).await?;
+    let count = claimed.len();
+    let fetcher = Fetcher::new(config.fetch.clone());
+    let mut tasks = tokio::task::JoinSet::new();
+    for url in claimed {
+        let state = Arc::clone(state);
+        let fetcher = fetcher.clone();
+        tasks.spawn(async move {
+            let outcome = outcome(&state, &fetcher, &url).await;
+            let recorded = state
+                .store
+                .record_fetch(&Actor::intake(), url.id, &outcome)
+                .await;
+            (url.id, recorded)
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (id, recorded) = done?;
+        match recorded {
+            Ok(state) => tracing::info!(url = id.0, state = state.name(), "reported URL taken in"),
+            // The claim lapses and the URL is taken again.
+            Err(error) => tracing::warn!(url = id.0, %error, "recording a fetch failed"),
+        }
+    }
+    Ok(count)
+}
+
+/// What fetching, hashing and matching a reported URL gives.
+async fn outcome(state: &SharedState, fetcher: &Fetcher, url: &ReportedUrl) -> FetchOutcome {
+    let retry_at = Timestamp(Timestamp::now().0 + retry_wait(url.attempts).as_millis() as i64);
+    let failed = |error: String| FetchOutcome::Failed {
+        error,
+        refused: false,
+        retry_at: Some(retry_at),
+    };
+    let fetched = match fetcher.fetch(&url.url).await {
+        Ok(fetched) => fetched,
+        Err(error) => {
+            let refused = error.is_refusal();
+            return FetchOutcome::Failed {
+                error: error.to_string(),
+                refused,
+                retry_at: (!refused).then_some(retry_at),
+            };
+        }
+    };
+    if !fetched.redirects.is_empty() {
+        // The host only: reported URLs stay out of the logs.
+        tracing::debug!(
+            url = url.id.0,
+            redirects = fetched.redirects.len(),
+            served_by = fetched.url.host_str().unwrap_or_default(),
+            "reported URL redirected"
+        );
+    }
+    if !(200..300).contains(&fetched.status) {
+        return failed(format!("the host answered HTTP {}", fetched.status));
+    }
+    let Some(media_type) = media_type(&fetched.body) else {
+        // A page, not media: nothing to hash. (Pages that embed media are not followed.)
+        return FetchOutcome::Failed {
+            error: format!(
+                "not an image or a video ({} bytes of {})",
+                fetched.body.len(),
+                fetched.content_type.as_deref().unwrap_or("unknown type")
+            ),
+            refused: false,
+            retry_at: None,
+        };
+    };
+    let mut video = state.config.video.clone();
+    video.trim_bars = true;
+    let bytes = fetched.body;
+    let hashed = match matching::hash_bytes(bytes.clone(), video).await {
+        Ok(hashed) => hashed,
+        Err(error) => {
+            return FetchOutcome::Failed {
+                error: format!("{media_type} that could not be hashed: {}", error.message),
+                refused: false,
+                retry_at: None,
+            };
+        }
+    };
+    let trimmed = match &hashed.kind {
+        MediaKind::Video { trimmed, .. } => trimmed.clone(),
+        MediaKind::Image { .. } => None,
+    };
+    let signals = hashed.signals(Quality::MATCHABLE);
+    let matched = match matching::match_signals(
+        state,
+        &super::auth::Intake,
+        &signals,
+        trimmed.as_ref(),
+    )
+    .await
+    {
+        Ok(answer) => answer
+            .matches
+            .iter()
+            .find(|m| m.bank.kind == BankKind::Standard)
+            .map(|m| m.content.id),
+        Err(error) => return failed(format!("matching failed: {}", error.message)),
+    };
+    let matched = match matched {
+        Some(id) => match state.store.content(id).await {
+            Ok(Some(content)) => Some((id, content.assessment)),
+            // Removed since it matched: the URL is novel after all.
+            Ok(None) => None,
+            Err(error) => return failed(format!("reading matched content: {error}")),
+        },
+        None => None,
+    };
+    // Only what an analyst will look at is kept, sealed.
+    let evidence = match (&matched, &state.config.intake.evidence) {
+        (None, Some(key)) => match key.seal(url.id, &bytes) {
+            Ok((nonce, ciphertext)) => {
+                let now = Timestamp::now();
+                let retention = state.config.intake.retention.as_millis() as i64;
+                Some(Evidence {
+                    media_type: media_type.clone(),
+                    nonce,
+                    ciphertext,
+                    stored_at: now,
+                    delete_after: Timestamp(now.0 + retention),
+                })
+            }
+            Err(error) => return failed(format!("{error:#}")),
+        },
+        _ => None,
+    };
+    FetchOutcome::Fetched {
+        media_type,
+        sha256: hashed.digests.sha256.to_string(),
+        signals: signals
+            .iter()
+            .map(|(signal, _)| super::api::store_signal(signal))
+            .collect(),
+        matched,
+        evidence,
+    }
+}
+
+/// The media type of what a URL served, from its first bytes (never from what the host
+/// says it is).
+fn media_type(bytes: &[u8]) -> Option<String> {
+    if let Some(format) = ImageFormat::sniff(bytes) {
+        let name = match format {
+            ImageFormat::Jpeg => "jpeg",
+            ImageFormat::Png => "png",
+            ImageFormat::Gif => "gif",
+            ImageFormat::WebP => "webp",
+            ImageFormat::Bmp => "bmp",
+            ImageFormat::Tiff => "tiff",
+        };
+        return Some(format!("image/{name}"));
+    }
+    video::sniff(bytes).map(|container| format!("video/{container}"))
+}
+
+/// How long to wait before trying a URL again after `attempts` fetches.
+fn retry_wait(attempts: u32) -> Duration {
+    let doublings = attempts.saturating_sub(1).min(16);
+    (FIRST_RETRY_WAIT * 2u32.pow(doublings)).min(MAX_RETRY_WAIT)
+}
+
+#[cfg(test)]
+mod tests;
