@@ -266,6 +266,69 @@ impl Store for AnyStore {
         delegate!(self.purge_evidence(now))
     }
 
+    async fn create_user(&self, actor: &Actor, user: &NewUser) -> Result<User> {
+        delegate!(self.create_user(actor, user))
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        delegate!(self.user(id))
+    }
+
+    async fn user_by_name(&self, name: &str) -> Result<Option<User>> {
+        delegate!(self.user_by_name(name))
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        delegate!(self.users())
+    }
+
+    async fn set_password(&self, actor: &Actor, id: UserId, password_hash: &str) -> Result<()> {
+        delegate!(self.set_password(actor, id, password_hash))
+    }
+
+    async fn set_user_disabled(&self, actor: &Actor, id: UserId, disabled: bool) -> Result<()> {
+        delegate!(self.set_user_disabled(actor, id, disabled))
+    }
+
+    async fn create_session(
+        &self,
+        user: UserId,
+        secret_digest: &str,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        delegate!(self.create_session(user, secret_digest, expires_at))
+    }
+
+    async fn session_user(&self, secret_digest: &str, now: Timestamp) -> Result<Option<User>> {
+        delegate!(self.session_user(secret_digest, now))
+    }
+
+    async fn end_session(&self, secret_digest: &str) -> Result<()> {
+        delegate!(self.end_session(secret_digest))
+    }
+
+    async fn add_exposure(&self, user: UserId, day: &str, seconds: u32) -> Result<u64> {
+        delegate!(self.add_exposure(user, day, seconds))
+    }
+
+    async fn exposure(&self, user: UserId, day: &str) -> Result<u64> {
+        delegate!(self.exposure(user, day))
+    }
+
+    async fn queue(&self, after: Option<UrlId>, limit: u32) -> Result<Vec<ReportedUrl>> {
+        delegate!(self.queue(after, limit))
+    }
+
+    async fn assess_url(
+        &self,
+        actor: &Actor,
+        id: UrlId,
+        by: UserId,
+        decision: &Decision,
+    ) -> Result<ReportedUrl> {
+        delegate!(self.assess_url(actor, id, by, decision))
+    }
+
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         delegate!(self.record_read(actor, action, target))
     }

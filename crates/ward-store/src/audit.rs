@@ -6,7 +6,7 @@ use ward_core::categories::Assessment;
 
 use crate::model::{
     ApiKey, Bank, BankId, BankUpdate, ContentId, FetchOutcome, ImportCounts, OpinionKind, OrgId,
-    Organisation, Partner, Report, UrlId, UrlState,
+    Organisation, Partner, Report, UrlId, UrlState, User, UserId,
 };
 
 /// An audit event before it is written (the actor and time are added then).
@@ -218,6 +218,50 @@ impl Event {
                 "country": report.country,
                 "language": report.language,
                 "urls": report.urls,
+            }),
+        )
+    }
+
+    pub fn user_create(user: &User) -> Event {
+        Event::new(
+            "user.create",
+            format!("user:{}", user.id),
+            json!({ "name": user.name, "org": user.org, "role": user.role.name() }),
+        )
+    }
+
+    pub fn user_password(id: UserId) -> Event {
+        Event::new("user.password", format!("user:{id}"), json!({}))
+    }
+
+    pub fn user_disabled(id: UserId, disabled: bool) -> Event {
+        let action = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
+        Event::new(action, format!("user:{id}"), json!({}))
+    }
+
+    pub fn session_start(id: UserId) -> Event {
+        Event::new("session.start", format!("user:{id}"), json!({}))
+    }
+
+    /// An analyst's decision on a reported URL.
+    pub fn url_assess(
+        id: UrlId,
+        state: UrlState,
+        assessment: Option<Assessment>,
+        added: Option<ContentId>,
+    ) -> Event {
+        Event::new(
+            "url.assess",
+            format!("url:{id}"),
+            json!({
+                "state": state.name(),
+                "age_group": assessment.map(|a| a.age_group.name()),
+                "activity": assessment.map(|a| a.activity.name()),
+                "added_content": added,
             }),
         )
     }

@@ -237,6 +237,75 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the evidence whose retention has passed at `now`; returns how much.
     fn purge_evidence(&self, now: Timestamp) -> impl Future<Output = Result<u64>> + Send;
 
+    // The analysts' accounts, sessions and exposure.
+
+    /// Creates a user; `Conflict` if the name is taken.
+    fn create_user(
+        &self,
+        actor: &Actor,
+        user: &NewUser,
+    ) -> impl Future<Output = Result<User>> + Send;
+    fn user(&self, id: UserId) -> impl Future<Output = Result<Option<User>>> + Send;
+    fn user_by_name(&self, name: &str) -> impl Future<Output = Result<Option<User>>> + Send;
+    /// Every user, by id.
+    fn users(&self) -> impl Future<Output = Result<Vec<User>>> + Send;
+    fn set_password(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        password_hash: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Disables (or enables again) a user; disabling ends their sessions.
+    fn set_user_disabled(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        disabled: bool,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Starts a session for `user`, known by the SHA-256 digest of its secret.
+    fn create_session(
+        &self,
+        user: UserId,
+        secret_digest: &str,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The user of a session that has not expired at `now`, unless they are disabled.
+    fn session_user(
+        &self,
+        secret_digest: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<User>>> + Send;
+    fn end_session(&self, secret_digest: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Adds seconds of exposure to a user's UTC day (`YYYY-MM-DD`); returns the day's
+    /// total.
+    fn add_exposure(
+        &self,
+        user: UserId,
+        day: &str,
+        seconds: u32,
+    ) -> impl Future<Output = Result<u64>> + Send;
+    fn exposure(&self, user: UserId, day: &str) -> impl Future<Output = Result<u64>> + Send;
+
+    // The analysts' queue.
+
+    /// Queued URLs (novel content: known content never comes here), the oldest report
+    /// first, after `after` (a page's last id) when given.
+    fn queue(
+        &self,
+        after: Option<UrlId>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ReportedUrl>>> + Send;
+    /// Records an analyst's decision on a fetched URL (again, to change it); with a bank,
+    /// adds its signals to the bank with the assessment in the same transaction. Returns
+    /// the URL as it now is.
+    fn assess_url(
+        &self,
+        actor: &Actor,
+        id: UrlId,
+        by: UserId,
+        decision: &Decision,
+    ) -> impl Future<Output = Result<ReportedUrl>> + Send;
+
     // The audit log.
 
     /// Logs a read of sensitive data (`action` is `read.<what>`).

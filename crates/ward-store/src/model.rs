@@ -45,6 +45,8 @@ id!(
     ReportId,
     /// A reported URL (each URL once, however many reports name it).
     UrlId,
+    /// A person who signs in to the analyst's pages.
+    UserId,
 );
 
 /// Milliseconds since the Unix epoch, UTC.
@@ -160,6 +162,15 @@ impl Actor {
             key: None,
             org: None,
             label: format!("cli:{what}"),
+        }
+    }
+
+    /// A person signed in to the analyst's pages.
+    pub fn user(user: &User) -> Actor {
+        Actor {
+            key: None,
+            org: Some(user.org),
+            label: format!("user:{}", user.id),
         }
     }
 
@@ -661,6 +672,12 @@ pub struct ReportedUrl {
     #[serde(skip)]
     pub assessment: Option<Assessment>,
     pub assessed_at: Option<Timestamp>,
+    /// The analyst who decided (none for known content).
+    pub assessed_by: Option<UserId>,
+    /// Why there is nothing to act on, when an analyst said so.
+    pub decision_note: Option<String>,
+    /// The bank content its signals were added to.
+    pub added_content: Option<ContentId>,
     pub removed_at: Option<Timestamp>,
 }
 
@@ -712,6 +729,65 @@ impl fmt::Debug for Evidence {
             .field("delete_after", &self.delete_after)
             .finish_non_exhaustive()
     }
+}
+
+/// A person who signs in to the analyst's pages, with a role as API keys have.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: UserId,
+    /// Unique; what they sign in with.
+    pub name: String,
+    pub org: OrgId,
+    pub role: Role,
+    /// Argon2 (PHC string); hashed and checked by the service, never by the store.
+    #[serde(skip)]
+    pub password_hash: String,
+    pub created_at: Timestamp,
+    pub disabled_at: Option<Timestamp>,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("org", &self.org)
+            .field("role", &self.role)
+            .field("disabled_at", &self.disabled_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user to create.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub name: String,
+    pub org: OrgId,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+impl fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewUser")
+            .field("name", &self.name)
+            .field("org", &self.org)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An analyst's decision on a queued URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Abuse material, with its granular facts; with a bank, its signals are added to it
+    /// (with the same assessment) in the same step.
+    Abuse {
+        assessment: Assessment,
+        bank: Option<BankId>,
+    },
+    /// Nothing to act on (out of scope, not illegal, not there), and why.
+    NotActionable { note: String },
 }
 
 #[cfg(test)]

@@ -115,6 +115,12 @@ pub(crate) type UrlRow = (
     Option<i64>,
 );
 
+/// The rest of a reported URL's row: who decided, their note, the content it was added to.
+pub(crate) type DecisionRow = (Option<i64>, Option<String>, Option<i64>);
+
+pub(crate) const SELECT_DECISION: &str =
+    "SELECT assessed_by, decision_note, added_content FROM reported_urls WHERE id = $1";
+
 /// A URL reported again counts once more; a new one is received.
 pub(crate) const UPSERT_URL: &str = "INSERT INTO reported_urls \
      (url, host, state, reports, first_reported_at, last_reported_at) \
@@ -132,11 +138,27 @@ pub(crate) const CLAIMABLE: &str = "SELECT id FROM reported_urls \
      WHERE state IN ('received', 'unreachable') AND claimed_until <= $1 AND attempts < $2 \
      ORDER BY first_reported_at, id LIMIT $3";
 
+/// The analysts' queue: queued URLs after `$1`, the oldest report first.
+pub(crate) const QUEUE: &str = "SELECT id FROM reported_urls WHERE state = 'queued' \
+     AND id > $1 ORDER BY first_reported_at, id LIMIT $2";
+
+/// The states in which an analyst may decide on a URL (again, to change a decision).
+pub(crate) const ASSESSABLE: &[UrlState] = &[
+    UrlState::Queued,
+    UrlState::Assessed,
+    UrlState::NotActionable,
+];
+
 /// What a report's reporter may see: its URLs and their states, in the order given.
 pub(crate) const REPORT_STATUS: &str = "SELECT u.url, u.state FROM report_urls l \
      JOIN reported_urls u ON u.id = l.url_id WHERE l.report_id = $1 ORDER BY l.url_id";
 
-pub(crate) fn reported_url(row: UrlRow, signals: Vec<Signal>) -> Result<ReportedUrl> {
+pub(crate) fn reported_url(
+    row: UrlRow,
+    decision: DecisionRow,
+    signals: Vec<Signal>,
+) -> Result<ReportedUrl> {
+    let (assessed_by, decision_note, added_content) = decision;
     let (
         id,
         url,
@@ -174,6 +196,9 @@ pub(crate) fn reported_url(row: UrlRow, signals: Vec<Signal>) -> Result<Reported
         matched: matched.map(ContentId),
         assessment,
         assessed_at: assessed_at.map(Timestamp),
+        assessed_by: assessed_by.map(UserId),
+        decision_note,
+        added_content: added_content.map(ContentId),
         removed_at: removed_at.map(Timestamp),
     })
 }

@@ -37,6 +37,9 @@ macro_rules! columns {
     (partner) => {
         "id, name, url, api_key, public_key, bank_id, cursor, feedback_cursor, created_at, synced_at"
     };
+    (user) => {
+        "id, name, org_id, role, password_hash, created_at, disabled_at"
+    };
     (audit) => {
         "id, at, actor, actor_key, actor_org, action, target, detail"
     };
@@ -44,6 +47,21 @@ macro_rules! columns {
 pub(crate) use columns;
 
 pub(crate) type OrgRow = (i64, String, i64);
+
+pub(crate) type UserRow = (i64, String, i64, String, String, i64, Option<i64>);
+
+pub(crate) fn user(row: UserRow) -> Result<User> {
+    let (id, name, org, role, password_hash, created_at, disabled_at) = row;
+    Ok(User {
+        id: UserId(id),
+        name,
+        org: OrgId(org),
+        role: stored(&role)?,
+        password_hash,
+        created_at: Timestamp(created_at),
+        disabled_at: disabled_at.map(Timestamp),
+    })
+}
 
 pub(crate) type KeyRow = (i64, i64, String, String, String, i64, Option<i64>);
 

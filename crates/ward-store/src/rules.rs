@@ -74,6 +74,44 @@ pub(crate) fn dispute_limit(limit: Option<u32>) -> Result<Option<i64>> {
     }
 }
 
+/// A password hash as the store keeps it: a PHC string of argon2 (the service hashes).
+pub(crate) fn password_hash(hash: &str) -> Result<&str> {
+    if !hash.starts_with("$argon2") || hash.len() > 512 || hash.chars().any(char::is_control) {
+        return Err(StoreError::Invalid(
+            "a password is stored only as an argon2 hash (a PHC string)".into(),
+        ));
+    }
+    Ok(hash)
+}
+
+/// A UTC day as exposure is counted by: `YYYY-MM-DD`.
+pub(crate) fn day(day: &str) -> Result<&str> {
+    let b = day.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !digits(0..4)
+        || !digits(5..7)
+        || !digits(8..10)
+    {
+        return Err(StoreError::Invalid(format!(
+            "not a day (YYYY-MM-DD): {day:?}"
+        )));
+    }
+    Ok(day)
+}
+
+/// A decision's note: at most 2,000 characters.
+pub(crate) fn note(text: &str) -> Result<&str> {
+    if text.chars().count() > 2000 {
+        return Err(StoreError::Invalid(
+            "a note is at most 2,000 characters".into(),
+        ));
+    }
+    Ok(text)
+}
+
 /// A key's label: at most 200 characters.
 pub(crate) fn label(text: &str) -> Result<&str> {
     let length = text.chars().count();
@@ -152,6 +190,19 @@ mod tests {
             Some(i64::from(u32::MAX))
         );
         assert!(dispute_limit(Some(0)).is_err());
+    }
+
+    #[test]
+    fn password_hashes_days_and_notes() {
+        assert!(password_hash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA").is_ok());
+        assert!(password_hash("hunter2").is_err());
+        assert!(password_hash("$argon2id$\n").is_err());
+        assert!(day("2026-11-29").is_ok());
+        for bad in ["2026-1-29", "2026/11/29", "20261129", "", "2026-11-2x"] {
+            assert!(day(bad).is_err(), "{bad}");
+        }
+        assert!(note(&"n".repeat(2000)).is_ok());
+        assert!(note(&"n".repeat(2001)).is_err());
     }
 
     #[test]

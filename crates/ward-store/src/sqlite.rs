@@ -1192,6 +1192,322 @@ impl Store for SqliteStore {
         Ok(purged)
     }
 
+    async fn create_user(&self, actor: &Actor, user: &NewUser) -> Result<User> {
+        let name = rules::name("user", &user.name)?;
+        let hash = rules::password_hash(&user.password_hash)?;
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        require_org(&mut tx, user.org).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (name, org_id, role, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(&name)
+        .bind(user.org.0)
+        .bind(user.role.name())
+        .bind(hash)
+        .bind(now.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(format!("a user named {name:?} exists"))
+            } else {
+                database(e)
+            }
+        })?;
+        let created = User {
+            id: UserId(id),
+            name,
+            org: user.org,
+            role: user.role,
+            password_hash: hash.to_owned(),
+            created_at: now,
+            disabled_at: None,
+        };
+        log(&mut tx, actor, now, Event::user_create(&created)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(created)
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        let row: Option<rows::UserRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(user),
+            " FROM users WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(database)?;
+        row.map(rows::user).transpose()
+    }
+
+    async fn user_by_name(&self, name: &str) -> Result<Option<User>> {
+        let row: Option<rows::UserRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(user),
+            " FROM users WHERE name = $1"
+        ))
+        .bind(name.trim())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(database)?;
+        row.map(rows::user).transpose()
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        let rows: Vec<rows::UserRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(user),
+            " FROM users ORDER BY id"
+        ))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(database)?;
+        rows.into_iter().map(rows::user).collect()
+    }
+
+    async fn set_password(&self, actor: &Actor, id: UserId, password_hash: &str) -> Result<()> {
+        let hash = rules::password_hash(password_hash)?;
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        let changed = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        if changed.rows_affected() == 0 {
+            return Err(not_found("user", id));
+        }
+        // A new password ends the sessions the old one started.
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        log(&mut tx, actor, now, Event::user_password(id)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn set_user_disabled(&self, actor: &Actor, id: UserId, disabled: bool) -> Result<()> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        let changed = sqlx::query(
+            "UPDATE users SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, $3) END \
+             WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(disabled)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(database)?;
+        if changed.rows_affected() == 0 {
+            return Err(not_found("user", id));
+        }
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+        }
+        log(&mut tx, actor, now, Event::user_disabled(id, disabled)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn create_session(
+        &self,
+        user: UserId,
+        secret_digest: &str,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO sessions (secret_sha256, user_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(secret_digest)
+        .bind(user.0)
+        .bind(now.0)
+        .bind(expires_at.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(database)?;
+        // Expired sessions of anyone go with every new one.
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        let actor = Actor {
+            key: None,
+            org: None,
+            label: format!("user:{user}"),
+        };
+        log(&mut tx, &actor, now, Event::session_start(user)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn session_user(&self, secret_digest: &str, now: Timestamp) -> Result<Option<User>> {
+        let row: Option<rows::UserRow> = sqlx::query_as(
+            "SELECT u.id, u.name, u.org_id, u.role, u.password_hash, u.created_at, u.disabled_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.secret_sha256 = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+        )
+        .bind(secret_digest)
+        .bind(now.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(database)?;
+        row.map(rows::user).transpose()
+    }
+
+    async fn end_session(&self, secret_digest: &str) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("DELETE FROM sessions WHERE secret_sha256 = $1")
+            .bind(secret_digest)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn add_exposure(&self, user: UserId, day: &str, seconds: u32) -> Result<u64> {
+        let day = rules::day(day)?;
+        let mut tx = self.write().await?;
+        let total: i64 = sqlx::query_scalar(
+            "INSERT INTO exposures (user_id, day, seconds) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, day) DO UPDATE SET seconds = exposures.seconds + excluded.seconds \
+             RETURNING seconds",
+        )
+        .bind(user.0)
+        .bind(day)
+        .bind(i64::from(seconds))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(database)?;
+        tx.commit().await.map_err(database)?;
+        Ok(u64::try_from(total).unwrap_or(0))
+    }
+
+    async fn exposure(&self, user: UserId, day: &str) -> Result<u64> {
+        let day = rules::day(day)?;
+        let total: Option<i64> =
+            sqlx::query_scalar("SELECT seconds FROM exposures WHERE user_id = $1 AND day = $2")
+                .bind(user.0)
+                .bind(day)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(database)?;
+        Ok(total.map_or(0, |t| u64::try_from(t).unwrap_or(0)))
+    }
+
+    async fn queue(&self, after: Option<UrlId>, limit: u32) -> Result<Vec<ReportedUrl>> {
+        let mut tx = self.read().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(crate::report::QUEUE)
+            .bind(after.map_or(0, |a| a.0))
+            .bind(i64::from(limit.min(1000)))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(database)?;
+        let mut found = reported_urls(&mut tx, &ids).await?;
+        let order: std::collections::HashMap<i64, usize> =
+            ids.iter().enumerate().map(|(n, id)| (*id, n)).collect();
+        found.sort_by_key(|u| order[&u.id.0]);
+        Ok(found)
+    }
+
+    async fn assess_url(
+        &self,
+        actor: &Actor,
+        id: UrlId,
+        by: UserId,
+        decision: &Decision,
+    ) -> Result<ReportedUrl> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        let mut url = reported_urls(&mut tx, &[id.0])
+            .await?
+            .pop()
+            .ok_or_else(|| not_found("reported URL", id))?;
+        if !crate::report::ASSESSABLE.contains(&url.state) {
+            return Err(StoreError::Conflict(format!(
+                "URL {id} is {}: only fetched URLs are assessed",
+                url.state.name()
+            )));
+        }
+        let (state, assessment, note, added) = match decision {
+            Decision::Abuse { assessment, bank } => {
+                let added = match bank {
+                    Some(bank) => {
+                        require_live_bank(&mut tx, *bank).await?;
+                        if url.signals.is_empty() {
+                            return Err(StoreError::Invalid(format!(
+                                "URL {id} has no signals to add to a bank"
+                            )));
+                        }
+                        let item = NewContent {
+                            signals: url.signals.clone(),
+                            assessment: Some(*assessment),
+                            source: format!("report:url:{id}"),
+                            ..NewContent::default()
+                        };
+                        let ids = insert_content(&mut tx, actor, *bank, &[&item], now).await?;
+                        let count = item.signals.len();
+                        log(&mut tx, actor, now, Event::content_add(*bank, 1, count)).await?;
+                        ids.first().copied()
+                    }
+                    None => None,
+                };
+                (UrlState::Assessed, Some(*assessment), None, added)
+            }
+            Decision::NotActionable { note } => (
+                UrlState::NotActionable,
+                None,
+                Some(rules::note(note)?.to_owned()),
+                None,
+            ),
+        };
+        let (age_group, activity) = rows::assessment_columns(assessment);
+        sqlx::query(
+            "UPDATE reported_urls SET state = $2, age_group = $3, activity = $4, assessed_at = $5, \
+             assessed_by = $6, decision_note = $7, added_content = COALESCE($8, added_content) \
+             WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(state.name())
+        .bind(age_group)
+        .bind(activity)
+        .bind(now.0)
+        .bind(by.0)
+        .bind(note.as_deref())
+        .bind(added.map(|c| c.0))
+        .execute(&mut *tx)
+        .await
+        .map_err(database)?;
+        log(
+            &mut tx,
+            actor,
+            now,
+            Event::url_assess(id, state, assessment, added),
+        )
+        .await?;
+        url = reported_urls(&mut tx, &[id.0])
+            .await?
+            .pop()
+            .ok_or_else(|| not_found("reported URL", id))?;
+        tx.commit().await.map_err(database)?;
+        Ok(url)
+    }
+
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;
         let now = Timestamp::now();
@@ -1599,6 +1915,11 @@ async fn reported_urls(conn: &mut SqliteConnection, ids: &[i64]) -> Result<Vec<R
             .await
             .map_err(database)?;
         let Some(row) = row else { continue };
+        let decision: crate::report::DecisionRow = sqlx::query_as(crate::report::SELECT_DECISION)
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(database)?;
         let signals: Vec<(String, String)> = sqlx::query_as(
             "SELECT kind, value FROM url_signals WHERE url_id = $1 ORDER BY kind, value",
         )
@@ -1615,7 +1936,7 @@ async fn reported_urls(conn: &mut SqliteConnection, ids: &[i64]) -> Result<Vec<R
                 })
             })
             .collect::<Result<_>>()?;
-        found.push(crate::report::reported_url(row, signals)?);
+        found.push(crate::report::reported_url(row, decision, signals)?);
     }
     found.sort_by_key(|u| u.id);
     Ok(found)

@@ -2,6 +2,7 @@
 //! runs on a fresh SQLite file and on a fresh PostgreSQL database (`sqlite::` and
 //! `postgres::` tests). PostgreSQL must be reachable: see `harness.rs`.
 
+mod analysts;
 mod audit;
 mod banks;
 mod bulk;
@@ -77,4 +78,6 @@ conformance!(
     reports::reports_merge_urls_and_give_references,
     reports::intake_claims_fetches_and_keeps_evidence,
     reports::concurrent_claims_are_disjoint,
+    analysts::users_sessions_and_exposure,
+    analysts::the_queue_and_decisions,
 );
