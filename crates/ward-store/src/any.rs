@@ -329,6 +329,70 @@ impl Store for AnyStore {
         delegate!(self.assess_url(actor, id, by, decision))
     }
 
+    async fn set_host_contact(
+        &self,
+        actor: &Actor,
+        pattern: &str,
+        email: Option<&str>,
+        webhook: Option<&str>,
+    ) -> Result<HostContact> {
+        delegate!(self.set_host_contact(actor, pattern, email, webhook))
+    }
+
+    async fn host_contacts(&self) -> Result<Vec<HostContact>> {
+        delegate!(self.host_contacts())
+    }
+
+    async fn remove_host_contact(&self, actor: &Actor, pattern: &str) -> Result<()> {
+        delegate!(self.remove_host_contact(actor, pattern))
+    }
+
+    async fn open_notices(&self, now: Timestamp) -> Result<u32> {
+        delegate!(self.open_notices(now))
+    }
+
+    async fn claim_notices(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(Notice, ReportedUrl)>> {
+        delegate!(self.claim_notices(now, until, limit))
+    }
+
+    async fn record_notice(
+        &self,
+        actor: &Actor,
+        id: NoticeId,
+        outcome: &NoticeOutcome,
+    ) -> Result<()> {
+        delegate!(self.record_notice(actor, id, outcome))
+    }
+
+    async fn notices(&self, url: UrlId) -> Result<Vec<Notice>> {
+        delegate!(self.notices(url))
+    }
+
+    async fn claim_rechecks(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ReportedUrl>> {
+        delegate!(self.claim_rechecks(now, until, limit))
+    }
+
+    async fn record_recheck(
+        &self,
+        actor: &Actor,
+        id: UrlId,
+        now: Timestamp,
+        gone: bool,
+        next_check_at: Timestamp,
+    ) -> Result<UrlState> {
+        delegate!(self.record_recheck(actor, id, now, gone, next_check_at))
+    }
+
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         delegate!(self.record_read(actor, action, target))
     }

@@ -5,8 +5,9 @@ use serde_json::{Map, Value, json};
 use ward_core::categories::Assessment;
 
 use crate::model::{
-    ApiKey, Bank, BankId, BankUpdate, ContentId, FetchOutcome, ImportCounts, OpinionKind, OrgId,
-    Organisation, Partner, Report, UrlId, UrlState, User, UserId,
+    ApiKey, Bank, BankId, BankUpdate, ContentId, FetchOutcome, HostContact, ImportCounts, NoticeId,
+    NoticeOutcome, OpinionKind, OrgId, Organisation, Partner, Report, UrlId, UrlState, User,
+    UserId,
 };
 
 /// An audit event before it is written (the actor and time are added then).
@@ -264,6 +265,36 @@ impl Event {
                 "added_content": added,
             }),
         )
+    }
+
+    pub fn contact_set(contact: &HostContact) -> Event {
+        Event::new(
+            "contact.set",
+            format!("contact:{}", contact.pattern),
+            json!({ "email": contact.email, "webhook": contact.webhook }),
+        )
+    }
+
+    pub fn contact_remove(pattern: &str) -> Event {
+        Event::new("contact.remove", format!("contact:{pattern}"), json!({}))
+    }
+
+    /// A notice was sent to a host (or sending it failed).
+    pub fn notice_sent(id: NoticeId, url: UrlId, outcome: &NoticeOutcome) -> Event {
+        let detail = match outcome {
+            NoticeOutcome::Sent { next_due_at, .. } => {
+                json!({ "notice": id, "sent": true, "next_due_at": next_due_at.to_rfc3339() })
+            }
+            NoticeOutcome::Failed { error, .. } => {
+                json!({ "notice": id, "sent": false, "error": error })
+            }
+        };
+        Event::new("notice.send", format!("url:{url}"), detail)
+    }
+
+    /// A URL acted on was fetched again: gone (removed) or still there.
+    pub fn url_recheck(id: UrlId, gone: bool) -> Event {
+        Event::new("url.recheck", format!("url:{id}"), json!({ "gone": gone }))
     }
 
     /// Evidence past its retention was deleted.

@@ -21,6 +21,7 @@ mod audit;
 mod error;
 mod import;
 mod model;
+mod notice;
 mod postgres;
 mod report;
 mod rows;
@@ -305,6 +306,61 @@ pub trait Store: Send + Sync + 'static {
         by: UserId,
         decision: &Decision,
     ) -> impl Future<Output = Result<ReportedUrl>> + Send;
+
+    // Notices to hosts, and re-checks.
+
+    /// Sets where the hosts `pattern` covers are reached (replacing what was set for it).
+    fn set_host_contact(
+        &self,
+        actor: &Actor,
+        pattern: &str,
+        email: Option<&str>,
+        webhook: Option<&str>,
+    ) -> impl Future<Output = Result<HostContact>> + Send;
+    fn host_contacts(&self) -> impl Future<Output = Result<Vec<HostContact>>> + Send;
+    fn remove_host_contact(
+        &self,
+        actor: &Actor,
+        pattern: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Opens notices, due at `now`, for the URLs assessed as abuse (by an analyst or by a
+    /// bank's hash) that have none, on every channel of the contact covering their host;
+    /// returns how many. A URL whose host has no contact waits for one.
+    fn open_notices(&self, now: Timestamp) -> impl Future<Output = Result<u32>> + Send;
+    /// Claims up to `limit` open notices due at `now` for this node until `until`, with
+    /// their URLs.
+    fn claim_notices(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(Notice, ReportedUrl)>>> + Send;
+    /// Records what sending a notice gave; a first send makes its URL `noticed`.
+    fn record_notice(
+        &self,
+        actor: &Actor,
+        id: NoticeId,
+        outcome: &NoticeOutcome,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// A URL's notices, by id.
+    fn notices(&self, url: UrlId) -> impl Future<Output = Result<Vec<Notice>>> + Send;
+    /// Claims up to `limit` URLs acted on whose re-check is due at `now`.
+    fn claim_rechecks(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ReportedUrl>>> + Send;
+    /// Records a re-check: gone (the URL is `removed` at `now` and its notices closed), or
+    /// still there (checked again at `next_check_at`).
+    fn record_recheck(
+        &self,
+        actor: &Actor,
+        id: UrlId,
+        now: Timestamp,
+        gone: bool,
+        next_check_at: Timestamp,
+    ) -> impl Future<Output = Result<UrlState>> + Send;
 
     // The audit log.
 

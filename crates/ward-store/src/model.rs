@@ -47,6 +47,10 @@ id!(
     UrlId,
     /// A person who signs in to the analyst's pages.
     UserId,
+    /// Where a host's abuse desk is reached.
+    ContactId,
+    /// A notice to a host.
+    NoticeId,
 );
 
 /// Milliseconds since the Unix epoch, UTC.
@@ -788,6 +792,58 @@ pub enum Decision {
     },
     /// Nothing to act on (out of scope, not illegal, not there), and why.
     NotActionable { note: String },
+}
+
+/// Where a host's abuse desk is reached: by e-mail, by webhook, or both.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HostContact {
+    pub id: ContactId,
+    /// A host name, covering its subdomains; the longest pattern covering a host wins.
+    pub pattern: String,
+    pub email: Option<String>,
+    pub webhook: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// How a notice reaches a host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoticeChannel {
+    Email,
+    Webhook,
+}
+
+named_values!(NoticeChannel, "notice channel", StoreError = StoreError::Invalid, Email => "email", Webhook => "webhook");
+
+/// A notice to a host about one URL on one channel, sent again until the URL is clean.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Notice {
+    pub id: NoticeId,
+    pub url: UrlId,
+    pub channel: NoticeChannel,
+    /// The e-mail address or webhook URL.
+    pub address: String,
+    pub created_at: Timestamp,
+    pub sends: u32,
+    pub first_sent_at: Option<Timestamp>,
+    pub last_sent_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub next_due_at: Timestamp,
+    /// When the URL was found clean (no more notices).
+    pub closed_at: Option<Timestamp>,
+}
+
+/// What sending a notice gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoticeOutcome {
+    /// Sent; sent again at `next_due_at` unless the URL is clean by then, which is checked
+    /// from `check_at`.
+    Sent {
+        next_due_at: Timestamp,
+        check_at: Timestamp,
+    },
+    /// Not sent (the relay or the webhook failed); tried again at `retry_at`.
+    Failed { error: String, retry_at: Timestamp },
 }
 
 #[cfg(test)]

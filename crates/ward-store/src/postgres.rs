@@ -1455,6 +1455,293 @@ impl Store for PgStore {
         Ok(url)
     }
 
+    async fn set_host_contact(
+        &self,
+        actor: &Actor,
+        pattern: &str,
+        email: Option<&str>,
+        webhook: Option<&str>,
+    ) -> Result<HostContact> {
+        let pattern = crate::notice::pattern(pattern)?;
+        let (email, webhook) = crate::notice::addresses(email, webhook)?;
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        let row: crate::notice::ContactRow = sqlx::query_as(
+            "INSERT INTO host_contacts (pattern, email, webhook, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (pattern) DO UPDATE SET \
+             email = excluded.email, webhook = excluded.webhook \
+             RETURNING id, pattern, email, webhook, created_at",
+        )
+        .bind(&pattern)
+        .bind(email)
+        .bind(webhook)
+        .bind(now.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(database)?;
+        let contact = crate::notice::contact(row);
+        log(&mut tx, actor, now, Event::contact_set(&contact)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(contact)
+    }
+
+    async fn host_contacts(&self) -> Result<Vec<HostContact>> {
+        let rows: Vec<crate::notice::ContactRow> = sqlx::query_as(crate::notice::SELECT_CONTACTS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database)?;
+        Ok(rows.into_iter().map(crate::notice::contact).collect())
+    }
+
+    async fn remove_host_contact(&self, actor: &Actor, pattern: &str) -> Result<()> {
+        let pattern = crate::notice::pattern(pattern)?;
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        let removed = sqlx::query("DELETE FROM host_contacts WHERE pattern = $1")
+            .bind(&pattern)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        if removed.rows_affected() == 0 {
+            return Err(not_found("host contact", &pattern));
+        }
+        log(&mut tx, actor, now, Event::contact_remove(&pattern)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn open_notices(&self, now: Timestamp) -> Result<u32> {
+        let mut tx = self.write().await?;
+        let contacts: Vec<crate::notice::ContactRow> =
+            sqlx::query_as(crate::notice::SELECT_CONTACTS)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(database)?;
+        let contacts: Vec<HostContact> = contacts.into_iter().map(crate::notice::contact).collect();
+        let waiting: Vec<(i64, String)> = sqlx::query_as(crate::notice::UNNOTICED)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(database)?;
+        let mut opened = 0;
+        for (url, host) in waiting {
+            let Some(contact) = crate::notice::contact_for(&host, &contacts) else {
+                continue;
+            };
+            let channels = [
+                (NoticeChannel::Email, contact.email.as_deref()),
+                (NoticeChannel::Webhook, contact.webhook.as_deref()),
+            ];
+            for (channel, address) in channels {
+                let Some(address) = address else { continue };
+                sqlx::query(
+                    "INSERT INTO notices (url_id, channel, address, created_at, next_due_at) \
+                     VALUES ($1, $2, $3, $4, $4)",
+                )
+                .bind(url)
+                .bind(channel.name())
+                .bind(address)
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+                opened += 1;
+            }
+        }
+        tx.commit().await.map_err(database)?;
+        Ok(opened)
+    }
+
+    async fn claim_notices(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(Notice, ReportedUrl)>> {
+        let mut tx = self.write().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(CLAIM_NOTICES)
+            .bind(now.0)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(database)?;
+        let mut claimed = Vec::with_capacity(ids.len());
+        for id in ids {
+            sqlx::query("UPDATE notices SET claimed_until = $2 WHERE id = $1")
+                .bind(id)
+                .bind(until.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+            let row: crate::notice::NoticeRow = sqlx::query_as(crate::notice::NOTICE_BY_ID)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(database)?;
+            let notice = crate::notice::notice(row)?;
+            let url = reported_urls(&mut tx, &[notice.url.0])
+                .await?
+                .pop()
+                .ok_or_else(|| not_found("reported URL", notice.url))?;
+            claimed.push((notice, url));
+        }
+        tx.commit().await.map_err(database)?;
+        Ok(claimed)
+    }
+
+    async fn record_notice(
+        &self,
+        actor: &Actor,
+        id: NoticeId,
+        outcome: &NoticeOutcome,
+    ) -> Result<()> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        let url: Option<i64> = sqlx::query_scalar("SELECT url_id FROM notices WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(database)?;
+        let url = url.ok_or_else(|| not_found("notice", id))?;
+        match outcome {
+            NoticeOutcome::Sent {
+                next_due_at,
+                check_at,
+            } => {
+                sqlx::query(
+                    "UPDATE notices SET sends = sends + 1, first_sent_at = COALESCE(first_sent_at, $2), \
+                     last_sent_at = $2, last_error = NULL, next_due_at = $3, claimed_until = 0 \
+                     WHERE id = $1",
+                )
+                .bind(id.0)
+                .bind(now.0)
+                .bind(next_due_at.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+                sqlx::query(
+                    "UPDATE reported_urls SET state = CASE WHEN state IN ('assessed', 'known') \
+                     THEN 'noticed' ELSE state END, \
+                     next_check_at = COALESCE(next_check_at, $2) WHERE id = $1",
+                )
+                .bind(url)
+                .bind(check_at.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+            }
+            NoticeOutcome::Failed { error, retry_at } => {
+                sqlx::query(
+                    "UPDATE notices SET last_error = $2, next_due_at = $3, claimed_until = 0 \
+                     WHERE id = $1",
+                )
+                .bind(id.0)
+                .bind(error)
+                .bind(retry_at.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+            }
+        }
+        log(
+            &mut tx,
+            actor,
+            now,
+            Event::notice_sent(id, UrlId(url), outcome),
+        )
+        .await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
+    }
+
+    async fn notices(&self, url: UrlId) -> Result<Vec<Notice>> {
+        let rows: Vec<crate::notice::NoticeRow> =
+            sqlx::query_as(crate::notice::NOTICE_COLUMNS_BY_URL)
+                .bind(url.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(database)?;
+        rows.into_iter().map(crate::notice::notice).collect()
+    }
+
+    async fn claim_rechecks(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ReportedUrl>> {
+        let mut tx = self.write().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(CLAIM_RECHECKS)
+            .bind(now.0)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(database)?;
+        for id in &ids {
+            sqlx::query("UPDATE reported_urls SET claimed_until = $2 WHERE id = $1")
+                .bind(id)
+                .bind(until.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+        }
+        let claimed = reported_urls(&mut tx, &ids).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(claimed)
+    }
+
+    async fn record_recheck(
+        &self,
+        actor: &Actor,
+        id: UrlId,
+        now: Timestamp,
+        gone: bool,
+        next_check_at: Timestamp,
+    ) -> Result<UrlState> {
+        let mut tx = self.write().await?;
+        let state: Option<String> =
+            sqlx::query_scalar("SELECT state FROM reported_urls WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(database)?;
+        let state: UrlState = rows::stored(&state.ok_or_else(|| not_found("reported URL", id))?)?;
+        let state = if gone {
+            sqlx::query(
+                "UPDATE reported_urls SET state = 'removed', removed_at = $2, checked_at = $2, \
+                 next_check_at = NULL, claimed_until = 0 WHERE id = $1",
+            )
+            .bind(id.0)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+            sqlx::query(
+                "UPDATE notices SET closed_at = $2 WHERE url_id = $1 AND closed_at IS NULL",
+            )
+            .bind(id.0)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+            UrlState::Removed
+        } else {
+            sqlx::query(
+                "UPDATE reported_urls SET checked_at = $2, next_check_at = $3, claimed_until = 0 \
+                 WHERE id = $1",
+            )
+            .bind(id.0)
+            .bind(now.0)
+            .bind(next_check_at.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+            state
+        };
+        log(&mut tx, actor, now, Event::url_recheck(id, gone)).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(state)
+    }
+
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;
         let now = Timestamp::now();
@@ -1829,3 +2116,11 @@ async fn reported_urls(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<Repor
 const CLAIM_URLS: &str = "SELECT id FROM reported_urls \
      WHERE state IN ('received', 'unreachable') AND claimed_until <= $1 AND attempts < $2 \
      ORDER BY first_reported_at, id LIMIT $3 FOR UPDATE SKIP LOCKED";
+
+/// The notices and re-checks a node takes, skipping rows another node's transaction holds.
+const CLAIM_NOTICES: &str = "SELECT id FROM notices \
+     WHERE closed_at IS NULL AND next_due_at <= $1 AND claimed_until <= $1 \
+     ORDER BY next_due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED";
+const CLAIM_RECHECKS: &str = "SELECT id FROM reported_urls \
+     WHERE state IN ('assessed', 'known', 'noticed') AND next_check_at <= $1 \
+     AND claimed_until <= $1 ORDER BY next_check_at, id LIMIT $2 FOR UPDATE SKIP LOCKED";

@@ -11,6 +11,7 @@ mod exchange;
 mod feed;
 mod harness;
 mod keys;
+mod notices;
 mod opening;
 mod opinions;
 mod orgs;
@@ -80,4 +81,5 @@ conformance!(
     reports::concurrent_claims_are_disjoint,
     analysts::users_sessions_and_exposure,
     analysts::the_queue_and_decisions,
+    notices::notices_until_removal,
 );

@@ -1,0 +1,264 @@
+//! Notices: contacts per host or domain, notices opened for URLs assessed as abuse (by an
+//! analyst or by a bank's hash) on every channel of the covering contact, claimed, sent and
+//! sent again, and closed when a re-check finds the URL clean.
+
+use ward_core::categories::{Activity, AgeGroup, Assessment};
+use ward_store::*;
+
+use crate::assert_fails;
+use crate::harness::{item, operator, pdq, setup};
+
+pub async fn notices_until_removal(store: &impl Store) {
+    let s = setup(store, "Hotline").await;
+    let actor = operator();
+    // Contacts.
+    let contact = store
+        .set_host_contact(&actor, "Example.ORG.", Some("abuse@example.org"), None)
+        .await
+        .unwrap();
+    assert_eq!(contact.pattern, "example.org");
+    let contact = store
+        .set_host_contact(
+            &actor,
+            "example.org",
+            Some("abuse@example.org"),
+            Some("https://hooks.example.org/ward"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        contact.webhook.as_deref(),
+        Some("https://hooks.example.org/ward")
+    );
+    assert_eq!(store.host_contacts().await.unwrap(), vec![contact.clone()]);
+    assert_fails!(
+        store
+            .set_host_contact(&actor, "example.net", None, None)
+            .await,
+        StoreError::Invalid(_)
+    );
+    assert_fails!(
+        store.remove_host_contact(&actor, "nowhere.test").await,
+        StoreError::NotFound { .. }
+    );
+
+    // Three URLs: one assessed by an analyst (under example.org), one known by its hash (a
+    // host without a contact yet), one still queued.
+    let known = store
+        .add_content(&s.actor, s.bank.id, &[item(vec![pdq(1)])])
+        .await
+        .unwrap()[0];
+    let filed = store
+        .file_report(&NewReport {
+            country: String::new(),
+            language: "en".into(),
+            content_kind: ContentKind::Images,
+            urls: vec![
+                "https://cdn.example.org/a.jpg".into(),
+                "https://other.test/b.jpg".into(),
+                "https://cdn.example.org/c.jpg".into(),
+            ],
+            description: String::new(),
+            email: None,
+        })
+        .await
+        .unwrap();
+    let urls = filed.urls.clone();
+    let fetched = |matched| FetchOutcome::Fetched {
+        media_type: "image/jpeg".into(),
+        sha256: "00".repeat(32),
+        signals: vec![pdq(50)],
+        matched,
+        evidence: None,
+    };
+    let intake = Actor::intake();
+    store
+        .record_fetch(&intake, urls[0], &fetched(None))
+        .await
+        .unwrap();
+    store
+        .record_fetch(&intake, urls[1], &fetched(Some((known, None))))
+        .await
+        .unwrap();
+    store
+        .record_fetch(&intake, urls[2], &fetched(None))
+        .await
+        .unwrap();
+    let analyst = store
+        .create_user(
+            &actor,
+            &NewUser {
+                name: "amina".into(),
+                org: s.org.id,
+                role: Role::Analyst,
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let assessment = Assessment {
+        age_group: AgeGroup::Prepubescent,
+        activity: Activity::OtherIndecent,
+    };
+    store
+        .assess_url(
+            &Actor::user(&analyst),
+            urls[0],
+            analyst.id,
+            &Decision::Abuse {
+                assessment,
+                bank: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    let t = |ms: i64| Timestamp(2_000_000_000_000 + ms);
+    // The assessed URL gets a notice on each channel; the known one waits for a contact.
+    assert_eq!(store.open_notices(t(0)).await.unwrap(), 2);
+    assert_eq!(store.open_notices(t(0)).await.unwrap(), 0);
+    store
+        .set_host_contact(&actor, "other.test", Some("abuse@other.test"), None)
+        .await
+        .unwrap();
+    assert_eq!(store.open_notices(t(0)).await.unwrap(), 1);
+    assert!(
+        store.notices(urls[2]).await.unwrap().is_empty(),
+        "not assessed"
+    );
+
+    // Claimed once, sent, sent again when due.
+    let claimed = store.claim_notices(t(0), t(60_000), 10).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert!(
+        store
+            .claim_notices(t(1), t(60_000), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (email, url) = claimed
+        .iter()
+        .find(|(n, _)| n.url == urls[0] && n.channel == NoticeChannel::Email)
+        .unwrap();
+    assert_eq!(email.address, "abuse@example.org");
+    assert_eq!(url.assessment, Some(assessment));
+    let day = 86_400_000;
+    for (notice, _) in &claimed {
+        store
+            .record_notice(
+                &intake,
+                notice.id,
+                &NoticeOutcome::Sent {
+                    next_due_at: t(day),
+                    check_at: t(3_600_000),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let sent = &store.notices(urls[0]).await.unwrap()[0];
+    assert_eq!((sent.sends, sent.first_sent_at.is_some()), (1, true));
+    let noticed = store.reported_url(urls[0]).await.unwrap().unwrap();
+    assert_eq!(noticed.state, UrlState::Noticed);
+    assert_eq!(
+        store.reported_url(urls[1]).await.unwrap().unwrap().state,
+        UrlState::Noticed
+    );
+    assert!(
+        store
+            .claim_notices(t(day - 1), t(day), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_notices(t(day), t(day + 60_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 3);
+    // A failed send is tried again at the time given.
+    let (failing, _) = &again[0];
+    store
+        .record_notice(
+            &intake,
+            failing.id,
+            &NoticeOutcome::Failed {
+                error: "relay refused".into(),
+                retry_at: t(day + 600_000),
+            },
+        )
+        .await
+        .unwrap();
+    let failed = store
+        .notices(failing.url)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|n| n.id == failing.id)
+        .unwrap();
+    assert_eq!(failed.last_error.as_deref(), Some("relay refused"));
+    assert_eq!(failed.sends, 1);
+
+    // Re-checks: still there, then gone.
+    assert!(
+        store
+            .claim_rechecks(t(0), t(1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let due = store
+        .claim_rechecks(t(3_600_000), t(3_700_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 2);
+    let state = store
+        .record_recheck(&intake, urls[0], t(3_600_000), false, t(7_200_000))
+        .await
+        .unwrap();
+    assert_eq!(state, UrlState::Noticed);
+    let state = store
+        .record_recheck(&intake, urls[1], t(3_600_000), true, t(0))
+        .await
+        .unwrap();
+    assert_eq!(state, UrlState::Removed);
+    let removed = store.reported_url(urls[1]).await.unwrap().unwrap();
+    assert_eq!(removed.removed_at, Some(t(3_600_000)));
+    assert!(
+        store
+            .notices(urls[1])
+            .await
+            .unwrap()
+            .iter()
+            .all(|n| n.closed_at == Some(t(3_600_000)))
+    );
+    // Closed notices are not sent again; the other URL's are.
+    let later = store
+        .claim_notices(t(3 * day), t(3 * day + 1), 10)
+        .await
+        .unwrap();
+    assert!(later.iter().all(|(n, _)| n.url == urls[0]), "{later:?}");
+    assert_eq!(later.len(), 2);
+    let due = store
+        .claim_rechecks(t(7_200_000), t(7_300_000), 10)
+        .await
+        .unwrap();
+    assert_eq!(due.iter().map(|u| u.id).collect::<Vec<_>>(), [urls[0]]);
+
+    store
+        .remove_host_contact(&actor, "other.test")
+        .await
+        .unwrap();
+    let actions: Vec<String> = store
+        .audit_log(&AuditQuery {
+            target: Some(format!("url:{}", urls[1])),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["url.fetch", "notice.send", "url.recheck"]);
+}
