@@ -6,7 +6,7 @@ use std::str::FromStr as _;
 use anyhow::{Context as _, anyhow};
 use ward_store::{Actor, KeyId, Role, Store};
 
-use super::{AdminArgs, AdminCommand, KeyCommand, OrgCommand};
+use super::{AdminArgs, AdminCommand, ContactCommand, KeyCommand, OrgCommand};
 use crate::serve::open_store;
 
 pub fn run(args: &AdminArgs) -> anyhow::Result<ExitCode> {
@@ -65,6 +65,30 @@ async fn command(store: &impl Store, command: &AdminCommand) -> anyhow::Result<(
         AdminCommand::Key(KeyCommand::Revoke { id }) => {
             let key = store.revoke_key(&actor, KeyId(*id)).await?;
             eprintln!("ward: key {} ({}) revoked", key.id, key.prefix);
+        }
+        AdminCommand::Contact(ContactCommand::Set {
+            pattern,
+            email,
+            webhook,
+        }) => {
+            let contact = store
+                .set_host_contact(&actor, pattern, email.as_deref(), webhook.as_deref())
+                .await?;
+            eprintln!("ward: notices for {} set", contact.pattern);
+        }
+        AdminCommand::Contact(ContactCommand::List) => {
+            for contact in store.host_contacts().await? {
+                println!(
+                    "{}\t{}\t{}",
+                    contact.pattern,
+                    contact.email.unwrap_or_default(),
+                    contact.webhook.unwrap_or_default()
+                );
+            }
+        }
+        AdminCommand::Contact(ContactCommand::Remove { pattern }) => {
+            store.remove_host_contact(&actor, pattern).await?;
+            eprintln!("ward: the contact for {pattern} removed");
         }
     }
     Ok(())

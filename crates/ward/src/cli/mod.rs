@@ -510,6 +510,40 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR:PORT")]
     pub fetch_allow: Vec<std::net::SocketAddr>,
 
+    /// How often to send the notices due and re-check noticed URLs, in seconds; 0: this
+    /// node sends none.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub notice_interval: u64,
+
+    /// The SMTP relay for notices by e-mail: smtp://host:port (clear),
+    /// smtp://user:password@host?tls=starttls, or smtps://host:port.
+    #[arg(long, value_name = "URL", env = "WARD_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// Who notices come from ("Name <address>").
+    #[arg(
+        long,
+        value_name = "MAILBOX",
+        default_value = "Ward hotline <notices@localhost>"
+    )]
+    pub notice_from: String,
+
+    /// The hotline's name, as notices sign.
+    #[arg(long, value_name = "NAME", default_value = "Ward hotline")]
+    pub hotline_name: String,
+
+    /// How a host disputes a notice (notices quote it).
+    #[arg(long, value_name = "TEXT")]
+    pub notice_dispute: Option<String>,
+
+    /// Hours until a notice is sent again while the content is still there.
+    #[arg(long, value_name = "HOURS", default_value_t = 24, value_parser = value_parser!(u64).range(1..=720))]
+    pub renotice_hours: u64,
+
+    /// Hours between re-checks of a noticed URL.
+    #[arg(long, value_name = "HOURS", default_value_t = 6, value_parser = value_parser!(u64).range(1..=720))]
+    pub recheck_hours: u64,
+
     #[command(flatten)]
     pub video: VideoArgs,
 }
@@ -532,6 +566,28 @@ pub enum AdminCommand {
     /// API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Where hosts' abuse desks are reached with notices.
+    #[command(subcommand)]
+    Contact(ContactCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactCommand {
+    /// Set how the hosts a pattern covers are sent notices (replacing what was set).
+    Set {
+        /// A host name; it covers its subdomains (the longest covering pattern wins).
+        pattern: String,
+        /// The abuse desk's e-mail address.
+        #[arg(long)]
+        email: Option<String>,
+        /// A URL notices are posted to as JSON.
+        #[arg(long)]
+        webhook: Option<String>,
+    },
+    /// List contacts as `pattern<TAB>email<TAB>webhook`.
+    List,
+    /// Remove a pattern's contact.
+    Remove { pattern: String },
 }
 
 #[derive(Debug, Subcommand)]

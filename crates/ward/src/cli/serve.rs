@@ -8,6 +8,7 @@ use super::ServeArgs;
 use crate::fetch::FetchConfig;
 use crate::serve::evidence::EvidenceKey;
 use crate::serve::intake::IntakeConfig;
+use crate::serve::notices::NoticeConfig;
 use crate::serve::{self, Config, ServeSettings};
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
@@ -26,6 +27,17 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         evidence: Some(Arc::new(evidence)),
         ..IntakeConfig::default()
     };
+    let defaults = NoticeConfig::default();
+    let notices = NoticeConfig {
+        interval: (args.notice_interval > 0).then(|| Duration::from_secs(args.notice_interval)),
+        smtp: args.smtp_url.clone(),
+        from: args.notice_from.clone(),
+        hotline: args.hotline_name.clone(),
+        dispute: args.notice_dispute.clone().unwrap_or(defaults.dispute),
+        renotice: Duration::from_secs(args.renotice_hours * 3600),
+        recheck: Duration::from_secs(args.recheck_hours * 3600),
+        ..NoticeConfig::default()
+    };
     let settings = ServeSettings {
         listen: args.listen,
         data_dir: args.store.data_dir.clone(),
@@ -36,6 +48,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             sync_interval: (args.sync_interval > 0)
                 .then(|| Duration::from_secs(args.sync_interval)),
             intake,
+            notices,
         },
     };
     serve::run(settings)?;

@@ -16,6 +16,7 @@ mod feed;
 mod hma;
 pub mod intake;
 mod matching;
+pub mod notices;
 mod openapi;
 mod ops;
 mod summaries;
@@ -54,6 +55,8 @@ pub struct Config {
     pub sync_interval: Option<Duration>,
     /// How reported URLs are fetched, hashed and matched.
     pub intake: intake::IntakeConfig,
+    /// How hosts are sent notices, and URLs re-checked until removal.
+    pub notices: notices::NoticeConfig,
 }
 
 impl Default for Config {
@@ -67,6 +70,7 @@ impl Default for Config {
             },
             sync_interval: Some(Duration::from_secs(60)),
             intake: intake::IntakeConfig::default(),
+            notices: notices::NoticeConfig::default(),
         }
     }
 }
@@ -137,6 +141,9 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
     }
     if let Some(interval) = state.config.intake.interval {
         tokio::spawn(intake::run(Arc::downgrade(&state), interval));
+    }
+    if let Some(interval) = state.config.notices.interval {
+        tokio::spawn(notices::run(Arc::downgrade(&state), interval));
     }
     let follower = Arc::clone(&state);
     tokio::spawn(async move {

@@ -846,3 +846,64 @@ fn two_instances_share_a_bank_over_signed_feeds() {
         "keys are never listed: {list:?}"
     );
 }
+
+/// `ward admin contact`: set (a pattern normalised, replaced when set again), list, remove;
+/// bad contacts refused with a clear message.
+#[test]
+fn admin_sets_lists_and_removes_host_contacts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(dir.path());
+    let admin = |args: &[&str]| {
+        ward(
+            ["admin"]
+                .iter()
+                .map(|s| s.to_string())
+                .chain(store.iter().cloned())
+                .chain(args.iter().map(|s| s.to_string())),
+        )
+    };
+    let run = admin(&[
+        "contact",
+        "set",
+        "Example.ORG.",
+        "--email",
+        "abuse@example.org",
+    ]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let run = admin(&[
+        "contact",
+        "set",
+        "example.org",
+        "--email",
+        "abuse@example.org",
+        "--webhook",
+        "https://hooks.example.org/ward",
+    ]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let run = admin(&[
+        "contact",
+        "set",
+        "cdn.example.net",
+        "--webhook",
+        "https://h.example.net/",
+    ]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let list = admin(&["contact", "list"]);
+    assert_eq!(
+        list.stdout,
+        "cdn.example.net\t\thttps://h.example.net/\n\
+         example.org\tabuse@example.org\thttps://hooks.example.org/ward\n"
+    );
+    let run = admin(&["contact", "set", "example.com"]);
+    assert_eq!(run.code, Some(2), "bad input: {run:?}");
+    assert!(
+        run.stderr.contains("e-mail address or a webhook"),
+        "{run:?}"
+    );
+    let run = admin(&["contact", "remove", "cdn.example.net"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let run = admin(&["contact", "remove", "cdn.example.net"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("not found"), "{run:?}");
+    assert_eq!(admin(&["contact", "list"]).stdout.lines().count(), 1);
+}
