@@ -10,6 +10,7 @@ use crate::error::{Result, StoreError};
 use crate::model::*;
 use crate::postgres::PgStore;
 use crate::sqlite::SqliteStore;
+use crate::statistics::Statistics;
 
 /// The SQLite file's name inside the data directory.
 pub const SQLITE_FILE: &str = "ward.db";
@@ -391,6 +392,10 @@ impl Store for AnyStore {
         next_check_at: Timestamp,
     ) -> Result<UrlState> {
         delegate!(self.record_recheck(actor, id, now, gone, next_check_at))
+    }
+
+    async fn statistics(&self, from: Timestamp, to: Timestamp) -> Result<Statistics> {
+        delegate!(self.statistics(from, to))
     }
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {

@@ -28,6 +28,7 @@ mod rows;
 mod rules;
 mod secret;
 mod sqlite;
+mod statistics;
 
 use std::future::Future;
 
@@ -37,6 +38,7 @@ pub use model::*;
 pub use postgres::PgStore;
 pub use secret::normalise_reference;
 pub use sqlite::SqliteStore;
+pub use statistics::{PlaceFigures, RemovalFigures, Statistics};
 
 /// The storage operations of a Ward deployment.
 ///
@@ -361,6 +363,16 @@ pub trait Store: Send + Sync + 'static {
         gone: bool,
         next_check_at: Timestamp,
     ) -> impl Future<Output = Result<UrlState>> + Send;
+
+    // Figures.
+
+    /// The hotline's figures for reports filed, URLs first reported and notices first
+    /// sent in `[from, to)`.
+    fn statistics(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> impl Future<Output = Result<Statistics>> + Send;
 
     // The audit log.
 

@@ -66,6 +66,41 @@ impl Timestamp {
         Timestamp(since.as_millis() as i64)
     }
 
+    /// The start (00:00 UTC) of a day given as `YYYY-MM-DD`; `None` when it is not a date.
+    pub fn of_day(day: &str) -> Option<Timestamp> {
+        let b = day.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let year: i64 = day[..4].parse().ok()?;
+        let month: i64 = day[5..7].parse().ok()?;
+        let date: i64 = day[8..10].parse().ok()?;
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days_in_month = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        if !(1..=days_in_month).contains(&date) {
+            return None;
+        }
+        // Days since 1970-01-01 from a civil date (the inverse of `to_rfc3339`'s).
+        let y = year - i64::from(month <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let mp = (month + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + date - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        Some(Timestamp((era * 146_097 + doe - 719_468) * 86_400_000))
+    }
+
+    /// The UTC day: `YYYY-MM-DD`.
+    pub fn day(self) -> String {
+        self.to_rfc3339()[..10].to_owned()
+    }
+
     /// RFC 3339 in UTC with milliseconds: `2026-11-28T19:36:46.123Z`.
     pub fn to_rfc3339(self) -> String {
         let (days, ms) = (self.0.div_euclid(86_400_000), self.0.rem_euclid(86_400_000));
@@ -849,6 +884,36 @@ pub enum NoticeOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_parse_back_to_their_midnight() {
+        for ms in [
+            0,
+            951_782_400_000,
+            1_795_894_606_123,
+            -86_400_000,
+            4_102_444_800_000,
+        ] {
+            let t = Timestamp(ms);
+            let midnight = Timestamp::of_day(&t.day()).unwrap();
+            assert_eq!(midnight.day(), t.day());
+            assert!(midnight <= t && t.0 - midnight.0 < 86_400_000, "{ms}");
+        }
+        assert_eq!(
+            Timestamp::of_day("2000-02-29"),
+            Some(Timestamp(951_782_400_000))
+        );
+        for bad in [
+            "2001-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-11-31",
+            "26-11-29",
+            "x",
+        ] {
+            assert_eq!(Timestamp::of_day(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn timestamps_print_as_rfc3339() {

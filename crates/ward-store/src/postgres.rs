@@ -1742,6 +1742,54 @@ impl Store for PgStore {
         Ok(state)
     }
 
+    async fn statistics(&self, from: Timestamp, to: Timestamp) -> Result<crate::Statistics> {
+        let mut tx = self.read().await?;
+        let places: Vec<(String, String, i64, i64)> = sqlx::query_as(crate::statistics::BY_PLACE)
+            .bind(from.0)
+            .bind(to.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(database)?;
+        let states: Vec<(String, i64)> = sqlx::query_as(crate::statistics::URL_STATES)
+            .bind(from.0)
+            .bind(to.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(database)?;
+        let (opened, sent): (i64, i64) = sqlx::query_as(crate::statistics::NOTICES)
+            .bind(from.0)
+            .bind(to.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(database)?;
+        let noticed: Vec<(i64, Option<i64>)> = sqlx::query_as(crate::statistics::NOTICED)
+            .bind(from.0)
+            .bind(to.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(database)?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(crate::Statistics {
+            from,
+            to,
+            reports: places
+                .into_iter()
+                .map(
+                    |(country, language, received, actioned)| crate::PlaceFigures {
+                        country,
+                        language,
+                        received: count(received),
+                        actioned: count(actioned),
+                    },
+                )
+                .collect(),
+            urls: crate::statistics::url_states(states),
+            notices_opened: count(opened),
+            notices_sent: count(sent),
+            removal: crate::RemovalFigures::of(&noticed),
+        })
+    }
+
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;
         let now = Timestamp::now();

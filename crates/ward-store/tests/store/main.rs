@@ -82,4 +82,5 @@ conformance!(
     analysts::users_sessions_and_exposure,
     analysts::the_queue_and_decisions,
     notices::notices_until_removal,
+    notices::statistics_of_a_period,
 );

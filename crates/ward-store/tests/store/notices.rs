@@ -262,3 +262,130 @@ pub async fn notices_until_removal(store: &impl Store) {
         .collect();
     assert_eq!(actions, ["url.fetch", "notice.send", "url.recheck"]);
 }
+
+/// The hotline's figures: reports by place (received, actioned), URLs by state, notices,
+/// and times from first notice to removal.
+pub async fn statistics_of_a_period(store: &impl Store) {
+    let s = setup(store, "Hotline").await;
+    let actor = operator();
+    let known = store
+        .add_content(&s.actor, s.bank.id, &[item(vec![pdq(1)])])
+        .await
+        .unwrap()[0];
+    let file = |country: &str, language: &str, url: &str| NewReport {
+        country: country.into(),
+        language: language.into(),
+        content_kind: ContentKind::Images,
+        urls: vec![url.into()],
+        description: String::new(),
+        email: None,
+    };
+    let start = Timestamp::now();
+    let a = store
+        .file_report(&file("gb", "en", "https://a.example/1"))
+        .await
+        .unwrap()
+        .urls[0];
+    let b = store
+        .file_report(&file("gb", "en", "https://b.example/2"))
+        .await
+        .unwrap()
+        .urls[0];
+    let c = store
+        .file_report(&file("fr", "fr", "https://c.example/3"))
+        .await
+        .unwrap()
+        .urls[0];
+    let fetched = |matched| FetchOutcome::Fetched {
+        media_type: "image/jpeg".into(),
+        sha256: "00".repeat(32),
+        signals: vec![pdq(9)],
+        matched,
+        evidence: None,
+    };
+    let intake = Actor::intake();
+    store
+        .record_fetch(&intake, a, &fetched(Some((known, None))))
+        .await
+        .unwrap();
+    store
+        .record_fetch(&intake, b, &fetched(None))
+        .await
+        .unwrap();
+    store
+        .record_fetch(&intake, c, &fetched(Some((known, None))))
+        .await
+        .unwrap();
+    store
+        .set_host_contact(&actor, "c.example", Some("abuse@c.example"), None)
+        .await
+        .unwrap();
+    let now = Timestamp::now();
+    assert_eq!(store.open_notices(now).await.unwrap(), 1);
+    let (notice, _) = store
+        .claim_notices(now, Timestamp(now.0 + 60_000), 10)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    store
+        .record_notice(
+            &intake,
+            notice.id,
+            &NoticeOutcome::Sent {
+                next_due_at: Timestamp(now.0 + 86_400_000),
+                check_at: now,
+            },
+        )
+        .await
+        .unwrap();
+    let first_sent = store.notices(c).await.unwrap()[0].first_sent_at.unwrap();
+    let removed_at = Timestamp(first_sent.0 + 2 * 3_600_000);
+    store
+        .record_recheck(&intake, c, removed_at, true, removed_at)
+        .await
+        .unwrap();
+
+    let figures = store
+        .statistics(Timestamp(start.0 - 1), Timestamp(start.0 + 86_400_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        figures.reports,
+        [
+            PlaceFigures {
+                country: "fr".into(),
+                language: "fr".into(),
+                received: 1,
+                actioned: 1
+            },
+            PlaceFigures {
+                country: "gb".into(),
+                language: "en".into(),
+                received: 2,
+                actioned: 1
+            },
+        ]
+    );
+    assert_eq!(figures.urls["known"], 1);
+    assert_eq!(figures.urls["queued"], 1);
+    assert_eq!(figures.urls["removed"], 1);
+    assert_eq!(figures.urls["received"], 0);
+    assert_eq!((figures.notices_opened, figures.notices_sent), (1, 1));
+    let removal = &figures.removal;
+    assert_eq!((removal.noticed, removal.removed), (1, 1));
+    assert_eq!(removal.median_seconds, Some(7200.0));
+    assert_eq!(removal.p90_seconds, Some(7200.0));
+    assert_eq!(
+        (removal.within_24h, removal.within_7d, removal.within_42d),
+        (Some(1.0), Some(1.0), Some(1.0))
+    );
+    // Another period: nothing.
+    let before = store
+        .statistics(Timestamp(0), Timestamp(start.0 - 1))
+        .await
+        .unwrap();
+    assert!(before.reports.is_empty());
+    assert_eq!(before.removal.noticed, 0);
+    assert_eq!(before.urls.values().sum::<u64>(), 0);
+}

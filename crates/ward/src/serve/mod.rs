@@ -19,6 +19,7 @@ mod matching;
 pub mod notices;
 mod openapi;
 mod ops;
+pub mod statistics;
 mod summaries;
 mod view;
 
@@ -243,6 +244,8 @@ pub fn router(state: SharedState) -> Router {
             get(matching::match_get).post(matching::match_post),
         )
         .route("/audit", get(api::audit_log))
+        .route("/statistics", get(statistics::statistics))
+        .route("/statistics/{chart}", get(statistics::chart))
         .route("/feed", get(feed::feed))
         .route("/instance", get(feed::instance));
     Router::new()

@@ -254,6 +254,40 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             method: "get",
+            path: "/v1/statistics",
+            summary: "The hotline's figures for a period: reports received and actioned by country and language, reported URLs by state, notices, times from notice to removal (median, 90th percentile, shares within 24 h, 7 and 42 days)",
+            roles: "admin, auditor, analyst, curator",
+            parameters: json!([
+                query_param(
+                    "from",
+                    false,
+                    "the first day, YYYY-MM-DD (UTC); 30 days before to by default"
+                ),
+                query_param(
+                    "to",
+                    false,
+                    "the day after the last, YYYY-MM-DD; tomorrow by default"
+                ),
+                query_param("format", false, "json (default) or csv")
+            ]),
+            body: None,
+            ok: ("200", "The figures"),
+        },
+        Operation {
+            method: "get",
+            path: "/v1/statistics/{id}",
+            summary: "A chart of the figures as SVG: reports.svg, urls.svg or removal.svg",
+            roles: "admin, auditor, analyst, curator",
+            parameters: json!([
+                id_param("id"),
+                query_param("from", false, "as for /v1/statistics"),
+                query_param("to", false, "as for /v1/statistics")
+            ]),
+            body: None,
+            ok: ("200", "An SVG chart"),
+        },
+        Operation {
+            method: "get",
             path: "/v1/feed",
             summary: "Changes to the banks the caller may see, in order: upserts and tombstones, a page at a time",
             roles: "admin, curator, analyst",

@@ -326,6 +326,48 @@ async fn notices_go_out_again_until_a_recheck_finds_the_url_removed() {
         .unwrap()
         .unwrap();
     assert_eq!(status.urls[0].1, UrlState::Removed);
+
+    // The figures say so, through the API, as JSON and as CSV.
+    let auditor = state
+        .store
+        .create_key(&operator, org.id, ward_store::Role::Auditor, "figures")
+        .await
+        .unwrap()
+        .secret;
+    let get = |uri: String| {
+        let request = axum::http::Request::builder()
+            .uri(uri)
+            .header("authorization", format!("Bearer {auditor}"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let app = crate::serve::router(Arc::clone(&state));
+        async move {
+            use tower::ServiceExt as _;
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            (status, String::from_utf8(bytes.to_vec()).unwrap())
+        }
+    };
+    let (status, body) = get("/v1/statistics".into()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let figures: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(figures["reports"][0]["country"], "gb");
+    assert_eq!(figures["reports"][0]["actioned"], 1);
+    assert_eq!(figures["urls"]["removed"], 1);
+    assert_eq!(figures["removal"]["removed"], 1);
+    let seconds = figures["removal"]["median_seconds"].as_f64().unwrap();
+    let expected = (removed_at.0 - first_sent.0) as f64 / 1000.0;
+    assert_eq!(seconds, expected, "time to removal from the first notice");
+    assert_eq!(figures["removal"]["within_24h"], 1.0);
+    let (status, csv) = get("/v1/statistics?format=csv".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(csv.contains("reports,gb,en,1,1\n"), "{csv}");
+    let (status, svg) = get("/v1/statistics/removal.svg".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(svg.contains("1 URLs noticed, 1 removed"), "{svg}");
 }
 
 #[tokio::test]

@@ -1,0 +1,381 @@
+//! The hotline's figures over HTTP: `GET /v1/statistics` (JSON or CSV: reports received
+//! and actioned by country and language, URLs by state, notices, times to removal) and
+//! `GET /v1/statistics/{chart}.svg`, charts drawn on the server as SVG (no chart library in
+//! the browser), each with a title and a description for screen readers.
+
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::{IntoResponse as _, Response};
+use serde::Deserialize;
+use ward_store::{Role, Statistics, Store, Timestamp};
+
+use super::SharedState;
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult};
+
+/// Roles that read the figures.
+const READERS: &[Role] = &[Role::Auditor, Role::Analyst, Role::Curator];
+
+#[derive(Debug, Deserialize)]
+pub struct PeriodRequest {
+    /// The first day (`YYYY-MM-DD`, UTC); 30 days before `to` by default.
+    from: Option<String>,
+    /// The day after the last (`YYYY-MM-DD`); tomorrow by default.
+    to: Option<String>,
+    /// `json` (the default) or `csv`.
+    format: Option<String>,
+}
+
+/// The period a request asks for: `[from, to)`.
+pub fn period(from: Option<&str>, to: Option<&str>) -> ApiResult<(Timestamp, Timestamp)> {
+    let day = |text: &str| {
+        Timestamp::of_day(text)
+            .ok_or_else(|| ApiError::bad_request(format!("not a day (YYYY-MM-DD): {text:?}")))
+    };
+    const DAY: i64 = 86_400_000;
+    let to = match to {
+        Some(text) => day(text)?,
+        None => Timestamp(Timestamp::of_day(&Timestamp::now().day()).map_or(0, |t| t.0) + DAY),
+    };
+    let from = match from {
+        Some(text) => day(text)?,
+        None => Timestamp(to.0 - 30 * DAY),
+    };
+    if from >= to {
+        return Err(ApiError::bad_request(
+            "the period is empty (from is not before to)",
+        ));
+    }
+    Ok((from, to))
+}
+
+/// `GET /v1/statistics?from=&to=&format=json|csv`.
+pub async fn statistics(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(request): Query<PeriodRequest>,
+) -> ApiResult<Response> {
+    caller.require(READERS)?;
+    let (from, to) = period(request.from.as_deref(), request.to.as_deref())?;
+    let figures = state.store.statistics(from, to).await?;
+    match request.format.as_deref().unwrap_or("json") {
+        "json" => {
+            let body = serde_json::to_vec(&json_view(&figures))
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
+        }
+        "csv" => Ok((
+            [
+                (CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (CACHE_CONTROL, "no-store"),
+            ],
+            csv(&figures),
+        )
+            .into_response()),
+        other => Err(ApiError::bad_request(format!(
+            "format is json or csv, not {other:?}"
+        ))),
+    }
+}
+
+/// `GET /v1/statistics/{reports|removal|urls}.svg?from=&to=`.
+pub async fn chart(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(request): Query<PeriodRequest>,
+) -> ApiResult<Response> {
+    caller.require(READERS)?;
+    let (from, to) = period(request.from.as_deref(), request.to.as_deref())?;
+    let figures = state.store.statistics(from, to).await?;
+    let svg = match name.as_str() {
+        "reports.svg" => reports_chart(&figures),
+        "removal.svg" => removal_chart(&figures),
+        "urls.svg" => urls_chart(&figures),
+        other => return Err(ApiError::not_found(format!("no chart named {other:?}"))),
+    };
+    Ok(([(CONTENT_TYPE, "image/svg+xml; charset=utf-8")], svg).into_response())
+}
+
+/// The figures as JSON, with the period as days.
+pub fn json_view(figures: &Statistics) -> serde_json::Value {
+    let mut value = serde_json::to_value(figures).unwrap_or_default();
+    value["from"] = figures.from.day().into();
+    value["to"] = figures.to.day().into();
+    value
+}
+
+/// The figures as CSV: one table, `section,key,language,value,value2`.
+pub fn csv(figures: &Statistics) -> String {
+    let mut out = String::from("section,country,language,received,actioned\n");
+    for place in &figures.reports {
+        out += &format!(
+            "reports,{},{},{},{}\n",
+            csv_field(&place.country),
+            csv_field(&place.language),
+            place.received,
+            place.actioned
+        );
+    }
+    out += "\nsection,state,count\n";
+    for (state, count) in &figures.urls {
+        out += &format!("urls,{state},{count}\n");
+    }
+    let r = &figures.removal;
+    let number = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
+    out += "\nsection,measure,value\n";
+    out += &format!("notices,opened,{}\n", figures.notices_opened);
+    out += &format!("notices,sent,{}\n", figures.notices_sent);
+    out += &format!("removal,noticed,{}\n", r.noticed);
+    out += &format!("removal,removed,{}\n", r.removed);
+    out += &format!("removal,median_seconds,{}\n", number(r.median_seconds));
+    out += &format!("removal,p90_seconds,{}\n", number(r.p90_seconds));
+    out += &format!("removal,within_24h,{}\n", number(r.within_24h));
+    out += &format!("removal,within_7d,{}\n", number(r.within_7d));
+    out += &format!("removal,within_42d,{}\n", number(r.within_42d));
+    out
+}
+
+/// A CSV field, quoted when it must be, and never read as a formula by a spreadsheet.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+/// Text for SVG and HTML.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A horizontal bar chart: one row per label, one or two bars (received, actioned).
+fn bars(title: &str, description: &str, rows: &[(String, Vec<u64>)], legend: &[&str]) -> String {
+    const ROW: usize = 28;
+    const LABEL: usize = 150;
+    const WIDTH: usize = 640;
+    let max = rows
+        .iter()
+        .flat_map(|(_, values)| values.iter().copied())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let height = 56 + rows.len().max(1) * ROW + 24;
+    let colours = ["#1d5f8a", "#b35900"];
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" \
+         role=\"img\" aria-labelledby=\"t d\" font-family=\"sans-serif\" font-size=\"13\">\
+         <title id=\"t\">{}</title><desc id=\"d\">{}</desc>\
+         <text x=\"0\" y=\"18\" font-size=\"15\" font-weight=\"bold\">{}</text>",
+        escape(title),
+        escape(description),
+        escape(title)
+    );
+    for (n, name) in legend.iter().enumerate() {
+        let x = LABEL + n * 140;
+        svg += &format!(
+            "<rect x=\"{x}\" y=\"30\" width=\"12\" height=\"12\" fill=\"{}\"/>\
+             <text x=\"{}\" y=\"41\">{}</text>",
+            colours[n % 2],
+            x + 18,
+            escape(name)
+        );
+    }
+    if rows.is_empty() {
+        svg += "<text x=\"0\" y=\"76\">No figures in this period.</text>";
+    }
+    let span = WIDTH - LABEL - 60;
+    for (i, (label, values)) in rows.iter().enumerate() {
+        let y = 56 + i * ROW;
+        svg += &format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            LABEL - 8,
+            y + 17,
+            escape(label)
+        );
+        let bar = (ROW - 8) / values.len().max(1);
+        for (n, value) in values.iter().enumerate() {
+            let width = (*value as usize * span) / max as usize;
+            let top = y + 4 + n * bar;
+            svg += &format!(
+                "<rect x=\"{LABEL}\" y=\"{top}\" width=\"{width}\" height=\"{}\" fill=\"{}\"/>\
+                 <text x=\"{}\" y=\"{}\">{value}</text>",
+                bar.saturating_sub(1),
+                colours[n % 2],
+                LABEL + width + 4,
+                top + bar - 2,
+            );
+        }
+    }
+    svg += "</svg>";
+    svg
+}
+
+/// Reports received and actioned, by country and language.
+pub fn reports_chart(figures: &Statistics) -> String {
+    let rows: Vec<(String, Vec<u64>)> = figures
+        .reports
+        .iter()
+        .map(|p| {
+            let country = if p.country.is_empty() {
+                "international"
+            } else {
+                &p.country
+            };
+            (
+                format!("{country} / {}", p.language),
+                vec![p.received, p.actioned],
+            )
+        })
+        .collect();
+    let total: u64 = figures.reports.iter().map(|p| p.received).sum();
+    let actioned: u64 = figures.reports.iter().map(|p| p.actioned).sum();
+    bars(
+        "Reports by country and language",
+        &format!(
+            "{total} reports received from {} to {}, {actioned} actioned.",
+            figures.from.day(),
+            figures.to.day()
+        ),
+        &rows,
+        &["received", "actioned"],
+    )
+}
+
+/// Reported URLs by where they stand.
+pub fn urls_chart(figures: &Statistics) -> String {
+    let rows: Vec<(String, Vec<u64>)> = figures
+        .urls
+        .iter()
+        .map(|(state, count)| (state.replace('_', " "), vec![*count]))
+        .collect();
+    bars(
+        "Reported URLs by state",
+        "URLs first reported in the period, by where the work on them stands now.",
+        &rows,
+        &["URLs"],
+    )
+}
+
+/// Shares of noticed URLs removed within 24 hours, 7 days and 42 days, in percent.
+pub fn removal_chart(figures: &Statistics) -> String {
+    let r = &figures.removal;
+    let percent = |share: Option<f64>| (share.unwrap_or(0.0) * 100.0).round() as u64;
+    let rows = vec![
+        ("within 24 hours".to_owned(), vec![percent(r.within_24h)]),
+        ("within 7 days".to_owned(), vec![percent(r.within_7d)]),
+        ("within 42 days".to_owned(), vec![percent(r.within_42d)]),
+    ];
+    let hours =
+        |s: Option<f64>| s.map_or_else(|| "none".to_owned(), |s| format!("{:.1} h", s / 3600.0));
+    bars(
+        "Removed after notice (% of noticed URLs)",
+        &format!(
+            "{} URLs noticed, {} removed; median time to removal {}, 90th percentile {}.",
+            r.noticed,
+            r.removed,
+            hours(r.median_seconds),
+            hours(r.p90_seconds)
+        ),
+        &rows,
+        &["% removed"],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ward_store::{PlaceFigures, RemovalFigures};
+
+    fn figures() -> Statistics {
+        Statistics {
+            from: Timestamp::of_day("2026-11-01").unwrap(),
+            to: Timestamp::of_day("2026-12-01").unwrap(),
+            reports: vec![
+                PlaceFigures {
+                    country: String::new(),
+                    language: "en".into(),
+                    received: 4,
+                    actioned: 1,
+                },
+                PlaceFigures {
+                    country: "ma".into(),
+                    language: "ar".into(),
+                    received: 10,
+                    actioned: 7,
+                },
+            ],
+            urls: [("queued", 3), ("removed", 2)].into_iter().collect(),
+            notices_opened: 2,
+            notices_sent: 5,
+            removal: RemovalFigures {
+                noticed: 2,
+                removed: 2,
+                median_seconds: Some(5400.0),
+                p90_seconds: Some(9000.0),
+                within_24h: Some(1.0),
+                within_7d: Some(1.0),
+                within_42d: Some(1.0),
+            },
+        }
+    }
+
+    #[test]
+    fn periods_are_days_and_not_empty() {
+        let (from, to) = period(Some("2026-11-01"), Some("2026-12-01")).unwrap();
+        assert_eq!(
+            (from.day(), to.day()),
+            ("2026-11-01".into(), "2026-12-01".into())
+        );
+        assert!(period(Some("2026-12-01"), Some("2026-12-01")).is_err());
+        assert!(period(Some("yesterday"), None).is_err());
+        let (from, to) = period(None, None).unwrap();
+        assert_eq!(to.0 - from.0, 30 * 86_400_000);
+        assert!(to > Timestamp::now());
+    }
+
+    #[test]
+    fn csv_has_every_figure_and_no_formulas() {
+        let text = csv(&figures());
+        assert!(text.starts_with("section,country,language,received,actioned\n"));
+        assert!(text.contains("reports,,en,4,1\n"));
+        assert!(text.contains("reports,ma,ar,10,7\n"));
+        assert!(text.contains("urls,removed,2\n"));
+        assert!(text.contains("removal,median_seconds,5400\n"));
+        assert!(text.contains("notices,sent,5\n"));
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+    }
+
+    #[test]
+    fn charts_are_accessible_svg_with_escaped_labels() {
+        let mut with_markup = figures();
+        with_markup.reports[1].language = "<script>".into();
+        for svg in [
+            reports_chart(&with_markup),
+            urls_chart(&figures()),
+            removal_chart(&figures()),
+        ] {
+            assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+            assert!(svg.contains("role=\"img\"") && svg.contains("<title id=\"t\">"));
+            assert!(!svg.contains("<script>"), "{svg}");
+            assert!(svg.ends_with("</svg>"));
+        }
+        assert!(reports_chart(&with_markup).contains("ma / &lt;script&gt;"));
+        assert!(removal_chart(&figures()).contains("median time to removal 1.5 h"));
+        let empty = Statistics {
+            reports: Vec::new(),
+            ..figures()
+        };
+        assert!(reports_chart(&empty).contains("No figures in this period."));
+    }
+}
