@@ -29,6 +29,7 @@ mod rules;
 mod secret;
 mod sqlite;
 mod statistics;
+mod workflow;
 
 use std::future::Future;
 
