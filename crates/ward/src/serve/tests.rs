@@ -277,6 +277,56 @@ pub(super) fn png() -> Vec<u8> {
     bytes.into_inner()
 }
 
+/// A private bank of a new organisation ("Hotline") that holds `bytes`'s signals with
+/// `assessment`; returns the organisation and the content's id.
+pub(super) async fn bank_that_knows(
+    state: &SharedState,
+    bytes: Vec<u8>,
+    assessment: ward_core::categories::Assessment,
+) -> (ward_store::Organisation, ward_store::ContentId) {
+    let operator = Actor::operator("test");
+    let org = state.store.create_org(&operator, "Hotline").await.unwrap();
+    let bank = state
+        .store
+        .create_bank(
+            &operator,
+            &ward_store::NewBank {
+                name: "CONFIRMED".into(),
+                org: org.id,
+                kind: ward_store::BankKind::Standard,
+                distance: 31,
+                enabled: true,
+                sharing: ward_store::Sharing::Private,
+                shared_with: Vec::new(),
+                dispute_limit: None,
+                description: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let hashed = super::matching::hash_bytes(bytes, state.config.video.clone())
+        .await
+        .unwrap();
+    let signals = hashed
+        .signals(ward_core::pdq::Quality::MATCHABLE)
+        .iter()
+        .map(|(s, _)| super::api::store_signal(s))
+        .collect();
+    let item = ward_store::NewContent {
+        signals,
+        assessment: Some(assessment),
+        source: "test".into(),
+        ..ward_store::NewContent::default()
+    };
+    let known = state
+        .store
+        .add_content(&operator, bank.id, &[item])
+        .await
+        .unwrap()[0];
+    state.index.follow(&state.store).await.unwrap();
+    (org, known)
+}
+
 fn multipart(bytes: &[u8]) -> (Body, String) {
     let boundary = "wardtestboundary";
     let mut body = Vec::new();

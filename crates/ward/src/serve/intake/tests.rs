@@ -9,9 +9,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::get;
 use ward_core::categories::{Activity, AgeGroup, Assessment};
-use ward_store::{
-    Actor, AnyStore, ContentKind, NewBank, NewContent, NewReport, SignalKind, Store, UrlState,
-};
+use ward_store::{AnyStore, ContentKind, NewReport, SignalKind, Store, UrlState};
 
 use super::*;
 use crate::serve::{Config, start};
@@ -78,55 +76,14 @@ async fn reported_urls_come_out_known_queued_unreachable_or_refused() {
         ..Config::default()
     };
     let state = start(store, config).await.unwrap();
-    let operator = Actor::operator("test");
 
     // The bank holds the known picture, assessed.
-    let org = state.store.create_org(&operator, "Hotline").await.unwrap();
-    let bank = state
-        .store
-        .create_bank(
-            &operator,
-            &NewBank {
-                name: "CONFIRMED".into(),
-                org: org.id,
-                kind: ward_store::BankKind::Standard,
-                distance: 31,
-                enabled: true,
-                sharing: ward_store::Sharing::Private,
-                shared_with: Vec::new(),
-                dispute_limit: None,
-                description: String::new(),
-            },
-        )
-        .await
-        .unwrap();
-    let hashed =
-        crate::serve::matching::hash_bytes(crate::serve::tests::png(), state.config.video.clone())
-            .await
-            .unwrap();
     let assessment = Assessment {
         age_group: AgeGroup::Pubescent,
         activity: Activity::LasciviousExhibition,
     };
-    let known = state
-        .store
-        .add_content(
-            &operator,
-            bank.id,
-            &[NewContent {
-                signals: hashed
-                    .signals(Quality::MATCHABLE)
-                    .iter()
-                    .map(|(s, _)| crate::serve::api::store_signal(s))
-                    .collect(),
-                assessment: Some(assessment),
-                source: "test".into(),
-                ..NewContent::default()
-            }],
-        )
-        .await
-        .unwrap()[0];
-    state.index.follow(&state.store).await.unwrap();
+    let (_, known) =
+        crate::serve::tests::bank_that_knows(&state, crate::serve::tests::png(), assessment).await;
 
     let base = format!("http://{address}");
     let urls = [

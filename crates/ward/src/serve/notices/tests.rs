@@ -12,9 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use ward_core::categories::{Activity, AgeGroup, Assessment};
-use ward_store::{
-    Actor, AnyStore, ContentKind, NewBank, NewContent, NewReport, Store, Timestamp, UrlState,
-};
+use ward_store::{Actor, AnyStore, ContentKind, NewReport, Store, Timestamp, UrlState};
 
 use super::*;
 use crate::fetch::FetchConfig;
@@ -159,52 +157,16 @@ async fn notices_go_out_again_until_a_recheck_finds_the_url_removed() {
     let operator = Actor::operator("test");
 
     // A bank knows the picture.
-    let org = state.store.create_org(&operator, "Hotline").await.unwrap();
-    let bank = state
-        .store
-        .create_bank(
-            &operator,
-            &NewBank {
-                name: "CONFIRMED".into(),
-                org: org.id,
-                kind: ward_store::BankKind::Standard,
-                distance: 31,
-                enabled: true,
-                sharing: ward_store::Sharing::Private,
-                shared_with: Vec::new(),
-                dispute_limit: None,
-                description: String::new(),
-            },
-        )
-        .await
-        .unwrap();
-    let hashed =
-        super::super::matching::hash_bytes(crate::serve::tests::png(), state.config.video.clone())
-            .await
-            .unwrap();
     let assessment = Assessment {
         age_group: AgeGroup::Prepubescent,
         activity: Activity::NonPenetrative,
     };
-    state
-        .store
-        .add_content(
-            &operator,
-            bank.id,
-            &[NewContent {
-                signals: hashed
-                    .signals(ward_core::pdq::Quality::MATCHABLE)
-                    .iter()
-                    .map(|(s, _)| super::super::api::store_signal(s))
-                    .collect(),
-                assessment: Some(assessment),
-                source: "test".into(),
-                ..NewContent::default()
-            }],
-        )
-        .await
-        .unwrap();
-    state.index.follow(&state.store).await.unwrap();
+    let hashed =
+        super::super::matching::hash_bytes(crate::serve::tests::png(), state.config.video.clone())
+            .await
+            .unwrap();
+    let (org, _) =
+        crate::serve::tests::bank_that_knows(&state, crate::serve::tests::png(), assessment).await;
     state
         .store
         .set_host_contact(
