@@ -1,4 +1,4 @@
-//! `ward admin`: organisations and API keys, straight in the store.
+//! `ward admin`: organisations, API keys and the analysts' accounts, straight in the store.
 
 use std::process::ExitCode;
 use std::str::FromStr as _;
@@ -65,6 +65,9 @@ async fn command(store: &impl Store, command: &AdminCommand) -> anyhow::Result<(
         AdminCommand::Key(KeyCommand::Revoke { id }) => {
             let key = store.revoke_key(&actor, KeyId(*id)).await?;
             eprintln!("ward: key {} ({}) revoked", key.id, key.prefix);
+        }
+        AdminCommand::User(command) => {
+            crate::analyst::accounts::command(store, &actor, command).await?
         }
     }
     Ok(())

@@ -510,6 +510,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR:PORT")]
     pub fetch_allow: Vec<std::net::SocketAddr>,
 
+    /// The analyst's pages are reached over HTTPS (a proxy in front terminates TLS): their
+    /// cookies are marked Secure, so that browsers never send them over plain HTTP.
+    #[arg(long, env = "WARD_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
     #[command(flatten)]
     pub video: VideoArgs,
 }
@@ -532,6 +537,39 @@ pub enum AdminCommand {
     /// API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// The people who sign in to the analyst's pages (/analyst).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input (one line, at least 12
+    /// characters), never from the command line.
+    Create {
+        /// What they sign in with (unique).
+        #[arg(long)]
+        name: String,
+        /// The organisation's name.
+        #[arg(long)]
+        org: String,
+        /// analyst, curator or admin work the queue; auditor and platform accounts cannot
+        /// use the analyst's pages.
+        #[arg(long)]
+        role: String,
+    },
+    /// List users as `id<TAB>name<TAB>org<TAB>role<TAB>created<TAB>disabled`.
+    List,
+    /// Disable a user: their sessions end and they can no longer sign in.
+    Disable {
+        /// The user's name.
+        name: String,
+    },
+    /// Set a user's password, read from standard input (one line); their sessions end.
+    Password {
+        /// The user's name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::ServeArgs;
+use crate::analyst::AnalystConfig;
 use crate::fetch::FetchConfig;
 use crate::serve::evidence::EvidenceKey;
 use crate::serve::intake::IntakeConfig;
@@ -36,6 +37,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             sync_interval: (args.sync_interval > 0)
                 .then(|| Duration::from_secs(args.sync_interval)),
             intake,
+            analyst: AnalystConfig {
+                secure_cookies: args.secure_cookies,
+            },
         },
     };
     serve::run(settings)?;

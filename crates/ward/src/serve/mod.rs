@@ -54,6 +54,8 @@ pub struct Config {
     pub sync_interval: Option<Duration>,
     /// How reported URLs are fetched, hashed and matched.
     pub intake: intake::IntakeConfig,
+    /// How the analyst's pages are served.
+    pub analyst: crate::analyst::AnalystConfig,
 }
 
 impl Default for Config {
@@ -67,6 +69,7 @@ impl Default for Config {
             },
             sync_interval: Some(Duration::from_secs(60)),
             intake: intake::IntakeConfig::default(),
+            analyst: crate::analyst::AnalystConfig::default(),
         }
     }
 }
@@ -244,6 +247,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .merge(hma::routes())
+        .merge(crate::analyst::routes())
         .route(
             "/openapi.json",
             get(|| async { axum::Json(openapi::document()) }),
