@@ -26,7 +26,14 @@ pub async fn evidence(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let analyst = analyst.map_err(PageError::not_a_page)?;
-    let (media_type, bytes) = decrypted(&state, &analyst, UrlId(id), "read.evidence").await?;
+    let (media_type, bytes) = decrypted(
+        &state,
+        &analyst,
+        UrlId(id),
+        "read.evidence",
+        Shown::AsServed,
+    )
+    .await?;
     Ok((
         [
             (header::CONTENT_TYPE, media_type),
@@ -44,13 +51,14 @@ pub async fn keyframes(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let analyst = analyst.map_err(PageError::not_a_page)?;
-    let (media_type, bytes) =
-        decrypted(&state, &analyst, UrlId(id), "read.evidence.keyframes").await?;
-    if !media_type.starts_with("video/") {
-        return Err(PageError::NotFound(format!(
-            "URL {id} served {media_type}, not a video"
-        )));
-    }
+    let (_, bytes) = decrypted(
+        &state,
+        &analyst,
+        UrlId(id),
+        "read.evidence.keyframes",
+        Shown::VideoOnly,
+    )
+    .await?;
     let mut options = state.config.video.clone();
     options.timeout = options.timeout.min(KEYFRAMES_TIMEOUT);
     let grid = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<u8>> {
@@ -72,12 +80,22 @@ pub async fn keyframes(
     Ok(([(header::CONTENT_TYPE, "image/png")], grid).into_response())
 }
 
+/// What evidence a route shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shown {
+    /// A picture or a video.
+    AsServed,
+    /// Only a video (its keyframes).
+    VideoOnly,
+}
+
 /// The evidence of a URL, opened, after its read is logged.
 async fn decrypted(
     state: &SharedState,
     analyst: &Analyst,
     id: UrlId,
     action: &str,
+    shown: Shown,
 ) -> Result<(String, Vec<u8>), PageError> {
     let Some(key) = state.config.intake.evidence.clone() else {
         return Err(PageError::Unavailable(
@@ -89,9 +107,14 @@ async fn decrypted(
             PageError::NotFound(format!("no copy of what URL {id} served is kept"))
         })?;
     let media_type = evidence.media_type.clone();
-    if !(media_type.starts_with("image/") || media_type.starts_with("video/")) {
+    let video = media_type.starts_with("video/");
+    let shows = match shown {
+        Shown::AsServed => video || media_type.starts_with("image/"),
+        Shown::VideoOnly => video,
+    };
+    if !shows {
         return Err(PageError::NotFound(format!(
-            "URL {id} served {media_type}, which is not shown"
+            "URL {id} served {media_type}, which is not shown here"
         )));
     }
     // Logged before anything is shown: a view that fails to be logged is not a view.

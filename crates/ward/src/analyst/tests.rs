@@ -373,6 +373,19 @@ impl Fixture {
     }
 }
 
+/// The reads of `target` in the audit log.
+async fn reads(f: &Fixture, target: String) -> Vec<String> {
+    let query = AuditQuery {
+        target: Some(target),
+        ..AuditQuery::default()
+    };
+    let log = f.state.store.audit_log(&query).await.unwrap();
+    log.into_iter()
+        .filter(|e| e.action.starts_with("read."))
+        .map(|e| e.action)
+        .collect()
+}
+
 struct Session {
     secret: String,
     csrf: String,
@@ -624,6 +637,16 @@ async fn forms_without_the_sessions_token_are_refused() {
     let ana_id = f.user("ana").await.id;
     let today = super::session::today();
     assert_eq!(f.state.store.exposure(ana_id, &today).await.unwrap(), 0);
+    // Forms are small: a large body is refused before it is read.
+    let large = "x".repeat(100 << 10);
+    let answer = f
+        .post(
+            &ana,
+            "/analyst/exposure",
+            &[("seconds", "5"), ("pad", &large)],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
     // Without a session at all, a form is not a page: 401.
     let answer = f
         .send(Method::POST, &uri, &[], &[("decision", "abuse")])
@@ -730,11 +753,16 @@ async fn a_video_shows_a_keyframe_grid_and_a_muted_player() {
     assert_eq!(grid.headers[header::CONTENT_TYPE], "image/png");
     let picture = ward_core::decode::decode(&grid.body, &Default::default()).unwrap();
     assert_eq!((picture.width(), picture.height()), (480, 270));
-    // A picture has no keyframes.
+    // A picture has no keyframes (and asking is no view of it).
     let none = f
         .get(&session, &format!("/analyst/url/{image}/keyframes"))
         .await;
     assert_eq!(none.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        reads(&f, format!("url:{video}")).await,
+        ["read.evidence.keyframes"]
+    );
+    assert!(reads(&f, format!("url:{image}")).await.is_empty());
 }
 
 #[tokio::test]
