@@ -1,5 +1,6 @@
 //! The `ward` binary: reads the command line, runs the command, reports what went wrong.
 
+mod analyst;
 mod cli;
 mod exchange;
 mod fetch;

@@ -71,8 +71,9 @@ pub(super) fn probe(path: &Path, options: &VideoOptions) -> Result<VideoInfo> {
     })
 }
 
-/// Runs `command` to completion, killing it at the deadline.
-fn run_with_deadline(
+/// Runs `command` to completion, killing it at the deadline; keeps the first MiB of its
+/// output.
+pub(super) fn run_with_deadline(
     mut command: Command,
     timeout: Duration,
     program: &Path,
@@ -344,7 +345,7 @@ fn enlarge_pipe(_: &ChildStdout) {}
 
 /// An error from FFmpeg's first message, without its `[demuxer @ 0x55...]` prefix (the
 /// address changes from run to run).
-fn failure(what: &str, stderr: &str) -> Error {
+pub(super) fn failure(what: &str, stderr: &str) -> Error {
     let detail = stderr
         .lines()
         .map(str::trim)

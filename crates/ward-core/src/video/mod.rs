@@ -13,6 +13,7 @@
 
 mod bars;
 mod ffmpeg;
+mod keyframes;
 mod search;
 mod vpdq;
 
@@ -23,6 +24,7 @@ use std::thread;
 use std::time::Duration;
 
 pub use bars::Bars;
+pub use keyframes::{GridShape, keyframe_grid};
 pub use search::{VideoHit, VideoIndex};
 pub use vpdq::{CompareOptions, FrameHash, VideoMatch, Vpdq, compare};
 

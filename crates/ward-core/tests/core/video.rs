@@ -1,11 +1,13 @@
-//! Video: Ward's vPDQ against Meta's reference run on the same FFmpeg, and matching of
-//! variants, clips and unrelated videos.
+//! Video: Ward's vPDQ against Meta's reference run on the same FFmpeg, matching of variants,
+//! clips and unrelated videos, and the keyframe grids analysts see instead of playing a video.
 
 use std::path::PathBuf;
 
 use ward_core::Error;
 use ward_core::pdq::Quality;
-use ward_core::video::{CompareOptions, HashedVideo, VideoOptions, Vpdq, compare, hash_video};
+use ward_core::video::{
+    CompareOptions, GridShape, HashedVideo, VideoOptions, Vpdq, compare, hash_video, keyframe_grid,
+};
 
 use crate::testdata;
 
@@ -266,5 +268,70 @@ fn broken_and_foreign_files_are_clear_errors() {
     assert!(matches!(
         hash_video(&video("gen-original.mp4"), &small),
         Err(Error::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn keyframe_grids_are_small_pngs_within_the_limits() {
+    let options = VideoOptions::default();
+    let shape = GridShape::default();
+    let png = keyframe_grid(&video("gen-clip5s.mp4"), &options, &shape).unwrap();
+    let picture = ward_core::decode::decode(&png, &Default::default()).unwrap();
+    assert_eq!((picture.width(), picture.height()), (480, 270));
+    // Frames from along the whole video: the clip changes scene after its first half, so
+    // the first and last cells differ.
+    let cell = |column: u32, row: u32| -> Vec<u8> {
+        let ward_core::decode::Pixels::Rgb(rgb) = picture.pixels() else {
+            panic!("RGB expected")
+        };
+        let mut out = Vec::new();
+        for y in row * 90..(row + 1) * 90 {
+            let start = ((y * 480 + column * 160) * 3) as usize;
+            out.extend_from_slice(&rgb[start..start + 160 * 3]);
+        }
+        out
+    };
+    assert_ne!(cell(0, 0), cell(2, 2));
+    // A wider grid of a video in portrait or landscape keeps its cells' size.
+    let wide = GridShape {
+        columns: 5,
+        rows: 1,
+        cell_width: 64,
+        cell_height: 64,
+    };
+    let png = keyframe_grid(&video("gen-rotated.mp4"), &options, &wide).unwrap();
+    let picture = ward_core::decode::decode(&png, &Default::default()).unwrap();
+    assert_eq!((picture.width(), picture.height()), (320, 64));
+
+    // The limits of hashing hold here too, and broken files are clear errors.
+    let short = VideoOptions {
+        max_duration: std::time::Duration::from_secs(2),
+        ..VideoOptions::default()
+    };
+    assert!(matches!(
+        keyframe_grid(&video("gen-original.mp4"), &short, &shape),
+        Err(Error::TooLong { .. })
+    ));
+    let small = VideoOptions {
+        max_frame_pixels: 1000,
+        ..VideoOptions::default()
+    };
+    assert!(matches!(
+        keyframe_grid(&video("gen-original.mp4"), &small, &shape),
+        Err(Error::TooLarge { .. })
+    ));
+    assert!(matches!(
+        keyframe_grid(&video("not-a-video.mp4"), &options, &shape),
+        Err(Error::Corrupt { .. })
+    ));
+    let huge = GridShape {
+        columns: 100,
+        rows: 100,
+        cell_width: 160,
+        cell_height: 90,
+    };
+    assert!(matches!(
+        keyframe_grid(&video("gen-clip5s.mp4"), &options, &huge),
+        Err(Error::InvalidOption(_))
     ));
 }

@@ -1,4 +1,4 @@
-//! `ward admin`: organisations and API keys, straight in the store.
+//! `ward admin`: organisations, API keys and the analysts' accounts, straight in the store.
 
 use std::process::ExitCode;
 use std::str::FromStr as _;
@@ -89,6 +89,9 @@ async fn command(store: &impl Store, command: &AdminCommand) -> anyhow::Result<(
         AdminCommand::Contact(ContactCommand::Remove { pattern }) => {
             store.remove_host_contact(&actor, pattern).await?;
             eprintln!("ward: the contact for {pattern} removed");
+        }
+        AdminCommand::User(command) => {
+            crate::analyst::accounts::command(store, &actor, command).await?
         }
     }
     Ok(())

@@ -543,6 +543,10 @@ pub struct ServeArgs {
     /// Hours between re-checks of a noticed URL.
     #[arg(long, value_name = "HOURS", default_value_t = 6, value_parser = value_parser!(u64).range(1..=720))]
     pub recheck_hours: u64,
+    /// The analyst's pages are reached over HTTPS (a proxy in front terminates TLS): their
+    /// cookies are marked Secure, so that browsers never send them over plain HTTP.
+    #[arg(long, env = "WARD_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 
     #[command(flatten)]
     pub video: VideoArgs,
@@ -569,6 +573,9 @@ pub enum AdminCommand {
     /// Where hosts' abuse desks are reached with notices.
     #[command(subcommand)]
     Contact(ContactCommand),
+    /// The people who sign in to the analyst's pages (/analyst).
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -588,6 +595,36 @@ pub enum ContactCommand {
     List,
     /// Remove a pattern's contact.
     Remove { pattern: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input (one line, at least 12
+    /// characters), never from the command line.
+    Create {
+        /// What they sign in with (unique).
+        #[arg(long)]
+        name: String,
+        /// The organisation's name.
+        #[arg(long)]
+        org: String,
+        /// analyst, curator or admin work the queue; auditor and platform accounts cannot
+        /// use the analyst's pages.
+        #[arg(long)]
+        role: String,
+    },
+    /// List users as `id<TAB>name<TAB>org<TAB>role<TAB>created<TAB>disabled`.
+    List,
+    /// Disable a user: their sessions end and they can no longer sign in.
+    Disable {
+        /// The user's name.
+        name: String,
+    },
+    /// Set a user's password, read from standard input (one line); their sessions end.
+    Password {
+        /// The user's name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

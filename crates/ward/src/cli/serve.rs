@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::ServeArgs;
+use crate::analyst::AnalystConfig;
 use crate::fetch::FetchConfig;
 use crate::serve::evidence::EvidenceKey;
 use crate::serve::intake::IntakeConfig;
@@ -12,10 +13,16 @@ use crate::serve::notices::NoticeConfig;
 use crate::serve::{self, Config, ServeSettings};
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    let key_file = args
-        .evidence_key
-        .clone()
-        .unwrap_or_else(|| args.store.data_dir.join("evidence.key"));
+    // Nodes sharing a PostgreSQL database must open each other's evidence: a key file per
+    // data directory would give each its own.
+    let key_file = match (&args.evidence_key, &args.store.database_url) {
+        (Some(file), _) => file.clone(),
+        (None, None) => args.store.data_dir.join("evidence.key"),
+        (None, Some(_)) => anyhow::bail!(
+            "with --database-url, give every node the same --evidence-key file (32 bytes; \
+             made when missing)"
+        ),
+    };
     let evidence = EvidenceKey::load_or_create(&key_file)?;
     let intake = IntakeConfig {
         interval: (args.intake_interval > 0).then(|| Duration::from_secs(args.intake_interval)),
@@ -49,6 +56,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                 .then(|| Duration::from_secs(args.sync_interval)),
             intake,
             notices,
+            analyst: AnalystConfig {
+                secure_cookies: args.secure_cookies,
+            },
         },
     };
     serve::run(settings)?;

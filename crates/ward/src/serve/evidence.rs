@@ -87,10 +87,6 @@ impl EvidenceKey {
 
     /// Opens what [`EvidenceKey::seal`] sealed for `url`; fails for another key, another
     /// URL, or altered bytes.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the analyst's reveal, next, is its first caller")
-    )]
     pub fn open(&self, url: UrlId, nonce: &[u8], ciphertext: &[u8]) -> anyhow::Result<Vec<u8>> {
         if nonce.len() != 24 {
             bail!("evidence of URL {url} has a nonce of {} bytes", nonce.len());

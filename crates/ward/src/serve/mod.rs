@@ -58,6 +58,8 @@ pub struct Config {
     pub intake: intake::IntakeConfig,
     /// How hosts are sent notices, and URLs re-checked until removal.
     pub notices: notices::NoticeConfig,
+    /// How the analyst's pages are served.
+    pub analyst: crate::analyst::AnalystConfig,
 }
 
 impl Default for Config {
@@ -72,6 +74,7 @@ impl Default for Config {
             sync_interval: Some(Duration::from_secs(60)),
             intake: intake::IntakeConfig::default(),
             notices: notices::NoticeConfig::default(),
+            analyst: crate::analyst::AnalystConfig::default(),
         }
     }
 }
@@ -254,6 +257,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .merge(hma::routes())
+        .merge(crate::analyst::routes())
         .route(
             "/openapi.json",
             get(|| async { axum::Json(openapi::document()) }),

@@ -1,5 +1,6 @@
 //! The `ward` binary's integration tests: the real binary run on golden and hostile files.
 
+mod analyst;
 mod bad_input;
 mod exchange;
 mod hash;

@@ -257,9 +257,11 @@ fn serves_over_tcp_and_stops_gracefully_on_sigterm() {
     assert!(status.success(), "{status:?}");
 }
 
-/// A fresh PostgreSQL database for one test, dropped at the end (best effort).
+/// A fresh PostgreSQL database for one test, dropped at the end (best effort), and the
+/// evidence key file its nodes share.
 struct PgDatabase {
     name: String,
+    keys: tempfile::TempDir,
 }
 
 impl PgDatabase {
@@ -270,7 +272,10 @@ impl PgDatabase {
             .as_nanos();
         let name = format!("ward_serve_test_{}_{nanos}", std::process::id());
         psql(&format!("CREATE DATABASE {name}"));
-        PgDatabase { name }
+        PgDatabase {
+            name,
+            keys: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn args(&self) -> Vec<String> {
@@ -278,6 +283,14 @@ impl PgDatabase {
             "--database-url".into(),
             format!("postgres://postgres@127.0.0.1:5432/{}", self.name),
         ]
+    }
+
+    /// The arguments of `ward serve` nodes on it: the same evidence key for every node.
+    fn serve_args(&self) -> Vec<String> {
+        let mut args = self.args();
+        args.push("--evidence-key".into());
+        args.push(self.keys.path().join("evidence.key").display().to_string());
+        args
     }
 }
 
@@ -332,7 +345,9 @@ fn three_nodes_on_one_postgresql_see_each_others_changes_within_two_seconds() {
     let store = database.args();
     let curator = admin_key(&store, "NGO", "curator");
     let platform = admin_key(&store, "Platform", "platform");
-    let nodes: Vec<Node> = (0..3).map(|_| Node::start(&store)).collect();
+    let nodes: Vec<Node> = (0..3)
+        .map(|_| Node::start(&database.serve_args()))
+        .collect();
     let (a, others) = nodes.split_first().unwrap();
 
     let (status, bank) = a.json(
@@ -420,7 +435,7 @@ fn a_node_killed_during_a_bulk_import_keeps_what_it_acknowledged() {
     let database = PgDatabase::create();
     let store = database.args();
     let curator = admin_key(&store, "NGO", "curator");
-    let node = Node::start(&store);
+    let node = Node::start(&database.serve_args());
     let (_, bank) = node.json("POST", "/v1/banks", Some(&curator), json!({"name": "BULK"}));
     let path = format!("/v1/banks/{}/signals", bank["id"]);
 
@@ -466,7 +481,7 @@ fn a_node_killed_during_a_bulk_import_keeps_what_it_acknowledged() {
     let _ = sender.join();
 
     // Restarted, it still has every acknowledged hash.
-    let node = Node::start(&store);
+    let node = Node::start(&database.serve_args());
     let platform = admin_key(&store, "NGO", "platform");
     for i in [0u32, 9_999, 19_999] {
         let (status, found) = node.json(
@@ -849,6 +864,16 @@ fn two_instances_share_a_bank_over_signed_feeds() {
 
 /// `ward admin contact`: set (a pattern normalised, replaced when set again), list, remove;
 /// bad contacts refused with a clear message.
+/// Nodes on one PostgreSQL must share the key that evidence is sealed with: a node given
+/// none refuses to start rather than make its own.
+#[test]
+fn nodes_on_postgresql_need_the_shared_evidence_key() {
+    let database = PgDatabase::create();
+    let run = ward(["serve".to_string()].into_iter().chain(database.args()));
+    assert_eq!(run.code, Some(2), "a usage error: {run:?}");
+    assert!(run.stderr.contains("--evidence-key"), "{run:?}");
+}
+
 #[test]
 fn admin_sets_lists_and_removes_host_contacts() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,0 +1,148 @@
+//! Signing in and out. The login form is tied to the browser that asked for it (a cookie
+//! and a token derived from it); a failed sign-in answers the same for an unknown name, a
+//! disabled account and a wrong password, after the same Argon2 work.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use ward_store::{Store as _, Timestamp};
+
+use super::error::PageError;
+use super::passwords;
+use super::session::{
+    LOGIN_COOKIE, LOGIN_FORM, QUEUE_ROLES, SESSION_COOKIE, SESSION_FORMS, SESSION_LIFETIME, Secret,
+    cookie, login_cookie, set_cookie, signed_in,
+};
+use super::view::{FormFields, Header};
+use crate::serve::SharedState;
+
+#[derive(Template)]
+#[template(path = "login.html", config = "src/analyst/askama.toml")]
+struct LoginPage<'a> {
+    header: Option<Header>,
+    csrf: String,
+    name: &'a str,
+    error: Option<&'a str>,
+}
+
+/// What a failed sign-in says, whatever failed.
+const FAILED: &str = "The name or the password is not right.";
+
+/// `GET /analyst/login`: the form (or the queue, for someone signed in).
+pub async fn form(State(state): State<SharedState>, headers: HeaderMap) -> Response {
+    if let Ok(Some((user, _))) = signed_in(&state, &headers).await
+        && QUEUE_ROLES.contains(&user.role)
+    {
+        return Redirect::to("/analyst/queue").into_response();
+    }
+    login_page(&state, StatusCode::OK, "", None)
+}
+
+/// `POST /analyst/login`: checks the name and password, starts a session.
+pub async fn sign_in(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form = FormFields::parse(&body);
+    let login = cookie(&headers, LOGIN_COOKIE).and_then(Secret::parse);
+    let token = form.get("csrf").unwrap_or_default();
+    if !login.is_some_and(|secret| secret.check_csrf(LOGIN_FORM, token)) {
+        return Err(PageError::Csrf);
+    }
+    let name = form.get("name").unwrap_or_default().trim();
+    let password = form.get("password").unwrap_or_default().to_owned();
+    let user = match name {
+        "" => None,
+        name => state.store.user_by_name(name).await?,
+    };
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let verified =
+        tokio::task::spawn_blocking(move || passwords::verify(&password, stored.as_deref()))
+            .await
+            .map_err(|e| PageError::Internal(e.into()))?;
+    let user = match user {
+        Some(user) if verified && user.disabled_at.is_none() => user,
+        _ => {
+            tracing::info!("an analyst's sign-in failed");
+            return Ok(login_page(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                name,
+                Some(FAILED),
+            ));
+        }
+    };
+    if !QUEUE_ROLES.contains(&user.role) {
+        return Err(PageError::Forbidden(format!(
+            "accounts with the {} role do not work the analysts' queue",
+            user.role
+        )));
+    }
+    let secret = Secret::random().map_err(PageError::Internal)?;
+    let expires = Timestamp(Timestamp::now().0 + SESSION_LIFETIME.as_millis() as i64);
+    state
+        .store
+        .create_session(user.id, &secret.digest(), expires)
+        .await?;
+    let secure = state.config.analyst.secure_cookies;
+    let mut response = Redirect::to("/analyst/queue").into_response();
+    let cookies = response.headers_mut();
+    for value in [
+        set_cookie(SESSION_COOKIE, Some(&secret), SESSION_LIFETIME, secure),
+        set_cookie(LOGIN_COOKIE, None, SESSION_LIFETIME, secure),
+    ] {
+        cookies.append(header::SET_COOKIE, value.parse().map_err(internal)?);
+    }
+    Ok(response)
+}
+
+/// `POST /analyst/logout`: ends the session, whatever the account's role.
+pub async fn sign_out(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let Some((_, secret)) = signed_in(&state, &headers).await? else {
+        return Ok(Redirect::to("/analyst/login").into_response());
+    };
+    let form = FormFields::parse(&body);
+    if !secret.check_csrf(SESSION_FORMS, form.get("csrf").unwrap_or_default()) {
+        return Err(PageError::Csrf);
+    }
+    state.store.end_session(&secret.digest()).await?;
+    let secure = state.config.analyst.secure_cookies;
+    let mut response = Redirect::to("/analyst/login").into_response();
+    let value = set_cookie(SESSION_COOKIE, None, SESSION_LIFETIME, secure);
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, value.parse().map_err(internal)?);
+    Ok(response)
+}
+
+/// The login form with a fresh login cookie.
+fn login_page(
+    state: &SharedState,
+    status: StatusCode,
+    name: &str,
+    error: Option<&str>,
+) -> Response {
+    let render = || -> Result<Response, PageError> {
+        let secret = Secret::random().map_err(PageError::Internal)?;
+        let page = LoginPage {
+            header: None,
+            csrf: secret.csrf_token(LOGIN_FORM),
+            name,
+            error,
+        };
+        let cookie = login_cookie(&secret, state.config.analyst.secure_cookies);
+        Ok((status, [(header::SET_COOKIE, cookie)], Html(page.render()?)).into_response())
+    };
+    render().unwrap_or_else(IntoResponse::into_response)
+}
+
+fn internal(error: axum::http::header::InvalidHeaderValue) -> PageError {
+    PageError::Internal(anyhow::Error::new(error).context("making a cookie"))
+}

@@ -1,0 +1,90 @@
+//! The hotline analyst's pages under `/analyst`: sign in, the queue of novel content, an
+//! item with its preview (blurred and in greyscale until revealed; a video as a grid of
+//! keyframes before any playback, muted), the assessment (granular facts, each scheme's label
+//! derived from them, the hashes added to a bank in the same step) and the exposure time of
+//! the day. Server-rendered HTML that works without JavaScript; the script only adds keys,
+//! automatic blurring and the exposure heartbeat.
+//!
+//! Every answer carries a strict Content-Security-Policy and is never cached. Decrypted
+//! evidence goes only to a signed-in analyst, curator or admin, and every view of it is in
+//! the audit log.
+
+pub mod accounts;
+mod assets;
+mod error;
+mod exposure;
+mod item;
+mod login;
+mod media;
+mod passwords;
+mod queue;
+mod session;
+mod view;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::{IntoResponse as _, Redirect, Response};
+use axum::routing::{get, post};
+
+use crate::serve::SharedState;
+
+/// How the analyst's pages are served.
+#[derive(Clone, Debug, Default)]
+pub struct AnalystConfig {
+    /// The deployment is reached over HTTPS (a proxy terminates TLS): cookies are marked
+    /// `Secure`, so a browser never sends them over plain HTTP.
+    pub secure_cookies: bool,
+}
+
+/// The policy of every analyst's page: nothing but this origin's own files, no inline
+/// script or style, never framed.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src 'self' blob:; \
+    media-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The largest form accepted (the assessment's note is the longest field).
+const FORM_LIMIT: usize = 64 << 10;
+
+/// The analyst's routes, with their security headers.
+pub fn routes() -> Router<SharedState> {
+    Router::new()
+        .route(
+            "/analyst",
+            get(|| async { Redirect::to("/analyst/queue").into_response() }),
+        )
+        .route("/analyst/login", get(login::form).post(login::sign_in))
+        .route("/analyst/logout", post(login::sign_out))
+        .route("/analyst/queue", get(queue::page))
+        .route("/analyst/url/{id}", get(item::page).post(item::decide))
+        .route("/analyst/url/{id}/media", get(media::evidence))
+        .route("/analyst/url/{id}/keyframes", get(media::keyframes))
+        .route("/analyst/exposure", post(exposure::add))
+        .route("/analyst/static/analyst.css", get(assets::css))
+        .route("/analyst/static/analyst.js", get(assets::js))
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+/// Adds the security headers to every answer of the analyst's pages.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    let set = [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CACHE_CONTROL, "no-store"),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
+    ];
+    for (name, value) in set {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,87 @@
+//! The queue: novel content waiting for an analyst, the oldest report first, as a dense
+//! table of each item's age, report count, match state and media type. Known content never
+//! comes here: intake closes it with its bank's assessment.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use ward_store::{ReportedUrl, Store as _, Timestamp, UrlId};
+
+use super::error::PageError;
+use super::session::Analyst;
+use super::view::{Header, age, match_state};
+use crate::serve::SharedState;
+
+/// Items on a page of the queue.
+pub const PAGE: u32 = 50;
+
+#[derive(Debug, Deserialize)]
+pub struct QueueQuery {
+    /// The last item of the previous page.
+    after: Option<i64>,
+}
+
+/// One row of the queue.
+#[derive(Debug)]
+pub struct Row {
+    pub id: UrlId,
+    pub age: String,
+    pub reported_at: String,
+    pub reports: u32,
+    pub match_state: &'static str,
+    pub match_class: &'static str,
+    pub media: String,
+    pub host: String,
+}
+
+impl Row {
+    pub fn of(url: &ReportedUrl, now: Timestamp) -> Row {
+        let (match_state, match_class) = match_state(url);
+        Row {
+            id: url.id,
+            age: age(url.first_reported_at, now),
+            reported_at: url.first_reported_at.to_rfc3339(),
+            reports: url.reports,
+            match_state,
+            match_class,
+            media: url.media_type.clone().unwrap_or_else(|| "—".to_owned()),
+            host: url.host.clone(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "queue.html", config = "src/analyst/askama.toml")]
+struct QueuePage {
+    header: Option<Header>,
+    rows: Vec<Row>,
+    after: Option<i64>,
+    next_page: Option<UrlId>,
+}
+
+/// `GET /analyst/queue`.
+pub async fn page(
+    State(state): State<SharedState>,
+    analyst: Analyst,
+    Query(query): Query<QueueQuery>,
+) -> Result<Response, PageError> {
+    let urls = state.store.queue(query.after.map(UrlId), PAGE).await?;
+    let now = Timestamp::now();
+    let next_page = (urls.len() == PAGE as usize)
+        .then(|| urls.last().map(|u| u.id))
+        .flatten();
+    let page = QueuePage {
+        header: Some(Header::of(&state, &analyst).await?),
+        rows: urls.iter().map(|url| Row::of(url, now)).collect(),
+        after: query.after,
+        next_page,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+/// The item to show after a decision on `done`: the first in the queue that is not it.
+pub async fn next_after(state: &SharedState, done: UrlId) -> Result<Option<UrlId>, PageError> {
+    let first = state.store.queue(None, 2).await?;
+    Ok(first.iter().map(|u| u.id).find(|&id| id != done))
+}

@@ -1,0 +1,237 @@
+//! Signing in: a session is a random secret in an `HttpOnly`, `SameSite=Strict` cookie
+//! limited to `/analyst`, of which the store keeps only the SHA-256 digest. Every form
+//! carries a CSRF token, the HMAC-SHA-256 of the session's secret, checked on each POST.
+//! [`Analyst`] is the extractor that gives a handler the signed-in person, refusing roles
+//! that do not work the queue.
+
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use hmac::{Hmac, Mac as _};
+use sha2::{Digest as _, Sha256};
+use ward_core::digest::{parse_hex, to_hex};
+use ward_store::{Role, Store as _, Timestamp, User};
+
+use super::error::PageError;
+use crate::serve::SharedState;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "ward_analyst";
+
+/// The cookie that ties a login form to the browser that asked for it (login CSRF).
+pub const LOGIN_COOKIE: &str = "ward_login";
+
+/// How long a session lasts from sign-in.
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(4 * 3600);
+
+/// How long a login form stays valid.
+const LOGIN_FORM_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The roles that work the analysts' queue; platforms and auditors are refused.
+pub const QUEUE_ROLES: &[Role] = &[Role::Analyst, Role::Curator, Role::Admin];
+
+/// A session's secret as the browser holds it: 32 random bytes in hex.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+impl Secret {
+    /// A new secret from the system's random source.
+    pub fn random() -> anyhow::Result<Secret> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| anyhow::anyhow!("the system's random source failed: {e}"))?;
+        Ok(Secret(to_hex(&bytes)))
+    }
+
+    /// A secret as a cookie gives it back, if it has the shape of one.
+    pub fn parse(text: &str) -> Option<Secret> {
+        parse_hex::<32>(text.as_bytes())?;
+        Some(Secret(text.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What the store keeps: the SHA-256 digest of the secret, in hex.
+    pub fn digest(&self) -> String {
+        to_hex(&Sha256::digest(self.0.as_bytes()))
+    }
+
+    /// The CSRF token of forms shown with this secret (hex).
+    pub fn csrf_token(&self, purpose: &str) -> String {
+        to_hex(&self.mac(purpose).finalize().into_bytes())
+    }
+
+    /// Whether `token` is this secret's CSRF token (compared in constant time).
+    pub fn check_csrf(&self, purpose: &str, token: &str) -> bool {
+        parse_hex::<32>(token.as_bytes())
+            .is_some_and(|bytes| self.mac(purpose).verify_slice(&bytes).is_ok())
+    }
+
+    fn mac(&self, purpose: &str) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as hmac::Mac>::new_from_slice(self.0.as_bytes())
+            .expect("HMAC takes keys of any length");
+        mac.update(b"ward analyst csrf\0");
+        mac.update(purpose.as_bytes());
+        mac
+    }
+}
+
+/// The CSRF purpose of the forms of a session.
+pub const SESSION_FORMS: &str = "session";
+
+/// The CSRF purpose of the login form.
+pub const LOGIN_FORM: &str = "login";
+
+/// A cookie's value from the request's `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim())
+}
+
+/// A `Set-Cookie` value for the analyst's pages: `HttpOnly`, `SameSite=Strict`,
+/// `Path=/analyst`, `Secure` when the deployment is behind TLS. `None` removes the cookie.
+pub fn set_cookie(name: &str, value: Option<&Secret>, max_age: Duration, secure: bool) -> String {
+    let (value, max_age) = match value {
+        Some(secret) => (secret.as_str(), max_age.as_secs()),
+        None => ("", 0),
+    };
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Max-Age={max_age}; Path=/analyst; HttpOnly; SameSite=Strict{secure}")
+}
+
+/// The login cookie: a fresh secret for each login form.
+pub fn login_cookie(secret: &Secret, secure: bool) -> String {
+    set_cookie(LOGIN_COOKIE, Some(secret), LOGIN_FORM_LIFETIME, secure)
+}
+
+/// Today in UTC as exposure is counted (`YYYY-MM-DD`).
+pub fn today() -> String {
+    Timestamp::now().to_rfc3339()[..10].to_owned()
+}
+
+/// A signed-in person whose role works the queue, with the secret of their session.
+#[derive(Debug)]
+pub struct Analyst {
+    pub user: User,
+    pub secret: Secret,
+}
+
+impl Analyst {
+    /// The CSRF token for this session's forms.
+    pub fn csrf(&self) -> String {
+        self.secret.csrf_token(SESSION_FORMS)
+    }
+
+    /// Refuses a POST whose CSRF token is not this session's.
+    pub fn check_csrf(&self, token: Option<&str>) -> Result<(), PageError> {
+        match token {
+            Some(token) if self.secret.check_csrf(SESSION_FORMS, token) => Ok(()),
+            _ => Err(PageError::Csrf),
+        }
+    }
+}
+
+/// The session of a request, if it has one that is current (whatever the role).
+pub async fn signed_in(
+    state: &SharedState,
+    headers: &HeaderMap,
+) -> Result<Option<(User, Secret)>, PageError> {
+    let Some(secret) = cookie(headers, SESSION_COOKIE).and_then(Secret::parse) else {
+        return Ok(None);
+    };
+    let user = state
+        .store
+        .session_user(&secret.digest(), Timestamp::now())
+        .await?;
+    Ok(user.map(|user| (user, secret)))
+}
+
+impl FromRequestParts<SharedState> for Analyst {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Analyst, PageError> {
+        let Some((user, secret)) = signed_in(state, &parts.headers).await? else {
+            return Err(PageError::NotSignedIn);
+        };
+        if !QUEUE_ROLES.contains(&user.role) {
+            return Err(PageError::Forbidden(format!(
+                "accounts with the {} role do not work the analysts' queue",
+                user.role
+            )));
+        }
+        Ok(Analyst { user, secret })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_random_hex_and_parse_back() {
+        let a = Secret::random().unwrap();
+        let b = Secret::random().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.as_str().len(), 64);
+        assert_eq!(Secret::parse(a.as_str()), Some(a.clone()));
+        assert_eq!(a.digest().len(), 64);
+        assert_ne!(a.digest(), a.as_str());
+        for bad in ["", "abc", &"g".repeat(64), &"a".repeat(65)] {
+            assert_eq!(Secret::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn csrf_tokens_belong_to_one_secret_and_purpose() {
+        let a = Secret::random().unwrap();
+        let b = Secret::random().unwrap();
+        let token = a.csrf_token(SESSION_FORMS);
+        assert!(a.check_csrf(SESSION_FORMS, &token));
+        assert!(!a.check_csrf(LOGIN_FORM, &token));
+        assert!(!b.check_csrf(SESSION_FORMS, &token));
+        assert!(!a.check_csrf(SESSION_FORMS, ""));
+        assert!(!a.check_csrf(SESSION_FORMS, &token[..62]));
+        assert_ne!(token, a.digest(), "the token is not what the store keeps");
+    }
+
+    #[test]
+    fn cookies_are_read_and_set_strictly() {
+        let mut headers = HeaderMap::new();
+        headers.append("cookie", "a=1; ward_analyst=abc ; b=2".parse().unwrap());
+        headers.append("cookie", "c=3".parse().unwrap());
+        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&headers, "c"), Some("3"));
+        assert_eq!(cookie(&headers, "ward"), None);
+        let secret = Secret::parse(&"ab".repeat(32)).unwrap();
+        assert_eq!(
+            set_cookie(SESSION_COOKIE, Some(&secret), SESSION_LIFETIME, true),
+            format!(
+                "ward_analyst={}; Max-Age=14400; Path=/analyst; HttpOnly; SameSite=Strict; Secure",
+                "ab".repeat(32)
+            )
+        );
+        assert_eq!(
+            set_cookie(SESSION_COOKIE, None, SESSION_LIFETIME, false),
+            "ward_analyst=; Max-Age=0; Path=/analyst; HttpOnly; SameSite=Strict"
+        );
+    }
+}

@@ -1,0 +1,340 @@
+//! The analyst's side with the real binary: `ward admin user` (passwords from standard
+//! input, never printed), and an analyst working the queue in a real headless Chromium
+//! against a real `ward serve`, whose intake fetched the reported media from a stand-in host
+//! on loopback (benign generated pictures and the repository's test video).
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ward_store::{
+    Actor, AnyStore, AuditQuery, BankKind, ContentKind, NewBank, NewReport, Sharing, Store as _,
+    UrlState,
+};
+
+use crate::{testdata, ward_with_stdin};
+
+const PASSWORD: &str = "browser test passphrase";
+
+fn admin(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> crate::Run {
+    let mut all = vec!["admin", "--data-dir", dir.to_str().unwrap()];
+    all.extend_from_slice(args);
+    ward_with_stdin(all, stdin)
+}
+
+#[test]
+fn admin_makes_users_with_passwords_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    assert_eq!(
+        admin(dir, &["org", "create", "Hotline"], None).code,
+        Some(0)
+    );
+    let create = |name: &str, role: &str, password: &[u8]| {
+        admin(
+            dir,
+            &[
+                "user", "create", "--name", name, "--org", "Hotline", "--role", role,
+            ],
+            Some(password),
+        )
+    };
+    // Empty, short and missing passwords are refused, and nothing is made.
+    for password in [&b""[..], b"\n", b"short\n", b"   \n"] {
+        let run = create("ana", "analyst", password);
+        assert_eq!(run.code, Some(2), "{run:?}");
+        assert!(run.stderr.contains("password"), "{}", run.stderr);
+    }
+    let run = create("ana", "pilot", b"a long enough passphrase\n");
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("unknown role"), "{}", run.stderr);
+    assert_eq!(admin(dir, &["user", "list"], None).stdout, "");
+
+    let run = create("ana", "analyst", b"a long enough passphrase\r\n");
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.stdout.trim(), "1");
+    assert!(!run.stdout.contains("passphrase") && !run.stderr.contains("passphrase"));
+    let run = create("ana", "curator", b"another long passphrase\n");
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("exists"), "{}", run.stderr);
+    let run = create("aud", "auditor", b"another long passphrase\n");
+    assert_eq!(run.code, Some(0));
+
+    let list = admin(dir, &["user", "list"], None);
+    let lines: Vec<Vec<&str>> = list
+        .stdout
+        .lines()
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(&lines[0][..4], ["1", "ana", "Hotline", "analyst"]);
+    assert_eq!(lines[0][5], "", "not disabled");
+    assert!(!list.stdout.contains("argon2"), "no hash is listed");
+
+    let run = admin(dir, &["user", "password", "ana"], Some(b"tiny\n"));
+    assert_eq!(run.code, Some(2));
+    let run = admin(
+        dir,
+        &["user", "password", "ana"],
+        Some(b"a brand new passphrase\n"),
+    );
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(!run.stderr.contains("brand new"));
+    let run = admin(dir, &["user", "disable", "ana"], None);
+    assert_eq!(run.code, Some(0));
+    let run = admin(dir, &["user", "disable", "nobody"], None);
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("no user named"), "{}", run.stderr);
+    let list = admin(dir, &["user", "list"], None);
+    let first: Vec<&str> = list.stdout.lines().next().unwrap().split('\t').collect();
+    assert!(first[5].ends_with('Z'), "disabled at a time: {first:?}");
+}
+
+/// A stand-in for a public host, on loopback: serves a generated picture and the test video.
+fn stand_in_host() -> SocketAddr {
+    let picture = {
+        let image = image::RgbImage::from_fn(120, 80, |x, y| {
+            image::Rgb([
+                (x * 2) as u8,
+                (y * 3) as u8,
+                if (x / 10 + y / 10) % 2 == 0 { 200 } else { 40 },
+            ])
+        });
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
+        bytes.into_inner()
+    };
+    let video = std::fs::read(testdata().join("video/gen-clip5s.mp4")).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let (status, body): (&str, &[u8]) = match request.split(' ').nth(1) {
+                Some("/picture.png") => ("200 OK", &picture),
+                Some("/clip.mp4") => ("200 OK", &video),
+                _ => ("404 Not Found", b""),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body);
+        }
+    });
+    address
+}
+
+/// A running `ward serve`, killed when dropped.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(dir: &Path, host: SocketAddr) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .args(["--intake-interval", "1", "--sync-interval", "0"])
+            .args(["--fetch-allow", &host.to_string()])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start ward serve");
+        let stderr = child.stderr.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sender = Some(sender);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(address) = line.strip_prefix("ward: serving on http://") {
+                    let address = address.split_whitespace().next().unwrap().to_owned();
+                    if let Some(s) = sender.take() {
+                        let _ = s.send(address);
+                    }
+                } else {
+                    eprintln!("ward serve: {line}");
+                }
+            }
+        });
+        let address = receiver
+            .recv_timeout(Duration::from_secs(60))
+            .expect("ward serve did not start within 60 s");
+        Server { child, address }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where the browser test's screenshots go (`WARD_BROWSER_ARTEFACTS`, or the target
+/// folder's scratch space).
+fn artefacts() -> PathBuf {
+    std::env::var_os("WARD_BROWSER_ARTEFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-analyst"))
+}
+
+#[test]
+fn an_analyst_works_the_queue_in_a_real_browser() {
+    let browser_tests = testdata().join("../browser-tests");
+    assert!(
+        browser_tests.join("node_modules/playwright-core").is_dir(),
+        "run `npm ci` in {} first (playwright-core, axe-core; Chromium is Debian's)",
+        browser_tests.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    assert_eq!(
+        admin(data, &["org", "create", "Hotline"], None).code,
+        Some(0)
+    );
+    let made = admin(
+        data,
+        &[
+            "user", "create", "--name", "ana", "--org", "Hotline", "--role", "analyst",
+        ],
+        Some(format!("{PASSWORD}\n").as_bytes()),
+    );
+    assert_eq!(made.code, Some(0), "{made:?}");
+
+    // The bank and the report, straight in the store before the service starts.
+    let host = stand_in_host();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = runtime.block_on(AnyStore::open(data, None)).unwrap();
+    let operator = Actor::operator("test");
+    let (bank, urls) = runtime.block_on(async {
+        let org = store.org_by_name("Hotline").await.unwrap().unwrap();
+        let bank = store
+            .create_bank(
+                &operator,
+                &NewBank {
+                    name: "CONFIRMED".into(),
+                    org: org.id,
+                    kind: BankKind::Standard,
+                    distance: 31,
+                    enabled: true,
+                    sharing: Sharing::Private,
+                    shared_with: Vec::new(),
+                    dispute_limit: None,
+                    description: String::new(),
+                },
+            )
+            .await
+            .unwrap();
+        let report = store
+            .file_report(&NewReport {
+                country: "gb".into(),
+                language: "en".into(),
+                content_kind: ContentKind::Both,
+                urls: vec![
+                    format!("http://{host}/picture.png"),
+                    format!("http://{host}/clip.mp4"),
+                ],
+                description: String::new(),
+                email: None,
+            })
+            .await
+            .unwrap();
+        (bank.id, report.urls)
+    });
+
+    let server = Server::start(data, host);
+    // Intake takes both in (bounded wait: it runs every second).
+    let started = Instant::now();
+    loop {
+        let queued = runtime.block_on(store.queue(None, 10)).unwrap();
+        if queued.len() == 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "intake did not queue both URLs: {queued:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let artefacts = artefacts();
+    let output = Command::new("node")
+        .arg(browser_tests.join("analyst.mjs"))
+        .arg(format!("http://{}", server.address))
+        .arg(&artefacts)
+        .env("WARD_ANALYST_NAME", "ana")
+        .env("WARD_ANALYST_PASSWORD", PASSWORD)
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run node (install Debian's nodejs)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(
+        output.status.success(),
+        "the browser walk failed:\n{stdout}\n{stderr}"
+    );
+
+    // What the browser did is in the store.
+    runtime.block_on(async {
+        let picture = store.reported_url(urls[0]).await.unwrap().unwrap();
+        assert_eq!(picture.state, UrlState::Assessed);
+        let content = store
+            .content(picture.added_content.expect("added to the bank"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(content.bank, bank);
+        let video = store.reported_url(urls[1]).await.unwrap().unwrap();
+        assert_eq!(video.state, UrlState::NotActionable);
+        assert_eq!(
+            video.decision_note.as_deref(),
+            Some("test video: nothing to act on")
+        );
+        let ana = store.user_by_name("ana").await.unwrap().unwrap();
+        let today = &ward_store::Timestamp::now().to_rfc3339()[..10];
+        assert!(store.exposure(ana.id, today).await.unwrap() > 0);
+        for url in &urls {
+            let log = store
+                .audit_log(&AuditQuery {
+                    target: Some(format!("url:{url}")),
+                    ..AuditQuery::default()
+                })
+                .await
+                .unwrap();
+            assert!(
+                log.iter().any(|e| e.action.starts_with("read.evidence")),
+                "every view is logged: {log:?}"
+            );
+        }
+        store.close().await;
+    });
+    let screenshots = std::fs::read_dir(&artefacts)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
+        })
+        .count();
+    assert!(
+        screenshots >= 7,
+        "{screenshots} screenshots in {}",
+        artefacts.display()
+    );
+    drop(server);
+}
