@@ -170,6 +170,17 @@ try {
   check(await page.isVisible("#queue-empty"), "the queue is empty after both decisions");
   await inspect("queue-empty");
 
+  // The figures: charts beside their tables, today's two URLs decided.
+  await page.click("nav a[href='/analyst/statistics']");
+  await page.waitForURL("**/analyst/statistics");
+  check((await page.$$("section.figure svg[role=img]")).length === 3, "three charts, each an image with a title");
+  const states = await page.$$eval("#urls-table tbody tr", (rows) =>
+    Object.fromEntries(rows.map((r) => [r.cells[0].textContent, Number(r.cells[1].textContent)])));
+  check(states["not actionable"] === 1 && (states.assessed ?? 0) + (states.noticed ?? 0) === 1,
+    `the figures count today's decisions (${JSON.stringify(states)})`);
+  check(await page.isVisible("a[href^='/analyst/statistics.csv']"), "a CSV download beside the tables");
+  await inspect("figures");
+
   // Signing out ends the session.
   await Promise.all([page.waitForURL("**/analyst/login"), page.click(".signout button")]);
   await page.goto(`${base}/analyst/queue`);

@@ -19,6 +19,7 @@ mod media;
 mod passwords;
 mod queue;
 mod session;
+mod statistics;
 mod view;
 
 use axum::Router;
@@ -60,6 +61,8 @@ pub fn routes() -> Router<SharedState> {
         .route("/analyst/url/{id}/media", get(media::evidence))
         .route("/analyst/url/{id}/keyframes", get(media::keyframes))
         .route("/analyst/exposure", post(exposure::add))
+        .route("/analyst/statistics", get(statistics::page))
+        .route("/analyst/statistics.csv", get(statistics::csv))
         .route("/analyst/static/analyst.css", get(assets::css))
         .route("/analyst/static/analyst.js", get(assets::js))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))

@@ -983,3 +983,45 @@ async fn every_answer_carries_the_security_headers() {
         assert!(!text.contains(" onclick="), "inline handler");
     }
 }
+
+#[tokio::test]
+async fn the_figures_page_shows_charts_beside_tables_and_downloads_csv() {
+    let f = Fixture::new().await;
+    f.queued().await;
+    let session = f.sign_in("ana").await;
+    let page = f.get(&session, "/analyst/statistics").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    let text = page.text();
+    // Three reports today from the fixture's country and language, three URLs queued.
+    for expected in [
+        "<h1>Figures</h1>",
+        "id=\"reports-table\"",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"",
+        "Reports by country and language",
+        "<td>queued</td><td class=\"number\">3</td>",
+        "href=\"/analyst/statistics.csv?from=",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in {text}");
+    }
+    assert_eq!(text.matches("<svg ").count(), 3);
+    assert!(!text.contains(" style="), "inline style");
+    let csv = f
+        .get(
+            &session,
+            "/analyst/statistics.csv?from=2026-01-01&to=2100-01-01",
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("ward-figures-2026-01-01-2100-01-01.csv")
+    );
+    assert!(csv.text().contains("urls,queued,3\n"), "{}", csv.text());
+    let bad = f.get(&session, "/analyst/statistics?from=someday").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // Without a session: to the sign-in page.
+    let answer = f.send(Method::GET, "/analyst/statistics", &[], &[]).await;
+    assert_ne!(answer.status, StatusCode::OK);
+}

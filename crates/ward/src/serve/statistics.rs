@@ -26,6 +26,16 @@ pub struct PeriodRequest {
     format: Option<String>,
 }
 
+impl PeriodRequest {
+    pub fn from(&self) -> Option<&str> {
+        self.from.as_deref()
+    }
+
+    pub fn to(&self) -> Option<&str> {
+        self.to.as_deref()
+    }
+}
+
 /// The period a request asks for: `[from, to)`.
 pub fn period(from: Option<&str>, to: Option<&str>) -> ApiResult<(Timestamp, Timestamp)> {
     let day = |text: &str| {

@@ -1,7 +1,8 @@
 //! The analyst's side with the real binary: `ward admin user` (passwords from standard
 //! input, never printed), and an analyst working the queue in a real headless Chromium
 //! against a real `ward serve`, whose intake fetched the reported media from a stand-in host
-//! on loopback (benign generated pictures and the repository's test video).
+//! on loopback (benign generated pictures and the repository's test video), and whose
+//! notice of the assessed picture reaches a test SMTP sink.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{SocketAddr, TcpListener};
@@ -135,6 +136,49 @@ fn stand_in_host() -> SocketAddr {
     address
 }
 
+/// A minimal SMTP server on loopback (no TLS, no authentication): each message's data is
+/// sent down the channel.
+fn smtp_sink() -> (SocketAddr, std::sync::mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let sender = sender.clone();
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+                let mut write = stream.try_clone().unwrap();
+                let mut lines = BufReader::new(stream).lines();
+                let _ = write.write_all(b"220 sink.test ESMTP\r\n");
+                while let Some(Ok(line)) = lines.next() {
+                    let upper = line.to_ascii_uppercase();
+                    if upper == "DATA" {
+                        let _ = write.write_all(b"354 go on\r\n");
+                        let mut data = String::new();
+                        for line in lines.by_ref().map_while(Result::ok) {
+                            if line == "." {
+                                break;
+                            }
+                            data += &line;
+                            data.push('\n');
+                        }
+                        let _ = sender.send(data);
+                        let _ = write.write_all(b"250 kept\r\n");
+                    } else if upper == "QUIT" {
+                        let _ = write.write_all(b"221 bye\r\n");
+                        return;
+                    } else if upper.starts_with("EHLO") {
+                        let _ = write.write_all(b"250-sink.test\r\n250 8BITMIME\r\n");
+                    } else {
+                        let _ = write.write_all(b"250 OK\r\n");
+                    }
+                }
+            });
+        }
+    });
+    (address, receiver)
+}
+
 /// A running `ward serve`, killed when dropped.
 struct Server {
     child: Child,
@@ -142,13 +186,20 @@ struct Server {
 }
 
 impl Server {
-    fn start(dir: &Path, host: SocketAddr) -> Server {
+    fn start(dir: &Path, host: SocketAddr, smtp: SocketAddr) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .args(["--intake-interval", "1", "--sync-interval", "0"])
             .args(["--fetch-allow", &host.to_string()])
+            .args([
+                "--notice-interval",
+                "1",
+                "--smtp-url",
+                &format!("smtp://{smtp}"),
+            ])
+            .args(["--notice-from", "Test Hotline <notices@hotline.test>"])
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -256,7 +307,15 @@ fn an_analyst_works_the_queue_in_a_real_browser() {
         (bank.id, report.urls)
     });
 
-    let server = Server::start(data, host);
+    // The stand-in host's abuse desk is reached by e-mail.
+    let (smtp, mail) = smtp_sink();
+    let contact = admin(
+        data,
+        &["contact", "set", "127.0.0.1", "--email", "abuse@host.test"],
+        None,
+    );
+    assert_eq!(contact.code, Some(0), "{contact:?}");
+    let server = Server::start(data, host, smtp);
     // Intake takes both in (bounded wait: it runs every second).
     let started = Instant::now();
     loop {
@@ -293,7 +352,10 @@ fn an_analyst_works_the_queue_in_a_real_browser() {
     // What the browser did is in the store.
     runtime.block_on(async {
         let picture = store.reported_url(urls[0]).await.unwrap().unwrap();
-        assert_eq!(picture.state, UrlState::Assessed);
+        assert!(
+            matches!(picture.state, UrlState::Assessed | UrlState::Noticed),
+            "{picture:?}"
+        );
         let content = store
             .content(picture.added_content.expect("added to the bank"))
             .await
@@ -322,6 +384,31 @@ fn an_analyst_works_the_queue_in_a_real_browser() {
                 "every view is logged: {log:?}"
             );
         }
+    });
+    // The assessed picture is noticed to its host (within a bounded wait: notices go out
+    // every second); the dismissed video is not.
+    let notice = mail
+        .recv_timeout(Duration::from_secs(60))
+        .expect("no notice reached the SMTP sink within 60 s");
+    assert!(
+        notice.contains(&format!("http://{host}/picture.png")),
+        "{notice}"
+    );
+    assert!(notice.contains("Please remove the material"), "{notice}");
+    assert!(!notice.contains("clip.mp4"), "{notice}");
+    runtime.block_on(async {
+        let started = Instant::now();
+        loop {
+            let notices = store.notices(urls[0]).await.unwrap();
+            if notices.iter().any(|n| n.sends >= 1) {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "{notices:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let picture = store.reported_url(urls[0]).await.unwrap().unwrap();
+        assert_eq!(picture.state, UrlState::Noticed);
+        assert!(store.notices(urls[1]).await.unwrap().is_empty());
         store.close().await;
     });
     let screenshots = std::fs::read_dir(&artefacts)
