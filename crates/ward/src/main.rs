@@ -4,6 +4,7 @@ mod cli;
 mod exchange;
 mod hashing;
 mod matcher;
+mod portal;
 mod serve;
 mod sync;
 

@@ -76,6 +76,8 @@ pub struct AppState {
     pub config: Config,
     /// The key this instance signs its feed pages with.
     pub identity: crate::sync::Identity,
+    /// The public reporting portal's places, CSRF key and rate limit.
+    pub portal: crate::portal::Portal,
     follow_now: Notify,
 }
 
@@ -118,6 +120,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
             .await
             .context("reading the instance's signing key")?,
     );
+    let portal = crate::portal::Portal::new(&store).await?;
     let state = Arc::new(AppState {
         store,
         index,
@@ -125,6 +128,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         metrics: Metrics::default(),
         config,
         identity,
+        portal,
         follow_now: Notify::new(),
     });
     if let Some(interval) = state.config.sync_interval {
@@ -236,6 +240,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .merge(hma::routes())
+        .merge(crate::portal::routes())
         .route(
             "/openapi.json",
             get(|| async { axum::Json(openapi::document()) }),
@@ -275,7 +280,9 @@ pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
         tracing::info!(%address, backend, "ward serve listening");
         // Tests and scripts wait for this line on standard error.
         eprintln!("ward: serving on http://{address} ({backend})");
-        axum::serve(listener, router(state))
+        // The peer's address reaches the portal's rate limit (and nothing else).
+        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("serving")?;
