@@ -48,4 +48,10 @@
       this.setAttribute("data-sent", "true");
     });
   }
+  // A page shown again from the browser's back-forward cache may be sent again.
+  window.addEventListener("pageshow", function () {
+    for (var j = 0; j < forms.length; j++) {
+      forms[j].removeAttribute("data-sent");
+    }
+  });
 })();

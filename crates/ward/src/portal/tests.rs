@@ -357,7 +357,7 @@ async fn a_report_is_filed_and_looked_up_by_its_reference() {
     assert!(page.body.contains(&reference));
     assert!(
         page.body
-            .contains("<td class=\"url\" dir=\"ltr\">https://example.com/a</td>")
+            .contains("<td class=\"url\"><bdi dir=\"ltr\">https://example.com/a</bdi></td>")
     );
     assert!(page.body.contains("Reçu\u{a0}: en attente de vérification"));
     // URLs are shown as text, never as links.
