@@ -6,6 +6,7 @@ mod exchange;
 mod fetch;
 mod hashing;
 mod matcher;
+mod portal;
 mod serve;
 mod sync;
 

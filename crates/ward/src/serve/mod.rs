@@ -89,6 +89,8 @@ pub struct AppState {
     pub config: Config,
     /// The key this instance signs its feed pages with.
     pub identity: crate::sync::Identity,
+    /// The public reporting portal's places, CSRF key and rate limit.
+    pub portal: crate::portal::Portal,
     follow_now: Notify,
 }
 
@@ -131,6 +133,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
             .await
             .context("reading the instance's signing key")?,
     );
+    let portal = crate::portal::Portal::new(&store).await?;
     let state = Arc::new(AppState {
         store,
         index,
@@ -138,6 +141,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         metrics: Metrics::default(),
         config,
         identity,
+        portal,
         follow_now: Notify::new(),
     });
     if let Some(interval) = state.config.sync_interval {
@@ -258,6 +262,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/metrics", get(ops::metrics))
         .merge(hma::routes())
         .merge(crate::analyst::routes())
+        .merge(crate::portal::routes())
         .route(
             "/openapi.json",
             get(|| async { axum::Json(openapi::document()) }),
@@ -297,7 +302,9 @@ pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
         tracing::info!(%address, backend, "ward serve listening");
         // Tests and scripts wait for this line on standard error.
         eprintln!("ward: serving on http://{address} ({backend})");
-        axum::serve(listener, router(state))
+        // The peer's address reaches the portal's rate limit (and nothing else).
+        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("serving")?;

@@ -5,6 +5,7 @@ mod bad_input;
 mod exchange;
 mod hash;
 mod matching;
+mod portal;
 mod scan;
 mod serve;
 mod video;

@@ -1,0 +1,232 @@
+// Ward's reporting portal in a real browser: Debian's headless Chromium driven by
+// playwright-core. Files a report with JavaScript off and on, in English (/report/gb) and in
+// Arabic (/report/eg, chosen from the browser's language), checks the form's error summary,
+// the reference on the "what happens next" page and its lookup, the language switch and the
+// quick exit; runs axe-core's WCAG 2 A/AA rules on every page and saves a screenshot of each.
+//
+// Usage: node portal.mjs BASE_URL ARTEFACT_DIR
+// It starts nothing: crates/ward/tests/cli/portal.rs starts `ward serve` and runs it.
+// Nothing leaves the machine: any request to another origin fails the run (the quick exit's
+// neutral site is answered here).
+
+import { chromium } from "playwright-core";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+
+const [base, artefacts] = process.argv.slice(2);
+if (!base || !artefacts) {
+  console.error("usage: node portal.mjs BASE_URL ARTEFACT_DIR");
+  process.exit(2);
+}
+mkdirSync(artefacts, { recursive: true });
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const EXIT = "https://www.bbc.com/weather";
+const WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
+
+let pages = 0;
+let screenshots = 0;
+let checks = 0;
+
+function check(condition, what) {
+  checks += 1;
+  if (!condition) {
+    throw new Error(`check failed: ${what}`);
+  }
+}
+
+/// A page in a new context, failing on script errors, CSP reports and foreign requests.
+async function open(browser, { javaScript, locale }) {
+  const context = await browser.newContext({
+    locale,
+    viewport: { width: 412, height: 915 },
+    deviceScaleFactor: 1,
+  });
+  context.setDefaultTimeout(15000);
+  const problems = [];
+  await context.route("**/*", (route) => {
+    const url = route.request().url();
+    if (url.startsWith(base)) {
+      return route.continue();
+    }
+    if (url.startsWith(EXIT)) {
+      return route.fulfill({ contentType: "text/html", body: "<!DOCTYPE html><title>Weather</title><p>Weather" });
+    }
+    problems.push(`a request left the portal: ${url}`);
+    return route.abort();
+  });
+  const page = await context.newPage();
+  // JavaScript off as a browser turns it off: the page's scripts never run (the DevTools
+  // protocol's switch, which playwright's `javaScriptEnabled: false` also uses, but which
+  // can be lifted for axe-core alone).
+  page.scripts = javaScript ? null : await context.newCDPSession(page);
+  await page.scripts?.send("Emulation.setScriptExecutionDisabled", { value: true });
+  page.on("pageerror", (error) => problems.push(`script error: ${error.message}`));
+  page.on("console", (message) => {
+    // A page answered 4xx on purpose (a form with problems, a 404 page) is logged as the
+    // document failing to load: not a problem; a sub-resource failing is.
+    const document = message.location().url === page.url() && /status of 4\d\d/.test(message.text());
+    if ((message.type() === "error" && !document) || /Content Security Policy|Refused to/.test(message.text())) {
+      problems.push(`console ${message.type()}: ${message.text()}`);
+    }
+  });
+  return { context, page, problems };
+}
+
+/// Saves a screenshot and runs axe-core's WCAG 2 A/AA rules on what the page shows now.
+async function record(page, name) {
+  pages += 1;
+  const file = join(artefacts, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  screenshots += 1;
+  // axe-core is evaluated through the DevTools protocol, which the page's CSP does not
+  // govern. With JavaScript off, scripts are allowed again just for it: the page's own
+  // script, skipped when the page loaded, stays unrun, so the page is still as it was.
+  await page.scripts?.send("Emulation.setScriptExecutionDisabled", { value: false });
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(
+    (tags) => window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] }),
+    WCAG,
+  );
+  await page.scripts?.send("Emulation.setScriptExecutionDisabled", { value: true });
+  const violations = result.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+  );
+  check(violations.length === 0, `${name}: axe found ${violations.join("; ")}`);
+  console.log(`page ok: ${name} (${page.url().replace(base, "")})`);
+}
+
+async function htmlAttributes(page) {
+  return page.evaluate(() => [document.documentElement.lang, document.documentElement.dir]);
+}
+
+/// One reporter's visit: the form, its errors, a filed report, its status and a lookup.
+async function fileAReport(browser, { language, javaScript }) {
+  const arabic = language === "ar";
+  const path = arabic ? "/report/eg" : "/report/gb";
+  const name = (step) => `${language}-js-${javaScript ? "on" : "off"}-${step}`;
+  const { context, page, problems } = await open(browser, {
+    javaScript,
+    locale: arabic ? "ar-EG" : "en-GB",
+  });
+
+  // The form, in the language the browser asks for.
+  await page.goto(base + path);
+  const [lang, dir] = await htmlAttributes(page);
+  check(lang === language && dir === (arabic ? "rtl" : "ltr"), `${name("form")}: <html lang=${lang} dir=${dir}>`);
+  check((await page.locator('input[type="file"]').count()) === 0, "the form takes no file");
+  check((await page.locator("form").first().getAttribute("enctype")) === null, "the form is not multipart");
+  const hint = page.locator("#quick-exit-hint");
+  check((await hint.isVisible()) === javaScript, "the Esc hint shows only with JavaScript");
+  await record(page, name("01-form"));
+
+  // Sent empty: an error summary linking to each field.
+  await page.locator("#send").click();
+  await page.waitForLoadState();
+  check((await page.locator(".error-summary").count()) === 1, `${name("errors")}: an error summary`);
+  check((await page.locator('.error-summary a[href="#urls"]').count()) === 1, "the summary links to the URLs");
+  check((await page.locator('.error-summary a[href="#kind-images"]').count()) === 1, "the summary links to the content kind");
+  check((await page.title()).startsWith(arabic ? "خطأ:" : "Error:"), `the title says there is an error: ${await page.title()}`);
+  if (javaScript) {
+    const focused = await page.evaluate(() => document.activeElement.className);
+    check(focused === "error-summary", `the error summary takes the focus (${focused})`);
+  }
+  await record(page, name("02-errors"));
+  await page.locator('.error-summary a[href="#urls"]').click();
+  check(page.url().endsWith("#urls"), "the summary's link goes to its field");
+
+  // A good report: two URLs (one without its scheme, one with a fragment), images, an e-mail.
+  await page.locator("#urls").fill("https://example.com/gallery/123#photo\nexample.net/page?id=9");
+  await page.locator('label[for="kind-images"]').click();
+  await page.locator("#description").fill(arabic ? "وجدته عبر رابط في منتدى" : "Found through a link on a forum");
+  await page.locator("#email").fill("reporter@example.org");
+  await Promise.all([page.waitForURL(/\/filed\//), page.locator("#send").click()]);
+  const filedUrl = page.url();
+  check(filedUrl.startsWith(`${base}${path}/filed/R-`) && filedUrl.endsWith(`?lang=${language}`), `redirected to ${filedUrl}`);
+  const reference = (await page.locator("#reference").innerText()).trim();
+  check(/^R-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(reference), `a reference: ${reference}`);
+  check(filedUrl.includes(reference), "the page's address names the reference");
+  check((await htmlAttributes(page))[1] === (arabic ? "rtl" : "ltr"), "the filed page keeps the direction");
+  await record(page, name("03-filed"));
+
+  // Its status, from the link on that page.
+  await Promise.all([page.waitForURL(/\/status\?/), page.locator("#status-of-this").click()]);
+  const rows = await page.locator("td.url").allInnerTexts();
+  check(
+    rows.join("\n") === "https://example.com/gallery/123\nhttp://example.net/page?id=9",
+    `the status lists the normalised URLs: ${JSON.stringify(rows)}`,
+  );
+  check((await page.locator("td.url a").count()) === 0, "reported URLs are never links");
+  check((await page.locator("#result-reference").innerText()).trim() === reference, "the status names the reference");
+  await record(page, name("04-status"));
+
+  // Looked up again by hand, typed loosely.
+  await page.goto(`${base}${path}/status?lang=${language}`);
+  await page.locator("#reference").fill(reference.toLowerCase().replaceAll("-", " "));
+  await Promise.all([page.waitForURL(/reference=/), page.locator("#check").click()]);
+  check((await page.locator("#result-reference").innerText()).trim() === reference, "the lookup finds the report");
+  await record(page, name("05-lookup"));
+
+  // The language switch.
+  const other = arabic ? "en" : null;
+  if (other) {
+    await Promise.all([page.waitForURL(/lang=en/), page.locator('nav a[hreflang="en"]').click()]);
+    const [lang2, dir2] = await htmlAttributes(page);
+    check(lang2 === "en" && dir2 === "ltr", `switched to English: ${lang2} ${dir2}`);
+    check((await page.locator("#result-reference").innerText()).trim() === reference, "the switch keeps the lookup");
+    await page.locator('nav a[hreflang="ar"]').click();
+    await page.waitForURL(/lang=ar/);
+  }
+
+  // The quick exit: a plain link; with JavaScript, Esc twice too, replacing this page in
+  // the tab's history.
+  if (javaScript) {
+    const left = page.url();
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("Escape");
+    await page.waitForURL(EXIT);
+    await page.goBack();
+    check(page.url() !== left, `Back does not return to the page left: ${page.url()}`);
+  } else {
+    await Promise.all([page.waitForURL(EXIT), page.locator("#quick-exit").click()]);
+  }
+  check(problems.length === 0, `${name("visit")}: ${problems.join("; ")}`);
+  await context.close();
+  console.log(`report filed and looked up: ${language}, JavaScript ${javaScript ? "on" : "off"}, ${reference}`);
+}
+
+/// The pages a visit above does not reach: the international page and a 404.
+async function otherPages(browser) {
+  const { context, page, problems } = await open(browser, { javaScript: true, locale: "fr-FR" });
+  await page.goto(`${base}/report`);
+  check((await htmlAttributes(page))[0] === "fr", "the international page answers in the browser's language");
+  check((await page.locator("nav a[hreflang]").count()) === 5, "the international page offers every language");
+  await record(page, "international-fr");
+  const response = await page.goto(`${base}/report/zz?lang=pt`);
+  check(response.status() === 404, "an unknown country is a 404 page");
+  await record(page, "not-found-pt");
+  check(problems.length === 0, `other pages: ${problems.join("; ")}`);
+  await context.close();
+}
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+});
+try {
+  for (const language of ["en", "ar"]) {
+    for (const javaScript of [false, true]) {
+      await fileAReport(browser, { language, javaScript });
+    }
+  }
+  await otherPages(browser);
+} catch (error) {
+  console.error(`browser: ${error.stack}`);
+  await browser.close();
+  process.exit(1);
+}
+await browser.close();
+console.log(`browser: ${pages} pages checked with axe-core (WCAG 2 A/AA, no violations), ${checks} checks, ${screenshots} screenshots in ${artefacts}`);

@@ -1,0 +1,150 @@
+//! The reporting portal in a real browser: a `ward serve` on a loopback port, and
+//! `browser-tests/portal.mjs` driving Debian's headless Chromium through it (reports filed
+//! with JavaScript off and on, in English and Arabic, looked up by reference, axe-core's
+//! WCAG 2 A/AA rules on every page, a screenshot of each kept under the target directory).
+//!
+//! Needs `chromium` (Debian) and `npm ci` in `browser-tests/`; `.ci/run` installs both. A
+//! machine without them fails here, saying so, rather than passing without a browser.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// The browser run's bound: it takes about half a minute here.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A `ward serve` on a free loopback port, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Server {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start ward serve");
+        let stderr = child.stderr.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sender = Some(sender);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("ward: serving on ") {
+                    let base = rest.split_whitespace().next().unwrap().to_string();
+                    if let Some(sender) = sender.take() {
+                        let _ = sender.send(base);
+                    }
+                } else {
+                    eprintln!("ward serve: {line}");
+                }
+            }
+        });
+        let base = receiver
+            .recv_timeout(Duration::from_secs(60))
+            .expect("ward serve did not start within 60 s");
+        Server {
+            child,
+            base,
+            _data: data,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn browser_tests() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../browser-tests")
+}
+
+#[test]
+fn reports_are_filed_and_looked_up_in_a_real_browser() {
+    let scripts = browser_tests();
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "the browser tests need Debian's chromium: apt-get install chromium"
+    );
+    assert!(
+        scripts.join("node_modules/playwright-core").is_dir()
+            && scripts.join("node_modules/axe-core").is_dir(),
+        "the browser tests need their packages: cd browser-tests && npm ci"
+    );
+    let artefacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-artefacts/portal");
+    let _ = std::fs::remove_dir_all(&artefacts);
+    std::fs::create_dir_all(&artefacts).unwrap();
+    let log_path = artefacts.join("browser.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+
+    let server = Server::start();
+    let mut node = Command::new("node")
+        .arg(scripts.join("portal.mjs"))
+        .arg(&server.base)
+        .arg(&artefacts)
+        .current_dir(&scripts)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("the browser tests need node (Debian's nodejs)");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = node.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > BROWSER_TIMEOUT {
+            let _ = node.kill();
+            let _ = node.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    drop(server);
+    let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+    // Chromium's own chatter (its process id first) is left in the log file only.
+    for line in output.lines().filter(|line| !line.starts_with("[pid=")) {
+        eprintln!("{line}");
+    }
+    eprintln!("screenshots and the browser's log: {}", artefacts.display());
+    let status = status.unwrap_or_else(|| panic!("the browser run took over {BROWSER_TIMEOUT:?}"));
+    assert!(status.success(), "the browser run failed: {status}");
+    let screenshots = std::fs::read_dir(&artefacts)
+        .unwrap()
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
+        })
+        .count();
+    // Five pages for each of English and Arabic with JavaScript off and on, and two more.
+    assert_eq!(screenshots, 22, "screenshots in {}", artefacts.display());
+    assert!(
+        output.contains("browser: 22 pages checked with axe-core"),
+        "{output}"
+    );
+    for visit in [
+        "en, JavaScript off",
+        "en, JavaScript on",
+        "ar, JavaScript off",
+        "ar, JavaScript on",
+    ] {
+        assert!(
+            output.contains(&format!("report filed and looked up: {visit}, R-")),
+            "{visit}"
+        );
+    }
+}
