@@ -331,7 +331,10 @@ fn item_view(url: &ReportedUrl, now: Timestamp) -> ItemView {
         state: url.state.name(),
         is_video: media.starts_with("video/"),
         // Only novel content is kept (sealed) for analysts, until its retention passes.
-        has_evidence: assessable && url.matched.is_none() && !media.is_empty(),
+        // (A page is queued without a copy: only pictures and videos are kept.)
+        has_evidence: assessable
+            && url.matched.is_none()
+            && (media.starts_with("image/") || media.starts_with("video/")),
         media: if media.is_empty() {
             "—".into()
         } else {

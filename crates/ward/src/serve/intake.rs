@@ -2,7 +2,8 @@
 //! serves is hashed (images with PDQ, videos with vPDQ, both with MD5, SHA-1 and SHA-256)
 //! and matched against the banks. Known content takes the bank's assessment and never
 //! reaches an analyst; novel content is queued, its bytes sealed ([`super::evidence`]) and
-//! kept until the retention passes. A failed fetch is retried later with a growing wait; a
+//! kept until the retention passes. A page (what is not a picture or a video) is queued
+//! too, without hashes or a copy, for an analyst to decide from its URL. A failed fetch is retried later with a growing wait; a
 //! URL the guard refuses is never fetched.
 //!
 //! Nodes share the work through the store: each claims a few URLs for a lease, so two nodes
@@ -145,15 +146,16 @@ async fn outcome(state: &SharedState, fetcher: &Fetcher, url: &ReportedUrl) -> F
         return failed(format!("the host answered HTTP {}", fetched.status));
     }
     let Some(media_type) = media_type(&fetched.body) else {
-        // A page, not media: nothing to hash. (Pages that embed media are not followed.)
-        return FetchOutcome::Failed {
-            error: format!(
-                "not an image or a video ({} bytes of {})",
-                fetched.body.len(),
-                fetched.content_type.as_deref().unwrap_or("unknown type")
-            ),
-            refused: false,
-            retry_at: None,
+        // A page, not a picture or a video: nothing to hash or match, and nothing kept; an
+        // analyst decides on it from its URL. (Media a page embeds is not followed.)
+        return FetchOutcome::Fetched {
+            media_type: declared_type(fetched.content_type.as_deref()),
+            sha256: ward_core::digest::FileDigests::of(&fetched.body)
+                .sha256
+                .to_string(),
+            signals: Vec::new(),
+            matched: None,
+            evidence: None,
         };
     };
     let mut video = state.config.video.clone();
@@ -243,6 +245,26 @@ fn media_type(bytes: &[u8]) -> Option<String> {
         return Some(format!("image/{name}"));
     }
     video::sniff(bytes).map(|container| format!("video/{container}"))
+}
+
+/// The type a host declared for what is not a picture or a video, as the analyst reads it:
+/// the media type alone, lower case, or `application/octet-stream`.
+fn declared_type(content_type: Option<&str>) -> String {
+    let essence = content_type
+        .and_then(|t| t.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| {
+            t.len() <= 100
+                && t.split_once('/')
+                    .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/+-.".contains(&b))
+        });
+    // A host may not pass a page off as media the analyst's pages would show.
+    match essence {
+        Some(t) if !t.starts_with("image/") && !t.starts_with("video/") => t,
+        _ => "application/octet-stream".to_owned(),
+    }
 }
 
 /// How long to wait before trying a URL again after `attempts` fetches.

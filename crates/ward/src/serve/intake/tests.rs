@@ -1,7 +1,7 @@
 //! Intake end to end on loopback: a stand-in host (reachable through the fetcher's allow
 //! entries only) serves a known picture, a new one, a video, a page and a missing file;
-//! reported URLs come out known (with the bank's assessment), queued (with sealed
-//! evidence), unreachable (retried later, or not at all for a page), or refused.
+//! reported URLs come out known (with the bank's assessment), queued (media with sealed
+//! evidence, a page without), unreachable (retried later), or refused.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -150,17 +150,13 @@ async fn reported_urls_come_out_known_queued_unreachable_or_refused() {
     assert_eq!(taken.state, UrlState::Queued, "{taken:?}");
     assert_eq!(taken.media_type.as_deref(), Some("video/mp4"));
     assert!(taken.signals.iter().any(|s| s.kind == SignalKind::Vpdq));
-    // A page: nothing to hash, not tried again.
+    // A page: queued for an analyst, with nothing hashed or kept.
     let taken = url(3).await;
-    assert_eq!(taken.state, UrlState::Unreachable);
-    assert!(
-        taken
-            .fetch_error
-            .as_deref()
-            .unwrap()
-            .contains("not an image or a video"),
-        "{taken:?}"
-    );
+    assert_eq!(taken.state, UrlState::Queued, "{taken:?}");
+    assert_eq!(taken.media_type.as_deref(), Some("text/html"));
+    assert!(taken.signals.is_empty());
+    assert!(state.store.evidence(taken.id).await.unwrap().is_none());
+
     // Missing and closed: tried again later.
     for n in [4, 6] {
         let taken = url(n).await;
@@ -189,7 +185,7 @@ async fn reported_urls_come_out_known_queued_unreachable_or_refused() {
             Known,
             Queued,
             Queued,
-            Unreachable,
+            Queued,
             Unreachable,
             Refused,
             Unreachable
@@ -207,6 +203,22 @@ fn retries_wait_longer_each_time_up_to_six_hours() {
     assert_eq!(minutes(7), 320);
     assert_eq!(minutes(8), 360);
     assert_eq!(minutes(40), 360);
+}
+
+#[test]
+fn a_page_keeps_its_declared_type_but_never_passes_for_media() {
+    let cases: &[(Option<&str>, &str)] = &[
+        (Some("text/html; charset=utf-8"), "text/html"),
+        (Some("Application/JSON"), "application/json"),
+        (Some("image/png"), "application/octet-stream"),
+        (Some("video/mp4"), "application/octet-stream"),
+        (Some("text/html<script>"), "application/octet-stream"),
+        (Some("nonsense"), "application/octet-stream"),
+        (None, "application/octet-stream"),
+    ];
+    for (declared, expected) in cases {
+        assert_eq!(declared_type(*declared), *expected, "{declared:?}");
+    }
 }
 
 #[test]
