@@ -50,6 +50,19 @@ pub enum Error {
     /// A setting has a value Ward does not know.
     #[error("{0}")]
     InvalidOption(String),
+    /// A series operation names an item the series engine does not hold.
+    #[error("unknown item {0}")]
+    UnknownItem(u64),
+    /// An item is added to the series engine under an id it already holds.
+    #[error("item {0} is already held")]
+    DuplicateItem(u64),
+    /// A series operation names a series that does not exist (or no longer has members).
+    #[error("unknown series {0}")]
+    UnknownSeries(u64),
+    /// A curator's split that cannot be made (no members, members of another series, or
+    /// every member of the series).
+    #[error("invalid split: {0}")]
+    InvalidSplit(String),
 }
 
 /// `Result` with ward-core's [`Error`].

@@ -17,6 +17,7 @@ pub mod exchange;
 pub mod index;
 pub mod lists;
 pub mod pdq;
+pub mod series;
 pub mod video;
 
 pub use error::{Error, Result};
