@@ -3,8 +3,12 @@
 //! A union-find over slots (union by size, path halving), each tree one series, with the
 //! members of a tree also threaded on a circular doubly linked ring so that a series lists its
 //! members in time proportional to its size and two rings splice in constant time. Only the
-//! root's `series` and `size` mean anything. Removing an item regroups its whole series
-//! (`regroup`), which is why no tree ever holds a released slot.
+//! root's `series`, `size` and `buried` mean anything.
+//!
+//! A removed item whose series stays whole is **buried**: its slot stays in the tree and the
+//! ring (other slots may hang from it) but no longer counts as a member. Buried slots are
+//! given back when their series is regrouped, which the engine does once they outnumber the
+//! members, so they never cost more than the members do.
 
 /// No series yet (a root between `add` and the caller naming its series).
 const NONE: u64 = u64::MAX;
@@ -16,7 +20,11 @@ struct Slot {
     parent: u32,
     next: u32,
     prev: u32,
+    /// Members (not buried) in the tree.
     size: u32,
+    /// Buried slots in the tree.
+    buried: u32,
+    alive: bool,
     /// The curator's partition label (0 until a split gives the item another).
     label: u32,
 }
@@ -37,6 +45,8 @@ impl Forest {
             next: 0,
             prev: 0,
             size: 1,
+            buried: 0,
+            alive: true,
             label,
         };
         let at = match self.free.pop() {
@@ -59,11 +69,48 @@ impl Forest {
         slot.next = at;
         slot.prev = at;
         slot.size = 1;
+        slot.buried = 0;
+        slot.alive = true;
+    }
+
+    /// Takes a member out of its tree's count, leaving its slot in place (see the module's
+    /// documentation).
+    pub fn bury(&mut self, at: u32, root: u32) {
+        self.slots[at as usize].alive = false;
+        self.slots[root as usize].size -= 1;
+        self.slots[root as usize].buried += 1;
+    }
+
+    /// The buried slots of the tree with this root.
+    pub fn buried(&self, root: u32) -> Vec<u32> {
+        let mut out = Vec::with_capacity(self.slots[root as usize].buried as usize);
+        self.walk(root, |at, alive| {
+            if !alive {
+                out.push(at);
+            }
+        });
+        out
+    }
+
+    pub fn buried_count(&self, root: u32) -> usize {
+        self.slots[root as usize].buried as usize
+    }
+
+    fn walk(&self, root: u32, mut visit: impl FnMut(u32, bool)) {
+        let mut at = root;
+        loop {
+            visit(at, self.slots[at as usize].alive);
+            at = self.slots[at as usize].next;
+            if at == root {
+                return;
+            }
+        }
     }
 
     /// Gives a slot back; the caller has regrouped its series without it.
     pub fn release(&mut self, at: u32) {
         self.slots[at as usize].series = NONE;
+        self.slots[at as usize].alive = false;
         self.free.push(at);
     }
 
@@ -99,6 +146,7 @@ impl Forest {
         };
         self.slots[small as usize].parent = big;
         self.slots[big as usize].size += self.slots[small as usize].size;
+        self.slots[big as usize].buried += self.slots[small as usize].buried;
         // Splice the rings: big -> (small's ring) -> big's old next.
         let big_next = self.slots[big as usize].next;
         let small_next = self.slots[small as usize].next;
@@ -109,17 +157,15 @@ impl Forest {
         big
     }
 
-    /// The slots of the tree with this root, root first, then around the ring.
+    /// The members' slots of the tree with this root, in ring order from the root.
     pub fn members(&self, root: u32) -> Vec<u32> {
         let mut out = Vec::with_capacity(self.slots[root as usize].size as usize);
-        let mut at = root;
-        loop {
-            out.push(at);
-            at = self.slots[at as usize].next;
-            if at == root {
-                return out;
+        self.walk(root, |at, alive| {
+            if alive {
+                out.push(at);
             }
-        }
+        });
+        out
     }
 
     /// Makes each part a tree of its own, rooted at its first slot; returns the roots.
@@ -205,5 +251,18 @@ mod tests {
         assert_eq!(forest.members(roots[1]), [slots[1], slots[2], slots[4]]);
         assert_eq!(forest.find_mut(slots[4]), slots[1]);
         assert_eq!(forest.size(roots[1]), 3);
+
+        // A buried root still holds its tree together but is no member.
+        forest.bury(slots[1], roots[1]);
+        assert_eq!(forest.members(roots[1]), [slots[2], slots[4]]);
+        assert_eq!(forest.buried(roots[1]), [slots[1]]);
+        assert_eq!(
+            (forest.size(roots[1]), forest.buried_count(roots[1])),
+            (2, 1)
+        );
+        let root = forest.union(roots[0], roots[1]);
+        assert_eq!((forest.size(root), forest.buried_count(root)), (4, 1));
+        assert_eq!(forest.members(root).len(), 4);
+        assert_eq!(forest.find(slots[4]), root);
     }
 }

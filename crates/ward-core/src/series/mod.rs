@@ -18,11 +18,13 @@
 //!   frames of videos) and unions their series in a union-find: the new item joins, and
 //!   when it bridges several series they become one under the **smallest** (oldest) id; the
 //!   others are recorded as merged into it ([`SeriesIndex::resolve`] follows them);
-//! - a removal regroups only the removed item's series: its remaining members' components,
-//!   found by searching each member's neighbours in the indexes; the largest part keeps the
-//!   id (ties: the part holding the smallest item id), the others get fresh ids in order of
-//!   size, then of smallest item id. A series left with no member ends; its id is never
-//!   reused.
+//! - a removal touches only the removed item's series. When the members it was linked to
+//!   still reach each other without it (a search or two in a near-duplicate family), the
+//!   series stays whole under its id. Otherwise the series is regrouped: its remaining
+//!   members' components, found by searching each member's neighbours in the indexes; the
+//!   largest part keeps the id (ties: the part holding the smallest item id), the others
+//!   get fresh ids in order of size, then of smallest item id. A series left with no member
+//!   ends; its id is never reused.
 //!
 //! Curators' decisions, which stick when content arrives:
 //!
@@ -248,29 +250,102 @@ impl SeriesIndex {
     /// Takes an item out; returns the series its former series' remaining members are now
     /// in (none when it was the last; several when its removal split the series).
     pub fn remove(&mut self, item: u64) -> Result<Vec<SeriesId>> {
-        let slot = self.slots.remove(&item).ok_or(Error::UnknownItem(item))?;
+        let slot = *self.slots.get(&item).ok_or(Error::UnknownItem(item))?;
         let root = self.forest.find_mut(slot);
         let id = SeriesId(self.forest.series(root));
-        let members: Vec<u32> = self
-            .forest
-            .members(root)
-            .into_iter()
-            .filter(|&s| s != slot)
+        // The item's links inside its series, found while it is still indexed.
+        let mut neighbours = Vec::new();
+        self.links.neighbours_of(item, &mut neighbours);
+        let label = self.forest.label(slot);
+        let mut linked: Vec<u64> = neighbours
+            .iter()
+            .filter(|n| {
+                let s = self.slots[&n.item];
+                self.forest.label(s) == label && self.forest.find(s) == root
+            })
+            .map(|n| n.item)
             .collect();
+        self.slots.remove(&item);
         self.links.remove(item);
         if let Some(others) = self.curated.remove(&item) {
             for other in others {
                 self.unlink(other, item);
+                linked.push(other);
             }
         }
-        if members.is_empty() {
+        self.forest.bury(slot, root);
+        if self.forest.size(root) == 0 {
+            for buried in self.forest.buried(root) {
+                self.forest.release(buried);
+            }
             self.series.remove(&id);
-            self.forest.release(slot);
             return Ok(Vec::new());
         }
+        // The series stays whole when the item's linked members still reach each other
+        // without it, which near-duplicate families show after a search or two.
+        if self.still_connected(&linked) {
+            if self.forest.buried_count(root) > self.forest.size(root) {
+                let members = self.forest.members(root);
+                let buried = self.forest.buried(root);
+                let new_root = self.forest.regroup(&[members])[0];
+                self.forest.set_series(new_root, id.0);
+                self.series.insert(id, new_root);
+                for slot in buried {
+                    self.forest.release(slot);
+                }
+            }
+            return Ok(vec![id]);
+        }
+        let members = self.forest.members(root);
+        Ok(self.regroup_series(id, root, members))
+    }
+
+    /// Whether every item of `targets` (all in one series) reaches the first one over links.
+    fn still_connected(&self, targets: &[u64]) -> bool {
+        let Some(&start) = targets.first() else {
+            return true;
+        };
+        let mut missing: HashSet<u64> = targets[1..].iter().copied().collect();
+        missing.remove(&start);
+        let mut seen: HashSet<u64> = HashSet::from([start]);
+        let mut queue = VecDeque::from([start]);
+        let mut neighbours = Vec::new();
+        while let Some(item) = queue.pop_front() {
+            if missing.is_empty() {
+                return true;
+            }
+            for other in self.linked_in_series(item, &mut neighbours) {
+                missing.remove(&other);
+                if seen.insert(other) {
+                    queue.push_back(other);
+                }
+            }
+        }
+        missing.is_empty()
+    }
+
+    /// The items an item is linked to by the rules (similar with the same label, or by an
+    /// explicit link): all in its own series.
+    fn linked_in_series(&self, item: u64, neighbours: &mut Vec<Neighbour>) -> Vec<u64> {
+        let label = self.forest.label(self.slots[&item]);
+        self.links.neighbours_of(item, neighbours);
+        let similar = neighbours.iter().map(|n| n.item).filter(|other| {
+            self.slots
+                .get(other)
+                .is_some_and(|&s| self.forest.label(s) == label)
+        });
+        let explicit = self.curated.get(&item).into_iter().flatten().copied();
+        similar.chain(explicit).collect()
+    }
+
+    /// Regroups a series' members and gives back the slots buried in it.
+    fn regroup_series(&mut self, id: SeriesId, root: u32, members: Vec<u32>) -> Vec<SeriesId> {
+        let buried = self.forest.buried(root);
         let parts = self.regroup(id, members);
-        self.forest.release(slot);
-        Ok(parts)
+        for slot in buried {
+            self.forest.release(slot);
+        }
+        parts
     }
 
     /// Joins two series (given by any id they have had) by a curator's explicit link;
@@ -346,7 +421,7 @@ impl SeriesIndex {
                 self.unlink(other, item);
             }
         }
-        Ok(self.regroup(id, all))
+        Ok(self.regroup_series(id, root, all))
     }
 
     /// Recomputes the components of one series' members; the largest keeps `id`.
@@ -369,17 +444,8 @@ impl SeriesIndex {
             let mut slots = vec![members[start]];
             queue.push_back(start);
             while let Some(at) = queue.pop_front() {
-                let slot = members[at];
-                let item = self.forest.item(slot);
-                let label = self.forest.label(slot);
-                self.links.neighbours_of(item, &mut neighbours);
-                let similar = neighbours.iter().map(|n| n.item).filter(|other| {
-                    self.slots
-                        .get(other)
-                        .is_some_and(|&s| self.forest.label(s) == label)
-                });
-                let explicit = self.curated.get(&item).into_iter().flatten().copied();
-                for other in similar.chain(explicit) {
+                let item = self.forest.item(members[at]);
+                for other in self.linked_in_series(item, &mut neighbours) {
                     if let Some(&next) = position.get(&other)
                         && part[next] == usize::MAX
                     {
