@@ -61,6 +61,10 @@ use links::{Links, Neighbour, Probe, map_bytes};
 mod forest;
 mod links;
 
+/// The largest series id a restored state may hold (ids are counted from 0, so no engine
+/// comes near it; the bound keeps hostile state from overflowing the counter).
+pub const MAX_SERIES_ID: u64 = 1 << 62;
+
 /// A series' stable id. Ids are handed out in increasing order and never reused, so the
 /// smallest of several ids is the oldest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -625,6 +629,18 @@ impl SeriesIndex {
         items: impl IntoIterator<Item = (u64, Signature)>,
         state: &SeriesState,
     ) -> Result<SeriesIndex> {
+        let too_large = |id: u64| id > MAX_SERIES_ID;
+        if too_large(state.next_series)
+            || state.series.iter().any(|(_, id)| too_large(id.0))
+            || state
+                .merged
+                .iter()
+                .any(|(a, b)| too_large(a.0) || too_large(b.0))
+        {
+            return Err(Error::InvalidOption(format!(
+                "series state: series ids go up to {MAX_SERIES_ID}"
+            )));
+        }
         let mut index = SeriesIndex::new(options)?;
         let labels: HashMap<u64, u32> = state.labels.iter().copied().collect();
         for (item, signature) in items {
@@ -671,7 +687,7 @@ impl SeriesIndex {
         for &(smallest, root) in &groups {
             match stored.get(&smallest) {
                 Some(&id) if taken.insert(id) => {
-                    next = next.max(id.0 + 1);
+                    next = next.max(id.0.saturating_add(1));
                     chosen.push((root, Some(id)));
                 }
                 _ => chosen.push((root, None)),
@@ -690,9 +706,14 @@ impl SeriesIndex {
             .copied()
             .filter(|(from, _)| !index.series.contains_key(from))
             .collect();
-        index.next_label = state
-            .next_label
-            .max(state.labels.iter().map(|&(_, l)| l + 1).max().unwrap_or(1));
+        index.next_label = state.next_label.max(
+            state
+                .labels
+                .iter()
+                .map(|&(_, l)| l.saturating_add(1))
+                .max()
+                .unwrap_or(1),
+        );
         Ok(index)
     }
 

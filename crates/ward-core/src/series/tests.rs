@@ -342,6 +342,40 @@ fn bad_input_is_an_error() {
     }
 }
 
+#[test]
+fn restore_gives_the_same_series_and_refuses_bad_state() {
+    let mut index = engine();
+    let a = centre();
+    let mut items = Vec::new();
+    for (item, bits) in [(1, 0), (2, 10), (3, 90), (4, 100), (5, 200)] {
+        let signature = image(flip(a, 0, bits));
+        index.insert(item, &signature).unwrap();
+        items.push((item, signature));
+    }
+    let s = index.series_of(3).unwrap();
+    index.split(s, &[4]).unwrap();
+    index.merge(index.series_of(1).unwrap(), s).unwrap();
+    index.remove(5).unwrap();
+    items.pop();
+    let state = index.state();
+    let restored =
+        SeriesIndex::restore(SeriesOptions::default(), items.iter().cloned(), &state).unwrap();
+    assert_eq!(restored.state(), state);
+    assert_eq!(partition(&restored), partition(&index));
+
+    let mut unknown = state.clone();
+    unknown.links.push((1, 99));
+    let result = SeriesIndex::restore(SeriesOptions::default(), items.iter().cloned(), &unknown);
+    assert!(matches!(result, Err(Error::UnknownItem(99))));
+    let mut huge = state.clone();
+    huge.series[0].1 = SeriesId(u64::MAX);
+    let result = SeriesIndex::restore(SeriesOptions::default(), items.iter().cloned(), &huge);
+    assert!(matches!(result, Err(Error::InvalidOption(_))));
+    let twice = items.iter().chain(&items).cloned();
+    let result = SeriesIndex::restore(SeriesOptions::default(), twice, &state);
+    assert!(matches!(result, Err(Error::DuplicateItem(1))));
+}
+
 /// Brute force: every pair compared, labels and explicit links kept as the module's
 /// documentation says, components from scratch.
 #[derive(Default)]
