@@ -2,9 +2,12 @@
 //! and a token derived from it); a failed sign-in answers the same for an unknown name, a
 //! disabled account and a wrong password, after the same Argon2 work.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
 use askama::Template;
+use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use ward_store::{Store as _, Timestamp};
@@ -44,8 +47,30 @@ pub async fn form(State(state): State<SharedState>, headers: HeaderMap) -> Respo
 pub async fn sign_in(
     State(state): State<SharedState>,
     headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Bytes,
 ) -> Result<Response, PageError> {
+    // Every try costs the client a token: guessing passwords is slowed to a few a minute.
+    // (Without the peer's address every client shares one bucket.)
+    let client = peer.map_or(
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        |Extension(ConnectInfo(p))| p.ip(),
+    );
+    if let Err(wait) = state.sign_ins.take(client, std::time::Instant::now()) {
+        let seconds = wait.as_secs().max(1);
+        tracing::info!("sign-in attempts refused: too many from one client");
+        let mut page = login_page(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            "",
+            Some(&format!(
+                "Too many sign-in attempts from here. Try again in {seconds} s."
+            )),
+        );
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
+        return Ok(page);
+    }
     let form = FormFields::parse(&body);
     let login = cookie(&headers, LOGIN_COOKIE).and_then(Secret::parse);
     let token = form.get("csrf").unwrap_or_default();

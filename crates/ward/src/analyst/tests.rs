@@ -1025,3 +1025,29 @@ async fn the_figures_page_shows_charts_beside_tables_and_downloads_csv() {
     let answer = f.send(Method::GET, "/analyst/statistics", &[], &[]).await;
     assert_ne!(answer.status, StatusCode::OK);
 }
+
+/// Guessing passwords is slowed: a client has 10 tries at once, then a few a minute, and a
+/// refused try says when to come back; the right password is refused too until then.
+#[tokio::test]
+async fn sign_in_tries_are_limited_per_client() {
+    let f = Fixture::new().await;
+    let limits = crate::serve::SIGN_IN_LIMITS;
+    for _ in 0..limits.burst {
+        let answer = f.try_sign_in("ana", "a wrong passphrase!").await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+    let refused = f.try_sign_in("ana", PASSWORD).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.set_cookie(SESSION_COOKIE).is_none());
+    let wait: u64 = refused.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(
+        refused.text().contains("Too many sign-in attempts"),
+        "{}",
+        refused.text()
+    );
+}

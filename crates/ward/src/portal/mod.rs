@@ -13,7 +13,6 @@ mod countries;
 mod csrf;
 mod form;
 mod language;
-mod limiter;
 mod pages;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -32,11 +31,11 @@ use serde::Deserialize;
 use ward_store::{AnyStore, Store as _, normalise_reference};
 
 use crate::serve::SharedState;
+use crate::serve::limiter::{Limiter, Limits};
 use countries::{Place, Places};
 use csrf::CsrfKey;
 use form::Answers;
 use language::Language;
-use limiter::{Limiter, Limits};
 use pages::{FiledPage, FormPage, MessagePage, StatusPage};
 
 /// The largest form body: 20 URLs of 2 KiB, 5,000 characters of description and the rest,

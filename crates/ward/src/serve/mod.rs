@@ -15,6 +15,7 @@ mod exchange_api;
 mod feed;
 mod hma;
 pub mod intake;
+pub mod limiter;
 mod matching;
 pub mod notices;
 mod openapi;
@@ -44,6 +45,14 @@ use ops::Metrics;
 /// How often a node reads the store's feed (a change made through this node is applied at
 /// once; one made through another node within this time).
 pub const FOLLOW_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How often one client may try to sign in to the analyst's pages: 10 tries at once, then
+/// 5 a minute.
+pub const SIGN_IN_LIMITS: limiter::Limits = limiter::Limits {
+    burst: 10,
+    per_minute: 5,
+    max_clients: 100_000,
+};
 
 /// Settings of a running service.
 #[derive(Clone, Debug)]
@@ -91,6 +100,9 @@ pub struct AppState {
     pub identity: crate::sync::Identity,
     /// The public reporting portal's places, CSRF key and rate limit.
     pub portal: crate::portal::Portal,
+    /// Sign-in attempts on the analyst's pages, per client address (guessing passwords
+    /// costs a wait).
+    pub sign_ins: limiter::Limiter,
     follow_now: Notify,
 }
 
@@ -142,6 +154,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         config,
         identity,
         portal,
+        sign_ins: limiter::Limiter::new(SIGN_IN_LIMITS),
         follow_now: Notify::new(),
     });
     if let Some(interval) = state.config.sync_interval {

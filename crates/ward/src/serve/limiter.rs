@@ -1,6 +1,7 @@
-//! How often one client may send the report form: a token bucket per client address, in
-//! this node's memory only (limits are per node). Addresses are held only as map keys, for
-//! as long as their bucket is not full again (minutes), and are never stored or logged.
+//! How often one client may do something costly or guessable (send the report form, try to
+//! sign in): a token bucket per client address, in this node's memory only (limits are per
+//! node). Addresses are held only as map keys, for as long as their bucket is not full
+//! again (minutes), and are never stored or logged.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -108,7 +109,7 @@ impl Limiter {
             if state.buckets.len() >= self.limits.max_clients {
                 tracing::warn!(
                     clients = state.buckets.len(),
-                    "the portal's rate limiter is full: refusing new clients for now"
+                    "a rate limiter is full: refusing new clients for now"
                 );
                 return Err(Duration::from_secs(60));
             }
