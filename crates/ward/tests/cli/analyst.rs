@@ -187,43 +187,22 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path, host: SocketAddr, smtp: SocketAddr) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir)
-            .args(["--intake-interval", "1", "--sync-interval", "0"])
-            .args(["--fetch-allow", &host.to_string()])
-            .args([
-                "--notice-interval",
-                "1",
-                "--smtp-url",
-                &format!("smtp://{smtp}"),
-            ])
-            .args(["--notice-from", "Test Hotline <notices@hotline.test>"])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cannot start ward serve");
-        let stderr = child.stderr.take().unwrap();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sender = Some(sender);
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("ward: serving on http://") {
-                    let address = address.split_whitespace().next().unwrap().to_owned();
-                    if let Some(s) = sender.take() {
-                        let _ = s.send(address);
-                    }
-                } else {
-                    eprintln!("ward serve: {line}");
-                }
-            }
-        });
-        let address = receiver
-            .recv_timeout(Duration::from_secs(60))
-            .expect("ward serve did not start within 60 s");
+        let (child, address) = crate::start_serve([
+            "--data-dir".to_owned(),
+            dir.display().to_string(),
+            "--intake-interval".into(),
+            "1".into(),
+            "--sync-interval".into(),
+            "0".into(),
+            "--fetch-allow".into(),
+            host.to_string(),
+            "--notice-interval".into(),
+            "1".into(),
+            "--smtp-url".into(),
+            format!("smtp://{smtp}"),
+            "--notice-from".into(),
+            "Test Hotline <notices@hotline.test>".into(),
+        ]);
         Server { child, address }
     }
 }

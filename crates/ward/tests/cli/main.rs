@@ -17,6 +17,46 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// The repository's `testdata/` folder.
+/// Starts `ward serve` on a free loopback port with `args`, and waits (60 s at most) until it
+/// says where it listens; returns the process and its `address:port`. Its other lines on
+/// standard error are passed on, so that a failing test shows them.
+pub fn start_serve<S: AsRef<OsStr>>(
+    args: impl IntoIterator<Item = S>,
+) -> (std::process::Child, String) {
+    use std::io::BufRead as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start ward serve");
+    let stderr = child.stderr.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sender = Some(sender);
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            match line.strip_prefix("ward: serving on http://") {
+                Some(rest) if sender.is_some() => {
+                    let address = rest.split_whitespace().next().unwrap_or_default();
+                    let _ = sender.take().unwrap().send(address.to_owned());
+                }
+                _ => eprintln!("ward serve: {line}"),
+            }
+        }
+    });
+    let address = receiver
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("ward serve did not start within 60 s");
+    (child, address)
+}
+
 pub fn testdata() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
 }

@@ -6,7 +6,6 @@
 //! Needs `chromium` (Debian) and `npm ci` in `browser-tests/`; `.ci/run` installs both. A
 //! machine without them fails here, saying so, rather than passing without a browser.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,37 +24,11 @@ struct Server {
 impl Server {
     fn start() -> Server {
         let data = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data.path())
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cannot start ward serve");
-        let stderr = child.stderr.take().unwrap();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sender = Some(sender);
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("ward: serving on ") {
-                    let base = rest.split_whitespace().next().unwrap().to_string();
-                    if let Some(sender) = sender.take() {
-                        let _ = sender.send(base);
-                    }
-                } else {
-                    eprintln!("ward serve: {line}");
-                }
-            }
-        });
-        let base = receiver
-            .recv_timeout(Duration::from_secs(60))
-            .expect("ward serve did not start within 60 s");
+        let (child, address) =
+            crate::start_serve([std::ffi::OsStr::new("--data-dir"), data.path().as_os_str()]);
         Server {
             child,
-            base,
+            base: format!("http://{address}"),
             _data: data,
         }
     }

@@ -3,7 +3,7 @@
 //! changes (signals, and what matches say about their content) within 2 seconds; a node
 //! killed during a bulk import loses nothing it acknowledged.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -27,32 +27,7 @@ struct Node {
 impl Node {
     /// Starts a node on a free loopback port and waits until it says where it listens.
     fn start(store: &[String]) -> Node {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
-            .args(store)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cannot start ward serve");
-        let stderr = child.stderr.take().unwrap();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sender = Some(sender);
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(address) = line.strip_prefix("ward: serving on http://") {
-                    let address = address.split_whitespace().next().unwrap().to_string();
-                    if let Some(s) = sender.take() {
-                        let _ = s.send(address);
-                    }
-                }
-            }
-        });
-        let address = receiver
-            .recv_timeout(Duration::from_secs(60))
-            .expect("ward serve did not start within 60 s");
+        let (child, address) = crate::start_serve(store);
         Node { child, address }
     }
 
