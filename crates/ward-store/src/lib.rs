@@ -22,6 +22,7 @@ mod error;
 mod import;
 mod model;
 mod notice;
+mod portable;
 mod postgres;
 mod report;
 mod rows;
@@ -29,7 +30,6 @@ mod rules;
 mod secret;
 mod sqlite;
 mod statistics;
-mod workflow;
 
 use std::future::Future;
 

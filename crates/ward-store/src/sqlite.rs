@@ -111,21 +111,6 @@ impl SqliteStore {
     }
 }
 
-impl SqliteStore {
-    async fn stored_signing_key(&self) -> Result<Option<[u8; 32]>> {
-        let key: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT signing_key FROM instance WHERE id = 1")
-                .fetch_optional(&self.reader)
-                .await
-                .map_err(database)?;
-        key.map(|k| {
-            <[u8; 32]>::try_from(k.as_slice())
-                .map_err(|_| StoreError::Database("the instance key is not 32 bytes".into()))
-        })
-        .transpose()
-    }
-}
-
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1")
@@ -531,25 +516,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(database)?;
-        for (id, item) in &steps.updates {
-            let (age_group, activity) = rows::assessment_columns(item.assessment);
-            let (_, scheme, profile, label, attributes) = rows::exchange_columns(item);
-            sqlx::query(
-                "UPDATE content SET age_group = $2, activity = $3, source = $4, \
-                 label_scheme = $5, label_profile = $6, label = $7, attributes = $8 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(age_group)
-            .bind(activity)
-            .bind(&item.source)
-            .bind(scheme)
-            .bind(profile)
-            .bind(label)
-            .bind(attributes)
-            .execute(&mut *tx)
-            .await
-            .map_err(database)?;
-        }
+        update_in_place(&mut tx, &steps.updates).await?;
         let changed = id_list(
             steps
                 .removed
@@ -559,26 +526,7 @@ impl Store for SqliteStore {
         );
         resequence(&mut tx, RESEQUENCE_CONTENTS, &changed).await?;
         let added = insert_content(&mut tx, actor, bank, &steps.inserts, now).await?;
-        for (old, at) in &steps.carried {
-            sqlx::query(
-                "INSERT INTO opinions (content_id, org_id, kind, at) \
-                 SELECT $2, org_id, kind, at FROM opinions WHERE content_id = $1",
-            )
-            .bind(old)
-            .bind(added[*at].0)
-            .execute(&mut *tx)
-            .await
-            .map_err(database)?;
-            sqlx::query(
-                "UPDATE content SET enabled = (SELECT enabled FROM content WHERE id = $1) \
-                 WHERE id = $2",
-            )
-            .bind(old)
-            .bind(added[*at].0)
-            .execute(&mut *tx)
-            .await
-            .map_err(database)?;
-        }
+        carry_over(&mut tx, &steps.carried, &added).await?;
         let counts = plan.counts(&existing.into_iter().map(|e| e.external_id).collect());
         let removed = steps.removed;
         log(
@@ -849,111 +797,7 @@ impl Store for SqliteStore {
         Ok(Seq(last_seq(&mut tx).await?))
     }
 
-    async fn signing_key(&self) -> Result<[u8; 32]> {
-        if let Some(key) = self.stored_signing_key().await? {
-            return Ok(key);
-        }
-        let mut tx = self.write().await?;
-        sqlx::query(
-            "INSERT INTO instance (id, signing_key, created_at) VALUES (1, $1, $2) \
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(secret::random_key()?.to_vec())
-        .bind(Timestamp::now().0)
-        .execute(&mut *tx)
-        .await
-        .map_err(database)?;
-        tx.commit().await.map_err(database)?;
-        self.stored_signing_key()
-            .await?
-            .ok_or_else(|| StoreError::Database("the instance key was not kept".into()))
-    }
-
-    async fn add_partner(&self, actor: &Actor, partner: &NewPartner) -> Result<Partner> {
-        let name = rules::name("partner", &partner.name)?;
-        let now = Timestamp::now();
-        let mut tx = self.write().await?;
-        require_live_bank(&mut tx, partner.bank).await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO partners (name, url, api_key, public_key, bank_id, cursor, created_at) \
-             VALUES ($1, $2, $3, $4, $5, '', $6) RETURNING id",
-        )
-        .bind(&name)
-        .bind(&partner.url)
-        .bind(&partner.api_key)
-        .bind(&partner.public_key)
-        .bind(partner.bank.0)
-        .bind(now.0)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict(format!("a partner named {name:?} exists already"))
-            } else {
-                database(e)
-            }
-        })?;
-        let added = Partner {
-            id: PartnerId(id),
-            name,
-            url: partner.url.clone(),
-            api_key: partner.api_key.clone(),
-            public_key: partner.public_key.clone(),
-            bank: partner.bank,
-            cursor: String::new(),
-            feedback_cursor: String::new(),
-            created_at: now,
-            synced_at: None,
-        };
-        log(&mut tx, actor, now, Event::partner_add(&added)).await?;
-        tx.commit().await.map_err(database)?;
-        Ok(added)
-    }
-
-    async fn partners(&self) -> Result<Vec<Partner>> {
-        let rows: Vec<PartnerRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            columns!(partner),
-            " FROM partners ORDER BY id"
-        ))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(database)?;
-        Ok(rows.into_iter().map(rows::partner).collect())
-    }
-
-    async fn set_partner_cursor(&self, id: PartnerId, cursor: &str) -> Result<()> {
-        let mut tx = self.write().await?;
-        let done = sqlx::query("UPDATE partners SET cursor = $2, synced_at = $3 WHERE id = $1")
-            .bind(id.0)
-            .bind(cursor)
-            .bind(Timestamp::now().0)
-            .execute(&mut *tx)
-            .await
-            .map_err(database)?;
-        if done.rows_affected() == 0 {
-            return Err(not_found("partner", id));
-        }
-        tx.commit().await.map_err(database)?;
-        Ok(())
-    }
-
-    async fn set_partner_feedback_cursor(&self, id: PartnerId, cursor: &str) -> Result<()> {
-        let mut tx = self.write().await?;
-        let done = sqlx::query("UPDATE partners SET feedback_cursor = $2 WHERE id = $1")
-            .bind(id.0)
-            .bind(cursor)
-            .execute(&mut *tx)
-            .await
-            .map_err(database)?;
-        if done.rows_affected() == 0 {
-            return Err(not_found("partner", id));
-        }
-        tx.commit().await.map_err(database)?;
-        Ok(())
-    }
-
-    crate::workflow::workflow_methods!();
+    crate::portable::portable_methods!();
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;
@@ -1352,7 +1196,7 @@ fn bank_name_conflict(error: sqlx::Error, name: &str) -> StoreError {
     }
 }
 
-crate::workflow::workflow_helpers!(SqliteConnection);
+crate::portable::portable_helpers!(SqliteConnection, SqlitePool);
 
 /// The URLs a fetcher takes (SQLite has one writer at a time: no row locks needed).
 const CLAIM_URLS: &str = crate::report::CLAIMABLE;

@@ -1,17 +1,123 @@
-//! The store's methods for the hotline's workflow (public reports and intake, the
-//! analysts' accounts, queue and decisions, notices and re-checks, the figures), written
-//! once for both backends: their SQL is the same on SQLite and PostgreSQL.
+//! The store's methods whose SQL is the same on SQLite and PostgreSQL, written once for both
+//! backends: the instance's key and federation partners, and the hotline's workflow (public
+//! reports and intake, the analysts' accounts, queue and decisions, notices and re-checks,
+//! the figures), with the helpers they and the imports share.
 //!
-//! `workflow_methods!()` expands inside a backend's `impl Store` and `workflow_helpers!`
-//! at its module's top level. What they call, the backend's module provides under the same
-//! names: `self.write()`, `self.write_feed()`, `self.read()`, `self.reads()`, `log`,
-//! `database`, `not_found`, `require_org`, `require_live_bank`, `insert_content`, and the
-//! claim queries `CLAIM_URLS`, `CLAIM_NOTICES` and `CLAIM_RECHECKS` (PostgreSQL's skip rows
-//! that another node's transaction holds).
+//! `portable_methods!()` expands inside a backend's `impl Store`, and
+//! `portable_helpers!(Connection, Pool)` at its module's top level. What they call, the
+//! backend's module provides under the same names: `self.write()`, `self.write_feed()`,
+//! `self.read()`, `self.reads()`, `log`, `database`, `not_found`, `require_org`,
+//! `require_live_bank`, `insert_content`, and the claim queries `CLAIM_URLS`,
+//! `CLAIM_NOTICES` and `CLAIM_RECHECKS` (PostgreSQL's skip rows that another node's
+//! transaction holds). What differs between the backends stays in their own files.
 
-/// The workflow's `Store` methods.
-macro_rules! workflow_methods {
+/// The `Store` methods with one text for both backends.
+macro_rules! portable_methods {
     () => {
+            async fn signing_key(&self) -> Result<[u8; 32]> {
+                if let Some(key) = stored_signing_key(self.reads()).await? {
+                    return Ok(key);
+                }
+                let mut tx = self.write().await?;
+                sqlx::query(
+                    "INSERT INTO instance (id, signing_key, created_at) VALUES (1, $1, $2) \
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(secret::random_key()?.to_vec())
+                .bind(Timestamp::now().0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+                tx.commit().await.map_err(database)?;
+                stored_signing_key(self.reads())
+                    .await?
+                    .ok_or_else(|| StoreError::Database("the instance key was not kept".into()))
+            }
+
+            async fn add_partner(&self, actor: &Actor, partner: &NewPartner) -> Result<Partner> {
+                let name = rules::name("partner", &partner.name)?;
+                let now = Timestamp::now();
+                let mut tx = self.write().await?;
+                require_live_bank(&mut tx, partner.bank).await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO partners (name, url, api_key, public_key, bank_id, cursor, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, '', $6) RETURNING id",
+                )
+                .bind(&name)
+                .bind(&partner.url)
+                .bind(&partner.api_key)
+                .bind(&partner.public_key)
+                .bind(partner.bank.0)
+                .bind(now.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Conflict(format!("a partner named {name:?} exists already"))
+                    } else {
+                        database(e)
+                    }
+                })?;
+                let added = Partner {
+                    id: PartnerId(id),
+                    name,
+                    url: partner.url.clone(),
+                    api_key: partner.api_key.clone(),
+                    public_key: partner.public_key.clone(),
+                    bank: partner.bank,
+                    cursor: String::new(),
+                    feedback_cursor: String::new(),
+                    created_at: now,
+                    synced_at: None,
+                };
+                log(&mut tx, actor, now, Event::partner_add(&added)).await?;
+                tx.commit().await.map_err(database)?;
+                Ok(added)
+            }
+
+            async fn partners(&self) -> Result<Vec<Partner>> {
+                let rows: Vec<PartnerRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    columns!(partner),
+                    " FROM partners ORDER BY id"
+                ))
+                .fetch_all(self.reads())
+                .await
+                .map_err(database)?;
+                Ok(rows.into_iter().map(rows::partner).collect())
+            }
+
+            async fn set_partner_cursor(&self, id: PartnerId, cursor: &str) -> Result<()> {
+                let mut tx = self.write().await?;
+                let done = sqlx::query("UPDATE partners SET cursor = $2, synced_at = $3 WHERE id = $1")
+                    .bind(id.0)
+                    .bind(cursor)
+                    .bind(Timestamp::now().0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                if done.rows_affected() == 0 {
+                    return Err(not_found("partner", id));
+                }
+                tx.commit().await.map_err(database)?;
+                Ok(())
+            }
+
+            async fn set_partner_feedback_cursor(&self, id: PartnerId, cursor: &str) -> Result<()> {
+                let mut tx = self.write().await?;
+                let done = sqlx::query("UPDATE partners SET feedback_cursor = $2 WHERE id = $1")
+                    .bind(id.0)
+                    .bind(cursor)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                if done.rows_affected() == 0 {
+                    return Err(not_found("partner", id));
+                }
+                tx.commit().await.map_err(database)?;
+                Ok(())
+            }
+
             async fn file_report(&self, report: &NewReport) -> Result<Report> {
                 let urls = crate::report::check(report)?;
                 let now = Timestamp::now();
@@ -914,11 +1020,84 @@ macro_rules! workflow_methods {
             }
     };
 }
-pub(crate) use workflow_methods;
+pub(crate) use portable_methods;
 
-/// The workflow's helpers, for a backend's connection type.
-macro_rules! workflow_helpers {
-    ($conn:ty) => {
+/// The shared helpers, for a backend's connection and pool types.
+macro_rules! portable_helpers {
+    ($conn:ty, $pool:ty) => {
+
+        /// The instance's signing key, if it has been made.
+        async fn stored_signing_key(pool: &$pool) -> Result<Option<[u8; 32]>> {
+            let key: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT signing_key FROM instance WHERE id = 1")
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(database)?;
+            key.map(|k| {
+                <[u8; 32]>::try_from(k.as_slice())
+                    .map_err(|_| StoreError::Database("the instance key is not 32 bytes".into()))
+            })
+            .transpose()
+        }
+
+        /// An import's upserts of items whose signals are the same: what the list now says
+        /// of them, in place (their ids, opinions and enabled state stay).
+        async fn update_in_place(
+            conn: &mut $conn,
+            updates: &[(i64, &NewContent)],
+        ) -> Result<()> {
+            for (id, item) in updates {
+                let (age_group, activity) = rows::assessment_columns(item.assessment);
+                let (_, scheme, profile, label, attributes) = rows::exchange_columns(item);
+                sqlx::query(
+                    "UPDATE content SET age_group = $2, activity = $3, source = $4, \
+                     label_scheme = $5, label_profile = $6, label = $7, attributes = $8 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(age_group)
+                .bind(activity)
+                .bind(&item.source)
+                .bind(scheme)
+                .bind(profile)
+                .bind(label)
+                .bind(attributes)
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+            }
+            Ok(())
+        }
+
+        /// An import's replaced items: each new item takes over the old one's opinions and
+        /// enabled state (`carried`: the old item and the new one's place in `added`).
+        async fn carry_over(
+            conn: &mut $conn,
+            carried: &[(i64, usize)],
+            added: &[ContentId],
+        ) -> Result<()> {
+            for (old, at) in carried {
+                sqlx::query(
+                    "INSERT INTO opinions (content_id, org_id, kind, at) \
+                     SELECT $2, org_id, kind, at FROM opinions WHERE content_id = $1",
+                )
+                .bind(old)
+                .bind(added[*at].0)
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+                sqlx::query(
+                    "UPDATE content SET enabled = (SELECT enabled FROM content WHERE id = $1) \
+                     WHERE id = $2",
+                )
+                .bind(old)
+                .bind(added[*at].0)
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+            }
+            Ok(())
+        }
+
         /// Reported URLs by id, with their signals, in id order.
         async fn reported_urls(conn: &mut $conn, ids: &[i64]) -> Result<Vec<ReportedUrl>> {
             let mut found = Vec::with_capacity(ids.len());
@@ -958,4 +1137,4 @@ macro_rules! workflow_helpers {
         }
     };
 }
-pub(crate) use workflow_helpers;
+pub(crate) use portable_helpers;
