@@ -491,20 +491,25 @@ impl Store for PgStore {
         .map_err(database)?;
         let existing = crate::import::existing(rows);
         let steps = plan.steps(&existing);
-        sqlx::query("UPDATE content SET removed_at = $2 WHERE id = ANY($1)")
-            .bind(&steps.removed)
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(database)?;
+        // (A batch of new items only, as a bulk list is, skips all this.)
+        if !steps.removed.is_empty() {
+            sqlx::query("UPDATE content SET removed_at = $2 WHERE id = ANY($1)")
+                .bind(&steps.removed)
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+        }
         update_in_place(&mut tx, &steps.updates).await?;
-        let changed: Vec<i64> = steps
-            .removed
-            .iter()
-            .chain(steps.updates.iter().map(|(id, _)| id))
-            .copied()
-            .collect();
-        resequence(&mut tx, RESEQUENCE_CONTENTS, &changed).await?;
+        if !(steps.removed.is_empty() && steps.updates.is_empty()) {
+            let changed: Vec<i64> = steps
+                .removed
+                .iter()
+                .chain(steps.updates.iter().map(|(id, _)| id))
+                .copied()
+                .collect();
+            resequence(&mut tx, RESEQUENCE_CONTENTS, &changed).await?;
+        }
         let added = insert_content(&mut tx, actor, bank, &steps.inserts, now).await?;
         carry_over(&mut tx, &steps.carried, &added).await?;
         let counts = plan.counts(&existing.into_iter().map(|e| e.external_id).collect());

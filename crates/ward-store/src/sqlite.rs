@@ -507,24 +507,29 @@ impl Store for SqliteStore {
         .map_err(database)?;
         let existing = crate::import::existing(rows);
         let steps = plan.steps(&existing);
-        let removed = id_list(steps.removed.iter().copied());
-        sqlx::query(
-            "UPDATE content SET removed_at = $2 WHERE id IN (SELECT value FROM json_each($1))",
-        )
-        .bind(&removed)
-        .bind(now.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(database)?;
+        // (A batch of new items only, as a bulk list is, skips all this.)
+        if !steps.removed.is_empty() {
+            let removed = id_list(steps.removed.iter().copied());
+            sqlx::query(
+                "UPDATE content SET removed_at = $2 WHERE id IN (SELECT value FROM json_each($1))",
+            )
+            .bind(&removed)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        }
         update_in_place(&mut tx, &steps.updates).await?;
-        let changed = id_list(
-            steps
-                .removed
-                .iter()
-                .chain(steps.updates.iter().map(|(id, _)| id))
-                .copied(),
-        );
-        resequence(&mut tx, RESEQUENCE_CONTENTS, &changed).await?;
+        if !(steps.removed.is_empty() && steps.updates.is_empty()) {
+            let changed = id_list(
+                steps
+                    .removed
+                    .iter()
+                    .chain(steps.updates.iter().map(|(id, _)| id))
+                    .copied(),
+            );
+            resequence(&mut tx, RESEQUENCE_CONTENTS, &changed).await?;
+        }
         let added = insert_content(&mut tx, actor, bank, &steps.inserts, now).await?;
         carry_over(&mut tx, &steps.carried, &added).await?;
         let counts = plan.counts(&existing.into_iter().map(|e| e.external_id).collect());
