@@ -84,14 +84,15 @@ try {
   await Promise.all([page.waitForURL("**/analyst/queue"), page.click("button[type=submit]")]);
   check(new URL(page.url()).pathname === "/analyst/queue", "signing in opens the queue");
 
-  // The queue: two novel items, with their age, reports, match state and media type.
+  // The queue: two novel items, with their age, reports, match state, series (none) and
+  // media type, the newest report first.
   const rows = await page.$$eval("#queue tbody tr", (trs) =>
     trs.map((tr) => Array.from(tr.cells).map((td) => td.textContent.trim())),
   );
   check(rows.length === 2, `the queue has two items (${JSON.stringify(rows)})`);
-  check(rows.every((row) => row[3] === "novel"), "every queued item is novel");
-  check(rows[0] && rows[0][4] === "image/png" && rows[1] && rows[1][4] === "video/mp4",
-    "the picture comes first, then the video");
+  check(rows.every((row) => row[3] === "novel" && row[4] === "—"), "every queued item is novel, in no series");
+  check(rows[0] && rows[0][5] === "image/png" && rows[1] && rows[1][5] === "video/mp4",
+    "the picture (the newest report) comes first, then the video");
   check(rows.every((row) => /^\d+ (s|min|h|d)$/.test(row[1]) && /^\d+$/.test(row[2])),
     "each row shows an age and a report count");
   check(await page.textContent("#exposure-today") === "0 s", "no exposure yet today");

@@ -9,6 +9,7 @@ use crate::Store;
 use crate::error::{Result, StoreError};
 use crate::model::*;
 use crate::postgres::PgStore;
+use crate::series::*;
 use crate::sqlite::SqliteStore;
 use crate::statistics::Statistics;
 
@@ -316,8 +317,8 @@ impl Store for AnyStore {
         delegate!(self.exposure(user, day))
     }
 
-    async fn queue(&self, after: Option<UrlId>, limit: u32) -> Result<Vec<ReportedUrl>> {
-        delegate!(self.queue(after, limit))
+    async fn queue(&self, offset: u32, limit: u32) -> Result<Vec<ReportedUrl>> {
+        delegate!(self.queue(offset, limit))
     }
 
     async fn assess_url(
@@ -396,6 +397,65 @@ impl Store for AnyStore {
 
     async fn statistics(&self, from: Timestamp, to: Timestamp) -> Result<Statistics> {
         delegate!(self.statistics(from, to))
+    }
+
+    async fn series(&self, id: SeriesId) -> Result<Option<Series>> {
+        delegate!(self.series(id))
+    }
+
+    async fn series_list(&self, query: &SeriesQuery) -> Result<Vec<Series>> {
+        delegate!(self.series_list(query))
+    }
+
+    async fn series_members(&self, id: SeriesId) -> Result<Vec<ContentId>> {
+        delegate!(self.series_members(id))
+    }
+
+    async fn content_series(&self, ids: &[ContentId]) -> Result<Vec<(ContentId, Series)>> {
+        delegate!(self.content_series(ids))
+    }
+
+    async fn update_series(
+        &self,
+        actor: &Actor,
+        id: SeriesId,
+        change: &SeriesChange,
+    ) -> Result<Series> {
+        delegate!(self.update_series(actor, id, change))
+    }
+
+    async fn request_series_decision(
+        &self,
+        actor: &Actor,
+        series: SeriesId,
+        request: &SeriesRequest,
+    ) -> Result<SeriesDecision> {
+        delegate!(self.request_series_decision(actor, series, request))
+    }
+
+    async fn series_decision(&self, id: DecisionId) -> Result<Option<SeriesDecision>> {
+        delegate!(self.series_decision(id))
+    }
+
+    async fn pending_series_decisions(&self, limit: u32) -> Result<Vec<SeriesDecision>> {
+        delegate!(self.pending_series_decisions(limit))
+    }
+
+    async fn claim_series_keeper(
+        &self,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Option<i64>> {
+        delegate!(self.claim_series_keeper(holder, now, until))
+    }
+
+    async fn series_keeping(&self) -> Result<SeriesKeeping> {
+        delegate!(self.series_keeping())
+    }
+
+    async fn save_series(&self, holder: &str, version: i64, save: &SeriesSave) -> Result<i64> {
+        delegate!(self.save_series(holder, version, save))
     }
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {

@@ -32,6 +32,33 @@ impl Event {
         self.detail.to_string()
     }
 
+    pub fn series_update(series: &crate::Series) -> Event {
+        Event::new(
+            "series.update",
+            format!("series:{}", series.id),
+            json!({
+                "name": series.name,
+                "victim_identified": series.victim_identified,
+                "offender_identified": series.offender_identified,
+                "referred_to": series.referred_to,
+                "referred_at": series.referred_at,
+            }),
+        )
+    }
+
+    /// A curator asked for a merge or a split.
+    pub fn series_decision(decision: &crate::SeriesDecision) -> Event {
+        let action = match decision.request {
+            crate::SeriesRequest::Merge { .. } => "series.merge",
+            crate::SeriesRequest::Split { .. } => "series.split",
+        };
+        Event::new(
+            action,
+            format!("series:{}", decision.series),
+            json!({ "decision": decision.id, "request": decision.request }),
+        )
+    }
+
     pub fn org_create(org: &Organisation) -> Event {
         Event::new(
             "org.create",

@@ -28,6 +28,7 @@ mod report;
 mod rows;
 mod rules;
 mod secret;
+mod series;
 mod sqlite;
 mod statistics;
 
@@ -38,6 +39,10 @@ pub use error::{Result, StoreError};
 pub use model::*;
 pub use postgres::PgStore;
 pub use secret::normalise_reference;
+pub use series::{
+    DecisionId, SERIES_PAGE_MAX, SPLIT_MAX, Series, SeriesChange, SeriesDecision, SeriesId,
+    SeriesKeeping, SeriesQuery, SeriesRequest, SeriesSave, SeriesUpkeep,
+};
 pub use sqlite::SqliteStore;
 pub use statistics::{PlaceFigures, RemovalFigures, Statistics};
 
@@ -205,6 +210,64 @@ pub trait Store: Send + Sync + 'static {
         cursor: &str,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    // Series.
+
+    /// A series by id (its row as it is: a merged one names the series it joined).
+    fn series(&self, id: SeriesId) -> impl Future<Output = Result<Option<Series>>> + Send;
+    /// Live series (with members), by id.
+    fn series_list(&self, query: &SeriesQuery) -> impl Future<Output = Result<Vec<Series>>> + Send;
+    /// A series' items, by id.
+    fn series_members(&self, id: SeriesId) -> impl Future<Output = Result<Vec<ContentId>>> + Send;
+    /// The series of those of `ids` that are in one, by content id.
+    fn content_series(
+        &self,
+        ids: &[ContentId],
+    ) -> impl Future<Output = Result<Vec<(ContentId, Series)>>> + Send;
+    /// Changes a series' name, flags or referral (of the series it joined, when it was
+    /// merged); logged as `series.update`.
+    fn update_series(
+        &self,
+        actor: &Actor,
+        id: SeriesId,
+        change: &SeriesChange,
+    ) -> impl Future<Output = Result<Series>> + Send;
+    /// Records a curator's request to merge or split, for the keeper to apply; logged as
+    /// `series.merge` or `series.split`.
+    fn request_series_decision(
+        &self,
+        actor: &Actor,
+        series: SeriesId,
+        request: &SeriesRequest,
+    ) -> impl Future<Output = Result<SeriesDecision>> + Send;
+    fn series_decision(
+        &self,
+        id: DecisionId,
+    ) -> impl Future<Output = Result<Option<SeriesDecision>>> + Send;
+    /// Decisions not applied yet, in the order they were made.
+    fn pending_series_decisions(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<SeriesDecision>>> + Send;
+    /// Takes or renews the keeper's lease for `holder` until `until`, when it is free (or
+    /// lapsed) at `now` or already `holder`'s; returns the keeper row's version when held.
+    fn claim_series_keeper(
+        &self,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> impl Future<Output = Result<Option<i64>>> + Send;
+    /// What the keeper rebuilds its engine from.
+    fn series_keeping(&self) -> impl Future<Output = Result<SeriesKeeping>> + Send;
+    /// Saves one step of the keeper in one transaction, if `holder` holds the lease and the
+    /// row is still at `version` (`Conflict` otherwise: another node kept the series since);
+    /// returns the new version.
+    fn save_series(
+        &self,
+        holder: &str,
+        version: i64,
+        save: &SeriesSave,
+    ) -> impl Future<Output = Result<i64>> + Send;
+
     // Public reports.
 
     /// Files a report. Its URLs are merged with the same URLs reported before: each URL is
@@ -292,11 +355,13 @@ pub trait Store: Send + Sync + 'static {
 
     // The analysts' queue.
 
-    /// Queued URLs (novel content: known content never comes here), the oldest report
-    /// first, after `after` (a page's last id) when given.
+    /// Queued URLs in triage order, from position `offset`: novel content first, then
+    /// matches of content in a series whose victim is not identified (or in none yet),
+    /// then the rest; within each, the newest report first. Known content (matched content
+    /// with an assessment) never comes here.
     fn queue(
         &self,
-        after: Option<UrlId>,
+        offset: u32,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<ReportedUrl>>> + Send;
     /// Records an analyst's decision on a fetched URL (again, to change it); with a bank,

@@ -705,8 +705,13 @@ pub struct ReportedUrl {
     pub sha256: Option<String>,
     /// The signals computed from what it served.
     pub signals: Vec<Signal>,
-    /// The bank content it matched.
+    /// The bank content it matched (known content: that content's assessment settles it).
     pub matched: Option<ContentId>,
+    /// Bank content it matched that does not settle it (no assessment to take): it waits
+    /// for an analyst, with that content's series.
+    pub related: Option<ContentId>,
+    /// The series of the content it matched, when that content is in one.
+    pub series: Option<crate::Series>,
     /// Inherited from the matched content, or an analyst's.
     #[serde(skip)]
     pub assessment: Option<Assessment>,
@@ -736,8 +741,11 @@ pub enum FetchOutcome {
         media_type: String,
         sha256: String,
         signals: Vec<Signal>,
-        /// The bank content it matched, with that content's assessment.
+        /// The bank content it matched, with that content's assessment: known content.
         matched: Option<(ContentId, Option<Assessment>)>,
+        /// Bank content it matched that has no assessment to take: queued for an analyst,
+        /// with that content's series.
+        related: Option<ContentId>,
         evidence: Option<Evidence>,
     },
     /// The host did not answer, or not with media: tried again at `retry_at` (never when

@@ -263,6 +263,7 @@ macro_rules! portable_methods {
                         sha256,
                         signals,
                         matched,
+                        related,
                         evidence,
                     } => {
                         let assessment = matched.and_then(|(_, assessment)| assessment);
@@ -270,7 +271,8 @@ macro_rules! portable_methods {
                         sqlx::query(
                             "UPDATE reported_urls SET state = $2, fetched_at = $3, fetch_error = NULL, \
                              media_type = $4, sha256 = $5, matched_content = $6, age_group = $7, \
-                             activity = $8, assessed_at = $9, claimed_until = 0 WHERE id = $1",
+                             activity = $8, assessed_at = $9, claimed_until = 0, related_content = $10 \
+                             WHERE id = $1",
                         )
                         .bind(id.0)
                         .bind(state.name())
@@ -281,6 +283,7 @@ macro_rules! portable_methods {
                         .bind(age_group)
                         .bind(activity)
                         .bind(assessment.map(|_| now.0))
+                        .bind(related.map(|content| content.0))
                         .execute(&mut *tx)
                         .await
                         .map_err(database)?;
@@ -586,10 +589,10 @@ macro_rules! portable_methods {
                 Ok(total.map_or(0, |t| u64::try_from(t).unwrap_or(0)))
             }
 
-            async fn queue(&self, after: Option<UrlId>, limit: u32) -> Result<Vec<ReportedUrl>> {
+            async fn queue(&self, offset: u32, limit: u32) -> Result<Vec<ReportedUrl>> {
                 let mut tx = self.read().await?;
                 let ids: Vec<i64> = sqlx::query_scalar(crate::report::QUEUE)
-                    .bind(after.map_or(0, |a| a.0))
+                    .bind(i64::from(offset))
                     .bind(i64::from(limit.min(1000)))
                     .fetch_all(&mut *tx)
                     .await
@@ -1130,7 +1133,16 @@ macro_rules! portable_helpers {
                         })
                     })
                     .collect::<Result<_>>()?;
-                found.push(crate::report::reported_url(row, decision, signals)?);
+                let mut url = crate::report::reported_url(row, decision, signals)?;
+                if let Some(content) = url.matched.or(url.related) {
+                    let row: Option<crate::series::SeriesRow> = sqlx::query_as(crate::report::URL_SERIES)
+                        .bind(content.0)
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .map_err(database)?;
+                    url.series = row.map(crate::series::series_of_row);
+                }
+                found.push(url);
             }
             found.sort_by_key(|u| u.id);
             Ok(found)

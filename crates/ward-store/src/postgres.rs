@@ -16,6 +16,7 @@ use crate::rows::{
     self, AuditRow, BankRow, ChangeRow, ContentRow, KeyRow, OpinionRow, OrgRow, PartnerRow,
     SignalRow, columns,
 };
+use crate::series::*;
 use crate::{Store, rules, secret};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
@@ -744,6 +745,7 @@ impl Store for PgStore {
     }
 
     crate::portable::portable_methods!();
+    crate::series::series_methods!();
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;

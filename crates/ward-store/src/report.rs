@@ -116,10 +116,10 @@ pub(crate) type UrlRow = (
 );
 
 /// The rest of a reported URL's row: who decided, their note, the content it was added to.
-pub(crate) type DecisionRow = (Option<i64>, Option<String>, Option<i64>);
+pub(crate) type DecisionRow = (Option<i64>, Option<String>, Option<i64>, Option<i64>);
 
-pub(crate) const SELECT_DECISION: &str =
-    "SELECT assessed_by, decision_note, added_content FROM reported_urls WHERE id = $1";
+pub(crate) const SELECT_DECISION: &str = "SELECT assessed_by, decision_note, added_content, \
+     related_content FROM reported_urls WHERE id = $1";
 
 /// A URL reported again counts once more; a new one is received.
 pub(crate) const UPSERT_URL: &str = "INSERT INTO reported_urls \
@@ -138,9 +138,20 @@ pub(crate) const CLAIMABLE: &str = "SELECT id FROM reported_urls \
      WHERE state IN ('received', 'unreachable') AND claimed_until <= $1 AND attempts < $2 \
      ORDER BY first_reported_at, id LIMIT $3";
 
-/// The analysts' queue: queued URLs after `$1`, the oldest report first.
-pub(crate) const QUEUE: &str = "SELECT id FROM reported_urls WHERE state = 'queued' \
-     AND id > $1 ORDER BY first_reported_at, id LIMIT $2";
+/// The series of the content a URL matched.
+pub(crate) const URL_SERIES: &str = "SELECT s.id, s.name, s.victim_identified, \
+     s.offender_identified, s.referred_to, s.referred_at, s.members, s.merged_into, \
+     s.split_from, s.created_at, s.updated_at FROM content_series c \
+     JOIN series s ON s.id = c.series_id WHERE c.content_id = $1";
+
+/// The analysts' queue in triage order, from position `$1`: novel content (matching nothing
+/// a bank holds) first, then matches of content in a series whose victim is not identified
+/// (or in no series yet), then the rest; within each, the newest report first.
+pub(crate) const QUEUE: &str = "SELECT u.id FROM reported_urls u \
+     LEFT JOIN content_series c ON c.content_id = u.related_content \
+     LEFT JOIN series s ON s.id = c.series_id WHERE u.state = 'queued' \
+     ORDER BY CASE WHEN u.related_content IS NULL THEN 0 WHEN s.victim_identified THEN 2 ELSE 1 END, \
+     u.last_reported_at DESC, u.id DESC LIMIT $2 OFFSET $1";
 
 /// The states in which an analyst may decide on a URL (again, to change a decision).
 pub(crate) const ASSESSABLE: &[UrlState] = &[
@@ -158,7 +169,7 @@ pub(crate) fn reported_url(
     decision: DecisionRow,
     signals: Vec<Signal>,
 ) -> Result<ReportedUrl> {
-    let (assessed_by, decision_note, added_content) = decision;
+    let (assessed_by, decision_note, added_content, related) = decision;
     let (
         id,
         url,
@@ -194,6 +205,8 @@ pub(crate) fn reported_url(
         sha256,
         signals,
         matched: matched.map(ContentId),
+        related: related.map(ContentId),
+        series: None,
         assessment,
         assessed_at: assessed_at.map(Timestamp),
         assessed_by: assessed_by.map(UserId),

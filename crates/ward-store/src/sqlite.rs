@@ -18,6 +18,7 @@ use crate::rows::{
     self, AuditRow, BankRow, ChangeRow, ContentRow, KeyRow, OpinionRow, OrgRow, PartnerRow,
     SignalRow, columns,
 };
+use crate::series::*;
 use crate::{Store, rules, secret};
 
 mod blocks;
@@ -803,6 +804,7 @@ impl Store for SqliteStore {
     }
 
     crate::portable::portable_methods!();
+    crate::series::series_methods!();
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;

@@ -510,6 +510,29 @@ impl SeriesIndex {
         Some(SeriesId(self.forest.series(self.forest.find(slot))))
     }
 
+    /// An item's partition label (0 until a curator's split gives it one).
+    pub fn label(&self, item: u64) -> Option<u32> {
+        Some(self.forest.label(*self.slots.get(&item)?))
+    }
+
+    /// The curators' explicit links (smaller item first), sorted.
+    pub fn curated_links(&self) -> Vec<(u64, u64)> {
+        let mut links: Vec<(u64, u64)> = self
+            .curated
+            .iter()
+            .flat_map(|(&a, others)| others.iter().map(move |&b| (a, b)))
+            .filter(|(a, b)| a < b)
+            .collect();
+        links.sort_unstable();
+        links.dedup();
+        links
+    }
+
+    /// The next fresh series id and partition label.
+    pub fn counters(&self) -> (u64, u32) {
+        (self.next_series, self.next_label)
+    }
+
     /// The live series an id now stands for: itself, or the series it was merged into
     /// (transitively); `None` when that series has no members left.
     pub fn resolve(&self, mut id: SeriesId) -> Option<SeriesId> {
@@ -601,13 +624,7 @@ impl SeriesIndex {
             .filter(|&(_, label)| label != 0)
             .collect();
         labels.sort_unstable();
-        let mut links: Vec<(u64, u64)> = self
-            .curated
-            .iter()
-            .flat_map(|(&a, others)| others.iter().map(move |&b| (a, b)))
-            .filter(|(a, b)| a < b)
-            .collect();
-        links.sort_unstable();
+        let links = self.curated_links();
         let mut merged: Vec<(SeriesId, SeriesId)> =
             self.merged_into.iter().map(|(&a, &b)| (a, b)).collect();
         merged.sort_unstable();

@@ -197,6 +197,7 @@ pub async fn the_queue_and_decisions(store: &impl Store) {
             sha256: format!("{n:064x}"),
             signals: vec![pdq(100 + n)],
             matched,
+            related: None,
             evidence: None,
         };
     let intake = Actor::intake();
@@ -211,12 +212,20 @@ pub async fn the_queue_and_decisions(store: &impl Store) {
             .unwrap();
     }
 
-    // Known content never reaches the queue; the rest, oldest first, in pages.
-    let queue = store.queue(None, 10).await.unwrap();
-    assert_eq!(queue.iter().map(|u| u.id).collect::<Vec<_>>(), urls[1..]);
-    let page = store.queue(None, 2).await.unwrap();
-    let rest = store.queue(Some(page[1].id), 2).await.unwrap();
-    assert_eq!(rest.iter().map(|u| u.id).collect::<Vec<_>>(), [urls[3]]);
+    // Known content never reaches the queue; the rest, newest first (reported together:
+    // the last filed first), in pages.
+    let queue = store.queue(0, 10).await.unwrap();
+    assert_eq!(
+        queue.iter().map(|u| u.id).collect::<Vec<_>>(),
+        [urls[3], urls[2], urls[1]]
+    );
+    let page = store.queue(0, 2).await.unwrap();
+    assert_eq!(
+        page.iter().map(|u| u.id).collect::<Vec<_>>(),
+        [urls[3], urls[2]]
+    );
+    let rest = store.queue(2, 2).await.unwrap();
+    assert_eq!(rest.iter().map(|u| u.id).collect::<Vec<_>>(), [urls[1]]);
     assert_eq!(queue[0].reports, 1);
 
     // Abuse, added to the bank in the same step.
@@ -290,7 +299,7 @@ pub async fn the_queue_and_decisions(store: &impl Store) {
     );
     assert_eq!(
         store
-            .queue(None, 10)
+            .queue(0, 10)
             .await
             .unwrap()
             .iter()

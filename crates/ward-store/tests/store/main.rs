@@ -16,6 +16,7 @@ mod opening;
 mod opinions;
 mod orgs;
 mod reports;
+mod series;
 mod sharing;
 
 /// One test per check and backend.
@@ -76,6 +77,10 @@ conformance!(
     exchange::upserts_keep_local_opinions,
     sharing::sharing_with_named_organisations,
     sharing::dispute_policy,
+    series::keeper_lease_and_fenced_saves,
+    series::saves_round_trip_and_rows_carry_over,
+    series::curators_requests,
+    series::the_queue_in_triage_order,
     reports::reports_merge_urls_and_give_references,
     reports::intake_claims_fetches_and_keeps_evidence,
     reports::concurrent_claims_are_disjoint,

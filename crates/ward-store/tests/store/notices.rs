@@ -69,6 +69,7 @@ pub async fn notices_until_removal(store: &impl Store) {
         sha256: "00".repeat(32),
         signals: vec![pdq(50)],
         matched,
+        related: None,
         evidence: None,
     };
     let intake = Actor::intake();
@@ -301,6 +302,7 @@ pub async fn statistics_of_a_period(store: &impl Store) {
         sha256: "00".repeat(32),
         signals: vec![pdq(9)],
         matched,
+        related: None,
         evidence: None,
     };
     let intake = Actor::intake();

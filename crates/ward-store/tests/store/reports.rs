@@ -149,6 +149,7 @@ pub async fn intake_claims_fetches_and_keeps_evidence(store: &impl Store) {
             sha256: "ab".repeat(32),
             signals: vec![pdq(1)],
             matched,
+            related: None,
             evidence: evidence.then(|| Evidence {
                 media_type: "image/jpeg".into(),
                 nonce: vec![7; 24],

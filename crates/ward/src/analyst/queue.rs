@@ -1,6 +1,8 @@
-//! The queue: novel content waiting for an analyst, the oldest report first, as a dense
-//! table of each item's age, report count, match state and media type. Known content never
-//! comes here: intake closes it with its bank's assessment.
+//! The queue: content waiting for an analyst in triage order (novel content first, then
+//! matches of content in a series whose victim is not identified, then the rest; the newest
+//! report first within each), as a dense table of each item's age, report count, match
+//! state, series and media type. Known content never comes here: intake closes it with its
+//! bank's assessment.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -18,8 +20,8 @@ pub const PAGE: u32 = 50;
 
 #[derive(Debug, Deserialize)]
 pub struct QueueQuery {
-    /// The last item of the previous page.
-    after: Option<i64>,
+    /// The position of the page's first item (a multiple of the page size).
+    from: Option<u32>,
 }
 
 /// One row of the queue.
@@ -33,6 +35,16 @@ pub struct Row {
     pub match_class: &'static str,
     pub media: String,
     pub host: String,
+    /// The matched content's series, with whether its victim is identified.
+    pub series: Option<SeriesCell>,
+}
+
+/// A series as a queue row shows it.
+#[derive(Debug)]
+pub struct SeriesCell {
+    pub id: i64,
+    pub name: Option<String>,
+    pub victim_identified: bool,
 }
 
 impl Row {
@@ -47,6 +59,11 @@ impl Row {
             match_class,
             media: url.media_type.clone().unwrap_or_else(|| "—".to_owned()),
             host: url.host.clone(),
+            series: url.series.as_ref().map(|s| SeriesCell {
+                id: s.id.0,
+                name: s.name.clone(),
+                victim_identified: s.victim_identified,
+            }),
         }
     }
 }
@@ -56,8 +73,8 @@ impl Row {
 struct QueuePage {
     header: Option<Header>,
     rows: Vec<Row>,
-    after: Option<i64>,
-    next_page: Option<UrlId>,
+    from: u32,
+    next_page: Option<u32>,
 }
 
 /// `GET /analyst/queue`.
@@ -66,15 +83,14 @@ pub async fn page(
     analyst: Analyst,
     Query(query): Query<QueueQuery>,
 ) -> Result<Response, PageError> {
-    let urls = state.store.queue(query.after.map(UrlId), PAGE).await?;
+    let from = query.from.unwrap_or(0);
+    let urls = state.store.queue(from, PAGE).await?;
     let now = Timestamp::now();
-    let next_page = (urls.len() == PAGE as usize)
-        .then(|| urls.last().map(|u| u.id))
-        .flatten();
+    let next_page = (urls.len() == PAGE as usize).then(|| from.saturating_add(PAGE));
     let page = QueuePage {
         header: Some(Header::of(&state, &analyst).await?),
         rows: urls.iter().map(|url| Row::of(url, now)).collect(),
-        after: query.after,
+        from,
         next_page,
     };
     Ok(Html(page.render()?).into_response())
@@ -82,6 +98,6 @@ pub async fn page(
 
 /// The item to show after a decision on `done`: the first in the queue that is not it.
 pub async fn next_after(state: &SharedState, done: UrlId) -> Result<Option<UrlId>, PageError> {
-    let first = state.store.queue(None, 2).await?;
+    let first = state.store.queue(0, 2).await?;
     Ok(first.iter().map(|u| u.id).find(|&id| id != done))
 }

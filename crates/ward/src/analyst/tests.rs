@@ -235,6 +235,7 @@ impl Fixture {
                             },
                         ],
                         matched: None,
+                        related: None,
                         evidence: Some(Evidence {
                             media_type: (*media_type).to_owned(),
                             nonce,
@@ -768,7 +769,7 @@ async fn a_video_shows_a_keyframe_grid_and_a_muted_player() {
 #[tokio::test]
 async fn an_assessment_adds_the_content_to_a_bank_and_moves_on() {
     let f = Fixture::new().await;
-    let [first, second, _] = f.queued().await;
+    let [first, _, newest] = f.queued().await;
     let session = f.sign_in("ana").await;
     let page = f.get(&session, &format!("/analyst/url/{first}")).await;
     let text = page.text();
@@ -822,7 +823,7 @@ async fn an_assessment_adds_the_content_to_a_bank_and_moves_on() {
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
     assert_eq!(
         answer.location(),
-        format!("/analyst/url/{second}?previous={first}")
+        format!("/analyst/url/{newest}?previous={first}")
     );
     let url = f.state.store.reported_url(first).await.unwrap().unwrap();
     let assessment = Assessment {

@@ -59,6 +59,8 @@ pub fn age(since: Timestamp, now: Timestamp) -> String {
 pub fn match_state(url: &ReportedUrl) -> (&'static str, &'static str) {
     if url.matched.is_some() || url.state == UrlState::Known {
         ("known", "known")
+    } else if url.related.is_some() {
+        ("matched, not assessed", "related")
     } else if url.fetched_at.is_some() && url.sha256.is_some() {
         ("novel", "novel")
     } else {

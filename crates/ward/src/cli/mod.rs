@@ -543,6 +543,16 @@ pub struct ServeArgs {
     /// Hours between re-checks of a noticed URL.
     #[arg(long, value_name = "HOURS", default_value_t = 6, value_parser = value_parser!(u64).range(1..=720))]
     pub recheck_hours: u64,
+
+    /// Near-duplicate images (and an image and a video's frame) are in one series within
+    /// this many bits of PDQ distance (transitively).
+    #[arg(long, value_name = "BITS", default_value_t = 31, value_parser = value_parser!(u32).range(0..=256))]
+    pub series_radius: u32,
+
+    /// Seconds between steps of the series keeper on this node (one node of a deployment
+    /// keeps the series at a time; the others take over when it stops); 0: never here.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1)]
+    pub series_interval: u64,
     /// The analyst's pages are reached over HTTPS (a proxy in front terminates TLS): their
     /// cookies are marked Secure, so that browsers never send them over plain HTTP.
     #[arg(long, env = "WARD_SECURE_COOKIES")]

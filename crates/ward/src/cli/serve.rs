@@ -10,7 +10,9 @@ use crate::fetch::FetchConfig;
 use crate::serve::evidence::EvidenceKey;
 use crate::serve::intake::IntakeConfig;
 use crate::serve::notices::NoticeConfig;
+use crate::serve::series::SeriesConfig;
 use crate::serve::{self, Config, ServeSettings};
+use ward_core::series::SeriesOptions;
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     // Nodes sharing a PostgreSQL database must open each other's evidence: a key file per
@@ -58,6 +60,14 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             notices,
             analyst: AnalystConfig {
                 secure_cookies: args.secure_cookies,
+            },
+            series: SeriesConfig {
+                options: SeriesOptions {
+                    radius: args.series_radius,
+                    ..SeriesOptions::default()
+                },
+                interval: (args.series_interval > 0)
+                    .then(|| Duration::from_secs(args.series_interval)),
             },
         },
     };

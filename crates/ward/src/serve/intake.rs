@@ -155,6 +155,7 @@ async fn outcome(state: &SharedState, fetcher: &Fetcher, url: &ReportedUrl) -> F
                 .to_string(),
             signals: Vec::new(),
             matched: None,
+            related: None,
             evidence: None,
         };
     };
@@ -191,14 +192,19 @@ async fn outcome(state: &SharedState, fetcher: &Fetcher, url: &ReportedUrl) -> F
             .map(|m| m.content.id),
         Err(error) => return failed(format!("matching failed: {}", error.message)),
     };
-    let matched = match matched {
+    // Known content takes the matched content's assessment; content a bank holds without
+    // one (a list's hashes without categories) goes to an analyst, with its series.
+    let (matched, related) = match matched {
         Some(id) => match state.store.content(id).await {
-            Ok(Some(content)) => Some((id, content.assessment)),
+            Ok(Some(content)) => match content.assessment {
+                Some(assessment) => (Some((id, Some(assessment))), None),
+                None => (None, Some(id)),
+            },
             // Removed since it matched: the URL is novel after all.
-            Ok(None) => None,
+            Ok(None) => (None, None),
             Err(error) => return failed(format!("reading matched content: {error}")),
         },
-        None => None,
+        None => (None, None),
     };
     // Only what an analyst will look at is kept, sealed.
     let evidence = match (&matched, &state.config.intake.evidence) {
@@ -226,6 +232,7 @@ async fn outcome(state: &SharedState, fetcher: &Fetcher, url: &ReportedUrl) -> F
             .map(|(signal, _)| super::api::store_signal(signal))
             .collect(),
         matched,
+        related,
         evidence,
     }
 }

@@ -4,6 +4,7 @@
 //! categories, provenance and opinion status; matches of a negative bank suppress the other
 //! matches of the same query signal.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use ward_core::digest::FileDigests;
 use ward_core::lists::{Signal, SignalType};
 use ward_core::pdq::{self, Pipeline, Quality};
 use ward_core::video::{self, CompareOptions, VideoOptions, Vpdq};
-use ward_store::{Bank, BankId, BankKind, ContentId, Role};
+use ward_store::{Bank, BankId, BankKind, ContentId, Role, Series, SeriesId};
 
 use super::SharedState;
 use super::api::{SignalRequest, stored_signal};
@@ -28,6 +29,7 @@ use super::auth::{Caller, Viewer};
 use super::bank_index::IndexHit;
 use super::error::{ApiError, ApiResult};
 use super::summaries::{ContentSummary, raw_json};
+use ward_store::Store as _;
 
 /// Roles that may hash and match.
 pub(super) const MATCHERS: &[Role] = &[Role::Platform, Role::Curator, Role::Analyst];
@@ -244,7 +246,33 @@ pub struct MatchAnswer {
     pub matches: Vec<MatchEntry>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_matched_low_quality: Vec<&'static str>,
+    /// What the query is, as the matches tell: `known` (one of them is the same: a digest,
+    /// PDQ at distance 0, or a vPDQ whose every distinct frame is matched both ways), `near`
+    /// (near known content, and so near its series when it is in one) or `novel` (nothing
+    /// known; for a report, the content an analyst must see first).
+    pub placement: Placement,
     pub suppressed: Vec<MatchEntry>,
+}
+
+/// What a query is, as its matches tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    Known,
+    Near,
+    Novel,
+}
+
+impl Placement {
+    fn of(matches: &[MatchEntry]) -> Placement {
+        if matches.iter().any(MatchEntry::is_same) {
+            Placement::Known
+        } else if matches.is_empty() {
+            Placement::Novel
+        } else {
+            Placement::Near
+        }
+    }
 }
 
 impl IntoResponse for MatchAnswer {
@@ -270,9 +298,20 @@ pub struct MatchEntry {
     pub content: Arc<ContentSummary>,
     /// For a suppressed match: the negative bank's content that suppressed it.
     pub suppressed_by: Vec<ContentId>,
+    /// The series of the matched content, when it is in one.
+    pub series: Option<Arc<Series>>,
 }
 
 impl MatchEntry {
+    /// Whether the query is the matched content itself, as far as its signals tell.
+    pub fn is_same(&self) -> bool {
+        match (self.hit.distance, self.hit.shares) {
+            (Some(distance), _) => distance == 0,
+            (None, Some((query, compared))) => query >= 100.0 && compared >= 100.0,
+            (None, None) => true, // a digest
+        }
+    }
+
     /// A vPDQ match's two shares, in percent with two decimals, as answers print them.
     pub fn shares(&self) -> Option<(f64, f64)> {
         let round = |share: f64| (share * 100.0).round() / 100.0;
@@ -312,6 +351,22 @@ impl Serialize for MatchEntry {
         map.serialize_entry("query", &self.query)?;
         if let Some((query, _)) = shares {
             map.serialize_entry("query_share", &query)?;
+        }
+        if let Some(series) = &self.series {
+            #[derive(Serialize)]
+            struct SeriesRef {
+                id: SeriesId,
+                offender_identified: bool,
+                referred: bool,
+                victim_identified: bool,
+            }
+            let series = SeriesRef {
+                id: series.id,
+                offender_identified: series.offender_identified,
+                referred: series.referred_to.is_some(),
+                victim_identified: series.victim_identified,
+            };
+            map.serialize_entry("series", &series)?;
         }
         map.serialize_entry("signal_id", &self.hit.signal)?;
         map.serialize_entry("signal_type", self.hit.signal_type.name())?;
@@ -397,9 +452,22 @@ pub async fn match_signals(
     ids.sort_unstable();
     ids.dedup();
     let summaries = state.index.summaries().get(&state.store, &ids).await?;
+    // Series change as the keeper works, so they are read for each answer with a match.
+    let series: HashMap<ContentId, Arc<Series>> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        state
+            .store
+            .content_series(&ids)
+            .await?
+            .into_iter()
+            .map(|(content, series)| (content, Arc::new(series)))
+            .collect()
+    };
     let mut answer = MatchAnswer {
         matches: Vec::new(),
         not_matched_low_quality: low_quality,
+        placement: Placement::Novel,
         suppressed: Vec::new(),
     };
     for f in found {
@@ -413,6 +481,7 @@ pub async fn match_signals(
             bank: f.bank,
             content: Arc::clone(content),
             suppressed_by: f.suppressed_by,
+            series: series.get(&f.hit.located.content).cloned(),
         };
         if entry.suppressed_by.is_empty() {
             answer.matches.push(entry);
@@ -420,5 +489,6 @@ pub async fn match_signals(
             answer.suppressed.push(entry);
         }
     }
+    answer.placement = Placement::of(&answer.matches);
     Ok(answer)
 }

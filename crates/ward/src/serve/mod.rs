@@ -20,6 +20,8 @@ mod matching;
 pub mod notices;
 mod openapi;
 mod ops;
+pub mod series;
+mod series_api;
 pub mod statistics;
 mod summaries;
 mod view;
@@ -69,6 +71,8 @@ pub struct Config {
     pub notices: notices::NoticeConfig,
     /// How the analyst's pages are served.
     pub analyst: crate::analyst::AnalystConfig,
+    /// How near-duplicate content is grouped into series.
+    pub series: series::SeriesConfig,
 }
 
 impl Default for Config {
@@ -84,6 +88,7 @@ impl Default for Config {
             intake: intake::IntakeConfig::default(),
             notices: notices::NoticeConfig::default(),
             analyst: crate::analyst::AnalystConfig::default(),
+            series: series::SeriesConfig::default(),
         }
     }
 }
@@ -103,7 +108,10 @@ pub struct AppState {
     /// Sign-in attempts on the analyst's pages, per client address (guessing passwords
     /// costs a wait).
     pub sign_ins: limiter::Limiter,
+    /// This node's series keeper (working while it holds the lease).
+    pub series: tokio::sync::Mutex<series::Keeper>,
     follow_now: Notify,
+    series_now: Arc<Notify>,
 }
 
 impl AppState {
@@ -122,6 +130,20 @@ impl AppState {
     pub async fn content_changed(&self, id: ward_store::ContentId) {
         self.index.summaries().forget([id]);
         self.caught_up().await;
+    }
+
+    /// Runs a step of this node's series keeper now (it does nothing unless this node holds
+    /// the lease); the background keeper is woken too if the step fails.
+    pub async fn keep_series(&self) -> Option<series::StepReport> {
+        let result = self.series.lock().await.step(&self.store).await;
+        match result {
+            Ok(report) => Some(report),
+            Err(error) => {
+                tracing::warn!(%error, "keeping series failed; retrying");
+                self.series_now.notify_one();
+                None
+            }
+        }
     }
 }
 
@@ -146,6 +168,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
             .context("reading the instance's signing key")?,
     );
     let portal = crate::portal::Portal::new(&store).await?;
+    let config_series = config.series;
     let state = Arc::new(AppState {
         store,
         index,
@@ -155,8 +178,17 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         identity,
         portal,
         sign_ins: limiter::Limiter::new(SIGN_IN_LIMITS),
+        series: tokio::sync::Mutex::new(series::Keeper::for_this_node(config_series.options)),
         follow_now: Notify::new(),
+        series_now: Arc::new(Notify::new()),
     });
+    if let Some(interval) = state.config.series.interval {
+        tokio::spawn(keep_series(
+            Arc::downgrade(&state),
+            Arc::clone(&state.series_now),
+            interval,
+        ));
+    }
     if let Some(interval) = state.config.sync_interval {
         tokio::spawn(pull_partners(Arc::downgrade(&state), interval));
     }
@@ -182,6 +214,27 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         }
     });
     Ok(state)
+}
+
+/// Steps the series keeper every `interval` (or when woken), while the service runs.
+async fn keep_series(state: std::sync::Weak<AppState>, wake: Arc<Notify>, interval: Duration) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            () = wake.notified() => {}
+        }
+        let Some(state) = state.upgrade() else { return };
+        match state.series.lock().await.step(&state.store).await {
+            Ok(report) if report.changes + report.decisions > 0 => tracing::debug!(
+                changes = report.changes,
+                decisions = report.decisions,
+                loaded = report.loaded,
+                "series kept"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "keeping series failed; retrying"),
+        }
+    }
 }
 
 /// Pulls every partner's feed every `interval`, while the service runs. Several nodes may
@@ -263,6 +316,14 @@ pub fn router(state: SharedState) -> Router {
             "/match",
             get(matching::match_get).post(matching::match_post),
         )
+        .route("/series", get(series_api::list))
+        .route(
+            "/series/{id}",
+            get(series_api::get).patch(series_api::update),
+        )
+        .route("/series/{id}/merge", post(series_api::merge))
+        .route("/series/{id}/split", post(series_api::split))
+        .route("/series/decisions/{id}", get(series_api::decision))
         .route("/audit", get(api::audit_log))
         .route("/statistics", get(statistics::statistics))
         .route("/statistics/{chart}", get(statistics::chart))
@@ -377,5 +438,7 @@ async fn shutdown_signal() {
 mod hma_tests;
 #[cfg(test)]
 mod http1;
+#[cfg(test)]
+mod series_tests;
 #[cfg(test)]
 mod tests;

@@ -359,6 +359,16 @@ async fn authorisation_matrix_of(f: Fixture) {
     let bank = f.bank("MATRIX", json!({})).await;
     let content = f.content(bank, "pdq", PDQ).await;
     let png = png();
+    f.follow().await;
+    f.state.keep_series().await.expect("a series keeper step");
+    let series = f
+        .state
+        .store
+        .content_series(&[ward_store::ContentId(content)])
+        .await
+        .unwrap()[0]
+        .1
+        .id;
 
     // (method, path, body, roles allowed, status when allowed). Routes that consume what
     // they act on get a fresh target per role through `{target}`.
@@ -512,6 +522,27 @@ async fn authorisation_matrix_of(f: Fixture) {
             "/v1/match".into(),
             Body_::Media,
             &[Admin, Curator, Analyst, Platform],
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v1/series".into(),
+            Body_::None,
+            &[Admin, Curator, Analyst, Auditor],
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/v1/series/{series}"),
+            Body_::None,
+            &[Admin, Curator, Analyst, Auditor],
+            StatusCode::OK,
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/series/{series}"),
+            Body_::Json(json!({"victim_identified": false})),
+            &[Admin, Curator],
             StatusCode::OK,
         ),
         (

@@ -274,16 +274,18 @@ fn an_analyst_works_the_queue_in_a_real_browser() {
                 country: "gb".into(),
                 language: "en".into(),
                 content_kind: ContentKind::Both,
+                // The clip first: the queue shows the newest report first, so the
+                // picture comes first.
                 urls: vec![
-                    format!("http://{host}/picture.png"),
                     format!("http://{host}/clip.mp4"),
+                    format!("http://{host}/picture.png"),
                 ],
                 description: String::new(),
                 email: None,
             })
             .await
             .unwrap();
-        (bank.id, report.urls)
+        (bank.id, vec![report.urls[1], report.urls[0]])
     });
 
     // The stand-in host's abuse desk is reached by e-mail.
@@ -298,7 +300,7 @@ fn an_analyst_works_the_queue_in_a_real_browser() {
     // Intake takes both in (bounded wait: it runs every second).
     let started = Instant::now();
     loop {
-        let queued = runtime.block_on(store.queue(None, 10)).unwrap();
+        let queued = runtime.block_on(store.queue(0, 10)).unwrap();
         if queued.len() == 2 {
             break;
         }

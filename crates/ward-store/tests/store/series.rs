@@ -1,0 +1,580 @@
+//! Series in the store: the keeper's lease and fenced saves, the state it reloads from,
+//! what a series' row carries over merges and splits, curators' requests, and the
+//! analysts' queue in triage order (novel first, then series whose victim is not
+//! identified, then the rest; the newest report first within each).
+
+use ward_core::categories::{Activity, AgeGroup, Assessment};
+use ward_core::series::SeriesId as Engine;
+use ward_store::*;
+
+use crate::assert_fails;
+use crate::harness::{item, operator, pdq, setup};
+
+fn upkeep(id: i64, members: u32) -> SeriesUpkeep {
+    SeriesUpkeep {
+        id: SeriesId(id),
+        members,
+        merged_into: None,
+        split_from: None,
+        inherit: false,
+    }
+}
+
+fn save(cursor: i64) -> SeriesSave {
+    SeriesSave {
+        cursor: Seq(cursor),
+        next_series: 0,
+        next_label: 1,
+        members: Vec::new(),
+        series: Vec::new(),
+        links: None,
+        decisions: Vec::new(),
+    }
+}
+
+pub async fn keeper_lease_and_fenced_saves(store: &impl Store) {
+    let at = |ms: i64| Timestamp(1_800_000_000_000 + ms);
+    let a = store
+        .claim_series_keeper("node-a", at(0), at(30_000))
+        .await
+        .unwrap()
+        .expect("a free lease is taken");
+    assert_eq!(
+        store
+            .claim_series_keeper("node-b", at(1_000), at(31_000))
+            .await
+            .unwrap(),
+        None,
+        "held by another"
+    );
+    // Renewed by its holder; saves move the version on.
+    assert_eq!(
+        store
+            .claim_series_keeper("node-a", at(20_000), at(50_000))
+            .await
+            .unwrap(),
+        Some(a)
+    );
+    let a1 = store.save_series("node-a", a, &save(7)).await.unwrap();
+    assert_eq!(a1, a + 1);
+    assert_fails!(
+        store.save_series("node-a", a, &save(8)).await,
+        StoreError::Conflict(_)
+    );
+    assert_fails!(
+        store.save_series("node-b", a1, &save(8)).await,
+        StoreError::Conflict(_)
+    );
+    // A lapsed lease is taken over; the old holder can no longer save.
+    let b = store
+        .claim_series_keeper("node-b", at(50_000), at(80_000))
+        .await
+        .unwrap()
+        .expect("a lapsed lease is taken");
+    assert_eq!(b, a1);
+    assert_fails!(
+        store.save_series("node-a", a1, &save(9)).await,
+        StoreError::Conflict(_)
+    );
+    store.save_series("node-b", b, &save(9)).await.unwrap();
+    let keeping = store.series_keeping().await.unwrap();
+    assert_eq!((keeping.cursor, keeping.version), (Seq(9), b + 1));
+}
+
+/// Holds the lease for a check and saves through it.
+struct Holder {
+    version: i64,
+}
+
+impl Holder {
+    async fn take(store: &impl Store) -> Holder {
+        let now = Timestamp::now();
+        let version = store
+            .claim_series_keeper("check", now, Timestamp(now.0 + 600_000))
+            .await
+            .unwrap()
+            .expect("the lease");
+        Holder { version }
+    }
+
+    async fn save(&mut self, store: &impl Store, save: &SeriesSave) {
+        self.version = store
+            .save_series("check", self.version, save)
+            .await
+            .unwrap();
+    }
+}
+
+pub async fn saves_round_trip_and_rows_carry_over(store: &impl Store) {
+    let actor = operator();
+    let mut keeper = Holder::take(store).await;
+    // Two series: 0 = {10, 11, 12}, 1 = {20, 21} with 21 split off by label 2; a link.
+    let mut step = save(5);
+    step.next_series = 3;
+    step.next_label = 3;
+    step.members = vec![
+        (ContentId(10), Some((SeriesId(0), 0))),
+        (ContentId(11), Some((SeriesId(0), 0))),
+        (ContentId(12), Some((SeriesId(0), 0))),
+        (ContentId(20), Some((SeriesId(1), 0))),
+        (ContentId(21), Some((SeriesId(1), 2))),
+    ];
+    step.series = vec![upkeep(0, 3), upkeep(1, 2)];
+    step.links = Some(vec![(ContentId(21), ContentId(20))]);
+    keeper.save(store, &step).await;
+
+    let keeping = store.series_keeping().await.unwrap();
+    assert_eq!(keeping.cursor, Seq(5));
+    assert_eq!(keeping.version, keeper.version);
+    let state = &keeping.state;
+    assert_eq!(
+        state.series,
+        [
+            (10, Engine(0)),
+            (11, Engine(0)),
+            (12, Engine(0)),
+            (20, Engine(1)),
+            (21, Engine(1))
+        ]
+    );
+    assert_eq!(state.labels, [(21, 2)]);
+    assert_eq!(state.links, [(20, 21)], "smaller id first");
+    assert!(state.merged.is_empty());
+    assert_eq!((state.next_series, state.next_label), (3, 3));
+
+    assert_eq!(
+        store.series_members(SeriesId(0)).await.unwrap(),
+        [ContentId(10), ContentId(11), ContentId(12)]
+    );
+    let found = store
+        .content_series(&[ContentId(12), ContentId(99), ContentId(20)])
+        .await
+        .unwrap();
+    assert_eq!(
+        found
+            .iter()
+            .map(|(c, s)| (c.0, s.id.0, s.members))
+            .collect::<Vec<_>>(),
+        [(12, 0, 3), (20, 1, 2)]
+    );
+
+    // Names and flags, audited; a merged series' row hands them on.
+    let named = store
+        .update_series(
+            &actor,
+            SeriesId(1),
+            &SeriesChange {
+                name: Some(Some("  Garden  ".into())),
+                victim_identified: Some(true),
+                referral: Some(Some(("Police Scotland".into(), Timestamp(1_000)))),
+                ..SeriesChange::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(named.name.as_deref(), Some("Garden"));
+    assert!(named.victim_identified && !named.offender_identified);
+    assert_eq!(named.referred_to.as_deref(), Some("Police Scotland"));
+    assert_fails!(
+        store
+            .update_series(
+                &actor,
+                SeriesId(1),
+                &SeriesChange {
+                    name: Some(Some(" ".into())),
+                    ..SeriesChange::default()
+                }
+            )
+            .await,
+        StoreError::Invalid(_)
+    );
+    assert_fails!(
+        store
+            .update_series(&actor, SeriesId(77), &SeriesChange::default())
+            .await,
+        StoreError::NotFound { .. }
+    );
+
+    // 1 merges into 0: 0, which has no name, takes 1's, with 1's flags and referral.
+    let mut step = save(6);
+    step.next_series = 3;
+    step.next_label = 3;
+    step.members = vec![
+        (ContentId(20), Some((SeriesId(0), 0))),
+        (ContentId(21), Some((SeriesId(0), 2))),
+    ];
+    step.series = vec![
+        SeriesUpkeep {
+            merged_into: Some(SeriesId(0)),
+            ..upkeep(1, 0)
+        },
+        upkeep(0, 5),
+    ];
+    keeper.save(store, &step).await;
+    let merged = store.series(SeriesId(0)).await.unwrap().unwrap();
+    assert_eq!(merged.members, 5);
+    assert_eq!(merged.name.as_deref(), Some("Garden"));
+    assert!(merged.victim_identified);
+    assert_eq!(merged.referred_to.as_deref(), Some("Police Scotland"));
+    assert_eq!(merged.referred_at, Some(Timestamp(1_000)));
+    let gone = store.series(SeriesId(1)).await.unwrap().unwrap();
+    assert_eq!((gone.members, gone.merged_into), (0, Some(SeriesId(0))));
+    assert_eq!(
+        store.series_keeping().await.unwrap().state.merged,
+        [(Engine(1), Engine(0))]
+    );
+    // A change to a merged series changes the series it joined.
+    let via = store
+        .update_series(
+            &actor,
+            SeriesId(1),
+            &SeriesChange {
+                offender_identified: Some(true),
+                ..SeriesChange::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(via.id, SeriesId(0));
+    assert!(
+        store
+            .series(SeriesId(0))
+            .await
+            .unwrap()
+            .unwrap()
+            .offender_identified
+    );
+
+    // Parts: one from a removal keeps what the row says; one from a curator's split does not.
+    let mut step = save(7);
+    step.next_series = 5;
+    step.next_label = 3;
+    step.members = vec![
+        (ContentId(12), Some((SeriesId(3), 0))),
+        (ContentId(20), Some((SeriesId(4), 0))),
+        (ContentId(21), None),
+    ];
+    step.series = vec![
+        upkeep(0, 2),
+        SeriesUpkeep {
+            split_from: Some(SeriesId(0)),
+            inherit: true,
+            ..upkeep(3, 1)
+        },
+        SeriesUpkeep {
+            split_from: Some(SeriesId(0)),
+            inherit: false,
+            ..upkeep(4, 1)
+        },
+    ];
+    step.links = Some(Vec::new());
+    keeper.save(store, &step).await;
+    let inherited = store.series(SeriesId(3)).await.unwrap().unwrap();
+    assert_eq!(inherited.name.as_deref(), Some("Garden"));
+    assert!(inherited.victim_identified && inherited.offender_identified);
+    assert_eq!(inherited.split_from, Some(SeriesId(0)));
+    let fresh = store.series(SeriesId(4)).await.unwrap().unwrap();
+    assert_eq!(fresh.name, None);
+    assert!(!fresh.victim_identified && !fresh.offender_identified);
+    assert_eq!(fresh.split_from, Some(SeriesId(0)));
+    let state = store.series_keeping().await.unwrap().state;
+    assert!(state.links.is_empty());
+    assert!(!state.series.iter().any(|(item, _)| *item == 21));
+
+    // Listing: live series only, by id, filtered by the victim flag.
+    let list = |victim_identified| SeriesQuery {
+        victim_identified,
+        after: None,
+        limit: 10,
+    };
+    let ids = |series: Vec<Series>| series.iter().map(|s| s.id.0).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.series_list(&list(None)).await.unwrap()),
+        [0, 3, 4]
+    );
+    assert_eq!(
+        ids(store.series_list(&list(Some(false))).await.unwrap()),
+        [4]
+    );
+    assert_eq!(
+        ids(store.series_list(&list(Some(true))).await.unwrap()),
+        [0, 3]
+    );
+    assert_eq!(
+        ids(store
+            .series_list(&SeriesQuery {
+                after: Some(SeriesId(0)),
+                ..list(None)
+            })
+            .await
+            .unwrap()),
+        [3, 4]
+    );
+    let actions: Vec<String> = store
+        .audit_log(&AuditQuery {
+            target: Some("series:1".into()),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["series.update"]);
+}
+
+pub async fn curators_requests(store: &impl Store) {
+    let s = setup(store, "Hotline").await;
+    let mut keeper = Holder::take(store).await;
+    let mut step = save(1);
+    step.next_series = 2;
+    step.members = vec![
+        (ContentId(1), Some((SeriesId(0), 0))),
+        (ContentId(2), Some((SeriesId(1), 0))),
+    ];
+    step.series = vec![upkeep(0, 1), upkeep(1, 1)];
+    keeper.save(store, &step).await;
+
+    assert_fails!(
+        store
+            .request_series_decision(
+                &s.actor,
+                SeriesId(0),
+                &SeriesRequest::Merge { with: SeriesId(0) }
+            )
+            .await,
+        StoreError::Invalid(_)
+    );
+    assert_fails!(
+        store
+            .request_series_decision(
+                &s.actor,
+                SeriesId(0),
+                &SeriesRequest::Merge { with: SeriesId(9) }
+            )
+            .await,
+        StoreError::NotFound { .. }
+    );
+    assert_fails!(
+        store
+            .request_series_decision(
+                &s.actor,
+                SeriesId(9),
+                &SeriesRequest::Split {
+                    members: vec![ContentId(1)]
+                }
+            )
+            .await,
+        StoreError::NotFound { .. }
+    );
+    assert_fails!(
+        store
+            .request_series_decision(
+                &s.actor,
+                SeriesId(0),
+                &SeriesRequest::Split {
+                    members: Vec::new()
+                }
+            )
+            .await,
+        StoreError::Invalid(_)
+    );
+    let merge = store
+        .request_series_decision(
+            &s.actor,
+            SeriesId(0),
+            &SeriesRequest::Merge { with: SeriesId(1) },
+        )
+        .await
+        .unwrap();
+    let split = store
+        .request_series_decision(
+            &s.actor,
+            SeriesId(0),
+            &SeriesRequest::Split {
+                members: vec![ContentId(2), ContentId(1), ContentId(2)],
+            },
+        )
+        .await
+        .unwrap();
+    let pending = store.pending_series_decisions(10).await.unwrap();
+    assert_eq!(
+        pending.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [merge.id, split.id]
+    );
+    assert_eq!(
+        pending[1].request,
+        SeriesRequest::Split {
+            members: vec![ContentId(1), ContentId(2)]
+        },
+        "each item once, in order"
+    );
+    assert_eq!(pending[0].requested_by, s.actor.label);
+
+    let mut step = save(2);
+    step.next_series = 2;
+    step.decisions = vec![
+        (merge.id, Ok(vec![SeriesId(0)])),
+        (split.id, Err("every member of series 0 chosen".into())),
+    ];
+    keeper.save(store, &step).await;
+    assert!(store.pending_series_decisions(10).await.unwrap().is_empty());
+    let applied = store.series_decision(merge.id).await.unwrap().unwrap();
+    assert!(applied.applied_at.is_some());
+    assert_eq!(
+        (applied.outcome, applied.error),
+        (Some(vec![SeriesId(0)]), None)
+    );
+    let refused = store.series_decision(split.id).await.unwrap().unwrap();
+    assert_eq!(refused.outcome, None);
+    assert_eq!(
+        refused.error.as_deref(),
+        Some("every member of series 0 chosen")
+    );
+    assert_eq!(store.series_decision(DecisionId(999)).await.unwrap(), None);
+    let actions: Vec<String> = store
+        .audit_log(&AuditQuery {
+            target: Some("series:0".into()),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["series.merge", "series.split"]);
+}
+
+pub async fn the_queue_in_triage_order(store: &impl Store) {
+    let s = setup(store, "Hotline").await;
+    let intake = Actor::intake();
+    // Bank content without an assessment: in series 0 (victim identified) and 1 (not), and
+    // one item in no series yet.
+    let ids = store
+        .add_content(
+            &s.actor,
+            s.bank.id,
+            &[item(vec![pdq(1)]), item(vec![pdq(2)]), item(vec![pdq(3)])],
+        )
+        .await
+        .unwrap();
+    let (identified, unidentified, unseries) = (ids[0], ids[1], ids[2]);
+    let mut keeper = Holder::take(store).await;
+    let mut step = save(0);
+    step.next_series = 2;
+    step.members = vec![
+        (identified, Some((SeriesId(0), 0))),
+        (unidentified, Some((SeriesId(1), 0))),
+    ];
+    step.series = vec![upkeep(0, 1), upkeep(1, 1)];
+    keeper.save(store, &step).await;
+    store
+        .update_series(
+            &s.actor,
+            SeriesId(0),
+            &SeriesChange {
+                victim_identified: Some(true),
+                ..SeriesChange::default()
+            },
+        )
+        .await
+        .unwrap();
+    // One report per URL, a millisecond apart at least, so "newest" is well defined.
+    let mut urls = Vec::new();
+    for n in 0..7 {
+        let filed = store
+            .file_report(&NewReport {
+                country: "gb".into(),
+                language: "en".into(),
+                content_kind: ContentKind::Images,
+                urls: vec![format!("https://h{n}.example/m")],
+                description: String::new(),
+                email: None,
+            })
+            .await
+            .unwrap();
+        urls.push(filed.urls[0]);
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    let fetched = |n: u64, related: Option<ContentId>| FetchOutcome::Fetched {
+        media_type: "image/png".into(),
+        sha256: format!("{n:064x}"),
+        signals: vec![pdq(100 + n)],
+        matched: None,
+        related,
+        evidence: None,
+    };
+    // urls: 0 novel, 1 identified, 2 unidentified, 3 novel, 4 identified, 5 unseries,
+    // 6 known (matched with an assessment: never queued).
+    let relations = [
+        None,
+        Some(identified),
+        Some(unidentified),
+        None,
+        Some(identified),
+        Some(unseries),
+    ];
+    for (n, related) in relations.iter().enumerate() {
+        store
+            .record_fetch(&intake, urls[n], &fetched(n as u64, *related))
+            .await
+            .unwrap();
+    }
+    let known = store
+        .add_content(
+            &s.actor,
+            s.bank.id,
+            &[NewContent {
+                assessment: Some(Assessment {
+                    age_group: AgeGroup::Pubescent,
+                    activity: Activity::NonPenetrative,
+                }),
+                ..item(vec![pdq(4)])
+            }],
+        )
+        .await
+        .unwrap()[0];
+    let state = store
+        .record_fetch(
+            &intake,
+            urls[6],
+            &FetchOutcome::Fetched {
+                media_type: "image/png".into(),
+                sha256: format!("{:064x}", 6),
+                signals: vec![pdq(106)],
+                matched: Some((
+                    known,
+                    Some(Assessment {
+                        age_group: AgeGroup::Pubescent,
+                        activity: Activity::NonPenetrative,
+                    }),
+                )),
+                related: None,
+                evidence: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(state, UrlState::Known);
+
+    let queue = store.queue(0, 50).await.unwrap();
+    let order: Vec<UrlId> = queue.iter().map(|u| u.id).collect();
+    assert_eq!(
+        order,
+        [urls[3], urls[0], urls[5], urls[2], urls[4], urls[1]],
+        "novel, then no identified victim (or no series), then the rest; newest first"
+    );
+    let by_id = |id: UrlId| queue.iter().find(|u| u.id == id).unwrap();
+    assert_eq!(by_id(urls[2]).related, Some(unidentified));
+    let series = by_id(urls[2]).series.as_ref().expect("its series");
+    assert_eq!((series.id, series.victim_identified), (SeriesId(1), false));
+    assert!(by_id(urls[4]).series.as_ref().unwrap().victim_identified);
+    assert_eq!(by_id(urls[5]).series, None);
+    assert_eq!(by_id(urls[0]).series, None);
+    // Paged from a position.
+    let rest = store.queue(4, 50).await.unwrap();
+    assert_eq!(
+        rest.iter().map(|u| u.id).collect::<Vec<_>>(),
+        [urls[4], urls[1]]
+    );
+}
