@@ -398,6 +398,19 @@ impl Store for AnyStore {
         delegate!(self.statistics(from, to))
     }
 
+    async fn add_match_counts(&self, counts: &[crate::MatchCounts]) -> Result<()> {
+        delegate!(self.add_match_counts(counts))
+    }
+
+    async fn transparency(
+        &self,
+        org: Option<OrgId>,
+        from: crate::Month,
+        to: crate::Month,
+    ) -> Result<crate::Transparency> {
+        delegate!(self.transparency(org, from, to))
+    }
+
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         delegate!(self.record_read(actor, action, target))
     }

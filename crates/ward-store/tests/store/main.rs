@@ -17,6 +17,7 @@ mod opinions;
 mod orgs;
 mod reports;
 mod sharing;
+mod transparency;
 
 /// One test per check and backend.
 macro_rules! conformance {
@@ -83,4 +84,6 @@ conformance!(
     analysts::the_queue_and_decisions,
     notices::notices_until_removal,
     notices::statistics_of_a_period,
+    transparency::match_counts_add_up,
+    transparency::transparency_figures,
 );

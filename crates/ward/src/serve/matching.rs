@@ -420,5 +420,6 @@ pub async fn match_signals(
             answer.suppressed.push(entry);
         }
     }
+    state.tally.record(caller.tallied_org(), &answer);
     Ok(answer)
 }

@@ -9,6 +9,7 @@
 mod api;
 mod auth;
 mod bank_index;
+pub mod charts;
 mod error;
 pub mod evidence;
 mod exchange_api;
@@ -22,6 +23,8 @@ mod openapi;
 mod ops;
 pub mod statistics;
 mod summaries;
+pub mod tally;
+pub mod transparency;
 mod view;
 
 use std::net::SocketAddr;
@@ -103,6 +106,8 @@ pub struct AppState {
     /// Sign-in attempts on the analyst's pages, per client address (guessing passwords
     /// costs a wait).
     pub sign_ins: limiter::Limiter,
+    /// Matches counted on this node, not yet added to the store's figures.
+    pub tally: tally::Tally,
     follow_now: Notify,
 }
 
@@ -155,8 +160,10 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         identity,
         portal,
         sign_ins: limiter::Limiter::new(SIGN_IN_LIMITS),
+        tally: tally::Tally::default(),
         follow_now: Notify::new(),
     });
+    tokio::spawn(tally::run(Arc::downgrade(&state)));
     if let Some(interval) = state.config.sync_interval {
         tokio::spawn(pull_partners(Arc::downgrade(&state), interval));
     }
@@ -266,6 +273,8 @@ pub fn router(state: SharedState) -> Router {
         .route("/audit", get(api::audit_log))
         .route("/statistics", get(statistics::statistics))
         .route("/statistics/{chart}", get(statistics::chart))
+        .route("/transparency", get(transparency::transparency))
+        .route("/transparency/{chart}", get(transparency::chart))
         .route("/feed", get(feed::feed))
         .route("/instance", get(feed::instance));
     Router::new()
@@ -316,11 +325,15 @@ pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
         // Tests and scripts wait for this line on standard error.
         eprintln!("ward: serving on http://{address} ({backend})");
         // The peer's address reaches the portal's rate limit (and nothing else).
-        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let app = router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("serving")?;
+        // What this node counted since its last flush.
+        if let Err(error) = state.tally.flush(&state.store).await {
+            tracing::warn!(%error, "adding the match tally to the store at shutdown failed");
+        }
         tracing::info!("ward serve stopped");
         Ok(())
     })
