@@ -456,6 +456,17 @@ impl Store for AnyStore {
 
     async fn save_series(&self, holder: &str, version: i64, save: &SeriesSave) -> Result<i64> {
         delegate!(self.save_series(holder, version, save))
+    async fn add_match_counts(&self, counts: &[crate::MatchCounts]) -> Result<()> {
+        delegate!(self.add_match_counts(counts))
+    }
+
+    async fn transparency(
+        &self,
+        org: Option<OrgId>,
+        from: crate::Month,
+        to: crate::Month,
+    ) -> Result<crate::Transparency> {
+        delegate!(self.transparency(org, from, to))
     }
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {

@@ -31,6 +31,7 @@ mod secret;
 mod series;
 mod sqlite;
 mod statistics;
+mod transparency;
 
 use std::future::Future;
 
@@ -45,6 +46,7 @@ pub use series::{
 };
 pub use sqlite::SqliteStore;
 pub use statistics::{PlaceFigures, RemovalFigures, Statistics};
+pub use transparency::{FIGURES, Figure, MatchCounts, Month, Transparency};
 
 /// The storage operations of a Ward deployment.
 ///
@@ -439,6 +441,17 @@ pub trait Store: Send + Sync + 'static {
         from: Timestamp,
         to: Timestamp,
     ) -> impl Future<Output = Result<Statistics>> + Send;
+    /// Adds a node's tally of matches to the stored counts (added, never set, so that the
+    /// counts are the sum of every node's).
+    fn add_match_counts(&self, counts: &[MatchCounts]) -> impl Future<Output = Result<()>> + Send;
+    /// The transparency figures of the months `from` to `to` (both included), for `org` or,
+    /// with `None`, the whole deployment.
+    fn transparency(
+        &self,
+        org: Option<OrgId>,
+        from: Month,
+        to: Month,
+    ) -> impl Future<Output = Result<Transparency>> + Send;
 
     // The audit log.
 

@@ -1021,6 +1021,144 @@ macro_rules! portable_methods {
                     removal: crate::RemovalFigures::of(&noticed),
                 })
             }
+
+            async fn add_match_counts(&self, counts: &[crate::MatchCounts]) -> Result<()> {
+                if counts.is_empty() {
+                    return Ok(());
+                }
+                let signed = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+                let mut tx = self.write().await?;
+                for count in counts {
+                    for (bank, matches) in &count.banks {
+                        sqlx::query(crate::transparency::ADD_MATCHES)
+                            .bind(&count.day)
+                            .bind(count.org.0)
+                            .bind(bank.0)
+                            .bind(signed(*matches))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(database)?;
+                    }
+                    for (outcome, queries) in
+                        [("known", count.known), ("near", count.near), ("novel", count.novel)]
+                    {
+                        if queries == 0 {
+                            continue;
+                        }
+                        sqlx::query(crate::transparency::ADD_QUERIES)
+                            .bind(&count.day)
+                            .bind(count.org.0)
+                            .bind(outcome)
+                            .bind(signed(queries))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(database)?;
+                    }
+                }
+                tx.commit().await.map_err(database)?;
+                Ok(())
+            }
+
+            async fn transparency(
+                &self,
+                org: Option<OrgId>,
+                from: crate::Month,
+                to: crate::Month,
+            ) -> Result<crate::Transparency> {
+                if from > to {
+                    return Err(StoreError::Invalid(format!(
+                        "the period is empty: {from} is after {to}"
+                    )));
+                }
+                let end = to.next();
+                let (start_ms, end_ms) = (from.start().0, end.start().0);
+                let (start_day, end_day) = (from.first_day(), end.first_day());
+                let org_id = org.map_or(0, |o| o.0);
+                let mut tx = self.read().await?;
+                let signals = sqlx::query_as(SIGNALS_ADDED)
+                    .bind(start_ms)
+                    .bind(end_ms)
+                    .bind(org_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                let matches = sqlx::query_as(crate::transparency::MATCHES)
+                    .bind(&start_day)
+                    .bind(&end_day)
+                    .bind(org_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                let queries = sqlx::query_as(crate::transparency::QUERIES)
+                    .bind(&start_day)
+                    .bind(&end_day)
+                    .bind(org_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                let opinions_sent = sqlx::query_as(crate::transparency::OPINIONS_SENT)
+                    .bind(start_ms)
+                    .bind(end_ms)
+                    .bind(org_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                let opinions_received = sqlx::query_as(crate::transparency::OPINIONS_RECEIVED)
+                    .bind(start_ms)
+                    .bind(end_ms)
+                    .bind(org_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                let reports = sqlx::query_as(sqlx::AssertSqlSafe(crate::transparency::reports()))
+                    .bind(start_ms)
+                    .bind(end_ms)
+                    .bind(org_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                let sends = sqlx::query_as(sqlx::AssertSqlSafe(crate::transparency::notice_sends()))
+                    .bind(start_ms)
+                    .bind(end_ms)
+                    .bind(org_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                let first_sends = sqlx::query_as(sqlx::AssertSqlSafe(crate::transparency::first_sends()))
+                    .bind(start_ms)
+                    .bind(end_ms)
+                    .bind(org_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                let removals = sqlx::query_as(sqlx::AssertSqlSafe(crate::transparency::removals()))
+                    .bind(start_ms)
+                    .bind(end_ms)
+                    .bind(org_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                let exposure = sqlx::query_as(crate::transparency::EXPOSURE)
+                    .bind(&start_day)
+                    .bind(&end_day)
+                    .bind(org_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                let rows = crate::transparency::Rows {
+                    signals,
+                    matches,
+                    queries,
+                    opinions_sent,
+                    opinions_received,
+                    reports,
+                    sends,
+                    first_sends,
+                    removals,
+                    exposure,
+                };
+                Ok(crate::transparency::assemble(org, from, to, rows))
+            }
     };
 }
 pub(crate) use portable_methods;

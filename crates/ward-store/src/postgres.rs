@@ -1082,6 +1082,9 @@ fn bank_name_conflict(error: sqlx::Error, name: &str) -> StoreError {
 
 crate::portable::portable_helpers!(PgConnection, PgPool);
 
+/// Signals added, by day, type and source, for the transparency figures.
+const SIGNALS_ADDED: &str = crate::transparency::SIGNALS_ADDED;
+
 /// The URLs a fetcher takes, skipping rows another node's transaction holds.
 const CLAIM_URLS: &str = "SELECT id FROM reported_urls \
      WHERE state IN ('received', 'unreachable') AND claimed_until <= $1 AND attempts < $2 \

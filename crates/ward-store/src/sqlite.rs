@@ -1205,6 +1205,9 @@ fn bank_name_conflict(error: sqlx::Error, name: &str) -> StoreError {
 
 crate::portable::portable_helpers!(SqliteConnection, SqlitePool);
 
+/// Signals added, by day, type and source, for the transparency figures.
+const SIGNALS_ADDED: &str = crate::transparency::SIGNALS_ADDED_WITH_BLOCKS;
+
 /// The URLs a fetcher takes (SQLite has one writer at a time: no row locks needed).
 const CLAIM_URLS: &str = crate::report::CLAIMABLE;
 

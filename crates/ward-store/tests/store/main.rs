@@ -18,6 +18,7 @@ mod orgs;
 mod reports;
 mod series;
 mod sharing;
+mod transparency;
 
 /// One test per check and backend.
 macro_rules! conformance {
@@ -88,4 +89,6 @@ conformance!(
     analysts::the_queue_and_decisions,
     notices::notices_until_removal,
     notices::statistics_of_a_period,
+    transparency::match_counts_add_up,
+    transparency::transparency_figures,
 );

@@ -20,6 +20,7 @@ mod passwords;
 mod queue;
 mod session;
 mod statistics;
+mod transparency;
 mod view;
 
 use axum::Router;
@@ -63,6 +64,10 @@ pub fn routes() -> Router<SharedState> {
         .route("/analyst/exposure", post(exposure::add))
         .route("/analyst/statistics", get(statistics::page))
         .route("/analyst/statistics.csv", get(statistics::csv))
+        .route("/analyst/transparency", get(transparency::page))
+        .route("/analyst/transparency.csv", get(transparency::csv))
+        .route("/analyst/transparency.json", get(transparency::json))
+        .route("/analyst/transparency/{year}", get(transparency::year))
         .route("/analyst/static/analyst.css", get(assets::css))
         .route("/analyst/static/analyst.js", get(assets::js))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))

@@ -102,11 +102,21 @@ impl Caller {
 /// Who a match is made for, deciding which banks apply.
 pub trait Viewer: Sync {
     fn sees(&self, bank: &Bank) -> bool;
+
+    /// The organisation whose matches are counted for the transparency figures (`None`:
+    /// not counted).
+    fn tallied_org(&self) -> Option<OrgId> {
+        None
+    }
 }
 
 impl Viewer for Caller {
     fn sees(&self, bank: &Bank) -> bool {
         Caller::sees(self, bank)
+    }
+
+    fn tallied_org(&self) -> Option<OrgId> {
+        Some(self.key.org)
     }
 }
 

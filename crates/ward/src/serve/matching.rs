@@ -490,5 +490,6 @@ pub async fn match_signals(
         }
     }
     answer.placement = Placement::of(&answer.matches);
+    state.tally.record(caller.tallied_org(), &answer);
     Ok(answer)
 }

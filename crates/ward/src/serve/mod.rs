@@ -9,6 +9,7 @@
 mod api;
 mod auth;
 mod bank_index;
+pub mod charts;
 mod error;
 pub mod evidence;
 mod exchange_api;
@@ -24,6 +25,8 @@ pub mod series;
 mod series_api;
 pub mod statistics;
 mod summaries;
+pub mod tally;
+pub mod transparency;
 mod view;
 
 use std::net::SocketAddr;
@@ -110,6 +113,8 @@ pub struct AppState {
     pub sign_ins: limiter::Limiter,
     /// This node's series keeper (working while it holds the lease).
     pub series: tokio::sync::Mutex<series::Keeper>,
+    /// Matches counted on this node, not yet added to the store's figures.
+    pub tally: tally::Tally,
     follow_now: Notify,
     series_now: Arc<Notify>,
 }
@@ -179,6 +184,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         portal,
         sign_ins: limiter::Limiter::new(SIGN_IN_LIMITS),
         series: tokio::sync::Mutex::new(series::Keeper::for_this_node(config_series.options)),
+        tally: tally::Tally::default(),
         follow_now: Notify::new(),
         series_now: Arc::new(Notify::new()),
     });
@@ -189,6 +195,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
             interval,
         ));
     }
+    tokio::spawn(tally::run(Arc::downgrade(&state)));
     if let Some(interval) = state.config.sync_interval {
         tokio::spawn(pull_partners(Arc::downgrade(&state), interval));
     }
@@ -327,6 +334,8 @@ pub fn router(state: SharedState) -> Router {
         .route("/audit", get(api::audit_log))
         .route("/statistics", get(statistics::statistics))
         .route("/statistics/{chart}", get(statistics::chart))
+        .route("/transparency", get(transparency::transparency))
+        .route("/transparency/{chart}", get(transparency::chart))
         .route("/feed", get(feed::feed))
         .route("/instance", get(feed::instance));
     Router::new()
@@ -377,11 +386,15 @@ pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
         // Tests and scripts wait for this line on standard error.
         eprintln!("ward: serving on http://{address} ({backend})");
         // The peer's address reaches the portal's rate limit (and nothing else).
-        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let app = router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("serving")?;
+        // What this node counted since its last flush.
+        if let Err(error) = state.tally.flush(&state.store).await {
+            tracing::warn!(%error, "adding the match tally to the store at shutdown failed");
+        }
         tracing::info!("ward serve stopped");
         Ok(())
     })

@@ -288,6 +288,46 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             method: "get",
+            path: "/v1/transparency",
+            summary: "Transparency figures by month for an organisation or the deployment: hashes contributed and consumed, matches by bank, known/near/novel queries, opinions sent and received, reports received and actioned, notices and re-notices, times to removal, analyst exposure; one row per month, figure and key",
+            roles: "admin, auditor, analyst, curator (members see their organisation; admins and auditors any, and the deployment)",
+            parameters: json!([
+                query_param(
+                    "org",
+                    false,
+                    "an organisation's id, or all (admins and auditors); the caller's own by default"
+                ),
+                query_param(
+                    "from",
+                    false,
+                    "the first month, YYYY-MM (UTC); eleven months before to by default"
+                ),
+                query_param(
+                    "to",
+                    false,
+                    "the last month, included, YYYY-MM; this month by default"
+                ),
+                query_param("format", false, "json (default) or csv")
+            ]),
+            body: None,
+            ok: ("200", "The figures"),
+        },
+        Operation {
+            method: "get",
+            path: "/v1/transparency/{id}",
+            summary: "A chart of the transparency figures by month as SVG: signals.svg, queries.svg, opinions.svg, reports.svg or notices.svg",
+            roles: "admin, auditor, analyst, curator",
+            parameters: json!([
+                id_param("id"),
+                query_param("org", false, "as for /v1/transparency"),
+                query_param("from", false, "as for /v1/transparency"),
+                query_param("to", false, "as for /v1/transparency")
+            ]),
+            body: None,
+            ok: ("200", "An SVG chart"),
+        },
+        Operation {
+            method: "get",
             path: "/v1/feed",
             summary: "Changes to the banks the caller may see, in order: upserts and tombstones, a page at a time",
             roles: "admin, curator, analyst",

@@ -8,6 +8,7 @@ mod matching;
 mod portal;
 mod scan;
 mod serve;
+mod transparency;
 mod video;
 
 use std::collections::HashMap;

@@ -1,0 +1,190 @@
+// The transparency pages in a real headless Chromium: an admin signs in, opens the month
+// table of the whole deployment, and the figures it shows are compared, figure by figure,
+// with the page's CSV export (and the JSON export); then the yearly report. Both pages are
+// checked with axe-core (WCAG 2.x A and AA), must raise no Content-Security-Policy
+// violation, and are saved as screenshots.
+//
+// Usage: node browser-tests/transparency.mjs BASE_URL ARTEFACT_DIR
+// with WARD_ANALYST_NAME and WARD_ANALYST_PASSWORD naming an admin, and WARD_MATCH_KEY a
+// platform's API key whose matches the figures should count (an exact PDQ, a near one, and
+// an unknown MD5 are asked before the page is opened; WARD_PDQ names the stored PDQ).
+
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+const [base, artefacts] = process.argv.slice(2);
+const name = process.env.WARD_ANALYST_NAME;
+const password = process.env.WARD_ANALYST_PASSWORD;
+const matchKey = process.env.WARD_MATCH_KEY;
+const pdq = process.env.WARD_PDQ;
+if (!base || !artefacts || !name || !password || !matchKey || !pdq) {
+  console.error("usage: WARD_ANALYST_NAME=… WARD_ANALYST_PASSWORD=… WARD_MATCH_KEY=… WARD_PDQ=… node transparency.mjs BASE_URL ARTEFACT_DIR");
+  process.exit(2);
+}
+mkdirSync(artefacts, { recursive: true });
+
+const problems = [];
+function check(condition, message) {
+  if (!condition) problems.push(message);
+  console.log(`${condition ? "ok" : "FAILED"}: ${message}`);
+}
+
+/// CSV rows (quoted fields with doubled quotes), without the header.
+function parseCsv(text) {
+  const rows = [];
+  for (const line of text.split("\n").slice(1)) {
+    if (line === "") continue;
+    const fields = [];
+    let field = "";
+    let quoted = false;
+    for (let i = 0; i < line.length; i += 1) {
+      const c = line[i];
+      if (quoted) {
+        if (c === '"' && line[i + 1] === '"') { field += '"'; i += 1; }
+        else if (c === '"') quoted = false;
+        else field += c;
+      } else if (c === '"') quoted = true;
+      else if (c === ",") { fields.push(field); field = ""; }
+      else field += c;
+    }
+    fields.push(field);
+    rows.push(fields);
+  }
+  return rows;
+}
+
+// Matches a platform asks for: known (the stored PDQ), near (one bit off), novel.
+const flipped = pdq.slice(0, -1) + ((parseInt(pdq.slice(-1), 16) ^ 1).toString(16));
+for (const [type, signal] of [["pdq", pdq], ["pdq", flipped], ["md5", "0123456789abcdef0123456789abcdef"]]) {
+  const answer = await fetch(`${base}/v1/match?signal_type=${type}&signal=${signal}`, {
+    headers: { authorization: `Bearer ${matchKey}` },
+  });
+  check(answer.ok, `a ${type} match query is answered (${answer.status})`);
+}
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run"],
+});
+
+let shots = 0;
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  const violations = [];
+  page.on("console", (message) => {
+    if (/Content[- ]Security[- ]Policy/i.test(message.text())) violations.push(message.text());
+  });
+  page.on("pageerror", (error) => problems.push(`script error: ${error.message}`));
+
+  async function inspect(label) {
+    shots += 1;
+    const file = join(artefacts, `${String(shots).padStart(2, "0")}-${label}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    await page.evaluate(axeSource);
+    const result = await page.evaluate(() =>
+      globalThis.axe.run(document, {
+        runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] },
+      }),
+    );
+    const found = result.violations.map(
+      (v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+    );
+    check(found.length === 0, `${label}: no WCAG A/AA violation${found.length ? ": " + found.join("; ") : ""}`);
+    check(violations.length === 0, `${label}: no CSP violation${violations.length ? ": " + violations.join("; ") : ""}`);
+    console.log(`screenshot: ${file}`);
+  }
+
+  await page.goto(`${base}/analyst/login`);
+  await page.fill("#name", name);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForURL("**/analyst/queue"), page.click("button[type=submit]")]);
+
+  // The month table of the whole deployment.
+  await Promise.all([
+    page.waitForURL("**/analyst/transparency"),
+    page.click("nav a[href='/analyst/transparency']"),
+  ]);
+  await inspect("transparency");
+  const shown = await page.$$eval("#transparency-table td[data-figure]", (tds) =>
+    tds.map((td) => [td.dataset.month, td.dataset.figure, td.dataset.key, td.textContent.trim()]),
+  );
+  const charts = await page.$$eval(".chart svg title", (titles) => titles.map((t) => t.textContent));
+  check(charts.length >= 5, `the page draws its charts (${charts.join("; ")})`);
+  check(await page.isVisible("#csv-link") && await page.isVisible("#json-link"), "CSV and JSON links beside the table");
+
+  // The CSV export, as the page links it, figure by figure.
+  const csvHref = await page.getAttribute("#csv-link", "href");
+  const csv = await page.evaluate(async (href) => (await fetch(href)).text(), csvHref);
+  check(csv.startsWith("month,figure,key,value\n"), "the CSV has its header");
+  const exported = parseCsv(csv);
+  const asKey = (row) => row.slice(0, 3).join("|");
+  const exportedMap = new Map(exported.map((row) => [asKey(row), row[3]]));
+  const shownMap = new Map(shown.map((row) => [asKey(row), row[3]]));
+  check(exported.length > 0 && exported.length === shown.length,
+    `the page shows as many figures as the CSV has rows (${shown.length}, ${exported.length})`);
+  const differences = [];
+  for (const [key, value] of exportedMap) {
+    // A key the CSV guards against spreadsheet formulas starts with a quote there only.
+    const pageKey = key;
+    if (shownMap.get(pageKey) !== value) differences.push(`${key}: page ${shownMap.get(pageKey)}, CSV ${value}`);
+  }
+  for (const key of shownMap.keys()) {
+    if (!exportedMap.has(key)) differences.push(`${key}: on the page only`);
+  }
+  check(differences.length === 0, `every figure on the page equals the CSV's${differences.length ? ": " + differences.join("; ") : ""}`);
+  console.log(`figures compared: ${exported.length}`);
+
+  // The figures the test data should give, not zero.
+  const month = new Date().toISOString().slice(0, 7);
+  const figure = (name, key) => Number(exportedMap.get(`${month}|${name}|${key}`) ?? "NaN");
+  check(figure("matches", "CONFIRMED") === 2, `two matches in CONFIRMED this month (${figure("matches", "CONFIRMED")})`);
+  check(figure("queries", "known") === 1 && figure("queries", "near") === 1 && figure("queries", "novel") === 1,
+    "one known, one near and one novel match query");
+  check(figure("contributed", "pdq/api") === 1 && figure("consumed", "md5/east") === 2,
+    "hashes contributed through the API and consumed from a partner");
+  check(figure("opinions_sent", "dispute") === 1 && figure("opinions_received", "dispute") === 1,
+    "a dispute sent (by the platform) and received (by the hotline)");
+  check(figure("reports_received", "gb/en") === 1 && figure("reports_received", "international/fr") === 1,
+    "reports received by country and language");
+  check(figure("exposure_hours", "") === 0.5, `half an hour of exposure (${figure("exposure_hours", "")})`);
+
+  // The JSON export has the same figures.
+  const jsonHref = await page.getAttribute("#json-link", "href");
+  const json = await page.evaluate(async (href) => (await fetch(href)).json(), jsonHref);
+  check(json.figures.length === exported.length
+    && json.figures.every((f) => exportedMap.get(`${f.month}|${f.figure}|${f.key}`) === String(f.value)),
+    "the JSON export has the CSV's figures");
+
+  // The yearly report, in the TRUST outline.
+  const year = new Date().getUTCFullYear();
+  await Promise.all([
+    page.waitForURL(`**/analyst/transparency/${year}?*`),
+    page.click(`a[href^='/analyst/transparency/${year}']`),
+  ]);
+  const headings = await page.$$eval("main h2", (hs) => hs.map((h) => h.textContent.trim()));
+  check(JSON.stringify(headings) === JSON.stringify(["Policies and practices", "Processes and systems", "Outcomes"]),
+    `the yearly report follows the TRUST outline (${headings.join(", ")})`);
+  const banks = await page.$$eval("#banks-table tbody th", (ths) => ths.map((th) => th.textContent.trim()));
+  check(banks.includes("CONFIRMED"), `the report lists the banks (${banks.join(", ")})`);
+  const outcome = await page.$$eval("#outcomes-table tbody tr", (trs) =>
+    trs.map((tr) => Array.from(tr.cells).map((c) => c.textContent.trim())));
+  check(outcome.some((row) => row[0].startsWith("Matches") && row[1] === "CONFIRMED" && row[2] === "2"),
+    "the year's outcomes count the matches");
+  await inspect("transparency-year");
+} finally {
+  await browser.close();
+}
+
+if (problems.length) {
+  console.error(`${problems.length} check(s) failed:\n- ${problems.join("\n- ")}`);
+  process.exit(1);
+}
+console.log(`all checks passed; ${shots} screenshots in ${artefacts}`);
