@@ -9,6 +9,7 @@ use crate::Store;
 use crate::error::{Result, StoreError};
 use crate::model::*;
 use crate::postgres::PgStore;
+use crate::referral::Referral;
 use crate::sqlite::SqliteStore;
 use crate::statistics::Statistics;
 
@@ -396,6 +397,15 @@ impl Store for AnyStore {
 
     async fn statistics(&self, from: Timestamp, to: Timestamp) -> Result<Statistics> {
         delegate!(self.statistics(from, to))
+    }
+
+    async fn referral(
+        &self,
+        actor: &Actor,
+        contents: &[ContentId],
+        subject: &str,
+    ) -> Result<Referral> {
+        delegate!(self.referral(actor, contents, subject))
     }
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {

@@ -15,6 +15,7 @@ mod notices;
 mod opening;
 mod opinions;
 mod orgs;
+mod referral;
 mod reports;
 mod sharing;
 
@@ -83,4 +84,6 @@ conformance!(
     analysts::the_queue_and_decisions,
     notices::notices_until_removal,
     notices::statistics_of_a_period,
+    referral::referrals_gather_items_urls_and_reports,
+    referral::referrals_refuse_what_is_not_there,
 );

@@ -20,6 +20,7 @@ mod matching;
 pub mod notices;
 mod openapi;
 mod ops;
+mod referral;
 pub mod statistics;
 mod summaries;
 mod view;
@@ -258,6 +259,8 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/content/{id}/opinion", put(api::set_opinion))
         .route("/content/{id}/cybertip", get(exchange_api::cybertip))
+        .route("/content/{id}/referral", get(referral::content_referral))
+        .route("/referrals", post(referral::referrals))
         .route("/hash", post(matching::hash))
         .route(
             "/match",
@@ -377,5 +380,7 @@ async fn shutdown_signal() {
 mod hma_tests;
 #[cfg(test)]
 mod http1;
+#[cfg(test)]
+mod referral_tests;
 #[cfg(test)]
 mod tests;
