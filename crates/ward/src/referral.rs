@@ -57,9 +57,15 @@ pub struct Exported {
     pub omitted: Vec<i64>,
 }
 
-/// The audit log's target for a set of content items: `content:12,13`.
+/// The audit log's target for a set of content items: `content:12,13` (each once, in the
+/// order given, as the store refers them).
 pub fn content_target(contents: &[ContentId]) -> String {
-    let ids: Vec<String> = contents.iter().map(|id| id.to_string()).collect();
+    let mut seen = std::collections::HashSet::with_capacity(contents.len());
+    let ids: Vec<String> = contents
+        .iter()
+        .filter(|id| seen.insert(**id))
+        .map(|id| id.to_string())
+        .collect();
     format!("content:{}", ids.join(","))
 }
 
@@ -190,7 +196,7 @@ mod tests {
             Err("cannot write a referral as \"csv\" (expected json or vics)".into())
         );
         assert_eq!(
-            content_target(&[ContentId(12), ContentId(13)]),
+            content_target(&[ContentId(12), ContentId(13), ContentId(12)]),
             "content:12,13"
         );
     }

@@ -148,7 +148,7 @@ async fn a_set_of_items_is_referred_in_one_document() {
         .map(|i| i["content_id"].as_i64().unwrap())
         .collect();
     assert_eq!(ids, [second, first], "in the order asked, each once");
-    let target = format!("content:{second},{first},{second}");
+    let target = format!("content:{second},{first}");
     assert_eq!(referral["target"], target);
     assert_eq!(f.audited(&target).await, ["export.referral"]);
 }
