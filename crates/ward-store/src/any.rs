@@ -9,6 +9,7 @@ use crate::Store;
 use crate::error::{Result, StoreError};
 use crate::model::*;
 use crate::postgres::PgStore;
+use crate::referral::Referral;
 use crate::series::*;
 use crate::sqlite::SqliteStore;
 use crate::statistics::Statistics;
@@ -456,6 +457,8 @@ impl Store for AnyStore {
 
     async fn save_series(&self, holder: &str, version: i64, save: &SeriesSave) -> Result<i64> {
         delegate!(self.save_series(holder, version, save))
+    }
+
     async fn add_match_counts(&self, counts: &[crate::MatchCounts]) -> Result<()> {
         delegate!(self.add_match_counts(counts))
     }
@@ -467,6 +470,15 @@ impl Store for AnyStore {
         to: crate::Month,
     ) -> Result<crate::Transparency> {
         delegate!(self.transparency(org, from, to))
+    }
+
+    async fn referral(
+        &self,
+        actor: &Actor,
+        contents: &[ContentId],
+        subject: &str,
+    ) -> Result<Referral> {
+        delegate!(self.referral(actor, contents, subject))
     }
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {

@@ -230,6 +230,16 @@ impl Event {
         }
     }
 
+    /// A referral of content was exported: what it referred (`subject`, the target), which
+    /// items, and how many related reported URLs it carried.
+    pub fn referral_export(subject: &str, contents: &[ContentId], urls: usize) -> Event {
+        Event::new(
+            "export.referral",
+            subject.to_owned(),
+            json!({ "content": contents, "urls": urls }),
+        )
+    }
+
     /// A read of sensitive data; `action` is checked by the caller.
     pub fn read(action: &str, target: &str) -> Event {
         Event::new(action, target.to_owned(), json!({}))

@@ -24,6 +24,7 @@ mod model;
 mod notice;
 mod portable;
 mod postgres;
+mod referral;
 mod report;
 mod rows;
 mod rules;
@@ -39,6 +40,7 @@ pub use any::{AnyStore, SQLITE_FILE};
 pub use error::{Result, StoreError};
 pub use model::*;
 pub use postgres::PgStore;
+pub use referral::{MAX_REFERRAL_ITEMS, Referral, ReferralItem, ReferralReport, ReferralUrl};
 pub use secret::normalise_reference;
 pub use series::{
     DecisionId, SERIES_PAGE_MAX, SPLIT_MAX, Series, SeriesChange, SeriesDecision, SeriesId,
@@ -452,6 +454,22 @@ pub trait Store: Send + Sync + 'static {
         from: Month,
         to: Month,
     ) -> impl Future<Output = Result<Transparency>> + Send;
+
+    // Referral.
+
+    /// Gathers what a referral of `contents` to law enforcement or a hotline carries (each
+    /// item's signals, bank, assessment and label, provenance, first and last seen, the
+    /// reported URLs related to it with their reports, never a reporter's e-mail) and logs
+    /// it as `export.referral` by `actor` with `subject` as the target (`content:12,13`,
+    /// `series:7`), in one call. Ids given twice count once; `NotFound` for an id that is
+    /// not a content item (or is removed), `Invalid` for none, more than
+    /// [`MAX_REFERRAL_ITEMS`] or an empty subject. See `referral.rs` for the rules.
+    fn referral(
+        &self,
+        actor: &Actor,
+        contents: &[ContentId],
+        subject: &str,
+    ) -> impl Future<Output = Result<Referral>> + Send;
 
     // The audit log.
 

@@ -592,7 +592,7 @@ pub struct AuditEvent {
     pub actor_org: Option<OrgId>,
     /// What was done: `org.create`, `key.create`, `key.revoke`, `bank.create`,
     /// `bank.update`, `bank.delete`, `content.add`, `content.enable`, `content.disable`,
-    /// `content.remove`, `content.import`, `content.assess`, `partner.add`, `partner.sync`, `opinion.set`, `opinion.clear`, or a read:
+    /// `content.remove`, `content.import`, `content.assess`, `partner.add`, `partner.sync`, `opinion.set`, `opinion.clear`, `export.referral`, or a read:
     /// `read.<what>`.
     pub action: String,
     /// What it was done to: `org:3`, `key:12`, `bank:4`, `content:1234`.

@@ -212,6 +212,78 @@ macro_rules! portable_methods {
                 Ok(reported_urls(&mut tx, &[id.0]).await?.pop())
             }
 
+            async fn referral(
+                &self,
+                actor: &Actor,
+                contents: &[ContentId],
+                subject: &str,
+            ) -> Result<crate::Referral> {
+                let (ids, subject) = crate::referral::check(contents, subject)?;
+                // Content through `contents`, which reads SQLite's blocks as rows.
+                let found = self.contents(&ids).await?;
+                if let Some(missing) = ids.iter().find(|id| !found.iter().any(|c| c.id == **id)) {
+                    return Err(not_found("content", missing));
+                }
+                let now = Timestamp::now();
+                let mut tx = self.write().await?;
+                let mut url_ids: Vec<i64> = Vec::new();
+                for chunk in ids.chunks(crate::referral::IDS_PER_QUERY) {
+                    let sql = crate::referral::related_urls(chunk.len());
+                    let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+                    for id in chunk {
+                        query = query.bind(id.0);
+                    }
+                    let related: Vec<i64> = query.fetch_all(&mut *tx).await.map_err(database)?;
+                    url_ids.extend(related);
+                }
+                url_ids.sort_unstable();
+                url_ids.dedup();
+                let mut urls = Vec::with_capacity(url_ids.len());
+                for url in reported_urls(&mut tx, &url_ids).await? {
+                    let rows: Vec<crate::referral::ReportRow> =
+                        sqlx::query_as(crate::referral::URL_REPORTS)
+                            .bind(url.id.0)
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(database)?;
+                    let reports = rows
+                        .into_iter()
+                        .map(crate::referral::report)
+                        .collect::<Result<Vec<_>>>()?;
+                    urls.push(crate::ReferralUrl { url, reports });
+                }
+                let mut bank_names: std::collections::HashMap<BankId, String> =
+                    std::collections::HashMap::new();
+                let mut items = Vec::with_capacity(found.len());
+                for content in found {
+                    if !bank_names.contains_key(&content.bank) {
+                        let name: String = sqlx::query_scalar("SELECT name FROM banks WHERE id = $1")
+                            .bind(content.bank.0)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(database)?
+                            .unwrap_or_default();
+                        bank_names.insert(content.bank, name);
+                    }
+                    let bank_name = bank_names[&content.bank].clone();
+                    let related = urls
+                        .iter()
+                        .filter(|u| crate::referral::related(&u.url, content.id))
+                        .cloned()
+                        .collect();
+                    items.push(crate::referral::item(content, bank_name, related));
+                }
+                let event = Event::referral_export(subject, &ids, url_ids.len());
+                log(&mut tx, actor, now, event).await?;
+                tx.commit().await.map_err(database)?;
+                Ok(crate::Referral {
+                    subject: subject.to_owned(),
+                    exported_at: now,
+                    exported_by: actor.label.clone(),
+                    items,
+                })
+            }
+
             async fn claim_urls(
                 &self,
                 limit: u32,

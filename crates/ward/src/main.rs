@@ -7,6 +7,7 @@ mod fetch;
 mod hashing;
 mod matcher;
 mod portal;
+mod referral;
 mod serve;
 mod sync;
 

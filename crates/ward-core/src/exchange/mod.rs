@@ -1,6 +1,6 @@
 //! Hash lists as the field exchanges them: reading and writing CSV, HMA, Project VIC (VICS),
 //! NCMEC hash-sharing and StopNCII files as a stream of [`Record`]s, and drafting a
-//! CyberTipline report.
+//! CyberTipline report; writing referrals of content to law enforcement or a hotline.
 //!
 //! Readers never hold a whole file: they parse a record at a time from a [`BufRead`] and hand
 //! each to a callback, so a multi-gigabyte VICS export needs memory for one record. A record
@@ -34,6 +34,7 @@ pub mod hma;
 mod input;
 mod json_stream;
 pub mod ncmec;
+pub mod referral;
 pub mod stopncii;
 pub mod vics;
 

@@ -15,6 +15,7 @@ mod notices;
 mod opening;
 mod opinions;
 mod orgs;
+mod referral;
 mod reports;
 mod series;
 mod sharing;
@@ -91,4 +92,6 @@ conformance!(
     notices::statistics_of_a_period,
     transparency::match_counts_add_up,
     transparency::transparency_figures,
+    referral::referrals_gather_items_urls_and_reports,
+    referral::referrals_refuse_what_is_not_there,
 );

@@ -37,7 +37,7 @@ fn counts(day: &str, org: OrgId, banks: &[(BankId, u64)], known: u64, novel: u64
 }
 
 /// Tallies add up: a flush adds, a second flush (or another node's) adds to it.
-pub async fn match_counts_add_up(store: &(impl Store + RawSql)) {
+pub async fn match_counts_add_up(store: &impl RawSql) {
     let a = setup(store, "North").await;
     let b = setup(store, "South").await;
     let day = "2025-03-05";
@@ -89,7 +89,7 @@ pub async fn match_counts_add_up(store: &(impl Store + RawSql)) {
 }
 
 /// Every figure of a period with known inputs, for each organisation and the deployment.
-pub async fn transparency_figures(store: &(impl Store + RawSql)) {
+pub async fn transparency_figures(store: &impl RawSql) {
     let a = setup(store, "North").await;
     let b = setup(store, "South").await;
     let actor = operator();
@@ -251,6 +251,7 @@ pub async fn transparency_figures(store: &(impl Store + RawSql)) {
                 sha256: "00".repeat(32),
                 signals: vec![pdq(9)],
                 matched: None,
+                related: None,
                 evidence: None,
             },
         )

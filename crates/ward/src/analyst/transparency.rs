@@ -284,9 +284,9 @@ struct YearPage {
 /// Days, or hours when less than two days, as the report prints a setting.
 fn period_text(duration: std::time::Duration) -> String {
     let hours = duration.as_secs() / 3600;
-    if hours >= 48 && hours % 24 == 0 {
+    if hours >= 48 && hours.is_multiple_of(24) {
         format!("{} days", hours / 24)
-    } else if duration.as_secs() % 3600 == 0 {
+    } else if duration.as_secs().is_multiple_of(3600) {
         format!("{hours} hours")
     } else {
         format!("{} minutes", duration.as_secs() / 60)

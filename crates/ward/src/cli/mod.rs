@@ -8,6 +8,7 @@ mod exchange;
 mod hash;
 mod matching;
 mod output;
+mod referral;
 mod scan;
 mod serve;
 mod sync;
@@ -138,6 +139,18 @@ enum Command {
     /// --output.
     Export(ExportArgs),
 
+    /// Write a referral of content items to law enforcement or a hotline: their signals,
+    /// categories, provenance, first and last seen, and the reported URLs related to them
+    /// with their reports (never a reporter's e-mail), as Ward's referral JSON or a VICS
+    /// `#Media` export, to standard output or --output. The export is recorded in the audit
+    /// log (`export.referral`, target `content:ID,...`).
+    #[command(
+        after_help = "Exit status: 0 when every item was written, 1 when VICS could not \
+                      carry some (vPDQ alone; their ids go to standard error), 2 when the \
+                      command failed."
+    )]
+    Referral(ReferralArgs),
+
     /// Pull partner Ward instances' feeds into local banks (federation).
     ///
     /// A partner shares banks with an organisation it made for this instance, and gives it
@@ -225,6 +238,30 @@ pub struct ExportArgs {
 
     /// csv, hma or vics.
     #[arg(long, value_name = "FORMAT", default_value = "csv")]
+    pub format: String,
+
+    /// Where to write (standard output by default).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Arguments of `ward referral`.
+#[derive(Debug, Args)]
+pub struct ReferralArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// The content items to refer: ids separated by commas (`12,13`).
+    #[arg(
+        long,
+        value_name = "ID[,ID...]",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub content: Vec<i64>,
+
+    /// json (Ward's referral JSON) or vics.
+    #[arg(long, value_name = "FORMAT", default_value = "json")]
     pub format: String,
 
     /// Where to write (standard output by default).
@@ -731,6 +768,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin(args) => admin::run(&args),
         Command::Import(args) => exchange::import(&args),
         Command::Export(args) => exchange::export(&args),
+        Command::Referral(args) => referral::run(&args),
         Command::Sync(command) => sync::run(&command),
     }
 }
@@ -1013,7 +1051,11 @@ mod tests {
                 Some(a.matching.thresholds()),
             ),
             Command::Serve(a) => (a.video.options(), None),
-            Command::Admin(_) | Command::Import(_) | Command::Export(_) | Command::Sync(_) => {
+            Command::Admin(_)
+            | Command::Import(_)
+            | Command::Export(_)
+            | Command::Referral(_)
+            | Command::Sync(_) => {
                 return Err(());
             }
         })

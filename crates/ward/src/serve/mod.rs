@@ -21,6 +21,7 @@ mod matching;
 pub mod notices;
 mod openapi;
 mod ops;
+mod referral;
 pub mod series;
 mod series_api;
 pub mod statistics;
@@ -318,6 +319,8 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/content/{id}/opinion", put(api::set_opinion))
         .route("/content/{id}/cybertip", get(exchange_api::cybertip))
+        .route("/content/{id}/referral", get(referral::content_referral))
+        .route("/referrals", post(referral::referrals))
         .route("/hash", post(matching::hash))
         .route(
             "/match",
@@ -330,6 +333,7 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/series/{id}/merge", post(series_api::merge))
         .route("/series/{id}/split", post(series_api::split))
+        .route("/series/{id}/referral", get(referral::series_referral))
         .route("/series/decisions/{id}", get(series_api::decision))
         .route("/audit", get(api::audit_log))
         .route("/statistics", get(statistics::statistics))
@@ -451,6 +455,8 @@ async fn shutdown_signal() {
 mod hma_tests;
 #[cfg(test)]
 mod http1;
+#[cfg(test)]
+mod referral_tests;
 #[cfg(test)]
 mod series_tests;
 #[cfg(test)]

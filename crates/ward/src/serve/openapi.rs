@@ -208,6 +208,29 @@ fn operations() -> Vec<Operation> {
             ok: ("200", "The draft (XML)"),
         },
         Operation {
+            method: "get",
+            path: "/v1/content/{id}/referral",
+            summary: "A referral of a content item to law enforcement or a hotline: its signals, categories, provenance, first and last seen, related reported URLs and their reports (never a reporter's e-mail), as Ward's referral JSON or a VICS #Media export; audited as export.referral",
+            roles: "admin, curator, analyst (content of banks the caller sees)",
+            parameters: json!([
+                id_param("id"),
+                query_param("format", false, "json (default) or vics")
+            ]),
+            body: None,
+            ok: ("200", "The referral (JSON)"),
+        },
+        Operation {
+            method: "post",
+            path: "/v1/referrals",
+            summary: "A referral of several content items (a series' members, say), as Ward's referral JSON or a VICS #Media export; audited as export.referral with the items as the target",
+            roles: "admin, curator, analyst (content of banks the caller sees)",
+            parameters: json!([]),
+            body: Some(json_body(
+                json!({"type": "object", "required": ["content"], "properties": {"content": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 10000}, "format": {"type": "string", "enum": ["json", "vics"]}}}),
+            )),
+            ok: ("200", "The referral (JSON)"),
+        },
+        Operation {
             method: "post",
             path: "/v1/hash",
             summary: "Hash media: PDQ and quality (images) or vPDQ (videos), MD5, SHA-1, SHA-256",

@@ -184,6 +184,66 @@ async fn series_form_show_on_matches_and_keep_curators_decisions() {
         json!({"id": one.0, "offender_identified": false, "referred": true, "victim_identified": true})
     );
 
+    // The series is referred with its name and flags, in JSON and in VICS (which the VICS
+    // importer reads back), and the audit log says who referred it.
+    let (status, _, body) = f
+        .raw(
+            Method::GET,
+            &format!("/v1/series/{one}/referral"),
+            f.key(Role::Analyst),
+            &[],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let referral: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(referral["subject"]["name"], json!("Garden"), "{referral}");
+    assert_eq!(referral["subject"]["victim_identified"], json!(true));
+    let mut referred: Vec<i64> = referral["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["content_id"].as_i64().unwrap())
+        .collect();
+    referred.sort_unstable();
+    assert_eq!(referred, [a, b, c]);
+    let (status, _, body) = f
+        .raw(
+            Method::GET,
+            &format!("/v1/series/{one}/referral?format=vics"),
+            f.key(Role::Curator),
+            &[],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut hashes = Vec::new();
+    let summary = ward_core::exchange::vics::read(body.as_slice(), &mut |record| {
+        if let ward_core::exchange::Change::Upsert(item) = record.unwrap().change {
+            hashes.extend(item.signals.into_iter().map(|s| s.value));
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    assert_eq!(summary.records, 3);
+    hashes.sort();
+    let mut expected = vec![PDQ.to_owned(), flipped(&[0]), away(0, 11)];
+    expected.sort();
+    assert_eq!(hashes, expected);
+    assert_eq!(
+        f.audited(&format!("series:{one}")).await,
+        ["series.update", "export.referral", "export.referral"]
+    );
+    let (status, _, _) = f
+        .raw(
+            Method::GET,
+            &format!("/v1/series/{one}/referral"),
+            f.key(Role::Platform),
+            &[],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
     // A curator merges the two (they are the same scene): one series under the older id,
     // with the flags.
     let (status, merged) = f

@@ -490,6 +490,20 @@ async fn authorisation_matrix_of(f: Fixture) {
             StatusCode::OK,
         ),
         (
+            Method::GET,
+            format!("/v1/content/{content}/referral?format=vics"),
+            Body_::None,
+            &[Admin, Curator, Analyst],
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v1/referrals".into(),
+            Body_::Json(json!({"content": [content], "format": "json"})),
+            &[Admin, Curator, Analyst],
+            StatusCode::OK,
+        ),
+        (
             Method::DELETE,
             "/v1/content/{content_target}".into(),
             Body_::None,
@@ -1493,7 +1507,7 @@ fn exchange_sample(path: &str) -> Vec<u8> {
 impl Fixture {
     /// A request through the router alone, with extra headers: the status, the answer's
     /// Content-Type and its body.
-    async fn raw(
+    pub(super) async fn raw(
         &self,
         method: Method,
         uri: &str,
@@ -1553,7 +1567,7 @@ impl Fixture {
     }
 
     /// The actions of the audit log whose target is `target`.
-    async fn audited(&self, target: &str) -> Vec<String> {
+    pub(super) async fn audited(&self, target: &str) -> Vec<String> {
         let (status, audit) = self
             .json(
                 Method::GET,

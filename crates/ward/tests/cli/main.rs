@@ -6,6 +6,7 @@ mod exchange;
 mod hash;
 mod matching;
 mod portal;
+mod referral;
 mod scan;
 mod serve;
 mod transparency;
