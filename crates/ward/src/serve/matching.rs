@@ -1,8 +1,9 @@
 //! Hashing and matching for platforms: `POST /v1/hash` (media in, signals out), `GET
 //! /v1/match` (one signal), `POST /v1/match` (signals, or media hashed and matched in one
 //! call). Every match names its bank and content, with the distance (or a video's shares),
-//! categories, provenance and opinion status; matches of a negative bank suppress the other
-//! matches of the same query signal.
+//! categories, provenance, opinion status and the content's series with its flags; matches
+//! of a negative bank suppress the other matches of the same query signal; the answer's
+//! placement says whether the query is known, near known content, or novel.
 
 use std::collections::HashMap;
 use std::io::Write as _;
