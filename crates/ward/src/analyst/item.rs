@@ -55,6 +55,8 @@ struct ItemView {
     has_evidence: bool,
     assessable: bool,
     decision: Option<String>,
+    /// The matched content's series.
+    series: Option<super::queue::SeriesCell>,
 }
 
 /// An age group as a radio button.
@@ -343,6 +345,7 @@ fn item_view(url: &ReportedUrl, now: Timestamp) -> ItemView {
         sha256: url.sha256.clone().unwrap_or_default(),
         assessable,
         decision,
+        series: super::queue::SeriesCell::of(url),
     }
 }
 

@@ -39,12 +39,23 @@ pub struct Row {
     pub series: Option<SeriesCell>,
 }
 
-/// A series as a queue row shows it.
+/// A series as a queue row (or an item's page) shows it.
 #[derive(Debug)]
 pub struct SeriesCell {
     pub id: i64,
     pub name: Option<String>,
     pub victim_identified: bool,
+}
+
+impl SeriesCell {
+    /// The series of the content a URL matched, when it is in one.
+    pub fn of(url: &ReportedUrl) -> Option<SeriesCell> {
+        url.series.as_ref().map(|s| SeriesCell {
+            id: s.id.0,
+            name: s.name.clone(),
+            victim_identified: s.victim_identified,
+        })
+    }
 }
 
 impl Row {
@@ -59,11 +70,7 @@ impl Row {
             match_class,
             media: url.media_type.clone().unwrap_or_else(|| "—".to_owned()),
             host: url.host.clone(),
-            series: url.series.as_ref().map(|s| SeriesCell {
-                id: s.id.0,
-                name: s.name.clone(),
-                victim_identified: s.victim_identified,
-            }),
+            series: SeriesCell::of(url),
         }
     }
 }

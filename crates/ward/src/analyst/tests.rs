@@ -14,8 +14,8 @@ use ward_core::categories::{Activity, AgeGroup, Assessment};
 use ward_core::digest::FileDigests;
 use ward_store::{
     Actor, AnyStore, AuditQuery, BankId, BankKind, ContentKind, Evidence, FetchOutcome, NewBank,
-    NewReport, NewUser, OrgId, Role, Sharing, Signal, SignalKind, Store as _, Timestamp, UrlId,
-    UrlState,
+    NewContent, NewReport, NewUser, OrgId, Role, Sharing, Signal, SignalKind, Store as _,
+    Timestamp, UrlId, UrlState,
 };
 
 use super::passwords::Password;
@@ -1051,4 +1051,76 @@ async fn sign_in_tries_are_limited_per_client() {
         "{}",
         refused.text()
     );
+}
+
+#[tokio::test]
+async fn the_queue_puts_novel_content_first_and_shows_series() {
+    let f = Fixture::new().await;
+    let novel = f.queued().await;
+    // Bank content without an assessment (a list's hash), in a series once kept.
+    let operator = Actor::operator("test");
+    let listed = f
+        .state
+        .store
+        .add_content(
+            &operator,
+            f.bank,
+            &[NewContent {
+                signals: vec![Signal {
+                    kind: SignalKind::Pdq,
+                    value: "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+                        .into(),
+                }],
+                source: "list".into(),
+                ..NewContent::default()
+            }],
+        )
+        .await
+        .unwrap()[0];
+    f.state.index.follow(&f.state.store).await.unwrap();
+    f.state.keep_series().await.expect("a keeper step");
+    let series = f.state.store.content_series(&[listed]).await.unwrap()[0]
+        .1
+        .id;
+    // A URL reported after the others that matched it: queued with its series.
+    let related = f.report(&["https://later.example/d.png"]).await[0];
+    let now = Timestamp::now();
+    f.state
+        .store
+        .claim_urls(100, now, Timestamp(now.0 + 60_000))
+        .await
+        .unwrap();
+    f.state
+        .store
+        .record_fetch(
+            &Actor::intake(),
+            related,
+            &FetchOutcome::Fetched {
+                media_type: "image/png".into(),
+                sha256: "ab".repeat(32),
+                signals: Vec::new(),
+                matched: None,
+                related: Some(listed),
+                evidence: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    let session = f.sign_in("ana").await;
+    let page = f.get(&session, "/analyst/queue").await;
+    let text = page.text();
+    let at = |id: UrlId| {
+        text.find(&format!("data-id=\"{id}\""))
+            .unwrap_or_else(|| panic!("{id} not in the queue"))
+    };
+    // Novel first (the newest report first), then the match of a series without an
+    // identified victim, even though it was reported last.
+    assert!(at(novel[2]) < at(novel[1]) && at(novel[1]) < at(novel[0]));
+    assert!(at(novel[0]) < at(related));
+    assert!(text.contains(&format!("#{series}")), "the series is shown");
+    assert!(text.contains("victim not identified"));
+    assert!(text.contains("matched, not assessed"));
+    let item = f.get(&session, &format!("/analyst/url/{related}")).await;
+    assert!(item.text().contains("id=\"series\""));
 }
