@@ -138,8 +138,21 @@ impl AppState {
         self.caught_up().await;
     }
 
-    /// Runs a step of this node's series keeper now (it does nothing unless this node holds
-    /// the lease); the background keeper is woken too if the step fails.
+    /// Runs a step of this node's series keeper now, unless it is busy (a long load, or its
+    /// own step), in which case it is woken for another step as soon as it is free.
+    pub async fn nudge_series(&self) {
+        match self.series.try_lock() {
+            Ok(keeper) => {
+                drop(keeper);
+                self.keep_series().await;
+            }
+            Err(_) => self.series_now.notify_one(),
+        }
+    }
+
+    /// Runs a step of this node's series keeper now, waiting for it if it is busy (it does
+    /// nothing unless this node holds the lease); the background keeper is woken too if the
+    /// step fails.
     pub async fn keep_series(&self) -> Option<series::StepReport> {
         let result = self.series.lock().await.step(&self.store).await;
         match result {

@@ -254,7 +254,7 @@ async fn decide(
         .await?;
     let deadline = tokio::time::Instant::now() + DECISION_WAIT;
     loop {
-        state.keep_series().await;
+        state.nudge_series().await;
         let now = state
             .store
             .series_decision(decision.id)
