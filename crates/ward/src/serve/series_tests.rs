@@ -60,7 +60,16 @@ async fn match_pdq(f: &Fixture, hash: &str) -> Value {
 
 #[tokio::test]
 async fn series_form_show_on_matches_and_keep_curators_decisions() {
-    let f = Fixture::new().await;
+    series_through_the_service(Fixture::new().await).await;
+}
+
+/// The same with the store on PostgreSQL (a fresh database).
+#[tokio::test]
+async fn series_form_show_on_matches_and_keep_curators_decisions_on_postgres() {
+    series_through_the_service(Fixture::on_postgres().await).await;
+}
+
+async fn series_through_the_service(f: Fixture) {
     let bank = f.bank("SERIES", json!({})).await;
     let negative = f.bank("FALSE_POSITIVES", json!({"kind": "negative"})).await;
     // Family one: a, b (1 bit apart), c (10 bits from b, 11 from a). Family two: d, e,
