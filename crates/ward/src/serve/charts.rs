@@ -18,7 +18,9 @@ pub fn bars(
     rows: &[(String, Vec<u64>)],
     legend: &[&str],
 ) -> String {
-    const ROW: usize = 28;
+    /// Each bar's height: its value's label (12 px text) fits beside it without touching
+    /// the next bar's.
+    const BAR: usize = 16;
     const LABEL: usize = 150;
     const WIDTH: usize = 640;
     let max = rows
@@ -27,7 +29,14 @@ pub fn bars(
         .max()
         .unwrap_or(0)
         .max(1);
-    let height = 56 + rows.len().max(1) * ROW + 24;
+    let series = rows
+        .iter()
+        .map(|(_, values)| values.len())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let row = (8 + series * BAR).max(28);
+    let height = 56 + rows.len().max(1) * row + 24;
     let colours = ["#1d5f8a", "#b35900", "#2e7d32"];
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" \
@@ -53,27 +62,76 @@ pub fn bars(
     }
     let span = WIDTH - LABEL - 60;
     for (i, (label, values)) in rows.iter().enumerate() {
-        let y = 56 + i * ROW;
+        let y = 56 + i * row;
         svg += &format!(
             "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
             LABEL - 8,
-            y + 17,
+            y + row / 2 + 5,
             escape(label)
         );
-        let bar = (ROW - 8) / values.len().max(1);
         for (n, value) in values.iter().enumerate() {
             let width = (*value as usize * span) / max as usize;
-            let top = y + 4 + n * bar;
+            let top = y + 4 + n * BAR;
             svg += &format!(
                 "<rect x=\"{LABEL}\" y=\"{top}\" width=\"{width}\" height=\"{}\" fill=\"{}\"/>\
-                 <text x=\"{}\" y=\"{}\">{value}</text>",
-                bar.saturating_sub(1),
+                 <text x=\"{}\" y=\"{}\" font-size=\"12\">{value}</text>",
+                BAR - 2,
                 colours[n % colours.len()],
                 LABEL + width + 4,
-                top + bar - 2,
+                top + BAR - 4,
             );
         }
     }
     svg += "</svg>";
     svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vertical extent of every bar, in drawing order.
+    fn bar_spans(svg: &str) -> Vec<(usize, usize)> {
+        svg.split("<rect ")
+            .skip(1)
+            .filter(|rect| !rect.contains("width=\"12\" height=\"12\"")) // the legend
+            .map(|rect| {
+                let number = |name: &str| -> usize {
+                    let at = rect.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                    rect[at..].split('"').next().unwrap().parse().unwrap()
+                };
+                (number("y"), number("y") + number("height"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bars_never_overlap_whatever_the_number_of_series() {
+        for series in 1..=3 {
+            let rows: Vec<(String, Vec<u64>)> = (0..4)
+                .map(|m| {
+                    (
+                        format!("2026-0{m}"),
+                        (0..series as u64).map(|v| v * m).collect(),
+                    )
+                })
+                .collect();
+            let svg = bars("T", "D", &rows, &["a", "b", "c"][..series]);
+            let spans = bar_spans(&svg);
+            assert_eq!(spans.len(), 4 * series);
+            for pair in spans.windows(2) {
+                assert!(pair[0].1 <= pair[1].0, "{series} series: {pair:?} overlap");
+            }
+            let height: usize = svg
+                .split("viewBox=\"0 0 640 ")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(spans.last().unwrap().1 <= height, "inside the picture");
+        }
+    }
 }
