@@ -8,13 +8,7 @@
 // with WARD_ANALYST_NAME and WARD_ANALYST_PASSWORD naming an analyst whose organisation has
 // a standard bank, and a queue holding a generated picture then the test video.
 
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
-
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+import { checks, openPage } from "./chromium.mjs";
 
 const [base, artefacts] = process.argv.slice(2);
 const name = process.env.WARD_ANALYST_NAME;
@@ -23,55 +17,10 @@ if (!base || !artefacts || !name || !password) {
   console.error("usage: WARD_ANALYST_NAME=… WARD_ANALYST_PASSWORD=… node analyst.mjs BASE_URL ARTEFACT_DIR");
   process.exit(2);
 }
-mkdirSync(artefacts, { recursive: true });
+const { problems, check } = checks();
 
-const problems = [];
-function check(condition, message) {
-  if (!condition) problems.push(message);
-  console.log(`${condition ? "ok" : "FAILED"}: ${message}`);
-}
-
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-  ],
-});
-
-let shots = 0;
+const { browser, page, inspect, screenshot, shots } = await openPage(artefacts, { problems, check });
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  const violations = [];
-  page.on("console", (message) => {
-    if (/Content[- ]Security[- ]Policy/i.test(message.text())) violations.push(message.text());
-  });
-  page.on("pageerror", (error) => problems.push(`script error: ${error.message}`));
-
-  // Each page: a screenshot, axe-core's WCAG A/AA rules, and no CSP violation so far. axe
-  // is evaluated through the DevTools protocol, so the page's own policy stays on.
-  async function inspect(label) {
-    shots += 1;
-    const file = join(artefacts, `${String(shots).padStart(2, "0")}-${label}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    await page.evaluate(axeSource);
-    const result = await page.evaluate(() =>
-      globalThis.axe.run(document, {
-        runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] },
-      }),
-    );
-    const found = result.violations.map(
-      (v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
-    );
-    check(found.length === 0, `${label}: no WCAG A/AA violation${found.length ? ": " + found.join("; ") : ""}`);
-    check(violations.length === 0, `${label}: no CSP violation${violations.length ? ": " + violations.join("; ") : ""}`);
-    console.log(`screenshot: ${file}`);
-  }
 
   const previewFilter = () =>
     page.$eval("#shield img", (img) => getComputedStyle(img).filter);
@@ -118,7 +67,7 @@ try {
   await page.keyboard.press("v");
   filter = await previewFilter();
   check(filter === "none", `v reveals it (${filter})`);
-  await page.screenshot({ path: join(artefacts, `${String(++shots).padStart(2, "0")}-item-revealed.png`) });
+  await screenshot("item-revealed");
   // The heartbeat counts the seconds revealed.
   await page.waitForFunction(() => Number(document.getElementById("exposure-today").dataset.seconds) > 0,
     null, { timeout: 15_000 });
@@ -193,7 +142,7 @@ try {
   await browser.close();
 }
 
-console.log(`${shots} screenshots in ${artefacts}`);
+console.log(`${shots()} screenshots in ${artefacts}`);
 if (problems.length > 0) {
   console.error(`${problems.length} problem(s):\n${problems.join("\n")}`);
   process.exit(1);

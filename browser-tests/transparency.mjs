@@ -9,13 +9,7 @@
 // platform's API key whose matches the figures should count (an exact PDQ, a near one, and
 // an unknown MD5 are asked before the page is opened; WARD_PDQ names the stored PDQ).
 
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
-
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+import { checks, openPage } from "./chromium.mjs";
 
 const [base, artefacts] = process.argv.slice(2);
 const name = process.env.WARD_ANALYST_NAME;
@@ -26,13 +20,7 @@ if (!base || !artefacts || !name || !password || !matchKey || !pdq) {
   console.error("usage: WARD_ANALYST_NAME=… WARD_ANALYST_PASSWORD=… WARD_MATCH_KEY=… WARD_PDQ=… node transparency.mjs BASE_URL ARTEFACT_DIR");
   process.exit(2);
 }
-mkdirSync(artefacts, { recursive: true });
-
-const problems = [];
-function check(condition, message) {
-  if (!condition) problems.push(message);
-  console.log(`${condition ? "ok" : "FAILED"}: ${message}`);
-}
+const { problems, check } = checks();
 
 /// CSV rows (quoted fields with doubled quotes), without the header.
 function parseCsv(text) {
@@ -67,40 +55,8 @@ for (const [type, signal] of [["pdq", pdq], ["pdq", flipped], ["md5", "012345678
   check(answer.ok, `a ${type} match query is answered (${answer.status})`);
 }
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run"],
-});
-
-let shots = 0;
+const { browser, page, inspect, shots } = await openPage(artefacts, { problems, check });
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  const violations = [];
-  page.on("console", (message) => {
-    if (/Content[- ]Security[- ]Policy/i.test(message.text())) violations.push(message.text());
-  });
-  page.on("pageerror", (error) => problems.push(`script error: ${error.message}`));
-
-  async function inspect(label) {
-    shots += 1;
-    const file = join(artefacts, `${String(shots).padStart(2, "0")}-${label}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    await page.evaluate(axeSource);
-    const result = await page.evaluate(() =>
-      globalThis.axe.run(document, {
-        runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] },
-      }),
-    );
-    const found = result.violations.map(
-      (v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
-    );
-    check(found.length === 0, `${label}: no WCAG A/AA violation${found.length ? ": " + found.join("; ") : ""}`);
-    check(violations.length === 0, `${label}: no CSP violation${violations.length ? ": " + violations.join("; ") : ""}`);
-    console.log(`screenshot: ${file}`);
-  }
 
   await page.goto(`${base}/analyst/login`);
   await page.fill("#name", name);
@@ -187,4 +143,4 @@ if (problems.length) {
   console.error(`${problems.length} check(s) failed:\n- ${problems.join("\n- ")}`);
   process.exit(1);
 }
-console.log(`all checks passed; ${shots} screenshots in ${artefacts}`);
+console.log(`all checks passed; ${shots()} screenshots in ${artefacts}`);
