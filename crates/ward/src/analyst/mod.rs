@@ -2,7 +2,8 @@
 //! item with its preview (blurred and in greyscale until revealed; a video as a grid of
 //! keyframes before any playback, muted), the assessment (granular facts, each scheme's label
 //! derived from them, the hashes added to a bank in the same step) and the exposure time of
-//! the day. Server-rendered HTML that works without JavaScript; the script only adds keys,
+//! the day, and series of near-duplicate content (curators name, flag, merge and split
+//! them). Server-rendered HTML that works without JavaScript; the script only adds keys,
 //! automatic blurring and the exposure heartbeat.
 //!
 //! Every answer carries a strict Content-Security-Policy and is never cached. Decrypted
@@ -18,6 +19,7 @@ mod login;
 mod media;
 mod passwords;
 mod queue;
+mod series;
 mod session;
 mod statistics;
 mod transparency;
@@ -62,6 +64,13 @@ pub fn routes() -> Router<SharedState> {
         .route("/analyst/url/{id}/media", get(media::evidence))
         .route("/analyst/url/{id}/keyframes", get(media::keyframes))
         .route("/analyst/exposure", post(exposure::add))
+        .route("/analyst/series", get(series::list))
+        .route(
+            "/analyst/series/{id}",
+            get(series::page).post(series::update),
+        )
+        .route("/analyst/series/{id}/merge", post(series::merge))
+        .route("/analyst/series/{id}/split", post(series::split))
         .route("/analyst/statistics", get(statistics::page))
         .route("/analyst/statistics.csv", get(statistics::csv))
         .route("/analyst/transparency", get(transparency::page))

@@ -25,6 +25,9 @@ use crate::serve::evidence::EvidenceKey;
 use crate::serve::intake::IntakeConfig;
 use crate::serve::{Config, SharedState, router, start};
 
+#[path = "series_tests.rs"]
+mod series_tests;
+
 const PASSWORD: &str = "a long enough passphrase";
 
 /// A benign generated picture: a gradient with a checkerboard.

@@ -84,6 +84,14 @@ impl FormFields {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     }
+
+    /// Every value of a field (the ticked boxes of a list), in order.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
 }
 
 #[cfg(test)]
@@ -122,5 +130,10 @@ mod tests {
         assert_eq!(form.get("note"), Some("not there!"));
         assert_eq!(form.get("empty"), Some(""));
         assert_eq!(form.get("missing"), None);
+        assert_eq!(
+            form.all("note").collect::<Vec<_>>(),
+            ["not there!", "again"]
+        );
+        assert_eq!(form.all("missing").count(), 0);
     }
 }
