@@ -131,6 +131,24 @@ try {
   check(await page.isVisible("a[href^='/analyst/statistics.csv']"), "a CSV download beside the tables");
   await inspect("figures");
 
+  // Series: the picture added to CONFIRMED forms one (the keeper runs every second); its
+  // page lists its member. An analyst sees no forms to change it.
+  let seriesRows = 0;
+  for (let tries = 0; tries < 20 && seriesRows === 0; tries += 1) {
+    await page.goto(`${base}/analyst/series`);
+    seriesRows = (await page.$$("#series tbody tr")).length;
+    if (seriesRows === 0) await page.waitForTimeout(500);
+  }
+  check(seriesRows === 1, `the added picture forms a series (${seriesRows} rows)`);
+  await inspect("series");
+  if (seriesRows > 0) {
+    await Promise.all([page.waitForURL("**/analyst/series/*"), page.click("#series tbody tr a")]);
+    check((await page.$$("#members tbody tr")).length === 1, "the series page lists its member");
+    check((await page.$$("form[action$='/merge'], form[action$='/split']")).length === 0,
+      "an analyst gets no forms to merge or split");
+    await inspect("series-item");
+  }
+
   // Signing out ends the session.
   await Promise.all([page.waitForURL("**/analyst/login"), page.click(".signout button")]);
   await page.goto(`${base}/analyst/queue`);

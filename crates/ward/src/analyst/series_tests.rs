@@ -192,7 +192,7 @@ async fn analysts_see_a_series_and_only_curators_change_it() {
         "{text}"
     );
     assert!(text.contains("CONFIRMED"));
-    assert!(text.contains("3 members shown"));
+    assert!(text.contains("Members shown: 3"));
     assert!(!text.contains("id=\"change\""), "no forms for analysts");
     assert!(!text.contains("id=\"split\""));
 
@@ -336,7 +336,7 @@ async fn curators_name_flag_merge_and_split() {
     );
     let page = f.get(&cora, answer.location()).await.text();
     assert!(page.contains("was applied"), "{page}");
-    assert!(page.contains("5 members shown"), "{page}");
+    assert!(page.contains("Members shown: 5"), "{page}");
     assert_eq!(series_of(&f, s.d).await, Some(survivor));
     let gone = if survivor == s.one { s.two } else { s.one };
     let page = f
