@@ -139,8 +139,18 @@ impl Keeper {
     }
 
     /// Takes or renews the lease, (re)loads when needed, applies the feed and pending
-    /// decisions, and saves.
+    /// decisions, and saves. After a failure the engine is dropped and the next step
+    /// reloads it: what it had applied but not saved would otherwise never be saved (its
+    /// changes, read again, find the engine already holding them).
     pub async fn step(&mut self, store: &impl Store) -> Result<StepReport, KeeperError> {
+        let result = self.try_step(store).await;
+        if result.is_err() {
+            self.kept = None;
+        }
+        result
+    }
+
+    async fn try_step(&mut self, store: &impl Store) -> Result<StepReport, KeeperError> {
         let now = Timestamp::now();
         let until = Timestamp(now.0 + LEASE.as_millis() as i64);
         let Some(version) = store.claim_series_keeper(&self.holder, now, until).await? else {
@@ -182,11 +192,9 @@ impl Keeper {
                         kept.saved(&save, version);
                         report.saved = true;
                     }
-                    Err(error) => {
-                        // Another node kept the series meanwhile: start again from its state.
-                        self.kept = None;
-                        return Err(error.into());
-                    }
+                    // Another node kept the series meanwhile (or the store failed): the
+                    // next step starts again from what the store has.
+                    Err(error) => return Err(error.into()),
                 }
             }
             if !more {
