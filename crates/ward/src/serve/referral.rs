@@ -85,23 +85,7 @@ pub async fn series_referral(
         series = state.store.series(into).await?.ok_or_else(missing)?;
     }
     let members = state.store.series_members(series.id).await?;
-    let banks = state.store.banks().await?;
-    let mut visible = Vec::new();
-    for chunk in members.chunks(MAX_REFERRAL_ITEMS) {
-        visible.extend(
-            state
-                .store
-                .contents(chunk)
-                .await?
-                .into_iter()
-                .filter(|content| {
-                    banks
-                        .iter()
-                        .any(|bank| bank.id == content.bank && caller.sees(bank))
-                })
-                .map(|content| content.id),
-        );
-    }
+    let visible = super::series_api::visible_contents(&state, &caller, &members).await?;
     if visible.is_empty() {
         return Err(ApiError::not_found(format!(
             "series {id} has no content you may see"

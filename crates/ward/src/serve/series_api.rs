@@ -107,24 +107,38 @@ pub async fn get(
     caller.require(READERS)?;
     let series = found(&state, id).await?;
     let members = state.store.series_members(series.id).await?;
-    let shown: Vec<ContentId> = members.iter().take(MEMBERS_SHOWN).copied().collect();
-    let banks = state.store.banks().await?;
-    let visible: Vec<ContentId> = state
-        .store
-        .contents(&shown)
-        .await?
-        .into_iter()
-        .filter(|content| {
-            banks
-                .iter()
-                .any(|bank| bank.id == content.bank && caller.sees(bank))
-        })
-        .map(|content| content.id)
-        .collect();
+    let shown = &members[..members.len().min(MEMBERS_SHOWN)];
+    let visible = visible_contents(&state, &caller, shown).await?;
     let mut view = series_view(&series);
     view["content"] = json!(visible);
     view["content_hidden"] = json!(members.len() - visible.len());
     Ok(Json(view))
+}
+
+/// Those of `ids` in banks the caller sees, in order (content since removed is left out).
+pub(super) async fn visible_contents(
+    state: &SharedState,
+    caller: &Caller,
+    ids: &[ContentId],
+) -> ApiResult<Vec<ContentId>> {
+    let banks = state.store.banks().await?;
+    let mut visible = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(MEMBERS_SHOWN) {
+        visible.extend(
+            state
+                .store
+                .contents(chunk)
+                .await?
+                .into_iter()
+                .filter(|content| {
+                    banks
+                        .iter()
+                        .any(|bank| bank.id == content.bank && caller.sees(bank))
+                })
+                .map(|content| content.id),
+        );
+    }
+    Ok(visible)
 }
 
 #[derive(Debug, Deserialize)]
