@@ -12,24 +12,16 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use ward_core::pdq::PdqHash;
 use ward_core::series::{SeriesIndex, SeriesOptions, Signature};
+
+mod clustered;
+use clustered::{Rng, clustered};
 
 fn upkeep(c: &mut Criterion) {
     let items = setting("WARD_SERIES_BENCH_ITEMS", 1_000_000);
     let families = setting("WARD_SERIES_BENCH_FAMILIES", 10_000).min(items);
     let mut rng = Rng(0x5e71e5);
-    let centres: Vec<PdqHash> = (0..families).map(|_| rng.hash()).collect();
-    let mut data: Vec<(u64, PdqHash)> = (0..items)
-        .map(|i| {
-            let flips = (rng.next() % 9) as u32;
-            (i as u64, rng.near(&centres[i % families], flips))
-        })
-        .collect();
-    for i in (1..data.len()).rev() {
-        let j = (rng.next() % (i as u64 + 1)) as usize;
-        data.swap(i, j);
-    }
+    let (centres, data) = clustered(&mut rng, items, families);
 
     let mut index = SeriesIndex::new(SeriesOptions::default()).expect("default options");
     let started = Instant::now();
@@ -96,30 +88,6 @@ fn setting(name: &str, default: usize) -> usize {
         .and_then(|v| v.parse().ok())
         .filter(|&n| n > 0)
         .unwrap_or(default)
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn hash(&mut self) -> PdqHash {
-        PdqHash::from_words([self.next(), self.next(), self.next(), self.next()])
-    }
-
-    fn near(&mut self, hash: &PdqHash, flips: u32) -> PdqHash {
-        let mut words = hash.words();
-        for _ in 0..flips {
-            let bit = (self.next() % 256) as usize;
-            words[bit / 64] ^= 1 << (bit % 64);
-        }
-        PdqHash::from_words(words)
-    }
 }
 
 criterion_group!(benches, upkeep);

@@ -14,8 +14,11 @@
 
 use std::time::{Duration, Instant};
 
-use ward_core::pdq::PdqHash;
 use ward_core::series::{SeriesIndex, SeriesOptions, Signature};
+
+#[path = "../benches/clustered/mod.rs"]
+mod clustered;
+use clustered::{Rng, clustered};
 
 fn main() {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>());
@@ -29,7 +32,7 @@ fn main() {
     };
     let (items, families, removals) = (next(1_000_000), next(10_000), next(10_000));
 
-    let data = clustered(items, families, 0x5e71e5);
+    let (_, data) = clustered(&mut Rng(0x5e71e5), items, families);
     let mut index = SeriesIndex::new(SeriesOptions::default()).expect("default options");
     let mut slowest = Duration::ZERO;
     let started = Instant::now();
@@ -81,47 +84,6 @@ fn main() {
         total.as_secs_f64() * 1e6 / removals as f64
     );
     println!("series after removals: {}", index.series_count());
-}
-
-/// `items` hashes (id, hash) in `families` families, shuffled.
-fn clustered(items: usize, families: usize, seed: u64) -> Vec<(u64, PdqHash)> {
-    let mut rng = Rng(seed);
-    let centres: Vec<PdqHash> = (0..families).map(|_| rng.hash()).collect();
-    let mut data: Vec<(u64, PdqHash)> = (0..items)
-        .map(|i| {
-            let flips = (rng.next() % 9) as u32;
-            (i as u64, rng.near(&centres[i % families], flips))
-        })
-        .collect();
-    for i in (1..data.len()).rev() {
-        let j = (rng.next() % (i as u64 + 1)) as usize;
-        data.swap(i, j);
-    }
-    data
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn hash(&mut self) -> PdqHash {
-        PdqHash::from_words([self.next(), self.next(), self.next(), self.next()])
-    }
-
-    fn near(&mut self, hash: &PdqHash, flips: u32) -> PdqHash {
-        let mut words = hash.words();
-        for _ in 0..flips {
-            let bit = (self.next() % 256) as usize;
-            words[bit / 64] ^= 1 << (bit % 64);
-        }
-        PdqHash::from_words(words)
-    }
 }
 
 fn peak_rss() -> Option<u64> {

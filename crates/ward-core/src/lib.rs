@@ -18,6 +18,8 @@ pub mod index;
 pub mod lists;
 pub mod pdq;
 pub mod series;
+#[cfg(test)]
+mod testing;
 pub mod video;
 
 pub use error::{Error, Result};

@@ -7,36 +7,8 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::pdq::Quality;
+use crate::testing::Rng;
 use crate::video::{FrameHash, compare};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn hash(&mut self) -> PdqHash {
-        PdqHash::from_words([self.next(), self.next(), self.next(), self.next()])
-    }
-
-    /// `hash` with `flips` random bits flipped (some may flip back: at most `flips` apart).
-    fn near(&mut self, hash: &PdqHash, flips: u32) -> PdqHash {
-        let mut words = hash.words();
-        for _ in 0..flips {
-            let bit = self.below(256);
-            words[bit / 64] ^= 1 << (bit % 64);
-        }
-        PdqHash::from_words(words)
-    }
-}
 
 /// `hash` with its first `bits` bits flipped: exactly `bits` away.
 fn flip(hash: PdqHash, from: usize, bits: usize) -> PdqHash {
@@ -158,7 +130,10 @@ fn removals_that_split_nothing_keep_the_series_and_its_id() {
     let a = centre();
     let s = index.insert(0, &image(a)).unwrap();
     for item in 1..40 {
-        assert_eq!(index.insert(item, &image(rng.near(&a, 6))).unwrap(), s);
+        assert_eq!(
+            index.insert(item, &image(rng.near_at_most(&a, 6))).unwrap(),
+            s
+        );
     }
     // Far more removals than members left: buried slots are given back on the way.
     for item in 0..35 {
@@ -169,7 +144,10 @@ fn removals_that_split_nothing_keep_the_series_and_its_id() {
         );
     }
     for item in 40..80 {
-        assert_eq!(index.insert(item, &image(rng.near(&a, 6))).unwrap(), s);
+        assert_eq!(
+            index.insert(item, &image(rng.near_at_most(&a, 6))).unwrap(),
+            s
+        );
     }
     assert_eq!(index.series_len(s), Some(45));
     assert_eq!(partition(&index).len(), 1);
@@ -504,7 +482,7 @@ fn signature(rng: &mut Rng, centres: &[PdqHash]) -> Signature {
     let member = |rng: &mut Rng| {
         let c = centres[rng.below(centres.len())];
         let flips = rng.below(22) as u32;
-        rng.near(&c, flips)
+        rng.near_at_most(&c, flips)
     };
     match rng.below(20) {
         0 | 1 => {

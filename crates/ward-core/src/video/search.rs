@@ -168,31 +168,8 @@ fn sort(hits: &mut [VideoHit]) {
 mod tests {
     use super::*;
     use crate::pdq::PdqHash;
+    use crate::testing::Rng;
     use crate::video::vpdq::{FrameHash, compare};
-
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn hash(&mut self) -> PdqHash {
-            PdqHash::from_words([self.next(), self.next(), self.next(), self.next()])
-        }
-
-        fn near(&mut self, hash: &PdqHash, bits: u32) -> PdqHash {
-            let mut words = hash.words();
-            for _ in 0..bits {
-                let b = (self.next() % 256) as usize;
-                words[b / 64] ^= 1 << (b % 64);
-            }
-            PdqHash::from_words(words)
-        }
-    }
 
     fn video(rng: &mut Rng, hashes: Vec<PdqHash>) -> Vpdq {
         Vpdq::new(
@@ -274,7 +251,7 @@ mod tests {
                     .skip((v % 7) as usize)
                     .map(|h| {
                         let bits = (rng.next() % 40) as u32;
-                        rng.near(h, bits)
+                        rng.near_at_most(h, bits)
                     })
                     .collect(),
                 // Clips of it.

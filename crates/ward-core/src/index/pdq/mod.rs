@@ -505,35 +505,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// A small deterministic generator (the tests need no crate for randomness; the other
-    /// modules of the index use it too).
-    pub(super) struct Rng(pub(super) u64);
-
-    impl Rng {
-        pub(super) fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        pub(super) fn hash(&mut self) -> PdqHash {
-            PdqHash::from_words([self.next(), self.next(), self.next(), self.next()])
-        }
-
-        /// `hash` with `flips` distinct random bits flipped.
-        pub(super) fn near(&mut self, hash: &PdqHash, flips: u32) -> PdqHash {
-            let mut words = hash.words();
-            let mut flipped = std::collections::HashSet::new();
-            while (flipped.len() as u32) < flips {
-                let bit = (self.next() % 256) as usize;
-                if flipped.insert(bit) {
-                    words[bit / 64] ^= 1 << (bit % 64);
-                }
-            }
-            PdqHash::from_words(words)
-        }
-    }
+    pub(super) use crate::testing::Rng;
 
     /// Random hashes, or families of near-duplicates around random centres.
     fn dataset(seed: u64, n: usize, families: usize, spread: u32) -> Vec<(PdqHash, u64)> {
