@@ -6,8 +6,8 @@
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use ward_store::{
@@ -15,26 +15,20 @@ use ward_store::{
     UrlState,
 };
 
-use crate::{testdata, ward_with_stdin};
+use crate::{browser, testdata, ward_admin};
 
 const PASSWORD: &str = "browser test passphrase";
-
-fn admin(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> crate::Run {
-    let mut all = vec!["admin", "--data-dir", dir.to_str().unwrap()];
-    all.extend_from_slice(args);
-    ward_with_stdin(all, stdin)
-}
 
 #[test]
 fn admin_makes_users_with_passwords_from_standard_input() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     assert_eq!(
-        admin(dir, &["org", "create", "Hotline"], None).code,
+        ward_admin(dir, &["org", "create", "Hotline"], None).code,
         Some(0)
     );
     let create = |name: &str, role: &str, password: &[u8]| {
-        admin(
+        ward_admin(
             dir,
             &[
                 "user", "create", "--name", name, "--org", "Hotline", "--role", role,
@@ -51,7 +45,7 @@ fn admin_makes_users_with_passwords_from_standard_input() {
     let run = create("ana", "pilot", b"a long enough passphrase\n");
     assert_eq!(run.code, Some(2));
     assert!(run.stderr.contains("unknown role"), "{}", run.stderr);
-    assert_eq!(admin(dir, &["user", "list"], None).stdout, "");
+    assert_eq!(ward_admin(dir, &["user", "list"], None).stdout, "");
 
     let run = create("ana", "analyst", b"a long enough passphrase\r\n");
     assert_eq!(run.code, Some(0), "{run:?}");
@@ -63,7 +57,7 @@ fn admin_makes_users_with_passwords_from_standard_input() {
     let run = create("aud", "auditor", b"another long passphrase\n");
     assert_eq!(run.code, Some(0));
 
-    let list = admin(dir, &["user", "list"], None);
+    let list = ward_admin(dir, &["user", "list"], None);
     let lines: Vec<Vec<&str>> = list
         .stdout
         .lines()
@@ -74,21 +68,21 @@ fn admin_makes_users_with_passwords_from_standard_input() {
     assert_eq!(lines[0][5], "", "not disabled");
     assert!(!list.stdout.contains("argon2"), "no hash is listed");
 
-    let run = admin(dir, &["user", "password", "ana"], Some(b"tiny\n"));
+    let run = ward_admin(dir, &["user", "password", "ana"], Some(b"tiny\n"));
     assert_eq!(run.code, Some(2));
-    let run = admin(
+    let run = ward_admin(
         dir,
         &["user", "password", "ana"],
         Some(b"a brand new passphrase\n"),
     );
     assert_eq!(run.code, Some(0), "{run:?}");
     assert!(!run.stderr.contains("brand new"));
-    let run = admin(dir, &["user", "disable", "ana"], None);
+    let run = ward_admin(dir, &["user", "disable", "ana"], None);
     assert_eq!(run.code, Some(0));
-    let run = admin(dir, &["user", "disable", "nobody"], None);
+    let run = ward_admin(dir, &["user", "disable", "nobody"], None);
     assert_eq!(run.code, Some(2));
     assert!(run.stderr.contains("no user named"), "{}", run.stderr);
-    let list = admin(dir, &["user", "list"], None);
+    let list = ward_admin(dir, &["user", "list"], None);
     let first: Vec<&str> = list.stdout.lines().next().unwrap().split('\t').collect();
     assert!(first[5].ends_with('Z'), "disabled at a time: {first:?}");
 }
@@ -214,29 +208,17 @@ impl Drop for Server {
     }
 }
 
-/// Where the browser test's screenshots go (`WARD_BROWSER_ARTEFACTS`, or the target
-/// folder's scratch space).
-fn artefacts() -> PathBuf {
-    std::env::var_os("WARD_BROWSER_ARTEFACTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-analyst"))
-}
-
 #[test]
 fn an_analyst_works_the_queue_in_a_real_browser() {
-    let browser_tests = testdata().join("../browser-tests");
-    assert!(
-        browser_tests.join("node_modules/playwright-core").is_dir(),
-        "run `npm ci` in {} first (playwright-core, axe-core; Chromium is Debian's)",
-        browser_tests.display()
-    );
+    // The packages first: nothing is set up for a walk that cannot run.
+    browser::scripts();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     assert_eq!(
-        admin(data, &["org", "create", "Hotline"], None).code,
+        ward_admin(data, &["org", "create", "Hotline"], None).code,
         Some(0)
     );
-    let made = admin(
+    let made = ward_admin(
         data,
         &[
             "user", "create", "--name", "ana", "--org", "Hotline", "--role", "analyst",
@@ -290,7 +272,7 @@ fn an_analyst_works_the_queue_in_a_real_browser() {
 
     // The stand-in host's abuse desk is reached by e-mail.
     let (smtp, mail) = smtp_sink();
-    let contact = admin(
+    let contact = ward_admin(
         data,
         &["contact", "set", "127.0.0.1", "--email", "abuse@host.test"],
         None,
@@ -311,23 +293,15 @@ fn an_analyst_works_the_queue_in_a_real_browser() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
-    let artefacts = artefacts();
-    let output = Command::new("node")
-        .arg(browser_tests.join("analyst.mjs"))
-        .arg(format!("http://{}", server.address))
-        .arg(&artefacts)
-        .env("WARD_ANALYST_NAME", "ana")
-        .env("WARD_ANALYST_PASSWORD", PASSWORD)
-        .stdin(Stdio::null())
-        .output()
-        .expect("cannot run node (install Debian's nodejs)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(
-        output.status.success(),
-        "the browser walk failed:\n{stdout}\n{stderr}"
+    let artefacts = browser::artefacts("analyst");
+    browser::walk(
+        "analyst.mjs",
+        &format!("http://{}", server.address),
+        &artefacts,
+        &[
+            ("WARD_ANALYST_NAME", &"ana"),
+            ("WARD_ANALYST_PASSWORD", &PASSWORD),
+        ],
     );
 
     // What the browser did is in the store.

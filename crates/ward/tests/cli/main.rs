@@ -2,6 +2,7 @@
 
 mod analyst;
 mod bad_input;
+mod browser;
 mod exchange;
 mod hash;
 mod matching;
@@ -125,6 +126,13 @@ pub fn ward_with_stdin<S: AsRef<OsStr>>(
     );
     assert!(run.code.is_some(), "ward was killed by a signal: {run:?}");
     run
+}
+
+/// `ward admin --data-dir DIR ARGS...`, with `stdin` when given.
+pub fn ward_admin(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut all = vec!["admin", "--data-dir", dir.to_str().unwrap()];
+    all.extend_from_slice(args);
+    ward_with_stdin(all, stdin)
 }
 
 /// One row of `testdata/pdq/goldens.csv`: what Meta's reference gives for an image.

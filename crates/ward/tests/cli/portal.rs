@@ -6,7 +6,7 @@
 //! Needs `chromium` (Debian) and `npm ci` in `browser-tests/`; `.ci/run` installs both. A
 //! machine without them fails here, saying so, rather than passing without a browser.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -41,22 +41,13 @@ impl Drop for Server {
     }
 }
 
-fn browser_tests() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../browser-tests")
-}
-
 #[test]
 fn reports_are_filed_and_looked_up_in_a_real_browser() {
-    let scripts = browser_tests();
     assert!(
         Path::new(CHROMIUM).exists(),
         "the browser tests need Debian's chromium: apt-get install chromium"
     );
-    assert!(
-        scripts.join("node_modules/playwright-core").is_dir()
-            && scripts.join("node_modules/axe-core").is_dir(),
-        "the browser tests need their packages: cd browser-tests && npm ci"
-    );
+    let scripts = crate::browser::scripts();
     let artefacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-artefacts/portal");
     let _ = std::fs::remove_dir_all(&artefacts);
     std::fs::create_dir_all(&artefacts).unwrap();

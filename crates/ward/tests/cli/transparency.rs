@@ -4,24 +4,17 @@
 //! month table and compared figure by figure with its CSV export by
 //! `browser-tests/transparency.mjs`, which also saves screenshots and runs axe-core.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 use ward_store::{
     Actor, AnyStore, BankKind, ContentKind, NewBank, NewContent, NewReport, OpinionKind, Role,
     Sharing, Signal, SignalKind, Store as _, Timestamp,
 };
 
-use crate::{testdata, ward_with_stdin};
+use crate::{browser, ward_admin};
 
 const PASSWORD: &str = "browser test passphrase";
 const PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
-
-fn admin(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> crate::Run {
-    let mut all = vec!["admin", "--data-dir", dir.to_str().unwrap()];
-    all.extend_from_slice(args);
-    ward_with_stdin(all, stdin)
-}
 
 /// A running `ward serve`, killed when dropped.
 struct Server(Child);
@@ -31,14 +24,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// Where the screenshots go (`WARD_BROWSER_ARTEFACTS`, or the target folder's scratch
-/// space).
-fn artefacts() -> PathBuf {
-    std::env::var_os("WARD_BROWSER_ARTEFACTS")
-        .map(|p| PathBuf::from(p).join("transparency"))
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-transparency"))
 }
 
 fn bank(name: &str, org: ward_store::OrgId) -> NewBank {
@@ -68,18 +53,17 @@ fn item(kind: SignalKind, value: &str, source: &str) -> NewContent {
 
 #[test]
 fn the_transparency_page_shows_the_csv_figures_in_a_real_browser() {
-    let browser_tests = testdata().join("../browser-tests");
-    assert!(
-        browser_tests.join("node_modules/playwright-core").is_dir(),
-        "run `npm ci` in {} first (playwright-core, axe-core; Chromium is Debian's)",
-        browser_tests.display()
-    );
+    // The packages first: nothing is set up for a walk that cannot run.
+    browser::scripts();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     for org in ["Hotline", "Platform"] {
-        assert_eq!(admin(data, &["org", "create", org], None).code, Some(0));
+        assert_eq!(
+            ward_admin(data, &["org", "create", org], None).code,
+            Some(0)
+        );
     }
-    let made = admin(
+    let made = ward_admin(
         data,
         &[
             "user", "create", "--name", "ada", "--org", "Hotline", "--role", "admin",
@@ -170,25 +154,17 @@ fn the_transparency_page_shows_the_csv_figures_in_a_real_browser() {
         "0".into(),
     ]);
     let server = Server(child);
-    let artefacts = artefacts();
-    let output = Command::new("node")
-        .arg(browser_tests.join("transparency.mjs"))
-        .arg(format!("http://{address}"))
-        .arg(&artefacts)
-        .env("WARD_ANALYST_NAME", "ada")
-        .env("WARD_ANALYST_PASSWORD", PASSWORD)
-        .env("WARD_MATCH_KEY", &key)
-        .env("WARD_PDQ", PDQ)
-        .stdin(Stdio::null())
-        .output()
-        .expect("cannot run node (install Debian's nodejs)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(
-        output.status.success(),
-        "the browser walk failed:\n{stdout}\n{stderr}"
+    let artefacts = browser::artefacts("transparency");
+    let stdout = browser::walk(
+        "transparency.mjs",
+        &format!("http://{address}"),
+        &artefacts,
+        &[
+            ("WARD_ANALYST_NAME", &"ada"),
+            ("WARD_ANALYST_PASSWORD", &PASSWORD),
+            ("WARD_MATCH_KEY", &key),
+            ("WARD_PDQ", &PDQ),
+        ],
     );
     assert!(stdout.contains("every figure on the page equals the CSV's"));
     let screenshots = std::fs::read_dir(&artefacts)
