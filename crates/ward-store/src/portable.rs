@@ -1147,76 +1147,66 @@ macro_rules! portable_methods {
                 let (start_day, end_day) = (from.first_day(), end.first_day());
                 let org_id = org.map_or(0, |o| o.0);
                 let mut tx = self.read().await?;
-                let signals = sqlx::query_as(SIGNALS_ADDED)
-                    .bind(start_ms)
-                    .bind(end_ms)
-                    .bind(org_id)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(database)?;
-                let matches = sqlx::query_as(crate::transparency::MATCHES)
-                    .bind(&start_day)
-                    .bind(&end_day)
-                    .bind(org_id)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(database)?;
-                let queries = sqlx::query_as(crate::transparency::QUERIES)
-                    .bind(&start_day)
-                    .bind(&end_day)
-                    .bind(org_id)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(database)?;
-                let opinions_sent = sqlx::query_as(crate::transparency::OPINIONS_SENT)
-                    .bind(start_ms)
-                    .bind(end_ms)
-                    .bind(org_id)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(database)?;
-                let opinions_received = sqlx::query_as(crate::transparency::OPINIONS_RECEIVED)
-                    .bind(start_ms)
-                    .bind(end_ms)
-                    .bind(org_id)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(database)?;
-                let reports = sqlx::query_as(sqlx::AssertSqlSafe(crate::transparency::reports()))
-                    .bind(start_ms)
-                    .bind(end_ms)
-                    .bind(org_id)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(database)?;
-                let sends = sqlx::query_as(sqlx::AssertSqlSafe(crate::transparency::notice_sends()))
-                    .bind(start_ms)
-                    .bind(end_ms)
-                    .bind(org_id)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(database)?;
-                let first_sends = sqlx::query_as(sqlx::AssertSqlSafe(crate::transparency::first_sends()))
-                    .bind(start_ms)
-                    .bind(end_ms)
-                    .bind(org_id)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(database)?;
-                let removals = sqlx::query_as(sqlx::AssertSqlSafe(crate::transparency::removals()))
-                    .bind(start_ms)
-                    .bind(end_ms)
-                    .bind(org_id)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(database)?;
-                let exposure = sqlx::query_as(crate::transparency::EXPOSURE)
-                    .bind(&start_day)
-                    .bind(&end_day)
-                    .bind(org_id)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(database)?;
+                let signals = crate::portable::period_rows!(
+                    tx,
+                    SIGNALS_ADDED,
+                    (start_ms, end_ms),
+                    org_id,
+                );
+                let matches = crate::portable::period_rows!(
+                    tx,
+                    crate::transparency::MATCHES,
+                    (&start_day, &end_day),
+                    org_id,
+                );
+                let queries = crate::portable::period_rows!(
+                    tx,
+                    crate::transparency::QUERIES,
+                    (&start_day, &end_day),
+                    org_id,
+                );
+                let opinions_sent = crate::portable::period_rows!(
+                    tx,
+                    crate::transparency::OPINIONS_SENT,
+                    (start_ms, end_ms),
+                    org_id,
+                );
+                let opinions_received = crate::portable::period_rows!(
+                    tx,
+                    crate::transparency::OPINIONS_RECEIVED,
+                    (start_ms, end_ms),
+                    org_id,
+                );
+                let reports = crate::portable::period_rows!(
+                    tx,
+                    sqlx::AssertSqlSafe(crate::transparency::reports()),
+                    (start_ms, end_ms),
+                    org_id,
+                );
+                let sends = crate::portable::period_rows!(
+                    tx,
+                    sqlx::AssertSqlSafe(crate::transparency::notice_sends()),
+                    (start_ms, end_ms),
+                    org_id,
+                );
+                let first_sends = crate::portable::period_rows!(
+                    tx,
+                    sqlx::AssertSqlSafe(crate::transparency::first_sends()),
+                    (start_ms, end_ms),
+                    org_id,
+                );
+                let removals = crate::portable::period_rows!(
+                    tx,
+                    sqlx::AssertSqlSafe(crate::transparency::removals()),
+                    (start_ms, end_ms),
+                    org_id,
+                );
+                let exposure = crate::portable::period_rows!(
+                    tx,
+                    crate::transparency::EXPOSURE,
+                    (&start_day, &end_day),
+                    org_id,
+                );
                 let rows = crate::transparency::Rows {
                     signals,
                     matches,
@@ -1234,6 +1224,21 @@ macro_rules! portable_methods {
     };
 }
 pub(crate) use portable_methods;
+
+/// The rows of one of the transparency figures' queries (`crate::transparency`): `$sql`
+/// bound to the period's two bounds and the organisation (0: the whole deployment).
+macro_rules! period_rows {
+    ($tx:ident, $sql:expr, ($from:expr, $to:expr), $org:expr $(,)?) => {
+        sqlx::query_as($sql)
+            .bind($from)
+            .bind($to)
+            .bind($org)
+            .fetch_all(&mut *$tx)
+            .await
+            .map_err(database)?
+    };
+}
+pub(crate) use period_rows;
 
 /// The shared helpers, for a backend's connection and pool types.
 macro_rules! portable_helpers {
