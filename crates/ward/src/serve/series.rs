@@ -277,11 +277,9 @@ impl Keeper {
             links: saved_links,
         };
         let mut touched = Touched::default();
-        for (&item, _) in kept.written.clone().iter() {
-            if !held.contains(&item) {
-                touched.removed.push(item);
-            }
-        }
+        touched
+            .removed
+            .extend(kept.written.keys().filter(|item| !held.contains(item)));
         // What changed since the saved cursor: items that left, items that came.
         let items: Vec<u64> = kept.engine.items().map(|(item, _)| item).collect();
         for item in items {

@@ -196,7 +196,6 @@ pub async fn update(
         offender_identified: request.offender_identified,
         referral,
     };
-    found(&state, id).await?;
     let series = state
         .store
         .update_series(&caller.actor(), SeriesId(id), &change)

@@ -187,6 +187,15 @@ async fn series_through_the_service(f: Fixture) {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    let (status, _) = f
+        .json(
+            Method::PATCH,
+            "/v1/series/9999",
+            Some(f.key(Role::Curator)),
+            json!({"name": "nowhere"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let flagged = match_pdq(&f, PDQ).await;
     assert_eq!(
         flagged["matches"][0]["series"],
