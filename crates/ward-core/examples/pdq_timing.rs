@@ -1,6 +1,6 @@
 //! Times Ward's PDQ stages single-threaded, one JSON line per image, for bench/pdq-vs-reference.sh.
 //!
-//! Usage: `pdq_timing [--repeat N] [--budget-ms MS] IMAGE...`
+//! Usage: `pdq_timing [--repeat N] [--budget-ms MS] [--pipeline P] IMAGE...`
 //!
 //! Each file is read into memory once. After one untimed warm-up, every repetition runs the
 //! whole pipeline in order and times its parts: decode, the PDQ hash stage on the decoded
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(message) => {
             eprintln!("pdq_timing: {message}");
-            eprintln!("usage: pdq_timing [--repeat N] [--budget-ms MS] IMAGE...");
+            eprintln!("usage: pdq_timing [--repeat N] [--budget-ms MS] [--pipeline P] IMAGE...");
             return ExitCode::from(2);
         }
     };
@@ -62,6 +62,8 @@ fn main() -> ExitCode {
 struct Args {
     repeat: usize,
     budget: Duration,
+    /// `full` (images, the default) or `video-frame` (each frame of a video).
+    pipeline: Pipeline,
     paths: Vec<String>,
 }
 
@@ -70,6 +72,7 @@ impl Args {
         let mut parsed = Args {
             repeat: DEFAULT_REPEAT,
             budget: DEFAULT_BUDGET,
+            pipeline: Pipeline::Full,
             paths: Vec::new(),
         };
         while let Some(arg) = args.next() {
@@ -82,6 +85,10 @@ impl Args {
             match arg.as_str() {
                 "--repeat" => parsed.repeat = number("--repeat")?.max(1) as usize,
                 "--budget-ms" => parsed.budget = Duration::from_millis(number("--budget-ms")?),
+                "--pipeline" => {
+                    let value = args.next().ok_or("--pipeline needs a value")?;
+                    parsed.pipeline = value.parse().map_err(|e| format!("{e}"))?;
+                }
                 flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
                 _ => parsed.paths.push(arg),
             }
@@ -108,7 +115,7 @@ fn time_file(path: &str, args: &Args) -> Result<String, String> {
     // Warm-up: page in the code, size the allocator's pools, and get the hash to report.
     let picture = decode::decode(&bytes, &options).map_err(|e| format!("cannot decode: {e}"))?;
     let (width, height) = (picture.width(), picture.height());
-    let dct = PdqDct::compute(&picture, Pipeline::Full);
+    let dct = PdqDct::compute(&picture, args.pipeline);
     let (pdq, quality) = (dct.hash(), dct.quality());
     black_box(FileDigests::of(&bytes));
     drop(picture);
@@ -118,7 +125,7 @@ fn time_file(path: &str, args: &Args) -> Result<String, String> {
     while samples.len() < args.repeat
         && (samples.len() < MIN_REPEAT || started.elapsed() < args.budget)
     {
-        samples.push(one_repetition(&bytes, &options, pdq)?);
+        samples.push(one_repetition(&bytes, &options, args.pipeline, pdq)?);
     }
 
     let median = |stage: fn(&Sample) -> Duration| -> f64 {
@@ -154,13 +161,14 @@ fn time_file(path: &str, args: &Args) -> Result<String, String> {
 fn one_repetition(
     bytes: &[u8],
     options: &DecodeOptions,
+    pipeline: Pipeline,
     expected: PdqHash,
 ) -> Result<Sample, String> {
     let t0 = Instant::now();
     let picture =
         decode::decode(black_box(bytes), options).map_err(|e| format!("cannot decode: {e}"))?;
     let t1 = Instant::now();
-    let hash = PdqDct::compute(black_box(&picture), Pipeline::Full).hash();
+    let hash = PdqDct::compute(black_box(&picture), pipeline).hash();
     let t2 = Instant::now();
     let digests = FileDigests::of(black_box(bytes));
     let t3 = Instant::now();

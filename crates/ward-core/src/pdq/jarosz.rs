@@ -6,7 +6,8 @@
 //! bits, so this module keeps that order exactly while changing everything else:
 //!
 //! - Passes along rows run on blocks of [`LANES`] rows at once, interleaved so that each
-//!   step of the running sums is one vector operation over the block.
+//!   step of the running sums is one vector operation over the block (rows go in and out of
+//!   the interleaved layout by 8x8 transposes, `interleave.rs`).
 //! - Passes along columns run over whole rows at once (the lanes are the columns).
 //! - Nothing is stored at full size: rows stream from the luma source through the four
 //!   passes, and each column pass keeps only the last `window + 1` rows it needs for its
@@ -15,10 +16,11 @@
 //!
 //! The literal transcription in the tests is the oracle that this is checked against.
 
+use super::interleave::{deinterleave, interleave};
 use super::luma::LumaRows;
 
 /// Rows filtered together by a pass along rows.
-const LANES: usize = 8;
+pub(super) const LANES: usize = 8;
 
 /// The window the reference uses to reduce `dimension` samples towards 64.
 pub(crate) fn window_size(dimension: usize) -> usize {
@@ -249,31 +251,45 @@ fn subtract(sum: &mut [f32], row: &[f32]) {
     }
 }
 
-/// Collects rows into interleaved blocks of [`LANES`] for a pass along rows.
+/// Collects rows for a pass along rows, [`LANES`] at a time, and interleaves them.
 #[derive(Debug)]
 struct RowBlock {
-    /// `block[col][lane]`.
-    block: Vec<[f32; LANES]>,
+    cols: usize,
+    /// Up to [`LANES`] rows, `cols` floats each.
+    rows: Vec<f32>,
     filled: usize,
+    /// `block[col][lane]`, once [`RowBlock::interleave`] has run.
+    block: Vec<[f32; LANES]>,
 }
 
 impl RowBlock {
     fn new(cols: usize) -> RowBlock {
         RowBlock {
-            block: vec![[0.0; LANES]; cols],
+            cols,
+            rows: vec![0.0; LANES * cols],
             filled: 0,
+            block: vec![[0.0; LANES]; cols],
         }
     }
 
-    /// Adds a row; returns whether the block is full.
+    /// The next row to fill.
     #[inline(always)]
-    fn push(&mut self, row: &[f32]) -> bool {
-        let lane = self.filled;
-        for (cell, &v) in self.block.iter_mut().zip(row) {
-            cell[lane] = v;
-        }
+    fn next_row(&mut self) -> &mut [f32] {
+        let start = self.filled * self.cols;
+        &mut self.rows[start..start + self.cols]
+    }
+
+    /// Counts the row just filled; returns whether the block is full.
+    #[inline(always)]
+    fn filled_one(&mut self) -> bool {
         self.filled += 1;
         self.filled == LANES
+    }
+
+    /// Moves the rows into `block`.
+    #[inline(always)]
+    fn interleave(&mut self) {
+        interleave(&self.rows, self.cols, &mut self.block);
     }
 }
 
@@ -300,7 +316,8 @@ impl Tail {
     /// Takes one output row of pass 2.
     #[inline(always)]
     fn push(&mut self, row: &[f32]) {
-        if self.pass3.push(row) {
+        self.pass3.next_row().copy_from_slice(row);
+        if self.pass3.filled_one() {
             self.filter_block();
         }
     }
@@ -309,6 +326,7 @@ impl Tail {
     /// them to pass 4.
     #[inline(always)]
     fn filter_block(&mut self) {
+        self.pass3.interleave();
         let mut sink = SampledOutputs {
             samples: &self.sample_cols,
             next: 0,
@@ -369,19 +387,17 @@ fn downsample_inner(luma: &LumaRows<'_>) -> [[f32; 64]; 64] {
     let mut pass1 = RowBlock::new(cols);
     let mut filtered = vec![[0f32; LANES]; cols];
     let mut pass2 = ColumnPass::new(cols, rows, window_y);
-    let mut line = vec![0f32; cols];
-    let mut unpacked = vec![0f32; cols];
+    let mut unpacked = vec![0f32; LANES * cols];
     for row in 0..rows {
-        luma.fill(row, &mut line);
-        if !pass1.push(&line) && row + 1 < rows {
+        luma.fill(row, pass1.next_row());
+        if !pass1.filled_one() && row + 1 < rows {
             continue;
         }
+        pass1.interleave();
         box_interleaved(&pass1.block, window_x, &mut AllOutputs(&mut filtered));
+        deinterleave(&filtered, cols, &mut unpacked);
         for lane in 0..pass1.filled {
-            for (u, cell) in unpacked.iter_mut().zip(&filtered) {
-                *u = cell[lane];
-            }
-            if pass2.push(&unpacked) {
+            if pass2.push(&unpacked[lane * cols..(lane + 1) * cols]) {
                 tail.push(&pass2.output);
             }
         }

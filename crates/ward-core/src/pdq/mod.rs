@@ -7,6 +7,7 @@
 
 mod dct;
 mod hash;
+mod interleave;
 mod jarosz;
 mod luma;
 
