@@ -112,7 +112,7 @@ pub async fn sign_in(
         .store
         .create_session(user.id, &secret.digest(), expires)
         .await?;
-    let secure = state.config.analyst.secure_cookies;
+    let secure = state.config.secure_cookies;
     let mut response = Redirect::to("/analyst/queue").into_response();
     let cookies = response.headers_mut();
     for value in [
@@ -138,7 +138,7 @@ pub async fn sign_out(
         return Err(PageError::Csrf);
     }
     state.store.end_session(&secret.digest()).await?;
-    let secure = state.config.analyst.secure_cookies;
+    let secure = state.config.secure_cookies;
     let mut response = Redirect::to("/analyst/login").into_response();
     let value = set_cookie(SESSION_COOKIE, None, SESSION_LIFETIME, secure);
     response
@@ -162,7 +162,7 @@ fn login_page(
             name,
             error,
         };
-        let cookie = login_cookie(&secret, state.config.analyst.secure_cookies);
+        let cookie = login_cookie(&secret, state.config.secure_cookies);
         Ok((status, [(header::SET_COOKIE, cookie)], Html(page.render()?)).into_response())
     };
     render().unwrap_or_else(IntoResponse::into_response)

@@ -33,14 +33,6 @@ use axum::routing::{get, post};
 
 use crate::serve::SharedState;
 
-/// How the analyst's pages are served.
-#[derive(Clone, Debug, Default)]
-pub struct AnalystConfig {
-    /// The deployment is reached over HTTPS (a proxy terminates TLS): cookies are marked
-    /// `Secure`, so a browser never sends them over plain HTTP.
-    pub secure_cookies: bool,
-}
-
 /// The policy of every analyst's page: nothing but this origin's own files, no inline
 /// script or style, never framed.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; img-src 'self' blob:; \

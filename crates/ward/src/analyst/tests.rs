@@ -18,9 +18,9 @@ use ward_store::{
     Timestamp, UrlId, UrlState,
 };
 
+use super::CONTENT_SECURITY_POLICY;
 use super::passwords::Password;
 use super::session::{SESSION_COOKIE, Secret};
-use super::{AnalystConfig, CONTENT_SECURITY_POLICY};
 use crate::serve::evidence::EvidenceKey;
 use crate::serve::intake::IntakeConfig;
 use crate::serve::{Config, SharedState, router, start};
@@ -106,10 +106,11 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Fixture {
-        Fixture::with(AnalystConfig::default()).await
+        Fixture::with(false).await
     }
 
-    async fn with(analyst: AnalystConfig) -> Fixture {
+    /// With `secure_cookies`: the deployment is reached over HTTPS.
+    async fn with(secure_cookies: bool) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let store = AnyStore::open(dir.path(), None).await.unwrap();
         let key = Arc::new(EvidenceKey::from_bytes(&[7; 32]));
@@ -120,7 +121,7 @@ impl Fixture {
                 ..IntakeConfig::default()
             },
             sync_interval: None,
-            analyst,
+            secure_cookies,
             ..Config::default()
         };
         let state = start(store, config).await.unwrap();
@@ -483,10 +484,7 @@ async fn login_forms_need_their_own_cookie_and_token() {
 
 #[tokio::test]
 async fn secure_deployments_mark_cookies_secure() {
-    let f = Fixture::with(AnalystConfig {
-        secure_cookies: true,
-    })
-    .await;
+    let f = Fixture::with(true).await;
     let form = f.send(Method::GET, "/analyst/login", &[], &[]).await;
     assert!(form.set_cookie("ward_login").unwrap().ends_with("; Secure"));
     let answer = f.try_sign_in("ana", PASSWORD).await;

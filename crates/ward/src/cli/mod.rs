@@ -590,8 +590,9 @@ pub struct ServeArgs {
     /// keeps the series at a time; the others take over when it stops); 0: never here.
     #[arg(long, value_name = "SECONDS", default_value_t = 1)]
     pub series_interval: u64,
-    /// The analyst's pages are reached over HTTPS (a proxy in front terminates TLS): their
-    /// cookies are marked Secure, so that browsers never send them over plain HTTP.
+    /// The deployment is reached over HTTPS (a proxy in front terminates TLS): every cookie
+    /// (the analyst's sessions, the portal's CSRF token) is marked Secure, so that browsers
+    /// never send them over plain HTTP.
     #[arg(long, env = "WARD_SECURE_COOKIES")]
     pub secure_cookies: bool,
 

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::ServeArgs;
-use crate::analyst::AnalystConfig;
 use crate::fetch::FetchConfig;
 use crate::serve::evidence::EvidenceKey;
 use crate::serve::intake::IntakeConfig;
@@ -58,9 +57,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                 .then(|| Duration::from_secs(args.sync_interval)),
             intake,
             notices,
-            analyst: AnalystConfig {
-                secure_cookies: args.secure_cookies,
-            },
+            secure_cookies: args.secure_cookies,
             series: SeriesConfig {
                 options: SeriesOptions {
                     radius: args.series_radius,

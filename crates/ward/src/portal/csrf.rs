@@ -97,9 +97,13 @@ pub fn from_cookies<'a>(headers: impl Iterator<Item = &'a str>) -> Option<&'a st
 }
 
 /// The `Set-Cookie` value that gives the browser `token`: sent back only to the portal's
-/// pages, only from this site's own pages, never readable by scripts.
-pub fn set_cookie(token: &str) -> String {
-    format!("{COOKIE}={token}; Path=/report; HttpOnly; SameSite=Strict; Max-Age={LIFETIME_SECONDS}")
+/// pages, only from this site's own pages, never readable by scripts, and with `secure` (the
+/// deployment is reached over HTTPS) never over plain HTTP.
+pub fn set_cookie(token: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{COOKIE}={token}; Path=/report; HttpOnly; SameSite=Strict; Max-Age={LIFETIME_SECONDS}{secure}"
+    )
 }
 
 /// HMAC-SHA256 (RFC 2104).

@@ -128,7 +128,11 @@ async fn form(
     };
     let answers = Answers::default();
     let page = FormPage::new(place, &portal.places, language, &answers, &[], &token);
-    with_token(render(StatusCode::OK, &page), new_token.then_some(&token))
+    with_token(
+        render(StatusCode::OK, &page),
+        new_token.then_some(&token),
+        state.config.secure_cookies,
+    )
 }
 
 /// `POST /report[/{country}]`: files a report and sends the browser to its reference, or
@@ -178,7 +182,11 @@ async fn file(
         };
         let mut page = FormPage::new(place, &portal.places, language, &answers, &[], &token);
         page.notice = Some(language.t(notice));
-        with_token(render(status, &page), new_token.then_some(&token))
+        with_token(
+            render(status, &page),
+            new_token.then_some(&token),
+            state.config.secure_cookies,
+        )
     };
     if let Some(wait) = busy {
         let mut response = again(StatusCode::TOO_MANY_REQUESTS, "notice-busy");
@@ -339,9 +347,11 @@ fn token_for(portal: &Portal, headers: &HeaderMap) -> anyhow::Result<(String, bo
     }
 }
 
-fn with_token(mut response: Response, token: Option<&String>) -> Response {
+/// `response` with the CSRF cookie set to `token`, if there is one (`secure`: the deployment
+/// is reached over HTTPS).
+fn with_token(mut response: Response, token: Option<&String>, secure: bool) -> Response {
     if let Some(token) = token
-        && let Ok(value) = HeaderValue::from_str(&csrf::set_cookie(token))
+        && let Ok(value) = HeaderValue::from_str(&csrf::set_cookie(token, secure))
     {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

@@ -83,10 +83,16 @@ fn encode(fields: &Fields, token: &str) -> String {
 
 impl Fixture {
     async fn new() -> Fixture {
+        Fixture::with(false).await
+    }
+
+    /// With `secure_cookies`: the deployment is reached over HTTPS.
+    async fn with(secure_cookies: bool) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let store = AnyStore::open(dir.path(), None).await.unwrap();
         let config = Config {
             sync_interval: None,
+            secure_cookies,
             ..Config::default()
         };
         let state = start(store, config).await.unwrap();
@@ -166,6 +172,34 @@ impl Fixture {
 fn html_tag(body: &str) -> &str {
     let start = body.find("<html").unwrap();
     &body[start..start + body[start..].find('>').unwrap() + 1]
+}
+
+#[tokio::test]
+async fn the_csrf_cookie_is_secure_only_in_a_secure_deployment() {
+    let set_cookie = |page: &Reply| {
+        page.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("ward_csrf="))
+            .expect("the form sets the CSRF cookie")
+            .to_string()
+    };
+    for (secure, ending) in [
+        (false, "; HttpOnly; SameSite=Strict; Max-Age="),
+        (true, "; Secure"),
+    ] {
+        let f = Fixture::with(secure).await;
+        let page = f.get("/report", &[]).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let cookie = set_cookie(&page);
+        assert!(
+            cookie.contains("; Path=/report; HttpOnly; SameSite=Strict"),
+            "{cookie}"
+        );
+        assert_eq!(cookie.ends_with("; Secure"), secure, "{cookie}");
+        assert!(cookie.contains(ending), "{cookie}");
+    }
 }
 
 #[tokio::test]

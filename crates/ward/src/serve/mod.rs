@@ -73,8 +73,10 @@ pub struct Config {
     pub intake: intake::IntakeConfig,
     /// How hosts are sent notices, and URLs re-checked until removal.
     pub notices: notices::NoticeConfig,
-    /// How the analyst's pages are served.
-    pub analyst: crate::analyst::AnalystConfig,
+    /// The deployment is reached over HTTPS (a proxy terminates TLS): every cookie (the
+    /// analyst's sessions and login forms, the portal's CSRF token) is marked `Secure`, so a
+    /// browser never sends it over plain HTTP.
+    pub secure_cookies: bool,
     /// How near-duplicate content is grouped into series.
     pub series: series::SeriesConfig,
 }
@@ -91,7 +93,7 @@ impl Default for Config {
             sync_interval: Some(Duration::from_secs(60)),
             intake: intake::IntakeConfig::default(),
             notices: notices::NoticeConfig::default(),
-            analyst: crate::analyst::AnalystConfig::default(),
+            secure_cookies: false,
             series: series::SeriesConfig::default(),
         }
     }
