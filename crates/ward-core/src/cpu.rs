@@ -53,3 +53,45 @@ pub(crate) fn has_avx2() -> bool {
         std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt")
     })
 }
+
+/// Transposes an 8x8 matrix of 32-bit lanes (`m[i]` lane `j` becomes lane `i` of `out[j]`),
+/// for the AVX2 paths of the JPEG decoder's IDCT and PDQ's row interleaving. Only moves bits,
+/// so floats can go through it as bit casts.
+///
+/// # Safety
+/// The CPU must support AVX2 (call it from a function compiled for AVX2).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) unsafe fn transpose_8x8(
+    m: [std::arch::x86_64::__m256i; 8],
+) -> [std::arch::x86_64::__m256i; 8] {
+    use std::arch::x86_64::*;
+    unsafe {
+        let t0 = _mm256_unpacklo_epi32(m[0], m[1]);
+        let t1 = _mm256_unpackhi_epi32(m[0], m[1]);
+        let t2 = _mm256_unpacklo_epi32(m[2], m[3]);
+        let t3 = _mm256_unpackhi_epi32(m[2], m[3]);
+        let t4 = _mm256_unpacklo_epi32(m[4], m[5]);
+        let t5 = _mm256_unpackhi_epi32(m[4], m[5]);
+        let t6 = _mm256_unpacklo_epi32(m[6], m[7]);
+        let t7 = _mm256_unpackhi_epi32(m[6], m[7]);
+        let u0 = _mm256_unpacklo_epi64(t0, t2);
+        let u1 = _mm256_unpackhi_epi64(t0, t2);
+        let u2 = _mm256_unpacklo_epi64(t1, t3);
+        let u3 = _mm256_unpackhi_epi64(t1, t3);
+        let u4 = _mm256_unpacklo_epi64(t4, t6);
+        let u5 = _mm256_unpackhi_epi64(t4, t6);
+        let u6 = _mm256_unpacklo_epi64(t5, t7);
+        let u7 = _mm256_unpackhi_epi64(t5, t7);
+        [
+            _mm256_permute2x128_si256::<0x20>(u0, u4),
+            _mm256_permute2x128_si256::<0x20>(u1, u5),
+            _mm256_permute2x128_si256::<0x20>(u2, u6),
+            _mm256_permute2x128_si256::<0x20>(u3, u7),
+            _mm256_permute2x128_si256::<0x31>(u0, u4),
+            _mm256_permute2x128_si256::<0x31>(u1, u5),
+            _mm256_permute2x128_si256::<0x31>(u2, u6),
+            _mm256_permute2x128_si256::<0x31>(u3, u7),
+        ]
+    }
+}

@@ -60,39 +60,7 @@ mod avx2 {
     use std::arch::x86_64::*;
 
     use super::LANES;
-
-    /// Transposes the 8x8 tile `m` (`m[i]` lane `j` becomes `out[j]` lane `i`).
-    #[inline(always)]
-    unsafe fn transpose(m: [__m256; 8]) -> [__m256; 8] {
-        unsafe {
-            let t0 = _mm256_unpacklo_ps(m[0], m[1]);
-            let t1 = _mm256_unpackhi_ps(m[0], m[1]);
-            let t2 = _mm256_unpacklo_ps(m[2], m[3]);
-            let t3 = _mm256_unpackhi_ps(m[2], m[3]);
-            let t4 = _mm256_unpacklo_ps(m[4], m[5]);
-            let t5 = _mm256_unpackhi_ps(m[4], m[5]);
-            let t6 = _mm256_unpacklo_ps(m[6], m[7]);
-            let t7 = _mm256_unpackhi_ps(m[6], m[7]);
-            let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
-            let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
-            let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
-            let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
-            let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
-            let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
-            let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
-            let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
-            [
-                _mm256_permute2f128_ps::<0x20>(s0, s4),
-                _mm256_permute2f128_ps::<0x20>(s1, s5),
-                _mm256_permute2f128_ps::<0x20>(s2, s6),
-                _mm256_permute2f128_ps::<0x20>(s3, s7),
-                _mm256_permute2f128_ps::<0x31>(s0, s4),
-                _mm256_permute2f128_ps::<0x31>(s1, s5),
-                _mm256_permute2f128_ps::<0x31>(s2, s6),
-                _mm256_permute2f128_ps::<0x31>(s3, s7),
-            ]
-        }
-    }
+    use crate::cpu::transpose_8x8 as transpose;
 
     /// [`super::interleave`] for whole tiles of eight columns; returns the columns done.
     ///
@@ -112,10 +80,10 @@ mod avx2 {
             // SAFETY: row `l`'s columns c..c+8 lie within `LANES * cols` floats, and cells
             // c..c+8 within `cols` cells of `LANES` floats.
             unsafe {
-                let m: [__m256; 8] =
-                    std::array::from_fn(|l| _mm256_loadu_ps(src.add(l * cols + c)));
+                let m: [__m256i; 8] =
+                    std::array::from_fn(|l| _mm256_loadu_si256(src.add(l * cols + c).cast()));
                 for (j, v) in transpose(m).into_iter().enumerate() {
-                    _mm256_storeu_ps(dst.add((c + j) * LANES), v);
+                    _mm256_storeu_si256(dst.add((c + j) * LANES).cast(), v);
                 }
             }
         }
@@ -138,10 +106,10 @@ mod avx2 {
             let c = tile * 8;
             // SAFETY: as in `interleave`, with source and destination swapped.
             unsafe {
-                let m: [__m256; 8] =
-                    std::array::from_fn(|j| _mm256_loadu_ps(src.add((c + j) * LANES)));
+                let m: [__m256i; 8] =
+                    std::array::from_fn(|j| _mm256_loadu_si256(src.add((c + j) * LANES).cast()));
                 for (l, v) in transpose(m).into_iter().enumerate() {
-                    _mm256_storeu_ps(dst.add(l * cols + c), v);
+                    _mm256_storeu_si256(dst.add(l * cols + c).cast(), v);
                 }
             }
         }

@@ -6,6 +6,8 @@
 
 use std::arch::x86_64::*;
 
+use crate::cpu::transpose_8x8 as transpose;
+
 use super::color::{FIX_0_34414, FIX_0_71414, FIX_1_40200, FIX_1_77200, ONE_HALF, SCALE_BITS};
 use super::idct::{
     CONST_BITS, FIX_0_298631336, FIX_0_390180644, FIX_0_541196100, FIX_0_765366865,
@@ -63,39 +65,6 @@ unsafe fn pass(x: [__m256i; 8], bits: i32) -> [__m256i; 8] {
             descale(sub(tmp12, t1)),
             descale(sub(tmp11, t2)),
             descale(sub(tmp10, t3)),
-        ]
-    }
-}
-
-/// Transposes an 8x8 matrix of 32-bit lanes.
-#[inline(always)]
-unsafe fn transpose(m: [__m256i; 8]) -> [__m256i; 8] {
-    unsafe {
-        let t0 = _mm256_unpacklo_epi32(m[0], m[1]);
-        let t1 = _mm256_unpackhi_epi32(m[0], m[1]);
-        let t2 = _mm256_unpacklo_epi32(m[2], m[3]);
-        let t3 = _mm256_unpackhi_epi32(m[2], m[3]);
-        let t4 = _mm256_unpacklo_epi32(m[4], m[5]);
-        let t5 = _mm256_unpackhi_epi32(m[4], m[5]);
-        let t6 = _mm256_unpacklo_epi32(m[6], m[7]);
-        let t7 = _mm256_unpackhi_epi32(m[6], m[7]);
-        let u0 = _mm256_unpacklo_epi64(t0, t2);
-        let u1 = _mm256_unpackhi_epi64(t0, t2);
-        let u2 = _mm256_unpacklo_epi64(t1, t3);
-        let u3 = _mm256_unpackhi_epi64(t1, t3);
-        let u4 = _mm256_unpacklo_epi64(t4, t6);
-        let u5 = _mm256_unpackhi_epi64(t4, t6);
-        let u6 = _mm256_unpacklo_epi64(t5, t7);
-        let u7 = _mm256_unpackhi_epi64(t5, t7);
-        [
-            _mm256_permute2x128_si256::<0x20>(u0, u4),
-            _mm256_permute2x128_si256::<0x20>(u1, u5),
-            _mm256_permute2x128_si256::<0x20>(u2, u6),
-            _mm256_permute2x128_si256::<0x20>(u3, u7),
-            _mm256_permute2x128_si256::<0x31>(u0, u4),
-            _mm256_permute2x128_si256::<0x31>(u1, u5),
-            _mm256_permute2x128_si256::<0x31>(u2, u6),
-            _mm256_permute2x128_si256::<0x31>(u3, u7),
         ]
     }
 }
