@@ -308,7 +308,7 @@ pub async fn update(
         offender_identified: Some(form.get("offender_identified").is_some()),
         referral: Some(referral),
     };
-    found(&state, id).await?;
+    // A series that does not exist is the store's not-found (a 404 page).
     let series = state
         .store
         .update_series(&Actor::user(&analyst.user), SeriesId(id), &change)
