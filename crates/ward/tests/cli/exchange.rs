@@ -5,34 +5,22 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::{Run, testdata, ward, ward_with_stdin};
+use crate::{Run, testdata, ward_in, ward_with_stdin};
 
 fn sample(path: &str) -> String {
     testdata().join("exchange").join(path).display().to_string()
-}
-
-/// `ward COMMAND --data-dir DIR ARGS...` (the store options belong to the subcommand).
-fn run(dir: &Path, args: &[&str]) -> Run {
-    let (command, rest) = args.split_first().expect("a subcommand");
-    let mut all = vec![
-        command.to_string(),
-        "--data-dir".into(),
-        dir.display().to_string(),
-    ];
-    all.extend(rest.iter().map(|a| a.to_string()));
-    ward(all)
 }
 
 /// `ward import --data-dir DIR --bank BANK --format FORMAT FILE...`
 fn import(dir: &Path, bank: &str, format: &str, files: &[&str]) -> Run {
     let mut args = vec!["import", "--bank", bank, "--format", format];
     args.extend(files);
-    run(dir, &args)
+    ward_in(dir, &args)
 }
 
 /// `ward export ...` to standard output.
 fn export(dir: &Path, bank: &str, format: &str) -> Run {
-    run(dir, &["export", "--bank", bank, "--format", format])
+    ward_in(dir, &["export", "--bank", bank, "--format", format])
 }
 
 /// A bank's content as HMA lines (signals, label and attributes, sorted, ids dropped).

@@ -92,6 +92,19 @@ pub fn ward<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Run {
     ward_with_stdin(args, None)
 }
 
+/// `ward COMMAND --data-dir DIR ARGS...`: a subcommand on the store in `dir` (the store
+/// options belong to the subcommand).
+pub fn ward_in(dir: &Path, args: &[&str]) -> Run {
+    let (command, rest) = args.split_first().expect("a subcommand");
+    let mut all = vec![
+        command.to_string(),
+        "--data-dir".into(),
+        dir.display().to_string(),
+    ];
+    all.extend(rest.iter().map(|a| a.to_string()));
+    ward(all)
+}
+
 /// Runs `ward` with `args`, feeding it `stdin` (none at all when `None`). Fails the test if
 /// the binary panicked, whatever the outcome.
 pub fn ward_with_stdin<S: AsRef<OsStr>>(

@@ -5,23 +5,11 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::{Run, testdata, ward};
-
-/// `ward COMMAND --data-dir DIR ARGS...`
-fn run(dir: &Path, args: &[&str]) -> Run {
-    let (command, rest) = args.split_first().expect("a subcommand");
-    let mut all = vec![
-        command.to_string(),
-        "--data-dir".into(),
-        dir.display().to_string(),
-    ];
-    all.extend(rest.iter().map(|a| a.to_string()));
-    ward(all)
-}
+use crate::{testdata, ward_in};
 
 /// A bank's items as their signals and label (from its HMA export), sorted.
 fn signals_and_labels(dir: &Path, bank: &str) -> BTreeSet<String> {
-    let run = run(dir, &["export", "--bank", bank, "--format", "hma"]);
+    let run = ward_in(dir, &["export", "--bank", bank, "--format", "hma"]);
     assert_eq!(run.code, Some(0), "{run:?}");
     run.stdout
         .lines()
@@ -41,7 +29,7 @@ fn a_referral_as_vics_imports_into_a_bank_with_the_same_signals() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let list = testdata().join("exchange/vics/media.json");
-    let imported = run(
+    let imported = ward_in(
         d,
         &[
             "import",
@@ -60,7 +48,7 @@ fn a_referral_as_vics_imports_into_a_bank_with_the_same_signals() {
     let ids = ids.join(",");
 
     let referral = d.join("referral.json");
-    let exported = run(
+    let exported = ward_in(
         d,
         &[
             "referral",
@@ -80,7 +68,7 @@ fn a_referral_as_vics_imports_into_a_bank_with_the_same_signals() {
         )),
         "{exported:?}"
     );
-    let copied = run(
+    let copied = ward_in(
         d,
         &[
             "import",
@@ -95,7 +83,7 @@ fn a_referral_as_vics_imports_into_a_bank_with_the_same_signals() {
     assert_eq!(signals_and_labels(d, "COPY"), source);
 
     // As Ward's referral JSON, on standard output.
-    let json = run(d, &["referral", "--content", "2,1", "--format", "json"]);
+    let json = ward_in(d, &["referral", "--content", "2,1", "--format", "json"]);
     assert_eq!(json.code, Some(0), "{json:?}");
     let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(document["format"], "ward-referral");
@@ -115,18 +103,18 @@ fn a_referral_as_vics_imports_into_a_bank_with_the_same_signals() {
 fn a_referral_of_nothing_there_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let missing = run(d, &["referral", "--content", "999"]);
+    let missing = ward_in(d, &["referral", "--content", "999"]);
     assert_eq!(missing.code, Some(2), "{missing:?}");
     assert!(
         missing.stderr.contains("content 999 not found"),
         "{missing:?}"
     );
-    let format = run(d, &["referral", "--content", "1", "--format", "csv"]);
+    let format = ward_in(d, &["referral", "--content", "1", "--format", "csv"]);
     assert_eq!(format.code, Some(2), "{format:?}");
     assert!(
         format.stderr.contains("expected json or vics"),
         "{format:?}"
     );
-    let not_a_number = run(d, &["referral", "--content", "1,x"]);
+    let not_a_number = ward_in(d, &["referral", "--content", "1,x"]);
     assert_eq!(not_a_number.code, Some(2), "{not_a_number:?}");
 }
