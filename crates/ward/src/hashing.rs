@@ -301,7 +301,8 @@ fn hash_input(input: &Input, options: &HashOptions) -> Result<Signals, HashError
                 (None, Input::Path(path)) => path.as_path(),
                 (None, Input::Stdin) => unreachable!("standard input is always spooled"),
             };
-            let hashed = video::hash_video(path, video_options).map_err(HashError::Video)?;
+            let hashed =
+                crate::video_worker::hash_video(path, video_options).map_err(HashError::Video)?;
             drop(spooled);
             // Nothing to match, and a sign of a damaged file the decoder did not complain
             // about: better an error than a video that silently matches nothing.

@@ -10,6 +10,7 @@ mod portal;
 mod referral;
 mod serve;
 mod sync;
+mod video_worker;
 
 use std::io;
 use std::process::ExitCode;

@@ -13,12 +13,16 @@
 
 mod bars;
 mod ffmpeg;
+mod frames;
+mod h264;
 mod keyframes;
+mod libav;
 mod search;
 mod vpdq;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread;
 use std::time::Duration;
@@ -44,7 +48,7 @@ pub struct VideoOptions {
     pub max_frame_pixels: u64,
     /// The decoder is stopped after this long.
     pub timeout: Duration,
-    /// The programs to run.
+    /// The FFmpeg programs that draw keyframe grids ([`keyframe_grid`]).
     pub ffmpeg: PathBuf,
     pub ffprobe: PathBuf,
     /// Also hash each frame inside its letterbox or pillarbox bars, when it has some (see
@@ -139,44 +143,14 @@ pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<HashedVideo> {
             options.seconds_per_hash
         )));
     }
-    // FFmpeg starts (and waits for its filters) while ffprobe reads the stream's shape.
-    let mut frames = ffmpeg::Frames::spawn(path, options)?;
-    let info = ffmpeg::probe(path, options)?;
-    let pixels = u64::from(info.width) * u64::from(info.height);
-    if pixels == 0 {
-        return Err(Error::Corrupt {
-            format: "video",
-            message: "zero-sized frames".into(),
-        });
-    }
-    if pixels > options.max_frame_pixels {
-        return Err(Error::TooLarge {
-            width: u64::from(info.width),
-            height: u64::from(info.height),
-            limit: options.max_frame_pixels,
-        });
-    }
-    let limit = options.max_duration.as_secs();
-    if let Some(seconds) = info
-        .duration
-        .filter(|&d| d > options.max_duration.as_secs_f64())
-    {
-        return Err(Error::TooLong { seconds, limit });
-    }
-    // The reference needs the average frame rate both to sample and to stamp frames.
-    let fps = info.fps.ok_or_else(|| Error::Corrupt {
-        format: "video",
-        message: "no frame rate".into(),
-    })?;
-    let step = ((options.seconds_per_hash * fps).floor() as u64).max(1);
-    let max_frames = (options.max_duration.as_secs_f64() * fps).ceil() as u64 + 1;
-
-    frames.begin(&info, step)?;
-    let stop = frames.stop_handle();
-    // Frames are read on their own thread, some frames ahead of the hashing threads, so
-    // that FFmpeg decodes the next ones while Ward hashes (a pipe holds far less than a
-    // frame) and a decoder that stalls on a frame's references leaves frames to hash.
-    // Buffers go back to the reader to be filled again.
+    let frames = frames::Frames::open(path, options)?;
+    let info = frames.info().clone();
+    let fps = frames.fps();
+    let stop = frames.stop_flag();
+    // Frames are decoded and converted on their own thread, some frames ahead of the
+    // hashing threads, so that the decoder goes on while Ward hashes and a decoder that
+    // stalls on a frame's references leaves frames to hash. Buffers go back to the decoding
+    // thread to be filled again.
     let frame_bytes = info.width as usize * info.height as usize * 3;
     let workers = match options.threads {
         0 => thread::available_parallelism().map_or(1, |n| n.get()),
@@ -189,18 +163,16 @@ pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<HashedVideo> {
     let job = Job {
         info: &info,
         fps,
-        step,
-        max_frames,
         options,
     };
     let results: Vec<Result<Hashed>> = thread::scope(|scope| {
         scope.spawn(move || read_frames(frames, &full_tx, &empty_rx));
         let handles: Vec<_> = (0..workers)
             .map(|_| {
-                let (full, empty, stop) = (&full_rx, empty_tx.clone(), stop.clone());
+                let (full, empty, stop) = (&full_rx, empty_tx.clone(), &*stop);
                 scope.spawn(move || {
                     yield_to_the_decoder();
-                    job.hash_frames(full, &empty, &stop)
+                    job.hash_frames(full, &empty, stop)
                 })
             })
             .collect();
@@ -263,34 +235,32 @@ fn read_ahead(frame_bytes: usize, workers: usize) -> usize {
 /// The most memory that frames read ahead may hold.
 const READ_AHEAD_BYTES: usize = 64 << 20;
 
-/// What the reader thread hands over.
+/// What the decoding thread hands over.
 enum Read {
-    /// The `k`th frame FFmpeg sent (frame `k * step` of the video).
+    /// A sampled frame, by its number in the video, as RGB24.
     Frame(u64, Vec<u8>),
     /// The decoder finished, well or not.
     End(Result<()>),
 }
 
-/// Reads frames until the end, an error, or the hashing side hanging up.
-fn read_frames(mut frames: ffmpeg::Frames, full: &SyncSender<Read>, empty: &Receiver<Vec<u8>>) {
-    let mut k = 0;
+/// Decodes frames until the end, an error, or the hashing side hanging up.
+fn read_frames(mut frames: frames::Frames, full: &SyncSender<Read>, empty: &Receiver<Vec<u8>>) {
     loop {
         let mut buffer = empty.try_recv().unwrap_or_default();
         match frames.next(&mut buffer) {
-            Ok(true) => {
-                if full.send(Read::Frame(k, buffer)).is_err() {
-                    return; // dropping `frames` stops the decoder
+            Ok(Some(number)) => {
+                if full.send(Read::Frame(number, buffer)).is_err() {
+                    return;
                 }
-                k += 1;
             }
-            Ok(false) => break,
+            Ok(None) => break,
             Err(e) => {
                 let _ = full.send(Read::End(Err(e)));
                 return;
             }
         }
     }
-    let _ = full.send(Read::End(frames.finish()));
+    let _ = full.send(Read::End(Ok(())));
 }
 
 /// What one hashing thread hashed.
@@ -308,8 +278,6 @@ struct Hashed {
 struct Job<'a> {
     info: &'a VideoInfo,
     fps: f64,
-    step: u64,
-    max_frames: u64,
     options: &'a VideoOptions,
 }
 
@@ -321,7 +289,7 @@ impl Job<'_> {
         &self,
         full: &Mutex<Receiver<Read>>,
         empty: &mpsc::Sender<Vec<u8>>,
-        stop: &ffmpeg::StopHandle,
+        stop: &AtomicBool,
     ) -> Result<Hashed> {
         let mut out = Hashed::default();
         let mut failed = None;
@@ -331,8 +299,8 @@ impl Job<'_> {
                 Err(_) => return Err(Error::Decoder("a hashing thread failed".into())),
             };
             let result = match read {
-                Ok(Read::Frame(k, buffer)) if failed.is_none() => {
-                    self.hash_frame(k, buffer, &mut out, empty)
+                Ok(Read::Frame(number, buffer)) if failed.is_none() => {
+                    self.hash_frame(number, buffer, &mut out, empty)
                 }
                 Ok(Read::Frame(..)) => Ok(()),
                 Ok(Read::End(result)) => {
@@ -343,7 +311,7 @@ impl Job<'_> {
                 Err(_) => break,
             };
             if let Err(error) = result {
-                stop.stop();
+                stop.store(true, Ordering::Release);
                 failed.get_or_insert(error);
             }
             if out.ended {
@@ -358,19 +326,12 @@ impl Job<'_> {
 
     fn hash_frame(
         &self,
-        k: u64,
+        number: u64,
         buffer: Vec<u8>,
         out: &mut Hashed,
         empty: &mpsc::Sender<Vec<u8>>,
     ) -> Result<()> {
         let (info, options) = (self.info, self.options);
-        let number = k * self.step;
-        if number >= self.max_frames {
-            return Err(Error::TooLong {
-                seconds: number as f64 / self.fps,
-                limit: options.max_duration.as_secs(),
-            });
-        }
         let picture = Picture::new(info.width, info.height, Pixels::Rgb(buffer))?;
         let dct = PdqDct::compute(&picture, Pipeline::VideoFrame);
         let frame = FrameHash {
@@ -472,13 +433,14 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_decoder_is_a_clear_error() {
-        let options = VideoOptions {
-            ffprobe: PathBuf::from("/nonexistent/ffprobe"),
-            ..VideoOptions::default()
-        };
-        match hash_video(Path::new("whatever.mp4"), &options) {
-            Err(Error::Decoder(message)) => assert!(message.contains("not found"), "{message}"),
+    fn a_missing_file_is_a_clear_error() {
+        match hash_video(
+            Path::new("/nonexistent/video.mp4"),
+            &VideoOptions::default(),
+        ) {
+            Err(Error::Corrupt { message, .. }) => {
+                assert!(message.contains("No such file"), "{message}")
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -64,7 +64,7 @@ enum Command {
     /// Files are hashed in parallel on all cores and printed in the order given. What a file
     /// is comes from its first bytes, never its name. Images: JPEG, PNG, GIF, WebP, BMP,
     /// TIFF. Videos (MP4, MOV, Matroska/WebM, AVI, FLV, ASF/WMV, MPEG, MPEG-TS) are decoded
-    /// by FFmpeg, run as a separate process (see --ffmpeg); a video's vPDQ is the PDQ hash of
+    /// with FFmpeg's libraries in a separate process; a video's vPDQ is the PDQ hash of
     /// one frame every --seconds-per-hash, sampled and stamped as Meta's vPDQ does, so it
     /// matches the lists HMA and python-threatexchange make.
     #[command(
@@ -163,6 +163,11 @@ enum Command {
     /// duplicating anything. `ward serve` pulls every --sync-interval seconds.
     #[command(subcommand)]
     Sync(SyncCommand),
+
+    /// Decode and hash one video and print the result as a JSON line: the child process
+    /// every other command decodes videos in (see video_worker.rs), not for people.
+    #[command(name = "video-worker", hide = true)]
+    VideoWorker(VideoWorkerArgs),
 }
 
 /// `ward sync` subcommands.
@@ -333,11 +338,12 @@ pub struct VideoArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 30 * 60, value_parser = value_parser!(u64).range(1..))]
     pub decoder_timeout: u64,
 
-    /// The FFmpeg program that decodes videos (a path, or a name looked up in PATH).
+    /// The FFmpeg program that draws the keyframe grids of the analyst's pages (a path, or a
+    /// name looked up in PATH). Hashing decodes with FFmpeg's libraries, in a child process.
     #[arg(long, value_name = "PATH", default_value = "ffmpeg")]
     pub ffmpeg: PathBuf,
 
-    /// The ffprobe program that reads a video's size, frame rate and duration.
+    /// The ffprobe program that reads a video's size and duration for keyframe grids.
     #[arg(long, value_name = "PATH", default_value = "ffprobe")]
     pub ffprobe: PathBuf,
 }
@@ -355,6 +361,24 @@ impl VideoArgs {
             threads: 0,
         }
     }
+}
+
+/// Arguments of the hidden `ward video-worker`.
+#[derive(Debug, Args)]
+pub struct VideoWorkerArgs {
+    #[command(flatten)]
+    pub video: VideoArgs,
+
+    /// Threads hashing frames; 0 for one per core.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+
+    /// Also hash frames inside their letterbox or pillarbox bars.
+    #[arg(long)]
+    pub trim_bars: bool,
+
+    /// The video.
+    pub path: PathBuf,
 }
 
 /// Arguments of `ward match`.
@@ -771,6 +795,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => exchange::export(&args),
         Command::Referral(args) => referral::run(&args),
         Command::Sync(command) => sync::run(&command),
+        Command::VideoWorker(args) => {
+            let options = VideoOptions {
+                threads: args.threads,
+                trim_bars: args.trim_bars,
+                ..args.video.options()
+            };
+            println!("{}", crate::video_worker::serve(&args.path, &options));
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -1056,7 +1089,8 @@ mod tests {
             | Command::Import(_)
             | Command::Export(_)
             | Command::Referral(_)
-            | Command::Sync(_) => {
+            | Command::Sync(_)
+            | Command::VideoWorker(_) => {
                 return Err(());
             }
         })

@@ -98,7 +98,7 @@ pub async fn hash_bytes(bytes: Vec<u8>, video: VideoOptions) -> ApiResult<Hashed
             file.write_all(&bytes)
                 .map_err(|e| ApiError::internal(format!("temporary file: {e}")))?;
             drop(bytes);
-            let hashed = video::hash_video(file.path(), &video)?;
+            let hashed = crate::video_worker::hash_video(file.path(), &video)?;
             if hashed.vpdq.is_empty() {
                 return Err(ApiError::from(ward_core::Error::Corrupt {
                     format: "video",

@@ -111,8 +111,24 @@ pub fn ward_with_stdin<S: AsRef<OsStr>>(
     args: impl IntoIterator<Item = S>,
     stdin: Option<&[u8]>,
 ) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
-        .args(args)
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ward"));
+    command.args(args);
+    finish(command, stdin)
+}
+
+/// Runs `ward` with `args` and the environment variables `env` added.
+pub fn ward_with_env<S: AsRef<OsStr>>(
+    args: impl IntoIterator<Item = S>,
+    env: &[(&str, &OsStr)],
+) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ward"));
+    command.args(args).envs(env.iter().copied());
+    finish(command, None)
+}
+
+/// Runs `command` (a `ward`) to its end, as [`ward_with_stdin`] describes.
+fn finish(mut command: Command, stdin: Option<&[u8]>) -> Run {
+    let mut child = command
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {

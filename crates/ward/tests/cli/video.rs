@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use ward_core::digest::FileDigests;
 use ward_core::video::Vpdq;
 
-use crate::{Run, repo_file, shown, ward, ward_with_stdin};
+use crate::{Run, repo_file, shown, ward, ward_with_env, ward_with_stdin};
 
 /// The generated videos, all at 25 frames per second.
 struct Videos {
@@ -456,16 +456,10 @@ fn scan_finds_listed_videos_among_other_files() {
     let md5 = FileDigests::of(&fs::read(&v.clip).unwrap()).md5;
     let digests = dir.path().join("digests.txt");
     fs::write(&digests, format!("{md5}\n")).unwrap();
-    let run = ward_args(&[
-        &"scan",
-        &folder,
-        &"--list",
-        &digests,
-        &"--ffprobe",
-        &"/nonexistent/ffprobe",
-        &"--ffmpeg",
-        &"/nonexistent/ffmpeg",
-    ]);
+    let run = ward_with_worker(
+        Path::new("/nonexistent/worker"),
+        &[&"scan", &folder, &"--list", &digests],
+    );
     assert_eq!(run.code, Some(3), "{run:?}");
     let records = run.records();
     assert_eq!(records.len(), 1, "{run:?}");
@@ -535,29 +529,36 @@ fn bad_videos_give_error_records_and_the_others_are_hashed() {
     assert_eq!(run.code, Some(0), "{run:?}");
 }
 
+/// `ward ARGS` with the video worker replaced by `worker`.
+fn ward_with_worker(worker: &Path, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Run {
+    ward_with_env(
+        args.iter().map(|a| a.as_ref()),
+        &[("WARD_VIDEO_WORKER", worker.as_os_str())],
+    )
+}
+
+/// A shell script standing in for the video worker.
+fn fake_worker(dir: &Path, name: &str, script: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    path
+}
+
 #[test]
 fn a_decoder_that_hangs_is_stopped_at_the_timeout() {
     let v = videos();
     let dir = tempfile::tempdir().unwrap();
-    let hanging = dir.path().join("fake-ffmpeg");
     // `exec`, so that stopping the process stops the sleep too.
-    fs::write(&hanging, "#!/bin/sh\nexec sleep 30\n").unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        fs::set_permissions(&hanging, fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    let hanging = fake_worker(dir.path(), "hanging-worker", "exec sleep 60");
     let started = Instant::now();
-    let run = ward_args(&[
-        &"hash",
-        &"--ffmpeg",
-        &hanging,
-        &"--decoder-timeout",
-        &"1",
-        &v.clip,
-    ]);
+    let run = ward_with_worker(&hanging, &[&"hash", &"--decoder-timeout", &"1", &v.clip]);
     assert!(
-        started.elapsed() < Duration::from_secs(20),
+        started.elapsed() < Duration::from_secs(30),
         "{:?}",
         started.elapsed()
     );
@@ -575,20 +576,34 @@ fn a_decoder_that_hangs_is_stopped_at_the_timeout() {
 }
 
 #[test]
+fn a_decoder_that_crashes_takes_only_itself_down() {
+    let v = videos();
+    let dir = tempfile::tempdir().unwrap();
+    // The worker dies as a codec's bad memory access would kill it.
+    let crashing = fake_worker(dir.path(), "crashing-worker", "kill -SEGV $$");
+    let image = dir.path().join("image.png");
+    image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 128]))
+        .save(&image)
+        .unwrap();
+    let run = ward_with_worker(&crashing, &[&"hash", &v.clip, &image]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    let records = run.records();
+    assert_eq!(records.len(), 2, "{run:?}");
+    assert_eq!(
+        records[0]["error"],
+        "video decoder: the video decoder crashed (signal 11)"
+    );
+    assert!(records[1]["pdq"].is_string(), "{run:?}");
+}
+
+#[test]
 fn a_missing_decoder_is_named() {
     let v = videos();
-    for (option, program) in [
-        ("--ffprobe", "/nonexistent/ffprobe"),
-        ("--ffmpeg", "/nonexistent/ffmpeg"),
-    ] {
-        let run = ward_args(&[&"hash", &option, &program, &v.clip]);
-        assert_eq!(run.code, Some(1));
-        assert_eq!(
-            error_of(&run),
-            format!(
-                "video decoder: {program} not found: install FFmpeg (Debian: apt-get install \
-                 ffmpeg)"
-            )
-        );
-    }
+    let run = ward_with_worker(Path::new("/nonexistent/worker"), &[&"hash", &v.clip]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        error_of(&run)
+            .starts_with("video decoder: cannot run the video decoder /nonexistent/worker: "),
+        "{run:?}"
+    );
 }

@@ -1,0 +1,441 @@
+//! A video's frames numbered as the reference numbers them, and only the sampled ones
+//! converted to RGB24; when sampling, the non-reference pictures between samples are not
+//! decoded at all.
+//!
+//! The reference numbers a frame by how many frames its decoder gave before it: display
+//! order. Decoding every packet, that is simply a count. Skipping a packet (an H.264
+//! non-reference picture that is not sampled: nothing else is predicted from it, so every
+//! other frame decodes to the same pixels) takes its frame out of the count, so then a
+//! frame's number is its rank among the stream's presentation times, read beforehand from
+//! the packets alone. Each frame the decoder gives is checked: its rank must equal the
+//! frames given before it plus the packets skipped before it. A stream where that fails
+//! (missing or repeated times, a decoder that drops or reorders frames) is decoded again
+//! from the start without skipping, and the frames already sampled are not given twice.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::h264;
+use super::libav::{self, Decoded, Stream};
+use super::{VideoInfo, VideoOptions};
+use crate::error::{Error, Result};
+
+/// Decoder errors in a row, without a frame between them, after which a video is refused.
+const MAX_FAILURES_IN_A_ROW: u32 = 64;
+
+/// The sampled frames of a video, in order.
+#[derive(Debug)]
+pub(super) struct Frames {
+    path: PathBuf,
+    stream: Stream,
+    /// Every `step`th frame is sampled (numbers 0, step, 2 step, ...).
+    step: u64,
+    skipping: Option<Skipping>,
+    /// Frames the decoder gave since it was opened.
+    given: u64,
+    /// Packets not decoded (since the stream was last opened).
+    skipped: u64,
+    /// The last frame handed out (after a restart, earlier ones are not handed out again).
+    last: Option<u64>,
+    /// A packet read that the decoder could not take yet.
+    pending: bool,
+    flushed: bool,
+    /// The first packet or frame the decoder refused (decoding goes on without it).
+    refused: Option<Error>,
+    /// Decoder errors since the last frame (a decoder that only fails is given up on).
+    failures: u32,
+    info: VideoInfo,
+    fps: f64,
+    max_frames: u64,
+    max_pixels: u64,
+    max_seconds: u64,
+    deadline: Instant,
+    timeout: Duration,
+    stop: Arc<AtomicBool>,
+}
+
+/// The stream's presentation times in order, and the ranks of the packets skipped.
+#[derive(Debug)]
+struct Skipping {
+    order: Vec<i64>,
+    length_size: usize,
+    /// Ranks of skipped packets whose frames would not have been given yet.
+    skipped: BinaryHeap<Reverse<u64>>,
+    /// Skipped packets ranked before the frames given so far.
+    skipped_before: u64,
+}
+
+impl Skipping {
+    /// The number of the frame with presentation time `pts`, the decoder having given
+    /// `given` frames before it: its rank, if that agrees with the frames given and the
+    /// packets skipped before it.
+    fn number(&mut self, pts: i64, given: u64) -> Option<u64> {
+        let rank = self.order.binary_search(&pts).ok()? as u64;
+        while let Some(&Reverse(skipped)) = self.skipped.peek() {
+            if skipped >= rank {
+                break;
+            }
+            self.skipped.pop();
+            self.skipped_before += 1;
+        }
+        (rank == given + self.skipped_before).then_some(rank)
+    }
+}
+
+impl Frames {
+    /// Opens `path` to give a frame every `options.seconds_per_hash` (at the stream's
+    /// average frame rate), refusing a video over the limits before decoding it.
+    pub(super) fn open(path: &Path, options: &VideoOptions) -> Result<Frames> {
+        let deadline = Instant::now() + options.timeout;
+        let stream = Stream::open(path, true, options.max_frame_pixels)?;
+        let shape = stream.info();
+        let info = VideoInfo {
+            width: shape.width,
+            height: shape.height,
+            fps: match shape.rate {
+                (n, d) if n > 0 && d > 0 => Some(f64::from(n) / f64::from(d)),
+                _ => None,
+            },
+            duration: shape.duration,
+            frames: shape.frames,
+        };
+        if u64::from(info.width) * u64::from(info.height) == 0 {
+            return Err(Error::Corrupt {
+                format: "video",
+                message: "zero-sized frames".into(),
+            });
+        }
+        let max_seconds = options.max_duration.as_secs();
+        if let Some(seconds) = info
+            .duration
+            .filter(|&d| d > options.max_duration.as_secs_f64())
+        {
+            return Err(Error::TooLong {
+                seconds,
+                limit: max_seconds,
+            });
+        }
+        // The reference needs the average frame rate both to sample and to stamp frames.
+        let fps = info.fps.ok_or_else(|| Error::Corrupt {
+            format: "video",
+            message: "no frame rate".into(),
+        })?;
+        let step = ((options.seconds_per_hash * fps).floor() as u64).max(1);
+        let mut frames = Frames {
+            path: path.to_path_buf(),
+            stream,
+            step,
+            skipping: None,
+            given: 0,
+            skipped: 0,
+            last: None,
+            pending: false,
+            flushed: false,
+            refused: None,
+            failures: 0,
+            info,
+            fps,
+            max_frames: (options.max_duration.as_secs_f64() * fps).ceil() as u64 + 1,
+            max_pixels: options.max_frame_pixels,
+            max_seconds,
+            deadline,
+            timeout: options.timeout,
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        if let Some(length_size) = frames.stream.info().h264.filter(|_| frames.step > 1) {
+            frames.skipping = frames.presentation_order()?.map(|order| Skipping {
+                order,
+                length_size,
+                skipped: BinaryHeap::new(),
+                skipped_before: 0,
+            });
+        }
+        Ok(frames)
+    }
+
+    /// What the container says about the stream.
+    pub(super) fn info(&self) -> &VideoInfo {
+        &self.info
+    }
+
+    /// The average frame rate the reference samples and stamps frames by.
+    pub(super) fn fps(&self) -> f64 {
+        self.fps
+    }
+
+    /// Whether non-reference pictures between samples are being skipped.
+    #[cfg(test)]
+    fn skipping(&self) -> bool {
+        self.skipping.is_some()
+    }
+
+    /// A flag that stops decoding from another thread (at the next packet).
+    pub(super) fn stop_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stop)
+    }
+
+    /// Reads the stream's packets (without decoding) for their presentation times in
+    /// order; `None` when they cannot number the frames (a time missing or repeated).
+    /// Packets the demuxer marks for discarding give no frame and are left out.
+    fn presentation_order(&self) -> Result<Option<Vec<i64>>> {
+        let mut packets = Stream::open(&self.path, false, self.max_pixels)?;
+        let mut order = Vec::new();
+        let mut usable = true;
+        while let Some(packet) = packets.read()? {
+            self.check_time()?;
+            if packet.flags & libav::PACKET_DISCARD != 0 {
+                continue;
+            }
+            usable &= packet.pts != libav::NO_PTS;
+            order.push(packet.pts);
+            if order.len() as u64 > self.max_frames {
+                return Err(self.too_long(order.len() as u64));
+            }
+        }
+        order.sort_unstable();
+        usable &= order.windows(2).all(|w| w[0] < w[1]);
+        Ok(usable.then_some(order))
+    }
+
+    /// Converts the next sampled frame into `rgb` and gives its number; `None` at the end.
+    pub(super) fn next(&mut self, rgb: &mut Vec<u8>) -> Result<Option<u64>> {
+        loop {
+            if self.stop.load(Ordering::Acquire) {
+                return Err(Error::Decoder("stopped".into()));
+            }
+            match self.receive() {
+                Ok(Decoded::Frame(pts)) => {
+                    let Some(number) = self.number(pts) else {
+                        self.decode_everything()?;
+                        continue;
+                    };
+                    self.given += 1;
+                    self.failures = 0;
+                    if number >= self.max_frames {
+                        return Err(self.too_long(number));
+                    }
+                    if !number.is_multiple_of(self.step)
+                        || self.last.is_some_and(|last| number <= last)
+                    {
+                        continue;
+                    }
+                    self.stream.convert(rgb)?;
+                    self.last = Some(number);
+                    return Ok(Some(number));
+                }
+                Ok(Decoded::End) => {
+                    return match self.refused.take() {
+                        Some(error) if self.given == 0 => Err(error),
+                        _ => Ok(None),
+                    };
+                }
+                Ok(Decoded::Again) => self.feed()?,
+                Err(error) => {
+                    // A frame the decoder could not make: go on without it, as FFmpeg's
+                    // own program does, unless it makes none at all.
+                    self.failures += 1;
+                    if self.failures > MAX_FAILURES_IN_A_ROW {
+                        return Err(error);
+                    }
+                    self.refused.get_or_insert(error);
+                    if self.skipping.is_some() {
+                        self.decode_everything()?;
+                    }
+                }
+            }
+        }
+    }
+
+    fn receive(&mut self) -> Result<Decoded> {
+        self.stream.receive()
+    }
+
+    /// Gives the decoder its next packet (or the end of the stream).
+    fn feed(&mut self) -> Result<()> {
+        self.check_time()?;
+        if self.flushed {
+            // A drained decoder that still asks for input: nothing more will come.
+            return Err(Error::Decoder("the decoder did not finish".into()));
+        }
+        if self.pending {
+            self.pending = !self.send()?;
+            return Ok(());
+        }
+        let step = self.step;
+        let Some(packet) = self.stream.read()? else {
+            self.stream.flush()?;
+            self.flushed = true;
+            return Ok(());
+        };
+        if let Some(skipping) = &mut self.skipping
+            && packet.flags & libav::PACKET_DISCARD == 0
+            && let Ok(rank) = skipping.order.binary_search(&packet.pts)
+            && !(rank as u64).is_multiple_of(step)
+            && h264::is_non_reference(packet.data, skipping.length_size)
+        {
+            skipping.skipped.push(Reverse(rank as u64));
+            self.skipped += 1;
+            return Ok(());
+        }
+        self.pending = !self.send()?;
+        Ok(())
+    }
+
+    /// Sends the packet last read; false when the decoder must give frames first.
+    fn send(&mut self) -> Result<bool> {
+        match self.stream.send() {
+            Ok(taken) => Ok(taken),
+            Err(error) => {
+                // A packet the decoder refuses is left out, as FFmpeg's own program does,
+                // unless it refuses them all.
+                self.failures += 1;
+                if self.failures > MAX_FAILURES_IN_A_ROW {
+                    return Err(error);
+                }
+                self.refused.get_or_insert(error);
+                if self.skipping.is_some() {
+                    self.decode_everything()?;
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// The reference's number for the frame just given (presentation time `pts`), `None`
+    /// when skipping cannot tell it.
+    fn number(&mut self, pts: i64) -> Option<u64> {
+        match &mut self.skipping {
+            None => Some(self.given),
+            Some(skipping) => skipping.number(pts, self.given),
+        }
+    }
+
+    /// Starts again from the first packet, decoding every one.
+    fn decode_everything(&mut self) -> Result<()> {
+        self.stream = Stream::open(&self.path, true, self.max_pixels)?;
+        self.skipping = None;
+        self.given = 0;
+        self.skipped = 0;
+        self.pending = false;
+        self.flushed = false;
+        self.refused = None;
+        self.failures = 0;
+        Ok(())
+    }
+
+    fn check_time(&self) -> Result<()> {
+        if Instant::now() >= self.deadline {
+            return Err(Error::Timeout(self.timeout.as_secs()));
+        }
+        Ok(())
+    }
+
+    fn too_long(&self, frames: u64) -> Error {
+        Error::TooLong {
+            seconds: frames as f64 / self.fps,
+            limit: self.max_seconds,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn video(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/video")
+            .join(name)
+    }
+
+    fn all(frames: &mut Frames) -> Vec<(u64, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut rgb = Vec::new();
+        while let Some(number) = frames.next(&mut rgb).unwrap() {
+            out.push((number, rgb.clone()));
+        }
+        out
+    }
+
+    #[test]
+    fn skipping_gives_the_frames_decoding_everything_gives() {
+        // H.264 with B-frames (x264's defaults), at the reference's 1 frame a second and
+        // at other steps, against the same video decoded packet by packet.
+        for (name, seconds) in [
+            ("gen-original.mp4", 1.0),
+            ("gen-original.mp4", 0.2),
+            ("gen-vfr.mp4", 1.0),
+            ("gen-bt709.mp4", 0.5),
+        ] {
+            let options = VideoOptions {
+                seconds_per_hash: seconds,
+                ..VideoOptions::default()
+            };
+            let mut skipping = Frames::open(&video(name), &options).unwrap();
+            assert!(skipping.skipping(), "{name}");
+            let mut everything = Frames::open(&video(name), &options).unwrap();
+            everything.skipping = None;
+            let (fast, slow) = (all(&mut skipping), all(&mut everything));
+            assert!(skipping.skipped > 0, "{name}: nothing skipped");
+            assert_eq!(everything.skipped, 0);
+            assert!(!fast.is_empty());
+            let numbers = |f: &[(u64, Vec<u8>)]| f.iter().map(|(n, _)| *n).collect::<Vec<_>>();
+            assert_eq!(numbers(&fast), numbers(&slow), "{name} at {seconds} s");
+            assert!(fast == slow, "{name} at {seconds} s: frames differ");
+            eprintln!(
+                "{name} every {seconds} s: {} of {} packets skipped",
+                skipping.skipped,
+                skipping.given + skipping.skipped
+            );
+        }
+    }
+
+    #[test]
+    fn every_frame_decodes_every_packet() {
+        let options = VideoOptions {
+            seconds_per_hash: 0.0,
+            ..VideoOptions::default()
+        };
+        let mut frames = Frames::open(&video("gen-original.mp4"), &options).unwrap();
+        assert!(!frames.skipping());
+        let numbers: Vec<u64> = all(&mut frames).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(numbers, (0..numbers.len() as u64).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn frames_are_numbered_by_rank_only_when_the_count_agrees() {
+        // Presentation times 0, 10, 20, ... 90; `skip` are the ranks skipped before the
+        // frames are given, `given` the times the decoder gives, `expected` the numbers
+        // (None: the numbering cannot be trusted, decode everything instead).
+        type Case<'a> = (&'a [u64], &'a [i64], &'a [Option<u64>]);
+        let cases: &[Case] = &[
+            (&[], &[0, 10, 20], &[Some(0), Some(1), Some(2)]),
+            (&[1, 3], &[0, 20, 40], &[Some(0), Some(2), Some(4)]),
+            (&[1, 2], &[0, 30], &[Some(0), Some(3)]),
+            // A frame the decoder dropped (time 10 never given): the count falls behind.
+            (&[], &[0, 20], &[Some(0), None]),
+            // A time the packets never had.
+            (&[], &[0, 15], &[Some(0), None]),
+            // Out of order: rank 2 given before rank 1.
+            (&[], &[0, 20, 10], &[Some(0), None, None]),
+        ];
+        for (skip, given, expected) in cases {
+            let mut skipping = Skipping {
+                order: (0..10).map(|i| i * 10).collect(),
+                length_size: 4,
+                skipped: skip.iter().map(|&r| Reverse(r)).collect(),
+                skipped_before: 0,
+            };
+            let numbers: Vec<Option<u64>> = given
+                .iter()
+                .enumerate()
+                .map(|(i, &pts)| skipping.number(pts, i as u64))
+                .collect();
+            assert_eq!(&numbers, expected, "skipped {skip:?}, given {given:?}");
+        }
+    }
+}
