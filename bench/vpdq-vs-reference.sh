@@ -165,7 +165,8 @@ for path in decode_one:
     print(f"{name:34} | {decode_one[path]:15.2f} {ref_one_s / decode_one[path]:14.2f}x | "
           f"{decode_all[path]:16.2f} {ref_all_s / decode_all[path]:12.2f}x")
 print()
+verdict = lambda x: "met" if x >= 2 else "NOT met"
 for label, (x1, xa, path, *_rest) in totals.items():
-    print(f"60 s 720p30 ({label}): ward/reference {x1:.2f}x on one core, {xa:.2f}x on all cores "
-          f"(target >= 2x: {'met' if min(x1, xa) >= 2 else 'NOT met'})")
+    print(f"60 s 720p30 ({label}): ward/reference {xa:.2f}x on all cores, as both run by default "
+          f"(target >= 2x: {verdict(xa)}); {x1:.2f}x with both pinned to one core ({verdict(x1)})")
 PY

@@ -207,7 +207,7 @@ impl Frames {
             if self.stop.load(Ordering::Acquire) {
                 return Err(Error::Decoder("stopped".into()));
             }
-            match self.receive() {
+            match self.stream.receive() {
                 Ok(Decoded::Frame(pts)) => {
                     let Some(number) = self.number(pts) else {
                         self.decode_everything()?;
@@ -234,24 +234,10 @@ impl Frames {
                     };
                 }
                 Ok(Decoded::Again) => self.feed()?,
-                Err(error) => {
-                    // A frame the decoder could not make: go on without it, as FFmpeg's
-                    // own program does, unless it makes none at all.
-                    self.failures += 1;
-                    if self.failures > MAX_FAILURES_IN_A_ROW {
-                        return Err(error);
-                    }
-                    self.refused.get_or_insert(error);
-                    if self.skipping.is_some() {
-                        self.decode_everything()?;
-                    }
-                }
+                // A frame the decoder could not make.
+                Err(error) => self.refused(error)?,
             }
         }
-    }
-
-    fn receive(&mut self) -> Result<Decoded> {
-        self.stream.receive()
     }
 
     /// Gives the decoder its next packet (or the end of the stream).
@@ -289,20 +275,24 @@ impl Frames {
     fn send(&mut self) -> Result<bool> {
         match self.stream.send() {
             Ok(taken) => Ok(taken),
-            Err(error) => {
-                // A packet the decoder refuses is left out, as FFmpeg's own program does,
-                // unless it refuses them all.
-                self.failures += 1;
-                if self.failures > MAX_FAILURES_IN_A_ROW {
-                    return Err(error);
-                }
-                self.refused.get_or_insert(error);
-                if self.skipping.is_some() {
-                    self.decode_everything()?;
-                }
-                Ok(true)
-            }
+            // A packet the decoder refuses.
+            Err(error) => self.refused(error).map(|()| true),
         }
+    }
+
+    /// Goes on without a packet or frame the decoder refused, as FFmpeg's own program does,
+    /// unless it refuses everything. When skipping, the stream is decoded again in full: a
+    /// refused packet would make the count disagree anyway.
+    fn refused(&mut self, error: Error) -> Result<()> {
+        self.failures += 1;
+        if self.failures > MAX_FAILURES_IN_A_ROW {
+            return Err(error);
+        }
+        self.refused.get_or_insert(error);
+        if self.skipping.is_some() {
+            self.decode_everything()?;
+        }
+        Ok(())
     }
 
     /// The reference's number for the frame just given (presentation time `pts`), `None`

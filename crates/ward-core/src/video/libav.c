@@ -293,11 +293,8 @@ int ward_av_read(ward_av *v, const uint8_t **data, int *size, int64_t *pts, int 
     }
 }
 
-/// Sends the packet last read to the decoder (`flush` 0), or tells it the stream has ended
-/// (`flush` 1). WARD_AV_AGAIN when the decoder must give frames first; WARD_AV_FAILED with
-/// the error code for a packet it refuses.
-int ward_av_send(ward_av *v, int flush, int *error) {
-    int ret = avcodec_send_packet(v->codec, flush ? NULL : v->packet);
+/// The decoder's answer in this layer's codes (FFmpeg's own in `*error` on failure).
+static int answer(int ret, int *error) {
     if (ret == AVERROR(EAGAIN)) {
         return WARD_AV_AGAIN;
     }
@@ -311,23 +308,22 @@ int ward_av_send(ward_av *v, int flush, int *error) {
     return WARD_AV_OK;
 }
 
+/// Sends the packet last read to the decoder (`flush` 0), or tells it the stream has ended
+/// (`flush` 1). WARD_AV_AGAIN when the decoder must give frames first; WARD_AV_FAILED with
+/// the error code for a packet it refuses.
+int ward_av_send(ward_av *v, int flush, int *error) {
+    return answer(avcodec_send_packet(v->codec, flush ? NULL : v->packet), error);
+}
+
 /// Takes the decoder's next frame: WARD_AV_OK with its presentation time, WARD_AV_AGAIN
 /// when it needs more packets, WARD_AV_END when it is drained, WARD_AV_FAILED with the
 /// error code.
 int ward_av_receive(ward_av *v, int64_t *pts, int *error) {
-    int ret = avcodec_receive_frame(v->codec, v->frame);
-    if (ret == AVERROR(EAGAIN)) {
-        return WARD_AV_AGAIN;
+    int code = answer(avcodec_receive_frame(v->codec, v->frame), error);
+    if (code == WARD_AV_OK) {
+        *pts = v->frame->pts;
     }
-    if (ret == AVERROR_EOF) {
-        return WARD_AV_END;
-    }
-    if (ret < 0) {
-        *error = ret;
-        return WARD_AV_FAILED;
-    }
-    *pts = v->frame->pts;
-    return WARD_AV_OK;
+    return code;
 }
 
 /// Converts the frame last received to RGB24 in `rgb` (the stream's width times 3 bytes a
