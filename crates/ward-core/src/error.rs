@@ -38,7 +38,8 @@ pub enum Error {
     /// An index snapshot cannot be written or read back (damaged, truncated, another version).
     #[error("index snapshot: {0}")]
     Snapshot(String),
-    /// The video decoder (FFmpeg, run as a child process) is missing, failed or crashed.
+    /// The video decoder (FFmpeg's libraries, or the process running them) failed, crashed
+    /// or could not be started.
     #[error("video decoder: {0}")]
     Decoder(String),
     /// A video runs longer than the configured limit.

@@ -8,8 +8,9 @@
 //!
 //! What a file is comes from its first bytes, never its name. An image is read into memory
 //! and decoded; a video is only streamed past the digests (it may be gigabytes) and then
-//! given by path to ward-core's video hashing, which runs FFmpeg on it. Standard input that
-//! is a video is first copied to a temporary file, since FFmpeg needs to seek.
+//! given by path to the video worker (`video_worker.rs`: FFmpeg's libraries in a child
+//! process). Standard input that is a video is first copied to a temporary file, since
+//! FFmpeg needs to seek.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

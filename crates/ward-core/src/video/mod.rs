@@ -1,15 +1,18 @@
 //! Video: here is a video file, give me its vPDQ (the PDQ hashes of its frames, sampled as
 //! Meta's reference samples them); here are videos, tell me which contain which.
 //!
-//! Frames come from FFmpeg run as a child process (see `ffmpeg.rs` for why), each hashed
-//! with the full-resolution PDQ pipeline. A frame is hashed when
+//! Frames come from FFmpeg's libraries (`libav.c`, `libav.rs`), numbered and sampled as the
+//! reference does (`frames.rs`), each hashed with the full-resolution PDQ pipeline. A frame
+//! is hashed when
 //! `frame_number % max(1, floor(seconds_per_hash * average_fps)) == 0` (every frame when
 //! `seconds_per_hash` is 0) and stamped `frame_number / average_fps` (in float32), as the
 //! reference does. Frames are hashed with [`Pipeline::VideoFrame`]: float32 luma, like the
 //! reference's C++ (images use float64, like the pdqhash binding).
 //!
-//! This is the one place where ward-core starts a process: decoding video in our own
-//! address space would put every codec's bugs there too.
+//! [`hash_video`] decodes in the calling process, so every codec's bugs are in that process
+//! too: a program that must outlive a hostile file (a server, a scan) calls it in a child
+//! process of its own (the `ward` binary's `video-worker`). The keyframe grid runs the
+//! `ffmpeg` program as a child (`ffmpeg.rs`).
 
 mod bars;
 mod ffmpeg;
@@ -135,7 +138,8 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
     None
 }
 
-/// Decodes and hashes the video at `path`.
+/// Decodes and hashes the video at `path`, in this process (see the module's note on
+/// crashes).
 pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<HashedVideo> {
     if !(options.seconds_per_hash >= 0.0 && options.seconds_per_hash.is_finite()) {
         return Err(Error::InvalidOption(format!(
@@ -204,11 +208,11 @@ pub fn hash_video(path: &Path, options: &VideoOptions) -> Result<HashedVideo> {
     })
 }
 
-/// Lowers the calling (hashing) thread's priority below FFmpeg's and the frame reader's.
+/// Lowers the calling (hashing) thread's priority below the decoding thread's and FFmpeg's.
 ///
-/// Decoding is the slow stage: FFmpeg's frame threads wait on each other's rows and its
-/// main thread on the pipe, so every moment the decoder or the reader waits for a core that
-/// a hashing thread holds is lost, while hashing can wait: its frames sit in the read-ahead.
+/// Decoding is the slow stage: FFmpeg's frame threads wait on each other's rows and the
+/// decoding thread on them, so every moment the decoder waits for a core that a hashing
+/// thread holds is lost, while hashing can wait: its frames sit in the read-ahead.
 /// At nice +10 the hashing threads take the time the decoder leaves (on two cores, 720p
 /// video every frame: about an eighth more frames per second than at equal priority). Best
 /// effort; only Linux gives threads their own nice value.
