@@ -27,6 +27,7 @@
 #   gen-fullrange.mp4    4 s of the original converted to full-range BT.601 and tagged so
 #   gen-clip5s-copy.mp4  the original cut at 6 s without re-encoding: an MP4 edit list skips the
 #                        frames before the cut point
+#   gen-hevc.mp4         the first 8 s of the original as HEVC (libx265 3.5's defaults)
 #   not-a-video.mp4      text, named .mp4
 #   truncated.mp4        the first half of the bytes of gen-original.mp4
 #
@@ -87,6 +88,9 @@ trap 'rm -f "$tmp"' EXIT
 "${ff[@]}" -i gen-original.mp4 -t 4 -an -vf "scale=out_color_matrix=bt601:out_range=pc" \
   "${x264[@]}" -crf 28 -colorspace smpte170m -color_range pc "${out[@]}" gen-fullrange.mp4
 "${ff[@]}" -ss 6 -i gen-original.mp4 -t 5 -an -c copy "${out[@]}" gen-clip5s-copy.mp4
+# HEVC (x265's defaults: B-frames, one temporal sub-layer), one thread for the same bytes.
+"${ff[@]}" -i gen-original.mp4 -t 8 -an -c:v libx265 -preset medium -pix_fmt yuv420p \
+  -x265-params pools=1:frame-threads=1:log-level=error -crf 28 -tag:v hvc1 "${out[@]}" gen-hevc.mp4
 
 # Files that are not (whole) videos.
 printf 'This is a text file named like a video. It is not an MP4 file.\n%.0s' {1..40} > not-a-video.mp4

@@ -3,8 +3,8 @@
 //! decoded at all.
 //!
 //! The reference numbers a frame by how many frames its decoder gave before it: display
-//! order. Decoding every packet, that is simply a count. Skipping a packet (an H.264
-//! non-reference picture that is not sampled: nothing else is predicted from it, so every
+//! order. Decoding every packet, that is simply a count. Skipping a packet (an H.264 or
+//! HEVC non-reference picture that is not sampled, see `nal.rs`: nothing else is predicted from it, so every
 //! other frame decodes to the same pixels) takes its frame out of the count, so then a
 //! frame's number is its rank among the stream's presentation times, read beforehand from
 //! the packets alone. Each frame the decoder gives is checked: its rank must equal the
@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::h264;
 use super::libav::{self, Decoded, Stream};
+use super::nal;
 use super::{VideoInfo, VideoOptions};
 use crate::error::{Error, Result};
 
@@ -62,6 +62,7 @@ pub(super) struct Frames {
 #[derive(Debug)]
 struct Skipping {
     order: Vec<i64>,
+    codec: nal::Codec,
     length_size: usize,
     /// Ranks of skipped packets whose frames would not have been given yet.
     skipped: BinaryHeap<Reverse<u64>>,
@@ -146,9 +147,15 @@ impl Frames {
             timeout: options.timeout,
             stop: Arc::new(AtomicBool::new(false)),
         };
-        if let Some(length_size) = frames.stream.info().h264.filter(|_| frames.step > 1) {
+        if let Some((codec, length_size)) = frames
+            .stream
+            .info()
+            .non_reference
+            .filter(|_| frames.step > 1)
+        {
             frames.skipping = frames.presentation_order()?.map(|order| Skipping {
                 order,
+                codec,
                 length_size,
                 skipped: BinaryHeap::new(),
                 skipped_before: 0,
@@ -261,7 +268,7 @@ impl Frames {
             && packet.flags & libav::PACKET_DISCARD == 0
             && let Ok(rank) = skipping.order.binary_search(&packet.pts)
             && !(rank as u64).is_multiple_of(step)
-            && h264::is_non_reference(packet.data, skipping.length_size)
+            && nal::is_non_reference(skipping.codec, packet.data, skipping.length_size)
         {
             skipping.skipped.push(Reverse(rank as u64));
             self.skipped += 1;
@@ -353,13 +360,15 @@ mod tests {
 
     #[test]
     fn skipping_gives_the_frames_decoding_everything_gives() {
-        // H.264 with B-frames (x264's defaults), at the reference's 1 frame a second and
-        // at other steps, against the same video decoded packet by packet.
+        // H.264 and HEVC with B-frames (x264's and x265's defaults), at the reference's 1
+        // frame a second and at other steps, against the same video decoded packet by packet.
         for (name, seconds) in [
             ("gen-original.mp4", 1.0),
             ("gen-original.mp4", 0.2),
             ("gen-vfr.mp4", 1.0),
             ("gen-bt709.mp4", 0.5),
+            ("gen-hevc.mp4", 1.0),
+            ("gen-hevc.mp4", 0.2),
         ] {
             let options = VideoOptions {
                 seconds_per_hash: seconds,
@@ -416,6 +425,7 @@ mod tests {
         for (skip, given, expected) in cases {
             let mut skipping = Skipping {
                 order: (0..10).map(|i| i * 10).collect(),
+                codec: nal::Codec::H264,
                 length_size: 4,
                 skipped: skip.iter().map(|&r| Reverse(r)).collect(),
                 skipped_before: 0,

@@ -87,11 +87,14 @@ typedef struct ward_av_info {
     double duration;
     // Frames the container declares; 0 when unknown.
     int64_t frames;
-    // 1 for H.264, 0 for anything else.
-    int h264;
-    // H.264 in MP4/Matroska form: the size of each NAL unit's length prefix (1, 2 or 4);
-    // 0 when NAL units are separated by start codes.
+    // 1 for H.264, 2 for HEVC, 0 for anything else.
+    int codec;
+    // H.264 or HEVC in MP4/Matroska form: the size of each NAL unit's length prefix (1, 2
+    // or 4); 0 when NAL units are separated by start codes.
     int nal_length_size;
+    // HEVC in MP4/Matroska form: the temporal sub-layers its configuration record declares
+    // (0 when it does not say).
+    int temporal_layers;
     // FFmpeg's error code behind WARD_AV_FAILED.
     int error;
 } ward_av_info;
@@ -207,10 +210,18 @@ int ward_av_open(const char *path, int decode, int threads, uint64_t max_pixels,
     }
     info->frames = stream->nb_frames;
     if (par->codec_id == AV_CODEC_ID_H264) {
-        info->h264 = 1;
+        info->codec = 1;
         // An avcC record (version 1) gives the length prefix size; Annex B has start codes.
         if (par->extradata_size >= 7 && par->extradata[0] == 1) {
             info->nal_length_size = (par->extradata[4] & 3) + 1;
+        }
+    } else if (par->codec_id == AV_CODEC_ID_HEVC) {
+        info->codec = 2;
+        // An hvcC record (version 1): byte 21 holds numTemporalLayers (3 bits) and
+        // lengthSizeMinusOne (the low 2 bits).
+        if (par->extradata_size >= 23 && par->extradata[0] == 1) {
+            info->nal_length_size = (par->extradata[21] & 3) + 1;
+            info->temporal_layers = (par->extradata[21] >> 3) & 7;
         }
     }
     v->packet = av_packet_alloc();

@@ -8,6 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::ptr;
 
+use super::nal;
 use crate::error::{Error, Result};
 
 const OK: c_int = 0;
@@ -43,8 +44,9 @@ struct RawInfo {
     fps_den: c_int,
     duration: f64,
     frames: i64,
-    h264: c_int,
+    codec: c_int,
     nal_length_size: c_int,
+    temporal_layers: c_int,
     error: c_int,
 }
 
@@ -82,8 +84,9 @@ pub(super) struct StreamInfo {
     pub rate: (i32, i32),
     pub duration: Option<f64>,
     pub frames: Option<u64>,
-    /// H.264, with the size of its NAL units' length prefix (0 for start codes).
-    pub h264: Option<usize>,
+    /// A codec whose non-reference pictures Ward can tell from their NAL unit headers, with
+    /// the size of the units' length prefix (0 for start codes).
+    pub non_reference: Option<(nal::Codec, usize)>,
 }
 
 /// A packet of the video stream, borrowed until the next read.
@@ -156,7 +159,15 @@ impl Stream {
             rate: (info.fps_num, info.fps_den),
             duration: (info.duration >= 0.0 && info.duration.is_finite()).then_some(info.duration),
             frames: (info.frames > 0).then_some(info.frames as u64),
-            h264: (info.h264 != 0).then_some(info.nal_length_size.max(0) as usize),
+            non_reference: match (info.codec, info.nal_length_size.max(0) as usize) {
+                (1, length_size) => Some((nal::Codec::H264, length_size)),
+                // HEVC whose record says it has one temporal sub-layer (otherwise a picture
+                // that is no reference in its own sub-layer may be one for a higher one).
+                (2, length_size) if length_size > 0 && info.temporal_layers == 1 => {
+                    Some((nal::Codec::Hevc, length_size))
+                }
+                _ => None,
+            },
         };
         Ok(Stream {
             raw,

@@ -17,9 +17,9 @@
 mod bars;
 mod ffmpeg;
 mod frames;
-mod h264;
 mod keyframes;
 mod libav;
+mod nal;
 mod search;
 mod vpdq;
 
