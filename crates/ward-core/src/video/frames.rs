@@ -191,21 +191,21 @@ impl Frames {
     fn presentation_order(&self) -> Result<Option<Vec<i64>>> {
         let mut packets = Stream::open(&self.path, false, self.max_pixels)?;
         let mut order = Vec::new();
-        let mut usable = true;
         while let Some(packet) = packets.read()? {
             self.check_time()?;
             if packet.flags & libav::PACKET_DISCARD != 0 {
                 continue;
             }
-            usable &= packet.pts != libav::NO_PTS;
+            if packet.pts == libav::NO_PTS {
+                return Ok(None);
+            }
             order.push(packet.pts);
             if order.len() as u64 > self.max_frames {
                 return Err(self.too_long(order.len() as u64));
             }
         }
         order.sort_unstable();
-        usable &= order.windows(2).all(|w| w[0] < w[1]);
-        Ok(usable.then_some(order))
+        Ok(order.windows(2).all(|w| w[0] < w[1]).then_some(order))
     }
 
     /// Converts the next sampled frame into `rgb` and gives its number; `None` at the end.
