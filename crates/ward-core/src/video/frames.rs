@@ -104,22 +104,7 @@ impl Frames {
             duration: shape.duration,
             frames: shape.frames,
         };
-        if u64::from(info.width) * u64::from(info.height) == 0 {
-            return Err(Error::Corrupt {
-                format: "video",
-                message: "zero-sized frames".into(),
-            });
-        }
-        let max_seconds = options.max_duration.as_secs();
-        if let Some(seconds) = info
-            .duration
-            .filter(|&d| d > options.max_duration.as_secs_f64())
-        {
-            return Err(Error::TooLong {
-                seconds,
-                limit: max_seconds,
-            });
-        }
+        info.check_limits(options)?;
         // The reference needs the average frame rate both to sample and to stamp frames.
         let fps = info.fps.ok_or_else(|| Error::Corrupt {
             format: "video",
@@ -142,7 +127,7 @@ impl Frames {
             fps,
             max_frames: (options.max_duration.as_secs_f64() * fps).ceil() as u64 + 1,
             max_pixels: options.max_frame_pixels,
-            max_seconds,
+            max_seconds: options.max_duration.as_secs(),
             deadline,
             timeout: options.timeout,
             stop: Arc::new(AtomicBool::new(false)),

@@ -54,25 +54,8 @@ pub fn keyframe_grid(path: &Path, options: &VideoOptions, shape: &GridShape) -> 
         )));
     }
     let info = probe(path, options)?;
-    let pixels = u64::from(info.width) * u64::from(info.height);
-    if pixels == 0 {
-        return Err(Error::Corrupt {
-            format: "video",
-            message: "zero-sized frames".into(),
-        });
-    }
-    if pixels > options.max_frame_pixels {
-        return Err(Error::TooLarge {
-            width: u64::from(info.width),
-            height: u64::from(info.height),
-            limit: options.max_frame_pixels,
-        });
-    }
-    let limit = options.max_duration.as_secs();
+    info.check_limits(options)?;
     let duration = match info.duration {
-        Some(seconds) if seconds > options.max_duration.as_secs_f64() => {
-            return Err(Error::TooLong { seconds, limit });
-        }
         Some(seconds) if seconds > 0.0 => seconds,
         // A still or a stream without a duration: its frames as they come, one a second.
         _ => cells as f64,

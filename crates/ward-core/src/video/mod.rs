@@ -89,6 +89,34 @@ pub struct VideoInfo {
     pub frames: Option<u64>,
 }
 
+impl VideoInfo {
+    /// Refuses a stream over `options`' limits before anything decodes it: frames of no
+    /// pixels or more than the limit, a declared duration past the maximum.
+    fn check_limits(&self, options: &VideoOptions) -> Result<()> {
+        let pixels = u64::from(self.width) * u64::from(self.height);
+        if pixels == 0 {
+            return Err(Error::Corrupt {
+                format: "video",
+                message: "zero-sized frames".into(),
+            });
+        }
+        if pixels > options.max_frame_pixels {
+            return Err(Error::TooLarge {
+                width: u64::from(self.width),
+                height: u64::from(self.height),
+                limit: options.max_frame_pixels,
+            });
+        }
+        match self.duration {
+            Some(seconds) if seconds > options.max_duration.as_secs_f64() => Err(Error::TooLong {
+                seconds,
+                limit: options.max_duration.as_secs(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A hashed video.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HashedVideo {
