@@ -132,9 +132,10 @@ static int too_large(int width, int height, uint64_t max_pixels) {
 
 /// Opens `path`'s first video stream, as the reference does: the container's header and
 /// stream information, the stream's decoder on FFmpeg's automatic thread count (`threads`
-/// 0) unless `decode` is 0 (packets only), and a scaler from the decoder's format to RGB24
-/// with area averaging at the stream's size. Refuses frames of more than `max_pixels`
-/// before anything decodes them.
+/// 0), and a scaler from the decoder's format to RGB24 with area averaging at the stream's
+/// size. With `decode` 0, only the header, for the packets: no stream information (which
+/// decodes a few frames) and no decoder. Refuses frames of more than `max_pixels` before
+/// anything decodes them.
 int ward_av_open(const char *path, int decode, int threads, uint64_t max_pixels,
                  ward_av **out, ward_av_info *info) {
     pthread_once(&log_once, install_log_callback);
@@ -173,7 +174,7 @@ int ward_av_open(const char *path, int decode, int threads, uint64_t max_pixels,
             return WARD_AV_TOO_LARGE;
         }
     }
-    ret = avformat_find_stream_info(v->format, NULL);
+    ret = decode ? avformat_find_stream_info(v->format, NULL) : 0;
     if (ret < 0) {
         info->error = ret;
         ward_av_close(v);
