@@ -451,6 +451,10 @@ impl Store for AnyStore {
         delegate!(self.claim_series_keeper(holder, now, until))
     }
 
+    async fn series_epoch(&self) -> Result<i64> {
+        delegate!(self.series_epoch())
+    }
+
     async fn series_keeping(&self) -> Result<SeriesKeeping> {
         delegate!(self.series_keeping())
     }

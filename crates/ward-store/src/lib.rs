@@ -220,6 +220,10 @@ pub trait Store: Send + Sync + 'static {
     fn series(&self, id: SeriesId) -> impl Future<Output = Result<Option<Series>>> + Send;
     /// Live series (with members), by id.
     fn series_list(&self, query: &SeriesQuery) -> impl Future<Output = Result<Vec<Series>>> + Send;
+    /// A number that moves on with every change to what the series show (every keeper save,
+    /// every change of a series' name, flags or referral), so that a node holding series in
+    /// memory knows when to forget them.
+    fn series_epoch(&self) -> impl Future<Output = Result<i64>> + Send;
     /// A series' items, by id.
     fn series_members(&self, id: SeriesId) -> impl Future<Output = Result<Vec<ContentId>>> + Send;
     /// The series of those of `ids` that are in one, by content id.

@@ -336,6 +336,13 @@ macro_rules! series_methods {
             Ok(rows.into_iter().map(crate::series::series_of_row).collect())
         }
 
+        async fn series_epoch(&self) -> Result<i64> {
+            sqlx::query_scalar("SELECT epoch FROM series_keeper WHERE id = 1")
+                .fetch_one(self.reads())
+                .await
+                .map_err(database)
+        }
+
         async fn series_members(&self, id: SeriesId) -> Result<Vec<ContentId>> {
             let ids: Vec<i64> = sqlx::query_scalar(
                 "SELECT content_id FROM content_series WHERE series_id = $1 ORDER BY content_id",
@@ -454,6 +461,11 @@ macro_rules! series_methods {
             .execute(&mut *tx)
             .await
             .map_err(database)?;
+            // What matches show of a series changed: nodes forget what they hold of series.
+            sqlx::query("UPDATE series_keeper SET epoch = epoch + 1 WHERE id = 1")
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
             log(&mut tx, actor, now, Event::series_update(&series)).await?;
             tx.commit().await.map_err(database)?;
             Ok(series)
@@ -640,8 +652,8 @@ macro_rules! series_methods {
             let mut tx = self.write().await?;
             let saved: Option<i64> = sqlx::query_scalar(
                 "UPDATE series_keeper SET cursor = $3, next_series = $4, next_label = $5, \
-                 version = version + 1 WHERE id = 1 AND holder = $1 AND version = $2 \
-                 RETURNING version",
+                 version = version + 1, epoch = epoch + 1 \
+                 WHERE id = 1 AND holder = $1 AND version = $2 RETURNING version",
             )
             .bind(holder)
             .bind(version)

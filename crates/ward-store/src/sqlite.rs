@@ -918,7 +918,8 @@ async fn resequence<'q>(
 }
 
 /// Adds content items (in a write transaction on a live bank): runs of at least
-/// [`blocks::MIN_BLOCK`] plain items as blocks, the others as rows. Content ids, signal ids
+/// [`blocks::MIN_BLOCK`] plain items as blocks (of at most [`blocks::MAX_BLOCK`]), the
+/// others as rows. Content ids, signal ids
 /// and seqs are given in the order of `items`; returns the content ids.
 async fn insert_content(
     tx: &mut SqliteConnection,
@@ -962,9 +963,8 @@ async fn insert_content(
             continue;
         };
         let same = |i: &usize| matches!(&plain[*i], Some((k, _, _)) if k == kind);
-        let end = (start..items.len())
-            .find(|i| !same(i))
-            .unwrap_or(items.len());
+        let limit = items.len().min(start + blocks::MAX_BLOCK);
+        let end = (start..limit).find(|i| !same(i)).unwrap_or(limit);
         if end - start >= blocks::MIN_BLOCK
             && items[start..end]
                 .iter()

@@ -345,6 +345,47 @@ pub async fn bulk_items_are_content_like_any_other(store: &impl Store) {
 }
 
 /// The instance's signing key is made once and kept; partners are kept with their cursor.
+/// A bulk add longer than a block (SQLite keeps at most 1,024 items in one): every item
+/// reads back, alone, in a batch that spans blocks, in pages and in the feed.
+pub async fn a_long_bulk_add_reads_back_item_by_item(store: &impl Store) {
+    let s = setup(store, "Long run").await;
+    let items: Vec<NewContent> = (0..2500).map(|n| item(vec![pdq(n)])).collect();
+    let ids = store
+        .add_content(&s.actor, s.bank.id, &items)
+        .await
+        .unwrap();
+    let feed = whole_feed(store, 700).await;
+    assert_eq!(feed.len(), 2500);
+    for (n, change) in feed.iter().enumerate() {
+        assert_eq!(
+            (change.content, &change.value),
+            (ids[n], &pdq(n as u64).value)
+        );
+    }
+    let asked: Vec<ContentId> = [2499, 0, 1023, 1024, 2048, 1500, 2047]
+        .iter()
+        .map(|&n| ids[n])
+        .collect();
+    let found = store.contents(&asked).await.unwrap();
+    assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), asked);
+    for content in &found {
+        let n = ids.iter().position(|id| *id == content.id).unwrap();
+        assert_eq!(content.signals[0].value, pdq(n as u64).value);
+        assert_eq!(content.signals[0].id, feed[n].signal);
+    }
+    let mut listed = Vec::new();
+    let mut after = None;
+    while let Some(last) = {
+        let page = store.bank_contents(s.bank.id, after, 999).await.unwrap();
+        let last = page.last().map(|c| c.id);
+        listed.extend(page.into_iter().map(|c| c.id));
+        last
+    } {
+        after = Some(last);
+    }
+    assert_eq!(listed, ids);
+}
+
 pub async fn instance_key_and_partners(store: &impl Store) {
     let key = store.signing_key().await.unwrap();
     assert_ne!(key, [0; 32]);

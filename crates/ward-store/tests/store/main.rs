@@ -75,6 +75,7 @@ conformance!(
     bulk::bulk_add,
     exchange::imports_upsert_and_tombstone,
     exchange::bulk_items_are_content_like_any_other,
+    exchange::a_long_bulk_add_reads_back_item_by_item,
     exchange::instance_key_and_partners,
     exchange::upserts_keep_local_opinions,
     sharing::sharing_with_named_organisations,

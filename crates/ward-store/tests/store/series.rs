@@ -55,8 +55,12 @@ pub async fn keeper_lease_and_fenced_saves(store: &impl Store) {
             .unwrap(),
         Some(a)
     );
+    let epoch = store.series_epoch().await.unwrap();
     let a1 = store.save_series("node-a", a, &save(7)).await.unwrap();
     assert_eq!(a1, a + 1);
+    // Nodes holding series in memory see that they changed.
+    let saved_epoch = store.series_epoch().await.unwrap();
+    assert!(saved_epoch > epoch);
     assert_fails!(
         store.save_series("node-a", a, &save(8)).await,
         StoreError::Conflict(_)
@@ -76,7 +80,10 @@ pub async fn keeper_lease_and_fenced_saves(store: &impl Store) {
         store.save_series("node-a", a1, &save(9)).await,
         StoreError::Conflict(_)
     );
+    // Failed saves changed nothing nodes hold.
+    assert_eq!(store.series_epoch().await.unwrap(), saved_epoch);
     store.save_series("node-b", b, &save(9)).await.unwrap();
+    assert!(store.series_epoch().await.unwrap() > saved_epoch);
     let keeping = store.series_keeping().await.unwrap();
     assert_eq!((keeping.cursor, keeping.version), (Seq(9), b + 1));
 }
@@ -158,7 +165,9 @@ pub async fn saves_round_trip_and_rows_carry_over(store: &impl Store) {
         [(12, 0, 3), (20, 1, 2)]
     );
 
-    // Names and flags, audited; a merged series' row hands them on.
+    // Names and flags, audited; a merged series' row hands them on. Every change moves
+    // the series epoch, a refused one does not.
+    let epoch = store.series_epoch().await.unwrap();
     let named = store
         .update_series(
             &actor,
@@ -175,6 +184,8 @@ pub async fn saves_round_trip_and_rows_carry_over(store: &impl Store) {
     assert_eq!(named.name.as_deref(), Some("Garden"));
     assert!(named.victim_identified && !named.offender_identified);
     assert_eq!(named.referred_to.as_deref(), Some("Police Scotland"));
+    let named_epoch = store.series_epoch().await.unwrap();
+    assert!(named_epoch > epoch);
     assert_fails!(
         store
             .update_series(
@@ -194,6 +205,7 @@ pub async fn saves_round_trip_and_rows_carry_over(store: &impl Store) {
             .await,
         StoreError::NotFound { .. }
     );
+    assert_eq!(store.series_epoch().await.unwrap(), named_epoch);
 
     // 1 merges into 0: 0, which has no name, takes 1's, with 1's flags and referral.
     let mut step = save(6);

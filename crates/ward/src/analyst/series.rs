@@ -313,6 +313,7 @@ pub async fn update(
         .store
         .update_series(&Actor::user(&analyst.user), SeriesId(id), &change)
         .await?;
+    state.caught_up().await;
     Ok(Redirect::to(&format!("/analyst/series/{}?notice=saved", series.id)).into_response())
 }
 

@@ -614,6 +614,13 @@ pub struct ServeArgs {
     /// keeps the series at a time; the others take over when it stops); 0: never here.
     #[arg(long, value_name = "SECONDS", default_value_t = 1)]
     pub series_interval: u64,
+
+    /// Memory for what match answers show of matched content (categories, provenance,
+    /// opinions, series), in MiB: what is matched often is answered from memory, the rest is
+    /// read from the store.
+    #[arg(long, value_name = "MIB", default_value_t = 128, value_parser = value_parser!(u64).range(1..=1048576))]
+    pub summary_cache_mib: u64,
+
     /// The deployment is reached over HTTPS (a proxy in front terminates TLS): every cookie
     /// (the analyst's sessions, the portal's CSRF token) is marked Secure, so that browsers
     /// never send them over plain HTTP.

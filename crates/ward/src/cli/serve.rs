@@ -58,6 +58,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             intake,
             notices,
             secure_cookies: args.secure_cookies,
+            summary_cache_bytes: (args.summary_cache_mib as usize) << 20,
             series: SeriesConfig {
                 options: SeriesOptions {
                     radius: args.series_radius,

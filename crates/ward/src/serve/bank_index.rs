@@ -102,7 +102,10 @@ pub struct BankIndex {
 impl BankIndex {
     /// Builds the index from everything in the store (each index built in one go, which is
     /// much faster than inserting millions of entries one by one).
-    pub async fn load(store: &impl Store) -> Result<BankIndex, ward_store::StoreError> {
+    pub async fn load(
+        store: &impl Store,
+        summary_budget: usize,
+    ) -> Result<BankIndex, ward_store::StoreError> {
         let (mut pdq, mut md5, mut sha1, mut sha256) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut videos = HashMap::new();
@@ -143,7 +146,7 @@ impl BankIndex {
             }),
             located: RwLock::new(located),
             banks: RwLock::default(),
-            summaries: ContentSummaries::default(),
+            summaries: ContentSummaries::new(summary_budget),
             max_distance: AtomicU32::new(0),
             cursor: AtomicI64::new(cursor.0),
             ready: AtomicBool::new(false),
@@ -152,6 +155,7 @@ impl BankIndex {
         };
         index.rebuild_videos();
         index.refresh_banks(store).await?;
+        index.summaries.series_epoch(store.series_epoch().await?);
         index.ready.store(true, Ordering::Release);
         Ok(index)
     }
@@ -185,6 +189,7 @@ impl BankIndex {
             }
         }
         self.refresh_banks(store).await?;
+        self.summaries.series_epoch(store.series_epoch().await?);
         self.applied.fetch_add(applied as u64, Ordering::Relaxed);
         Ok(applied)
     }

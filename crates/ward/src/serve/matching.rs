@@ -5,7 +5,6 @@
 //! of a negative bank suppress the other matches of the same query signal; the answer's
 //! placement says whether the query is known, near known content, or novel.
 
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -22,15 +21,14 @@ use ward_core::digest::FileDigests;
 use ward_core::lists::{Signal, SignalType};
 use ward_core::pdq::{self, Pipeline, Quality};
 use ward_core::video::{self, CompareOptions, VideoOptions, Vpdq};
-use ward_store::{Bank, BankId, BankKind, ContentId, Role, Series, SeriesId};
+use ward_store::{Bank, BankId, BankKind, ContentId, Role};
 
 use super::SharedState;
 use super::api::{SignalRequest, stored_signal};
 use super::auth::{Caller, Viewer};
 use super::bank_index::IndexHit;
 use super::error::{ApiError, ApiResult};
-use super::summaries::{ContentSummary, raw_json};
-use ward_store::Store as _;
+use super::summaries::{ContentSummary, SeriesFlags, raw_json};
 
 /// Roles that may hash and match.
 pub(super) const MATCHERS: &[Role] = &[Role::Platform, Role::Curator, Role::Analyst];
@@ -296,11 +294,11 @@ pub struct MatchEntry {
     pub query: Arc<RawValue>,
     pub hit: IndexHit,
     pub bank: Arc<Bank>,
-    pub content: Arc<ContentSummary>,
+    pub content: ContentSummary,
     /// For a suppressed match: the negative bank's content that suppressed it.
     pub suppressed_by: Vec<ContentId>,
     /// The series of the matched content, when it is in one.
-    pub series: Option<Arc<Series>>,
+    pub series: Option<SeriesFlags>,
 }
 
 impl MatchEntry {
@@ -354,20 +352,7 @@ impl Serialize for MatchEntry {
             map.serialize_entry("query_share", &query)?;
         }
         if let Some(series) = &self.series {
-            #[derive(Serialize)]
-            struct SeriesRef {
-                id: SeriesId,
-                offender_identified: bool,
-                referred: bool,
-                victim_identified: bool,
-            }
-            let series = SeriesRef {
-                id: series.id,
-                offender_identified: series.offender_identified,
-                referred: series.referred_to.is_some(),
-                victim_identified: series.victim_identified,
-            };
-            map.serialize_entry("series", &series)?;
+            map.serialize_entry("series", series)?;
         }
         map.serialize_entry("signal_id", &self.hit.signal)?;
         map.serialize_entry("signal_type", self.hit.signal_type.name())?;
@@ -448,22 +433,14 @@ pub async fn match_signals(
     let matched = found.iter().filter(|f| f.suppressed_by.is_empty()).count();
     state.metrics.observe_match(started.elapsed(), matched);
 
-    // Details of the matched content, from memory or in one read.
+    // Details of the matched content and their series, from memory or in one read each.
     let mut ids: Vec<ContentId> = found.iter().map(|f| f.hit.located.content).collect();
     ids.sort_unstable();
     ids.dedup();
-    let summaries = state.index.summaries().get(&state.store, &ids).await?;
-    // Series change as the keeper works, so they are read for each answer with a match.
-    let series: HashMap<ContentId, Arc<Series>> = if ids.is_empty() {
-        HashMap::new()
+    let matched = if ids.is_empty() {
+        Default::default()
     } else {
-        state
-            .store
-            .content_series(&ids)
-            .await?
-            .into_iter()
-            .map(|(content, series)| (content, Arc::new(series)))
-            .collect()
+        state.index.summaries().get(&state.store, &ids).await?
     };
     let mut answer = MatchAnswer {
         matches: Vec::new(),
@@ -473,16 +450,16 @@ pub async fn match_signals(
     };
     for f in found {
         // Content removed since the index was read is left out.
-        let Some(content) = summaries.get(&f.hit.located.content) else {
+        let Some(content) = matched.get(&f.hit.located.content) else {
             continue;
         };
         let entry = MatchEntry {
             query: f.query,
             hit: f.hit,
             bank: f.bank,
-            content: Arc::clone(content),
+            content: content.summary.clone(),
             suppressed_by: f.suppressed_by,
-            series: series.get(&f.hit.located.content).cloned(),
+            series: content.series,
         };
         if entry.suppressed_by.is_empty() {
             answer.matches.push(entry);

@@ -8,6 +8,7 @@
 
 mod api;
 mod auth;
+mod background;
 mod bank_index;
 pub mod charts;
 mod error;
@@ -79,6 +80,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// How near-duplicate content is grouped into series.
     pub series: series::SeriesConfig,
+    /// The memory, in bytes, for what match answers show of matched content.
+    pub summary_cache_bytes: usize,
 }
 
 impl Default for Config {
@@ -95,6 +98,7 @@ impl Default for Config {
             notices: notices::NoticeConfig::default(),
             secure_cookies: false,
             series: series::SeriesConfig::default(),
+            summary_cache_bytes: summaries::DEFAULT_BUDGET_BYTES,
         }
     }
 }
@@ -158,7 +162,14 @@ impl AppState {
     pub async fn keep_series(&self) -> Option<series::StepReport> {
         let result = self.series.lock().await.step(&self.store).await;
         match result {
-            Ok(report) => Some(report),
+            Ok(report) => {
+                // What matches show of series may have changed: this node's next answer
+                // shows it.
+                if report.saved {
+                    self.caught_up().await;
+                }
+                Some(report)
+            }
             Err(error) => {
                 tracing::warn!(%error, "keeping series failed; retrying");
                 self.series_now.notify_one();
@@ -173,7 +184,7 @@ pub type SharedState = Arc<AppState>;
 /// Loads the index from `store` and starts following its feed.
 pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedState> {
     let started = std::time::Instant::now();
-    let index = BankIndex::load(&store)
+    let index = BankIndex::load(&store, config.summary_cache_bytes)
         .await
         .context("loading the match index from the store")?;
     tracing::info!(

@@ -198,20 +198,35 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
     out.push_str("# HELP ward_index_seq The store's feed position this node has applied.\n");
     out.push_str("# TYPE ward_index_seq gauge\n");
     let _ = writeln!(out, "ward_index_seq {}", state.index.cursor().0);
-    let (held, hits, misses) = state.index.summaries().stats();
-    out.push_str(
-        "# HELP ward_content_summaries Summaries of matched content held in memory.\n\
-         # TYPE ward_content_summaries gauge\n",
-    );
-    let _ = writeln!(out, "ward_content_summaries {held}");
-    out.push_str(
-        "# HELP ward_content_summary_reads_total Matched content summaries, by where they came \
-         from (memory, or the store).\n# TYPE ward_content_summary_reads_total counter\n",
-    );
+    let summaries = state.index.summaries().stats();
     let _ = writeln!(
         out,
-        "ward_content_summary_reads_total{{from=\"memory\"}} {hits}\n\
-         ward_content_summary_reads_total{{from=\"store\"}} {misses}"
+        "# HELP ward_content_summaries Summaries of matched content held in memory.\n\
+         # TYPE ward_content_summaries gauge\n\
+         ward_content_summaries {}\n\
+         # HELP ward_content_summary_bytes Memory the summaries of matched content and their \
+         series take (by the cache's own count).\n\
+         # TYPE ward_content_summary_bytes gauge\n\
+         ward_content_summary_bytes {}\n\
+         # HELP ward_content_summary_budget_bytes The most memory summaries may take \
+         (--summary-cache-mib).\n\
+         # TYPE ward_content_summary_budget_bytes gauge\n\
+         ward_content_summary_budget_bytes {}\n\
+         # HELP ward_content_summary_reads_total Matched content summaries, by where they came \
+         from (memory, or the store).\n\
+         # TYPE ward_content_summary_reads_total counter\n\
+         ward_content_summary_reads_total{{from=\"memory\"}} {}\n\
+         ward_content_summary_reads_total{{from=\"store\"}} {}\n\
+         # HELP ward_content_series_reads_total Matched content whose series was read from the \
+         store (the rest came from memory).\n\
+         # TYPE ward_content_series_reads_total counter\n\
+         ward_content_series_reads_total {}",
+        summaries.held,
+        summaries.bytes,
+        summaries.budget,
+        summaries.hits,
+        summaries.misses,
+        summaries.series_misses,
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -15,13 +15,16 @@
 //! whole feed, read once), then applies what changed since the saved cursor.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::background;
 use ward_core::lists::{Signal, SignalType};
 use ward_core::series::{self, SeriesIndex, SeriesOptions, Signature};
 use ward_store::{
-    BankId, BankKind, ContentId, DecisionId, Seq, SeriesDecision, SeriesId, SeriesRequest,
-    SeriesSave, SeriesUpkeep, SignalChange, SignalKind, Store, StoreError, Timestamp,
+    BankId, BankKind, ContentId, DecisionId, Seq, SeriesDecision, SeriesId, SeriesKeeping,
+    SeriesRequest, SeriesSave, SeriesUpkeep, SignalChange, SignalKind, Store, StoreError,
+    Timestamp,
 };
 
 /// How long a keeper's lease lasts without renewal.
@@ -60,6 +63,8 @@ pub enum KeeperError {
     Store(#[from] StoreError),
     #[error("series engine: {0}")]
     Engine(#[from] ward_core::Error),
+    #[error("the series engine is not loaded")]
+    NotLoaded,
 }
 
 /// What one step did.
@@ -170,32 +175,39 @@ impl Keeper {
             carried = Some((touched, cursor));
             report.loaded = true;
         }
-        let standard = standard_banks(store).await?;
+        let standard = Arc::new(standard_banks(store).await?);
         loop {
-            let kept = self.kept.as_mut().expect("loaded above");
-            let (mut touched, start) = carried
-                .take()
-                .unwrap_or_else(|| (Touched::default(), kept.cursor));
-            let cursor = kept.follow(store, start, &standard, &mut touched).await?;
+            let (touched, start) = match carried.take() {
+                Some(carried) => carried,
+                None => (Touched::default(), self.kept()?.cursor),
+            };
+            let (cursor, touched) = self.follow(store, start, &standard, touched).await?;
             let more = touched.changes >= STEP_CHANGES;
-            if !more {
-                for decision in store.pending_series_decisions(STEP_DECISIONS).await? {
-                    kept.decide(&decision, &mut touched);
-                }
-            }
-            report.changes += touched.changes;
-            report.decisions += touched.decisions.len();
-            let save = kept.save_of(cursor, touched);
-            if !save.is_empty() || cursor != kept.cursor {
-                match store.save_series(&self.holder, kept.version, &save).await {
-                    Ok(version) => {
-                        kept.saved(&save, version);
-                        report.saved = true;
+            let decisions = if more {
+                Vec::new()
+            } else {
+                store.pending_series_decisions(STEP_DECISIONS).await?
+            };
+            let (save, changes, decided) = self
+                .on_engine(move |kept| {
+                    let mut touched = touched;
+                    for decision in &decisions {
+                        kept.decide(decision, &mut touched);
                     }
-                    // Another node kept the series meanwhile (or the store failed): the
-                    // next step starts again from what the store has.
-                    Err(error) => return Err(error.into()),
-                }
+                    let (changes, decided) = (touched.changes, touched.decisions.len());
+                    (kept.save_of(cursor, touched), changes, decided)
+                })
+                .await?;
+            report.changes += changes;
+            report.decisions += decided;
+            let kept = self.kept()?;
+            if !save.is_empty() || cursor != kept.cursor {
+                // Another node may have kept the series meanwhile (or the store failed): the
+                // next step then starts again from what the store has.
+                let version = store.save_series(&self.holder, kept.version, &save).await?;
+                self.on_engine(move |kept| kept.saved(&save, version))
+                    .await?;
+                report.saved = true;
             }
             if !more {
                 return Ok(report);
@@ -203,11 +215,67 @@ impl Keeper {
         }
     }
 
+    /// The engine, which a step has loaded.
+    fn kept(&self) -> Result<&Kept, KeeperError> {
+        self.kept.as_ref().ok_or(KeeperError::NotLoaded)
+    }
+
+    /// Runs `work` on the engine on the background thread, at the lowest priority (the
+    /// engine moves there and back; if the step is dropped meanwhile, the next one
+    /// reloads).
+    async fn on_engine<T: Send + 'static>(
+        &mut self,
+        work: impl FnOnce(&mut Kept) -> T + Send + 'static,
+    ) -> Result<T, KeeperError> {
+        let mut kept = self.kept.take().ok_or(KeeperError::NotLoaded)?;
+        let (kept, out) = background::run(move || {
+            let out = work(&mut kept);
+            (kept, out)
+        })
+        .await;
+        self.kept = Some(kept);
+        Ok(out)
+    }
+
+    /// Applies the feed after `start`, up to a step's worth; returns where it got to.
+    async fn follow(
+        &mut self,
+        store: &impl Store,
+        start: Seq,
+        standard: &Arc<HashSet<BankId>>,
+        mut touched: Touched,
+    ) -> Result<(Seq, Touched), KeeperError> {
+        let mut cursor = start;
+        loop {
+            let page = store.signal_changes(cursor, FEED_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            cursor = last.seq;
+            let full = page.len() >= FEED_PAGE as usize;
+            let standard = Arc::clone(standard);
+            let applied;
+            (touched, applied) = self
+                .on_engine(move |kept| {
+                    let applied = page
+                        .iter()
+                        .try_for_each(|change| kept.apply(change, &standard, &mut touched));
+                    touched.changes += page.len();
+                    (touched, applied)
+                })
+                .await?;
+            applied?;
+            if !full || touched.changes >= STEP_CHANGES {
+                break;
+            }
+        }
+        Ok((cursor, touched))
+    }
+
     /// Rebuilds the engine from the store: the saved state over the items' signatures, then
-    /// what changed since (returned to be saved, with the feed position it reaches).
+    /// what changed since (returned to be saved, with the feed position it reaches). The
+    /// store is read here; the engine is built on the background thread.
     async fn load(&self, store: &impl Store) -> Result<(Kept, Touched, Seq), KeeperError> {
         let keeping = store.series_keeping().await?;
-        let standard = standard_banks(store).await?;
+        let standard = Arc::new(standard_banks(store).await?);
         // Every item's signature, from the whole feed.
         let mut candidates: HashMap<u64, Candidate> = HashMap::new();
         let mut cursor = Seq(0);
@@ -215,28 +283,58 @@ impl Keeper {
             let page = store.signal_changes(cursor, FEED_PAGE).await?;
             let Some(last) = page.last() else { break };
             cursor = last.seq;
-            for change in &page {
-                let content = change.content.0 as u64;
-                if !is_item_signal(change)
-                    || candidates
-                        .get(&content)
-                        .is_some_and(|held| held.signal < change.signal.0)
-                {
-                    continue;
+            let standard = Arc::clone(&standard);
+            candidates = background::run(move || {
+                for change in &page {
+                    take_candidate(&mut candidates, change, &standard);
                 }
-                let Some(signature) = signature(change) else {
-                    continue;
-                };
-                candidates.insert(
-                    content,
-                    Candidate {
-                        signal: change.signal.0,
-                        signature,
-                        eligible: change.active && standard.contains(&change.bank),
-                    },
-                );
-            }
+                candidates
+            })
+            .await;
         }
+        let options = self.options;
+        let (kept, touched) =
+            background::run(move || Kept::restore(options, keeping, &candidates)).await?;
+        Ok((kept, touched, cursor))
+    }
+}
+
+/// Keeps `change` as its content's candidate signature unless the content already has one
+/// from an earlier signal (an item is its first PDQ or vPDQ signal).
+fn take_candidate(
+    candidates: &mut HashMap<u64, Candidate>,
+    change: &SignalChange,
+    standard: &HashSet<BankId>,
+) {
+    let content = change.content.0 as u64;
+    if !is_item_signal(change)
+        || candidates
+            .get(&content)
+            .is_some_and(|held| held.signal < change.signal.0)
+    {
+        return;
+    }
+    let Some(signature) = signature(change) else {
+        return;
+    };
+    candidates.insert(
+        content,
+        Candidate {
+            signal: change.signal.0,
+            signature,
+            eligible: change.active && standard.contains(&change.bank),
+        },
+    );
+}
+
+impl Kept {
+    /// The engine restored from the saved state over the items' signatures, and what
+    /// changed since the saved cursor: items that left, items that came.
+    fn restore(
+        options: SeriesOptions,
+        keeping: SeriesKeeping,
+        candidates: &HashMap<u64, Candidate>,
+    ) -> Result<(Kept, Touched), KeeperError> {
         let labels: HashMap<u64, u32> = keeping.state.labels.iter().copied().collect();
         let written: HashMap<u64, (u64, u32)> = keeping
             .state
@@ -266,7 +364,7 @@ impl Keeper {
             .series
             .iter()
             .map(|&(item, _)| (item, candidates[&item].signature.clone()));
-        let engine = SeriesIndex::restore(self.options, items, &state)?;
+        let engine = SeriesIndex::restore(options, items, &state)?;
         let mut kept = Kept {
             engine,
             version: keeping.version,
@@ -280,7 +378,6 @@ impl Keeper {
         touched
             .removed
             .extend(kept.written.keys().filter(|item| !held.contains(item)));
-        // What changed since the saved cursor: items that left, items that came.
         let items: Vec<u64> = kept.engine.items().map(|(item, _)| item).collect();
         for item in items {
             let candidate = &candidates[&item];
@@ -300,33 +397,7 @@ impl Keeper {
             kept.signals.insert(item, candidate.signal);
             touched.series.insert(id.0);
         }
-        Ok((kept, touched, cursor))
-    }
-}
-
-impl Kept {
-    /// Applies the feed after `start`, up to a step's worth; returns where it got to.
-    async fn follow(
-        &mut self,
-        store: &impl Store,
-        start: Seq,
-        standard: &HashSet<BankId>,
-        touched: &mut Touched,
-    ) -> Result<Seq, KeeperError> {
-        let mut cursor = start;
-        loop {
-            let page = store.signal_changes(cursor, FEED_PAGE).await?;
-            let Some(last) = page.last() else { break };
-            cursor = last.seq;
-            for change in &page {
-                self.apply(change, standard, touched)?;
-            }
-            touched.changes += page.len();
-            if page.len() < FEED_PAGE as usize || touched.changes >= STEP_CHANGES {
-                break;
-            }
-        }
-        Ok(cursor)
+        Ok((kept, touched))
     }
 
     fn apply(

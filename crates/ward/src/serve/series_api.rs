@@ -200,6 +200,8 @@ pub async fn update(
         .store
         .update_series(&caller.actor(), SeriesId(id), &change)
         .await?;
+    // This node's next match answer shows the new flags.
+    state.caught_up().await;
     Ok(Json(series_view(&series)))
 }
 

@@ -1,39 +1,54 @@
-//! What a match answer says about the matched content (its categories, provenance and opinion
-//! status), kept in the node's memory so that a match of known content costs no store read.
+//! What a match answer says about the matched content (its categories, provenance, opinion
+//! status and series), kept in the node's memory so that a match of known content costs no
+//! store read.
 //!
 //! A summary is read from the store the first time a content item matches and kept until the
 //! item changes. Every change to a content item that a match shows (an assessment, an opinion,
 //! enabling, disabling, removing) gives its signals a new place in the store's feed, so the
 //! node's follower forgets the summaries of the content its feed pages mention, within a poll
 //! on every node; the node that made the change forgets at once, so that its own answers show
-//! the change as soon as the write returns.
+//! the change as soon as the write returns. Series change as the keeper works, without
+//! moving the feed: the store's series epoch moves on with every change to them, and when
+//! the follower finds it moved, every series held is forgotten (series are few beside
+//! content, and a miss reads a whole answer's series in one query).
 //!
-//! A summary read while the same item changes must not outlive the change: every forget moves
-//! a generation on, and a read only keeps what it found when no forget happened since it
-//! started. When the cache is full it starts over (a miss costs one store read).
+//! A read that overlaps a change must not outlive it: every forget moves a generation on,
+//! and a read only keeps what it found when no forget happened since it started.
+//!
+//! Memory is bounded in bytes ([`ContentSummaries::new`]'s budget): entries live in two
+//! halves, the newer taking what is read or used, and when the newer fills half the budget
+//! the older is dropped and the newer becomes the older. What is used often stays; a miss
+//! costs a read of the store. Rendered JSON is shared between summaries that print the same
+//! (the provenance of one import batch, the few category combinations), so an item costs a
+//! few dozen bytes.
 
+use std::borrow::Borrow;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::mem::size_of;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use serde::Serialize;
 use serde_json::value::RawValue;
-use ward_store::{Content, ContentId, OpinionStatus, Store, StoreError};
+use ward_store::{Content, ContentId, OpinionStatus, Series, SeriesId, Store, StoreError};
 
 use super::bank_index::IdMap;
 use super::view::{CategoriesView, ProvenanceView};
 
-/// How many content summaries a node keeps by default: about 300 bytes each with their
-/// rendered JSON, some 80 MB when full.
-pub const DEFAULT_CAPACITY: usize = 1 << 18;
+/// The memory a node gives content summaries by default (`ward serve --summary-cache-mib`).
+pub const DEFAULT_BUDGET_BYTES: usize = 128 << 20;
 
 /// The content details of a match answer.
 #[derive(Clone, Debug)]
 pub struct ContentSummary {
     pub id: ContentId,
     pub opinion_status: OpinionStatus,
-    /// Categories and provenance as answers print them, rendered once: a summary is printed
-    /// many times, and escaping its strings each time showed in profiles.
-    pub categories: Box<RawValue>,
-    pub provenance: Box<RawValue>,
+    /// Categories and provenance as answers print them, rendered once and shared: a
+    /// summary is printed many times, and escaping its strings each time showed in
+    /// profiles.
+    pub categories: Arc<RawValue>,
+    pub provenance: Arc<RawValue>,
 }
 
 impl ContentSummary {
@@ -42,10 +57,37 @@ impl ContentSummary {
         ContentSummary {
             id: content.id,
             opinion_status: content.opinion_status(),
-            categories: raw_json(&categories),
-            provenance: raw_json(&ProvenanceView::of(&content.provenance)),
+            categories: Arc::from(raw_json(&categories)),
+            provenance: Arc::from(raw_json(&ProvenanceView::of(&content.provenance))),
         }
     }
+}
+
+/// What a match answer shows of a series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SeriesFlags {
+    pub id: SeriesId,
+    pub offender_identified: bool,
+    pub referred: bool,
+    pub victim_identified: bool,
+}
+
+impl SeriesFlags {
+    pub fn of(series: &Series) -> SeriesFlags {
+        SeriesFlags {
+            id: series.id,
+            offender_identified: series.offender_identified,
+            referred: series.referred_to.is_some(),
+            victim_identified: series.victim_identified,
+        }
+    }
+}
+
+/// A matched content item as answers show it: its summary and its series, if any.
+#[derive(Clone, Debug)]
+pub struct Matched {
+    pub summary: ContentSummary,
+    pub series: Option<SeriesFlags>,
 }
 
 /// `value` rendered as JSON once, to be printed as it is.
@@ -53,115 +95,351 @@ pub fn raw_json(value: &impl serde::Serialize) -> Box<RawValue> {
     serde_json::value::to_raw_value(value).expect("plain structs and strings render as JSON")
 }
 
-/// The node's content summaries.
+/// The node's content summaries and series of content.
 #[derive(Debug)]
 pub struct ContentSummaries {
-    capacity: usize,
-    /// Read by every match answer at once, written on a miss or a forget.
+    budget: usize,
+    /// Read by every match answer at once, written on a miss, a use of the older half, or
+    /// a forget.
     cache: RwLock<Cache>,
     hits: AtomicU64,
     misses: AtomicU64,
+    series_misses: AtomicU64,
 }
 
 #[derive(Debug, Default)]
 struct Cache {
-    entries: IdMap<ContentId, Arc<ContentSummary>>,
+    newer: Half,
+    older: Half,
     /// Moves on with every forget.
     generation: u64,
+    /// The store's series epoch that the series held reflect.
+    series_epoch: Option<i64>,
+}
+
+/// Half of the cache: summaries and series of content, and the rendered JSON they share.
+#[derive(Debug, Default)]
+struct Half {
+    summaries: IdMap<ContentId, ContentSummary>,
+    /// `None`: the item is in no series.
+    series: IdMap<ContentId, Option<SeriesFlags>>,
+    texts: HashSet<SharedText>,
+    text_bytes: usize,
+}
+
+/// Bytes a held summary costs in its table (key, value and control byte).
+const SUMMARY_SLOT: usize = size_of::<(ContentId, ContentSummary)>() + 1;
+/// Bytes a held series of content costs in its table.
+const SERIES_SLOT: usize = size_of::<(ContentId, Option<SeriesFlags>)>() + 1;
+/// Bytes a shared text costs in its set.
+const TEXT_SLOT: usize = size_of::<SharedText>() + 1;
+/// Bytes of a shared text's allocation besides its characters (the `Arc`'s counts).
+const TEXT_OVERHEAD: usize = 2 * size_of::<usize>();
+
+/// Bytes of a hash table holding `len` entries in an allocation for `capacity`: a table
+/// grows by doubling its slots, and keeps at most 7 of 8 full.
+fn table_bytes(len: usize, capacity: usize, slot: usize) -> usize {
+    let slots = match len.max(capacity) {
+        0 => 0,
+        1..=3 => 4,
+        4..=7 => 8,
+        n => (n * 8 / 7).next_power_of_two(),
+    };
+    slots * slot
+}
+
+impl Half {
+    /// The memory this half holds: its tables as allocated (not only what they use) and
+    /// its texts.
+    fn bytes(&self) -> usize {
+        self.bytes_with(0, 0)
+    }
+
+    /// The memory this half would hold with `summaries` and `series` more entries.
+    fn bytes_with(&self, summaries: usize, series: usize) -> usize {
+        let summaries_len = self.summaries.len() + summaries;
+        let series_len = self.series.len() + series;
+        table_bytes(summaries_len, self.summaries.capacity(), SUMMARY_SLOT)
+            + table_bytes(series_len, self.series.capacity(), SERIES_SLOT)
+            + table_bytes(self.texts.len(), self.texts.capacity(), TEXT_SLOT)
+            + self.text_bytes
+    }
+
+    /// `text`, or the same text already held (one allocation for many summaries).
+    fn share(&mut self, text: Arc<RawValue>) -> Arc<RawValue> {
+        if let Some(held) = self.texts.get(text.get()) {
+            return Arc::clone(&held.0);
+        }
+        self.text_bytes += text.get().len() + TEXT_OVERHEAD;
+        self.texts.insert(SharedText(Arc::clone(&text)));
+        text
+    }
+
+    fn keep_summary(&mut self, summary: &ContentSummary) {
+        let kept = ContentSummary {
+            id: summary.id,
+            opinion_status: summary.opinion_status,
+            categories: self.share(Arc::clone(&summary.categories)),
+            provenance: self.share(Arc::clone(&summary.provenance)),
+        };
+        self.summaries.insert(kept.id, kept);
+    }
+}
+
+/// Rendered JSON in a set, found by its text.
+#[derive(Debug)]
+struct SharedText(Arc<RawValue>);
+
+impl PartialEq for SharedText {
+    fn eq(&self, other: &SharedText) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Eq for SharedText {}
+
+impl Hash for SharedText {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.get().hash(state);
+    }
+}
+
+impl Borrow<str> for SharedText {
+    fn borrow(&self) -> &str {
+        self.0.get()
+    }
 }
 
 impl Default for ContentSummaries {
     fn default() -> ContentSummaries {
-        ContentSummaries::with_capacity(DEFAULT_CAPACITY)
+        ContentSummaries::new(DEFAULT_BUDGET_BYTES)
     }
 }
 
+/// What a lookup found in memory, and what it must read.
+#[derive(Debug, Default)]
+struct Lookup {
+    summaries: IdMap<ContentId, ContentSummary>,
+    series: IdMap<ContentId, Option<SeriesFlags>>,
+    missing_summaries: Vec<ContentId>,
+    missing_series: Vec<ContentId>,
+    /// Found in the older half: moved to the newer one.
+    from_older: Vec<ContentId>,
+    generation: u64,
+}
+
 impl ContentSummaries {
-    pub fn with_capacity(capacity: usize) -> ContentSummaries {
+    /// Summaries held in at most about `budget` bytes.
+    pub fn new(budget: usize) -> ContentSummaries {
         ContentSummaries {
-            capacity: capacity.max(1),
+            budget: budget.max(1),
             cache: RwLock::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            series_misses: AtomicU64::new(0),
         }
     }
 
-    /// The summaries of `ids` (sorted, without repeats), from memory or else in one store
-    /// read. An id the store does not have (removed meanwhile) is left out.
+    /// What answers show of `ids` (sorted, without repeats), from memory or else in one
+    /// store read of the summaries and one of the series missing. An id the store does not
+    /// have (removed meanwhile) is left out.
     pub async fn get(
         &self,
         store: &impl Store,
         ids: &[ContentId],
-    ) -> Result<IdMap<ContentId, Arc<ContentSummary>>, StoreError> {
-        let (mut found, missing, generation) = self.lookup(ids);
-        if !missing.is_empty() {
-            let read: Vec<Arc<ContentSummary>> = store
-                .contents(&missing)
+    ) -> Result<IdMap<ContentId, Matched>, StoreError> {
+        let mut found = self.lookup(ids);
+        if !found.from_older.is_empty() {
+            self.promote(&found.from_older);
+        }
+        let read_summaries: Vec<ContentSummary> = if found.missing_summaries.is_empty() {
+            Vec::new()
+        } else {
+            store
+                .contents(&found.missing_summaries)
                 .await?
                 .iter()
-                .map(|c| Arc::new(ContentSummary::of(c)))
+                .map(ContentSummary::of)
+                .collect()
+        };
+        let read_series: Vec<(ContentId, Option<SeriesFlags>)> = if found.missing_series.is_empty()
+        {
+            Vec::new()
+        } else {
+            let mut in_series: IdMap<ContentId, SeriesFlags> = store
+                .content_series(&found.missing_series)
+                .await?
+                .iter()
+                .map(|(content, series)| (*content, SeriesFlags::of(series)))
                 .collect();
-            self.keep(&read, generation);
-            found.extend(read.into_iter().map(|s| (s.id, s)));
+            found
+                .missing_series
+                .iter()
+                .map(|id| (*id, in_series.remove(id)))
+                .collect()
+        };
+        if !read_summaries.is_empty() || !read_series.is_empty() {
+            self.keep(&read_summaries, &read_series, found.generation);
         }
-        Ok(found)
+        found
+            .summaries
+            .extend(read_summaries.into_iter().map(|s| (s.id, s)));
+        found.series.extend(read_series);
+        let mut matched = IdMap::with_capacity_and_hasher(ids.len(), Default::default());
+        for (id, summary) in found.summaries {
+            let series = found.series.get(&id).copied().flatten();
+            matched.insert(id, Matched { summary, series });
+        }
+        Ok(matched)
     }
 
-    /// The summaries held of `ids`, the ids missing, and the generation to read them under.
-    fn lookup(
-        &self,
-        ids: &[ContentId],
-    ) -> (IdMap<ContentId, Arc<ContentSummary>>, Vec<ContentId>, u64) {
-        let mut found = IdMap::with_capacity_and_hasher(ids.len(), Default::default());
-        let mut missing = Vec::new();
+    /// What memory holds of `ids`, what is missing, and the generation to read under.
+    fn lookup(&self, ids: &[ContentId]) -> Lookup {
+        let mut found = Lookup {
+            summaries: IdMap::with_capacity_and_hasher(ids.len(), Default::default()),
+            series: IdMap::with_capacity_and_hasher(ids.len(), Default::default()),
+            ..Lookup::default()
+        };
         let cache = self.cache.read().expect("lock");
         for id in ids {
-            match cache.entries.get(id) {
-                Some(summary) => drop(found.insert(*id, Arc::clone(summary))),
-                None => missing.push(*id),
+            let mut older = false;
+            match cache.newer.summaries.get(id) {
+                Some(summary) => drop(found.summaries.insert(*id, summary.clone())),
+                None => match cache.older.summaries.get(id) {
+                    Some(summary) => {
+                        found.summaries.insert(*id, summary.clone());
+                        older = true;
+                    }
+                    None => found.missing_summaries.push(*id),
+                },
+            }
+            match cache.newer.series.get(id) {
+                Some(series) => drop(found.series.insert(*id, *series)),
+                None => match cache.older.series.get(id) {
+                    Some(series) => {
+                        found.series.insert(*id, *series);
+                        older = true;
+                    }
+                    None => found.missing_series.push(*id),
+                },
+            }
+            if older {
+                found.from_older.push(*id);
             }
         }
-        let generation = cache.generation;
+        found.generation = cache.generation;
         drop(cache);
+        let missing = found.missing_summaries.len();
         self.hits
-            .fetch_add((ids.len() - missing.len()) as u64, Ordering::Relaxed);
-        self.misses
-            .fetch_add(missing.len() as u64, Ordering::Relaxed);
-        (found, missing, generation)
+            .fetch_add((ids.len() - missing) as u64, Ordering::Relaxed);
+        self.misses.fetch_add(missing as u64, Ordering::Relaxed);
+        self.series_misses
+            .fetch_add(found.missing_series.len() as u64, Ordering::Relaxed);
+        found
     }
 
-    /// Keeps summaries read under `generation`, unless something was forgotten since.
-    fn keep(&self, read: &[Arc<ContentSummary>], generation: u64) {
+    /// Moves what answers used from the older half to the newer one.
+    fn promote(&self, ids: &[ContentId]) {
+        let mut cache = self.cache.write().expect("lock");
+        let summaries: Vec<ContentSummary> = ids
+            .iter()
+            .filter_map(|id| cache.older.summaries.remove(id))
+            .collect();
+        let series: Vec<(ContentId, Option<SeriesFlags>)> = ids
+            .iter()
+            .filter_map(|id| cache.older.series.remove(id).map(|s| (*id, s)))
+            .collect();
+        self.make_room(&mut cache, summaries.len(), series.len());
+        for summary in &summaries {
+            cache.newer.keep_summary(summary);
+        }
+        cache.newer.series.extend(series);
+        self.make_room(&mut cache, 0, 0);
+    }
+
+    /// Keeps what was read under `generation`, unless something was forgotten since.
+    fn keep(
+        &self,
+        summaries: &[ContentSummary],
+        series: &[(ContentId, Option<SeriesFlags>)],
+        generation: u64,
+    ) {
         let mut cache = self.cache.write().expect("lock");
         if cache.generation != generation {
             return;
         }
-        for summary in read {
-            if cache.entries.len() >= self.capacity {
-                cache.entries.clear();
-            }
-            cache.entries.insert(summary.id, Arc::clone(summary));
+        self.make_room(&mut cache, summaries.len(), series.len());
+        for summary in summaries {
+            cache.newer.keep_summary(summary);
+        }
+        cache.newer.series.extend(series.iter().copied());
+        // New texts may have taken it past the mark.
+        self.make_room(&mut cache, 0, 0);
+    }
+
+    /// When the newer half would hold more than half the budget with `summaries` and
+    /// `series` more entries, the older half is dropped and the newer becomes the older.
+    fn make_room(&self, cache: &mut Cache, summaries: usize, series: usize) {
+        if cache.newer.bytes_with(summaries, series) > self.budget / 2 {
+            cache.older = std::mem::take(&mut cache.newer);
         }
     }
 
-    /// Forgets the summaries of content items that changed.
+    /// Forgets the summaries and series of content items that changed.
     pub fn forget(&self, ids: impl IntoIterator<Item = ContentId>) {
         let mut cache = self.cache.write().expect("lock");
+        let cache = &mut *cache;
         cache.generation += 1;
         for id in ids {
-            cache.entries.remove(&id);
+            for half in [&mut cache.newer, &mut cache.older] {
+                half.summaries.remove(&id);
+                half.series.remove(&id);
+            }
         }
     }
 
-    /// (summaries held, answered from memory, read from the store), for metrics.
-    pub fn stats(&self) -> (usize, u64, u64) {
-        let held = self.cache.read().expect("lock").entries.len();
-        let (hits, misses) = (
-            self.hits.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-        );
-        (held, hits, misses)
+    /// Takes in the store's series epoch: when it moved since the last one, every series
+    /// held is forgotten.
+    pub fn series_epoch(&self, epoch: i64) {
+        if self.cache.read().expect("lock").series_epoch == Some(epoch) {
+            return;
+        }
+        let mut cache = self.cache.write().expect("lock");
+        if cache.series_epoch != Some(epoch) {
+            cache.generation += 1;
+            cache.newer.series = IdMap::default();
+            cache.older.series = IdMap::default();
+            cache.series_epoch = Some(epoch);
+        }
     }
+
+    /// What the cache holds, for metrics.
+    pub fn stats(&self) -> SummaryStats {
+        let cache = self.cache.read().expect("lock");
+        SummaryStats {
+            held: cache.newer.summaries.len() + cache.older.summaries.len(),
+            bytes: cache.newer.bytes() + cache.older.bytes(),
+            budget: self.budget,
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            series_misses: self.series_misses.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The cache's figures (`/metrics`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SummaryStats {
+    /// Summaries held.
+    pub held: usize,
+    /// Memory they take, by the cache's own count.
+    pub bytes: usize,
+    pub budget: usize,
+    /// Summaries answered from memory and read from the store.
+    pub hits: u64,
+    pub misses: u64,
+    /// Content whose series was read from the store.
+    pub series_misses: u64,
 }
 
 #[cfg(test)]
@@ -170,7 +448,7 @@ mod tests {
 
     use super::*;
 
-    fn summary(id: i64) -> Arc<ContentSummary> {
+    fn summary(id: i64) -> ContentSummary {
         let content = Content {
             id: ContentId(id),
             bank: ward_store::BankId(1),
@@ -189,50 +467,115 @@ mod tests {
             label: None,
             attributes: Vec::new(),
         };
-        Arc::new(ContentSummary::of(&content))
+        ContentSummary::of(&content)
+    }
+
+    fn ids(range: std::ops::RangeInclusive<i64>) -> Vec<ContentId> {
+        range.map(ContentId).collect()
+    }
+
+    /// Keeps summaries of `range` as if read from the store, with no series.
+    fn read(summaries: &ContentSummaries, range: std::ops::RangeInclusive<i64>) {
+        let found = summaries.lookup(&ids(range.clone()));
+        let read: Vec<ContentSummary> = range.clone().map(summary).collect();
+        let series: Vec<_> = range.map(|id| (ContentId(id), None)).collect();
+        summaries.keep(&read, &series, found.generation);
     }
 
     #[test]
     fn reads_are_kept_until_forgotten() {
-        let summaries = ContentSummaries::with_capacity(10);
-        let (found, missing, generation) = summaries.lookup(&[ContentId(1), ContentId(2)]);
-        assert!(found.is_empty());
-        assert_eq!(missing, [ContentId(1), ContentId(2)]);
-        summaries.keep(&[summary(1), summary(2)], generation);
-        let (found, missing, _) = summaries.lookup(&[ContentId(1), ContentId(2)]);
-        assert_eq!((found.len(), missing.len()), (2, 0));
+        let summaries = ContentSummaries::new(1 << 20);
+        let found = summaries.lookup(&ids(1..=2));
+        assert!(found.summaries.is_empty());
+        assert_eq!(found.missing_summaries, ids(1..=2));
+        assert_eq!(found.missing_series, ids(1..=2));
+        let series = [(ContentId(1), None), (ContentId(2), None)];
+        summaries.keep(&[summary(1), summary(2)], &series, found.generation);
+        let found = summaries.lookup(&ids(1..=2));
         assert_eq!(
-            found[&ContentId(2)].opinion_status,
+            (found.summaries.len(), found.missing_summaries.len()),
+            (2, 0)
+        );
+        assert_eq!(found.series.len(), 2);
+        assert_eq!(
+            found.summaries[&ContentId(2)].opinion_status,
             OpinionStatus::Unreviewed
         );
         summaries.forget([ContentId(1)]);
-        let (found, missing, _) = summaries.lookup(&[ContentId(1), ContentId(2)]);
-        assert_eq!((found.len(), missing), (1, vec![ContentId(1)]));
-        assert_eq!(summaries.stats(), (1, 3, 3));
+        let found = summaries.lookup(&ids(1..=2));
+        assert_eq!(found.summaries.len(), 1);
+        assert_eq!(found.missing_summaries, vec![ContentId(1)]);
+        assert_eq!(found.missing_series, vec![ContentId(1)]);
+        let stats = summaries.stats();
+        assert_eq!((stats.held, stats.hits, stats.misses), (1, 3, 3));
     }
 
     /// A read that overlaps a change is not kept: it may show the state before the change.
     #[test]
     fn a_read_overlapping_a_forget_is_not_kept() {
-        let summaries = ContentSummaries::with_capacity(10);
-        let (_, _, generation) = summaries.lookup(&[ContentId(1)]);
+        let summaries = ContentSummaries::new(1 << 20);
+        let found = summaries.lookup(&[ContentId(1)]);
         // The change lands, and is forgotten, while the store is being read.
         summaries.forget([ContentId(1)]);
-        summaries.keep(&[summary(1)], generation);
-        assert_eq!(summaries.stats().0, 0);
-        let (_, _, generation) = summaries.lookup(&[ContentId(1)]);
-        summaries.keep(&[summary(1)], generation);
-        assert_eq!(summaries.stats().0, 1);
+        summaries.keep(&[summary(1)], &[], found.generation);
+        assert_eq!(summaries.stats().held, 0);
+        read(&summaries, 1..=1);
+        assert_eq!(summaries.stats().held, 1);
     }
 
     #[test]
-    fn a_full_cache_starts_over() {
-        let summaries = ContentSummaries::with_capacity(3);
-        let (_, _, generation) = summaries.lookup(&[]);
-        summaries.keep(&(1..=3).map(summary).collect::<Vec<_>>(), generation);
-        assert_eq!(summaries.stats().0, 3);
-        summaries.keep(&[summary(4)], generation);
-        assert_eq!(summaries.stats().0, 1);
-        assert_eq!(summaries.lookup(&[ContentId(4)]).0.len(), 1);
+    fn a_moved_series_epoch_forgets_every_series_but_no_summary() {
+        let summaries = ContentSummaries::new(1 << 20);
+        summaries.series_epoch(4);
+        read(&summaries, 1..=3);
+        summaries.series_epoch(4); // unchanged: kept
+        assert!(summaries.lookup(&ids(1..=3)).missing_series.is_empty());
+        let before = summaries.lookup(&ids(1..=3));
+        summaries.series_epoch(5);
+        let found = summaries.lookup(&ids(1..=3));
+        assert_eq!(found.missing_series, ids(1..=3));
+        assert!(found.missing_summaries.is_empty());
+        // A read of series that started before the epoch moved is not kept.
+        summaries.keep(&[], &[(ContentId(1), None)], before.generation);
+        assert_eq!(summaries.lookup(&ids(1..=1)).missing_series, ids(1..=1));
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_budget_and_keeps_what_is_used() {
+        let budget = 64 << 10;
+        let summaries = ContentSummaries::new(budget);
+        read(&summaries, 1..=10);
+        for start in (100..20_000).step_by(100) {
+            read(&summaries, start..=start + 99);
+            // Items 1 to 10 are used all the time.
+            let found = summaries.lookup(&ids(1..=10));
+            if !found.missing_summaries.is_empty() {
+                read(&summaries, 1..=10);
+            } else {
+                summaries.promote(&found.from_older);
+            }
+            let stats = summaries.stats();
+            assert!(stats.bytes <= budget, "{} bytes held", stats.bytes);
+        }
+        let stats = summaries.stats();
+        assert!(stats.held > 100 && stats.held < 20_000, "{stats:?}");
+        assert!(summaries.lookup(&ids(1..=10)).missing_summaries.is_empty());
+        // Items read long ago and never used again are gone.
+        assert_eq!(
+            summaries.lookup(&ids(100..=199)).missing_summaries.len(),
+            100
+        );
+    }
+
+    #[test]
+    fn summaries_that_print_the_same_share_their_text() {
+        let summaries = ContentSummaries::new(1 << 20);
+        read(&summaries, 1..=1000);
+        let cache = summaries.cache.read().unwrap();
+        // One provenance and one (absent) categories for all of them.
+        assert_eq!(cache.newer.texts.len(), 2);
+        let one = &cache.newer.summaries[&ContentId(1)];
+        let two = &cache.newer.summaries[&ContentId(2)];
+        assert!(Arc::ptr_eq(&one.provenance, &two.provenance));
     }
 }

@@ -1060,8 +1060,10 @@ async fn match_answers_show_content_changes() {
     // Asked again: from memory, the same answer.
     let (_, again) = f.json(Method::GET, &uri, platform, Value::Null).await;
     assert_eq!(again, first);
-    let (held, from_memory, from_store) = f.state.index.summaries().stats();
-    assert_eq!((held, from_memory, from_store), (1, 1, 1));
+    let stats = f.state.index.summaries().stats();
+    assert_eq!((stats.held, stats.hits, stats.misses), (1, 1, 1));
+    // Its series too came from memory the second time.
+    assert_eq!(stats.series_misses, 1);
 
     // Through this node: shown at once, without waiting for the feed.
     let analyst = Some(f.key(Role::Analyst));
@@ -1103,6 +1105,29 @@ async fn match_answers_show_content_changes() {
     assert_eq!(assessed["matches"][0]["categories"]["age_group"], "unknown");
     assert_eq!(assessed["matches"][0]["opinion_status"], "disputed");
 
+    // Its series, flagged elsewhere: shown once this node has read the store's series
+    // epoch with the feed.
+    f.state.keep_series().await.expect("a series keeper step");
+    let (_, in_series) = f.json(Method::GET, &uri, platform, Value::Null).await;
+    let series = &in_series["matches"][0]["series"];
+    assert_eq!(series["victim_identified"], false, "{in_series}");
+    let series_id = ward_store::SeriesId(series["id"].as_i64().unwrap());
+    let flag = ward_store::SeriesChange {
+        victim_identified: Some(true),
+        ..ward_store::SeriesChange::default()
+    };
+    f.state
+        .store
+        .update_series(&Actor::operator("elsewhere"), series_id, &flag)
+        .await
+        .unwrap();
+    f.follow().await;
+    let (_, flagged) = f.json(Method::GET, &uri, platform, Value::Null).await;
+    assert_eq!(
+        flagged["matches"][0]["series"]["victim_identified"], true,
+        "{flagged}"
+    );
+
     // Disabled, disputed no more, and enabled again elsewhere: the answer shows it all.
     let elsewhere = Actor::operator("elsewhere");
     let id = ward_store::ContentId(content);
@@ -1140,7 +1165,7 @@ async fn match_answers_show_content_changes() {
         f.matches(Role::Platform, "pdq", PDQ).await["matches"],
         json!([])
     );
-    assert_eq!(f.state.index.summaries().stats().0, 0);
+    assert_eq!(f.state.index.summaries().stats().held, 0);
 }
 
 /// Reads the whole feed as `key`, `limit` entries a page, calling `between` after each page
