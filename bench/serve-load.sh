@@ -13,6 +13,10 @@
 #            bytes per stored hash (also over an empty node's).
 #   answers  every query once on one connection: planted queries (a stored hash with 0..=31
 #            bits flipped) must all match; uniform random ones should not.
+#   upkeep   when the node is still grouping the imported content into series (its series
+#            keeper, which works at the lowest priority), one load run while it works, then
+#            a wait until it has caught up (WARD_BENCH_KEEPER_WAIT, 3600 s at most): how long
+#            it took and the memory its engine holds.
 #   load     WARD_BENCH_REPEAT (3) runs of wrk, one after another, each for
 #            WARD_BENCH_SECONDS (30) with WARD_BENCH_CONNECTIONS (64) connections on 2 threads, cycling through WARD_BENCH_QUERIES (10000) query hashes, half
 #            planted, half random (bench/serve_load.lua): requests per second, p50/p90/p99
@@ -20,6 +24,13 @@
 #            per request; then 10 s on 1 connection for the latency floor. For each run the
 #            node's own time per request and per index search (from /metrics), and the CPU
 #            the node, wrk and the whole machine used (from /proc).
+#   fresh    as many runs again with every other request a first-time lookup: a planted
+#            query near a stored hash that no query asked for before (WARD_BENCH_FRESH,
+#            4,000,000 of them, each once), so that the node reads what it has not seen.
+#   soak     one run of the fresh mix for WARD_BENCH_SOAK_SECONDS (300) with the node's VmRSS
+#            read every 5 s: memory at its start, after 1 minute and after 5 minutes.
+# The summary is also written to bench/results/serve-load-<size>-<backend>.txt (with the
+# commit it measured), which the repository keeps, so that a regression shows in its history.
 # The summary prints every load run and compares the best (most requests/s; its own p99)
 # with the target of issue 5: >= 20,000 requests/s with p99 < 10 ms on this 2-core machine,
 # as the other benchmarks keep the best of their runs: the host's other tenants slow these
@@ -33,6 +44,8 @@
 # ${TMPDIR:-/tmp} with SQLite (1.7 GB measured); with PostgreSQL also psql. A 10M run takes
 # 5 to 10 minutes, plus up to WARD_BENCH_QUIET_WAIT waiting for other jobs to calm down.
 # Environment: WARD_BENCH_SIZE (10000000), WARD_BENCH_QUERIES (10000),
+#   WARD_BENCH_FRESH (4000000; 0 skips the fresh and soak runs), WARD_BENCH_SOAK_SECONDS
+#   (300; 0 skips the soak), WARD_BENCH_KEEPER_WAIT (3600),
 #   WARD_BENCH_SECONDS (30), WARD_BENCH_REPEAT (3), WARD_BENCH_CONNECTIONS (64), WARD_BENCH_THREADS (2),
 #   WARD_BENCH_FLOOR_SECONDS (10; 0 skips the 1-connection run),
 #   WARD_BENCH_DATABASE_URL (a PostgreSQL URL on 127.0.0.1 to connect to, e.g.
@@ -53,6 +66,9 @@ connections=${WARD_BENCH_CONNECTIONS:-64}
 threads=${WARD_BENCH_THREADS:-2}
 floor_seconds=${WARD_BENCH_FLOOR_SECONDS:-10}
 repeat=${WARD_BENCH_REPEAT:-3}
+fresh_count=${WARD_BENCH_FRESH:-4000000}
+soak_seconds=${WARD_BENCH_SOAK_SECONDS:-300}
+keeper_wait=${WARD_BENCH_KEEPER_WAIT:-3600}
 venv=${WARD_BENCH_VENV:-${TMPDIR:-/tmp}/ward-numpy-venv}
 quiet_wait=${WARD_BENCH_QUIET_WAIT:-300}
 
@@ -194,7 +210,8 @@ log "importing $size hashes (clustered) into bank $bank"
 # curl -T - streams standard input as a chunked body (--data-binary @- would read it all
 # into memory first); the generator says when its first byte was written.
 "$python" "$here/serve_load.py" signals --n "$size" --queries "$query_count" \
-  --queries-out "$work/queries.txt" --started-out "$work/import-started" |
+  --queries-out "$work/queries.txt" --started-out "$work/import-started" \
+  --fresh "$fresh_count" --fresh-out "$work/fresh.txt" |
   curl -sS --fail-with-body -X POST -T - -H "Authorization: Bearer $curator" \
     -H 'Content-Type: text/csv' --max-time 3600 "$base_url/v1/banks/$bank/signals" >"$work/import.json"
 finished=$(date +%s.%N)
@@ -215,7 +232,11 @@ log "answers: each query once"
   --queries "$work/queries.txt" >"$results/check.json"
 cat "$results/check.json" >&2
 
-# One wrk run, with /metrics and CPU counters read around it.
+# One metric of the node's /metrics (0 when absent).
+metric() { curl -sS "$base_url/metrics" | awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print 0 }'; }
+
+# One wrk run, with /metrics and CPU counters read around it; WARD_BENCH_FRESH_FILE set in
+# the environment makes it a fresh run.
 load_run() {
   local name=$1 conns=$2 thr=$3 secs=$4 machine
   value "$name.connections" "$conns"
@@ -226,6 +247,8 @@ load_run() {
   value "$name.machine_all.before" "$all"
   value "$name.machine_busy.before" "$busy"
   local TIMEFORMAT='%U %S'
+  value "$name.keeper_seq.before" "$(metric ward_series_keeper_seq)"
+  value "$name.index_seq" "$(metric ward_index_seq)"
   { time WARD_BENCH_QUERIES_FILE=$work/queries.txt WARD_BENCH_KEY=$platform WARD_BENCH_THREADS=$thr \
     wrk -t"$thr" -c"$conns" -d"${secs}s" --timeout 10s -s "$here/serve_load.lua" "$base_url" \
     >"$results/$name.wrk" 2>"$results/$name.wrk.err"; } 2>"$results/$name.time"
@@ -245,14 +268,64 @@ until awk '{ exit !($1 < 1.0) }' /proc/loadavg || [ "$SECONDS" -ge "$quiet_deadl
   sleep 5
 done
 value load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# Series: the node groups what was imported while the runs below go on, at the lowest
+# priority. One run while it works, then a wait for it to catch up.
+keeper_caught_up() {
+  local keeper index
+  keeper=$(metric ward_series_keeper_seq)
+  index=$(metric ward_index_seq)
+  [ "$(metric ward_series_keeping)" = 1 ] && [ "${keeper%.*}" -ge "${index%.*}" ]
+}
+if ! keeper_caught_up; then
+  log "upkeep: one load run while the series keeper works"
+  load_run upkeep "$connections" "$threads" "$seconds"
+  started=$SECONDS
+  log "waiting for the series keeper to catch up (at most ${keeper_wait} s)"
+  until keeper_caught_up || [ $((SECONDS - started)) -ge "$keeper_wait" ]; do sleep 5; done
+  value keeper_wait_s "$((SECONDS - started))"
+fi
+value keeper_caught_up "$(keeper_caught_up && echo yes || echo no)"
+value keeper_items "$(metric ward_series_items)"
+value keeper_engine_bytes "$(metric ward_series_engine_bytes)"
+value rss_rest_kib "$(rss_kib)"
+
 for k in $(seq 1 "$repeat"); do
   log "load $k of $repeat: $connections connections, $threads threads, ${seconds} s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   load_run "load$k" "$connections" "$threads" "$seconds"
 done
+if [ "$fresh_count" -gt 0 ]; then
+  export WARD_BENCH_FRESH_FILE=$work/fresh.txt
+  for k in $(seq 1 "$repeat"); do
+    log "fresh $k of $repeat: every other request a first-time lookup"
+    load_run "fresh$k" "$connections" "$threads" "$seconds"
+  done
+  if [ "$soak_seconds" -gt 0 ]; then
+    log "soak: ${soak_seconds} s of the fresh mix, memory every 5 s"
+    ( while kill -0 "$node_pid" 2>/dev/null; do echo "$(date +%s.%N) $(rss_kib)"; sleep 5; done ) >"$results/soak.rss" &
+    sampler=$!
+    load_run soak "$connections" "$threads" "$soak_seconds"
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+  fi
+  unset WARD_BENCH_FRESH_FILE
+fi
 if [ "$floor_seconds" -gt 0 ]; then
   log "latency floor: 1 connection, ${floor_seconds} s"
   load_run floor 1 1 "$floor_seconds"
 fi
 value rss_after_kib "$(rss_kib)"
+value summary_bytes "$(metric ward_content_summary_bytes)"
+value summary_budget "$(metric ward_content_summary_budget_bytes)"
+value revision "$(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$root" && git diff --quiet HEAD 2>/dev/null || echo +changes)"
 
-"$python" "$here/serve_load.py" summary "$results"
+backend_name=sqlite
+[ -n "${WARD_BENCH_DATABASE_URL:-}" ] && backend_name=postgres
+mkdir -p "$here/results"
+summary_file=$here/results/serve-load-$size-$backend_name.txt
+set +e
+"$python" "$here/serve_load.py" summary "$results" | tee "$summary_file"
+status=${PIPESTATUS[0]}
+set -e
+log "summary written to $summary_file"
+exit "$status"

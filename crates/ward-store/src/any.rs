@@ -167,6 +167,10 @@ impl Store for AnyStore {
         delegate!(self.contents(ids))
     }
 
+    async fn match_summaries(&self, ids: &[ContentId]) -> Result<Vec<MatchSummary>> {
+        delegate!(self.match_summaries(ids))
+    }
+
     async fn bank_contents(
         &self,
         bank: BankId,

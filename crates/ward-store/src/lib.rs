@@ -136,6 +136,12 @@ pub trait Store: Send + Sync + 'static {
     fn content(&self, id: ContentId) -> impl Future<Output = Result<Option<Content>>> + Send;
     /// Several content items (those that exist and are not removed), in the order asked.
     fn contents(&self, ids: &[ContentId]) -> impl Future<Output = Result<Vec<Content>>> + Send;
+    /// What match answers show of those of `ids` that exist and are not removed (in no
+    /// particular order): assessment, provenance, opinion status and series, in one read.
+    fn match_summaries(
+        &self,
+        ids: &[ContentId],
+    ) -> impl Future<Output = Result<Vec<MatchSummary>>> + Send;
     /// A bank's content items after `after`, by id, at most `limit`.
     fn bank_contents(
         &self,

@@ -484,6 +484,28 @@ impl Content {
     }
 }
 
+/// What a match answer shows of a matched content item, read for many items at once
+/// ([`crate::Store::match_summaries`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatchSummary {
+    pub id: ContentId,
+    pub assessment: Option<Assessment>,
+    pub provenance: Provenance,
+    pub opinion_status: OpinionStatus,
+    /// Its series, when it is in one.
+    pub series: Option<SeriesBadge>,
+}
+
+/// What a match answer shows of a series: its id and flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SeriesBadge {
+    pub id: crate::SeriesId,
+    pub offender_identified: bool,
+    /// Whether it was referred (to law enforcement, a hotline).
+    pub referred: bool,
+    pub victim_identified: bool,
+}
+
 /// A content item to add.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NewContent {

@@ -559,6 +559,27 @@ impl Store for PgStore {
         Ok(rows::in_order_asked(found, ids))
     }
 
+    async fn match_summaries(&self, ids: &[ContentId]) -> Result<Vec<MatchSummary>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<rows::MatchSummaryRow> = sqlx::query_as(
+            "SELECT c.id, c.age_group, c.activity, c.added_by, c.added_by_key, c.added_by_org, \
+             c.source, c.added_at, \
+             (SELECT bool_or(o.kind = 'dispute') FROM opinions o WHERE o.content_id = c.id), \
+             s.id, s.victim_identified, s.offender_identified, s.referred_to IS NOT NULL \
+             FROM content c \
+             LEFT JOIN content_series cs ON cs.content_id = c.id \
+             LEFT JOIN series s ON s.id = cs.series_id \
+             WHERE c.id = ANY($1) AND c.removed_at IS NULL",
+        )
+        .bind(ids.iter().map(|id| id.0).collect::<Vec<i64>>())
+        .fetch_all(self.reads())
+        .await
+        .map_err(database)?;
+        rows.into_iter().map(rows::match_summary).collect()
+    }
+
     async fn bank_contents(
         &self,
         bank: BankId,

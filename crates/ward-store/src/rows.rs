@@ -402,6 +402,54 @@ pub(crate) fn in_order_asked(found: Vec<Content>, asked: &[ContentId]) -> Vec<Co
     ordered
 }
 
+/// `id, age_group, activity, added_by, added_by_key, added_by_org, source, added_at,
+/// disputed` (NULL: no opinion; true: some dispute), then the series' `id,
+/// victim_identified, offender_identified, referred` (NULL when in none).
+pub(crate) type MatchSummaryRow = (
+    i64,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<i64>,
+    Option<i64>,
+    String,
+    i64,
+    Option<bool>,
+    Option<i64>,
+    Option<bool>,
+    Option<bool>,
+    Option<bool>,
+);
+
+pub(crate) fn match_summary(row: MatchSummaryRow) -> Result<MatchSummary> {
+    let (id, age_group, activity, added_by, key, org, source, added_at, disputed) = (
+        row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8,
+    );
+    let series = row.9.map(|series| SeriesBadge {
+        id: crate::SeriesId(series),
+        victim_identified: row.10.unwrap_or(false),
+        offender_identified: row.11.unwrap_or(false),
+        referred: row.12.unwrap_or(false),
+    });
+    Ok(MatchSummary {
+        id: ContentId(id),
+        assessment: assessment_of(id, age_group, activity)?,
+        provenance: Provenance {
+            added_by,
+            added_by_key: key.map(KeyId),
+            added_by_org: org.map(OrgId),
+            source,
+            added_at: Timestamp(added_at),
+        },
+        opinion_status: match disputed {
+            None => OpinionStatus::Unreviewed,
+            Some(false) => OpinionStatus::Confirmed,
+            Some(true) => OpinionStatus::Disputed,
+        },
+        series,
+    })
+}
+
 /// A model enum from its stored name.
 /// An assessment from its two columns (row `id`'s): both or neither.
 pub(crate) fn assessment_of(

@@ -603,6 +603,35 @@ impl Store for SqliteStore {
         Ok(rows::in_order_asked(found, ids))
     }
 
+    async fn match_summaries(&self, ids: &[ContentId]) -> Result<Vec<MatchSummary>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement: an item has its row, or else lies in the block that starts
+        // nearest before it (whose digests are not read: a summary needs none).
+        let rows: Vec<rows::MatchSummaryRow> = sqlx::query_as(
+            "SELECT a.value, c.age_group, c.activity, COALESCE(c.added_by, b.added_by), \
+             CASE WHEN c.id IS NULL THEN b.added_by_key ELSE c.added_by_key END, \
+             CASE WHEN c.id IS NULL THEN b.added_by_org ELSE c.added_by_org END, \
+             COALESCE(c.source, b.source), COALESCE(c.added_at, b.added_at), \
+             (SELECT MAX(o.kind = 'dispute') FROM opinions o WHERE o.content_id = a.value), \
+             s.id, s.victim_identified, s.offender_identified, s.referred_to IS NOT NULL \
+             FROM json_each($1) a \
+             LEFT JOIN content c ON c.id = a.value \
+             LEFT JOIN content_blocks b ON c.id IS NULL AND b.first_content = \
+               (SELECT MAX(x.first_content) FROM content_blocks x WHERE x.first_content <= a.value) \
+             LEFT JOIN content_series cs ON cs.content_id = a.value \
+             LEFT JOIN series s ON s.id = cs.series_id \
+             WHERE (c.id IS NOT NULL AND c.removed_at IS NULL) \
+                OR (c.id IS NULL AND a.value < b.first_content + b.count)",
+        )
+        .bind(id_list(ids.iter().map(|id| id.0)))
+        .fetch_all(self.reads())
+        .await
+        .map_err(database)?;
+        rows.into_iter().map(rows::match_summary).collect()
+    }
+
     async fn bank_contents(
         &self,
         bank: BankId,

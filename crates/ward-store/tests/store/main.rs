@@ -84,6 +84,7 @@ conformance!(
     series::saves_round_trip_and_rows_carry_over,
     series::curators_requests,
     series::the_queue_in_triage_order,
+    series::match_summaries_agree_with_content_and_series,
     reports::reports_merge_urls_and_give_references,
     reports::intake_claims_fetches_and_keeps_evidence,
     reports::concurrent_claims_are_disjoint,

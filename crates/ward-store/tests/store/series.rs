@@ -9,6 +9,7 @@ use ward_store::*;
 
 use crate::assert_fails;
 use crate::harness::{item, operator, pdq, setup};
+use std::collections::HashMap;
 
 fn upkeep(id: i64, members: u32) -> SeriesUpkeep {
     SeriesUpkeep {
@@ -589,4 +590,111 @@ pub async fn the_queue_in_triage_order(store: &impl Store) {
         rest.iter().map(|u| u.id).collect::<Vec<_>>(),
         [urls[4], urls[1]]
     );
+}
+
+/// What match answers show of content, read in one go, is what the content and its series
+/// say, for items with rows (assessed, confirmed, disputed) and items added in bulk
+/// (SQLite's blocks), with removed and unknown items left out.
+pub async fn match_summaries_agree_with_content_and_series(store: &impl Store) {
+    let s = setup(store, "Summaries").await;
+    let other = store.create_org(&operator(), "Other org").await.unwrap();
+    let bulk: Vec<NewContent> = (0..40).map(|n| item(vec![pdq(n)])).collect();
+    let mut ids = store.add_content(&s.actor, s.bank.id, &bulk).await.unwrap();
+    let mut assessed = item(vec![pdq(100), crate::harness::md5(100)]);
+    assessed.assessment = Some(Assessment {
+        age_group: AgeGroup::Pubescent,
+        activity: Activity::LasciviousExhibition,
+    });
+    let rows = store
+        .add_content(
+            &s.actor,
+            s.bank.id,
+            &[assessed, item(vec![pdq(101)]), item(vec![pdq(102)])],
+        )
+        .await
+        .unwrap();
+    ids.extend(&rows);
+    store
+        .set_opinion(&s.actor, rows[1], s.org.id, Some(OpinionKind::Confirm))
+        .await
+        .unwrap();
+    store
+        .set_opinion(&s.actor, rows[2], s.org.id, Some(OpinionKind::Confirm))
+        .await
+        .unwrap();
+    store
+        .set_opinion(&s.actor, rows[2], other.id, Some(OpinionKind::Dispute))
+        .await
+        .unwrap();
+    // A bulk item given an opinion (and so rows of its own), and one removed.
+    store
+        .set_opinion(&s.actor, ids[7], other.id, Some(OpinionKind::Dispute))
+        .await
+        .unwrap();
+    store.remove_content(&s.actor, ids[8]).await.unwrap();
+    // Series: {0, 1, 40 (assessed)} flagged and referred, {2} plain.
+    let mut keeper = Holder::take(store).await;
+    let mut step = save(1);
+    step.next_series = 2;
+    step.members = vec![
+        (ids[0], Some((SeriesId(0), 0))),
+        (ids[1], Some((SeriesId(0), 0))),
+        (rows[0], Some((SeriesId(0), 0))),
+        (ids[2], Some((SeriesId(1), 0))),
+    ];
+    step.series = vec![upkeep(0, 3), upkeep(1, 1)];
+    keeper.save(store, &step).await;
+    store
+        .update_series(
+            &s.actor,
+            SeriesId(0),
+            &SeriesChange {
+                victim_identified: Some(true),
+                referral: Some(Some(("NCA".into(), Timestamp(1_000)))),
+                ..SeriesChange::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    let mut asked = ids.clone();
+    asked.push(ContentId(999_999));
+    let mut summaries = store.match_summaries(&asked).await.unwrap();
+    summaries.sort_by_key(|m| m.id);
+    let series: HashMap<ContentId, Series> = store
+        .content_series(&asked)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let expected: Vec<MatchSummary> = store
+        .contents(&asked)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|content| MatchSummary {
+            id: content.id,
+            assessment: content.assessment,
+            opinion_status: content.opinion_status(),
+            series: series.get(&content.id).map(|s| SeriesBadge {
+                id: s.id,
+                offender_identified: s.offender_identified,
+                referred: s.referred_to.is_some(),
+                victim_identified: s.victim_identified,
+            }),
+            provenance: content.provenance,
+        })
+        .collect();
+    assert_eq!(summaries, expected);
+    assert_eq!(summaries.len(), 42, "all but the removed and the unknown");
+    let by_id = |id: ContentId| summaries.iter().find(|m| m.id == id).unwrap();
+    assert_eq!(by_id(rows[2]).opinion_status, OpinionStatus::Disputed);
+    assert_eq!(by_id(rows[1]).opinion_status, OpinionStatus::Confirmed);
+    assert_eq!(by_id(ids[7]).opinion_status, OpinionStatus::Disputed);
+    assert_eq!(by_id(ids[3]).opinion_status, OpinionStatus::Unreviewed);
+    let flagged = by_id(ids[1]).series.unwrap();
+    assert!(flagged.victim_identified && flagged.referred && !flagged.offender_identified);
+    assert_eq!(by_id(ids[2]).series.map(|s| s.id), Some(SeriesId(1)));
+    assert_eq!(by_id(ids[3]).series, None);
+    assert_eq!(by_id(ids[3]).provenance.added_by_key, Some(s.key.id));
 }

@@ -21,14 +21,14 @@ use ward_core::digest::FileDigests;
 use ward_core::lists::{Signal, SignalType};
 use ward_core::pdq::{self, Pipeline, Quality};
 use ward_core::video::{self, CompareOptions, VideoOptions, Vpdq};
-use ward_store::{Bank, BankId, BankKind, ContentId, Role};
+use ward_store::{Bank, BankId, BankKind, ContentId, Role, SeriesBadge};
 
 use super::SharedState;
 use super::api::{SignalRequest, stored_signal};
 use super::auth::{Caller, Viewer};
 use super::bank_index::IndexHit;
 use super::error::{ApiError, ApiResult};
-use super::summaries::{ContentSummary, SeriesFlags, raw_json};
+use super::summaries::{ContentSummary, raw_json};
 
 /// Roles that may hash and match.
 pub(super) const MATCHERS: &[Role] = &[Role::Platform, Role::Curator, Role::Analyst];
@@ -298,7 +298,7 @@ pub struct MatchEntry {
     /// For a suppressed match: the negative bank's content that suppressed it.
     pub suppressed_by: Vec<ContentId>,
     /// The series of the matched content, when it is in one.
-    pub series: Option<SeriesFlags>,
+    pub series: Option<SeriesBadge>,
 }
 
 impl MatchEntry {

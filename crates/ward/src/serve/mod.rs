@@ -120,6 +120,8 @@ pub struct AppState {
     pub sign_ins: limiter::Limiter,
     /// This node's series keeper (working while it holds the lease).
     pub series: tokio::sync::Mutex<series::Keeper>,
+    /// Where the keeper stands, for metrics.
+    pub series_progress: Arc<series::Progress>,
     /// Matches counted on this node, not yet added to the store's figures.
     pub tally: tally::Tally,
     follow_now: Notify,
@@ -200,7 +202,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
             .context("reading the instance's signing key")?,
     );
     let portal = crate::portal::Portal::new(&store).await?;
-    let config_series = config.series;
+    let keeper = series::Keeper::for_this_node(config.series.options);
     let state = Arc::new(AppState {
         store,
         index,
@@ -210,7 +212,8 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         identity,
         portal,
         sign_ins: limiter::Limiter::new(SIGN_IN_LIMITS),
-        series: tokio::sync::Mutex::new(series::Keeper::for_this_node(config_series.options)),
+        series_progress: keeper.progress(),
+        series: tokio::sync::Mutex::new(keeper),
         tally: tally::Tally::default(),
         follow_now: Notify::new(),
         series_now: Arc::new(Notify::new()),

@@ -228,5 +228,27 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
         summaries.misses,
         summaries.series_misses,
     );
+    let keeper = &state.series_progress;
+    let _ = writeln!(
+        out,
+        "# HELP ward_series_keeping Whether this node keeps the deployment's series (holds the \
+         keeper's lease).\n\
+         # TYPE ward_series_keeping gauge\n\
+         ward_series_keeping {}\n\
+         # HELP ward_series_keeper_seq The store's feed position the series reflect, when this \
+         node keeps them (compare ward_index_seq).\n\
+         # TYPE ward_series_keeper_seq gauge\n\
+         ward_series_keeper_seq {}\n\
+         # HELP ward_series_items Items in this node's series engine.\n\
+         # TYPE ward_series_items gauge\n\
+         ward_series_items {}\n\
+         # HELP ward_series_engine_bytes Memory of this node's series engine.\n\
+         # TYPE ward_series_engine_bytes gauge\n\
+         ward_series_engine_bytes {}",
+        u8::from(keeper.keeping.load(Ordering::Relaxed)),
+        keeper.cursor.load(Ordering::Relaxed),
+        keeper.items.load(Ordering::Relaxed),
+        keeper.engine_bytes.load(Ordering::Relaxed),
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -16,6 +16,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::background;
@@ -85,6 +86,20 @@ pub struct Keeper {
     holder: String,
     options: SeriesOptions,
     kept: Option<Kept>,
+    progress: Arc<Progress>,
+}
+
+/// Where this node's keeper stands after its last step, for `/metrics` (read without
+/// waiting for a step).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Whether this node holds the lease.
+    pub keeping: AtomicBool,
+    /// The feed position the saved series reflect (0 while not keeping).
+    pub cursor: AtomicI64,
+    /// Items in the engine, and the memory it takes.
+    pub items: AtomicU64,
+    pub engine_bytes: AtomicU64,
 }
 
 /// The engine and what the store has of it.
@@ -121,6 +136,7 @@ impl Keeper {
             holder,
             options,
             kept: None,
+            progress: Arc::default(),
         }
     }
 
@@ -152,7 +168,25 @@ impl Keeper {
         if result.is_err() {
             self.kept = None;
         }
+        let kept = self.kept.as_ref();
+        let progress = &self.progress;
+        progress.keeping.store(kept.is_some(), Ordering::Relaxed);
+        progress
+            .cursor
+            .store(kept.map_or(0, |k| k.cursor.0), Ordering::Relaxed);
+        progress
+            .items
+            .store(kept.map_or(0, |k| k.engine.len() as u64), Ordering::Relaxed);
+        progress.engine_bytes.store(
+            kept.map_or(0, |k| k.engine.memory_bytes() as u64),
+            Ordering::Relaxed,
+        );
         result
+    }
+
+    /// Where this keeper stands, shared with the metrics.
+    pub fn progress(&self) -> Arc<Progress> {
+        Arc::clone(&self.progress)
     }
 
     async fn try_step(&mut self, store: &impl Store) -> Result<StepReport, KeeperError> {

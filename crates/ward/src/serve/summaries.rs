@@ -9,8 +9,8 @@
 //! on every node; the node that made the change forgets at once, so that its own answers show
 //! the change as soon as the write returns. Series change as the keeper works, without
 //! moving the feed: the store's series epoch moves on with every change to them, and when
-//! the follower finds it moved, every series held is forgotten (series are few beside
-//! content, and a miss reads a whole answer's series in one query).
+//! the follower finds it moved, every series held is forgotten (a miss reads what a whole
+//! answer lacks in one query: `Store::match_summaries`).
 //!
 //! A read that overlaps a change must not outlive it: every forget moves a generation on,
 //! and a read only keeps what it found when no forget happened since it started.
@@ -29,9 +29,8 @@ use std::mem::size_of;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use serde::Serialize;
 use serde_json::value::RawValue;
-use ward_store::{Content, ContentId, OpinionStatus, Series, SeriesId, Store, StoreError};
+use ward_store::{ContentId, MatchSummary, OpinionStatus, SeriesBadge, Store, StoreError};
 
 use super::bank_index::IdMap;
 use super::view::{CategoriesView, ProvenanceView};
@@ -52,33 +51,13 @@ pub struct ContentSummary {
 }
 
 impl ContentSummary {
-    pub fn of(content: &Content) -> ContentSummary {
-        let categories = content.assessment.as_ref().map(CategoriesView::of);
+    pub fn of(summary: &MatchSummary) -> ContentSummary {
+        let categories = summary.assessment.as_ref().map(CategoriesView::of);
         ContentSummary {
-            id: content.id,
-            opinion_status: content.opinion_status(),
+            id: summary.id,
+            opinion_status: summary.opinion_status,
             categories: Arc::from(raw_json(&categories)),
-            provenance: Arc::from(raw_json(&ProvenanceView::of(&content.provenance))),
-        }
-    }
-}
-
-/// What a match answer shows of a series.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct SeriesFlags {
-    pub id: SeriesId,
-    pub offender_identified: bool,
-    pub referred: bool,
-    pub victim_identified: bool,
-}
-
-impl SeriesFlags {
-    pub fn of(series: &Series) -> SeriesFlags {
-        SeriesFlags {
-            id: series.id,
-            offender_identified: series.offender_identified,
-            referred: series.referred_to.is_some(),
-            victim_identified: series.victim_identified,
+            provenance: Arc::from(raw_json(&ProvenanceView::of(&summary.provenance))),
         }
     }
 }
@@ -87,7 +66,7 @@ impl SeriesFlags {
 #[derive(Clone, Debug)]
 pub struct Matched {
     pub summary: ContentSummary,
-    pub series: Option<SeriesFlags>,
+    pub series: Option<SeriesBadge>,
 }
 
 /// `value` rendered as JSON once, to be printed as it is.
@@ -122,7 +101,7 @@ struct Cache {
 struct Half {
     summaries: IdMap<ContentId, ContentSummary>,
     /// `None`: the item is in no series.
-    series: IdMap<ContentId, Option<SeriesFlags>>,
+    series: IdMap<ContentId, Option<SeriesBadge>>,
     texts: HashSet<SharedText>,
     text_bytes: usize,
 }
@@ -130,7 +109,7 @@ struct Half {
 /// Bytes a held summary costs in its table (key, value and control byte).
 const SUMMARY_SLOT: usize = size_of::<(ContentId, ContentSummary)>() + 1;
 /// Bytes a held series of content costs in its table.
-const SERIES_SLOT: usize = size_of::<(ContentId, Option<SeriesFlags>)>() + 1;
+const SERIES_SLOT: usize = size_of::<(ContentId, Option<SeriesBadge>)>() + 1;
 /// Bytes a shared text costs in its set.
 const TEXT_SLOT: usize = size_of::<SharedText>() + 1;
 /// Bytes of a shared text's allocation besides its characters (the `Arc`'s counts).
@@ -220,7 +199,7 @@ impl Default for ContentSummaries {
 #[derive(Debug, Default)]
 struct Lookup {
     summaries: IdMap<ContentId, ContentSummary>,
-    series: IdMap<ContentId, Option<SeriesFlags>>,
+    series: IdMap<ContentId, Option<SeriesBadge>>,
     missing_summaries: Vec<ContentId>,
     missing_series: Vec<ContentId>,
     /// Found in the older half: moved to the newer one.
@@ -252,32 +231,20 @@ impl ContentSummaries {
         if !found.from_older.is_empty() {
             self.promote(&found.from_older);
         }
-        let read_summaries: Vec<ContentSummary> = if found.missing_summaries.is_empty() {
+        // What is missing of either, in one read (a removed item is not found, and left
+        // out).
+        let mut missing = found.missing_summaries.clone();
+        missing.extend(&found.missing_series);
+        missing.sort_unstable();
+        missing.dedup();
+        let read = if missing.is_empty() {
             Vec::new()
         } else {
-            store
-                .contents(&found.missing_summaries)
-                .await?
-                .iter()
-                .map(ContentSummary::of)
-                .collect()
+            store.match_summaries(&missing).await?
         };
-        let read_series: Vec<(ContentId, Option<SeriesFlags>)> = if found.missing_series.is_empty()
-        {
-            Vec::new()
-        } else {
-            let mut in_series: IdMap<ContentId, SeriesFlags> = store
-                .content_series(&found.missing_series)
-                .await?
-                .iter()
-                .map(|(content, series)| (*content, SeriesFlags::of(series)))
-                .collect();
-            found
-                .missing_series
-                .iter()
-                .map(|id| (*id, in_series.remove(id)))
-                .collect()
-        };
+        let read_summaries: Vec<ContentSummary> = read.iter().map(ContentSummary::of).collect();
+        let read_series: Vec<(ContentId, Option<SeriesBadge>)> =
+            read.iter().map(|m| (m.id, m.series)).collect();
         if !read_summaries.is_empty() || !read_series.is_empty() {
             self.keep(&read_summaries, &read_series, found.generation);
         }
@@ -345,7 +312,7 @@ impl ContentSummaries {
             .iter()
             .filter_map(|id| cache.older.summaries.remove(id))
             .collect();
-        let series: Vec<(ContentId, Option<SeriesFlags>)> = ids
+        let series: Vec<(ContentId, Option<SeriesBadge>)> = ids
             .iter()
             .filter_map(|id| cache.older.series.remove(id).map(|s| (*id, s)))
             .collect();
@@ -361,7 +328,7 @@ impl ContentSummaries {
     fn keep(
         &self,
         summaries: &[ContentSummary],
-        series: &[(ContentId, Option<SeriesFlags>)],
+        series: &[(ContentId, Option<SeriesBadge>)],
         generation: u64,
     ) {
         let mut cache = self.cache.write().expect("lock");
@@ -444,17 +411,14 @@ pub struct SummaryStats {
 
 #[cfg(test)]
 mod tests {
-    use ward_store::{OpinionStatus, Provenance, Timestamp};
+    use ward_store::{Provenance, Timestamp};
 
     use super::*;
 
     fn summary(id: i64) -> ContentSummary {
-        let content = Content {
+        ContentSummary::of(&MatchSummary {
             id: ContentId(id),
-            bank: ward_store::BankId(1),
-            enabled: true,
             assessment: None,
-            signals: Vec::new(),
             provenance: Provenance {
                 added_by: "test".into(),
                 added_by_key: None,
@@ -462,12 +426,9 @@ mod tests {
                 source: "api".into(),
                 added_at: Timestamp(0),
             },
-            opinions: Vec::new(),
-            external_id: None,
-            label: None,
-            attributes: Vec::new(),
-        };
-        ContentSummary::of(&content)
+            opinion_status: OpinionStatus::Unreviewed,
+            series: None,
+        })
     }
 
     fn ids(range: std::ops::RangeInclusive<i64>) -> Vec<ContentId> {
