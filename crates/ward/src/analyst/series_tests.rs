@@ -94,6 +94,7 @@ async fn series_of(f: &Fixture, content: i64) -> Option<SeriesId> {
 
 async fn live(f: &Fixture) -> Vec<SeriesId> {
     let query = SeriesQuery {
+        scope: ward_store::BankScope::All,
         victim_identified: None,
         after: None,
         limit: 100,
@@ -121,6 +122,7 @@ async fn the_list_shows_live_series_with_a_filter_and_pages() {
                 victim_identified: Some(true),
                 ..SeriesChange::default()
             },
+            &ward_store::BankScope::All,
         )
         .await
         .unwrap();
@@ -229,7 +231,13 @@ async fn analysts_see_a_series_and_only_curators_change_it() {
             .await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{token}");
     }
-    let row = f.state.store.series(s.one).await.unwrap().unwrap();
+    let row = f
+        .state
+        .store
+        .series(s.one, &ward_store::BankScope::All)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.name, None);
     assert_eq!(live(&f).await, [s.one, s.two]);
     // Without a session, a form is refused (401) and a page sends the browser to sign in.
@@ -274,7 +282,13 @@ async fn curators_name_flag_merge_and_split() {
         .await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
     assert_eq!(answer.location(), format!("{uri}?notice=saved"));
-    let row = f.state.store.series(s.one).await.unwrap().unwrap();
+    let row = f
+        .state
+        .store
+        .series(s.one, &ward_store::BankScope::All)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.name.as_deref(), Some("Lighthouse"));
     assert!(row.victim_identified);
     assert!(!row.offender_identified);
@@ -312,7 +326,13 @@ async fn curators_name_flag_merge_and_split() {
         .await;
     assert_eq!(self_merge.status, StatusCode::BAD_REQUEST);
     assert!(self_merge.text().contains("itself"));
-    let row = f.state.store.series(s.one).await.unwrap().unwrap();
+    let row = f
+        .state
+        .store
+        .series(s.one, &ward_store::BankScope::All)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.referred_to.as_deref(), Some("NCA CEOP"));
 
     // Merge: one series is left, and the page says so.
@@ -368,7 +388,13 @@ async fn curators_name_flag_merge_and_split() {
     let apart = series_of(&f, s.c).await.expect("c is in a series");
     assert_ne!(apart, survivor);
     assert_eq!(series_of(&f, s.a).await, Some(survivor));
-    let row = f.state.store.series(apart).await.unwrap().unwrap();
+    let row = f
+        .state
+        .store
+        .series(apart, &ward_store::BankScope::All)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.members, 1);
     assert!(
         page.contains(&format!("href=\"/analyst/series/{apart}\"")),
@@ -384,7 +410,7 @@ async fn curators_name_flag_merge_and_split() {
     let log = f
         .state
         .store
-        .audit_log(&ward_store::AuditQuery::default())
+        .audit_log(&ward_store::AuditQuery::deployment())
         .await
         .unwrap();
     for action in ["series.update", "series.merge", "series.split"] {

@@ -7,7 +7,7 @@
 //! command: listen, serve, and shut down gracefully on SIGINT or SIGTERM.
 
 mod api;
-mod auth;
+pub(crate) mod auth;
 mod bank_index;
 pub mod charts;
 mod error;
