@@ -421,3 +421,126 @@ async fn curators_name_flag_merge_and_split() {
         );
     }
 }
+
+/// Another organisation's people see series on these pages as `/v1/series` shows them, by
+/// the same rule: not at all when they see none of a series' members (a 404 page, and
+/// changes refused as for a series that does not exist), and only their own members, and
+/// counts of them, in a series that holds both organisations' content.
+#[tokio::test]
+async fn series_of_content_a_user_does_not_see_do_not_exist_for_them() {
+    let f = Fixture::new().await;
+    let s = families(&f).await;
+    // Elsewhere's private item, two bits from `d`: it joins series two.
+    let theirs = f
+        .state
+        .store
+        .add_content(
+            &Actor::operator("test"),
+            f.other_bank,
+            &[NewContent {
+                signals: vec![Signal {
+                    kind: SignalKind::Pdq,
+                    value: away(102, 100),
+                }],
+                source: "test".into(),
+                ..NewContent::default()
+            }],
+        )
+        .await
+        .unwrap()[0];
+    keep(&f).await;
+    assert_eq!(series_of(&f, theirs.0).await, Some(s.two));
+    let elsewhere = f.state.store.bank(f.other_bank).await.unwrap().unwrap().org;
+    let hash = super::super::passwords::Password::new(super::PASSWORD.into())
+        .unwrap()
+        .hash()
+        .unwrap();
+    f.state
+        .store
+        .create_user(
+            &Actor::operator("test"),
+            &ward_store::NewUser {
+                name: "elle".into(),
+                org: elsewhere,
+                role: ward_store::Role::Curator,
+                password_hash: hash,
+            },
+        )
+        .await
+        .unwrap();
+    let (otto, elle) = (f.sign_in("otto").await, f.sign_in("elle").await);
+
+    // The list: series two, counting Elsewhere's one member; series one is not there.
+    let list = f.get(&otto, "/analyst/series").await.text();
+    let link = |id: SeriesId| format!("href=\"/analyst/series/{id}\"");
+    assert!(list.contains(&link(s.two)), "{list}");
+    assert!(!list.contains(&link(s.one)), "{list}");
+    let row = &list[list.find(&link(s.two)).unwrap()..];
+    assert!(
+        row.contains("<td class=\"number\">1</td>"),
+        "one member seen: {row:.400}"
+    );
+    // Series one does not exist for them; series two shows their member only.
+    for who in [&otto, &elle] {
+        let page = f.get(who, &format!("/analyst/series/{}", s.one)).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.text());
+    }
+    let page = f.get(&otto, &format!("/analyst/series/{}", s.two)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(
+        text.contains("THEIRS") && !text.contains("CONFIRMED"),
+        "{text}"
+    );
+    assert!(!text.contains(&format!("value=\"{}\"", s.d)), "{text}");
+
+    // Their curator changes nothing of series one, nor splits Hotline's item off two.
+    let refused = [
+        (
+            format!("/analyst/series/{}", s.one),
+            vec![("name", "Ours now")],
+        ),
+        (
+            format!("/analyst/series/{}/merge", s.one),
+            vec![("with", "0")],
+        ),
+        (
+            format!("/analyst/series/{}/merge", s.two),
+            vec![("with", "0")],
+        ),
+        (
+            format!("/analyst/series/{}/split", s.two),
+            vec![("content", "0")],
+        ),
+    ];
+    for (uri, form) in refused {
+        let form: Vec<(&str, String)> = form
+            .into_iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    "0" if k == "with" => s.one.to_string(),
+                    "0" => s.d.to_string(),
+                    v => v.to_owned(),
+                };
+                (k, v)
+            })
+            .collect();
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let answer = f.post(&elle, &uri, &form).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::NOT_FOUND,
+            "{uri}: {}",
+            answer.text()
+        );
+    }
+    let one = f
+        .state
+        .store
+        .series(s.one, &ward_store::BankScope::All)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((one.name, one.merged_into), (None, None));
+    assert_eq!(series_of(&f, s.d).await, Some(s.two));
+}

@@ -475,4 +475,6 @@ mod referral_tests;
 #[cfg(test)]
 mod series_tests;
 #[cfg(test)]
+mod tenancy_tests;
+#[cfg(test)]
 mod tests;
