@@ -60,8 +60,8 @@ impl About {
     /// content item `{id}`.
     pub fn org_sql(&self, content_bank: &str) -> String {
         match self {
-            About::Deployment => "CAST($8 AS BIGINT)".to_owned(),
-            About::Org(_) => "CAST($8 AS BIGINT)".to_owned(),
+            About::Deployment | About::Org(_) => "CAST($8 AS BIGINT)".to_owned(),
+            About::Banks(banks) if banks.is_empty() => "CAST($8 AS BIGINT)".to_owned(),
             About::Bank(_) => "(SELECT org_id FROM banks WHERE id = $8)".to_owned(),
             About::Banks(banks) => format!(
                 "(SELECT CASE WHEN COUNT(DISTINCT org_id) = 1 THEN MIN(org_id) END FROM banks \
