@@ -95,6 +95,10 @@ impl Store for AnyStore {
         delegate!(self.orgs())
     }
 
+    async fn set_operator(&self, actor: &Actor, org: Option<OrgId>) -> Result<()> {
+        delegate!(self.set_operator(actor, org))
+    }
+
     async fn create_key(
         &self,
         actor: &Actor,
@@ -125,8 +129,8 @@ impl Store for AnyStore {
         delegate!(self.bank(id))
     }
 
-    async fn bank_by_name(&self, name: &str) -> Result<Option<Bank>> {
-        delegate!(self.bank_by_name(name))
+    async fn banks_named(&self, name: &str) -> Result<Vec<Bank>> {
+        delegate!(self.banks_named(name))
     }
 
     async fn banks(&self) -> Result<Vec<Bank>> {
@@ -404,16 +408,16 @@ impl Store for AnyStore {
         delegate!(self.statistics(from, to))
     }
 
-    async fn series(&self, id: SeriesId) -> Result<Option<Series>> {
-        delegate!(self.series(id))
+    async fn series(&self, id: SeriesId, scope: &BankScope) -> Result<Option<Series>> {
+        delegate!(self.series(id, scope))
     }
 
     async fn series_list(&self, query: &SeriesQuery) -> Result<Vec<Series>> {
         delegate!(self.series_list(query))
     }
 
-    async fn series_members(&self, id: SeriesId) -> Result<Vec<ContentId>> {
-        delegate!(self.series_members(id))
+    async fn series_members(&self, id: SeriesId, scope: &BankScope) -> Result<Vec<ContentId>> {
+        delegate!(self.series_members(id, scope))
     }
 
     async fn content_series(&self, ids: &[ContentId]) -> Result<Vec<(ContentId, Series)>> {
@@ -425,8 +429,9 @@ impl Store for AnyStore {
         actor: &Actor,
         id: SeriesId,
         change: &SeriesChange,
+        scope: &BankScope,
     ) -> Result<Series> {
-        delegate!(self.update_series(actor, id, change))
+        delegate!(self.update_series(actor, id, change, scope))
     }
 
     async fn request_series_decision(
@@ -434,12 +439,17 @@ impl Store for AnyStore {
         actor: &Actor,
         series: SeriesId,
         request: &SeriesRequest,
+        scope: &BankScope,
     ) -> Result<SeriesDecision> {
-        delegate!(self.request_series_decision(actor, series, request))
+        delegate!(self.request_series_decision(actor, series, request, scope))
     }
 
-    async fn series_decision(&self, id: DecisionId) -> Result<Option<SeriesDecision>> {
-        delegate!(self.series_decision(id))
+    async fn series_decision(
+        &self,
+        id: DecisionId,
+        scope: &BankScope,
+    ) -> Result<Option<SeriesDecision>> {
+        delegate!(self.series_decision(id, scope))
     }
 
     async fn pending_series_decisions(&self, limit: u32) -> Result<Vec<SeriesDecision>> {

@@ -16,15 +16,93 @@ pub(crate) struct Event {
     pub action: String,
     pub target: String,
     pub detail: Value,
+    /// Whose thing it was done to: the organisation it concerns is found from this when the
+    /// event is written, in the same transaction.
+    pub about: About,
+}
+
+/// What an event was done to, for the organisation it concerns ([`AuditEvent::org`]).
+///
+/// [`AuditEvent::org`]: crate::AuditEvent::org
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum About {
+    /// Something of the deployment's (reports, URLs, contacts, series, evidence): no
+    /// organisation's.
+    Deployment,
+    Org(OrgId),
+    Bank(BankId),
+    /// The banks of several items (a referral): their owner, when they have one.
+    Banks(Vec<BankId>),
+    Content(ContentId),
+    User(UserId),
+}
+
+impl About {
+    /// What a target names (`bank:4`, `content:12`); the deployment for anything else.
+    fn of_target(target: &str) -> About {
+        let Some((kind, id)) = target.split_once(':') else {
+            return About::Deployment;
+        };
+        let Ok(id) = id.parse::<i64>() else {
+            return About::Deployment;
+        };
+        match kind {
+            "org" => About::Org(OrgId(id)),
+            "bank" => About::Bank(BankId(id)),
+            "content" => About::Content(ContentId(id)),
+            "user" => About::User(UserId(id)),
+            _ => About::Deployment,
+        }
+    }
+
+    /// The SQL expression of the organisation concerned, with `$8` bound to
+    /// [`About::bound`]; `content_bank` is the backend's expression of the bank of the
+    /// content item `{id}`.
+    pub fn org_sql(&self, content_bank: &str) -> String {
+        match self {
+            About::Deployment | About::Org(_) => "CAST($8 AS BIGINT)".to_owned(),
+            About::Banks(banks) if banks.is_empty() => "CAST($8 AS BIGINT)".to_owned(),
+            About::Bank(_) => "(SELECT org_id FROM banks WHERE id = $8)".to_owned(),
+            About::Banks(banks) => format!(
+                "(SELECT CASE WHEN COUNT(DISTINCT org_id) = 1 THEN MIN(org_id) END FROM banks \
+                 WHERE id IN ({}) AND $8 IS NULL)",
+                crate::series::id_list(banks.iter().map(|b| b.0))
+            ),
+            About::Content(_) => format!(
+                "(SELECT org_id FROM banks WHERE id = {})",
+                content_bank.replace("{id}", "$8")
+            ),
+            About::User(_) => "(SELECT org_id FROM users WHERE id = $8)".to_owned(),
+        }
+    }
+
+    /// The value bound to `$8` in [`About::org_sql`].
+    pub fn bound(&self) -> Option<i64> {
+        match self {
+            About::Deployment | About::Banks(_) => None,
+            About::Org(id) => Some(id.0),
+            About::Bank(id) => Some(id.0),
+            About::Content(id) => Some(id.0),
+            About::User(id) => Some(id.0),
+        }
+    }
 }
 
 impl Event {
     fn new(action: &str, target: String, detail: Value) -> Event {
+        let about = About::of_target(&target);
         Event {
             action: action.to_owned(),
             target,
             detail,
+            about,
         }
+    }
+
+    /// The same event, about `about` rather than what its target names.
+    fn about(mut self, about: About) -> Event {
+        self.about = about;
+        self
     }
 
     /// The detail as stored (JSON text).
@@ -59,6 +137,16 @@ impl Event {
         )
     }
 
+    /// An organisation was made the deployment's operator (`replaces`: the one it took over
+    /// from), or (`operator` false) the deployment was left without one.
+    pub fn org_operator(org: OrgId, operator: bool, replaces: Option<OrgId>) -> Event {
+        Event::new(
+            "org.operator",
+            org_target(org),
+            json!({ "operator": operator, "replaces": replaces }),
+        )
+    }
+
     pub fn org_create(org: &Organisation) -> Event {
         Event::new(
             "org.create",
@@ -79,6 +167,7 @@ impl Event {
                 "prefix": key.prefix,
             }),
         )
+        .about(About::Org(key.org))
     }
 
     pub fn key_revoke(key: &ApiKey, already_revoked: bool) -> Event {
@@ -87,6 +176,7 @@ impl Event {
             format!("key:{}", key.id),
             json!({ "org": key.org, "prefix": key.prefix, "already_revoked": already_revoked }),
         )
+        .about(About::Org(key.org))
     }
 
     pub fn bank_create(bank: &Bank) -> Event {
@@ -179,6 +269,7 @@ impl Event {
                 "bank": partner.bank,
             }),
         )
+        .about(About::Bank(partner.bank))
     }
 
     pub fn content_enabled(id: ContentId, enabled: bool) -> Event {
@@ -232,12 +323,19 @@ impl Event {
 
     /// A referral of content was exported: what it referred (`subject`, the target), which
     /// items, and how many related reported URLs it carried.
-    pub fn referral_export(subject: &str, contents: &[ContentId], urls: usize) -> Event {
+    /// The event concerns the owner of the items' banks when they all have one.
+    pub fn referral_export(
+        subject: &str,
+        contents: &[ContentId],
+        urls: usize,
+        banks: Vec<BankId>,
+    ) -> Event {
         Event::new(
             "export.referral",
             subject.to_owned(),
             json!({ "content": contents, "urls": urls }),
         )
+        .about(About::Banks(banks))
     }
 
     /// A read of sensitive data; `action` is checked by the caller.
@@ -286,12 +384,14 @@ impl Event {
     }
 
     /// An analyst's decision on a reported URL.
+    /// It concerns the owner of the bank the URL's hashes were added to, if any.
     pub fn url_assess(
         id: UrlId,
         state: UrlState,
         assessment: Option<Assessment>,
         added: Option<ContentId>,
     ) -> Event {
+        let about = added.map_or(About::Deployment, About::Content);
         Event::new(
             "url.assess",
             format!("url:{id}"),
@@ -302,6 +402,7 @@ impl Event {
                 "added_content": added,
             }),
         )
+        .about(about)
     }
 
     pub fn contact_set(contact: &HostContact) -> Event {
@@ -375,4 +476,41 @@ fn bank_target(id: BankId) -> String {
 
 fn content_target(id: ContentId) -> String {
     format!("content:{id}")
+}
+
+/// The statement that lists the events `query` asks for, with `$1` the id to start after,
+/// `$2` the limit, `$3` the target (or NULL) and `$4` the organisation of its scope (or
+/// NULL). An organisation's events are read through its two indexes (made by its members,
+/// about what it owns), each read only as far as the limit, so that a small organisation's
+/// auditor never walks the whole log.
+pub(crate) fn audit_query(query: &crate::AuditQuery) -> &'static str {
+    use crate::AuditScope;
+    use crate::rows::columns;
+    match (query.scope, query.target.is_some()) {
+        (AuditScope::Deployment, false) => concat!(
+            "SELECT ",
+            columns!(audit),
+            " FROM audit_log WHERE id > $1 AND $3 IS NULL AND $4 IS NULL ORDER BY id LIMIT $2"
+        ),
+        (AuditScope::Deployment, true) => concat!(
+            "SELECT ",
+            columns!(audit),
+            " FROM audit_log WHERE target = $3 AND id > $1 AND $4 IS NULL ORDER BY id LIMIT $2"
+        ),
+        (AuditScope::Org(_), true) => concat!(
+            "SELECT ",
+            columns!(audit),
+            " FROM audit_log WHERE target = $3 AND id > $1 AND (actor_org = $4 OR org_id = $4) \
+             ORDER BY id LIMIT $2"
+        ),
+        (AuditScope::Org(_), false) => concat!(
+            "SELECT ",
+            columns!(audit),
+            " FROM audit_log WHERE $3 IS NULL AND id IN (\
+             SELECT id FROM (SELECT id FROM audit_log WHERE actor_org = $4 AND id > $1 \
+             ORDER BY id LIMIT $2) AS made \
+             UNION SELECT id FROM (SELECT id FROM audit_log WHERE org_id = $4 AND id > $1 \
+             ORDER BY id LIMIT $2) AS owned) ORDER BY id LIMIT $2"
+        ),
+    }
 }

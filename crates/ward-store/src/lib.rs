@@ -71,6 +71,14 @@ pub trait Store: Send + Sync + 'static {
     fn org_by_name(&self, name: &str) -> impl Future<Output = Result<Option<Organisation>>> + Send;
     /// Every organisation, by id.
     fn orgs(&self) -> impl Future<Output = Result<Vec<Organisation>>> + Send;
+    /// Makes `org` the deployment's operator (the one whose auditors read the whole audit
+    /// log), in place of any other, or (`None`) leaves the deployment without one; logged as
+    /// `org.operator`. `NotFound` for an organisation that does not exist.
+    fn set_operator(
+        &self,
+        actor: &Actor,
+        org: Option<OrgId>,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     // API keys.
 
@@ -93,14 +101,18 @@ pub trait Store: Send + Sync + 'static {
 
     // Banks.
 
-    /// Creates a bank; `Conflict` if a bank that is not deleted has the name.
+    /// Creates a bank; `Conflict` if a bank of the same organisation that is not deleted
+    /// has the name (other organisations' banks do not count).
     fn create_bank(
         &self,
         actor: &Actor,
         bank: &NewBank,
     ) -> impl Future<Output = Result<Bank>> + Send;
     fn bank(&self, id: BankId) -> impl Future<Output = Result<Option<Bank>>> + Send;
-    fn bank_by_name(&self, name: &str) -> impl Future<Output = Result<Option<Bank>>> + Send;
+    /// The banks that are not deleted and have this name (at most one per organisation),
+    /// by id. Which of them a name means to a caller is the caller's to decide, among the
+    /// banks it sees.
+    fn banks_named(&self, name: &str) -> impl Future<Output = Result<Vec<Bank>>> + Send;
     /// Every bank that is not deleted, by id.
     fn banks(&self) -> impl Future<Output = Result<Vec<Bank>>> + Send;
     fn update_bank(
@@ -222,40 +234,61 @@ pub trait Store: Send + Sync + 'static {
 
     // Series.
 
-    /// A series by id (its row as it is: a merged one names the series it joined).
-    fn series(&self, id: SeriesId) -> impl Future<Output = Result<Option<Series>>> + Send;
-    /// Live series (with members), by id.
+    /// A series by id, as `scope` sees it: its row as it is (a merged one names the series
+    /// it joined) with `members` counting only the members in the banks `scope` sees.
+    /// `None` for a series `scope` sees no member of (for a merged one: of the series it
+    /// joined); with [`BankScope::All`], every series that was ever given out.
+    fn series(
+        &self,
+        id: SeriesId,
+        scope: &BankScope,
+    ) -> impl Future<Output = Result<Option<Series>>> + Send;
+    /// Live series that `query.scope` sees a member of, by id, each counting the members it
+    /// sees.
     fn series_list(&self, query: &SeriesQuery) -> impl Future<Output = Result<Vec<Series>>> + Send;
     /// A number that moves on with every change to what the series show (every keeper save,
     /// every change of a series' name, flags or referral), so that a node holding series in
     /// memory knows when to forget them.
     fn series_epoch(&self) -> impl Future<Output = Result<i64>> + Send;
-    /// A series' items, by id.
-    fn series_members(&self, id: SeriesId) -> impl Future<Output = Result<Vec<ContentId>>> + Send;
-    /// The series of those of `ids` that are in one, by content id.
+    /// A series' items in the banks `scope` sees, by id.
+    fn series_members(
+        &self,
+        id: SeriesId,
+        scope: &BankScope,
+    ) -> impl Future<Output = Result<Vec<ContentId>>> + Send;
+    /// The series of those of `ids` that are in one, by content id, for content the caller
+    /// already sees (a series' `members` here counts every member: never show it).
     fn content_series(
         &self,
         ids: &[ContentId],
     ) -> impl Future<Output = Result<Vec<(ContentId, Series)>>> + Send;
     /// Changes a series' name, flags or referral (of the series it joined, when it was
-    /// merged); logged as `series.update`.
+    /// merged); logged as `series.update`. `NotFound` for a series `scope` does not see
+    /// (see [`Store::series`]); the answer counts the members `scope` sees.
     fn update_series(
         &self,
         actor: &Actor,
         id: SeriesId,
         change: &SeriesChange,
+        scope: &BankScope,
     ) -> impl Future<Output = Result<Series>> + Send;
     /// Records a curator's request to merge or split, for the keeper to apply; logged as
-    /// `series.merge` or `series.split`.
+    /// `series.merge` or `series.split`. What it touches must be what `scope` sees, else
+    /// `NotFound`: both series of a merge, and for a split the series and every item named
+    /// as a member of it in a bank `scope` sees.
     fn request_series_decision(
         &self,
         actor: &Actor,
         series: SeriesId,
         request: &SeriesRequest,
+        scope: &BankScope,
     ) -> impl Future<Output = Result<SeriesDecision>> + Send;
+    /// A decision on a series `scope` sees (see [`Store::series`]): the one it names or, once
+    /// applied, one it led to.
     fn series_decision(
         &self,
         id: DecisionId,
+        scope: &BankScope,
     ) -> impl Future<Output = Result<Option<SeriesDecision>>> + Send;
     /// Decisions not applied yet, in the order they were made.
     fn pending_series_decisions(

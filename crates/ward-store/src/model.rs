@@ -153,6 +153,9 @@ named_values!(Role, "role", StoreError = StoreError::Invalid,
 pub struct Organisation {
     pub id: OrgId,
     pub name: String,
+    /// Whether it runs the deployment (at most one does): its auditors read the whole audit
+    /// log and every organisation's figures. Set with [`crate::Store::set_operator`].
+    pub operator: bool,
     pub created_at: Timestamp,
 }
 
@@ -291,7 +294,8 @@ impl Bank {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Bank {
     pub id: BankId,
-    /// Unique among banks that are not deleted. HMA's names are upper case with digits and
+    /// Unique among its organisation's banks that are not deleted (other organisations may
+    /// have banks of the same name). HMA's names are upper case with digits and
     /// underscores; Ward accepts any name of 1 to 100 printable characters.
     pub name: String,
     pub org: OrgId,
@@ -612,10 +616,16 @@ pub struct AuditEvent {
     pub actor: String,
     pub actor_key: Option<KeyId>,
     pub actor_org: Option<OrgId>,
-    /// What was done: `org.create`, `key.create`, `key.revoke`, `bank.create`,
-    /// `bank.update`, `bank.delete`, `content.add`, `content.enable`, `content.disable`,
-    /// `content.remove`, `content.import`, `content.assess`, `partner.add`, `partner.sync`, `opinion.set`, `opinion.clear`, `export.referral`, or a read:
-    /// `read.<what>`.
+    /// The organisation the event concerns: the owner of its target (a bank's, a content
+    /// item's bank's, a key's or a user's organisation, the organisation itself); `None`
+    /// for what belongs to the deployment (reports, URLs, contacts, series) or a referral
+    /// of several organisations' items.
+    pub org: Option<OrgId>,
+    /// What was done: `org.create`, `org.operator`, `key.create`, `key.revoke`,
+    /// `bank.create`, `bank.update`, `bank.delete`, `content.add`, `content.enable`,
+    /// `content.disable`, `content.remove`, `content.import`, `content.assess`,
+    /// `partner.add`, `partner.sync`, `opinion.set`, `opinion.clear`, `export.referral`,
+    /// or a read: `read.<what>`.
     pub action: String,
     /// What it was done to: `org:3`, `key:12`, `bank:4`, `content:1234`.
     pub target: String,
@@ -623,9 +633,21 @@ pub struct AuditEvent {
     pub detail: serde_json::Value,
 }
 
-/// Which audit events to list: after an id, optionally of one target, oldest first.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Whose audit events a reader sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditScope {
+    /// Every event: for admins, and the auditors of the deployment's operator.
+    Deployment,
+    /// The events this organisation's members made, and those about what it owns
+    /// ([`AuditEvent::org`]).
+    Org(OrgId),
+}
+
+/// Which audit events to list: those `scope` sees, after an id, optionally of one target,
+/// oldest first. There is no default scope: every reader says whose events it reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditQuery {
+    pub scope: AuditScope,
     /// Only events with a larger id.
     pub after: Option<i64>,
     /// Only events whose target is this (`bank:4`).
@@ -633,6 +655,52 @@ pub struct AuditQuery {
     /// At most this many events: 0 asks for the default of 100; more than 10,000 lists
     /// 10,000.
     pub limit: u32,
+}
+
+impl AuditQuery {
+    /// The first events (up to the default limit) that `scope` sees.
+    pub fn new(scope: AuditScope) -> AuditQuery {
+        AuditQuery {
+            scope,
+            after: None,
+            target: None,
+            limit: 0,
+        }
+    }
+
+    /// The first events of the whole deployment.
+    pub fn deployment() -> AuditQuery {
+        AuditQuery::new(AuditScope::Deployment)
+    }
+}
+
+/// Which banks' content a reader sees: every bank's (admins; the service itself), or only
+/// the banks listed. The store applies it to what it reads about content (series and their
+/// members); who sees which bank is decided by the store's caller (`ward`'s `serve::auth`,
+/// from [`Bank::shared_with_org`]), never here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BankScope {
+    All,
+    /// These banks (sorted, each once).
+    Only(Vec<BankId>),
+}
+
+impl BankScope {
+    /// Only `banks`.
+    pub fn only(banks: impl IntoIterator<Item = BankId>) -> BankScope {
+        let mut banks: Vec<BankId> = banks.into_iter().collect();
+        banks.sort_unstable();
+        banks.dedup();
+        BankScope::Only(banks)
+    }
+
+    /// Whether it sees `bank`'s content.
+    pub fn includes(&self, bank: BankId) -> bool {
+        match self {
+            BankScope::All => true,
+            BankScope::Only(banks) => banks.binary_search(&bank).is_ok(),
+        }
+    }
 }
 
 /// What a reporter says the URL shows (the portal's question; the analyst decides).

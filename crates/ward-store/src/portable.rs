@@ -273,7 +273,9 @@ macro_rules! portable_methods {
                         .collect();
                     items.push(crate::referral::item(content, bank_name, related));
                 }
-                let event = Event::referral_export(subject, &ids, url_ids.len());
+                let mut banks: Vec<BankId> = bank_names.keys().copied().collect();
+                banks.sort_unstable();
+                let event = Event::referral_export(subject, &ids, url_ids.len(), banks);
                 log(&mut tx, actor, now, event).await?;
                 tx.commit().await.map_err(database)?;
                 Ok(crate::Referral {

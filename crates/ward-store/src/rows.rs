@@ -13,7 +13,7 @@ use crate::model::*;
 /// stay `&'static str`.
 macro_rules! columns {
     (org) => {
-        "id, name, created_at"
+        "id, name, operator, created_at"
     };
     (key) => {
         "id, org_id, role, label, prefix, created_at, revoked_at"
@@ -41,12 +41,12 @@ macro_rules! columns {
         "id, name, org_id, role, password_hash, created_at, disabled_at"
     };
     (audit) => {
-        "id, at, actor, actor_key, actor_org, action, target, detail"
+        "id, at, actor, actor_key, actor_org, org_id, action, target, detail"
     };
 }
 pub(crate) use columns;
 
-pub(crate) type OrgRow = (i64, String, i64);
+pub(crate) type OrgRow = (i64, String, bool, i64);
 
 pub(crate) type UserRow = (i64, String, i64, String, String, i64, Option<i64>);
 
@@ -168,15 +168,17 @@ pub(crate) type AuditRow = (
     String,
     Option<i64>,
     Option<i64>,
+    Option<i64>,
     String,
     String,
     String,
 );
 
-pub(crate) fn org((id, name, created_at): OrgRow) -> Organisation {
+pub(crate) fn org((id, name, operator, created_at): OrgRow) -> Organisation {
     Organisation {
         id: OrgId(id),
         name,
+        operator,
         created_at: Timestamp(created_at),
     }
 }
@@ -264,13 +266,14 @@ pub(crate) fn change(row: ChangeRow) -> Result<SignalChange> {
 }
 
 pub(crate) fn audit(row: AuditRow) -> Result<AuditEvent> {
-    let (id, at, actor, actor_key, actor_org, action, target, detail) = row;
+    let (id, at, actor, actor_key, actor_org, org, action, target, detail) = row;
     Ok(AuditEvent {
         id,
         at: Timestamp(at),
         actor,
         actor_key: actor_key.map(KeyId),
         actor_org: actor_org.map(OrgId),
+        org: org.map(OrgId),
         action,
         target,
         detail: serde_json::from_str(&detail).map_err(|e| {

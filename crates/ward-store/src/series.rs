@@ -25,7 +25,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use ward_core::series::SeriesState;
 
-use crate::model::{ContentId, Seq, Timestamp};
+use crate::model::{BankScope, ContentId, Seq, Timestamp};
 
 /// A series' id: the engine's [`ward_core::series::SeriesId`], stored. Ids are never reused,
 /// and the smaller of two is the older.
@@ -123,6 +123,8 @@ pub struct SeriesDecision {
 /// Which series to list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeriesQuery {
+    /// Whose eyes: only series with a member in a bank it sees, counting those members.
+    pub scope: BankScope,
     /// Only those whose victim is (or is not) identified.
     pub victim_identified: Option<bool>,
     /// After this id (a page's last).
@@ -301,19 +303,161 @@ pub(crate) fn referred_to(text: &str) -> crate::Result<String> {
     crate::rules::name("referral recipient", text)
 }
 
-/// The `Store` methods for series, with one text for both backends (expanded inside each
-/// backend's `impl Store`, like `portable_methods!`).
-macro_rules! series_methods {
-    () => {
-        async fn series(&self, id: SeriesId) -> Result<Option<Series>> {
+/// The SQL condition that keeps rows whose `column` is a bank `scope` sees (bank ids are
+/// integers written into the statement); `None` when it sees no bank.
+pub(crate) fn bank_condition(scope: &BankScope, column: &str) -> Option<String> {
+    match scope {
+        BankScope::All => Some("1 = 1".to_owned()),
+        BankScope::Only(banks) if banks.is_empty() => None,
+        BankScope::Only(banks) => Some(format!(
+            "{column} IN ({})",
+            id_list(banks.iter().map(|b| b.0))
+        )),
+    }
+}
+
+/// Banks per statement when live series are listed bank by bank.
+pub(crate) const BANKS_PER_LIST: usize = 50;
+
+/// The statement listing, for each of `banks`, the first `$3` live series after `$1` with a
+/// member in it (of those whose victim is identified or not, as `$2` says): each bank's
+/// series are read in order through `series_banks_bank` and only as far as the page, so
+/// that a listing reads about a page per bank, never the whole deployment's series.
+pub(crate) fn series_of_banks(banks: &[crate::BankId]) -> String {
+    banks
+        .iter()
+        .enumerate()
+        .map(|(n, bank)| {
+            format!(
+                "SELECT id FROM (SELECT sb.series_id AS id FROM series_banks sb \
+                 JOIN series s ON s.id = sb.series_id WHERE sb.bank_id = {bank} \
+                 AND sb.series_id > $1 AND s.members > 0 \
+                 AND ($2 = 0 OR s.victim_identified = ($2 = 2)) \
+                 ORDER BY sb.series_id LIMIT $3) AS b{n}"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ")
+}
+
+/// Helpers of `series_methods!` that take a connection, expanded at each backend's top level
+/// (`series_helpers!(Connection)`), where `CONTENT_BANK` is the backend's expression of a
+/// content item's bank.
+macro_rules! series_helpers {
+    ($conn:ty) => {
+        /// A series' row as stored.
+        async fn series_row(conn: &mut $conn, id: SeriesId) -> Result<Option<Series>> {
             let row: Option<crate::series::SeriesRow> = sqlx::query_as(sqlx::AssertSqlSafe(
                 format!("SELECT {} FROM series WHERE id = $1", crate::series::SERIES_COLUMNS),
             ))
             .bind(id.0)
-            .fetch_optional(self.reads())
+            .fetch_optional(&mut *conn)
             .await
             .map_err(database)?;
             Ok(row.map(crate::series::series_of_row))
+        }
+
+        /// The live series `id` stands for: itself, or the series it joined (following
+        /// merges); `None` for an id never given out.
+        async fn live_series(conn: &mut $conn, id: SeriesId) -> Result<Option<Series>> {
+            let mut next = id;
+            for _ in 0..64 {
+                let Some(row) = series_row(&mut *conn, next).await? else {
+                    return Ok(None);
+                };
+                match row.merged_into {
+                    Some(into) => next = into,
+                    None => return Ok(Some(row)),
+                }
+            }
+            Err(StoreError::Database(format!(
+                "series {id}: merged more than 64 times over"
+            )))
+        }
+
+        /// How many members of each of `ids` are in the banks `scope` sees (series with none
+        /// are left out).
+        async fn seen_members(
+            conn: &mut $conn,
+            ids: &[i64],
+            scope: &BankScope,
+        ) -> Result<std::collections::HashMap<i64, u32>> {
+            let mut seen = std::collections::HashMap::new();
+            let Some(banks) = crate::series::bank_condition(scope, "bank_id") else {
+                return Ok(seen);
+            };
+            for chunk in ids.chunks(500) {
+                let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT series_id, CAST(SUM(members) AS BIGINT) FROM series_banks                      WHERE series_id IN ({}) AND {banks} GROUP BY series_id",
+                    crate::series::id_list(chunk.iter().copied())
+                )))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(database)?;
+                for (series, members) in rows.into_iter().filter(|(_, n)| *n > 0) {
+                    seen.insert(series, u32::try_from(members).unwrap_or(u32::MAX));
+                }
+            }
+            Ok(seen)
+        }
+
+        /// Series `id` as `scope` sees it (see `Store::series`).
+        async fn seen_series(
+            conn: &mut $conn,
+            id: SeriesId,
+            scope: &BankScope,
+        ) -> Result<Option<Series>> {
+            let Some(mut row) = series_row(&mut *conn, id).await? else {
+                return Ok(None);
+            };
+            if *scope == BankScope::All {
+                return Ok(Some(row));
+            }
+            let Some(live) = live_series(&mut *conn, id).await? else {
+                return Ok(None);
+            };
+            let seen = seen_members(&mut *conn, &[row.id.0, live.id.0], scope).await?;
+            if !seen.contains_key(&live.id.0) {
+                return Ok(None);
+            }
+            row.members = seen.get(&row.id.0).copied().unwrap_or(0);
+            Ok(Some(row))
+        }
+
+        /// The banks of content items (`None` for an id that is no content).
+        async fn content_banks(
+            conn: &mut $conn,
+            ids: &[i64],
+        ) -> Result<std::collections::HashMap<i64, Option<i64>>> {
+            let mut banks = std::collections::HashMap::new();
+            for chunk in ids.chunks(500) {
+                let values = chunk
+                    .iter()
+                    .map(|id| format!("({id})"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let rows: Vec<(i64, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "WITH asked (id) AS (VALUES {values})                      SELECT CAST(asked.id AS BIGINT), CAST({} AS BIGINT) FROM asked",
+                    CONTENT_BANK.replace("{id}", "asked.id")
+                )))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(database)?;
+                banks.extend(rows);
+            }
+            Ok(banks)
+        }
+    };
+}
+pub(crate) use series_helpers;
+
+/// The `Store` methods for series, with one text for both backends (expanded inside each
+/// backend's `impl Store`, like `portable_methods!`).
+macro_rules! series_methods {
+    () => {
+        async fn series(&self, id: SeriesId, scope: &BankScope) -> Result<Option<Series>> {
+            let mut tx = self.read().await?;
+            seen_series(&mut tx, id, scope).await
         }
 
         async fn series_list(&self, query: &SeriesQuery) -> Result<Vec<Series>> {
@@ -322,18 +466,63 @@ macro_rules! series_methods {
                 Some(false) => 1,
                 Some(true) => 2,
             };
+            let after = query.after.map_or(-1, |a| a.0);
+            let limit = query.limit.min(crate::series::SERIES_PAGE_MAX);
+            let banks = match &query.scope {
+                BankScope::All => {
+                    let rows: Vec<crate::series::SeriesRow> =
+                        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                            "SELECT {} FROM series WHERE members > 0 AND id > $1 \
+                             AND ($2 = 0 OR victim_identified = ($2 = 2)) ORDER BY id LIMIT $3",
+                            crate::series::SERIES_COLUMNS
+                        )))
+                        .bind(after)
+                        .bind(which)
+                        .bind(i64::from(limit))
+                        .fetch_all(self.reads())
+                        .await
+                        .map_err(database)?;
+                    return Ok(rows.into_iter().map(crate::series::series_of_row).collect());
+                }
+                BankScope::Only(banks) => banks,
+            };
+            let mut tx = self.read().await?;
+            let mut ids: Vec<i64> = Vec::new();
+            for chunk in banks.chunks(crate::series::BANKS_PER_LIST) {
+                let found: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(
+                    crate::series::series_of_banks(chunk),
+                ))
+                .bind(after)
+                .bind(which)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(database)?;
+                ids.extend(found);
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            ids.truncate(limit as usize);
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
             let rows: Vec<crate::series::SeriesRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {} FROM series WHERE members > 0 AND id > $1 \
-                 AND ($2 = 0 OR victim_identified = ($2 = 2)) ORDER BY id LIMIT $3",
-                crate::series::SERIES_COLUMNS
+                "SELECT {} FROM series WHERE id IN ({}) ORDER BY id",
+                crate::series::SERIES_COLUMNS,
+                crate::series::id_list(ids.iter().copied())
             )))
-            .bind(query.after.map_or(-1, |a| a.0))
-            .bind(which)
-            .bind(i64::from(query.limit.min(crate::series::SERIES_PAGE_MAX)))
-            .fetch_all(self.reads())
+            .fetch_all(&mut *tx)
             .await
             .map_err(database)?;
-            Ok(rows.into_iter().map(crate::series::series_of_row).collect())
+            let seen = seen_members(&mut tx, &ids, &query.scope).await?;
+            Ok(rows
+                .into_iter()
+                .map(crate::series::series_of_row)
+                .filter_map(|mut series| {
+                    series.members = *seen.get(&series.id.0)?;
+                    Some(series)
+                })
+                .collect())
         }
 
         async fn series_epoch(&self) -> Result<i64> {
@@ -343,10 +532,14 @@ macro_rules! series_methods {
                 .map_err(database)
         }
 
-        async fn series_members(&self, id: SeriesId) -> Result<Vec<ContentId>> {
-            let ids: Vec<i64> = sqlx::query_scalar(
-                "SELECT content_id FROM content_series WHERE series_id = $1 ORDER BY content_id",
-            )
+        async fn series_members(&self, id: SeriesId, scope: &BankScope) -> Result<Vec<ContentId>> {
+            let Some(banks) = crate::series::bank_condition(scope, "bank_id") else {
+                return Ok(Vec::new());
+            };
+            let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT content_id FROM content_series WHERE series_id = $1 AND {banks} \
+                 ORDER BY content_id"
+            )))
             .bind(id.0)
             .fetch_all(self.reads())
             .await
@@ -392,6 +585,7 @@ macro_rules! series_methods {
             actor: &Actor,
             id: SeriesId,
             change: &SeriesChange,
+            scope: &BankScope,
         ) -> Result<Series> {
             let name = match &change.name {
                 Some(Some(name)) => Some(Some(rules::name("series", name)?)),
@@ -403,6 +597,9 @@ macro_rules! series_methods {
             };
             let now = Timestamp::now();
             let mut tx = self.write().await?;
+            if seen_series(&mut tx, id, scope).await?.is_none() {
+                return Err(not_found("series", id));
+            }
             let sql = format!(
                 "SELECT {} FROM series WHERE id = $1",
                 crate::series::SERIES_COLUMNS
@@ -467,6 +664,10 @@ macro_rules! series_methods {
                 .await
                 .map_err(database)?;
             log(&mut tx, actor, now, Event::series_update(&series)).await?;
+            if *scope != BankScope::All {
+                let seen = seen_members(&mut tx, &[series.id.0], scope).await?;
+                series.members = seen.get(&series.id.0).copied().unwrap_or(0);
+            }
             tx.commit().await.map_err(database)?;
             Ok(series)
         }
@@ -476,16 +677,12 @@ macro_rules! series_methods {
             actor: &Actor,
             series: SeriesId,
             request: &SeriesRequest,
+            scope: &BankScope,
         ) -> Result<SeriesDecision> {
             let now = Timestamp::now();
             let mut tx = self.write().await?;
-            let exists = |id: SeriesId| {
-                sqlx::query_scalar::<_, i64>("SELECT id FROM series WHERE id = $1").bind(id.0)
-            };
-            exists(series)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(database)?
+            seen_series(&mut tx, series, scope)
+                .await?
                 .ok_or_else(|| not_found("series", series))?;
             let (kind, other, members) = match request {
                 SeriesRequest::Merge { with } => {
@@ -494,10 +691,8 @@ macro_rules! series_methods {
                             "series {series} cannot be merged with itself"
                         )));
                     }
-                    exists(*with)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(database)?
+                    seen_series(&mut tx, *with, scope)
+                        .await?
                         .ok_or_else(|| not_found("series", with))?;
                     ("merge", Some(with.0), String::new())
                 }
@@ -512,6 +707,34 @@ macro_rules! series_methods {
                     let mut ids: Vec<i64> = members.iter().map(|c| c.0).collect();
                     ids.sort_unstable();
                     ids.dedup();
+                    if let Some(banks) = crate::series::bank_condition(scope, "bank_id")
+                        .filter(|_| *scope != BankScope::All)
+                    {
+                        // Only members the caller sees may be split off: anything else is
+                        // not in the series, for it.
+                        let live = live_series(&mut tx, series)
+                            .await?
+                            .ok_or_else(|| not_found("series", series))?;
+                        let mut seen = std::collections::HashSet::new();
+                        for chunk in ids.chunks(500) {
+                            let found: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                                "SELECT content_id FROM content_series WHERE series_id = $1 \
+                                 AND {banks} AND content_id IN ({})",
+                                crate::series::id_list(chunk.iter().copied())
+                            )))
+                            .bind(live.id.0)
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(database)?;
+                            seen.extend(found);
+                        }
+                        if let Some(missing) = ids.iter().find(|id| !seen.contains(id)) {
+                            return Err(not_found(
+                                "member",
+                                format!("{missing} of series {series}"),
+                            ));
+                        }
+                    }
                     ("split", None, crate::series::id_list(ids))
                 }
             };
@@ -543,17 +766,33 @@ macro_rules! series_methods {
             Ok(decision)
         }
 
-        async fn series_decision(&self, id: DecisionId) -> Result<Option<SeriesDecision>> {
+        async fn series_decision(
+            &self,
+            id: DecisionId,
+            scope: &BankScope,
+        ) -> Result<Option<SeriesDecision>> {
+            let mut tx = self.read().await?;
             let row: Option<crate::series::DecisionRow> =
                 sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM series_decisions WHERE id = $1",
                     crate::series::DECISION_COLUMNS
                 )))
                 .bind(id.0)
-                .fetch_optional(self.reads())
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err(database)?;
-            row.map(crate::series::decision_of_row).transpose()
+            let Some(decision) = row.map(crate::series::decision_of_row).transpose()? else {
+                return Ok(None);
+            };
+            // Seen through the series it named or, once applied, one it led to (a split
+            // may leave the series named without any member the caller sees).
+            let led_to = decision.outcome.iter().flatten().copied();
+            for series in std::iter::once(decision.series).chain(led_to) {
+                if seen_series(&mut tx, series, scope).await?.is_some() {
+                    return Ok(Some(decision));
+                }
+            }
+            Ok(None)
         }
 
         async fn pending_series_decisions(&self, limit: u32) -> Result<Vec<SeriesDecision>> {
@@ -668,20 +907,59 @@ macro_rules! series_methods {
                     "the series keeper's lease or version has moved on: reload".into(),
                 )
             })?;
+            // Each member's series and bank before this step, and the banks of new members,
+            // so that the member counts per series and bank move with them.
+            let asked: Vec<i64> = save.members.iter().map(|(c, _)| c.0).collect();
+            let mut current: std::collections::HashMap<i64, (i64, Option<i64>)> =
+                std::collections::HashMap::new();
+            for chunk in asked.chunks(500) {
+                let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(
+                    format!(
+                        "SELECT content_id, series_id, bank_id FROM content_series \
+                         WHERE content_id IN ({})",
+                        crate::series::id_list(chunk.iter().copied())
+                    ),
+                ))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(database)?;
+                current.extend(rows.into_iter().map(|(c, s, b)| (c, (s, b))));
+            }
+            let joining: Vec<i64> = asked
+                .iter()
+                .copied()
+                .filter(|id| !current.contains_key(id))
+                .collect();
+            let banks = content_banks(&mut tx, &joining).await?;
+            let mut counts: std::collections::HashMap<(i64, i64), i64> =
+                std::collections::HashMap::new();
             for (content, series) in &save.members {
+                let before = current.get(&content.0).copied();
+                let bank = match before {
+                    Some((_, bank)) => bank,
+                    None => banks.get(&content.0).copied().flatten(),
+                };
+                if let (Some((old, _)), Some(bank)) = (before, bank) {
+                    *counts.entry((old, bank)).or_default() -= 1;
+                }
                 match series {
                     Some((series, label)) => {
                         sqlx::query(
-                            "INSERT INTO content_series (content_id, series_id, label) \
-                             VALUES ($1, $2, $3) ON CONFLICT (content_id) DO UPDATE SET \
+                            "INSERT INTO content_series (content_id, series_id, label, bank_id) \
+                             VALUES ($1, $2, $3, $4) ON CONFLICT (content_id) DO UPDATE SET \
                              series_id = excluded.series_id, label = excluded.label",
                         )
                         .bind(content.0)
                         .bind(series.0)
                         .bind(i64::from(*label))
+                        .bind(bank)
                         .execute(&mut *tx)
                         .await
                         .map_err(database)?;
+                        if let Some(bank) = bank {
+                            *counts.entry((series.0, bank)).or_default() += 1;
+                        }
+                        current.insert(content.0, (series.0, bank));
                     }
                     None => {
                         sqlx::query("DELETE FROM content_series WHERE content_id = $1")
@@ -689,8 +967,35 @@ macro_rules! series_methods {
                             .execute(&mut *tx)
                             .await
                             .map_err(database)?;
+                        current.remove(&content.0);
                     }
                 }
+            }
+            let mut touched: Vec<i64> = Vec::new();
+            for ((series, bank), delta) in counts.into_iter().filter(|(_, d)| *d != 0) {
+                sqlx::query(
+                    "INSERT INTO series_banks (series_id, bank_id, members) VALUES ($1, $2, $3) \
+                     ON CONFLICT (series_id, bank_id) DO UPDATE SET \
+                     members = series_banks.members + excluded.members",
+                )
+                .bind(series)
+                .bind(bank)
+                .bind(delta)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+                touched.push(series);
+            }
+            touched.sort_unstable();
+            touched.dedup();
+            for chunk in touched.chunks(500) {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM series_banks WHERE members <= 0 AND series_id IN ({})",
+                    crate::series::id_list(chunk.iter().copied())
+                )))
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
             }
             let select = format!(
                 "SELECT {} FROM series WHERE id = $1",

@@ -143,6 +143,7 @@ impl Store for SqliteStore {
         let org = Organisation {
             id: OrgId(id),
             name,
+            operator: false,
             created_at: now,
         };
         log(&mut tx, actor, now, Event::org_create(&org)).await?;
@@ -183,6 +184,41 @@ impl Store for SqliteStore {
                 .await
                 .map_err(database)?;
         Ok(rows.into_iter().map(rows::org).collect())
+    }
+
+    async fn set_operator(&self, actor: &Actor, org: Option<OrgId>) -> Result<()> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        if let Some(org) = org {
+            require_org(&mut tx, org).await?;
+        }
+        let before: Option<i64> = sqlx::query_scalar("SELECT id FROM orgs WHERE operator")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(database)?;
+        let before = before.map(OrgId);
+        sqlx::query("UPDATE orgs SET operator = FALSE WHERE operator")
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        let event = match (org, before) {
+            (Some(org), _) => {
+                sqlx::query("UPDATE orgs SET operator = TRUE WHERE id = $1")
+                    .bind(org.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                Event::org_operator(org, true, before.filter(|b| *b != org))
+            }
+            (None, Some(before)) => Event::org_operator(before, false, None),
+            (None, None) => {
+                tx.commit().await.map_err(database)?;
+                return Ok(());
+            }
+        };
+        log(&mut tx, actor, now, event).await?;
+        tx.commit().await.map_err(database)?;
+        Ok(())
     }
 
     async fn create_key(
@@ -343,17 +379,17 @@ impl Store for SqliteStore {
         row.map(rows::bank).transpose()
     }
 
-    async fn bank_by_name(&self, name: &str) -> Result<Option<Bank>> {
-        let row: Option<BankRow> = sqlx::query_as(concat!(
+    async fn banks_named(&self, name: &str) -> Result<Vec<Bank>> {
+        let rows: Vec<BankRow> = sqlx::query_as(concat!(
             "SELECT ",
             columns!(bank),
-            " FROM banks WHERE name = $1 AND deleted_at IS NULL"
+            " FROM banks WHERE name = $1 AND deleted_at IS NULL ORDER BY id"
         ))
         .bind(name)
-        .fetch_optional(&self.reader)
+        .fetch_all(&self.reader)
         .await
         .map_err(database)?;
-        row.map(rows::bank).transpose()
+        rows.into_iter().map(rows::bank).collect()
     }
 
     async fn banks(&self) -> Result<Vec<Bank>> {
@@ -847,53 +883,56 @@ impl Store for SqliteStore {
     async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
         let after = query.after.unwrap_or(0);
         let limit = rules::audit_limit(query.limit);
-        let rows: Vec<AuditRow> = match &query.target {
-            Some(target) => sqlx::query_as(concat!(
-                "SELECT ",
-                columns!(audit),
-                " FROM audit_log WHERE target = $1 AND id > $2 ORDER BY id LIMIT $3"
-            ))
-            .bind(target)
+        let org = match query.scope {
+            AuditScope::Deployment => None,
+            AuditScope::Org(org) => Some(org.0),
+        };
+        let rows: Vec<AuditRow> = sqlx::query_as(crate::audit::audit_query(query))
             .bind(after)
-            .bind(limit),
-            None => sqlx::query_as(concat!(
-                "SELECT ",
-                columns!(audit),
-                " FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2"
-            ))
-            .bind(after)
-            .bind(limit),
-        }
-        .fetch_all(&self.reader)
-        .await
-        .map_err(database)?;
+            .bind(limit)
+            .bind(query.target.as_deref())
+            .bind(org)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(database)?;
         rows.into_iter().map(rows::audit).collect()
     }
 }
 
 /// Writes an audit event in the transaction of the change it records.
+/// The organisation the event concerns is found in the same statement, from what it is
+/// about.
 async fn log(
     conn: &mut SqliteConnection,
     actor: &Actor,
     at: Timestamp,
     event: Event,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor, actor_key, actor_org, action, target, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(at.0)
-    .bind(&actor.label)
-    .bind(actor.key.map(|k| k.0))
-    .bind(actor.org.map(|o| o.0))
-    .bind(&event.action)
-    .bind(&event.target)
-    .bind(event.detail_text())
-    .execute(conn)
-    .await
-    .map_err(database)?;
+    let sql = format!(
+        "INSERT INTO audit_log (at, actor, actor_key, actor_org, action, target, detail, org_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, {})",
+        event.about.org_sql(CONTENT_BANK)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(at.0)
+        .bind(&actor.label)
+        .bind(actor.key.map(|k| k.0))
+        .bind(actor.org.map(|o| o.0))
+        .bind(&event.action)
+        .bind(&event.target)
+        .bind(event.detail_text())
+        .bind(event.about.bound())
+        .execute(conn)
+        .await
+        .map_err(database)?;
     Ok(())
 }
+
+/// The bank of the content item `{id}` (an SQL expression): its row's, else its block's.
+const CONTENT_BANK: &str = "COALESCE((SELECT bank_id FROM content WHERE id = {id}), \
+     (SELECT b.bank_id FROM content_blocks b WHERE b.first_content = \
+      (SELECT first_content FROM content_blocks WHERE first_content <= {id} \
+       ORDER BY first_content DESC LIMIT 1) AND {id} < b.first_content + b.count))";
 
 /// Gives each signal of a content item the next `Seq` after `$2`, in signal order.
 const RESEQUENCE_CONTENT: &str = "UPDATE signals SET seq = $2 + r.n \
@@ -1226,11 +1265,15 @@ fn not_found(what: &'static str, id: impl std::fmt::Display) -> StoreError {
 
 fn bank_name_conflict(error: sqlx::Error, name: &str) -> StoreError {
     if is_unique_violation(&error) {
-        StoreError::Conflict(format!("a bank named {name:?} exists already"))
+        StoreError::Conflict(format!(
+            "the organisation has a bank named {name:?} already"
+        ))
     } else {
         database(error)
     }
 }
+
+crate::series::series_helpers!(SqliteConnection);
 
 crate::portable::portable_helpers!(SqliteConnection, SqlitePool);
 

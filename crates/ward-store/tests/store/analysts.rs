@@ -147,7 +147,7 @@ pub async fn users_sessions_and_exposure(store: &impl Store) {
     let actions: Vec<String> = store
         .audit_log(&AuditQuery {
             target: Some(format!("user:{}", amina.id)),
-            ..AuditQuery::default()
+            ..AuditQuery::deployment()
         })
         .await
         .unwrap()
@@ -164,7 +164,7 @@ pub async fn users_sessions_and_exposure(store: &impl Store) {
         ]
     );
     let logged =
-        serde_json::to_string(&store.audit_log(&AuditQuery::default()).await.unwrap()).unwrap();
+        serde_json::to_string(&store.audit_log(&AuditQuery::deployment()).await.unwrap()).unwrap();
     assert!(!logged.contains("argon2"), "no hash in the log");
 }
 
@@ -348,7 +348,7 @@ pub async fn the_queue_and_decisions(store: &impl Store) {
     let events = store
         .audit_log(&AuditQuery {
             target: Some(format!("url:{}", urls[2])),
-            ..AuditQuery::default()
+            ..AuditQuery::deployment()
         })
         .await
         .unwrap();

@@ -64,7 +64,7 @@ pub async fn every_change_is_logged(store: &impl Store) {
     store.revoke_key(&admin, key.id).await.unwrap();
     store.revoke_key(&admin, key.id).await.unwrap();
 
-    let events = store.audit_log(&AuditQuery::default()).await.unwrap();
+    let events = store.audit_log(&AuditQuery::deployment()).await.unwrap();
     let (o, k, b, c) = (org.id, key.id, bank.id, id);
     let expected = [
         (
@@ -199,7 +199,7 @@ pub async fn audit_queries(store: &impl Store) {
             .await
             .unwrap();
     }
-    let all = store.audit_log(&AuditQuery::default()).await.unwrap();
+    let all = store.audit_log(&AuditQuery::deployment()).await.unwrap();
     assert_eq!(all.len(), 30);
     let ids: Vec<i64> = all.iter().map(|e| e.id).collect();
 
@@ -216,6 +216,7 @@ pub async fn audit_queries(store: &impl Store) {
     ];
     for (after, target, limit, expected) in cases {
         let query = AuditQuery {
+            scope: AuditScope::Deployment,
             after: after.map(|i| ids[i]),
             target: target.map(str::to_owned),
             limit: *limit,
@@ -246,11 +247,11 @@ pub async fn audit_queries(store: &impl Store) {
             .await
             .unwrap();
     }
-    let default = store.audit_log(&AuditQuery::default()).await.unwrap();
+    let default = store.audit_log(&AuditQuery::deployment()).await.unwrap();
     assert_eq!(default.len(), 100);
     let large = AuditQuery {
         limit: u32::MAX,
-        ..AuditQuery::default()
+        ..AuditQuery::deployment()
     };
     assert_eq!(store.audit_log(&large).await.unwrap().len(), 110);
 }
@@ -261,7 +262,7 @@ pub async fn audit_log_is_append_only(store: &impl RawSql) {
         .record_read(&operator(), "read.orgs", "org:1")
         .await
         .unwrap();
-    let before = store.audit_log(&AuditQuery::default()).await.unwrap();
+    let before = store.audit_log(&AuditQuery::deployment()).await.unwrap();
     assert_eq!(before.len(), 2);
 
     let mut refused = vec![
@@ -278,7 +279,7 @@ pub async fn audit_log_is_append_only(store: &impl RawSql) {
         assert!(error.contains("append-only"), "{sql}: {error}");
     }
     assert_eq!(
-        store.audit_log(&AuditQuery::default()).await.unwrap(),
+        store.audit_log(&AuditQuery::deployment()).await.unwrap(),
         before
     );
     // Appending still works.
@@ -287,7 +288,11 @@ pub async fn audit_log_is_append_only(store: &impl RawSql) {
         .await
         .unwrap();
     assert_eq!(
-        store.audit_log(&AuditQuery::default()).await.unwrap().len(),
+        store
+            .audit_log(&AuditQuery::deployment())
+            .await
+            .unwrap()
+            .len(),
         3
     );
 }

@@ -35,11 +35,11 @@ pub async fn banks(store: &impl Store) {
 
     assert_eq!(store.bank(first.id).await.unwrap(), Some(first.clone()));
     assert_eq!(
-        store.bank_by_name("IWF_HASHES").await.unwrap(),
+        store.banks_named("IWF_HASHES").await.unwrap().pop(),
         Some(second.clone())
     );
     assert_eq!(store.bank(BankId(9999)).await.unwrap(), None);
-    assert_eq!(store.bank_by_name("iwf_hashes").await.unwrap(), None);
+    assert_eq!(store.banks_named("iwf_hashes").await.unwrap().pop(), None);
     assert_eq!(store.banks().await.unwrap(), vec![first.clone(), second]);
 
     assert_fails!(
@@ -157,7 +157,7 @@ pub async fn bank_updates(store: &impl Store) {
         store.bank(before.id).await.unwrap(),
         Some(everything.clone())
     );
-    assert_eq!(store.bank_by_name(&before.name).await.unwrap(), None);
+    assert_eq!(store.banks_named(&before.name).await.unwrap().pop(), None);
 
     // Nothing to change still counts as an update.
     let untouched = store
@@ -216,7 +216,7 @@ pub async fn bank_deletion(store: &impl Store) {
 
     store.delete_bank(&s.actor, s.bank.id).await.unwrap();
     assert_eq!(store.bank(s.bank.id).await.unwrap(), None);
-    assert_eq!(store.bank_by_name(&s.bank.name).await.unwrap(), None);
+    assert_eq!(store.banks_named(&s.bank.name).await.unwrap().pop(), None);
     assert!(store.banks().await.unwrap().is_empty());
     assert_fails!(
         store.delete_bank(&s.actor, s.bank.id).await,
@@ -246,7 +246,7 @@ pub async fn bank_deletion(store: &impl Store) {
         .unwrap();
     assert_ne!(reborn.id, s.bank.id);
     assert_eq!(
-        store.bank_by_name(&s.bank.name).await.unwrap(),
+        store.banks_named(&s.bank.name).await.unwrap().pop(),
         Some(reborn.clone())
     );
     // A deleted bank's name may be reused again after the new one is deleted too.

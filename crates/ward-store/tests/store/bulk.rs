@@ -59,7 +59,7 @@ pub async fn bulk_add(store: &impl RawSql) {
     let events = store
         .audit_log(&AuditQuery {
             target: Some(format!("bank:{}", s.bank.id)),
-            ..AuditQuery::default()
+            ..AuditQuery::deployment()
         })
         .await
         .unwrap();

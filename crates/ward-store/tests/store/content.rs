@@ -201,7 +201,11 @@ pub async fn add_is_all_or_nothing(store: &impl RawSql) {
         .await
         .unwrap();
     let seq = store.last_seq().await.unwrap();
-    let events = store.audit_log(&AuditQuery::default()).await.unwrap().len();
+    let events = store
+        .audit_log(&AuditQuery::deployment())
+        .await
+        .unwrap()
+        .len();
     let contents = store.bank_contents(s.bank.id, None, 100).await.unwrap();
 
     // The database refuses the last signal of the last item: nothing of the call stays.
@@ -225,7 +229,11 @@ pub async fn add_is_all_or_nothing(store: &impl RawSql) {
     );
     assert_eq!(store.last_seq().await.unwrap(), seq);
     assert_eq!(
-        store.audit_log(&AuditQuery::default()).await.unwrap().len(),
+        store
+            .audit_log(&AuditQuery::deployment())
+            .await
+            .unwrap()
+            .len(),
         events
     );
     assert_eq!(

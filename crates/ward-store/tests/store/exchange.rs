@@ -126,7 +126,7 @@ pub async fn imports_upsert_and_tombstone(store: &impl Store) {
     let events = store
         .audit_log(&AuditQuery {
             target: Some(format!("bank:{bank}")),
-            ..AuditQuery::default()
+            ..AuditQuery::deployment()
         })
         .await
         .unwrap();
@@ -434,7 +434,7 @@ pub async fn instance_key_and_partners(store: &impl Store) {
         StoreError::NotFound { .. }
     );
     // The audit log names the partner, never its key.
-    let events = store.audit_log(&AuditQuery::default()).await.unwrap();
+    let events = store.audit_log(&AuditQuery::deployment()).await.unwrap();
     let add = events.iter().find(|e| e.action == "partner.add").unwrap();
     assert!(!add.detail.to_string().contains("ward_partner_key"));
 }

@@ -83,6 +83,61 @@ impl Fresh {
         }
     }
 
+    /// A store whose database was first brought only to migration `version` and given
+    /// `sql` (rows as a deployment of that version held them), then opened as usual, which
+    /// runs the migrations after `version` over those rows.
+    pub async fn after_migration(backend: Backend, version: i64, sql: &str) -> Fresh {
+        use sqlx::migrate::Migrator;
+        let folder = tempfile::tempdir().expect("a temporary folder");
+        let migrations = |name: &str| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(name)
+        };
+        let sql = AssertSqlSafe(sql.to_owned());
+        match backend {
+            Backend::Sqlite => {
+                let file = folder.path().join(SQLITE_FILE);
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(&file)
+                    .create_if_missing(true);
+                let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+                let migrator = Migrator::new(migrations("sqlite")).await.unwrap();
+                migrator.run_to(version, &pool).await.unwrap();
+                sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+                pool.close().await;
+                let store = AnyStore::open(folder.path(), None).await.unwrap();
+                Fresh {
+                    store,
+                    _folder: folder,
+                    database: None,
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = admin_url();
+                let mut admin = admin_connection(&admin_url).await;
+                let name = format!("ward_test_{}", random_hex());
+                sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create a test database");
+                admin.close().await.ok();
+                let url = database_url(&admin_url, &name);
+                let pool = sqlx::PgPool::connect(&url).await.unwrap();
+                let migrator = Migrator::new(migrations("postgres")).await.unwrap();
+                migrator.run_to(version, &pool).await.unwrap();
+                sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+                pool.close().await;
+                let store = AnyStore::open(folder.path(), Some(&url)).await.unwrap();
+                Fresh {
+                    store,
+                    _folder: folder,
+                    database: Some((admin_url, name)),
+                }
+            }
+        }
+    }
+
     /// Closes the store and drops its database (best effort).
     pub async fn remove(self) {
         self.store.close().await;

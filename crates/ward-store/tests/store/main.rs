@@ -19,6 +19,7 @@ mod referral;
 mod reports;
 mod series;
 mod sharing;
+mod tenancy;
 mod transparency;
 
 /// One test per check and backend.
@@ -96,4 +97,8 @@ conformance!(
     transparency::transparency_figures,
     referral::referrals_gather_items_urls_and_reports,
     referral::referrals_refuse_what_is_not_there,
+    tenancy::the_audit_log_is_read_by_organisation,
+    tenancy::the_deployment_has_at_most_one_operator,
+    tenancy::bank_names_are_unique_per_organisation,
+    tenancy::series_are_seen_through_the_banks_a_reader_sees,
 );

@@ -254,7 +254,7 @@ pub async fn notices_until_removal(store: &impl Store) {
     let actions: Vec<String> = store
         .audit_log(&AuditQuery {
             target: Some(format!("url:{}", urls[1])),
-            ..AuditQuery::default()
+            ..AuditQuery::deployment()
         })
         .await
         .unwrap()

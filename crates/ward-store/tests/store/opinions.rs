@@ -118,7 +118,7 @@ pub async fn opinions(store: &impl Store) {
     let actions: Vec<(String, serde_json::Value)> = store
         .audit_log(&AuditQuery {
             target: Some(format!("content:{id}")),
-            ..AuditQuery::default()
+            ..AuditQuery::deployment()
         })
         .await
         .unwrap()

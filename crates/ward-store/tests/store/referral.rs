@@ -235,7 +235,7 @@ pub async fn referrals_gather_items_urls_and_reports(store: &impl Store) {
     let events = store
         .audit_log(&AuditQuery {
             target: Some("content:referral-test".into()),
-            ..AuditQuery::default()
+            ..AuditQuery::deployment()
         })
         .await
         .unwrap();
@@ -276,7 +276,11 @@ pub async fn referrals_refuse_what_is_not_there(store: &impl Store) {
         .await
         .unwrap();
     store.remove_content(&s.actor, ids[1]).await.unwrap();
-    let before = store.audit_log(&AuditQuery::default()).await.unwrap().len();
+    let before = store
+        .audit_log(&AuditQuery::deployment())
+        .await
+        .unwrap()
+        .len();
     assert_fails!(
         store
             .referral(&s.actor, &[ids[0], ContentId(9999)], "content:x")
@@ -301,7 +305,11 @@ pub async fn referrals_refuse_what_is_not_there(store: &impl Store) {
         StoreError::Invalid(_)
     );
     assert_eq!(
-        store.audit_log(&AuditQuery::default()).await.unwrap().len(),
+        store
+            .audit_log(&AuditQuery::deployment())
+            .await
+            .unwrap()
+            .len(),
         before,
         "nothing logged for a referral refused"
     );

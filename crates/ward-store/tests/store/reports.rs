@@ -81,7 +81,7 @@ pub async fn reports_merge_urls_and_give_references(store: &impl Store) {
             .await,
         StoreError::Invalid(_)
     );
-    let events = store.audit_log(&AuditQuery::default()).await.unwrap();
+    let events = store.audit_log(&AuditQuery::deployment()).await.unwrap();
     let filed: Vec<&AuditEvent> = events
         .iter()
         .filter(|e| e.action == "report.create")

@@ -151,7 +151,10 @@ pub async fn saves_round_trip_and_rows_carry_over(store: &impl Store) {
     assert_eq!((state.next_series, state.next_label), (3, 3));
 
     assert_eq!(
-        store.series_members(SeriesId(0)).await.unwrap(),
+        store
+            .series_members(SeriesId(0), &BankScope::All)
+            .await
+            .unwrap(),
         [ContentId(10), ContentId(11), ContentId(12)]
     );
     let found = store
@@ -179,6 +182,7 @@ pub async fn saves_round_trip_and_rows_carry_over(store: &impl Store) {
                 referral: Some(Some(("Police Scotland".into(), Timestamp(1_000)))),
                 ..SeriesChange::default()
             },
+            &BankScope::All,
         )
         .await
         .unwrap();
@@ -195,14 +199,20 @@ pub async fn saves_round_trip_and_rows_carry_over(store: &impl Store) {
                 &SeriesChange {
                     name: Some(Some(" ".into())),
                     ..SeriesChange::default()
-                }
+                },
+                &BankScope::All
             )
             .await,
         StoreError::Invalid(_)
     );
     assert_fails!(
         store
-            .update_series(&actor, SeriesId(77), &SeriesChange::default())
+            .update_series(
+                &actor,
+                SeriesId(77),
+                &SeriesChange::default(),
+                &BankScope::All
+            )
             .await,
         StoreError::NotFound { .. }
     );
@@ -224,13 +234,21 @@ pub async fn saves_round_trip_and_rows_carry_over(store: &impl Store) {
         upkeep(0, 5),
     ];
     keeper.save(store, &step).await;
-    let merged = store.series(SeriesId(0)).await.unwrap().unwrap();
+    let merged = store
+        .series(SeriesId(0), &BankScope::All)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(merged.members, 5);
     assert_eq!(merged.name.as_deref(), Some("Garden"));
     assert!(merged.victim_identified);
     assert_eq!(merged.referred_to.as_deref(), Some("Police Scotland"));
     assert_eq!(merged.referred_at, Some(Timestamp(1_000)));
-    let gone = store.series(SeriesId(1)).await.unwrap().unwrap();
+    let gone = store
+        .series(SeriesId(1), &BankScope::All)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((gone.members, gone.merged_into), (0, Some(SeriesId(0))));
     assert_eq!(
         store.series_keeping().await.unwrap().state.merged,
@@ -245,13 +263,14 @@ pub async fn saves_round_trip_and_rows_carry_over(store: &impl Store) {
                 offender_identified: Some(true),
                 ..SeriesChange::default()
             },
+            &BankScope::All,
         )
         .await
         .unwrap();
     assert_eq!(via.id, SeriesId(0));
     assert!(
         store
-            .series(SeriesId(0))
+            .series(SeriesId(0), &BankScope::All)
             .await
             .unwrap()
             .unwrap()
@@ -282,11 +301,19 @@ pub async fn saves_round_trip_and_rows_carry_over(store: &impl Store) {
     ];
     step.links = Some(Vec::new());
     keeper.save(store, &step).await;
-    let inherited = store.series(SeriesId(3)).await.unwrap().unwrap();
+    let inherited = store
+        .series(SeriesId(3), &BankScope::All)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(inherited.name.as_deref(), Some("Garden"));
     assert!(inherited.victim_identified && inherited.offender_identified);
     assert_eq!(inherited.split_from, Some(SeriesId(0)));
-    let fresh = store.series(SeriesId(4)).await.unwrap().unwrap();
+    let fresh = store
+        .series(SeriesId(4), &BankScope::All)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(fresh.name, None);
     assert!(!fresh.victim_identified && !fresh.offender_identified);
     assert_eq!(fresh.split_from, Some(SeriesId(0)));
@@ -296,6 +323,7 @@ pub async fn saves_round_trip_and_rows_carry_over(store: &impl Store) {
 
     // Listing: live series only, by id, filtered by the victim flag.
     let list = |victim_identified| SeriesQuery {
+        scope: BankScope::All,
         victim_identified,
         after: None,
         limit: 10,
@@ -326,7 +354,7 @@ pub async fn saves_round_trip_and_rows_carry_over(store: &impl Store) {
     let actions: Vec<String> = store
         .audit_log(&AuditQuery {
             target: Some("series:1".into()),
-            ..AuditQuery::default()
+            ..AuditQuery::deployment()
         })
         .await
         .unwrap()
@@ -353,7 +381,8 @@ pub async fn curators_requests(store: &impl Store) {
             .request_series_decision(
                 &s.actor,
                 SeriesId(0),
-                &SeriesRequest::Merge { with: SeriesId(0) }
+                &SeriesRequest::Merge { with: SeriesId(0) },
+                &BankScope::All
             )
             .await,
         StoreError::Invalid(_)
@@ -363,7 +392,8 @@ pub async fn curators_requests(store: &impl Store) {
             .request_series_decision(
                 &s.actor,
                 SeriesId(0),
-                &SeriesRequest::Merge { with: SeriesId(9) }
+                &SeriesRequest::Merge { with: SeriesId(9) },
+                &BankScope::All
             )
             .await,
         StoreError::NotFound { .. }
@@ -375,7 +405,8 @@ pub async fn curators_requests(store: &impl Store) {
                 SeriesId(9),
                 &SeriesRequest::Split {
                     members: vec![ContentId(1)]
-                }
+                },
+                &BankScope::All
             )
             .await,
         StoreError::NotFound { .. }
@@ -387,7 +418,8 @@ pub async fn curators_requests(store: &impl Store) {
                 SeriesId(0),
                 &SeriesRequest::Split {
                     members: Vec::new()
-                }
+                },
+                &BankScope::All
             )
             .await,
         StoreError::Invalid(_)
@@ -397,6 +429,7 @@ pub async fn curators_requests(store: &impl Store) {
             &s.actor,
             SeriesId(0),
             &SeriesRequest::Merge { with: SeriesId(1) },
+            &BankScope::All,
         )
         .await
         .unwrap();
@@ -407,6 +440,7 @@ pub async fn curators_requests(store: &impl Store) {
             &SeriesRequest::Split {
                 members: vec![ContentId(2), ContentId(1), ContentId(2)],
             },
+            &BankScope::All,
         )
         .await
         .unwrap();
@@ -432,23 +466,37 @@ pub async fn curators_requests(store: &impl Store) {
     ];
     keeper.save(store, &step).await;
     assert!(store.pending_series_decisions(10).await.unwrap().is_empty());
-    let applied = store.series_decision(merge.id).await.unwrap().unwrap();
+    let applied = store
+        .series_decision(merge.id, &BankScope::All)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(applied.applied_at.is_some());
     assert_eq!(
         (applied.outcome, applied.error),
         (Some(vec![SeriesId(0)]), None)
     );
-    let refused = store.series_decision(split.id).await.unwrap().unwrap();
+    let refused = store
+        .series_decision(split.id, &BankScope::All)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(refused.outcome, None);
     assert_eq!(
         refused.error.as_deref(),
         Some("every member of series 0 chosen")
     );
-    assert_eq!(store.series_decision(DecisionId(999)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .series_decision(DecisionId(999), &BankScope::All)
+            .await
+            .unwrap(),
+        None
+    );
     let actions: Vec<String> = store
         .audit_log(&AuditQuery {
             target: Some("series:0".into()),
-            ..AuditQuery::default()
+            ..AuditQuery::deployment()
         })
         .await
         .unwrap()
@@ -489,6 +537,7 @@ pub async fn the_queue_in_triage_order(store: &impl Store) {
                 victim_identified: Some(true),
                 ..SeriesChange::default()
             },
+            &BankScope::All,
         )
         .await
         .unwrap();
@@ -653,6 +702,7 @@ pub async fn match_summaries_agree_with_content_and_series(store: &impl Store) {
                 referral: Some(Some(("NCA".into(), Timestamp(1_000)))),
                 ..SeriesChange::default()
             },
+            &BankScope::All,
         )
         .await
         .unwrap();

@@ -156,13 +156,13 @@ pub async fn sharing_with_named_organisations(store: &impl Store) {
             .await,
         StoreError::NotFound { .. }
     );
-    assert_eq!(store.bank_by_name("NOBODY").await.unwrap(), None);
+    assert_eq!(store.banks_named("NOBODY").await.unwrap().pop(), None);
 
     // The change is in the audit log.
     let events = store
         .audit_log(&AuditQuery {
             target: Some(format!("bank:{}", bank.id)),
-            ..AuditQuery::default()
+            ..AuditQuery::deployment()
         })
         .await
         .unwrap();
@@ -229,7 +229,7 @@ pub async fn dispute_policy(store: &impl Store) {
     let events = store
         .audit_log(&AuditQuery {
             target: Some(format!("content:{id}")),
-            ..AuditQuery::default()
+            ..AuditQuery::deployment()
         })
         .await
         .unwrap();

@@ -4,6 +4,11 @@
 //! another and splits members off it; a merge or split is a request the keeper applies,
 //! and the page says whether it was applied, is still waiting, or failed. The store's calls
 //! log every change in the audit log.
+//!
+//! The user sees series as `/v1/series` shows them, by the same rule in the same code: the
+//! store's series calls take the user's `BankScope` (`auth::Member`), so a series with no
+//! member in a bank the user sees does not exist for them, counts are of the members they
+//! see, and a merge or split touches only what they see.
 
 use askama::Template;
 use axum::body::Bytes;
@@ -11,8 +16,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use ward_store::{
-    Actor, ContentId, DecisionId, Role, SeriesChange, SeriesDecision, SeriesId, SeriesQuery,
-    SeriesRequest, Store as _, Timestamp,
+    Actor, BankScope, ContentId, DecisionId, Role, SeriesChange, SeriesDecision, SeriesId,
+    SeriesQuery, SeriesRequest, Store as _, Timestamp,
 };
 
 use super::error::PageError;
@@ -108,6 +113,7 @@ pub async fn list(
     let mut series = state
         .store
         .series_list(&SeriesQuery {
+            scope: analyst.member().bank_scope(&state.store).await?,
             victim_identified: unidentified.then_some(false),
             after: after.map(SeriesId),
             limit: PAGE + 1,
@@ -176,9 +182,8 @@ struct SeriesPage {
     csrf: String,
     series: SeriesRow,
     members: Vec<MemberRow>,
-    /// Members not listed: beyond the cap, or in banks this person may not see.
+    /// Members this person sees that are not listed (beyond the cap).
     members_not_shown: usize,
-    members_hidden: usize,
     curator: bool,
     saved: bool,
     decision: Option<DecisionView>,
@@ -191,8 +196,10 @@ pub async fn page(
     Path(id): Path<i64>,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, PageError> {
-    let series = found(&state, id).await?;
-    let members = state.store.series_members(series.id).await?;
+    let member = analyst.member();
+    let scope = member.bank_scope(&state.store).await?;
+    let series = found(&state, id, &scope).await?;
+    let members = state.store.series_members(series.id, &scope).await?;
     let shown: Vec<ContentId> = members.iter().take(MEMBERS_SHOWN).copied().collect();
     let banks = state.store.banks().await?;
     let user = &analyst.user;
@@ -201,7 +208,7 @@ pub async fn page(
         let Some(bank) = banks.iter().find(|bank| bank.id == content.bank) else {
             continue;
         };
-        if user.role != Role::Admin && !bank.shared_with_org(user.org) {
+        if !member.sees(bank) {
             continue;
         }
         let category = match (content.assessment, &content.label) {
@@ -226,7 +233,7 @@ pub async fn page(
             let id = parse_id(text, "the decision")?;
             state
                 .store
-                .series_decision(DecisionId(id))
+                .series_decision(DecisionId(id), &scope)
                 .await?
                 .map(|d| DecisionView::of(&d))
         }
@@ -237,7 +244,6 @@ pub async fn page(
         header: Some(header),
         series: SeriesRow::of(&series),
         members_not_shown: members.len() - shown.len(),
-        members_hidden: shown.len().saturating_sub(rows.len()),
         members: rows,
         curator: CURATORS.contains(&user.role),
         saved: query.notice.as_deref() == Some("saved"),
@@ -246,10 +252,14 @@ pub async fn page(
     Ok(Html(page.render()?).into_response())
 }
 
-async fn found(state: &SharedState, id: i64) -> Result<ward_store::Series, PageError> {
+async fn found(
+    state: &SharedState,
+    id: i64,
+    scope: &BankScope,
+) -> Result<ward_store::Series, PageError> {
     state
         .store
-        .series(SeriesId(id))
+        .series(SeriesId(id), scope)
         .await?
         .ok_or_else(|| PageError::NotFound(format!("no series {id}")))
 }
@@ -308,10 +318,12 @@ pub async fn update(
         offender_identified: Some(form.get("offender_identified").is_some()),
         referral: Some(referral),
     };
-    // A series that does not exist is the store's not-found (a 404 page).
+    // A series that does not exist, or that the user sees nothing of, is the store's
+    // not-found (a 404 page).
+    let scope = analyst.member().bank_scope(&state.store).await?;
     let series = state
         .store
-        .update_series(&Actor::user(&analyst.user), SeriesId(id), &change)
+        .update_series(&Actor::user(&analyst.user), SeriesId(id), &change, &scope)
         .await?;
     state.caught_up().await;
     Ok(Redirect::to(&format!("/analyst/series/{}?notice=saved", series.id)).into_response())
@@ -370,15 +382,17 @@ async fn decide(
     id: i64,
     request: SeriesRequest,
 ) -> Result<Response, PageError> {
-    found(state, id).await?;
+    let scope = analyst.member().bank_scope(&state.store).await?;
+    found(state, id, &scope).await?;
     let decision = state
         .store
-        .request_series_decision(&Actor::user(&analyst.user), SeriesId(id), &request)
+        .request_series_decision(&Actor::user(&analyst.user), SeriesId(id), &request, &scope)
         .await?;
     state.keep_series().await;
+    // The user's own decision, read whatever it led to (see `series_api::decide`).
     let now = state
         .store
-        .series_decision(decision.id)
+        .series_decision(decision.id, &BankScope::All)
         .await?
         .unwrap_or(decision);
     let shown = match (&now.applied_at, &now.error, &now.outcome) {

@@ -94,6 +94,7 @@ async fn series_of(f: &Fixture, content: i64) -> Option<SeriesId> {
 
 async fn live(f: &Fixture) -> Vec<SeriesId> {
     let query = SeriesQuery {
+        scope: ward_store::BankScope::All,
         victim_identified: None,
         after: None,
         limit: 100,
@@ -121,6 +122,7 @@ async fn the_list_shows_live_series_with_a_filter_and_pages() {
                 victim_identified: Some(true),
                 ..SeriesChange::default()
             },
+            &ward_store::BankScope::All,
         )
         .await
         .unwrap();
@@ -229,7 +231,13 @@ async fn analysts_see_a_series_and_only_curators_change_it() {
             .await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{token}");
     }
-    let row = f.state.store.series(s.one).await.unwrap().unwrap();
+    let row = f
+        .state
+        .store
+        .series(s.one, &ward_store::BankScope::All)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.name, None);
     assert_eq!(live(&f).await, [s.one, s.two]);
     // Without a session, a form is refused (401) and a page sends the browser to sign in.
@@ -274,7 +282,13 @@ async fn curators_name_flag_merge_and_split() {
         .await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
     assert_eq!(answer.location(), format!("{uri}?notice=saved"));
-    let row = f.state.store.series(s.one).await.unwrap().unwrap();
+    let row = f
+        .state
+        .store
+        .series(s.one, &ward_store::BankScope::All)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.name.as_deref(), Some("Lighthouse"));
     assert!(row.victim_identified);
     assert!(!row.offender_identified);
@@ -312,7 +326,13 @@ async fn curators_name_flag_merge_and_split() {
         .await;
     assert_eq!(self_merge.status, StatusCode::BAD_REQUEST);
     assert!(self_merge.text().contains("itself"));
-    let row = f.state.store.series(s.one).await.unwrap().unwrap();
+    let row = f
+        .state
+        .store
+        .series(s.one, &ward_store::BankScope::All)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.referred_to.as_deref(), Some("NCA CEOP"));
 
     // Merge: one series is left, and the page says so.
@@ -368,7 +388,13 @@ async fn curators_name_flag_merge_and_split() {
     let apart = series_of(&f, s.c).await.expect("c is in a series");
     assert_ne!(apart, survivor);
     assert_eq!(series_of(&f, s.a).await, Some(survivor));
-    let row = f.state.store.series(apart).await.unwrap().unwrap();
+    let row = f
+        .state
+        .store
+        .series(apart, &ward_store::BankScope::All)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.members, 1);
     assert!(
         page.contains(&format!("href=\"/analyst/series/{apart}\"")),
@@ -384,7 +410,7 @@ async fn curators_name_flag_merge_and_split() {
     let log = f
         .state
         .store
-        .audit_log(&ward_store::AuditQuery::default())
+        .audit_log(&ward_store::AuditQuery::deployment())
         .await
         .unwrap();
     for action in ["series.update", "series.merge", "series.split"] {
@@ -394,4 +420,127 @@ async fn curators_name_flag_merge_and_split() {
             "{action}"
         );
     }
+}
+
+/// Another organisation's people see series on these pages as `/v1/series` shows them, by
+/// the same rule: not at all when they see none of a series' members (a 404 page, and
+/// changes refused as for a series that does not exist), and only their own members, and
+/// counts of them, in a series that holds both organisations' content.
+#[tokio::test]
+async fn series_of_content_a_user_does_not_see_do_not_exist_for_them() {
+    let f = Fixture::new().await;
+    let s = families(&f).await;
+    // Elsewhere's private item, two bits from `d`: it joins series two.
+    let theirs = f
+        .state
+        .store
+        .add_content(
+            &Actor::operator("test"),
+            f.other_bank,
+            &[NewContent {
+                signals: vec![Signal {
+                    kind: SignalKind::Pdq,
+                    value: away(102, 100),
+                }],
+                source: "test".into(),
+                ..NewContent::default()
+            }],
+        )
+        .await
+        .unwrap()[0];
+    keep(&f).await;
+    assert_eq!(series_of(&f, theirs.0).await, Some(s.two));
+    let elsewhere = f.state.store.bank(f.other_bank).await.unwrap().unwrap().org;
+    let hash = super::super::passwords::Password::new(super::PASSWORD.into())
+        .unwrap()
+        .hash()
+        .unwrap();
+    f.state
+        .store
+        .create_user(
+            &Actor::operator("test"),
+            &ward_store::NewUser {
+                name: "elle".into(),
+                org: elsewhere,
+                role: ward_store::Role::Curator,
+                password_hash: hash,
+            },
+        )
+        .await
+        .unwrap();
+    let (otto, elle) = (f.sign_in("otto").await, f.sign_in("elle").await);
+
+    // The list: series two, counting Elsewhere's one member; series one is not there.
+    let list = f.get(&otto, "/analyst/series").await.text();
+    let link = |id: SeriesId| format!("href=\"/analyst/series/{id}\"");
+    assert!(list.contains(&link(s.two)), "{list}");
+    assert!(!list.contains(&link(s.one)), "{list}");
+    let row = &list[list.find(&link(s.two)).unwrap()..];
+    assert!(
+        row.contains("<td class=\"number\">1</td>"),
+        "one member seen: {row:.400}"
+    );
+    // Series one does not exist for them; series two shows their member only.
+    for who in [&otto, &elle] {
+        let page = f.get(who, &format!("/analyst/series/{}", s.one)).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.text());
+    }
+    let page = f.get(&otto, &format!("/analyst/series/{}", s.two)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page.text();
+    assert!(
+        text.contains("THEIRS") && !text.contains("CONFIRMED"),
+        "{text}"
+    );
+    assert!(!text.contains(&format!("value=\"{}\"", s.d)), "{text}");
+
+    // Their curator changes nothing of series one, nor splits Hotline's item off two.
+    let refused = [
+        (
+            format!("/analyst/series/{}", s.one),
+            vec![("name", "Ours now")],
+        ),
+        (
+            format!("/analyst/series/{}/merge", s.one),
+            vec![("with", "0")],
+        ),
+        (
+            format!("/analyst/series/{}/merge", s.two),
+            vec![("with", "0")],
+        ),
+        (
+            format!("/analyst/series/{}/split", s.two),
+            vec![("content", "0")],
+        ),
+    ];
+    for (uri, form) in refused {
+        let form: Vec<(&str, String)> = form
+            .into_iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    "0" if k == "with" => s.one.to_string(),
+                    "0" => s.d.to_string(),
+                    v => v.to_owned(),
+                };
+                (k, v)
+            })
+            .collect();
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let answer = f.post(&elle, &uri, &form).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::NOT_FOUND,
+            "{uri}: {}",
+            answer.text()
+        );
+    }
+    let one = f
+        .state
+        .store
+        .series(s.one, &ward_store::BankScope::All)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((one.name, one.merged_into), (None, None));
+    assert_eq!(series_of(&f, s.d).await, Some(s.two));
 }

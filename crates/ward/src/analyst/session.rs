@@ -133,6 +133,15 @@ pub struct Analyst {
 }
 
 impl Analyst {
+    /// The signed-in user as a member of their organisation: what they may see is decided
+    /// there, as for an API key.
+    pub fn member(&self) -> crate::serve::auth::Member {
+        crate::serve::auth::Member {
+            org: self.user.org,
+            role: self.user.role,
+        }
+    }
+
     /// The CSRF token for this session's forms.
     pub fn csrf(&self) -> String {
         self.secret.csrf_token(SESSION_FORMS)

@@ -382,7 +382,7 @@ impl Fixture {
 async fn reads(f: &Fixture, target: String) -> Vec<String> {
     let query = AuditQuery {
         target: Some(target),
-        ..AuditQuery::default()
+        ..AuditQuery::deployment()
     };
     let log = f.state.store.audit_log(&query).await.unwrap();
     log.into_iter()
@@ -718,7 +718,7 @@ async fn previews_are_decrypted_only_for_a_session_and_every_view_is_logged() {
         .store
         .audit_log(&AuditQuery {
             target: Some(format!("url:{image}")),
-            ..AuditQuery::default()
+            ..AuditQuery::deployment()
         })
         .await
         .unwrap();

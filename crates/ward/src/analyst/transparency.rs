@@ -83,19 +83,20 @@ struct TransparencyPage {
     org_query: String,
 }
 
-/// Whose figures a signed-in user sees: their organisation, or any (and the deployment's)
-/// for an admin.
-fn scope(analyst: &Analyst, request: &TransparencyRequest) -> Result<Option<OrgId>, PageError> {
+/// Whose figures a signed-in user sees: their organisation's, or any (and the deployment's)
+/// for a deployment-wide reader, by the rule the API follows (`auth::Member`).
+async fn scope(
+    state: &SharedState,
+    analyst: &Analyst,
+    request: &TransparencyRequest,
+) -> Result<Option<OrgId>, PageError> {
     let requested = figures::requested_org(request.org.as_deref())
         .map_err(|e| PageError::BadRequest(e.message))?;
-    match (analyst.user.role, requested) {
-        (Role::Admin, requested) => Ok(requested),
-        (_, None) => Ok(Some(analyst.user.org)),
-        (_, Some(org)) if org == analyst.user.org => Ok(Some(org)),
-        _ => Err(PageError::Forbidden(
-            "only admins see other organisations' figures".into(),
-        )),
-    }
+    analyst
+        .member()
+        .figures_scope(&state.store, requested)
+        .await?
+        .map_err(|reason| PageError::Forbidden(reason.into()))
 }
 
 async fn read(
@@ -103,7 +104,7 @@ async fn read(
     analyst: &Analyst,
     request: &TransparencyRequest,
 ) -> Result<Transparency, PageError> {
-    let org = scope(analyst, request)?;
+    let org = scope(state, analyst, request).await?;
     let months = figures::period(request.from.as_deref(), request.to.as_deref())
         .map_err(|e| PageError::BadRequest(e.message))?;
     figures::read(state, org, months)
@@ -118,7 +119,7 @@ async fn choices(
     analyst: &Analyst,
     org: Option<OrgId>,
 ) -> Result<Vec<Choice>, PageError> {
-    if analyst.user.role != Role::Admin {
+    if !analyst.member().reads_deployment(&state.store).await? {
         return Ok(Vec::new());
     }
     let mut choices = vec![Choice {

@@ -32,8 +32,22 @@ async fn command(store: &impl Store, command: &AdminCommand) -> anyhow::Result<(
         }
         AdminCommand::Org(OrgCommand::List) => {
             for org in store.orgs().await? {
-                println!("{}\t{}", org.id, org.name);
+                let kind = if org.operator { "operator" } else { "member" };
+                println!("{}\t{}\t{kind}", org.id, org.name);
             }
+        }
+        AdminCommand::Org(OrgCommand::Operator { name, .. }) => {
+            let org = match name {
+                Some(name) => Some(
+                    store
+                        .org_by_name(name)
+                        .await?
+                        .ok_or_else(|| anyhow!("no organisation named {name:?}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            store.set_operator(&actor, org).await?;
         }
         AdminCommand::Key(KeyCommand::Create { org, role, label }) => {
             let role = Role::from_str(role)?;

@@ -10,10 +10,11 @@ use std::time::Instant;
 
 use anyhow::{Context as _, anyhow};
 use ward_core::exchange::Format;
-use ward_store::{Actor, AnyStore, Bank, BankKind, NewBank, Sharing, Store};
+use ward_store::{Actor, AnyStore, Bank, BankKind, NewBank, Role, Sharing, Store};
 
 use super::{ExportArgs, ImportArgs};
 use crate::exchange::{ExportFormat, import as import_records};
+use crate::serve::auth::Member;
 use crate::serve::open_store;
 
 /// Malformed records printed per file; the rest are counted.
@@ -105,10 +106,7 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         args.store.database_url.as_deref(),
     ))?;
     let result = runtime.block_on(async {
-        let bank = store
-            .bank_by_name(&args.bank)
-            .await?
-            .ok_or_else(|| anyhow!("no bank named {:?}", args.bank))?;
+        let bank = bank_to_export(&store, &args.bank, &args.org).await?;
         store
             .record_read(
                 &Actor::operator("ward export"),
@@ -152,21 +150,40 @@ pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-/// The bank named `name`, created (owned by `org`, itself created if missing) if there is
-/// none.
+/// The bank `org` means by `name`, acting as its curator would (`auth::Member`): its own
+/// bank of that name, else the one other it sees.
+async fn bank_to_export(store: &AnyStore, name: &str, org: &str) -> anyhow::Result<Bank> {
+    let owner = store
+        .org_by_name(org)
+        .await?
+        .ok_or_else(|| anyhow!("no organisation named {org:?} (--org)"))?;
+    let member = Member {
+        org: owner.id,
+        role: Role::Curator,
+    };
+    member
+        .bank_named(store.banks_named(name).await?)
+        .map_err(|error| anyhow!("{error}"))?
+        .ok_or_else(|| anyhow!("{org:?} sees no bank named {name:?}"))
+}
+
+/// `org`'s bank named `name`, created (owned by `org`, itself created if missing) if it has
+/// none: a command acting for `org` imports only into its own banks, whatever other
+/// organisations name theirs.
 pub(super) async fn bank_to_import_into(
     store: &AnyStore,
     actor: &Actor,
     name: &str,
     org: &str,
 ) -> anyhow::Result<Bank> {
-    if let Some(bank) = store.bank_by_name(name).await? {
-        return Ok(bank);
-    }
     let owner = match store.org_by_name(org).await? {
         Some(owner) => owner,
         None => store.create_org(actor, org).await?,
     };
+    let named = store.banks_named(name).await?;
+    if let Some(bank) = named.into_iter().find(|b| b.org == owner.id) {
+        return Ok(bank);
+    }
     let bank = store
         .create_bank(
             actor,

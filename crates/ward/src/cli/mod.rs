@@ -180,10 +180,10 @@ pub enum SyncCommand {
         name: String,
         url: String,
         key: String,
-        /// The local bank its content is pulled into (created, private, if missing).
+        /// The bank of --org its content is pulled into (created, private, if missing).
         #[arg(long, value_name = "NAME")]
         bank: String,
-        /// The organisation that owns the bank if it has to be created.
+        /// The organisation the pulled content is for, which owns the bank.
         #[arg(long, value_name = "NAME", default_value = "local")]
         org: String,
         /// The partner's Ed25519 public key (hex), instead of asking its /v1/instance.
@@ -209,7 +209,8 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub store: StoreArgs,
 
-    /// The bank to import into (created if missing).
+    /// The bank of --org to import into (created if it has none of that name; other
+    /// organisations' banks are never imported into by name).
     #[arg(long, value_name = "NAME")]
     pub bank: String,
 
@@ -217,7 +218,7 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FORMAT", default_value = "csv")]
     pub format: String,
 
-    /// The organisation that owns the bank if it has to be created (created too if
+    /// The organisation the import acts for, which owns the bank (created too if
     /// missing).
     #[arg(long, value_name = "NAME", default_value = "local")]
     pub org: String,
@@ -237,9 +238,14 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub store: StoreArgs,
 
-    /// The bank to export.
+    /// The bank to export: the organisation's own bank of that name, else the one other
+    /// bank of that name it sees.
     #[arg(long, value_name = "NAME")]
     pub bank: String,
+
+    /// The organisation the export acts for.
+    #[arg(long, value_name = "NAME", default_value = "local")]
+    pub org: String,
 
     /// csv, hma or vics.
     #[arg(long, value_name = "FORMAT", default_value = "csv")]
@@ -713,8 +719,20 @@ pub enum OrgCommand {
         /// Its name (unique).
         name: String,
     },
-    /// List organisations as `id<TAB>name`.
+    /// List organisations as `id<TAB>name<TAB>operator|member`.
     List,
+    /// Mark an organisation as the one that runs the deployment (in place of any other):
+    /// its auditors read the whole audit log and every organisation's transparency
+    /// figures, while every other auditor reads its own organisation's. Audited.
+    Operator {
+        /// The organisation's name.
+        #[arg(required_unless_present = "none", conflicts_with = "none")]
+        name: Option<String>,
+        /// Leave the deployment without an operator: every auditor reads only its own
+        /// organisation's events and figures (admins still read everything).
+        #[arg(long)]
+        none: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

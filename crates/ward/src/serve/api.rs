@@ -486,6 +486,8 @@ pub struct AuditRequest {
     limit: Option<u32>,
 }
 
+/// `GET /v1/audit`: the events the caller's organisation's members made and those about
+/// what it owns; every event for admins and the deployment operator's auditors.
 pub async fn audit_log(
     State(state): State<SharedState>,
     caller: Caller,
@@ -495,6 +497,7 @@ pub async fn audit_log(
     let events = state
         .store
         .audit_log(&AuditQuery {
+            scope: caller.member().audit_scope(&state.store).await?,
             after: request.after,
             target: request.target,
             limit: request.limit.unwrap_or(100).clamp(1, 10_000),

@@ -1,5 +1,6 @@
 //! Authentication and authorisation: the bearer key of a request, the caller it names, and
-//! what each role may do.
+//! what each role of each organisation may see and do ([`Member`]: the one place that
+//! decides it, for the API, the HMA routes, the analyst's pages and `ward` commands alike).
 //!
 //! Keys are looked up in the store by their digest and cached for a few seconds, so that a
 //! busy matching client does not cost a database round trip per request; a revoked key
@@ -13,7 +14,9 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sha2::{Digest as _, Sha256};
-use ward_store::{Actor, ApiKey, Bank, OrgId, Role, Store};
+use ward_store::{
+    Actor, ApiKey, AuditScope, Bank, BankId, BankScope, OrgId, Role, Store, StoreError,
+};
 
 use super::SharedState;
 use super::error::ApiError;
@@ -54,6 +57,128 @@ impl KeyCache {
     }
 }
 
+/// Someone acting for an organisation in a role: an API key's holder ([`Caller`]), a user
+/// signed in to the analyst's pages, or a `ward` command acting for `--org`. What a member
+/// may see and change is decided here and only here: which banks it sees (and so which
+/// content, series and decisions, through [`Member::bank_scope`], the scope the store's
+/// reads take), which it manages, which bank a name means to it, and whose audit events and
+/// figures it reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub org: OrgId,
+    pub role: Role,
+}
+
+/// A bank name that means several banks to a member: it has none of that name, and sees
+/// several of other organisations (their ids, which it may use instead).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AmbiguousName {
+    pub name: String,
+    pub banks: Vec<BankId>,
+}
+
+impl std::fmt::Display for AmbiguousName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<String> = self.banks.iter().map(ToString::to_string).collect();
+        write!(
+            f,
+            "{} banks you can see are named {:?} (ids {}) and none is your organisation's: \
+             name the bank by its id",
+            self.banks.len(),
+            self.name,
+            ids.join(", ")
+        )
+    }
+}
+
+impl Member {
+    /// Whether it may see (and match against) `bank`: its own organisation's, and those
+    /// shared with every member or with its organisation by name; admins see every bank.
+    pub fn sees(&self, bank: &Bank) -> bool {
+        self.role == Role::Admin || bank.shared_with_org(self.org)
+    }
+
+    /// Whether it may change `bank` and its content: an admin, or a curator of the
+    /// organisation that owns it.
+    pub fn manages(&self, bank: &Bank) -> bool {
+        self.role == Role::Admin || (self.role == Role::Curator && bank.org == self.org)
+    }
+
+    /// The banks whose content it sees, as the scope the store's reads of content take
+    /// (series, their members and counts, decisions): every bank for an admin, else those
+    /// [`Member::sees`].
+    pub async fn bank_scope(&self, store: &impl Store) -> Result<BankScope, StoreError> {
+        if self.role == Role::Admin {
+            return Ok(BankScope::All);
+        }
+        let banks = store.banks().await?;
+        Ok(BankScope::only(
+            banks.iter().filter(|b| self.sees(b)).map(|b| b.id),
+        ))
+    }
+
+    /// Whether it reads the whole deployment's records (every audit event, every
+    /// organisation's figures): admins, and the auditors of the deployment's operator (an
+    /// organisation marked so with `ward admin org operator`). Any other member reads its
+    /// own organisation's.
+    pub async fn reads_deployment(&self, store: &impl Store) -> Result<bool, StoreError> {
+        Ok(match self.role {
+            Role::Admin => true,
+            Role::Auditor => store.org(self.org).await?.is_some_and(|o| o.operator),
+            _ => false,
+        })
+    }
+
+    /// Whose audit events it reads.
+    pub async fn audit_scope(&self, store: &impl Store) -> Result<AuditScope, StoreError> {
+        Ok(if self.reads_deployment(store).await? {
+            AuditScope::Deployment
+        } else {
+            AuditScope::Org(self.org)
+        })
+    }
+
+    /// Whose figures it reads when it asks for `requested` (`None`: the deployment's for a
+    /// deployment-wide reader, else its own organisation's); `None` in the answer is the
+    /// whole deployment. `Err` when it asks for another organisation's and may not.
+    pub async fn figures_scope(
+        &self,
+        store: &impl Store,
+        requested: Option<OrgId>,
+    ) -> Result<Result<Option<OrgId>, &'static str>, StoreError> {
+        if self.reads_deployment(store).await? {
+            return Ok(Ok(requested));
+        }
+        Ok(match requested {
+            None => Ok(Some(self.org)),
+            Some(org) if org == self.org => Ok(Some(org)),
+            Some(_) => Err(
+                "only admins and the deployment operator's auditors see other organisations' \
+                 figures",
+            ),
+        })
+    }
+
+    /// Which of the banks `named` (every live bank of one name, from
+    /// `Store::banks_named`) it means by that name: its own organisation's, else the one it
+    /// sees of another organisation; `None` when it sees none. Banks it does not see are
+    /// never told of, not even by the refusal of a name that several others have.
+    pub fn bank_named(&self, named: Vec<Bank>) -> Result<Option<Bank>, AmbiguousName> {
+        let name = named.first().map(|b| b.name.clone()).unwrap_or_default();
+        let mut seen: Vec<Bank> = named.into_iter().filter(|b| self.sees(b)).collect();
+        if let Some(own) = seen.iter().position(|b| b.org == self.org) {
+            return Ok(Some(seen.swap_remove(own)));
+        }
+        match seen.len() {
+            0 | 1 => Ok(seen.pop()),
+            _ => Err(AmbiguousName {
+                name,
+                banks: seen.iter().map(|b| b.id).collect(),
+            }),
+        }
+    }
+}
+
 /// The authenticated caller of a request.
 #[derive(Clone, Debug)]
 pub struct Caller {
@@ -73,6 +198,14 @@ impl Caller {
         Actor::key(&self.key)
     }
 
+    /// The key's holder as a member of its organisation: what it may see is decided there.
+    pub fn member(&self) -> Member {
+        Member {
+            org: self.key.org,
+            role: self.key.role,
+        }
+    }
+
     /// Fails with 403 unless the caller has one of `roles` (admins always pass).
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
         if self.key.role == Role::Admin || roles.contains(&self.key.role) {
@@ -85,17 +218,19 @@ impl Caller {
         }
     }
 
-    /// Whether the caller may see (and match against) `bank`: its own organisation's, and
-    /// those shared with every member or with the caller's organisation by name; admins see
-    /// every bank.
+    /// See [`Member::sees`].
     pub fn sees(&self, bank: &Bank) -> bool {
-        self.key.role == Role::Admin || bank.shared_with_org(self.key.org)
+        self.member().sees(bank)
     }
 
-    /// Whether the caller may change `bank` and its content: an admin, or a curator of the
-    /// organisation that owns it.
+    /// See [`Member::manages`].
     pub fn manages(&self, bank: &Bank) -> bool {
-        self.key.role == Role::Admin || (self.key.role == Role::Curator && bank.org == self.key.org)
+        self.member().manages(bank)
+    }
+
+    /// See [`Member::bank_scope`].
+    pub async fn bank_scope(&self, store: &impl Store) -> Result<BankScope, ApiError> {
+        Ok(self.member().bank_scope(store).await?)
     }
 }
 

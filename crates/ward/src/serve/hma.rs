@@ -17,7 +17,12 @@
 //!
 //! Errors are HMA's `{"message": "…"}` with the status. How HMA's concepts map onto Ward's:
 //!
-//! - An HMA bank is a Ward bank by name. HMA's `matching_enabled_ratio` (a coin flip per
+//! - An HMA bank is a Ward bank by name, among the banks the caller sees: its
+//!   organisation's bank of that name, else the one other bank of that name it sees (names
+//!   are unique per organisation; a name several other organisations' visible banks share
+//!   is refused with 409, asking for the id). Creating a bank whose name another
+//!   organisation uses succeeds: nothing tells of banks the caller does not see.
+//!   HMA's `matching_enabled_ratio` (a coin flip per
 //!   lookup) is Ward's `enabled`: a ratio above 0 enables the bank, and the ratio reads back
 //!   as 1.0 or 0.0. Banks created here are `standard`, `private` to the caller's organisation,
 //!   with distance 31; names are checked as HMA checks them (`^[A-Z_][A-Z0-9_]*$`).
@@ -48,12 +53,12 @@ use ward_core::lists::{Signal, SignalType};
 use ward_core::pdq::Quality;
 use ward_core::video::{self, CompareOptions, Vpdq};
 use ward_store::{
-    Bank, BankKind, BankUpdate, NewBank, NewContent, Role, Sharing, Store, StoreError,
+    Bank, BankId, BankKind, BankUpdate, NewBank, NewContent, Role, Sharing, Store, StoreError,
 };
 
 use super::SharedState;
 use super::api::{store_signal, stored_signal};
-use super::auth::Caller;
+use super::auth::{AmbiguousName, Caller};
 use super::error::ApiError;
 use super::matching::{MATCHERS, MatchEntry, MediaKind, hash_bytes, match_signals};
 
@@ -106,6 +111,15 @@ impl HmaError {
 
     fn forbidden(message: impl Into<String>) -> HmaError {
         HmaError::new(StatusCode::FORBIDDEN, message)
+    }
+
+    /// A name that means several banks the caller sees, none its own: 409, asking for the
+    /// bank by id (through `/v1/banks/{id}`), since HMA's routes take names only.
+    fn ambiguous(error: &AmbiguousName) -> HmaError {
+        HmaError::new(
+            StatusCode::CONFLICT,
+            format!("{error} (through /v1/banks/ID: HMA's routes take names only)"),
+        )
     }
 
     /// Ward does not fetch URLs for clients (no request forgery through the service): the
@@ -451,14 +465,14 @@ async fn lookup(
     caller: &Caller,
     signal: Signal,
     trimmed: Option<&Vpdq>,
-    banks: Option<&HashSet<String>>,
+    banks: Option<&HashSet<BankId>>,
 ) -> HmaResult<Vec<Found>> {
     let answer = match_signals(state, caller, &[(signal, true)], trimmed).await?;
     let mut found: Vec<Found> = Vec::new();
     // Matches come nearest first; the first of a content item's signals is kept.
     for entry in &answer.matches {
         let (bank, content) = (entry.bank.name.as_str(), entry.content.id.0);
-        if banks.is_some_and(|banks| !banks.contains(bank))
+        if banks.is_some_and(|banks| !banks.contains(&entry.bank.id))
             || found.iter().any(|f| f.content == content)
         {
             continue;
@@ -528,7 +542,8 @@ async fn lookup_get(
     // Ward's banks are enabled or not, so the flip always has the same outcome.
     params.flag("bypass_coinflip")?;
     let signal = query_signal(signal_type, signal)?;
-    let found = lookup(&state, &caller, signal, None, params.banks().as_ref()).await?;
+    let banks = restriction(&state, &caller, params.banks()).await?;
+    let found = lookup(&state, &caller, signal, None, banks.as_ref()).await?;
     Ok(Json(by_bank(&found)))
 }
 
@@ -543,7 +558,7 @@ async fn lookup_post(
     params.flag("bypass_coinflip")?;
     let upload = read_upload(request, &state, "Missing multipart/form-data file upload").await?;
     let hashed = hash(&state, upload, params.get("types"), true).await?;
-    let banks = params.banks();
+    let banks = restriction(&state, &caller, params.banks()).await?;
     let mut out = Map::new();
     for signal in hashed.signals {
         let found = match signal.signal {
@@ -573,7 +588,8 @@ async fn raw_lookup(
     let signal_type = params.require("signal_type")?;
     let include_distance = params.flag("include_distance")?;
     let signal = query_signal(signal_type, signal)?;
-    let found = lookup(&state, &caller, signal, None, params.banks().as_ref()).await?;
+    let banks = restriction(&state, &caller, params.banks()).await?;
+    let found = lookup(&state, &caller, signal, None, banks.as_ref()).await?;
     let matches: Vec<Value> = found
         .iter()
         .map(|f| {
@@ -665,13 +681,33 @@ fn check_bank_name(name: &str) -> HmaResult<()> {
     }
 }
 
-/// A bank the caller may see, by name.
+/// The bank a name means to the caller, among those it sees: its organisation's, else the
+/// one other it sees (see `auth::Member::bank_named`).
 async fn visible_bank(state: &SharedState, caller: &Caller, name: &str) -> HmaResult<Option<Bank>> {
-    Ok(state
-        .store
-        .bank_by_name(name)
-        .await?
-        .filter(|bank| caller.sees(bank)))
+    let named = state.store.banks_named(name).await?;
+    caller
+        .member()
+        .bank_named(named)
+        .map_err(|error| HmaError::ambiguous(&error))
+}
+
+/// The banks a `banks=A,B` restriction means to the caller (a name that means none of the
+/// banks it sees restricts to nothing more).
+async fn restriction(
+    state: &SharedState,
+    caller: &Caller,
+    names: Option<HashSet<String>>,
+) -> HmaResult<Option<HashSet<BankId>>> {
+    let Some(names) = names else {
+        return Ok(None);
+    };
+    let mut banks = HashSet::new();
+    for name in &names {
+        if let Some(bank) = visible_bank(state, caller, name).await? {
+            banks.insert(bank.id);
+        }
+    }
+    Ok(Some(banks))
 }
 
 /// A bank the caller may change, else 403 or 404 (with HMA's message for an unknown bank).

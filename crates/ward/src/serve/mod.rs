@@ -7,7 +7,7 @@
 //! command: listen, serve, and shut down gracefully on SIGINT or SIGTERM.
 
 mod api;
-mod auth;
+pub(crate) mod auth;
 mod background;
 mod bank_index;
 pub mod charts;
@@ -488,5 +488,7 @@ mod http1;
 mod referral_tests;
 #[cfg(test)]
 mod series_tests;
+#[cfg(test)]
+mod tenancy_tests;
 #[cfg(test)]
 mod tests;

@@ -265,7 +265,7 @@ fn operations() -> Vec<Operation> {
         Operation {
             method: "get",
             path: "/v1/audit",
-            summary: "The append-only audit log, oldest first",
+            summary: "The append-only audit log, oldest first: the events the caller's organisation's members made and those about what it owns (every event for admins and the deployment operator's auditors)",
             roles: "admin, auditor",
             parameters: json!([
                 query_param("after", false, "the last id already read"),
@@ -313,12 +313,12 @@ fn operations() -> Vec<Operation> {
             method: "get",
             path: "/v1/transparency",
             summary: "Transparency figures by month for an organisation or the deployment: hashes contributed and consumed, matches by bank, known/near/novel queries, opinions sent and received, reports received and actioned, notices and re-notices, times to removal, analyst exposure; one row per month, figure and key",
-            roles: "admin, auditor, analyst, curator (members see their organisation; admins and auditors any, and the deployment)",
+            roles: "admin, auditor, analyst, curator (members see their organisation; admins and the deployment operator's auditors any, and the deployment)",
             parameters: json!([
                 query_param(
                     "org",
                     false,
-                    "an organisation's id, or all (admins and auditors); the caller's own by default"
+                    "an organisation's id, or all (admins and the deployment operator's auditors); the caller's own by default"
                 ),
                 query_param(
                     "from",

@@ -1,6 +1,6 @@
 //! The `/v1` referral routes: one content item (`GET /v1/content/{id}/referral`), a set
 //! (`POST /v1/referrals`) or a series (`GET /v1/series/{id}/referral`: its members the caller
-//! may see, under a header with the series' name and flags) written as Ward's referral JSON
+//! sees, under a header with the series' name and flags) written as Ward's referral JSON
 //! or VICS, for a curator or analyst
 //! to pass to law enforcement or a hotline. The store logs each as `export.referral` with
 //! who exported what; an item the caller cannot see is "not found", as on the content
@@ -14,7 +14,7 @@ use axum::http::HeaderValue;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use ward_store::{ContentId, MAX_REFERRAL_ITEMS, Series, SeriesId, Store};
+use ward_store::{ContentId, MAX_REFERRAL_ITEMS, Series, Store};
 
 use super::SharedState;
 use super::api::READERS;
@@ -62,8 +62,7 @@ pub async fn referrals(
 }
 
 /// `GET /v1/series/{id}/referral?format=json|vics`: the series (the one it joined, when it
-/// was merged) with the members the caller may see; how many it may not see is in the
-/// `x-ward-hidden` header.
+/// was merged) with the members the caller sees; a series it sees none of is not found.
 pub async fn series_referral(
     State(state): State<SharedState>,
     caller: Caller,
@@ -72,37 +71,25 @@ pub async fn series_referral(
 ) -> ApiResult<Response> {
     caller.require(READERS)?;
     let format = format(query.format.as_deref())?;
-    let missing = || ApiError::not_found(format!("series {id} not found"));
-    let mut series = state
-        .store
-        .series(SeriesId(id))
-        .await?
-        .ok_or_else(missing)?;
+    let scope = caller.bank_scope(&state.store).await?;
+    let mut series = super::series_api::found(&state, id, &scope).await?;
     for _ in 0..64 {
         let Some(into) = series.merged_into else {
             break;
         };
-        series = state.store.series(into).await?.ok_or_else(missing)?;
+        series = super::series_api::found(&state, into.0, &scope).await?;
     }
-    let members = state.store.series_members(series.id).await?;
-    let visible = super::series_api::visible_contents(&state, &caller, &members).await?;
-    if visible.is_empty() {
-        return Err(ApiError::not_found(format!(
-            "series {id} has no content you may see"
-        )));
+    let members = state.store.series_members(series.id, &scope).await?;
+    if members.is_empty() {
+        return Err(ApiError::not_found(format!("series {id} not found")));
     }
-    if visible.len() > MAX_REFERRAL_ITEMS {
+    if members.len() > MAX_REFERRAL_ITEMS {
         return Err(ApiError::bad_request(format!(
             "series {id} has {} items; a referral holds at most {MAX_REFERRAL_ITEMS}",
-            visible.len()
+            members.len()
         )));
     }
-    let hidden = members.len() - visible.len();
-    let mut response = refer(&state, &caller, &visible, format, Subject::Series(series)).await?;
-    if let Ok(value) = HeaderValue::from_str(&hidden.to_string()) {
-        response.headers_mut().insert("x-ward-hidden", value);
-    }
-    Ok(response)
+    refer(&state, &caller, &members, format, Subject::Series(series)).await
 }
 
 /// What a referral is of.

@@ -1,11 +1,15 @@
 //! The `/v1/series` API: series of near-duplicate content, their names and flags (victim
 //! identified, offender identified, referred), and curators' merges and splits.
 //!
-//! Series are the deployment's, formed over every standard bank; what a caller sees of a
-//! series' content is what its banks let it see. Hotline staff (analysts, curators,
-//! auditors) read series; curators change them. A merge or split is a request the keeper
-//! applies (this node's keeper at once when it holds the lease; otherwise within a step of
-//! the node that does): the answer is the decision, applied (200) or still pending (202).
+//! Series are formed over every standard bank of the deployment, but a caller sees a series
+//! only through its content: one with no member in a bank the caller sees does not exist for
+//! it (404), the counts it reads are of the members it sees, a merge needs both series seen,
+//! a split only members it sees, and a decision is read only on a series it sees (the store
+//! applies the caller's `BankScope`, from `auth::Member`). Hotline staff (analysts,
+//! curators, auditors) read series; curators change them and read their decisions. A merge
+//! or split is a request the keeper applies (this node's keeper at once when it holds the
+//! lease; otherwise within a step of the node that does): the answer is the decision,
+//! applied (200) or still pending (202).
 
 use std::time::Duration;
 
@@ -16,8 +20,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ward_store::{
-    ContentId, DecisionId, Role, SERIES_PAGE_MAX, Series, SeriesChange, SeriesDecision, SeriesId,
-    SeriesQuery, SeriesRequest, Store, Timestamp,
+    BankScope, ContentId, DecisionId, Role, SERIES_PAGE_MAX, Series, SeriesChange, SeriesDecision,
+    SeriesId, SeriesQuery, SeriesRequest, Store, Timestamp,
 };
 
 use super::SharedState;
@@ -26,6 +30,9 @@ use super::error::{ApiError, ApiResult};
 
 /// Roles that read series.
 const READERS: &[Role] = &[Role::Analyst, Role::Curator, Role::Auditor];
+
+/// Roles that change series and read the decisions on them (admins too).
+const CURATORS: &[Role] = &[Role::Curator];
 
 /// Members listed with a series (the rest are counted).
 const MEMBERS_SHOWN: usize = 1000;
@@ -81,6 +88,7 @@ pub async fn list(
     let series = state
         .store
         .series_list(&SeriesQuery {
+            scope: caller.bank_scope(&state.store).await?,
             victim_identified: request.victim_identified,
             after: request.after.map(SeriesId),
             limit: request.limit.unwrap_or(100).clamp(1, SERIES_PAGE_MAX),
@@ -90,55 +98,31 @@ pub async fn list(
     Ok(Json(json!({ "series": views })))
 }
 
-async fn found(state: &SharedState, id: i64) -> ApiResult<Series> {
+/// The series as `scope` sees it, else 404 (a series it sees nothing of is not told of).
+pub(super) async fn found(state: &SharedState, id: i64, scope: &BankScope) -> ApiResult<Series> {
     state
         .store
-        .series(SeriesId(id))
+        .series(SeriesId(id), scope)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("series {id} not found")))
 }
 
-/// `GET /v1/series/{id}`: the series, with the ids of the members the caller may see.
+/// `GET /v1/series/{id}`: the series, with the ids of the members the caller sees (the
+/// first 1,000; `content_not_listed` counts the rest).
 pub async fn get(
     State(state): State<SharedState>,
     caller: Caller,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
     caller.require(READERS)?;
-    let series = found(&state, id).await?;
-    let members = state.store.series_members(series.id).await?;
+    let scope = caller.bank_scope(&state.store).await?;
+    let series = found(&state, id, &scope).await?;
+    let members = state.store.series_members(series.id, &scope).await?;
     let shown = &members[..members.len().min(MEMBERS_SHOWN)];
-    let visible = visible_contents(&state, &caller, shown).await?;
     let mut view = series_view(&series);
-    view["content"] = json!(visible);
-    view["content_hidden"] = json!(members.len() - visible.len());
+    view["content"] = json!(shown);
+    view["content_not_listed"] = json!(members.len() - shown.len());
     Ok(Json(view))
-}
-
-/// Those of `ids` in banks the caller sees, in order (content since removed is left out).
-pub(super) async fn visible_contents(
-    state: &SharedState,
-    caller: &Caller,
-    ids: &[ContentId],
-) -> ApiResult<Vec<ContentId>> {
-    let banks = state.store.banks().await?;
-    let mut visible = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(MEMBERS_SHOWN) {
-        visible.extend(
-            state
-                .store
-                .contents(chunk)
-                .await?
-                .into_iter()
-                .filter(|content| {
-                    banks
-                        .iter()
-                        .any(|bank| bank.id == content.bank && caller.sees(bank))
-                })
-                .map(|content| content.id),
-        );
-    }
-    Ok(visible)
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,7 +155,7 @@ pub async fn update(
     Path(id): Path<i64>,
     Json(request): Json<ChangeRequest>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(&[Role::Curator])?;
+    caller.require(CURATORS)?;
     let referral = match request.referred_to {
         Some(Some(to)) => {
             let at = match &request.referred_on {
@@ -196,9 +180,10 @@ pub async fn update(
         offender_identified: request.offender_identified,
         referral,
     };
+    let scope = caller.bank_scope(&state.store).await?;
     let series = state
         .store
-        .update_series(&caller.actor(), SeriesId(id), &change)
+        .update_series(&caller.actor(), SeriesId(id), &change, &scope)
         .await?;
     // This node's next match answer shows the new flags.
     state.caught_up().await;
@@ -219,7 +204,7 @@ pub async fn merge(
     Path(id): Path<i64>,
     Json(request): Json<MergeRequest>,
 ) -> ApiResult<Response> {
-    caller.require(&[Role::Curator])?;
+    caller.require(CURATORS)?;
     decide(
         &state,
         &caller,
@@ -245,7 +230,7 @@ pub async fn split(
     Path(id): Path<i64>,
     Json(request): Json<SplitRequest>,
 ) -> ApiResult<Response> {
-    caller.require(&[Role::Curator])?;
+    caller.require(CURATORS)?;
     decide(
         &state,
         &caller,
@@ -263,16 +248,19 @@ async fn decide(
     id: i64,
     request: SeriesRequest,
 ) -> ApiResult<Response> {
+    let scope = caller.bank_scope(&state.store).await?;
     let decision = state
         .store
-        .request_series_decision(&caller.actor(), SeriesId(id), &request)
+        .request_series_decision(&caller.actor(), SeriesId(id), &request, &scope)
         .await?;
     let deadline = tokio::time::Instant::now() + DECISION_WAIT;
     loop {
         state.nudge_series().await;
+        // Read with every bank: the decision is the caller's own, and a merge may leave
+        // the series it named merged into one whose members the caller does not all see.
         let now = state
             .store
-            .series_decision(decision.id)
+            .series_decision(decision.id, &BankScope::All)
             .await?
             .ok_or_else(|| ApiError::internal("the decision was not kept"))?;
         if now.applied_at.is_some() {
@@ -290,16 +278,18 @@ async fn decide(
     }
 }
 
-/// `GET /v1/series/decisions/{id}`: a merge or split and its outcome.
+/// `GET /v1/series/decisions/{id}`: a merge or split and its outcome, on a series the
+/// caller sees (curators).
 pub async fn decision(
     State(state): State<SharedState>,
     caller: Caller,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(READERS)?;
+    caller.require(CURATORS)?;
+    let scope = caller.bank_scope(&state.store).await?;
     let decision = state
         .store
-        .series_decision(DecisionId(id))
+        .series_decision(DecisionId(id), &scope)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("decision {id} not found")))?;
     Ok(Json(decision_view(&decision)))

@@ -1,6 +1,6 @@
 //! The service through its router, and through a real listening server
-//! (`Fixture::listening`: a loopback port and a minimal HTTP/1.1 client). The authorisation
-//! matrix of every route and role runs on both; bank visibility across organisations,
+//! (`Fixture::listening`: a loopback port and a minimal HTTP/1.1 client, which the role
+//! matrix in `tenancy_tests.rs` runs on too); bank visibility across organisations,
 //! matching rules (per-bank distance, disabled banks and content, negative banks), bulk
 //! imports and match answers after content changes run through the router.
 
@@ -327,316 +327,22 @@ pub(super) async fn bank_that_knows(
     (org, known)
 }
 
+/// A multipart body with one PNG part named `file` (the `/v1` routes' name).
 fn multipart(bytes: &[u8]) -> (Body, String) {
+    multipart_named(bytes, "file")
+}
+
+/// A multipart body with one PNG part named `field` (HMA's routes take `photo`).
+pub(super) fn multipart_named(bytes: &[u8], field: &str) -> (Body, String) {
     let boundary = "wardtestboundary";
     let mut body = Vec::new();
-    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
     body.extend_from_slice(bytes);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     (
         Body::from(body),
         format!("multipart/form-data; boundary={boundary}"),
     )
-}
-
-/// Every route, every role: what each may do, what each is refused (403), and 401 without
-/// a key or with a wrong one.
-/// Every `/v1` route for every role (and without a key, and with a wrong one), through the
-/// router.
-#[tokio::test]
-async fn authorisation_matrix() {
-    authorisation_matrix_of(Fixture::new().await).await;
-}
-
-/// The same matrix against a real listening server, over TCP.
-#[tokio::test]
-async fn authorisation_matrix_over_tcp() {
-    authorisation_matrix_of(Fixture::listening().await).await;
-}
-
-async fn authorisation_matrix_of(f: Fixture) {
-    use Role::*;
-    let bank = f.bank("MATRIX", json!({})).await;
-    let content = f.content(bank, "pdq", PDQ).await;
-    let png = png();
-    f.follow().await;
-    f.state.keep_series().await.expect("a series keeper step");
-    let series = f
-        .state
-        .store
-        .content_series(&[ward_store::ContentId(content)])
-        .await
-        .unwrap()[0]
-        .1
-        .id;
-
-    // (method, path, body, roles allowed, status when allowed). Routes that consume what
-    // they act on get a fresh target per role through `{target}`.
-    enum Body_ {
-        None,
-        Json(Value),
-        Csv(&'static str),
-        Media,
-    }
-    let all = &[Admin, Curator, Analyst, Platform, Auditor][..];
-    let cases: Vec<(Method, String, Body_, &[Role], StatusCode)> = vec![
-        (
-            Method::GET,
-            "/v1/banks".into(),
-            Body_::None,
-            all,
-            StatusCode::OK,
-        ),
-        (
-            Method::POST,
-            "/v1/banks".into(),
-            Body_::Json(json!({"name": "NEW_{role}"})),
-            &[Admin, Curator],
-            StatusCode::CREATED,
-        ),
-        (
-            Method::GET,
-            format!("/v1/banks/{bank}"),
-            Body_::None,
-            all,
-            StatusCode::OK,
-        ),
-        (
-            Method::PATCH,
-            format!("/v1/banks/{bank}"),
-            Body_::Json(json!({"distance": 30})),
-            &[Admin, Curator],
-            StatusCode::OK,
-        ),
-        (
-            Method::DELETE,
-            "/v1/banks/{bank_target}".into(),
-            Body_::None,
-            &[Admin, Curator],
-            StatusCode::NO_CONTENT,
-        ),
-        (
-            Method::GET,
-            format!("/v1/banks/{bank}/content"),
-            Body_::None,
-            &[Admin, Curator, Analyst],
-            StatusCode::OK,
-        ),
-        (
-            Method::POST,
-            format!("/v1/banks/{bank}/content"),
-            Body_::Json(json!({"signals": [{"signal_type": "md5", "signal": MD5}]})),
-            &[Admin, Curator],
-            StatusCode::CREATED,
-        ),
-        (
-            Method::POST,
-            format!("/v1/banks/{bank}/signals"),
-            Body_::Csv("signal_type,signal\nmd5,0123456789abcdef0123456789abcdef\n"),
-            &[Admin, Curator],
-            StatusCode::OK,
-        ),
-        (
-            Method::POST,
-            format!("/v1/banks/{bank}/import?format=csv"),
-            Body_::Csv("signal_type,signal,id\nmd5,00112233445566778899aabbccddeeff,m-1\n"),
-            &[Admin, Curator],
-            StatusCode::OK,
-        ),
-        (
-            Method::GET,
-            format!("/v1/banks/{bank}/export?format=hma"),
-            Body_::None,
-            &[Admin, Curator, Analyst],
-            StatusCode::OK,
-        ),
-        (
-            Method::GET,
-            format!("/v1/content/{content}"),
-            Body_::None,
-            &[Admin, Curator, Analyst],
-            StatusCode::OK,
-        ),
-        (
-            Method::PATCH,
-            format!("/v1/content/{content}"),
-            Body_::Json(json!({"enabled": true})),
-            &[Admin, Curator],
-            StatusCode::OK,
-        ),
-        (
-            Method::PATCH,
-            format!("/v1/content/{content}"),
-            Body_::Json(
-                json!({"categories": {"age_group": "pubescent", "activity": "lascivious_exhibition"}}),
-            ),
-            &[Admin, Curator, Analyst],
-            StatusCode::OK,
-        ),
-        (
-            Method::PUT,
-            format!("/v1/content/{content}/opinion"),
-            Body_::Json(json!({"opinion": "confirm"})),
-            &[Admin, Curator, Analyst],
-            StatusCode::OK,
-        ),
-        (
-            Method::GET,
-            format!(
-                "/v1/content/{content}/cybertip?first_name=Test&url=https://example.invalid/page"
-            ),
-            Body_::None,
-            &[Admin, Curator, Analyst, Platform],
-            StatusCode::OK,
-        ),
-        (
-            Method::GET,
-            format!("/v1/content/{content}/referral?format=vics"),
-            Body_::None,
-            &[Admin, Curator, Analyst],
-            StatusCode::OK,
-        ),
-        (
-            Method::POST,
-            "/v1/referrals".into(),
-            Body_::Json(json!({"content": [content], "format": "json"})),
-            &[Admin, Curator, Analyst],
-            StatusCode::OK,
-        ),
-        (
-            Method::DELETE,
-            "/v1/content/{content_target}".into(),
-            Body_::None,
-            &[Admin, Curator],
-            StatusCode::NO_CONTENT,
-        ),
-        (
-            Method::POST,
-            "/v1/hash".into(),
-            Body_::Media,
-            &[Admin, Curator, Analyst, Platform],
-            StatusCode::OK,
-        ),
-        (
-            Method::GET,
-            format!("/v1/match?signal_type=pdq&signal={PDQ}"),
-            Body_::None,
-            &[Admin, Curator, Analyst, Platform],
-            StatusCode::OK,
-        ),
-        (
-            Method::POST,
-            "/v1/match".into(),
-            Body_::Json(json!({"signals": [{"signal_type": "md5", "signal": MD5}]})),
-            &[Admin, Curator, Analyst, Platform],
-            StatusCode::OK,
-        ),
-        (
-            Method::POST,
-            "/v1/match".into(),
-            Body_::Media,
-            &[Admin, Curator, Analyst, Platform],
-            StatusCode::OK,
-        ),
-        (
-            Method::GET,
-            "/v1/series".into(),
-            Body_::None,
-            &[Admin, Curator, Analyst, Auditor],
-            StatusCode::OK,
-        ),
-        (
-            Method::GET,
-            format!("/v1/series/{series}"),
-            Body_::None,
-            &[Admin, Curator, Analyst, Auditor],
-            StatusCode::OK,
-        ),
-        (
-            Method::PATCH,
-            format!("/v1/series/{series}"),
-            Body_::Json(json!({"victim_identified": false})),
-            &[Admin, Curator],
-            StatusCode::OK,
-        ),
-        (
-            Method::GET,
-            "/v1/audit".into(),
-            Body_::None,
-            &[Admin, Auditor],
-            StatusCode::OK,
-        ),
-        (
-            Method::GET,
-            "/v1/feed?limit=10".into(),
-            Body_::None,
-            &[Admin, Curator, Analyst],
-            StatusCode::OK,
-        ),
-    ];
-    let mut checked = 0;
-    for (method, path, body, allowed, ok) in &cases {
-        for &role in all {
-            let mut path = path.replace("{role}", role.name());
-            if path.contains("{bank_target}") {
-                let target = f.bank(&format!("DELETE_ME_{role}"), json!({})).await;
-                path = path.replace("{bank_target}", &target.to_string());
-            }
-            if path.contains("{content_target}") {
-                let target = f
-                    .content(bank, "sha1", "da39a3ee5e6b4b0d3255bfef95601890afd80709")
-                    .await;
-                path = path.replace("{content_target}", &target.to_string());
-            }
-            let make = || match body {
-                Body_::None => (Body::empty(), String::new()),
-                Body_::Json(v) => (
-                    Body::from(v.to_string().replace("{role}", role.name())),
-                    "application/json".into(),
-                ),
-                Body_::Csv(text) => (Body::from(*text), "text/csv".into()),
-                Body_::Media => multipart(&png),
-            };
-            let (request_body, content_type) = make();
-            let (status, answer) = f
-                .send(
-                    method.clone(),
-                    &path,
-                    Some(f.key(role)),
-                    request_body,
-                    &content_type,
-                )
-                .await;
-            let expected = if allowed.contains(&role) {
-                *ok
-            } else {
-                StatusCode::FORBIDDEN
-            };
-            assert_eq!(status, expected, "{method} {path} as {role}: {answer}");
-            checked += 1;
-            if role == Admin {
-                // Without a key, and with a wrong one.
-                for key in [None, Some("ward_not_a_key")] {
-                    let (request_body, content_type) = make();
-                    let (status, _) = f
-                        .send(method.clone(), &path, key, request_body, &content_type)
-                        .await;
-                    assert_eq!(
-                        status,
-                        StatusCode::UNAUTHORIZED,
-                        "{method} {path} with {key:?}"
-                    );
-                    checked += 1;
-                }
-            }
-        }
-    }
-    eprintln!("authorisation matrix: {checked} requests checked");
-    // Health and metrics need no key.
-    for path in ["/healthz", "/readyz", "/metrics"] {
-        let (status, _) = f.json(Method::GET, path, None, Value::Null).await;
-        assert_eq!(status, StatusCode::OK, "{path}");
-    }
 }
 
 /// A private bank is invisible to other organisations (404, not 403); a shared one is seen
@@ -1118,7 +824,12 @@ async fn match_answers_show_content_changes() {
     };
     f.state
         .store
-        .update_series(&Actor::operator("elsewhere"), series_id, &flag)
+        .update_series(
+            &Actor::operator("elsewhere"),
+            series_id,
+            &flag,
+            &ward_store::BankScope::All,
+        )
         .await
         .unwrap();
     f.follow().await;

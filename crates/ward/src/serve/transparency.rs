@@ -2,8 +2,9 @@
 //! format=json|csv` (one row per month, figure and key; see `ward_store::Transparency`) and
 //! `GET /v1/transparency/{chart}.svg`, bar charts by month drawn by `serve::charts`.
 //!
-//! Members of an organisation see their organisation's figures; admins and auditors also
-//! see any organisation's and, without `org`, the whole deployment's.
+//! Members of an organisation see their organisation's figures (the banks they name are
+//! banks its members matched against); admins and the auditors of the deployment's operator
+//! also see any organisation's and, without `org`, the whole deployment's.
 
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -63,8 +64,8 @@ pub const CHARTS: &[(&str, &str, &[&str], &[&str])] = &[
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TransparencyRequest {
-    /// An organisation's id; the caller's own by default (the deployment for admins and
-    /// auditors).
+    /// An organisation's id; the caller's own by default (the deployment for admins and the
+    /// deployment operator's auditors).
     pub org: Option<String>,
     /// The first month (`YYYY-MM`); eleven months before `to` by default.
     pub from: Option<String>,
@@ -74,17 +75,19 @@ pub struct TransparencyRequest {
     pub format: Option<String>,
 }
 
-/// Whose figures a caller with `role` in `own` asks for with `requested`: `None` is the
-/// deployment's. Only admins and auditors see other organisations and the deployment.
-pub fn scope(role: Role, own: OrgId, requested: Option<OrgId>) -> ApiResult<Option<OrgId>> {
-    match (role, requested) {
-        (Role::Admin | Role::Auditor, requested) => Ok(requested),
-        (_, None) => Ok(Some(own)),
-        (_, Some(org)) if org == own => Ok(Some(org)),
-        _ => Err(ApiError::forbidden(
-            "only admins and auditors see other organisations' figures",
-        )),
-    }
+/// Whose figures a caller reads (`None`: the deployment's): its organisation's, or any for
+/// a deployment-wide reader (see `auth::Member::figures_scope`).
+async fn scope(
+    state: &SharedState,
+    caller: &Caller,
+    request: &TransparencyRequest,
+) -> ApiResult<Option<OrgId>> {
+    let requested = requested_org(request.org.as_deref())?;
+    caller
+        .member()
+        .figures_scope(&state.store, requested)
+        .await?
+        .map_err(ApiError::forbidden)
 }
 
 /// The organisation a request names, if any.
@@ -149,11 +152,7 @@ pub async fn transparency(
     Query(request): Query<TransparencyRequest>,
 ) -> ApiResult<Response> {
     caller.require(READERS)?;
-    let org = scope(
-        caller.role(),
-        caller.org(),
-        requested_org(request.org.as_deref())?,
-    )?;
+    let org = scope(&state, &caller, &request).await?;
     let months = period(request.from.as_deref(), request.to.as_deref())?;
     let format = request.format.as_deref().unwrap_or("json");
     if !matches!(format, "json" | "csv") {
@@ -184,11 +183,7 @@ pub async fn chart(
     Query(request): Query<TransparencyRequest>,
 ) -> ApiResult<Response> {
     caller.require(READERS)?;
-    let org = scope(
-        caller.role(),
-        caller.org(),
-        requested_org(request.org.as_deref())?,
-    )?;
+    let org = scope(&state, &caller, &request).await?;
     let months = period(request.from.as_deref(), request.to.as_deref())?;
     let Some(name) = name.strip_suffix(".svg").filter(|n| chart_exists(n)) else {
         return Err(ApiError::not_found(format!("no chart named {name:?}")));
@@ -344,12 +339,6 @@ mod tests {
         ] {
             assert!(period(from, to).is_err(), "{from:?} {to:?}");
         }
-        let (own, other) = (OrgId(1), OrgId(2));
-        assert_eq!(scope(Role::Auditor, own, None).unwrap(), None);
-        assert_eq!(scope(Role::Admin, own, Some(other)).unwrap(), Some(other));
-        assert_eq!(scope(Role::Analyst, own, None).unwrap(), Some(own));
-        assert_eq!(scope(Role::Curator, own, Some(own)).unwrap(), Some(own));
-        assert!(scope(Role::Curator, own, Some(other)).is_err());
         assert_eq!(requested_org(Some("all")).unwrap(), None);
         assert_eq!(requested_org(Some("7")).unwrap(), Some(OrgId(7)));
         assert!(requested_org(Some("-1")).is_err());

@@ -127,6 +127,7 @@ pub fn audit_event(event: &AuditEvent) -> Value {
         "actor": event.actor,
         "actor_key": event.actor_key,
         "actor_org": event.actor_org,
+        "org": event.org,
         "action": event.action,
         "target": event.target,
         "detail": event.detail,

@@ -330,7 +330,7 @@ fn an_analyst_works_the_queue_in_a_real_browser() {
             let log = store
                 .audit_log(&AuditQuery {
                     target: Some(format!("url:{url}")),
-                    ..AuditQuery::default()
+                    ..AuditQuery::deployment()
                 })
                 .await
                 .unwrap();

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::{Run, testdata, ward_in, ward_with_stdin};
+use crate::{Run, testdata, ward_admin, ward_in, ward_with_stdin};
 
 fn sample(path: &str) -> String {
     testdata().join("exchange").join(path).display().to_string()
@@ -224,4 +224,71 @@ fn broken_files_are_reported_with_positions_and_their_good_records_kept() {
     );
     let run = export(d, "NO_SUCH_BANK", "csv");
     assert_eq!(run.code, Some(2), "{run:?}");
+}
+
+/// Bank names are each organisation's own: `ward import` acting for another `--org` makes
+/// that organisation a bank of the same name rather than writing into the first one's, and
+/// `ward export` reads the bank of the organisation it acts for; a name that only other
+/// organisations' banks have, several of which it sees, is refused asking for the id.
+#[test]
+fn import_and_export_act_for_their_organisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let list = |hashes: &[&str]| {
+        let path = d.join(format!("list-{}.txt", hashes.len()));
+        std::fs::write(&path, hashes.join("\n") + "\n").unwrap();
+        path.display().to_string()
+    };
+    let a_list = list(&["0123456789abcdef0123456789abcdef"]);
+    let b_list = list(&[
+        "00112233445566778899aabbccddeeff",
+        "ffeeddccbbaa99887766554433221100",
+    ]);
+    for (org, file) in [("NGO A", &a_list), ("Platform B", &b_list)] {
+        let run = ward_in(d, &["import", "--bank", "LIST", "--org", org, file]);
+        assert_eq!(run.code, Some(0), "{run:?}");
+        assert!(run.stderr.contains("created the bank \"LIST\""), "{run:?}");
+    }
+    let exported = |org: &str| {
+        let run = ward_in(d, &["export", "--bank", "LIST", "--org", org]);
+        assert_eq!(run.code, Some(0), "{run:?}");
+        run.stdout.lines().count() - 1
+    };
+    assert_eq!((exported("NGO A"), exported("Platform B")), (1, 2));
+    // A third organisation sees neither (both private): no such bank, for it.
+    ward_admin(d, &["org", "create", "Hotline C"], None);
+    let run = ward_in(d, &["export", "--bank", "LIST", "--org", "Hotline C"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("no bank named \"LIST\""), "{run:?}");
+    assert!(!run.stderr.contains("NGO A"), "{run:?}");
+    // The operator: marked, listed, audited; one at a time.
+    for org in ["NGO A", "Hotline C"] {
+        let run = ward_admin(d, &["org", "operator", org], None);
+        assert_eq!(run.code, Some(0), "{run:?}");
+    }
+    let orgs = ward_admin(d, &["org", "list"], None).stdout;
+    let kinds: Vec<(&str, &str)> = orgs
+        .lines()
+        .map(|l| {
+            let fields: Vec<&str> = l.split('\t').collect();
+            (fields[1], fields[2])
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("NGO A", "member"),
+            ("Platform B", "member"),
+            ("Hotline C", "operator")
+        ]
+    );
+    let run = ward_admin(d, &["org", "operator", "--none"], None);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        !ward_admin(d, &["org", "list"], None)
+            .stdout
+            .contains("operator")
+    );
+    let run = ward_admin(d, &["org", "operator"], None);
+    assert_eq!(run.code, Some(2), "a name or --none: {run:?}");
 }
