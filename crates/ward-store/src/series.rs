@@ -130,12 +130,6 @@ pub struct SeriesQuery {
     pub limit: u32,
 }
 
-/// The most series one query lists.
-pub const SERIES_PAGE_MAX: u32 = 1000;
-
-/// The most items one split may name.
-pub const SPLIT_MAX: usize = 100_000;
-
 /// What the keeper reloads its engine from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeriesKeeping {
@@ -329,7 +323,7 @@ macro_rules! series_methods {
             )))
             .bind(query.after.map_or(-1, |a| a.0))
             .bind(which)
-            .bind(i64::from(query.limit.min(crate::series::SERIES_PAGE_MAX)))
+            .bind(i64::from(query.limit.min(crate::rules::SERIES_PAGE_MAX)))
             .fetch_all(self.reads())
             .await
             .map_err(database)?;
@@ -490,10 +484,10 @@ macro_rules! series_methods {
                     ("merge", Some(with.0), String::new())
                 }
                 SeriesRequest::Split { members } => {
-                    if members.is_empty() || members.len() > crate::series::SPLIT_MAX {
+                    if members.is_empty() || members.len() > crate::rules::SPLIT_MAX {
                         return Err(StoreError::Invalid(format!(
                             "a split names 1 to {} items, not {}",
-                            crate::series::SPLIT_MAX,
+                            crate::rules::SPLIT_MAX,
                             members.len()
                         )));
                     }

@@ -347,7 +347,9 @@ fn body(config: &NoticeConfig, notice: &Notice, url: &ReportedUrl) -> Value {
 /// neither the same file nor a near copy of the same picture. A host that does not answer
 /// is not taken as clean (it may be down for a while).
 async fn gone(state: &SharedState, fetcher: &Fetcher, url: &ReportedUrl) -> bool {
-    let fetched = match fetcher.fetch(&url.url).await {
+    // What the URL serves now is held in the node's hashing memory, with its decode.
+    let mut held = state.hashing.empty();
+    let fetched = match fetcher.fetch_into(&url.url, &mut held).await {
         Ok(fetched) => fetched,
         Err(error) => {
             tracing::info!(url = url.id.0, %error, "re-check could not fetch; not taken as removed");
@@ -374,7 +376,14 @@ async fn gone(state: &SharedState, fetcher: &Fetcher, url: &ReportedUrl) -> bool
         // A video, or a file without a picture hash: another file is a removal.
         return true;
     };
-    match super::matching::hash_bytes(fetched.body, state.config.video.clone()).await {
+    let hashed = super::matching::hash_bytes(
+        fetched.body.into(),
+        &mut held,
+        state.config.video.clone(),
+        super::budget::Patience::Background,
+    )
+    .await;
+    match hashed {
         Ok(hashed) => match hashed.kind {
             super::matching::MediaKind::Image { pdq, .. } => pdq.distance(&was) > 31,
             super::matching::MediaKind::Video { .. } => true,
