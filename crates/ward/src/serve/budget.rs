@@ -6,18 +6,20 @@
 //! never fit gets 413; background work (intake, re-checks) waits its turn. So no mix of
 //! uploads, fetches and decodes holds more than the budget, whatever their sizes.
 //!
-//! Reservations are permits of a fair semaphore (in KiB): a large request at the head of
-//! the queue is not overtaken by smaller ones forever.
+//! New reservations are served in turn, so a large one is not overtaken by smaller ones
+//! forever; a holder that needs more goes first, and the budget refuses rather than
+//! deadlocks ([`Reservation`]).
 
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::multipart::Field;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_LENGTH;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Notify;
 
 use super::error::ApiError;
 
@@ -28,9 +30,6 @@ pub const VIDEO_MEMORY: u64 = 256 << 20;
 
 /// How long a client is told to wait before trying again (`Retry-After`).
 const RETRY_AFTER_SECONDS: u64 = 5;
-
-/// One KiB: the unit of reservations.
-const UNIT: u64 = 1024;
 
 /// How a reservation waits for room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,8 +86,10 @@ pub struct HashBudget {
 
 #[derive(Debug)]
 struct Inner {
-    semaphore: Arc<Semaphore>,
-    /// In units.
+    state: Mutex<State>,
+    /// Woken whenever memory is given back or the queue moves.
+    changed: Notify,
+    /// In bytes.
     capacity: u64,
     wait: Duration,
     /// Reservations that had to wait for room, those refused after waiting, and those
@@ -98,14 +99,33 @@ struct Inner {
     waiting: AtomicU64,
 }
 
+/// Who holds what, under the budget's lock.
+#[derive(Debug)]
+struct State {
+    free: u64,
+    /// Reservations holding memory.
+    holders: usize,
+    /// Holders waiting for more: they go before new reservations, which wait meanwhile.
+    growing: usize,
+    /// New reservations waiting, first come first served (a large one is not overtaken).
+    queue: VecDeque<u64>,
+    next_ticket: u64,
+}
+
 impl HashBudget {
     /// A budget of `capacity` bytes, for which requests wait at most `wait`.
     pub fn new(capacity: u64, wait: Duration) -> HashBudget {
-        let units = (capacity / UNIT).clamp(1, Semaphore::MAX_PERMITS as u64);
         HashBudget {
             inner: Arc::new(Inner {
-                semaphore: Arc::new(Semaphore::new(units as usize)),
-                capacity: units,
+                state: Mutex::new(State {
+                    free: capacity,
+                    holders: 0,
+                    growing: 0,
+                    queue: VecDeque::new(),
+                    next_ticket: 0,
+                }),
+                changed: Notify::new(),
+                capacity,
                 wait,
                 waits: AtomicU64::new(0),
                 refused: AtomicU64::new(0),
@@ -118,8 +138,7 @@ impl HashBudget {
     pub fn empty(&self) -> Reservation {
         Reservation {
             inner: Arc::clone(&self.inner),
-            permit: None,
-            units: 0,
+            bytes: 0,
         }
     }
 
@@ -132,14 +151,12 @@ impl HashBudget {
 
     /// The budget, in bytes.
     pub fn capacity(&self) -> u64 {
-        self.inner.capacity * UNIT
+        self.inner.capacity
     }
 
-    /// What is reserved now, in bytes (by reservations held, and by the first one waiting,
-    /// which claims free room as it comes until it has all it asked for).
+    /// What is reserved now, in bytes.
     pub fn in_use(&self) -> u64 {
-        let free = self.inner.semaphore.available_permits() as u64;
-        self.inner.capacity.saturating_sub(free) * UNIT
+        self.inner.capacity - self.inner.state.lock().expect("budget").free
     }
 
     /// Reservations that waited for room, those refused after waiting, and those waiting
@@ -153,76 +170,173 @@ impl HashBudget {
     }
 }
 
+impl Inner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("budget")
+    }
+
+    /// Waits until `ready` takes the room it needs (under the lock), or the patience runs
+    /// out; `give_up` then undoes the waiter's place (under the lock).
+    async fn wait_until(
+        &self,
+        patience: Patience,
+        mut ready: impl FnMut(&mut State) -> bool,
+        give_up: impl FnOnce(&mut State),
+    ) -> Result<(), Refusal> {
+        self.waits.fetch_add(1, Ordering::Relaxed);
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let deadline = match patience {
+            Patience::Request => Some(tokio::time::Instant::now() + self.wait),
+            Patience::Background => None,
+        };
+        let outcome = loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if ready(&mut self.lock()) {
+                break Ok(());
+            }
+            match deadline {
+                Some(deadline) => {
+                    if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                        let mut state = self.lock();
+                        // The room may have come with the deadline.
+                        if ready(&mut state) {
+                            break Ok(());
+                        }
+                        give_up(&mut state);
+                        break Err(Refusal::Busy { waited: self.wait });
+                    }
+                }
+                None => changed.await,
+            }
+        };
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        if outcome.is_err() {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        // Whoever is next in line may go now.
+        self.changed.notify_waiters();
+        outcome
+    }
+}
+
 /// Memory reserved from the budget; given back when dropped.
+///
+/// Holding some and waiting for more is where budgets deadlock (each holder waiting for
+/// another's memory), so a holder that must wait goes before new reservations (which wait
+/// meanwhile, not taking what it waits for), and when every holder is waiting for more, the
+/// last to wait is refused at once and gives its memory back to the others.
 #[derive(Debug)]
 pub struct Reservation {
     inner: Arc<Inner>,
-    permit: Option<OwnedSemaphorePermit>,
-    units: u64,
+    bytes: u64,
 }
 
 impl Reservation {
     /// What is reserved, in bytes.
     pub fn bytes(&self) -> u64 {
-        self.units * UNIT
+        self.bytes
     }
 
     /// Makes the reservation at least `bytes`, waiting for the difference as `patience`
     /// allows. On a refusal the reservation is as it was.
     pub async fn grow_to(&mut self, bytes: u64, patience: Patience) -> Result<(), Refusal> {
-        let wanted = bytes.div_ceil(UNIT);
-        if wanted <= self.units {
+        if bytes <= self.bytes {
             return Ok(());
         }
-        if wanted > self.inner.capacity {
+        let inner = Arc::clone(&self.inner);
+        if bytes > inner.capacity {
             return Err(Refusal::TooLarge {
                 needed: bytes,
-                capacity: self.inner.capacity * UNIT,
+                capacity: inner.capacity,
             });
         }
-        let more = (wanted - self.units) as u32;
-        let semaphore = Arc::clone(&self.inner.semaphore);
-        let permit = match Arc::clone(&semaphore).try_acquire_many_owned(more) {
-            Ok(permit) => permit,
-            Err(_) => {
-                self.inner.waits.fetch_add(1, Ordering::Relaxed);
-                self.inner.waiting.fetch_add(1, Ordering::Relaxed);
-                let acquire = semaphore.acquire_many_owned(more);
-                let acquired = match patience {
-                    Patience::Background => Ok(acquire.await),
-                    Patience::Request => tokio::time::timeout(self.inner.wait, acquire).await,
-                };
-                self.inner.waiting.fetch_sub(1, Ordering::Relaxed);
-                match acquired {
-                    Ok(Ok(permit)) => permit,
-                    // The semaphore is never closed; a timeout is a refusal.
-                    _ => {
-                        self.inner.refused.fetch_add(1, Ordering::Relaxed);
-                        return Err(Refusal::Busy {
-                            waited: self.inner.wait,
-                        });
-                    }
+        let more = bytes - self.bytes;
+        if self.bytes == 0 {
+            // A new reservation: in turn, after holders that wait for more.
+            let ticket = {
+                let mut state = inner.lock();
+                if state.queue.is_empty() && state.growing == 0 && state.free >= more {
+                    state.free -= more;
+                    state.holders += 1;
+                    drop(state);
+                    self.bytes = bytes;
+                    return Ok(());
+                }
+                let ticket = state.next_ticket;
+                state.next_ticket += 1;
+                state.queue.push_back(ticket);
+                ticket
+            };
+            let ready = |state: &mut State| {
+                if state.queue.front() == Some(&ticket) && state.growing == 0 && state.free >= more
+                {
+                    state.queue.pop_front();
+                    state.free -= more;
+                    state.holders += 1;
+                    return true;
+                }
+                false
+            };
+            let give_up = |state: &mut State| state.queue.retain(|t| *t != ticket);
+            inner.wait_until(patience, ready, give_up).await?;
+        } else {
+            {
+                let mut state = inner.lock();
+                if state.free >= more {
+                    state.free -= more;
+                    drop(state);
+                    self.bytes = bytes;
+                    return Ok(());
+                }
+                state.growing += 1;
+                if state.growing >= state.holders {
+                    // Every holder waits for more: nobody would give any back.
+                    state.growing -= 1;
+                    drop(state);
+                    inner.refused.fetch_add(1, Ordering::Relaxed);
+                    return Err(Refusal::Busy {
+                        waited: Duration::ZERO,
+                    });
                 }
             }
-        };
-        match &mut self.permit {
-            Some(held) => held.merge(permit),
-            None => self.permit = Some(permit),
+            let ready = |state: &mut State| {
+                if state.free >= more {
+                    state.free -= more;
+                    state.growing -= 1;
+                    return true;
+                }
+                false
+            };
+            let give_up = |state: &mut State| state.growing -= 1;
+            inner.wait_until(patience, ready, give_up).await?;
         }
-        self.units = wanted;
+        self.bytes = bytes;
         Ok(())
     }
 
     /// Gives back what is reserved beyond `bytes`.
     pub fn shrink_to(&mut self, bytes: u64) {
-        let kept = bytes.div_ceil(UNIT);
-        if kept >= self.units {
+        if bytes >= self.bytes {
             return;
         }
-        if let Some(held) = &mut self.permit {
-            drop(held.split((self.units - kept) as usize));
+        let given = self.bytes - bytes;
+        {
+            let mut state = self.inner.lock();
+            state.free += given;
+            if bytes == 0 {
+                state.holders -= 1;
+            }
         }
-        self.units = kept;
+        self.bytes = bytes;
+        self.inner.changed.notify_waiters();
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.shrink_to(0);
     }
 }
 
@@ -434,8 +548,8 @@ mod tests {
         assert!(held.grow_to(6 * MIB, Patience::Request).await.is_err());
         assert_eq!((held.bytes(), budget.in_use()), (4 * MIB, 9 * MIB));
         held.shrink_to(MIB + 1);
-        assert_eq!(held.bytes(), MIB + 1024);
-        assert_eq!(budget.in_use(), 6 * MIB + 1024);
+        assert_eq!(held.bytes(), MIB + 1);
+        assert_eq!(budget.in_use(), 6 * MIB + 1);
         drop((held, other));
         assert_eq!(budget.in_use(), 0);
     }
@@ -451,15 +565,79 @@ mod tests {
         while budget.waits().2 == 0 {
             tokio::task::yield_now().await;
         }
-        // The waiting one is not given its room (the first waiter claims what is free, a
-        // part of what it needs, so the free room reads 0), and nobody holds more than the
-        // budget.
-        assert_eq!(budget.in_use(), budget.capacity());
+        // The waiting one takes nothing until all it needs is free.
+        assert_eq!(budget.in_use(), 8 * MIB);
         assert!(!waiting.is_finished());
         drop(first);
         let second = waiting.await.unwrap().unwrap();
         assert_eq!((second.bytes(), budget.in_use()), (8 * MIB, 8 * MIB));
         assert_eq!(budget.waits(), (1, 0, 0));
+    }
+
+    #[tokio::test]
+    async fn holders_that_need_more_go_first_and_never_deadlock() {
+        let budget = Arc::new(HashBudget::new(10 * MIB, Duration::from_secs(30)));
+        // Two uploads hold 4 MiB each; a third waits for 4 MiB.
+        let mut a = budget.reserve(4 * MIB, Patience::Request).await.unwrap();
+        let mut b = budget.reserve(4 * MIB, Patience::Request).await.unwrap();
+        let third = {
+            let budget = Arc::clone(&budget);
+            tokio::spawn(async move { budget.reserve(4 * MIB, Patience::Request).await })
+        };
+        while budget.waits().2 == 0 {
+            tokio::task::yield_now().await;
+        }
+        // `a` needs 3 MiB more to decode: it waits, and the newcomer does not take what it
+        // waits for.
+        let growing =
+            tokio::spawn(async move { a.grow_to(7 * MIB, Patience::Request).await.map(|()| a) });
+        while budget.waits().2 < 2 {
+            tokio::task::yield_now().await;
+        }
+        // `b` needs 3 MiB more too: every holder would wait for another, so `b` is refused
+        // at once, and the memory it gives back lets `a` decode.
+        assert_eq!(
+            b.grow_to(7 * MIB, Patience::Request).await,
+            Err(Refusal::Busy {
+                waited: Duration::ZERO
+            })
+        );
+        assert_eq!(b.bytes(), 4 * MIB);
+        drop(b);
+        let a = growing.await.unwrap().unwrap();
+        assert_eq!(budget.in_use(), 7 * MIB);
+        assert!(!third.is_finished());
+        drop(a);
+        let third = third.await.unwrap().unwrap();
+        assert_eq!((third.bytes(), budget.in_use()), (4 * MIB, 4 * MIB));
+    }
+
+    #[tokio::test]
+    async fn a_large_reservation_is_not_overtaken() {
+        let budget = Arc::new(HashBudget::new(10 * MIB, Duration::from_secs(30)));
+        let first = budget.reserve(6 * MIB, Patience::Request).await.unwrap();
+        let large = {
+            let budget = Arc::clone(&budget);
+            tokio::spawn(async move { budget.reserve(8 * MIB, Patience::Request).await })
+        };
+        while budget.waits().2 == 0 {
+            tokio::task::yield_now().await;
+        }
+        // 4 MiB are free, but a small one waits behind the large one.
+        let small = {
+            let budget = Arc::clone(&budget);
+            tokio::spawn(async move { budget.reserve(MIB, Patience::Request).await })
+        };
+        while budget.waits().2 < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(budget.in_use(), 6 * MIB);
+        drop(first);
+        let large = large.await.unwrap().unwrap();
+        let small = small.await.unwrap().unwrap();
+        assert_eq!(budget.in_use(), 9 * MIB);
+        drop((large, small));
+        assert_eq!(budget.in_use(), 0);
     }
 
     #[test]
