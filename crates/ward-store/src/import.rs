@@ -78,10 +78,10 @@ impl<'a> Plan<'a> {
                 ImportChange::Upsert(item) => item.external_id.as_deref(),
                 ImportChange::Delete { external_id } => Some(external_id.as_str()),
             };
-            if let Some(key) = key {
-                if last_at.insert(key, at).is_none() {
-                    plan.keys.push(key);
-                }
+            if let Some(key) = key
+                && last_at.insert(key, at).is_none()
+            {
+                plan.keys.push(key);
             }
         }
         for (at, change) in changes.iter().enumerate() {

@@ -901,6 +901,9 @@ macro_rules! portable_methods {
                 id: NoticeId,
                 outcome: &NoticeOutcome,
             ) -> Result<()> {
+                if let NoticeOutcome::Failed { error, .. } = outcome {
+                    rules::length("the notice error", error, rules::FETCH_ERROR_MAX)?;
+                }
                 let now = Timestamp::now();
                 let mut tx = self.write().await?;
                 let url: Option<i64> = sqlx::query_scalar("SELECT url_id FROM notices WHERE id = $1")

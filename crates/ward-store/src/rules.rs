@@ -58,7 +58,8 @@ pub const HOST_PATTERN_MAX: usize = 253;
 /// The longest API key a partner gave this instance, and the longest feed cursor, in bytes.
 pub const PARTNER_KEY_MAX: usize = 512;
 pub const CURSOR_MAX: usize = 200;
-/// The longest media type and fetch error recorded for a reported URL.
+/// The longest media type and error recorded for a reported URL's fetch (and a notice's
+/// sending).
 pub const MEDIA_TYPE_MAX: usize = 255;
 pub const FETCH_ERROR_MAX: usize = 2_000;
 /// The longest password hash (a PHC string), in bytes.

@@ -109,7 +109,7 @@ enum Command {
     /// Data is kept in SQLite under --data-dir by default; with --database-url
     /// postgres://… several `ward serve` nodes share one PostgreSQL and each keeps its match
     /// index current from it. Make the first key with `ward admin`.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
 
     /// Manage organisations and API keys directly in the store (the same --data-dir or
     /// --database-url as `ward serve`; the service may be running).

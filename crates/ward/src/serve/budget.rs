@@ -28,6 +28,10 @@ use super::error::ApiError;
 /// ahead. Counted whatever the video, as its size is known only to the worker.
 pub const VIDEO_MEMORY: u64 = 256 << 20;
 
+/// The error code of a refusal for want of hashing memory (503, or 413 when more than all
+/// of it): it says nothing of the media itself.
+pub const OVER_BUDGET: &str = "no_hashing_memory";
+
 /// How long a client is told to wait before trying again (`Retry-After`).
 const RETRY_AFTER_SECONDS: u64 = 5;
 
@@ -54,7 +58,7 @@ impl From<Refusal> for ApiError {
         match refusal {
             Refusal::TooLarge { needed, capacity } => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
+                OVER_BUDGET,
                 format!(
                     "hashing this needs {} MiB of memory, more than this node's {} MiB \
                      (--hash-memory)",
@@ -65,7 +69,7 @@ impl From<Refusal> for ApiError {
             Refusal::Busy { waited } => {
                 let mut error = ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "busy",
+                    OVER_BUDGET,
                     format!(
                         "no hashing memory free after {} s: try again later",
                         waited.as_secs()

@@ -117,6 +117,8 @@ pub fn raise_open_file_limit() -> std::io::Result<u64> {
             limit = raised;
         }
     }
+    // `rlim_t` is not 64 bits on every Unix.
+    #[allow(clippy::unnecessary_cast)]
     Ok(limit.rlim_cur as u64)
 }
 

@@ -175,6 +175,10 @@ async fn outcome(
     let hashed = match matching::hash_bytes(bytes.clone(), held, video, Patience::Background).await
     {
         Ok(hashed) => hashed,
+        // No hashing memory for it now (a node's budget says nothing of the media): later.
+        Err(error) if error.code == super::budget::OVER_BUDGET => {
+            return failed(format!("{media_type} not hashed yet: {}", error.message));
+        }
         Err(error) => {
             return FetchOutcome::Failed {
                 error: format!("{media_type} that could not be hashed: {}", error.message),

@@ -107,8 +107,13 @@ pub async fn run_once(state: &SharedState) -> anyhow::Result<Round> {
             }
             Err(error) => {
                 round.failed += 1;
+                // The relay's or the webhook's words, cut to what the store keeps.
+                let error = format!("{error:#}");
                 NoticeOutcome::Failed {
-                    error: format!("{error:#}"),
+                    error: error
+                        .chars()
+                        .take(ward_store::rules::FETCH_ERROR_MAX)
+                        .collect(),
                     retry_at: later(Timestamp::now(), RETRY),
                 }
             }
@@ -388,6 +393,8 @@ async fn gone(state: &SharedState, fetcher: &Fetcher, url: &ReportedUrl) -> bool
             super::matching::MediaKind::Image { pdq, .. } => pdq.distance(&was) > 31,
             super::matching::MediaKind::Video { .. } => true,
         },
+        // No hashing memory for it: nothing is known, so it is not taken as removed.
+        Err(error) if error.code == super::budget::OVER_BUDGET => false,
         // Not a picture any more.
         Err(_) => true,
     }

@@ -21,10 +21,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::serve::http1;
 use crate::ward_in;
-
-#[path = "../../src/serve/http1.rs"]
-mod http1;
 
 const MIB: u64 = 1 << 20;
 const PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
@@ -839,4 +837,48 @@ fn every_route_answers_413_to_a_body_over_its_limit() {
         );
         assert_eq!(answer.status, 413, "{path} (streamed): {answer:?}");
     }
+}
+
+#[test]
+fn a_client_that_does_not_read_its_answer_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let curator = key(dir.path(), "NGO", "curator");
+    let server = Server::start(dir.path(), &["--body-timeout", "2"], None);
+    let answer = server.json("POST", "/v1/banks", Some(&curator), json!({"name": "BIG"}));
+    let id = answer.body["id"].as_i64().unwrap();
+    // 200,000 hashes: an export of some 16 MB, far more than the sockets' buffers.
+    let hashes: Vec<u8> = (0..200_000u64)
+        .flat_map(|n| format!("{:064x}\n", n.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1).into_bytes())
+        .collect();
+    let answer = server.request(
+        "POST",
+        &format!("/v1/banks/{id}/signals"),
+        Some(&curator),
+        Body::Bytes("text/plain".into(), hashes),
+    );
+    assert_eq!(answer.body["added"], 200_000, "{answer:?}");
+    let path = format!("/v1/banks/{id}/export?format=csv");
+    let whole = server.request("GET", &path, Some(&curator), Body::Empty);
+    let whole = whole.body.as_str().unwrap().len();
+    assert!(whole > 10_000_000, "{whole} bytes");
+    let mut stream = server.connect();
+    stream
+        .write_all(
+            format!(
+                "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {curator}\r\n\
+                 Connection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    // Nothing is read for three times the timeout: the node gives up on the client.
+    std::thread::sleep(Duration::from_secs(6));
+    let mut received = Vec::new();
+    let _ = stream.read_to_end(&mut received);
+    assert!(
+        received.len() < whole,
+        "{} of {whole} bytes: the whole export",
+        received.len()
+    );
+    assert!(server.metric("ward_connections_closed_total{reason=\"body_timeout\"}") >= 1.0);
 }
