@@ -35,15 +35,16 @@
 //! as malformed, saying why.
 //!
 //! Lists are read as a stream from a [`BufRead`], a line at a time, so a list of any size
-//! needs only one line in memory; a line longer than [`MAX_LINE`] bytes is reported and
-//! skipped without being held.
+//! needs only one line in memory; a line longer than [`MAX_RECORD`] bytes (16 MiB, the bound
+//! on a record in every streamed format) is reported and skipped without being held.
 
 use std::fmt;
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead};
 use std::str::FromStr;
 
 use crate::digest::{Md5, Sha1, Sha256, parse_hex};
 use crate::error::{Error, Result};
+use crate::exchange::MAX_RECORD;
 use crate::pdq::PdqHash;
 use crate::video::Vpdq;
 
@@ -258,12 +259,6 @@ impl ListError {
     }
 }
 
-/// Lines longer than this (in bytes, without the line end) are reported and skipped. A
-/// hash takes a hundred bytes at most, but a vPDQ signal about 85 per hashed frame: 1.3 MB
-/// for four hours at a frame a second, 9 MB for an hour of every frame at 30 per second. A
-/// file without line breaks is not a list.
-pub const MAX_LINE: usize = 16 * 1024 * 1024;
-
 /// The entries of a list, read from `input` as they are needed: an iterator of entries and
 /// of the errors of lines that are not entries.
 #[derive(Debug)]
@@ -291,36 +286,10 @@ impl<R: BufRead> ListReader<R> {
         }
     }
 
-    /// Reads the next line into `buffer`, without its line end; `Ok(None)` at the end of the
-    /// input, `Ok(Some(false))` when the line was too long (and was not kept).
+    /// Reads the next line into `buffer`, without its line feed; `Ok(None)` at the end of
+    /// the input, `Ok(Some(false))` when the line was too long (and was not kept).
     fn read_line(&mut self) -> io::Result<Option<bool>> {
-        self.buffer.clear();
-        // At most one byte more than a line may hold, line end included: the rest of a
-        // longer line is then read and dropped in pieces, never held.
-        let limit = MAX_LINE as u64 + 2;
-        let read = Read::take(self.input.by_ref(), limit).read_until(b'\n', &mut self.buffer)?;
-        if read == 0 {
-            return Ok(None);
-        }
-        if self.buffer.last() == Some(&b'\n') {
-            self.buffer.pop();
-        } else if read as u64 == limit {
-            loop {
-                self.buffer.clear();
-                let read =
-                    Read::take(self.input.by_ref(), limit).read_until(b'\n', &mut self.buffer)?;
-                if read == 0 || self.buffer.last() == Some(&b'\n') {
-                    break;
-                }
-            }
-            self.buffer.clear();
-            return Ok(Some(false));
-        }
-        if self.buffer.len() > MAX_LINE {
-            self.buffer.clear();
-            return Ok(Some(false));
-        }
-        Ok(Some(true))
+        crate::exchange::read_line(&mut self.input, &mut self.buffer)
     }
 
     /// Makes an entry (or an error) of the line in `buffer`; `None` for a line to skip.
@@ -370,7 +339,7 @@ impl<R: BufRead> Iterator for ListReader<R> {
             match read {
                 Ok(None) => self.done = true,
                 Ok(Some(false)) => {
-                    return malformed(self.line, format!("longer than {MAX_LINE} bytes"));
+                    return malformed(self.line, format!("longer than {} MiB", MAX_RECORD >> 20));
                 }
                 Ok(Some(true)) => match self.parse_line() {
                     None => {}
@@ -861,6 +830,7 @@ mod tests {
 
     #[test]
     fn long_lines_are_skipped_without_being_kept() {
+        const MAX_LINE: usize = MAX_RECORD as usize;
         let input = format!(
             "{}\n{MD5}\n{}",
             "x".repeat(MAX_LINE + 1),
@@ -869,7 +839,7 @@ mod tests {
         // A small buffer, so the long lines arrive in many pieces.
         let reader = io::BufReader::with_capacity(100, input.as_bytes());
         let items: Vec<String> = ListReader::new(reader, Hex64::Pdq).map(render).collect();
-        let too_long = format!("longer than {MAX_LINE} bytes");
+        let too_long = format!("longer than {} MiB", MAX_RECORD >> 20);
         assert_eq!(
             items,
             [

@@ -9,11 +9,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::error::{Result, StoreError};
+use crate::error::Result;
 use crate::model::{ImportChange, ImportCounts, NewContent};
-
-/// The longest external id kept.
-const MAX_EXTERNAL_ID: usize = 200;
 
 /// An import batch, planned.
 #[derive(Debug, Default)]
@@ -71,6 +68,8 @@ pub(crate) struct Steps<'a> {
 
 impl<'a> Plan<'a> {
     pub fn new(changes: &'a [ImportChange]) -> Result<Plan<'a>> {
+        // Every item and tombstone within the rules before anything is planned.
+        crate::rules::changes(changes)?;
         let mut plan = Plan::default();
         // Where each external id's last entry is: only that one is applied.
         let mut last_at: HashMap<&str, usize> = HashMap::new();
@@ -79,11 +78,10 @@ impl<'a> Plan<'a> {
                 ImportChange::Upsert(item) => item.external_id.as_deref(),
                 ImportChange::Delete { external_id } => Some(external_id.as_str()),
             };
-            if let Some(key) = key {
-                check_external_id(key)?;
-                if last_at.insert(key, at).is_none() {
-                    plan.keys.push(key);
-                }
+            if let Some(key) = key
+                && last_at.insert(key, at).is_none()
+            {
+                plan.keys.push(key);
             }
         }
         for (at, change) in changes.iter().enumerate() {
@@ -167,18 +165,6 @@ impl<'a> Plan<'a> {
         }
         counts
     }
-}
-
-/// An external id is 1 to 200 characters, without control characters.
-pub(crate) fn check_external_id(id: &str) -> Result<()> {
-    if id.is_empty() || id.chars().count() > MAX_EXTERNAL_ID || id.chars().any(char::is_control) {
-        let shown: String = id.chars().take(40).collect();
-        return Err(StoreError::Invalid(format!(
-            "an external id must be 1 to {MAX_EXTERNAL_ID} characters without control \
-             characters: {shown:?}"
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

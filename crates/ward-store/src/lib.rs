@@ -27,7 +27,7 @@ mod postgres;
 mod referral;
 mod report;
 mod rows;
-mod rules;
+pub mod rules;
 mod secret;
 mod series;
 mod sqlite;
@@ -40,11 +40,12 @@ pub use any::{AnyStore, SQLITE_FILE};
 pub use error::{Result, StoreError};
 pub use model::*;
 pub use postgres::PgStore;
-pub use referral::{MAX_REFERRAL_ITEMS, Referral, ReferralItem, ReferralReport, ReferralUrl};
+pub use referral::{Referral, ReferralItem, ReferralReport, ReferralUrl};
+pub use rules::{MAX_REFERRAL_ITEMS, SERIES_PAGE_MAX, SPLIT_MAX};
 pub use secret::normalise_reference;
 pub use series::{
-    DecisionId, SERIES_PAGE_MAX, SPLIT_MAX, Series, SeriesChange, SeriesDecision, SeriesId,
-    SeriesKeeping, SeriesQuery, SeriesRequest, SeriesSave, SeriesUpkeep,
+    DecisionId, Series, SeriesChange, SeriesDecision, SeriesId, SeriesKeeping, SeriesQuery,
+    SeriesRequest, SeriesSave, SeriesUpkeep,
 };
 pub use sqlite::SqliteStore;
 pub use statistics::{PlaceFigures, RemovalFigures, Statistics};

@@ -10,7 +10,7 @@ use crate::rows::stored;
 pub(crate) fn pattern(text: &str) -> Result<String> {
     let pattern = text.trim().trim_end_matches('.').to_ascii_lowercase();
     let name_like = !pattern.is_empty()
-        && pattern.len() <= 253
+        && pattern.len() <= crate::rules::HOST_PATTERN_MAX
         && pattern
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'))
@@ -38,7 +38,7 @@ pub(crate) fn addresses<'a>(
         ));
     }
     if let Some(email) = email {
-        let plausible = email.len() <= crate::report::MAX_EMAIL
+        let plausible = email.len() <= crate::rules::EMAIL_MAX
             && email
                 .split_once('@')
                 .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
@@ -51,7 +51,10 @@ pub(crate) fn addresses<'a>(
     }
     if let Some(webhook) = webhook {
         let http = webhook.starts_with("https://") || webhook.starts_with("http://");
-        if !http || webhook.len() > 2048 || webhook.chars().any(char::is_whitespace) {
+        if !http
+            || webhook.len() > crate::rules::URL_MAX
+            || webhook.chars().any(char::is_whitespace)
+        {
             return Err(StoreError::Invalid(format!(
                 "a webhook is an http or https URL: {webhook:?}"
             )));

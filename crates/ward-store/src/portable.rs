@@ -35,7 +35,7 @@ macro_rules! portable_methods {
             }
 
             async fn add_partner(&self, actor: &Actor, partner: &NewPartner) -> Result<Partner> {
-                let name = rules::name("partner", &partner.name)?;
+                let name = rules::partner(partner)?;
                 let now = Timestamp::now();
                 let mut tx = self.write().await?;
                 require_live_bank(&mut tx, partner.bank).await?;
@@ -88,6 +88,7 @@ macro_rules! portable_methods {
             }
 
             async fn set_partner_cursor(&self, id: PartnerId, cursor: &str) -> Result<()> {
+                let cursor = rules::cursor(cursor)?;
                 let mut tx = self.write().await?;
                 let done = sqlx::query("UPDATE partners SET cursor = $2, synced_at = $3 WHERE id = $1")
                     .bind(id.0)
@@ -104,6 +105,7 @@ macro_rules! portable_methods {
             }
 
             async fn set_partner_feedback_cursor(&self, id: PartnerId, cursor: &str) -> Result<()> {
+                let cursor = rules::cursor(cursor)?;
                 let mut tx = self.write().await?;
                 let done = sqlx::query("UPDATE partners SET feedback_cursor = $2 WHERE id = $1")
                     .bind(id.0)
@@ -321,6 +323,7 @@ macro_rules! portable_methods {
                 id: UrlId,
                 outcome: &FetchOutcome,
             ) -> Result<UrlState> {
+                rules::fetch_outcome(outcome)?;
                 let now = Timestamp::now();
                 let state = crate::report::state_after(outcome);
                 let mut tx = self.write().await?;
@@ -900,6 +903,9 @@ macro_rules! portable_methods {
                 id: NoticeId,
                 outcome: &NoticeOutcome,
             ) -> Result<()> {
+                if let NoticeOutcome::Failed { error, .. } = outcome {
+                    rules::length("the notice error", error, rules::FETCH_ERROR_MAX)?;
+                }
                 let now = Timestamp::now();
                 let mut tx = self.write().await?;
                 let url: Option<i64> = sqlx::query_scalar("SELECT url_id FROM notices WHERE id = $1")

@@ -316,6 +316,7 @@ impl Store for PgStore {
         let distance = rules::distance(bank.distance)?;
         let shared_with = rules::shared_with(&bank.shared_with)?;
         let dispute_limit = rules::dispute_limit(bank.dispute_limit)?;
+        rules::description(&bank.description)?;
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         require_org(&mut tx, bank.org).await?;
@@ -408,6 +409,11 @@ impl Store for PgStore {
             .map(rules::shared_with)
             .transpose()?;
         let dispute_limit = update.dispute_limit.map(rules::dispute_limit).transpose()?;
+        update
+            .description
+            .as_deref()
+            .map(rules::description)
+            .transpose()?;
         let now = Timestamp::now();
         let mut tx = self.write_feed().await?;
         let before = live_bank(&mut tx, id).await?;
@@ -488,6 +494,7 @@ impl Store for PgStore {
         bank: BankId,
         items: &[NewContent],
     ) -> Result<Vec<ContentId>> {
+        items.iter().try_for_each(rules::content)?;
         let now = Timestamp::now();
         let mut tx = self.write_feed().await?;
         require_live_bank(&mut tx, bank).await?;

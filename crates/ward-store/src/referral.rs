@@ -23,10 +23,8 @@
 use crate::error::{Result, StoreError};
 use crate::model::{Content, ContentId, ContentKind, ReportedUrl, Timestamp};
 
-/// The most content items one referral holds.
-pub const MAX_REFERRAL_ITEMS: usize = 10_000;
-/// The longest subject, in characters.
-const MAX_SUBJECT: usize = 200;
+use crate::rules::{MAX_REFERRAL_ITEMS, REFERRAL_SUBJECT_MAX as MAX_SUBJECT};
+
 /// Content ids per query for related URLs (placeholders in one statement).
 pub(crate) const IDS_PER_QUERY: usize = 500;
 

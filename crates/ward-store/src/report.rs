@@ -7,14 +7,11 @@ use crate::error::{Result, StoreError};
 use crate::model::*;
 use crate::rows::{assessment_of, stored};
 
-/// The most URLs one report names.
-pub(crate) const MAX_URLS: usize = 20;
-/// The longest URL kept, in bytes.
-pub(crate) const MAX_URL: usize = 2048;
-/// The longest description, in characters.
-pub(crate) const MAX_DESCRIPTION: usize = 5000;
-/// The longest e-mail address (RFC 5321's path limit).
-pub(crate) const MAX_EMAIL: usize = 254;
+use crate::rules::{
+    EMAIL_MAX as MAX_EMAIL, LANGUAGE_MAX, REPORT_DESCRIPTION_MAX as MAX_DESCRIPTION,
+    REPORT_URLS_MAX as MAX_URLS, URL_MAX as MAX_URL,
+};
+
 /// Fetches tried before a URL is left unreachable for good.
 pub(crate) const MAX_ATTEMPTS: i64 = 5;
 
@@ -29,14 +26,14 @@ pub(crate) fn check(report: &NewReport) -> Result<Vec<(&str, String)>> {
     }
     let language = &report.language;
     if language.is_empty()
-        || language.len() > 35
+        || language.len() > LANGUAGE_MAX
         || !language
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     {
         return invalid(format!("not a language tag: {language:?}"));
     }
-    if report.description.chars().count() > MAX_DESCRIPTION {
+    if !crate::rules::within(&report.description, MAX_DESCRIPTION) {
         return invalid(format!(
             "the description is longer than {MAX_DESCRIPTION} characters"
         ));

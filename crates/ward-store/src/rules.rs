@@ -1,19 +1,110 @@
-//! What the store accepts from its callers: names, distances, labels, read actions, audit
-//! page sizes. Both backends check through these functions, so they refuse the same input.
+//! What the store accepts from its callers: every text field's maximum, names, distances,
+//! labels, read actions, audit page sizes. Both backends check through these functions, so
+//! they refuse the same input, and every path into the store (the API, the HMA routes, the
+//! command line, imports, federation, the portal and the analyst's pages) is held to the
+//! same maxima. Callers that must tell a bad record from a bad batch (imports) check items
+//! with [`content`] first; the store checks again.
+//!
+//! Lengths are in characters (Unicode scalar values) unless they say bytes; README.md lists
+//! them all.
 
 use crate::error::{Result, StoreError};
-use crate::model::OrgId;
+use crate::model::{FetchOutcome, ImportChange, NewContent, NewPartner, OrgId};
 
-/// The longest organisation or bank name, in characters.
-pub(crate) const NAME_MAX: usize = 100;
-/// The longest key label, in characters.
-pub(crate) const LABEL_MAX: usize = 200;
+/// The longest name: organisations, banks, users, partners, series and referral
+/// recipients.
+pub const NAME_MAX: usize = 100;
+/// The longest bank description.
+pub const DESCRIPTION_MAX: usize = 2_000;
+/// The longest key label.
+pub const LABEL_MAX: usize = 200;
+/// The longest note of an analyst's decision.
+pub const NOTE_MAX: usize = 2_000;
+/// The longest provenance source of a content item (`api:import`, a file's name).
+pub const SOURCE_MAX: usize = 200;
+/// The longest external id (a list's own id of an item).
+pub const EXTERNAL_ID_MAX: usize = 200;
+/// The most signals one content item has.
+pub const SIGNALS_MAX: usize = 64;
+/// The longest PhotoDNA signal, in bytes (the other types are parsed to their fixed forms;
+/// a vPDQ is bounded by [`ITEM_MAX`]).
+pub const PHOTODNA_MAX: usize = 4_096;
+/// The longest parts of a list's category label: scheme, profile, label.
+pub const LIST_SCHEME_MAX: usize = 32;
+pub const LIST_PROFILE_MAX: usize = 100;
+pub const LIST_LABEL_MAX: usize = 200;
+/// The most attributes (a list's other fields) one content item keeps.
+pub const ATTRIBUTES_MAX: usize = 256;
+/// The longest attribute name.
+pub const ATTRIBUTE_NAME_MAX: usize = 200;
+/// The longest attribute value.
+pub const ATTRIBUTE_VALUE_MAX: usize = 65_536;
+/// The most bytes one content item takes, all its text together: one record of a streamed
+/// list at most ([`ward_core::exchange::MAX_RECORD`], 16 MiB: a vPDQ of an hour of every
+/// frame fits).
+pub const ITEM_MAX: u64 = ward_core::exchange::MAX_RECORD;
+/// The most URLs one report names.
+pub const REPORT_URLS_MAX: usize = 20;
+/// The longest URL, in bytes (reported URLs, webhooks, partners' addresses).
+pub const URL_MAX: usize = 2_048;
+/// The longest description of a report.
+pub const REPORT_DESCRIPTION_MAX: usize = 5_000;
+/// The longest e-mail address, in bytes (RFC 5321's path limit).
+pub const EMAIL_MAX: usize = 254;
+/// The longest language tag, in bytes (a report's language).
+pub const LANGUAGE_MAX: usize = 35;
+/// The longest host pattern of a contact, in bytes (a DNS name's limit).
+pub const HOST_PATTERN_MAX: usize = 253;
+/// The longest API key a partner gave this instance, and the longest feed cursor, in bytes.
+pub const PARTNER_KEY_MAX: usize = 512;
+pub const CURSOR_MAX: usize = 200;
+/// The longest media type and error recorded for a reported URL's fetch (and a notice's
+/// sending).
+pub const MEDIA_TYPE_MAX: usize = 255;
+pub const FETCH_ERROR_MAX: usize = 2_000;
+/// The longest password hash (a PHC string), in bytes.
+pub const PASSWORD_HASH_MAX: usize = 512;
+/// The most content items one referral holds, and its subject's longest text.
+pub const MAX_REFERRAL_ITEMS: usize = 10_000;
+pub const REFERRAL_SUBJECT_MAX: usize = 200;
+/// The most series one query lists.
+pub const SERIES_PAGE_MAX: u32 = 1000;
+/// The most items one split may name.
+pub const SPLIT_MAX: usize = 100_000;
 /// The largest PDQ match distance a bank may have (a PDQ hash has 256 bits).
 pub(crate) const DISTANCE_MAX: u32 = 255;
 /// Audit events listed when a query asks for none in particular.
 pub(crate) const AUDIT_DEFAULT_LIMIT: u32 = 100;
 /// The most audit events one query lists.
 pub(crate) const AUDIT_MAX_LIMIT: u32 = 10_000;
+
+/// Whether `text` has at most `max` characters (counted only when its bytes could be more).
+pub fn within(text: &str, max: usize) -> bool {
+    text.len() <= max || text.chars().count() <= max
+}
+
+/// Refuses `text` when it has more than `max` characters, naming `what` and the maximum
+/// (never echoing the text, which may be huge).
+pub fn length(what: &str, text: &str, max: usize) -> Result<()> {
+    if within(text, max) {
+        return Ok(());
+    }
+    Err(StoreError::Invalid(format!(
+        "{what} has {} characters (at most {max})",
+        text.chars().count()
+    )))
+}
+
+/// As [`length`], in bytes.
+fn bytes(what: &str, text: &str, max: usize) -> Result<()> {
+    if text.len() <= max {
+        return Ok(());
+    }
+    Err(StoreError::Invalid(format!(
+        "{what} has {} bytes (at most {max})",
+        text.len()
+    )))
+}
 
 /// An organisation or bank name: trimmed, 1 to 100 characters, none of them a control
 /// character. Returns the trimmed name, which is what is stored.
@@ -47,7 +138,7 @@ pub(crate) fn distance(distance: u32) -> Result<i64> {
 }
 
 /// The most organisations a bank is shared with by name.
-pub(crate) const SHARED_WITH_MAX: usize = 1000;
+pub const SHARED_WITH_MAX: usize = 1000;
 
 /// The organisations a bank is shared with, as stored: in id order, each once, at most
 /// 1,000 (whether each exists is the backend's check).
@@ -76,7 +167,10 @@ pub(crate) fn dispute_limit(limit: Option<u32>) -> Result<Option<i64>> {
 
 /// A password hash as the store keeps it: a PHC string of argon2 (the service hashes).
 pub(crate) fn password_hash(hash: &str) -> Result<&str> {
-    if !hash.starts_with("$argon2") || hash.len() > 512 || hash.chars().any(char::is_control) {
+    if !hash.starts_with("$argon2")
+        || hash.len() > PASSWORD_HASH_MAX
+        || hash.chars().any(char::is_control)
+    {
         return Err(StoreError::Invalid(
             "a password is stored only as an argon2 hash (a PHC string)".into(),
         ));
@@ -102,25 +196,131 @@ pub(crate) fn day(day: &str) -> Result<&str> {
     Ok(day)
 }
 
-/// A decision's note: at most 2,000 characters.
+/// A decision's note: at most [`NOTE_MAX`] characters.
 pub(crate) fn note(text: &str) -> Result<&str> {
-    if text.chars().count() > 2000 {
-        return Err(StoreError::Invalid(
-            "a note is at most 2,000 characters".into(),
-        ));
-    }
+    length("the note", text, NOTE_MAX)?;
     Ok(text)
 }
 
-/// A key's label: at most 200 characters.
+/// A key's label: at most [`LABEL_MAX`] characters.
 pub(crate) fn label(text: &str) -> Result<&str> {
-    let length = text.chars().count();
-    if length > LABEL_MAX {
+    length("the label", text, LABEL_MAX)?;
+    Ok(text)
+}
+
+/// A bank's description: at most [`DESCRIPTION_MAX`] characters.
+pub fn description(text: &str) -> Result<&str> {
+    length("the description", text, DESCRIPTION_MAX)?;
+    Ok(text)
+}
+
+/// An external id: 1 to [`EXTERNAL_ID_MAX`] characters, without control characters.
+pub fn external_id(id: &str) -> Result<()> {
+    if id.is_empty() || !within(id, EXTERNAL_ID_MAX) || id.chars().any(char::is_control) {
+        let shown: String = id.chars().take(40).collect();
         return Err(StoreError::Invalid(format!(
-            "the label has {length} characters (at most {LABEL_MAX})"
+            "an external id must be 1 to {EXTERNAL_ID_MAX} characters without control \
+             characters: {shown:?}"
         )));
     }
-    Ok(text)
+    Ok(())
+}
+
+/// A content item to store: its signals (1 to [`SIGNALS_MAX`]; PhotoDNA at most
+/// [`PHOTODNA_MAX`] bytes), source, external id, list label and attributes within their
+/// maxima, and all of its text together within [`ITEM_MAX`] bytes. Signals are otherwise
+/// the caller's to validate (ward-core parses them).
+pub fn content(item: &NewContent) -> Result<()> {
+    if item.signals.len() > SIGNALS_MAX {
+        return Err(StoreError::Invalid(format!(
+            "a content item has {} signals (at most {SIGNALS_MAX})",
+            item.signals.len()
+        )));
+    }
+    let mut total = item.source.len() as u64;
+    for signal in &item.signals {
+        if signal.kind == crate::model::SignalKind::Photodna {
+            bytes("a photodna signal", &signal.value, PHOTODNA_MAX)?;
+        }
+        total += signal.value.len() as u64;
+    }
+    length("the source", &item.source, SOURCE_MAX)?;
+    if let Some(id) = &item.external_id {
+        external_id(id)?;
+        total += id.len() as u64;
+    }
+    if let Some(label) = &item.label {
+        length("the list label's scheme", &label.scheme, LIST_SCHEME_MAX)?;
+        if let Some(profile) = &label.profile {
+            length("the list label's profile", profile, LIST_PROFILE_MAX)?;
+        }
+        length("the list label", &label.label, LIST_LABEL_MAX)?;
+    }
+    if item.attributes.len() > ATTRIBUTES_MAX {
+        return Err(StoreError::Invalid(format!(
+            "a content item has {} attributes (at most {ATTRIBUTES_MAX})",
+            item.attributes.len()
+        )));
+    }
+    for (name, value) in &item.attributes {
+        length("an attribute's name", name, ATTRIBUTE_NAME_MAX)?;
+        if !within(value, ATTRIBUTE_VALUE_MAX) {
+            let shown: String = name.chars().take(40).collect();
+            return Err(StoreError::Invalid(format!(
+                "the attribute {shown:?} has {} characters (at most {ATTRIBUTE_VALUE_MAX})",
+                value.chars().count()
+            )));
+        }
+        total += (name.len() + value.len()) as u64;
+    }
+    if total > ITEM_MAX {
+        return Err(StoreError::Invalid(format!(
+            "a content item takes {total} bytes of text (at most {ITEM_MAX})"
+        )));
+    }
+    Ok(())
+}
+
+/// An import batch's changes: every upsert a valid [`content`] item, every tombstone a
+/// valid external id.
+pub(crate) fn changes(changes: &[ImportChange]) -> Result<()> {
+    for change in changes {
+        match change {
+            ImportChange::Upsert(item) => content(item)?,
+            ImportChange::Delete { external_id: id } => external_id(id)?,
+        }
+    }
+    Ok(())
+}
+
+/// A partner as stored: its name, an http(s) URL, its key and public key within their
+/// maxima.
+pub(crate) fn partner(partner: &NewPartner) -> Result<String> {
+    let name = name("partner", &partner.name)?;
+    bytes("the partner's URL", &partner.url, URL_MAX)?;
+    bytes("the partner's API key", &partner.api_key, PARTNER_KEY_MAX)?;
+    bytes(
+        "the partner's public key",
+        &partner.public_key,
+        PARTNER_KEY_MAX,
+    )?;
+    Ok(name)
+}
+
+/// A feed cursor as stored (a partner's, read from its pages).
+pub(crate) fn cursor(cursor: &str) -> Result<&str> {
+    bytes("a feed cursor", cursor, CURSOR_MAX)?;
+    Ok(cursor)
+}
+
+/// What a fetch gave, as recorded: its media type and error within their maxima.
+pub(crate) fn fetch_outcome(outcome: &FetchOutcome) -> Result<()> {
+    match outcome {
+        FetchOutcome::Fetched { media_type, .. } => {
+            length("the media type", media_type, MEDIA_TYPE_MAX)
+        }
+        FetchOutcome::Failed { error, .. } => length("the fetch error", error, FETCH_ERROR_MAX),
+    }
 }
 
 /// The action of a logged read: `read.<what>`.
@@ -203,6 +403,138 @@ mod tests {
         }
         assert!(note(&"n".repeat(2000)).is_ok());
         assert!(note(&"n".repeat(2001)).is_err());
+    }
+
+    #[test]
+    fn descriptions() {
+        let check =
+            |text: &str, ok: bool| assert_eq!(description(text).is_ok(), ok, "{}", text.len());
+        check("", true);
+        check(&"d".repeat(DESCRIPTION_MAX), true);
+        check(&"é".repeat(DESCRIPTION_MAX), true);
+        check(&"d".repeat(DESCRIPTION_MAX + 1), false);
+        check(&"d".repeat(200 << 20), false);
+    }
+
+    #[test]
+    fn content_items() {
+        use crate::model::{ListLabel, Signal, SignalKind};
+        let signal = |kind, value: &str| Signal {
+            kind,
+            value: value.to_owned(),
+        };
+        let base = || NewContent {
+            signals: vec![signal(SignalKind::Md5, &"a".repeat(32))],
+            source: "api".into(),
+            ..NewContent::default()
+        };
+        let check = |change: &dyn Fn(&mut NewContent), ok: bool| {
+            let mut item = base();
+            change(&mut item);
+            let result = content(&item);
+            assert_eq!(result.is_ok(), ok, "{result:?}");
+            if let Err(error) = result {
+                // The message names the field and its maximum, never the text.
+                assert!(error.to_string().len() < 200, "{error}");
+            }
+        };
+        check(&|_| {}, true);
+        check(&|i| i.source = "s".repeat(SOURCE_MAX), true);
+        check(&|i| i.source = "s".repeat(SOURCE_MAX + 1), false);
+        check(&|i| i.external_id = Some("x".repeat(EXTERNAL_ID_MAX)), true);
+        check(
+            &|i| i.external_id = Some("x".repeat(EXTERNAL_ID_MAX + 1)),
+            false,
+        );
+        check(&|i| i.external_id = Some(String::new()), false);
+        check(
+            &|i| i.signals = vec![signal(SignalKind::Photodna, &"p".repeat(PHOTODNA_MAX))],
+            true,
+        );
+        check(
+            &|i| i.signals = vec![signal(SignalKind::Photodna, &"p".repeat(PHOTODNA_MAX + 1))],
+            false,
+        );
+        check(
+            &|i| i.signals = vec![signal(SignalKind::Md5, "a"); SIGNALS_MAX],
+            true,
+        );
+        check(
+            &|i| i.signals = vec![signal(SignalKind::Md5, "a"); SIGNALS_MAX + 1],
+            false,
+        );
+        let label = |scheme: &str, profile: Option<&str>, label: &str| ListLabel {
+            scheme: scheme.to_owned(),
+            profile: profile.map(str::to_owned),
+            label: label.to_owned(),
+        };
+        check(&|i| i.label = Some(label("vics", Some("US"), "1")), true);
+        check(
+            &|i| i.label = Some(label(&"s".repeat(33), None, "1")),
+            false,
+        );
+        check(
+            &|i| i.label = Some(label("vics", Some(&"p".repeat(101)), "1")),
+            false,
+        );
+        check(
+            &|i| i.label = Some(label("vics", None, &"l".repeat(201))),
+            false,
+        );
+        let attribute = |name: &str, value: &str| (name.to_owned(), value.to_owned());
+        check(
+            &|i| i.attributes = vec![attribute("Series", "x"); ATTRIBUTES_MAX],
+            true,
+        );
+        check(
+            &|i| i.attributes = vec![attribute("Series", "x"); ATTRIBUTES_MAX + 1],
+            false,
+        );
+        check(
+            &|i| i.attributes = vec![attribute(&"n".repeat(201), "x")],
+            false,
+        );
+        check(
+            &|i| i.attributes = vec![attribute("Notes", &"v".repeat(ATTRIBUTE_VALUE_MAX))],
+            true,
+        );
+        check(
+            &|i| i.attributes = vec![attribute("Notes", &"v".repeat(ATTRIBUTE_VALUE_MAX + 1))],
+            false,
+        );
+        // Each field within its maximum, all of them together over the item's.
+        let big = "v".repeat(ATTRIBUTE_VALUE_MAX);
+        check(
+            &|i| i.attributes = vec![attribute("Notes", &big); ATTRIBUTES_MAX],
+            ITEM_MAX >= (ATTRIBUTES_MAX * (ATTRIBUTE_VALUE_MAX + 5)) as u64,
+        );
+        check(
+            &|i| i.signals = vec![signal(SignalKind::Vpdq, &"[".repeat(ITEM_MAX as usize))],
+            false,
+        );
+    }
+
+    #[test]
+    fn partners_cursors_and_fetches() {
+        let partner = |url: &str, key: &str| NewPartner {
+            name: "A".into(),
+            url: url.into(),
+            api_key: key.into(),
+            public_key: "ab".repeat(32),
+            bank: crate::model::BankId(1),
+        };
+        assert!(super::partner(&partner("https://a.example", "ward_k")).is_ok());
+        assert!(super::partner(&partner(&"u".repeat(URL_MAX + 1), "k")).is_err());
+        assert!(super::partner(&partner("https://a", &"k".repeat(PARTNER_KEY_MAX + 1))).is_err());
+        assert!(cursor("123").is_ok());
+        assert!(cursor(&"9".repeat(CURSOR_MAX + 1)).is_err());
+        let failed = |error: String| FetchOutcome::Failed {
+            error,
+            refused: false,
+            retry_at: None,
+        };
+        assert!(fetch_outcome(&failed("timed out".into())).is_ok());
+        assert!(fetch_outcome(&failed("e".repeat(FETCH_ERROR_MAX + 1))).is_err());
     }
 
     #[test]

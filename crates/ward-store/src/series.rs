@@ -132,12 +132,6 @@ pub struct SeriesQuery {
     pub limit: u32,
 }
 
-/// The most series one query lists.
-pub const SERIES_PAGE_MAX: u32 = 1000;
-
-/// The most items one split may name.
-pub const SPLIT_MAX: usize = 100_000;
-
 /// What the keeper reloads its engine from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeriesKeeping {
@@ -467,7 +461,7 @@ macro_rules! series_methods {
                 Some(true) => 2,
             };
             let after = query.after.map_or(-1, |a| a.0);
-            let limit = query.limit.min(crate::series::SERIES_PAGE_MAX);
+            let limit = query.limit.min(crate::rules::SERIES_PAGE_MAX);
             let banks = match &query.scope {
                 BankScope::All => {
                     let rows: Vec<crate::series::SeriesRow> =
@@ -697,10 +691,10 @@ macro_rules! series_methods {
                     ("merge", Some(with.0), String::new())
                 }
                 SeriesRequest::Split { members } => {
-                    if members.is_empty() || members.len() > crate::series::SPLIT_MAX {
+                    if members.is_empty() || members.len() > crate::rules::SPLIT_MAX {
                         return Err(StoreError::Invalid(format!(
                             "a split names 1 to {} items, not {}",
-                            crate::series::SPLIT_MAX,
+                            crate::rules::SPLIT_MAX,
                             members.len()
                         )));
                     }

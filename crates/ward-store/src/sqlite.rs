@@ -325,6 +325,7 @@ impl Store for SqliteStore {
         let distance = rules::distance(bank.distance)?;
         let shared_with = rules::shared_with(&bank.shared_with)?;
         let dispute_limit = rules::dispute_limit(bank.dispute_limit)?;
+        rules::description(&bank.description)?;
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         require_org(&mut tx, bank.org).await?;
@@ -417,6 +418,11 @@ impl Store for SqliteStore {
             .map(rules::shared_with)
             .transpose()?;
         let dispute_limit = update.dispute_limit.map(rules::dispute_limit).transpose()?;
+        update
+            .description
+            .as_deref()
+            .map(rules::description)
+            .transpose()?;
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         let before = live_bank(&mut tx, id).await?;
@@ -501,6 +507,7 @@ impl Store for SqliteStore {
         bank: BankId,
         items: &[NewContent],
     ) -> Result<Vec<ContentId>> {
+        items.iter().try_for_each(rules::content)?;
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         require_live_bank(&mut tx, bank).await?;

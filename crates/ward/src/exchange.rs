@@ -73,7 +73,17 @@ pub fn import(
                 }
                 let message = match record {
                     Ok(record) => {
+                        let position = record.position;
                         let change = change(record, &source);
+                        // A record the store's rules refuse (a field over its maximum) is
+                        // reported as malformed here, so that it does not fail its batch.
+                        if let Err(reason) = within_rules(&change) {
+                            let error = RecordError::Malformed { position, reason };
+                            return match sender.send(Message::Malformed(error)) {
+                                Ok(()) => ControlFlow::Continue(()),
+                                Err(_) => ControlFlow::Break(()),
+                            };
+                        }
                         batch_bytes += size_of_change(&change);
                         batch.push(change);
                         if batch.len() < BATCH && batch_bytes < BATCH_BYTES {
@@ -122,6 +132,19 @@ pub fn import(
         let _ = parser.join();
     });
     report
+}
+
+/// Whether the store takes `change` (its item, or its tombstone's id) by its rules, else
+/// why not.
+fn within_rules(change: &ImportChange) -> Result<(), String> {
+    let checked = match change {
+        ImportChange::Upsert(item) => ward_store::rules::content(item),
+        ImportChange::Delete { external_id } => ward_store::rules::external_id(external_id),
+    };
+    checked.map_err(|error| match error {
+        StoreError::Invalid(reason) => reason,
+        other => other.to_string(),
+    })
 }
 
 /// About what a change takes in memory.

@@ -380,14 +380,17 @@ fn change(entry: &Value, partner: &str) -> anyhow::Result<ImportChange> {
             if let Some(status) = entry["opinion_status"].as_str() {
                 attributes.push(("origin_opinion_status".into(), status.to_owned()));
             }
-            Ok(ImportChange::Upsert(NewContent {
+            let item = NewContent {
                 signals,
                 assessment,
                 source: format!("sync:{partner}"),
                 external_id: Some(external_id),
                 label,
                 attributes,
-            }))
+            };
+            // Within the store's rules, or the page is refused saying which entry and why.
+            ward_store::rules::content(&item).map_err(|e| anyhow!("content {id}: {e}"))?;
+            Ok(ImportChange::Upsert(item))
         }
         other => bail!("content {id}: unknown op {other:?}"),
     }

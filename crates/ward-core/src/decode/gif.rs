@@ -61,6 +61,31 @@ pub(super) fn decode(
     Ok((Picture::new(width as u32, height as u32, pixels)?, None))
 }
 
+/// The screen's dimensions and the memory decoding the first frame takes: the frame's
+/// indices as decoded, the screen's indices and their RGB colours.
+pub(super) fn plan(bytes: &[u8], options: &DecodeOptions) -> Result<(u32, u32, u64)> {
+    let mut gif_options = gif::DecodeOptions::new();
+    gif_options.set_color_output(gif::ColorOutput::Indexed);
+    let frame_limit = NonZeroU64::new(options.max_pixels.max(1)).expect("at least 1");
+    gif_options.set_memory_limit(gif::MemoryLimit::Bytes(frame_limit));
+    let mut decoder = gif_options
+        .read_info(Cursor::new(bytes))
+        .map_err(gif_error)?;
+    let (width, height) = (u64::from(decoder.width()), u64::from(decoder.height()));
+    check_size(width, height, options)?;
+    let frame = match decoder.next_frame_info().map_err(gif_error)? {
+        Some(frame) => u64::from(frame.width) * u64::from(frame.height),
+        None => 0,
+    };
+    // The decoder's tables and buffers besides the frame.
+    let decoder_own = 64 << 10;
+    Ok((
+        width as u32,
+        height as u32,
+        frame + width * height * 4 + decoder_own,
+    ))
+}
+
 fn gif_error(error: gif::DecodingError) -> Error {
     match error {
         gif::DecodingError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {

@@ -207,6 +207,52 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Picture> {
     })
 }
 
+/// What decoding a file will take, read from its headers alone: no pixel is decoded and no
+/// pixel buffer allocated. A server admits decodes within a memory budget by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodePlan {
+    pub format: ImageFormat,
+    pub width: u32,
+    pub height: u32,
+    /// The most bytes [`decode`] holds at once for this file (pixel buffers and the
+    /// decoder's own), besides the file's bytes: an upper bound, for the colour type, bit
+    /// depth, sampling and scans the headers declare.
+    pub memory: u64,
+}
+
+/// Reads the headers of an image file held in memory: its format, its dimensions (refused
+/// over the pixel limit, as [`decode`] refuses them) and the memory decoding it takes. A
+/// file whose headers are damaged gets the error [`decode`] would give for them.
+pub fn plan(bytes: &[u8], options: &DecodeOptions) -> Result<DecodePlan> {
+    if bytes.is_empty() {
+        return Err(Error::Empty);
+    }
+    let format = ImageFormat::sniff(bytes).ok_or(Error::UnsupportedFormat)?;
+    let planned = catch_unwind(AssertUnwindSafe(|| match format {
+        ImageFormat::Jpeg => jpeg::plan(bytes, options),
+        ImageFormat::Gif => gif::plan(bytes, options),
+        ImageFormat::Png | ImageFormat::WebP | ImageFormat::Bmp | ImageFormat::Tiff => {
+            plan_with_image(format, bytes, options)
+        }
+    }));
+    let (width, height, mut memory) = planned.unwrap_or_else(|_| {
+        Err(Error::Corrupt {
+            format: format.name(),
+            message: "decoder failed".into(),
+        })
+    })?;
+    if options.exif_orient {
+        // A turned picture is a copy of the decoded one.
+        memory += u64::from(width) * u64::from(height) * 3;
+    }
+    Ok(DecodePlan {
+        format,
+        width,
+        height,
+        memory,
+    })
+}
+
 /// Refuses dimensions over the limit; called before any pixel buffer exists.
 pub(crate) fn check_size(width: u64, height: u64, options: &DecodeOptions) -> Result<()> {
     if width == 0 || height == 0 {
@@ -239,12 +285,12 @@ fn decode_format(
     }
 }
 
-/// PNG, WebP, BMP and TIFF through the `image` crate's decoders.
-fn decode_with_image(
+/// The `image` crate's decoder of a PNG, WebP, BMP or TIFF file, its headers read.
+fn image_decoder<'a>(
     format: ImageFormat,
-    bytes: &[u8],
+    bytes: &'a [u8],
     options: &DecodeOptions,
-) -> Result<(Picture, Option<Orientation>)> {
+) -> Result<impl ImageDecoder + 'a> {
     let image_format = match format {
         ImageFormat::Png => image::ImageFormat::Png,
         ImageFormat::WebP => image::ImageFormat::WebP,
@@ -252,13 +298,56 @@ fn decode_with_image(
         ImageFormat::Tiff => image::ImageFormat::Tiff,
         ImageFormat::Jpeg | ImageFormat::Gif => unreachable!("decoded by their own modules"),
     };
-    let fail = |e: ImageError| image_error(format, e);
     let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);
     let mut limits = Limits::default();
     // Room for the largest allowed picture at 16 bits per sample with alpha, and no more.
     limits.max_alloc = Some(options.max_pixels.saturating_mul(8).max(64 << 20));
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(fail)?;
+    reader.into_decoder().map_err(|e| image_error(format, e))
+}
+
+/// The dimensions of a PNG, WebP, BMP or TIFF file and the memory decoding it takes: the
+/// decoder's buffer in the file's own colour type and depth, the RGB (or grey) picture
+/// made from it, and what the format's decoder holds besides (a TIFF strip, which may be
+/// the whole picture; WebP's lossless ARGB pixels; a few rows of a PNG).
+fn plan_with_image(
+    format: ImageFormat,
+    bytes: &[u8],
+    options: &DecodeOptions,
+) -> Result<(u32, u32, u64)> {
+    let decoder = image_decoder(format, bytes, options)?;
+    let (width, height) = decoder.dimensions();
+    check_size(u64::from(width), u64::from(height), options)?;
+    let pixels = u64::from(width) * u64::from(height);
+    let native = decoder.total_bytes();
+    let channels = if decoder.color_type().has_color() {
+        3
+    } else {
+        1
+    };
+    // A buffer already in 8-bit RGB or grey becomes the picture without a copy.
+    let converted = if native == pixels * channels {
+        0
+    } else {
+        pixels * channels
+    };
+    let row = native / u64::from(height.max(1));
+    let extra = match format {
+        ImageFormat::Tiff => native,
+        ImageFormat::WebP => pixels * 4,
+        _ => 8 * row,
+    };
+    Ok((width, height, native + converted + extra + (1 << 20)))
+}
+
+/// PNG, WebP, BMP and TIFF through the `image` crate's decoders.
+fn decode_with_image(
+    format: ImageFormat,
+    bytes: &[u8],
+    options: &DecodeOptions,
+) -> Result<(Picture, Option<Orientation>)> {
+    let fail = |e: ImageError| image_error(format, e);
+    let mut decoder = image_decoder(format, bytes, options)?;
     let (width, height) = decoder.dimensions();
     check_size(u64::from(width), u64::from(height), options)?;
     let orientation = if options.exif_orient {

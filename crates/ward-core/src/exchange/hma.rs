@@ -31,7 +31,7 @@
 //! [`RecordError::Fatal`](super::RecordError::Fatal). HMA signal types have one signal per
 //! content item, so the writer refuses an item with two of one type.
 
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, BufRead, Write};
 
 use serde_json::{Map, Value, json};
 
@@ -50,7 +50,7 @@ pub fn read(mut input: impl BufRead, each: &mut Each<'_>) -> Summary {
     let mut records = 0;
     loop {
         line += 1;
-        let read = match read_line(&mut input, &mut buffer) {
+        let read = match super::read_line(&mut input, &mut buffer) {
             Ok(None) => break,
             Ok(Some(read)) => read,
             Err(error) => {
@@ -96,36 +96,6 @@ pub fn read(mut input: impl BufRead, each: &mut Each<'_>) -> Summary {
         }
     }
     sink.summary()
-}
-
-/// Reads a line into `buffer` without its end: `None` at the end of the input,
-/// `Some(false)` for a line longer than [`MAX_RECORD`] (read and dropped, never held whole).
-fn read_line(input: &mut impl BufRead, buffer: &mut Vec<u8>) -> io::Result<Option<bool>> {
-    buffer.clear();
-    let limit = MAX_RECORD + 1;
-    let read = input.by_ref().take(limit).read_until(b'\n', buffer)?;
-    if read == 0 {
-        return Ok(None);
-    }
-    if buffer.last() == Some(&b'\n') {
-        buffer.pop();
-        if buffer.last() == Some(&b'\r') {
-            buffer.pop();
-        }
-        return Ok(Some(buffer.len() as u64 <= MAX_RECORD));
-    }
-    if read as u64 == limit {
-        loop {
-            buffer.clear();
-            let read = input.by_ref().take(limit).read_until(b'\n', buffer)?;
-            if read == 0 || buffer.last() == Some(&b'\n') {
-                break;
-            }
-        }
-        buffer.clear();
-        return Ok(Some(false));
-    }
-    Ok(Some(true))
 }
 
 /// The external id and item of one line.

@@ -1,5 +1,7 @@
-//! The input of the JSON and XML readers, wrapped to know where reading is: the line reached,
-//! a cap on the bytes of one record, and a UTF-8 byte-order mark dropped.
+//! The input of the streamed readers, and the one bound on a record: [`MAX_RECORD`] bytes
+//! for a line of a list (plain, CSV, HMA's JSON lines, the API's NDJSON: [`read_line`]) and
+//! for a record of a JSON or XML document ([`Tracked`]: the line reached, the record's
+//! budget, and a UTF-8 byte-order mark dropped).
 //!
 //! The parsers own the reader they are given, so what the wrapper learns is shared with the
 //! reader's code through a [`Progress`] behind an `Rc`.
@@ -8,10 +10,42 @@ use std::cell::Cell;
 use std::io::{self, BufRead, Read};
 use std::rc::Rc;
 
-/// The most bytes one record may take (an element of a JSON array, an XML entry). Reading
-/// stops there: the parsers hold a record whole, so this bounds the memory a hostile file can
-/// ask for. A real record takes a few kilobytes.
+/// The most bytes one record may take, in every streamed format: a line of a list (without
+/// its line feed), an element of a JSON array, an XML entry. The readers hold a record whole,
+/// so this bounds the memory a hostile file can ask for. A real record takes a few kilobytes;
+/// a vPDQ signal about 85 bytes per hashed frame (1.3 MB for four hours at a frame a second,
+/// 9 MB for an hour of every frame at 30 per second).
 pub const MAX_RECORD: u64 = 16 * 1024 * 1024;
+
+/// Reads the next line of `input` into `buffer`, without its line feed (a carriage return
+/// before it stays): `Ok(None)` at the end of the input, `Ok(Some(false))` for a line longer
+/// than [`MAX_RECORD`] bytes, which is read to its end a piece at a time and dropped (never
+/// held whole), else `Ok(Some(true))`. The last line needs no line feed.
+pub fn read_line(input: &mut impl BufRead, buffer: &mut Vec<u8>) -> io::Result<Option<bool>> {
+    buffer.clear();
+    // A whole line and its line feed; a piece this long without one is too long.
+    let limit = MAX_RECORD + 1;
+    let read = input.by_ref().take(limit).read_until(b'\n', buffer)?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if buffer.last() == Some(&b'\n') {
+        buffer.pop();
+        return Ok(Some(true));
+    }
+    if read as u64 == limit {
+        loop {
+            buffer.clear();
+            let read = input.by_ref().take(limit).read_until(b'\n', buffer)?;
+            if read == 0 || buffer.last() == Some(&b'\n') {
+                break;
+            }
+        }
+        buffer.clear();
+        return Ok(Some(false));
+    }
+    Ok(Some(true))
+}
 
 /// What the reader has seen so far, as the parsers' callers see it.
 #[derive(Debug)]
@@ -161,6 +195,44 @@ mod tests {
             assert_eq!(read_all(b"", capacity), (Vec::new(), 1));
             assert_eq!(read_all(b"\xef\xbb", capacity), (Vec::new(), 1));
         }
+    }
+
+    /// Every line of `input` read through a small buffer: its length, or `None` when too long.
+    fn lines(input: &[u8]) -> Vec<Option<usize>> {
+        let mut reader = io::BufReader::with_capacity(1000, input);
+        let mut buffer = Vec::new();
+        let mut out = Vec::new();
+        while let Some(kept) = read_line(&mut reader, &mut buffer).unwrap() {
+            out.push(kept.then_some(buffer.len()));
+            assert!(buffer.capacity() as u64 <= 2 * (MAX_RECORD + 1));
+        }
+        out
+    }
+
+    #[test]
+    fn bounds_a_line() {
+        let max = MAX_RECORD as usize;
+        let line = |length: usize, end: &str| {
+            let mut bytes = vec![b'x'; length];
+            bytes.extend_from_slice(end.as_bytes());
+            bytes
+        };
+        let check = |input: Vec<u8>, expected: &[Option<usize>]| {
+            assert_eq!(lines(&input), expected, "{} bytes", input.len());
+        };
+        check(Vec::new(), &[]);
+        check(line(0, "\n"), &[Some(0)]);
+        check(line(3, "\r\n"), &[Some(4)]);
+        check(line(max, "\n"), &[Some(max)]);
+        check(line(max, ""), &[Some(max)]);
+        check(line(max + 1, "\n"), &[None]);
+        check(line(max + 1, ""), &[None]);
+        check(line(max + 2, ""), &[None]);
+        // A line of three records' length without a line feed, then a short one: the long
+        // one is dropped, the next is read.
+        let mut input = line(3 * max, "\n");
+        input.extend(line(5, "\n"));
+        check(input, &[None, Some(5)]);
     }
 
     #[test]

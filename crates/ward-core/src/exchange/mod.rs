@@ -38,7 +38,7 @@ pub mod referral;
 pub mod stopncii;
 pub mod vics;
 
-pub use input::MAX_RECORD;
+pub use input::{MAX_RECORD, read_line};
 
 /// The formats `ward import` reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

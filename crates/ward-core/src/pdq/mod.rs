@@ -153,6 +153,20 @@ pub struct PdqSignal {
 
 /// Hashes `picture` with `pipeline`.
 pub fn hash(picture: &Picture, pipeline: Pipeline) -> PdqSignal {
+    hash_inner(picture, pipeline)
+}
+
+/// The most bytes hashing a `width` by `height` picture holds besides the picture: rows
+/// stream through the passes, and only the column pass keeps `window + 1` rows of floats
+/// (about a 32nd of the pixels' count in bytes), with a few rows in flight and small
+/// fixed buffers.
+pub fn memory(width: u32, height: u32) -> u64 {
+    let width = u64::from(width);
+    let window = jarosz::window_size(height as usize) as u64;
+    4 * width * (window + 1) + 256 * width + (1 << 20)
+}
+
+fn hash_inner(picture: &Picture, pipeline: Pipeline) -> PdqSignal {
     let dct = PdqDct::compute(picture, pipeline);
     PdqSignal {
         hash: dct.hash(),

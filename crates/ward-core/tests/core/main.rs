@@ -3,6 +3,7 @@
 mod bad_input;
 mod exchange;
 mod golden;
+mod memory;
 mod tidy;
 mod video;
 

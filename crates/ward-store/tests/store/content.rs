@@ -5,7 +5,7 @@ use ward_core::categories::{Activity, AgeGroup, Assessment};
 use ward_store::*;
 
 use crate::assert_fails;
-use crate::harness::{RawSql, item, md5, operator, pdq, setup};
+use crate::harness::{RawSql, item, md5, new_bank, operator, pdq, setup};
 
 pub async fn content_round_trip(store: &impl Store) {
     let s = setup(store, "Hotline").await;
@@ -357,4 +357,87 @@ pub async fn assessments(store: &impl Store) {
     }
     store.set_assessment(&s.actor, id, None).await.unwrap();
     assert_eq!(store.content(id).await.unwrap().unwrap().assessment, None);
+}
+
+/// Text over its maximum is refused by both backends on every path in (a bank, its update,
+/// content added or imported, a partner), and nothing of it is stored.
+pub async fn text_over_its_maximum_is_refused(store: &impl Store) {
+    let s = setup(store, "Hotline").await;
+    let long = "d".repeat(rules::DESCRIPTION_MAX + 1);
+    let bank = NewBank {
+        description: long.clone(),
+        ..new_bank("LONG", s.org.id)
+    };
+    assert_fails!(
+        store.create_bank(&s.actor, &bank).await,
+        StoreError::Invalid(_)
+    );
+    let update = BankUpdate {
+        description: Some(long),
+        ..BankUpdate::default()
+    };
+    assert_fails!(
+        store.update_bank(&s.actor, s.bank.id, &update).await,
+        StoreError::Invalid(_)
+    );
+    let bad = NewContent {
+        attributes: vec![("Notes".into(), "v".repeat(rules::ATTRIBUTE_VALUE_MAX + 1))],
+        ..item(vec![pdq(1)])
+    };
+    assert_fails!(
+        store
+            .add_content(&s.actor, s.bank.id, &[item(vec![pdq(2)]), bad.clone()])
+            .await,
+        StoreError::Invalid(_)
+    );
+    let keyed = NewContent {
+        external_id: Some("x".repeat(rules::EXTERNAL_ID_MAX + 1)),
+        ..item(vec![pdq(3)])
+    };
+    for change in [ImportChange::Upsert(bad), ImportChange::Upsert(keyed)] {
+        assert_fails!(
+            store.import_content(&s.actor, s.bank.id, &[change]).await,
+            StoreError::Invalid(_)
+        );
+    }
+    let partner = NewPartner {
+        name: "P".into(),
+        url: format!("https://{}", "u".repeat(rules::URL_MAX)),
+        api_key: "ward_k".into(),
+        public_key: "ab".repeat(32),
+        bank: s.bank.id,
+    };
+    assert_fails!(
+        store.add_partner(&s.actor, &partner).await,
+        StoreError::Invalid(_)
+    );
+    // Nothing of it was stored.
+    assert!(
+        store
+            .bank_contents(s.bank.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let banks = store.banks().await.unwrap();
+    assert_eq!(banks.len(), 1);
+    assert_eq!(banks[0].description, "");
+    assert!(store.partners().await.unwrap().is_empty());
+    // At their maxima, they are taken.
+    let bank = NewBank {
+        description: "é".repeat(rules::DESCRIPTION_MAX),
+        ..new_bank("AT_MAX", s.org.id)
+    };
+    let made = store.create_bank(&s.actor, &bank).await.unwrap();
+    assert_eq!(made.description.chars().count(), rules::DESCRIPTION_MAX);
+    let full = NewContent {
+        attributes: vec![("Notes".into(), "v".repeat(rules::ATTRIBUTE_VALUE_MAX))],
+        external_id: Some("x".repeat(rules::EXTERNAL_ID_MAX)),
+        ..item(vec![pdq(4)])
+    };
+    let counts = store
+        .import_content(&s.actor, s.bank.id, &[ImportChange::Upsert(full)])
+        .await
+        .unwrap();
+    assert_eq!(counts.added, 1);
 }

@@ -67,6 +67,7 @@ conformance!(
     content::add_is_all_or_nothing,
     content::enable_disable_remove,
     content::assessments,
+    content::text_over_its_maximum_is_refused,
     opinions::opinions,
     feed::feed_order_and_latest_state,
     feed::feed_follows_concurrent_writers,

@@ -109,7 +109,7 @@ enum Command {
     /// Data is kept in SQLite under --data-dir by default; with --database-url
     /// postgres://… several `ward serve` nodes share one PostgreSQL and each keeps its match
     /// index current from it. Make the first key with `ward admin`.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
 
     /// Manage organisations and API keys directly in the store (the same --data-dir or
     /// --database-url as `ward serve`; the service may be running).
@@ -546,10 +546,45 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub store: StoreArgs,
 
-    /// The largest request body in MiB (media uploads); bulk imports stream and are not
-    /// limited.
+    /// The largest upload in MiB (a multipart body of media); larger ones get 413. Bulk
+    /// imports stream, bounded a record (16 MiB) at a time.
     #[arg(long, value_name = "MIB", default_value_t = 256, value_parser = value_parser!(u64).range(1..=65536))]
     pub body_limit: u64,
+
+    /// The largest body of every other request (JSON, forms) in KiB; larger ones get 413.
+    #[arg(long, value_name = "KIB", default_value_t = 2048, value_parser = value_parser!(u64).range(16..=1048576))]
+    pub json_limit: u64,
+
+    /// The memory media being hashed may hold at once, in MiB: uploads' and fetched bytes,
+    /// decodes (planned from each picture's header) and video workers. A request that
+    /// finds none free waits --hash-wait, then gets 503 with Retry-After; one that needs
+    /// more than all of it gets 413.
+    #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = value_parser!(u64).range(16..=1048576))]
+    pub hash_memory: u64,
+
+    /// Seconds a request waits for hashing memory before it gets 503.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = value_parser!(u64).range(0..=600))]
+    pub hash_wait: u64,
+
+    /// Seconds a client has to send a request's head (its request line and headers), from
+    /// its connection or the head's first byte; then the connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+
+    /// Seconds a kept-alive connection may stay idle between requests.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = value_parser!(u64).range(1..=3600))]
+    pub idle_timeout: u64,
+
+    /// Seconds within which a request body must bring 64 KiB (or its end), and a client must
+    /// read some of a response; then the connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = value_parser!(u64).range(1..=3600))]
+    pub body_timeout: u64,
+
+    /// The most connections open at once; at the cap a new one closes the connection that
+    /// has waited longest without a request. Lowered to fit the open-file limit (raised to
+    /// its hard limit at start) less 128 files for the rest of the node.
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = value_parser!(u64).range(16..=1048576))]
+    pub max_connections: u64,
 
     /// How often to pull the feeds of partners (`ward sync add`), in seconds; 0 pulls only
     /// when `ward sync run` is run.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::ServeArgs;
 use crate::fetch::FetchConfig;
+use crate::serve::connections::ConnectionLimits;
 use crate::serve::evidence::EvidenceKey;
 use crate::serve::intake::IntakeConfig;
 use crate::serve::notices::NoticeConfig;
@@ -52,6 +53,15 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         database_url: args.store.database_url.clone(),
         config: Config {
             body_limit: (args.body_limit as usize) << 20,
+            json_limit: (args.json_limit as usize) << 10,
+            hash_memory: args.hash_memory << 20,
+            hash_wait: Duration::from_secs(args.hash_wait),
+            connections: ConnectionLimits {
+                header_timeout: Duration::from_secs(args.header_timeout),
+                idle_timeout: Duration::from_secs(args.idle_timeout),
+                body_timeout: Duration::from_secs(args.body_timeout),
+                max_connections: args.max_connections as usize,
+            },
             video: args.video.options(),
             sync_interval: (args.sync_interval > 0)
                 .then(|| Duration::from_secs(args.sync_interval)),

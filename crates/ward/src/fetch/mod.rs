@@ -46,6 +46,8 @@ pub enum FetchError {
     BadRedirect,
     #[error("the answer is larger than {0} bytes")]
     TooLarge(u64),
+    #[error("no memory to hold an answer of {0} bytes")]
+    NoRoom(u64),
     #[error("no complete answer within {0:?}")]
     TimedOut(Duration),
     #[error("{0}")]
@@ -112,6 +114,25 @@ impl Resolve for SystemResolver {
     }
 }
 
+/// Memory for a body as it arrives (the service's hashing budget): the fetcher asks for
+/// room before it holds more bytes, and fails the fetch when it gets none.
+pub trait Room: Send {
+    /// Makes room for `bytes` in all; `false` when there is none.
+    fn grow_to(&mut self, bytes: u64) -> Pin<Box<dyn Future<Output = bool> + Send + '_>>;
+}
+
+/// No budget: room for anything within the fetcher's own size limit.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub struct Unbounded;
+
+#[cfg(test)]
+impl Room for Unbounded {
+    fn grow_to(&mut self, _: u64) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
+        Box::pin(std::future::ready(true))
+    }
+}
+
 /// What a URL served.
 #[derive(Clone, Debug)]
 pub struct Fetched {
@@ -149,14 +170,21 @@ impl Fetcher {
     }
 
     /// Fetches `url`, following redirects under the guard.
+    #[cfg(test)]
     pub async fn fetch(&self, url: &str) -> Result<Fetched, FetchError> {
+        self.fetch_into(url, &mut Unbounded).await
+    }
+
+    /// Fetches `url`, following redirects under the guard, holding its body only in the
+    /// `room` given.
+    pub async fn fetch_into(&self, url: &str, room: &mut dyn Room) -> Result<Fetched, FetchError> {
         let limit = self.config.timeout;
-        tokio::time::timeout(limit, self.fetch_within(url))
+        tokio::time::timeout(limit, self.fetch_within(url, room))
             .await
             .map_err(|_| FetchError::TimedOut(limit))?
     }
 
-    async fn fetch_within(&self, url: &str) -> Result<Fetched, FetchError> {
+    async fn fetch_within(&self, url: &str, room: &mut dyn Room) -> Result<Fetched, FetchError> {
         let mut url = Url::parse(url.trim()).map_err(|e| FetchError::NotUrl(e.to_string()))?;
         let mut redirects = Vec::new();
         loop {
@@ -189,14 +217,32 @@ impl Fetcher {
             if response.content_length().is_some_and(|n| n > max) {
                 return Err(FetchError::TooLarge(max));
             }
-            let mut body = Vec::new();
+            // Room for the declared length at once, else as the body grows.
+            let mut body: Vec<u8> = Vec::new();
+            if let Some(length) = response.content_length() {
+                if !room.grow_to(length).await {
+                    return Err(FetchError::NoRoom(length));
+                }
+                body.reserve_exact(length as usize);
+            }
             while let Some(chunk) = response
                 .chunk()
                 .await
                 .map_err(|e| FetchError::Http(describe(&e)))?
             {
-                if body.len() as u64 + chunk.len() as u64 > max {
+                let needed = body.len() as u64 + chunk.len() as u64;
+                if needed > max {
                     return Err(FetchError::TooLarge(max));
+                }
+                if needed > body.capacity() as u64 {
+                    let capacity = needed
+                        .max(2 * body.capacity() as u64)
+                        .max(64 << 10)
+                        .min(max);
+                    if !room.grow_to(capacity).await {
+                        return Err(FetchError::NoRoom(capacity));
+                    }
+                    body.reserve_exact(capacity as usize - body.len());
                 }
                 body.extend_from_slice(&chunk);
             }

@@ -5,14 +5,13 @@ use std::str::FromStr as _;
 
 use ward_store::{ContentKind, NewReport};
 
-/// The most URLs one report names (the store's limit).
-pub const MAX_URLS: usize = 20;
-/// The longest URL, in bytes, once normalised (the store's limit).
-const MAX_URL: usize = 2048;
-/// The longest description, in characters (the store's limit).
-const MAX_DESCRIPTION: usize = 5000;
-/// The longest e-mail address (RFC 5321's path limit).
-const MAX_EMAIL: usize = 254;
+/// The store's limits, checked here first to tie each problem to its field: the most URLs
+/// one report names, the longest URL once normalised (bytes), description (characters)
+/// and e-mail address (bytes).
+pub use ward_store::rules::REPORT_URLS_MAX as MAX_URLS;
+use ward_store::rules::{
+    EMAIL_MAX as MAX_EMAIL, REPORT_DESCRIPTION_MAX as MAX_DESCRIPTION, URL_MAX as MAX_URL,
+};
 
 /// The form's fields as sent.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -13,10 +13,11 @@ use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ward_core::categories::{Activity, AgeGroup, Assessment};
+use ward_core::exchange::{MAX_RECORD, read_line};
 use ward_core::lists::{Hex64, ListError, ListReader, Signal, SignalType};
 use ward_store::{
     AuditQuery, Bank, BankId, BankKind, BankUpdate, Content, ContentId, NewBank, NewContent,
-    OpinionKind, OrgId, Role, Sharing, SignalKind, Store,
+    OpinionKind, OrgId, Role, Sharing, SignalKind, Store, rules,
 };
 
 use super::SharedState;
@@ -287,10 +288,11 @@ pub async fn add_content(
 pub fn stored_signal(signal_type: &str, value: &str) -> ApiResult<ward_store::Signal> {
     let value = value.trim();
     if signal_type.trim().eq_ignore_ascii_case("photodna") {
-        if value.is_empty() || value.len() > 4096 {
-            return Err(ApiError::bad_request(
-                "a photodna signal is 1 to 4096 characters",
-            ));
+        if value.is_empty() || value.len() > rules::PHOTODNA_MAX {
+            return Err(ApiError::bad_request(format!(
+                "a photodna signal is 1 to {} characters",
+                rules::PHOTODNA_MAX
+            )));
         }
         return Ok(ward_store::Signal {
             kind: SignalKind::Photodna,
@@ -529,7 +531,7 @@ pub async fn import_signals(
     let source = headers
         .get("x-ward-source")
         .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(200).collect::<String>())
+        .map(|s| s.chars().take(rules::SOURCE_MAX).collect::<String>())
         .unwrap_or_else(|| "api:import".into());
 
     // The body is read here and parsed on a blocking thread, a chunk at a time.
@@ -598,24 +600,33 @@ impl<'a> Import<'a> {
         self.finish()
     }
 
-    fn json_lines(mut self, reader: impl io::BufRead) -> ApiResult<Value> {
+    /// JSON lines, each held only up to the record bound (`MAX_RECORD`, 16 MiB): a longer
+    /// line is read past, and reported, without being kept.
+    fn json_lines(mut self, mut reader: impl io::BufRead) -> ApiResult<Value> {
         #[derive(Deserialize)]
         struct Line {
             signal_type: String,
             signal: String,
         }
-        for (number, line) in reader.lines().enumerate() {
-            let number = number as u64 + 1;
-            let line = match line {
-                Ok(line) => line,
+        let mut line = Vec::new();
+        let mut number = 0;
+        loop {
+            number += 1;
+            let kept = match read_line(&mut reader, &mut line) {
+                Ok(None) => break,
+                Ok(Some(kept)) => kept,
                 Err(error) => {
                     return self.fail(ApiError::bad_request(format!("line {number}: {error}")));
                 }
             };
-            if line.trim().is_empty() {
+            if !kept {
+                self.malformed(number, format!("longer than {} MiB", MAX_RECORD >> 20));
                 continue;
             }
-            let parsed = serde_json::from_str::<Line>(&line)
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let parsed = serde_json::from_slice::<Line>(&line)
                 .map_err(|e| e.to_string())
                 .and_then(|l| stored_signal(&l.signal_type, &l.signal).map_err(|e| e.message));
             match parsed {

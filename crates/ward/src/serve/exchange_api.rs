@@ -36,7 +36,7 @@ const ERRORS_SHOWN: usize = 100;
 /// Content items read from the store per page of an export.
 const EXPORT_PAGE: u32 = 1_000;
 /// The longest provenance source kept from `X-Ward-Source` or `source=`.
-const SOURCE_CHARS: usize = 200;
+const SOURCE_CHARS: usize = ward_store::rules::SOURCE_MAX;
 /// The longest text a draft takes from a query parameter.
 const DRAFT_FIELD_CHARS: usize = 2_048;
 

@@ -40,7 +40,7 @@
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
-use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
@@ -59,6 +59,7 @@ use ward_store::{
 use super::SharedState;
 use super::api::{store_signal, stored_signal};
 use super::auth::{AmbiguousName, Caller};
+use super::budget::{self, Patience, Reservation};
 use super::error::ApiError;
 use super::matching::{MATCHERS, MatchEntry, MediaKind, hash_bytes, match_signals};
 
@@ -66,8 +67,11 @@ use super::matching::{MATCHERS, MatchEntry, MediaKind, hash_bytes, match_signals
 pub fn routes() -> Router<SharedState> {
     Router::new()
         .route("/status", get(status))
-        .route("/h/hash", get(hash_url).post(hash_upload))
-        .route("/m/lookup", get(lookup_get).post(lookup_post))
+        .route("/h/hash", get(hash_url).post(hash_upload).layer(uploads()))
+        .route(
+            "/m/lookup",
+            get(lookup_get).post(lookup_post).layer(uploads()),
+        )
         .route("/m/raw_lookup", get(raw_lookup))
         .route("/m/compare", post(compare))
         .route("/c/banks", get(list_banks).post(create_bank))
@@ -75,8 +79,14 @@ pub fn routes() -> Router<SharedState> {
             "/c/bank/{name}",
             get(get_bank).put(update_bank).delete(delete_bank),
         )
-        .route("/c/bank/{name}/content", post(add_content))
+        .route("/c/bank/{name}/content", post(add_content).layer(uploads()))
         .route("/c/bank/{name}/signal", post(add_signals))
+}
+
+/// Routes that take media read their bodies within the upload limit themselves
+/// (`budget::Upload`), not the JSON limit every other route has.
+fn uploads() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::disable()
 }
 
 /// What HMA's similarity info prints for exact-match signal types (MD5 and other digests).
@@ -89,6 +99,8 @@ const COMPARE_PDQ_DISTANCE: u32 = 31;
 struct HmaError {
     status: StatusCode,
     message: String,
+    /// `Retry-After` seconds, for 503s.
+    retry_after: Option<u64>,
 }
 
 type HmaResult<T> = Result<T, HmaError>;
@@ -98,6 +110,7 @@ impl HmaError {
         HmaError {
             status,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -134,7 +147,10 @@ impl HmaError {
 
 impl From<ApiError> for HmaError {
     fn from(error: ApiError) -> HmaError {
-        HmaError::new(error.status, error.message)
+        HmaError {
+            retry_after: error.retry_after,
+            ..HmaError::new(error.status, error.message)
+        }
     }
 }
 
@@ -159,7 +175,13 @@ impl IntoResponse for HmaError {
         } else {
             self.message
         };
-        (self.status, Json(json!({ "message": message }))).into_response()
+        let mut response = (self.status, Json(json!({ "message": message }))).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -296,13 +318,15 @@ impl Kind {
     }
 }
 
-/// The one file of an HMA upload.
+/// The one file of an HMA upload, with the memory reserved for it.
 struct Upload {
     kind: Kind,
-    bytes: Vec<u8>,
+    bytes: Bytes,
+    held: Reservation,
 }
 
-/// Reads the multipart body: exactly one file, in a part named for its content type.
+/// Reads the multipart body: exactly one file, in a part named for its content type, within
+/// the node's upload limit and hashing budget.
 async fn read_upload(request: Request, state: &SharedState, missing: &str) -> HmaResult<Upload> {
     let is_multipart = request
         .headers()
@@ -312,25 +336,18 @@ async fn read_upload(request: Request, state: &SharedState, missing: &str) -> Hm
     if !is_multipart {
         return Err(HmaError::bad_request(missing));
     }
-    let mut multipart = Multipart::from_request(request, state)
-        .await
-        .map_err(|e| HmaError::new(e.status(), e.body_text()))?;
-    let part_error = |e: axum::extract::multipart::MultipartError| {
-        HmaError::new(e.status(), format!("multipart: {}", e.body_text()))
+    let mut upload = budget::Upload::open(
+        request,
+        state,
+        &state.hashing,
+        state.config.body_limit as u64,
+    )
+    .await?;
+    // As HMA (Flask) counts files: parts with a file name; plain form fields are ignored.
+    let is_file = |name: Option<&str>, file_name: Option<&str>| {
+        file_name.is_some() || Kind::from_field(name.unwrap_or_default()).is_some()
     };
-    let mut first: Option<(String, Bytes)> = None;
-    let mut files = 0;
-    while let Some(field) = multipart.next_field().await.map_err(part_error)? {
-        let name = field.name().unwrap_or_default().to_string();
-        // As HMA (Flask) counts files: parts with a file name; plain form fields are ignored.
-        if field.file_name().is_none() && Kind::from_field(&name).is_none() {
-            continue;
-        }
-        files += 1;
-        if first.is_none() {
-            first = Some((name, field.bytes().await.map_err(part_error)?));
-        }
-    }
+    let (first, files) = upload.first_file(is_file, true).await?;
     if files > 1 {
         return Err(HmaError::bad_request("Only one file allowed per request"));
     }
@@ -339,7 +356,8 @@ async fn read_upload(request: Request, state: &SharedState, missing: &str) -> Hm
         .ok_or_else(|| HmaError::bad_request(format!("no such content_type: '{name}'")))?;
     Ok(Upload {
         kind,
-        bytes: bytes.to_vec(),
+        bytes: Bytes::from(bytes),
+        held: upload.into_reservation(),
     })
 }
 
@@ -386,7 +404,9 @@ async fn hash(
     }
     let mut options = state.config.video.clone();
     options.trim_bars = trim_bars;
-    let hashed = hash_bytes(upload.bytes, options).await?;
+    let mut held = upload.held;
+    let hashed = hash_bytes(upload.bytes, &mut held, options, Patience::Request).await?;
+    drop(held);
     let (mut signals, trimmed) = match hashed.kind {
         MediaKind::Image { pdq, quality } => {
             let matchable = quality >= Quality::MATCHABLE;

@@ -17,6 +17,7 @@ use ward_core::pdq::Quality;
 use ward_core::video;
 use ward_store::{Actor, BankKind, Evidence, FetchOutcome, ReportedUrl, Store, Timestamp};
 
+use super::budget::{Patience, Reservation};
 use super::evidence::EvidenceKey;
 use super::matching::{self, MediaKind};
 use super::{AppState, SharedState};
@@ -95,11 +96,15 @@ pub async fn run_once(state: &SharedState) -> anyhow::Result<usize> {
         let state = Arc::clone(state);
         let fetcher = fetcher.clone();
         tasks.spawn(async move {
-            let outcome = outcome(&state, &fetcher, &url).await;
+            // What the URL served (and its sealed copy) is held in the node's hashing
+            // memory until it is recorded.
+            let mut held = state.hashing.empty();
+            let outcome = within_rules(outcome(&state, &fetcher, &url, &mut held).await);
             let recorded = state
                 .store
                 .record_fetch(&Actor::intake(), url.id, &outcome)
                 .await;
+            drop((outcome, held));
             (url.id, recorded)
         });
     }
@@ -115,14 +120,19 @@ pub async fn run_once(state: &SharedState) -> anyhow::Result<usize> {
 }
 
 /// What fetching, hashing and matching a reported URL gives.
-async fn outcome(state: &SharedState, fetcher: &Fetcher, url: &ReportedUrl) -> FetchOutcome {
+async fn outcome(
+    state: &SharedState,
+    fetcher: &Fetcher,
+    url: &ReportedUrl,
+    held: &mut Reservation,
+) -> FetchOutcome {
     let retry_at = Timestamp(Timestamp::now().0 + retry_wait(url.attempts).as_millis() as i64);
     let failed = |error: String| FetchOutcome::Failed {
         error,
         refused: false,
         retry_at: Some(retry_at),
     };
-    let fetched = match fetcher.fetch(&url.url).await {
+    let fetched = match fetcher.fetch_into(&url.url, held).await {
         Ok(fetched) => fetched,
         Err(error) => {
             let refused = error.is_refusal();
@@ -161,9 +171,14 @@ async fn outcome(state: &SharedState, fetcher: &Fetcher, url: &ReportedUrl) -> F
     };
     let mut video = state.config.video.clone();
     video.trim_bars = true;
-    let bytes = fetched.body;
-    let hashed = match matching::hash_bytes(bytes.clone(), video).await {
+    let bytes = bytes::Bytes::from(fetched.body);
+    let hashed = match matching::hash_bytes(bytes.clone(), held, video, Patience::Background).await
+    {
         Ok(hashed) => hashed,
+        // No hashing memory for it now (a node's budget says nothing of the media): later.
+        Err(error) if error.code == super::budget::OVER_BUDGET => {
+            return failed(format!("{media_type} not hashed yet: {}", error.message));
+        }
         Err(error) => {
             return FetchOutcome::Failed {
                 error: format!("{media_type} that could not be hashed: {}", error.message),
@@ -206,9 +221,14 @@ async fn outcome(state: &SharedState, fetcher: &Fetcher, url: &ReportedUrl) -> F
         },
         None => (None, None),
     };
-    // Only what an analyst will look at is kept, sealed.
+    // Only what an analyst will look at is kept, sealed (a copy, held too).
     let evidence = match (&matched, &state.config.intake.evidence) {
-        (None, Some(key)) => match key.seal(url.id, &bytes) {
+        (None, Some(key)) => match held
+            .grow_to(2 * bytes.len() as u64 + 4096, Patience::Background)
+            .await
+            .map_err(|_| anyhow::anyhow!("no hashing memory to seal what it served"))
+            .and_then(|()| key.seal(url.id, &bytes))
+        {
             Ok((nonce, ciphertext)) => {
                 let now = Timestamp::now();
                 let retention = state.config.intake.retention.as_millis() as i64;
@@ -234,6 +254,29 @@ async fn outcome(state: &SharedState, fetcher: &Fetcher, url: &ReportedUrl) -> F
         matched,
         related,
         evidence,
+    }
+}
+
+/// An outcome within the store's rules: a fetch error (which may quote a host's words) cut
+/// to the longest the store keeps.
+fn within_rules(outcome: FetchOutcome) -> FetchOutcome {
+    match outcome {
+        FetchOutcome::Failed {
+            error,
+            refused,
+            retry_at,
+        } if !ward_store::rules::within(&error, ward_store::rules::FETCH_ERROR_MAX) => {
+            FetchOutcome::Failed {
+                error: error
+                    .chars()
+                    .take(ward_store::rules::FETCH_ERROR_MAX - 1)
+                    .chain(['…'])
+                    .collect(),
+                refused,
+                retry_at,
+            }
+        }
+        other => other,
     }
 }
 

@@ -10,9 +10,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Query, Request, State};
+use axum::body::Body;
+use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -27,6 +29,7 @@ use super::SharedState;
 use super::api::{SignalRequest, stored_signal};
 use super::auth::{Caller, Viewer};
 use super::bank_index::IndexHit;
+use super::budget::{self, Patience, Reservation, Upload};
 use super::error::{ApiError, ApiResult};
 use super::summaries::{ContentSummary, raw_json};
 
@@ -85,12 +88,31 @@ impl HashedMedia {
     }
 }
 
-/// Hashes media bytes (an image in memory, a video through a temporary file), on a
-/// blocking thread.
-pub async fn hash_bytes(bytes: Vec<u8>, video: VideoOptions) -> ApiResult<HashedMedia> {
-    tokio::task::spawn_blocking(move || {
+/// Hashes media bytes (an image in memory, a video through a temporary file) on a blocking
+/// thread, once the memory that takes is reserved in `held` from the node's hashing budget:
+/// `held` holds the bytes already (it grows to their length if not); a picture's decode
+/// (planned from its headers) and hashing are added, or a video's worker, and given back
+/// after.
+pub async fn hash_bytes(
+    bytes: Bytes,
+    held: &mut Reservation,
+    video: VideoOptions,
+    patience: Patience,
+) -> ApiResult<HashedMedia> {
+    held.grow_to(bytes.len() as u64, patience).await?;
+    let before = held.bytes();
+    let is_video = video::sniff(&bytes).is_some();
+    let work = if is_video {
+        budget::VIDEO_MEMORY
+    } else {
+        let planned = bytes.clone();
+        let plan = blocking(move || Ok(decode::plan(&planned, &DecodeOptions::default())?)).await?;
+        plan.memory + pdq::memory(plan.width, plan.height)
+    };
+    held.grow_to(before + work, patience).await?;
+    let hashed = blocking(move || {
         let digests = FileDigests::of(&bytes);
-        if video::sniff(&bytes).is_some() {
+        if is_video {
             let mut file = tempfile::NamedTempFile::new()
                 .map_err(|e| ApiError::internal(format!("temporary file: {e}")))?;
             file.write_all(&bytes)
@@ -121,41 +143,57 @@ pub async fn hash_bytes(bytes: Vec<u8>, video: VideoOptions) -> ApiResult<Hashed
             },
         })
     })
-    .await
-    .map_err(|e| ApiError::internal(format!("hashing task failed: {e}")))?
+    .await;
+    held.shrink_to(before);
+    hashed
 }
 
-/// The bytes of the first file part of a multipart body.
-async fn media_part(mut multipart: Multipart) -> ApiResult<Vec<u8>> {
-    while let Some(field) = multipart
-        .next_field()
+/// Runs CPU work on media on a blocking thread (never on the async workers).
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| ApiError::bad_request(format!("multipart: {e}")))?
-    {
-        if field.file_name().is_some()
-            || field.name() == Some("file")
-            || field.name() == Some("media")
-        {
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|e| ApiError::bad_request(format!("multipart: {e}")))?;
-            return Ok(bytes.to_vec());
-        }
-    }
-    Err(ApiError::bad_request(
-        "no media: send the file as a multipart part named \"file\"",
-    ))
+        .map_err(|e| ApiError::internal(format!("hashing task failed: {e}")))?
+}
+
+/// The first file part of a multipart upload (a part with a file name, or named `file` or
+/// `media`), read within the node's upload limit and hashing budget; returns its bytes
+/// with the memory reserved for them.
+async fn media_part(state: &SharedState, request: Request) -> ApiResult<(Bytes, Reservation)> {
+    let mut upload = Upload::open(
+        request,
+        state,
+        &state.hashing,
+        state.config.body_limit as u64,
+    )
+    .await?;
+    let is_file = |name: Option<&str>, file_name: Option<&str>| {
+        file_name.is_some() || matches!(name, Some("file" | "media"))
+    };
+    let (file, _) = upload.first_file(is_file, false).await?;
+    let Some((_, bytes)) = file else {
+        return Err(ApiError::bad_request(
+            "no media: send the file as a multipart part named \"file\"",
+        ));
+    };
+    Ok((Bytes::from(bytes), upload.into_reservation()))
 }
 
 pub async fn hash(
     State(state): State<SharedState>,
     caller: Caller,
-    multipart: Multipart,
+    request: Request,
 ) -> ApiResult<Json<Value>> {
     caller.require(MATCHERS)?;
-    let bytes = media_part(multipart).await?;
-    let hashed = hash_bytes(bytes, state.config.video.clone()).await?;
+    let (bytes, mut held) = media_part(&state, request).await?;
+    let hashed = hash_bytes(
+        bytes,
+        &mut held,
+        state.config.video.clone(),
+        Patience::Request,
+    )
+    .await?;
     Ok(Json(hashed.to_json()))
 }
 
@@ -195,13 +233,11 @@ pub async fn match_post(
         .unwrap_or("")
         .to_ascii_lowercase();
     if content_type.starts_with("multipart/") {
-        let multipart = Multipart::from_request(request, &state)
-            .await
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        let bytes = media_part(multipart).await?;
+        let (bytes, mut held) = media_part(&state, request).await?;
         let mut video = state.config.video.clone();
         video.trim_bars = true;
-        let hashed = hash_bytes(bytes, video).await?;
+        let hashed = hash_bytes(bytes, &mut held, video, Patience::Request).await?;
+        drop(held);
         let trimmed = match &hashed.kind {
             MediaKind::Video { trimmed, .. } => trimmed.clone(),
             MediaKind::Image { .. } => None,
@@ -213,9 +249,12 @@ pub async fn match_post(
         out["hashes"] = hashed.to_json();
         return Ok(Json(out).into_response());
     }
+    // Signals in JSON: the JSON limit, not the upload limit this route has for media.
+    let limit = state.config.json_limit;
+    let request = request.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
     let Json(request) = Json::<MatchRequest>::from_request(request, &state)
         .await
-        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        .map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
     if request.signals.is_empty() || request.signals.len() > 1000 {
         return Err(ApiError::bad_request("send 1 to 1000 signals"));
     }

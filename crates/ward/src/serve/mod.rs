@@ -10,7 +10,9 @@ mod api;
 pub(crate) mod auth;
 mod background;
 mod bank_index;
+pub mod budget;
 pub mod charts;
+pub mod connections;
 mod error;
 pub mod evidence;
 mod exchange_api;
@@ -64,8 +66,18 @@ pub const SIGN_IN_LIMITS: limiter::Limits = limiter::Limits {
 /// Settings of a running service.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The largest request body (media uploads); bulk imports stream and are not limited.
+    /// The largest upload (a multipart body of media), refused with 413 past it; bulk
+    /// imports stream and are bounded a record at a time instead.
     pub body_limit: usize,
+    /// The largest body of every other route (JSON, forms), refused with 413 past it.
+    pub json_limit: usize,
+    /// The memory media being hashed may hold at once: uploads' and fetched bytes, decodes
+    /// and video workers ([`budget::HashBudget`]).
+    pub hash_memory: u64,
+    /// How long a request waits for hashing memory before it gets 503.
+    pub hash_wait: Duration,
+    /// Timeouts and the cap on open connections ([`connections`]).
+    pub connections: connections::ConnectionLimits,
     /// How videos are hashed.
     pub video: VideoOptions,
     /// How often partners' feeds are pulled (`ward sync`); `None`: only by `ward sync run`.
@@ -88,6 +100,10 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             body_limit: 256 << 20,
+            json_limit: 2 << 20,
+            hash_memory: 1 << 30,
+            hash_wait: Duration::from_secs(10),
+            connections: connections::ConnectionLimits::default(),
             video: VideoOptions {
                 max_duration: Duration::from_secs(3600),
                 timeout: Duration::from_secs(300),
@@ -110,6 +126,10 @@ pub struct AppState {
     pub index: BankIndex,
     pub keys: KeyCache,
     pub metrics: Metrics,
+    /// The memory media being hashed may hold ([`Config::hash_memory`]).
+    pub hashing: budget::HashBudget,
+    /// What the listener counted (zeros when the router is driven without one).
+    pub connections: Arc<connections::ConnectionStats>,
     pub config: Config,
     /// The key this instance signs its feed pages with.
     pub identity: crate::sync::Identity,
@@ -208,6 +228,8 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         index,
         keys: KeyCache::default(),
         metrics: Metrics::default(),
+        hashing: budget::HashBudget::new(config.hash_memory, config.hash_wait),
+        connections: Arc::default(),
         config,
         identity,
         portal,
@@ -316,9 +338,13 @@ async fn pull_partners(state: std::sync::Weak<AppState>, interval: Duration) {
     }
 }
 
-/// The application: every route, with authentication inside the handlers.
+/// The application: every route, with authentication inside the handlers. Every body is
+/// bounded: JSON and forms by the JSON limit; uploads of media by the upload limit, read
+/// under the hashing budget (`budget::Upload`); streamed imports a record at a time.
 pub fn router(state: SharedState) -> Router {
-    let body_limit = state.config.body_limit;
+    let json_limit = state.config.json_limit;
+    // Routes that take media read their bodies within the upload limit themselves.
+    let uploads = DefaultBodyLimit::disable;
     let v1 = Router::new()
         .route("/banks", get(api::list_banks).post(api::create_bank))
         .route(
@@ -350,10 +376,12 @@ pub fn router(state: SharedState) -> Router {
         .route("/content/{id}/cybertip", get(exchange_api::cybertip))
         .route("/content/{id}/referral", get(referral::content_referral))
         .route("/referrals", post(referral::referrals))
-        .route("/hash", post(matching::hash))
+        .route("/hash", post(matching::hash).layer(uploads()))
         .route(
             "/match",
-            get(matching::match_get).post(matching::match_post),
+            get(matching::match_get)
+                .post(matching::match_post)
+                .layer(uploads()),
         )
         .route("/series", get(series_api::list))
         .route(
@@ -383,7 +411,7 @@ pub fn router(state: SharedState) -> Router {
             "/openapi.json",
             get(|| async { axum::Json(openapi::document()) }),
         )
-        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(DefaultBodyLimit::max(json_limit))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             ops::track,
@@ -407,6 +435,25 @@ pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    // Connections are files: the open-file limit goes up to its hard limit, and the cap on
+    // connections stays below it, leaving room for the rest of the node.
+    let limits = settings.config.connections;
+    let open_files = connections::raise_open_file_limit().context("reading the open-file limit")?;
+    let cap = connections::cap(limits.max_connections, open_files).with_context(|| {
+        format!(
+            "the open-file limit ({open_files}) leaves too few files for connections; raise \
+             it (ulimit -n) above {}",
+            connections::FILES_RESERVED + 16
+        )
+    })?;
+    if cap < limits.max_connections {
+        tracing::warn!(
+            cap,
+            open_files,
+            asked = limits.max_connections,
+            "the open-file limit lowers the cap on connections"
+        );
+    }
     runtime.block_on(async move {
         let store = open_store(&settings.data_dir, settings.database_url.as_deref()).await?;
         let backend = store.backend();
@@ -415,15 +462,21 @@ pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on {}", settings.listen))?;
         let address = listener.local_addr()?;
-        tracing::info!(%address, backend, "ward serve listening");
+        tracing::info!(%address, backend, cap, open_files, "ward serve listening");
         // Tests and scripts wait for this line on standard error.
         eprintln!("ward: serving on http://{address} ({backend})");
-        // The peer's address reaches the portal's rate limit (and nothing else).
-        let app = router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("serving")?;
+        // Every request carries its peer's address, for the portal's rate limit (and nothing
+        // else).
+        let app = router(Arc::clone(&state));
+        connections::serve(
+            listener,
+            app,
+            limits,
+            cap,
+            Arc::clone(&state.connections),
+            shutdown_signal(),
+        )
+        .await;
         // What this node counted since its last flush.
         if let Err(error) = state.tally.flush(&state.store).await {
             tracing::warn!(%error, "adding the match tally to the store at shutdown failed");

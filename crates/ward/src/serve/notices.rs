@@ -107,8 +107,13 @@ pub async fn run_once(state: &SharedState) -> anyhow::Result<Round> {
             }
             Err(error) => {
                 round.failed += 1;
+                // The relay's or the webhook's words, cut to what the store keeps.
+                let error = format!("{error:#}");
                 NoticeOutcome::Failed {
-                    error: format!("{error:#}"),
+                    error: error
+                        .chars()
+                        .take(ward_store::rules::FETCH_ERROR_MAX)
+                        .collect(),
                     retry_at: later(Timestamp::now(), RETRY),
                 }
             }
@@ -347,7 +352,9 @@ fn body(config: &NoticeConfig, notice: &Notice, url: &ReportedUrl) -> Value {
 /// neither the same file nor a near copy of the same picture. A host that does not answer
 /// is not taken as clean (it may be down for a while).
 async fn gone(state: &SharedState, fetcher: &Fetcher, url: &ReportedUrl) -> bool {
-    let fetched = match fetcher.fetch(&url.url).await {
+    // What the URL serves now is held in the node's hashing memory, with its decode.
+    let mut held = state.hashing.empty();
+    let fetched = match fetcher.fetch_into(&url.url, &mut held).await {
         Ok(fetched) => fetched,
         Err(error) => {
             tracing::info!(url = url.id.0, %error, "re-check could not fetch; not taken as removed");
@@ -374,11 +381,20 @@ async fn gone(state: &SharedState, fetcher: &Fetcher, url: &ReportedUrl) -> bool
         // A video, or a file without a picture hash: another file is a removal.
         return true;
     };
-    match super::matching::hash_bytes(fetched.body, state.config.video.clone()).await {
+    let hashed = super::matching::hash_bytes(
+        fetched.body.into(),
+        &mut held,
+        state.config.video.clone(),
+        super::budget::Patience::Background,
+    )
+    .await;
+    match hashed {
         Ok(hashed) => match hashed.kind {
             super::matching::MediaKind::Image { pdq, .. } => pdq.distance(&was) > 31,
             super::matching::MediaKind::Video { .. } => true,
         },
+        // No hashing memory for it: nothing is known, so it is not taken as removed.
+        Err(error) if error.code == super::budget::OVER_BUDGET => false,
         // Not a picture any more.
         Err(_) => true,
     }

@@ -250,5 +250,51 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
         keeper.items.load(Ordering::Relaxed),
         keeper.engine_bytes.load(Ordering::Relaxed),
     );
+    let hashing = &state.hashing;
+    let (waits, refused, waiting) = hashing.waits();
+    let _ = write!(
+        out,
+        "# HELP ward_hash_memory_bytes Hashing memory reserved now (uploads, fetched bytes, \
+         decodes, video workers).\n# TYPE ward_hash_memory_bytes gauge\n\
+         ward_hash_memory_bytes {}\n\
+         # HELP ward_hash_memory_limit_bytes The node's hashing memory (--hash-memory).\n\
+         # TYPE ward_hash_memory_limit_bytes gauge\n\
+         ward_hash_memory_limit_bytes {}\n\
+         # HELP ward_hash_memory_waits_total Reservations that waited for hashing memory.\n\
+         # TYPE ward_hash_memory_waits_total counter\n\
+         ward_hash_memory_waits_total {waits}\n\
+         # HELP ward_hash_memory_refused_total Requests refused (503) after waiting for hashing \
+         memory.\n# TYPE ward_hash_memory_refused_total counter\n\
+         ward_hash_memory_refused_total {refused}\n\
+         # HELP ward_hash_memory_waiting Reservations waiting for hashing memory now.\n\
+         # TYPE ward_hash_memory_waiting gauge\n\
+         ward_hash_memory_waiting {waiting}\n",
+        hashing.in_use(),
+        hashing.capacity(),
+    );
+    let connections = &state.connections;
+    let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+    let _ = write!(
+        out,
+        "# HELP ward_connections Open client connections.\n# TYPE ward_connections gauge\n\
+         ward_connections {}\n\
+         # HELP ward_connections_limit The cap on open connections (--max-connections, within \
+         the open-file limit).\n# TYPE ward_connections_limit gauge\n\
+         ward_connections_limit {}\n\
+         # HELP ward_connections_closed_total Connections closed by the node, by why.\n\
+         # TYPE ward_connections_closed_total counter\n\
+         ward_connections_closed_total{{reason=\"header_timeout\"}} {}\n\
+         ward_connections_closed_total{{reason=\"idle_timeout\"}} {}\n\
+         ward_connections_closed_total{{reason=\"body_timeout\"}} {}\n\
+         ward_connections_closed_total{{reason=\"evicted\"}} {}\n\
+         ward_connections_closed_total{{reason=\"refused\"}} {}\n",
+        load(&connections.open),
+        load(&connections.cap),
+        load(&connections.header_timeouts),
+        load(&connections.idle_timeouts),
+        load(&connections.body_timeouts),
+        load(&connections.evicted),
+        load(&connections.refused),
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

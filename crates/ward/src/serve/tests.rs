@@ -304,9 +304,14 @@ pub(super) async fn bank_that_knows(
         )
         .await
         .unwrap();
-    let hashed = super::matching::hash_bytes(bytes, state.config.video.clone())
-        .await
-        .unwrap();
+    let hashed = super::matching::hash_bytes(
+        bytes.into(),
+        &mut state.hashing.empty(),
+        state.config.video.clone(),
+        super::budget::Patience::Request,
+    )
+    .await
+    .unwrap();
     let signals = hashed
         .signals(ward_core::pdq::Quality::MATCHABLE)
         .iter()

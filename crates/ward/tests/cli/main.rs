@@ -2,6 +2,7 @@
 
 mod analyst;
 mod bad_input;
+mod bounds;
 mod browser;
 mod exchange;
 mod hash;

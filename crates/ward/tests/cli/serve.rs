@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::ward;
 
 #[path = "../../src/serve/http1.rs"]
-mod http1;
+pub(crate) mod http1;
 
 const PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
 

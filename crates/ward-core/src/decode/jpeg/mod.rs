@@ -46,6 +46,39 @@ pub(super) fn decode(
     ))
 }
 
+/// The dimensions and the memory decoding takes, from the headers up to the first scan (no
+/// entropy-coded data is read): every component's blocks (as coefficients and then samples
+/// when the image has several scans, as samples otherwise), the picture, and the rows
+/// colour conversion works in.
+pub(super) fn plan(bytes: &[u8], options: &DecodeOptions) -> Result<(u32, u32, u64)> {
+    let mut decoder = Decoder::new(bytes, options);
+    decoder.plan_only = true;
+    decoder.run()?;
+    let frame = decoder
+        .frame
+        .as_ref()
+        .ok_or_else(|| corrupt("no image in file"))?;
+    let first_scan = decoder
+        .first_scan
+        .ok_or(Error::Truncated { format: "jpeg" })?;
+    let buffered = frame.progressive || first_scan != frame.components.len();
+    let blocks: u64 = frame
+        .components
+        .iter()
+        .map(|c| (c.blocks_across * c.blocks_down) as u64)
+        .sum();
+    let per_block = if buffered { 64 * 2 + 64 } else { 64 };
+    let channels = if frame.components.len() == 1 { 1 } else { 3 };
+    let (width, height) = (frame.width as u64, frame.height as u64);
+    let picture = width * height * channels;
+    let rows = frame.components.len() as u64 * (width * 4 + 64) * 8;
+    Ok((
+        width as u32,
+        height as u32,
+        blocks * per_block + picture + rows + (256 << 10),
+    ))
+}
+
 fn corrupt(message: &str) -> Error {
     Error::Corrupt {
         format: "jpeg",
@@ -108,6 +141,9 @@ struct Decoder<'a> {
     orientation: Option<Orientation>,
     frame: Option<Frame>,
     scans: usize,
+    /// Stop at the first scan, whose component count is kept in `first_scan` ([`plan`]).
+    plan_only: bool,
+    first_scan: Option<usize>,
 }
 
 impl<'a> Decoder<'a> {
@@ -125,6 +161,8 @@ impl<'a> Decoder<'a> {
             orientation: None,
             frame: None,
             scans: 0,
+            plan_only: false,
+            first_scan: None,
         }
     }
 
@@ -183,6 +221,10 @@ impl<'a> Decoder<'a> {
                 }
                 0xDA => {
                     let segment = self.segment()?;
+                    if self.plan_only {
+                        self.first_scan = segment.first().map(|&count| usize::from(count));
+                        return Ok(());
+                    }
                     self.scan(segment)?;
                     self.scans += 1;
                 }

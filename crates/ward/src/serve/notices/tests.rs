@@ -161,10 +161,14 @@ async fn notices_go_out_again_until_a_recheck_finds_the_url_removed() {
         age_group: AgeGroup::Prepubescent,
         activity: Activity::NonPenetrative,
     };
-    let hashed =
-        super::super::matching::hash_bytes(crate::serve::tests::png(), state.config.video.clone())
-            .await
-            .unwrap();
+    let hashed = super::super::matching::hash_bytes(
+        crate::serve::tests::png().into(),
+        &mut state.hashing.empty(),
+        state.config.video.clone(),
+        super::super::budget::Patience::Request,
+    )
+    .await
+    .unwrap();
     let (org, _) =
         crate::serve::tests::bank_that_knows(&state, crate::serve::tests::png(), assessment).await;
     state
