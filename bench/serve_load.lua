@@ -16,6 +16,9 @@
 
 local queries_file = os.getenv("WARD_BENCH_QUERIES_FILE")
 local fresh_file = os.getenv("WARD_BENCH_FRESH_FILE")
+if fresh_file == "" then
+  fresh_file = nil
+end
 local key = os.getenv("WARD_BENCH_KEY")
 local thread_count = tonumber(os.getenv("WARD_BENCH_THREADS") or "1")
 local created = 0

@@ -27,6 +27,8 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// Read-only connections beside the one writer.
 const READERS: u32 = 4;
+/// How much of the file each reader maps (SQLite's largest, 2 GiB; the rest is read).
+const READER_MMAP_BYTES: u64 = 0x7fff_0000;
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Rows per multi-row INSERT: 14 parameters a content row, 5 a signal row, well below
@@ -66,9 +68,16 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
         MIGRATOR.run(&writer).await.map_err(migration)?;
+        // Readers map the file: a read of a page not in SQLite's own small cache is then a
+        // memory access to the kernel's page cache instead of a read call and a copy (match
+        // answers of content seen for the first time read a few pages each).
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
-            .connect_with(options.read_only(true))
+            .connect_with(
+                options
+                    .read_only(true)
+                    .pragma("mmap_size", READER_MMAP_BYTES.to_string()),
+            )
             .await
             .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
         Ok(SqliteStore { writer, reader })

@@ -479,7 +479,11 @@ pub async fn match_signals(
     let matched = if ids.is_empty() {
         Default::default()
     } else {
-        state.index.summaries().get(&state.store, &ids).await?
+        state
+            .index
+            .summaries()
+            .get(&state.summary_reads, &ids)
+            .await?
     };
     let mut answer = MatchAnswer {
         matches: Vec::new(),

@@ -142,6 +142,8 @@ pub struct AppState {
     pub series: tokio::sync::Mutex<series::Keeper>,
     /// Where the keeper stands, for metrics.
     pub series_progress: Arc<series::Progress>,
+    /// Reads of what match answers lack, gathered across concurrent answers.
+    pub summary_reads: summaries::BatchedReads,
     /// Matches counted on this node, not yet added to the store's figures.
     pub tally: tally::Tally,
     follow_now: Notify,
@@ -223,6 +225,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
     );
     let portal = crate::portal::Portal::new(&store).await?;
     let keeper = series::Keeper::for_this_node(config.series.options);
+    let summary_reads = summaries::BatchedReads::start(store.clone());
     let state = Arc::new(AppState {
         store,
         index,
@@ -235,6 +238,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         portal,
         sign_ins: limiter::Limiter::new(SIGN_IN_LIMITS),
         series_progress: keeper.progress(),
+        summary_reads,
         series: tokio::sync::Mutex::new(keeper),
         tally: tally::Tally::default(),
         follow_now: Notify::new(),

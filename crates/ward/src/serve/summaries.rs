@@ -24,13 +24,17 @@
 
 use std::borrow::Borrow;
 use std::collections::HashSet;
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::mem::size_of;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use serde_json::value::RawValue;
-use ward_store::{ContentId, MatchSummary, OpinionStatus, SeriesBadge, Store, StoreError};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use ward_store::{
+    AnyStore, ContentId, MatchSummary, OpinionStatus, SeriesBadge, Store, StoreError,
+};
 
 use super::bank_index::IdMap;
 use super::view::{CategoriesView, ProvenanceView};
@@ -224,7 +228,7 @@ impl ContentSummaries {
     /// have (removed meanwhile) is left out.
     pub async fn get(
         &self,
-        store: &impl Store,
+        source: &impl SummarySource,
         ids: &[ContentId],
     ) -> Result<IdMap<ContentId, Matched>, StoreError> {
         let mut found = self.lookup(ids);
@@ -240,7 +244,7 @@ impl ContentSummaries {
         let read = if missing.is_empty() {
             Vec::new()
         } else {
-            store.match_summaries(&missing).await?
+            source.read(missing).await?
         };
         let read_summaries: Vec<ContentSummary> = read.iter().map(ContentSummary::of).collect();
         let read_series: Vec<(ContentId, Option<SeriesBadge>)> =
@@ -394,6 +398,123 @@ impl ContentSummaries {
     }
 }
 
+/// Where summaries that memory lacks are read from.
+pub trait SummarySource: Sync {
+    /// What match answers show of those of `ids` (sorted, without repeats) that exist.
+    fn read(
+        &self,
+        ids: Vec<ContentId>,
+    ) -> impl Future<Output = Result<Vec<MatchSummary>, StoreError>> + Send;
+}
+
+/// A store, read as asked.
+impl<S: Store> SummarySource for S {
+    async fn read(&self, ids: Vec<ContentId>) -> Result<Vec<MatchSummary>, StoreError> {
+        self.match_summaries(&ids).await
+    }
+}
+
+/// Reads of what answers lack, gathered across the answers being made at once: each read
+/// of the store carries every id asked meanwhile, so that under load a first-time lookup
+/// costs a share of one statement rather than one of its own (each statement is a round
+/// trip to a database connection's thread). At most [`PARALLEL_READS`] reads run at once;
+/// asks that arrive while they run go together in the next.
+#[derive(Clone, Debug)]
+pub struct BatchedReads {
+    asks: mpsc::UnboundedSender<Ask>,
+}
+
+/// Store reads of summaries running at once (SQLite has four reading connections).
+pub const PARALLEL_READS: usize = 4;
+/// The most ids one read carries.
+const BATCH_IDS: usize = 2_000;
+
+type Reply = Result<Vec<MatchSummary>, StoreError>;
+
+#[derive(Debug)]
+struct Ask {
+    ids: Vec<ContentId>,
+    reply: oneshot::Sender<Reply>,
+}
+
+impl BatchedReads {
+    /// Starts the task that reads for every answer from `store`; it ends when the last
+    /// handle is dropped.
+    pub fn start(store: AnyStore) -> BatchedReads {
+        let (asks, waiting) = mpsc::unbounded_channel();
+        tokio::spawn(read_batches(store, waiting));
+        BatchedReads { asks }
+    }
+}
+
+impl SummarySource for BatchedReads {
+    async fn read(&self, ids: Vec<ContentId>) -> Result<Vec<MatchSummary>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.asks
+            .send(Ask { ids, reply })
+            .map_err(|_| StoreError::Database("the summary reader has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Database("the summary reader has stopped".into()))?
+    }
+}
+
+async fn read_batches(store: AnyStore, mut waiting: mpsc::UnboundedReceiver<Ask>) {
+    let permits = Arc::new(Semaphore::new(PARALLEL_READS));
+    while let Some(first) = waiting.recv().await {
+        // While every read is busy, asks gather behind this one.
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            return;
+        };
+        let mut ids = first.ids.len();
+        let mut batch = vec![first];
+        while ids < BATCH_IDS {
+            match waiting.try_recv() {
+                Ok(ask) => {
+                    ids += ask.ids.len();
+                    batch.push(ask);
+                }
+                Err(_) => break,
+            }
+        }
+        let store = store.clone();
+        tokio::spawn(async move {
+            answer_batch(&store, batch).await;
+            drop(permit);
+        });
+    }
+}
+
+/// One store read for every ask of `batch`; each gets what it asked for.
+async fn answer_batch(store: &AnyStore, batch: Vec<Ask>) {
+    let mut ids: Vec<ContentId> = batch
+        .iter()
+        .flat_map(|ask| ask.ids.iter().copied())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    match store.match_summaries(&ids).await {
+        Ok(found) => {
+            let found: IdMap<ContentId, MatchSummary> =
+                found.into_iter().map(|m| (m.id, m)).collect();
+            for ask in batch {
+                let mine = ask
+                    .ids
+                    .iter()
+                    .filter_map(|id| found.get(id).cloned())
+                    .collect();
+                let _ = ask.reply.send(Ok(mine));
+            }
+        }
+        Err(error) => {
+            let message = error.to_string();
+            for ask in batch {
+                let _ = ask.reply.send(Err(StoreError::Database(message.clone())));
+            }
+        }
+    }
+}
+
 /// The cache's figures (`/metrics`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SummaryStats {
@@ -538,5 +659,72 @@ mod tests {
         let one = &cache.newer.summaries[&ContentId(1)];
         let two = &cache.newer.summaries[&ContentId(2)];
         assert!(Arc::ptr_eq(&one.provenance, &two.provenance));
+    }
+
+    /// Answers read together are each given what they asked for, and a failed read reaches
+    /// every answer waiting on it.
+    #[tokio::test]
+    async fn concurrent_asks_are_read_together_and_each_gets_its_own() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = AnyStore::open(folder.path(), None).await.unwrap();
+        let operator = ward_store::Actor::operator("test");
+        let org = store.create_org(&operator, "Reader").await.unwrap().id;
+        let bank = store
+            .create_bank(
+                &operator,
+                &ward_store::NewBank {
+                    name: "READS".into(),
+                    org,
+                    kind: ward_store::BankKind::Standard,
+                    distance: 31,
+                    enabled: true,
+                    sharing: ward_store::Sharing::Private,
+                    shared_with: Vec::new(),
+                    dispute_limit: None,
+                    description: String::new(),
+                },
+            )
+            .await
+            .unwrap()
+            .id;
+        let items: Vec<ward_store::NewContent> = (0..200)
+            .map(|n: u64| ward_store::NewContent {
+                signals: vec![ward_store::Signal {
+                    kind: ward_store::SignalKind::Md5,
+                    value: format!("{n:032x}"),
+                }],
+                source: "test".into(),
+                ..ward_store::NewContent::default()
+            })
+            .collect();
+        let ids = store.add_content(&operator, bank, &items).await.unwrap();
+        let reads = BatchedReads::start(store.clone());
+        let asks: Vec<_> = (0..50)
+            .map(|n| {
+                let reads = reads.clone();
+                let mut asked = vec![
+                    ids[n],
+                    ids[n * 3],
+                    ids[199 - n],
+                    ContentId(1_000_000 + n as i64),
+                ];
+                asked.sort_unstable();
+                asked.dedup();
+                tokio::spawn(async move {
+                    let found = reads.read(asked.clone()).await.unwrap();
+                    (asked, found)
+                })
+            })
+            .collect();
+        for ask in asks {
+            let (asked, found) = ask.await.unwrap();
+            let mut found: Vec<ContentId> = found.iter().map(|m| m.id).collect();
+            found.sort_unstable();
+            // All but the unknown id, which is last.
+            assert_eq!(found, asked[..asked.len() - 1]);
+        }
+        store.close().await;
+        let failed = reads.read(vec![ids[0]]).await;
+        assert!(matches!(failed, Err(StoreError::Database(_))), "{failed:?}");
     }
 }
