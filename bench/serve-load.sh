@@ -157,8 +157,11 @@ if [ -n "${WARD_BENCH_DATABASE_URL:-}" ]; then
 fi
 
 value() { echo "$1 $2" >>"$results/values"; }
-# Resident memory of the node, in KiB.
+# Resident memory of the node, in KiB: all of it (VmRSS: with the pages of the store's file
+# that SQLite's readers map, which the kernel may take back), and the anonymous part alone
+# (RssAnon: what the node itself holds).
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$node_pid/status"; }
+anon_kib() { awk '/^RssAnon:/ { print $2 }' "/proc/$node_pid/status"; }
 # CPU time of the node so far, in clock ticks (user + system; fields 14 and 15 of stat).
 node_ticks() { awk '{ print $14 + $15 }' "/proc/$node_pid/stat"; }
 # All and busy (not idle or iowait) clock ticks of the whole machine.
@@ -225,6 +228,7 @@ stop_node
 start_node
 value ready_s "$ready_seconds"
 value rss_loaded_kib "$(rss_kib)"
+value anon_loaded_kib "$(anon_kib)"
 log "ready after ${ready_seconds} s"
 
 log "answers: each query once"
@@ -289,6 +293,7 @@ value keeper_caught_up "$(keeper_caught_up && echo yes || echo no)"
 value keeper_items "$(metric ward_series_items)"
 value keeper_engine_bytes "$(metric ward_series_engine_bytes)"
 value rss_rest_kib "$(rss_kib)"
+value anon_rest_kib "$(anon_kib)"
 
 for k in $(seq 1 "$repeat"); do
   log "load $k of $repeat: $connections connections, $threads threads, ${seconds} s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -302,7 +307,7 @@ if [ "$fresh_count" -gt 0 ]; then
   done
   if [ "$soak_seconds" -gt 0 ]; then
     log "soak: ${soak_seconds} s of the fresh mix, memory every 5 s"
-    ( while kill -0 "$node_pid" 2>/dev/null; do echo "$(date +%s.%N) $(rss_kib)"; sleep 5; done ) >"$results/soak.rss" &
+    ( while kill -0 "$node_pid" 2>/dev/null; do echo "$(date +%s.%N) $(rss_kib) $(anon_kib)"; sleep 5; done ) >"$results/soak.rss" &
     sampler=$!
     load_run soak "$connections" "$threads" "$soak_seconds"
     kill "$sampler" 2>/dev/null || true
@@ -315,6 +320,7 @@ if [ "$floor_seconds" -gt 0 ]; then
   load_run floor 1 1 "$floor_seconds"
 fi
 value rss_after_kib "$(rss_kib)"
+value anon_after_kib "$(anon_kib)"
 value summary_bytes "$(metric ward_content_summary_bytes)"
 value summary_budget "$(metric ward_content_summary_budget_bytes)"
 value revision "$(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$root" && git diff --quiet HEAD 2>/dev/null || echo +changes)"

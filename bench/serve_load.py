@@ -246,10 +246,10 @@ def run_order(name: str):
     return (list(RUN_LABELS).index(kind) if kind in RUN_LABELS else 99, number)
 
 
-def rss_at(samples: list, seconds: float) -> float:
-    """The VmRSS (KiB) sampled nearest `seconds` after the first sample."""
+def sample_at(samples: list, seconds: float) -> tuple:
+    """The (time, VmRSS KiB, RssAnon KiB) sampled nearest `seconds` after the first sample."""
     start = samples[0][0]
-    return min(samples, key=lambda s: abs(s[0] - start - seconds))[1]
+    return min(samples, key=lambda s: abs(s[0] - start - seconds))
 
 
 def print_summary(results: pathlib.Path) -> int:
@@ -282,18 +282,25 @@ def print_summary(results: pathlib.Path) -> int:
     print(f"memory   VmRSS {loaded_kib / 1024:,.0f} MiB after the restart ({loaded_kib * 1024 / n:.1f} "
           f"B/hash; {(loaded_kib - empty_kib) * 1024 / n:.1f} B/hash over an empty node's "
           f"{empty_kib / 1024:.0f} MiB), {after_kib / 1024:,.0f} MiB after the load runs")
+    print(f"memory   RssAnon (the node's own memory, without the store's mapped pages): "
+          f"{int(values['anon_loaded_kib']) / 1024:,.0f} MiB after the restart"
+          + (f", {int(values['anon_rest_kib']) / 1024:,.0f} MiB with the series kept"
+             if "anon_rest_kib" in values else "")
+          + f", {int(values['anon_after_kib']) / 1024:,.0f} MiB after the load runs")
     if "rss_rest_kib" in values:
         print(f"memory   VmRSS {int(values['rss_rest_kib']) / 1024:,.0f} MiB with the series kept, "
               f"before the load runs")
     soak_file = results / "soak.rss"
     if soak_file.exists():
-        samples = [(float(t), int(k)) for t, k in
-                   (line.split() for line in soak_file.read_text().splitlines() if len(line.split()) == 2)]
+        samples = [(float(t), int(k), int(a)) for t, k, a in
+                   (line.split() for line in soak_file.read_text().splitlines() if len(line.split()) == 3)]
         if samples:
-            at = [rss_at(samples, t) / 1024 for t in (0, 60, 300)]
-            print(f"memory   soak: VmRSS {at[0]:,.0f} MiB at its start, {at[1]:,.0f} MiB after 1 minute, "
-                  f"{at[2]:,.0f} MiB after 5 minutes (highest {max(k for _, k in samples) / 1024:,.0f} "
-                  f"MiB; {len(samples)} samples)")
+            at = [sample_at(samples, t) for t in (0, 60, 300)]
+            print(f"memory   soak: VmRSS {at[0][1] / 1024:,.0f} / {at[1][1] / 1024:,.0f} / "
+                  f"{at[2][1] / 1024:,.0f} MiB and RssAnon {at[0][2] / 1024:,.0f} / "
+                  f"{at[1][2] / 1024:,.0f} / {at[2][2] / 1024:,.0f} MiB at its start, after 1 minute "
+                  f"and after 5 minutes ({len(samples)} samples over "
+                  f"{samples[-1][0] - samples[0][0]:.0f} s)")
     if "summary_bytes" in values:
         print(f"memory   content summaries: {float(values['summary_bytes']) / 2**20:,.1f} MiB of a "
               f"{float(values['summary_budget']) / 2**20:,.0f} MiB budget after the runs")
@@ -305,7 +312,7 @@ def print_summary(results: pathlib.Path) -> int:
     print()
     names = sorted((k.split(".")[0] for k in values if k.endswith(".connections")), key=run_order)
     reports = {}
-    header = (f"{'run':<36} {'req/s':>8} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} "
+    header = (f"{'run':<42} {'req/s':>8} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} "
               f"{'max ms':>7} {'non-2xx':>7} {'errors':>6} {'matches/req':>11}")
     print(header)
     print("-" * len(header))
@@ -320,11 +327,11 @@ def print_summary(results: pathlib.Path) -> int:
         if kind != "floor":
             label = f"{values[name + '.connections']} conn, {label}"
         per_request = r["matches"] / max(r["server_ok"], 1)
-        print(f"{label:<36} {r['rps']:>8,.0f} {r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} "
+        print(f"{label:<42} {r['rps']:>8,.0f} {r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} "
               f"{r['p99_ms']:>7.2f} {r['max_ms']:>7.2f} {r['server_non_2xx']:>7.0f} "
               f"{r['wrk_errors']:>6} {per_request:>11.2f}")
         if r["fresh"]:
-            print(f"{'':<36} {r['fresh']:,} first-time lookups"
+            print(f"{'':<42} {r['fresh']:,} first-time lookups"
                   f"{'' if not r['fresh_wrapped'] else ' (the file ran out: some repeated)'}")
     print()
     for name, r in reports.items():
