@@ -22,6 +22,7 @@ use crate::series::*;
 use crate::{Store, rules, secret};
 
 mod blocks;
+mod held;
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -29,7 +30,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 const READERS: u32 = 4;
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Rows per multi-row INSERT: 14 parameters a content row, 5 a signal row, well below
+/// Rows per multi-row INSERT: 15 parameters a content row, 5 a signal row, well below
 /// SQLite's 32766 parameters a statement.
 const ROWS_PER_INSERT: usize = 1000;
 
@@ -40,6 +41,10 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// Read-only connections; WAL lets them read while the writer writes.
     reader: SqlitePool,
+    /// The plain items of the banks being imported into, by their keys.
+    held: held::HeldKeys,
+    /// The database file.
+    path: Arc<Path>,
 }
 
 impl SqliteStore {
@@ -71,7 +76,14 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
-        Ok(SqliteStore { writer, reader })
+        let store = SqliteStore {
+            writer,
+            reader,
+            held: held::HeldKeys::default(),
+            path: path.into(),
+        };
+        fill_plain_keys(&store.writer).await?;
+        Ok(store)
     }
 
     /// Closes every connection (waiting for those in use to be returned).
@@ -84,6 +96,17 @@ impl SqliteStore {
     #[doc(hidden)]
     pub fn pool(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Another store on the same file, as another process would open it (for tests).
+    #[doc(hidden)]
+    pub async fn another(&self) -> Result<SqliteStore> {
+        SqliteStore::open(&self.path).await
     }
 
     /// A write transaction. `BEGIN IMMEDIATE` takes the write lock at once, so a transaction
@@ -494,21 +517,32 @@ impl Store for SqliteStore {
         require_live_bank(&mut tx, bank).await?;
         // The items the batch's external ids name (content with an external id is never in
         // a block).
-        let keys =
-            serde_json::to_string(&plan.keys).map_err(|e| StoreError::Database(e.to_string()))?;
-        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-            "SELECT c.id, c.external_id, s.kind, s.value FROM content c \
-             JOIN signals s ON s.content_id = c.id WHERE c.bank_id = $1 AND c.removed_at IS NULL \
-             AND c.external_id IN (SELECT value FROM json_each($2)) ORDER BY c.id, s.id",
-        )
-        .bind(bank.0)
-        .bind(&keys)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(database)?;
+        let mut rows: Vec<(i64, String, String, String)> = Vec::new();
+        if !plan.keys.is_empty() {
+            let keys = serde_json::to_string(&plan.keys)
+                .map_err(|e| StoreError::Database(e.to_string()))?;
+            rows = sqlx::query_as(
+                "SELECT c.id, c.external_id, s.kind, s.value FROM content c \
+                 JOIN signals s ON s.content_id = c.id WHERE c.bank_id = $1 \
+                 AND c.removed_at IS NULL AND c.external_id IN (SELECT value FROM json_each($2)) \
+                 ORDER BY c.id, s.id",
+            )
+            .bind(bank.0)
+            .bind(&keys)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(database)?;
+        }
         let existing = crate::import::existing(rows);
-        let steps = plan.steps(&existing);
+        // The items the batch's plain entries name, rows and block items alike.
+        let mut keys = self.held.take(bank);
+        keys.catch_up(&mut tx, bank).await?;
+        let held = keys.find(&mut tx, &plan.plain).await?;
+        let steps = plan.steps(&existing, &held);
         // (A batch of new items only, as a bulk list is, skips all this.)
+        for id in &steps.unblock {
+            blocks::materialise(&mut tx, ContentId(*id)).await?;
+        }
         if !steps.removed.is_empty() {
             let removed = id_list(steps.removed.iter().copied());
             sqlx::query(
@@ -531,18 +565,37 @@ impl Store for SqliteStore {
             );
             resequence(&mut tx, RESEQUENCE_CONTENTS, &changed).await?;
         }
-        let added = insert_content(&mut tx, actor, bank, &steps.inserts, now).await?;
+        let (added, blocks) =
+            insert_content_in_blocks(&mut tx, actor, bank, &steps.inserts, now).await?;
         carry_over(&mut tx, &steps.carried, &added).await?;
-        let counts = plan.counts(&existing.into_iter().map(|e| e.external_id).collect());
-        let removed = steps.removed;
+        let counts = plan.counts(
+            &existing.into_iter().map(|e| e.external_id).collect(),
+            &steps,
+        );
         log(
             &mut tx,
             actor,
             now,
-            Event::content_import(bank, counts, &removed),
+            Event::content_import(bank, counts, &steps.removed),
         )
         .await?;
         tx.commit().await.map_err(database)?;
+        // The blocks added join the bank's keys now; rows are read at the next batch.
+        let added_blocks = blocks
+            .into_iter()
+            .map(|(id, first_content, items)| held::AddedBlock {
+                id,
+                first_content,
+                hashes: items
+                    .map(|i| {
+                        let key = plan.plain[steps.insert_at[i]].as_ref();
+                        key.map_or(0, crate::import::PlainKey::hash)
+                    })
+                    .collect(),
+            })
+            .collect();
+        keys.added(added_blocks);
+        self.held.put(bank, keys);
         Ok(counts)
     }
 
@@ -917,6 +970,10 @@ async fn resequence<'q>(
     Ok(done.rows_affected())
 }
 
+/// The blocks an insert made: `(block id, first content id, the items' places in the
+/// insert)`.
+type InsertedBlocks = Vec<(i64, i64, std::ops::Range<usize>)>;
+
 /// Adds content items (in a write transaction on a live bank): runs of at least
 /// [`blocks::MIN_BLOCK`] plain items as blocks, the others as rows. Content ids, signal ids
 /// and seqs are given in the order of `items`; returns the content ids.
@@ -927,6 +984,19 @@ async fn insert_content(
     items: &[&NewContent],
     now: Timestamp,
 ) -> Result<Vec<ContentId>> {
+    Ok(insert_content_in_blocks(tx, actor, bank, items, now)
+        .await?
+        .0)
+}
+
+/// [`insert_content`], returning the blocks made as well.
+async fn insert_content_in_blocks(
+    tx: &mut SqliteConnection,
+    actor: &Actor,
+    bank: BankId,
+    items: &[&NewContent],
+    now: Timestamp,
+) -> Result<(Vec<ContentId>, InsertedBlocks)> {
     // The write lock is held, so the next ids and seqs are ours to give.
     let (content_rows, signal_rows): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT COALESCE(MAX(id), 0) FROM content), \
@@ -955,6 +1025,7 @@ async fn insert_content(
         .map(|item| blocks::plain_digest(item))
         .collect();
     let mut in_block = vec![false; items.len()];
+    let mut made: InsertedBlocks = Vec::new();
     let mut start = 0;
     while start < items.len() {
         let Some((kind, _, _)) = &plain[start] else {
@@ -983,7 +1054,8 @@ async fn insert_content(
                 digests,
                 count: end - start,
             };
-            blocks::insert(tx, actor, bank, &items[start].source, now, &block).await?;
+            let id = blocks::insert(tx, actor, bank, &items[start].source, now, &block).await?;
+            made.push((id, block.first_content, start..end));
             in_block[start..end].fill(true);
         }
         start = end;
@@ -994,8 +1066,8 @@ async fn insert_content(
         insert_sql(
             "INSERT INTO content (id, bank_id, enabled, age_group, activity, added_by, \
              added_by_key, added_by_org, source, added_at, external_id, label_scheme, \
-             label_profile, label, attributes) VALUES ",
-            "(?, ?, TRUE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             label_profile, label, attributes, plain_key) VALUES ",
+            "(?, ?, TRUE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
     };
@@ -1025,7 +1097,8 @@ async fn insert_content(
                 .bind(scheme)
                 .bind(profile)
                 .bind(label)
-                .bind(attributes);
+                .bind(attributes)
+                .bind(crate::import::stored_plain_key(item));
         }
         query.execute(&mut *tx).await.map_err(|e| {
             if is_unique_violation(&e) {
@@ -1072,7 +1145,8 @@ async fn insert_content(
         }
         query.execute(&mut *tx).await.map_err(database)?;
     }
-    Ok((0..items.len()).map(|i| ContentId(content_id(i))).collect())
+    let ids = (0..items.len()).map(|i| ContentId(content_id(i))).collect();
+    Ok((ids, made))
 }
 
 /// Signals and opinions for content rows, assembled in the rows' order.
@@ -1200,6 +1274,35 @@ fn bank_name_conflict(error: sqlx::Error, name: &str) -> StoreError {
         StoreError::Conflict(format!("a bank named {name:?} exists already"))
     } else {
         database(error)
+    }
+}
+
+/// Gives the items stored before plain items were keyed (migration 0011) their key, a round
+/// at a time; nothing once they all have one.
+async fn fill_plain_keys(pool: &SqlitePool) -> Result<()> {
+    loop {
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(database)?;
+        let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT c.id, s.kind, s.value FROM (SELECT id FROM content \
+             WHERE plain_key IS NULL AND external_id IS NULL ORDER BY id LIMIT $1) AS c \
+             LEFT JOIN signals s ON s.content_id = c.id ORDER BY c.id, s.id",
+        )
+        .bind(crate::import::UNKEYED_ROUND)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(database)?;
+        if rows.is_empty() {
+            return tx.commit().await.map_err(database);
+        }
+        for (id, key) in crate::import::plain_keys_of(rows) {
+            sqlx::query("UPDATE content SET plain_key = $2 WHERE id = $1")
+                .bind(id)
+                .bind(key)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+        }
+        tx.commit().await.map_err(database)?;
     }
 }
 

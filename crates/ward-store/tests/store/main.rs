@@ -15,6 +15,7 @@ mod notices;
 mod opening;
 mod opinions;
 mod orgs;
+mod plain;
 mod referral;
 mod reports;
 mod series;
@@ -77,6 +78,9 @@ conformance!(
     exchange::bulk_items_are_content_like_any_other,
     exchange::instance_key_and_partners,
     exchange::upserts_keep_local_opinions,
+    plain::plain_lists_are_keyed_by_their_signals,
+    plain::plain_keys_hold_across_writers,
+    plain::items_stored_before_keys_are_keyed_at_open,
     sharing::sharing_with_named_organisations,
     sharing::dispute_policy,
     series::keeper_lease_and_fenced_saves,
