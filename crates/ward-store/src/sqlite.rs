@@ -1,6 +1,13 @@
 //! The SQLite backend: one database file in WAL mode. Writes go through one connection and
 //! `BEGIN IMMEDIATE`, so they are serialised (within the process and across processes) and
 //! commit in `Seq` order; reads use a pool of read-only connections beside it.
+//!
+//! Every commit is on the disk before it is acknowledged (`synchronous=FULL`: the WAL is
+//! synced at each commit), so what Ward has acknowledged survives a power loss, not only a
+//! crash; imports write 65,536 entries a transaction, so that costs them one sync a batch. A
+//! damaged file is refused at open when it can be seen cheaply (the header; the whole file
+//! checked when it is small) and is [`StoreError::Damaged`], naming the file, wherever it
+//! is met later.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,7 +19,7 @@ use sqlx::{AssertSqlSafe, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use ward_core::categories::Assessment;
 
 use crate::audit::Event;
-use crate::error::{Result, StoreError, database, is_unique_violation, migration};
+use crate::error::{Result, StoreError, is_unique_violation};
 use crate::model::*;
 use crate::rows::{
     self, AuditRow, BankRow, ChangeRow, ContentRow, KeyRow, OpinionRow, OrgRow, PartnerRow,
@@ -30,6 +37,16 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 const READERS: u32 = 4;
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Files up to this size are checked whole (`PRAGMA quick_check`) when opened: about half a
+/// second here at this size. Larger ones have their header checked, and damage elsewhere is
+/// found where it is read (`ward serve` reads every bank's content as it starts).
+const CHECKED_WHOLE: u64 = 256 << 20;
+/// SQLite's result codes for a damaged file: `SQLITE_CORRUPT`, `SQLITE_NOTADB` (primary
+/// codes), and `SQLITE_IOERR_SHORT_READ` (a file shorter than its pages).
+const SQLITE_CORRUPT: i32 = 11;
+const SQLITE_NOTADB: i32 = 26;
+const SQLITE_IOERR_SHORT_READ: i32 = 10 | (2 << 8);
+
 /// Rows per multi-row INSERT: 15 parameters a content row, 5 a signal row, well below
 /// SQLite's 32766 parameters a statement.
 const ROWS_PER_INSERT: usize = 1000;
@@ -51,25 +68,41 @@ impl SqliteStore {
     /// Opens the database at `path`, creating the file (and its folder) if missing, and
     /// brings its schema up to date.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
+        SqliteStore::open_file(path)
+            .await
+            .map_err(|e| e.in_file(path))
+    }
+
+    async fn open_file(path: &Path) -> Result<SqliteStore> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|e| {
                 StoreError::Database(format!("cannot create {}: {e}", folder.display()))
             })?;
         }
+        let size = check_header(path)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // With WAL, NORMAL loses at most the last transactions on power loss, never
-            // consistency.
-            .synchronous(SqliteSynchronous::Normal)
+            // Every commit is synced before it is acknowledged: FULL survives a power loss,
+            // NORMAL (with WAL) only a crash of the process.
+            .synchronous(SqliteSynchronous::Full)
+            // Pages read are checked for impossible cell sizes, so that damage is an error
+            // rather than values read from the wrong place.
+            .pragma("cell_size_check", "ON")
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
             .await
-            .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
+            .map_err(|e| match damage(&e) {
+                Some(detail) => StoreError::Damaged { file: None, detail },
+                None => StoreError::Database(format!("cannot open {}: {e}", path.display())),
+            })?;
+        if size <= CHECKED_WHOLE {
+            check_whole(&writer).await?;
+        }
         MIGRATOR.run(&writer).await.map_err(migration)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
@@ -101,6 +134,12 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The readers' pool, for tests of how connections are set up.
+    #[doc(hidden)]
+    pub fn readers(&self) -> &SqlitePool {
+        &self.reader
     }
 
     /// Another store on the same file, as another process would open it (for tests).
@@ -1275,6 +1314,117 @@ fn bank_name_conflict(error: sqlx::Error, name: &str) -> StoreError {
     } else {
         database(error)
     }
+}
+
+/// A database error as the SQLite store reports it: damage to the file as
+/// [`StoreError::Damaged`] (whose file the caller names), the rest as the backends do.
+fn database(error: sqlx::Error) -> StoreError {
+    match damage(&error) {
+        Some(detail) => StoreError::Damaged { file: None, detail },
+        None => crate::error::database(error),
+    }
+}
+
+/// A failed migration, or damage met while migrating.
+fn migration(error: sqlx::migrate::MigrateError) -> StoreError {
+    use sqlx::migrate::MigrateError;
+    match error {
+        MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) if damage(&e).is_some() => {
+            database(e)
+        }
+        other => crate::error::migration(other),
+    }
+}
+
+/// What is damaged, if `error` says that the file is: SQLite found a page that is not what
+/// it wrote, or a header that is not its own, or a file shorter than its pages; or a value
+/// read is not what Ward writes (text that is not UTF-8, a number where text was written).
+fn damage(error: &sqlx::Error) -> Option<String> {
+    match error {
+        sqlx::Error::Database(e) => {
+            let code: i32 = e.code()?.parse().ok()?;
+            let damaged = matches!(code & 0xff, SQLITE_CORRUPT | SQLITE_NOTADB)
+                || code == SQLITE_IOERR_SHORT_READ;
+            damaged.then(|| e.message().to_owned())
+        }
+        sqlx::Error::ColumnDecode { index, source } => Some(format!(
+            "column {index} of a row holds a value Ward does not write: {source}"
+        )),
+        sqlx::Error::Decode(source) => Some(format!("a value Ward does not write: {source}")),
+        _ => None,
+    }
+}
+
+/// Checks the file's header, if the file exists: SQLite's own, with a valid page size, and,
+/// when no write-ahead log holds pages beyond it, as long as the pages it counts. Returns
+/// the file's size.
+fn check_header(path: &Path) -> Result<u64> {
+    use std::io::Read as _;
+    let damaged = |detail: String| StoreError::Damaged { file: None, detail };
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => {
+            return Err(StoreError::Database(format!(
+                "cannot open {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    let size = file
+        .metadata()
+        .map_err(|e| StoreError::Database(format!("cannot read {}: {e}", path.display())))?
+        .len();
+    if size == 0 {
+        return Ok(0); // made, never written: SQLite writes it
+    }
+    let mut header = [0u8; 100];
+    if file.read_exact(&mut header).is_err() {
+        return Err(damaged(format!(
+            "{size} bytes, shorter than SQLite's header"
+        )));
+    }
+    if &header[..16] != b"SQLite format 3\0" {
+        return Err(damaged("its header is not SQLite's".into()));
+    }
+    let page_size = match u32::from(u16::from_be_bytes([header[16], header[17]])) {
+        1 => 65_536,
+        n if n >= 512 && n.is_power_of_two() && n <= 32_768 => n,
+        n => return Err(damaged(format!("its header gives the page size {n}"))),
+    };
+    let word = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal_empty = std::fs::metadata(&wal).map_or(true, |m| m.len() == 0);
+    // The page count is valid when written with the change counter it names.
+    let (pages, valid) = (word(28), word(92) == word(24));
+    if wal_empty && valid && pages > 0 {
+        let expected = u64::from(pages) * u64::from(page_size);
+        if size < expected {
+            return Err(damaged(format!(
+                "its header counts {pages} pages of {page_size} bytes, the file holds {size} bytes"
+            )));
+        }
+    }
+    Ok(size)
+}
+
+/// Checks every page of the file (`PRAGMA quick_check`): b-tree structure, cell sizes,
+/// overflow chains, free pages.
+async fn check_whole(pool: &SqlitePool) -> Result<()> {
+    let found: Vec<String> = sqlx::query_scalar("PRAGMA quick_check(10)")
+        .fetch_all(pool)
+        .await
+        .map_err(database)?;
+    if found.iter().all(|line| line == "ok") {
+        return Ok(());
+    }
+    Err(StoreError::Damaged {
+        file: None,
+        detail: found.join("; "),
+    })
 }
 
 /// Gives the items stored before plain items were keyed (migration 0011) their key, a round

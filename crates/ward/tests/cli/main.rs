@@ -3,6 +3,7 @@
 mod analyst;
 mod bad_input;
 mod browser;
+mod durable;
 mod exchange;
 mod hash;
 mod matching;
