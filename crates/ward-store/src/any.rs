@@ -117,6 +117,10 @@ impl Store for AnyStore {
         delegate!(self.keys())
     }
 
+    async fn key_revocations(&self, after: i64, limit: u32) -> Result<Vec<KeyRevocation>> {
+        delegate!(self.key_revocations(after, limit))
+    }
+
     async fn revoke_key(&self, actor: &Actor, id: KeyId) -> Result<ApiKey> {
         delegate!(self.revoke_key(actor, id))
     }

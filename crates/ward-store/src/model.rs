@@ -169,6 +169,15 @@ pub struct ApiKey {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// A key's revocation, in the order revocations were made: nodes that cache keys read those
+/// after the last they read, and forget the keys named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyRevocation {
+    /// Its place in the order of revocations (from 1).
+    pub seq: i64,
+    pub key: KeyId,
+}
+
 /// A key just made: the only time its secret exists outside its holder.
 #[derive(Clone, Debug)]
 pub struct NewApiKey {

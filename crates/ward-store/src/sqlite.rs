@@ -312,6 +312,24 @@ impl Store for SqliteStore {
         rows.into_iter().map(rows::key).collect()
     }
 
+    async fn key_revocations(&self, after: i64, limit: u32) -> Result<Vec<KeyRevocation>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT seq, key_id FROM key_revocations WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(database)?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, key)| KeyRevocation {
+                seq,
+                key: KeyId(key),
+            })
+            .collect())
+    }
+
     async fn revoke_key(&self, actor: &Actor, id: KeyId) -> Result<ApiKey> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
@@ -334,6 +352,15 @@ impl Store for SqliteStore {
                 .await
                 .map_err(database)?;
             key.revoked_at = Some(now);
+            sqlx::query(
+                "INSERT INTO key_revocations (seq, key_id, at) \
+                 SELECT COALESCE(MAX(seq), 0) + 1, $1, $2 FROM key_revocations",
+            )
+            .bind(id.0)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
         }
         log(
             &mut tx,

@@ -57,6 +57,7 @@ conformance!(
     keys::keys,
     keys::secrets_are_never_stored,
     keys::key_checks,
+    keys::revocations_are_a_feed,
     banks::banks,
     banks::bank_names_and_distances,
     banks::bank_updates,

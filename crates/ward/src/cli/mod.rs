@@ -729,7 +729,8 @@ pub enum KeyCommand {
     },
     /// List keys as `id<TAB>prefix<TAB>org<TAB>role<TAB>label<TAB>created<TAB>revoked`.
     List,
-    /// Revoke a key by its id: it stops working on every node within seconds.
+    /// Revoke a key by its id: every node refuses it within a quarter of a second (each reads
+    /// the store's revocations that often).
     Revoke {
         /// The key's id (from `ward admin key list`).
         id: i64,

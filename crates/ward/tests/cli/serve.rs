@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::ward;
 
 #[path = "../../src/serve/http1.rs"]
-mod http1;
+pub(crate) mod http1;
 
 const PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
 
@@ -261,7 +261,7 @@ impl PgDatabase {
     }
 
     /// The arguments of `ward serve` nodes on it: the same evidence key for every node.
-    fn serve_args(&self) -> Vec<String> {
+    pub(crate) fn serve_args(&self) -> Vec<String> {
         let mut args = self.args();
         args.push("--evidence-key".into());
         args.push(self.keys.path().join("evidence.key").display().to_string());
