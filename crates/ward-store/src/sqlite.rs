@@ -645,9 +645,10 @@ impl Store for SqliteStore {
             Event::content_import(bank, counts, &steps.removed),
         )
         .await?;
-        tx.commit().await.map_err(database)?;
-        // The blocks added join the bank's keys now; rows are read at the next batch.
-        let added_blocks = blocks
+        // The blocks added join the bank's keys while the commit is written and synced (a
+        // failed commit drops the keys: the next batch reads them again); rows are read at
+        // the next batch.
+        let added_blocks: Vec<held::AddedBlock> = blocks
             .into_iter()
             .map(|(id, first_content, items)| held::AddedBlock {
                 id,
@@ -660,7 +661,8 @@ impl Store for SqliteStore {
                     .collect(),
             })
             .collect();
-        keys.added(added_blocks);
+        let (committed, ()) = tokio::join!(tx.commit(), async { keys.added(added_blocks) });
+        committed.map_err(database)?;
         self.held.put(bank, keys);
         Ok(counts)
     }
