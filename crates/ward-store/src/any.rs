@@ -64,11 +64,15 @@ impl AnyStore {
     }
 }
 
-/// Calls the same method on whichever store this is.
+/// Calls the same method on whichever store this is (damage to a SQLite file named with the
+/// file).
 macro_rules! delegate {
     ($self:ident . $method:ident ( $($arg:expr),* )) => {
         match $self {
-            AnyStore::Sqlite(store) => store.$method($($arg),*).await,
+            AnyStore::Sqlite(store) => store
+                .$method($($arg),*)
+                .await
+                .map_err(|e| e.in_file(store.path())),
             AnyStore::Postgres(store) => store.$method($($arg),*).await,
         }
     };
@@ -115,6 +119,10 @@ impl Store for AnyStore {
 
     async fn keys(&self) -> Result<Vec<ApiKey>> {
         delegate!(self.keys())
+    }
+
+    async fn key_revocations(&self, after: i64, limit: u32) -> Result<Vec<KeyRevocation>> {
+        delegate!(self.key_revocations(after, limit))
     }
 
     async fn revoke_key(&self, actor: &Actor, id: KeyId) -> Result<ApiKey> {

@@ -252,6 +252,7 @@ impl Event {
                 "replaced": counts.replaced,
                 "removed": counts.removed,
                 "missing": counts.missing,
+                "unchanged": counts.unchanged,
                 "removed_content": removed,
             }),
         )

@@ -1,5 +1,7 @@
 //! The store's one error type, in the domain's words.
 
+use std::path::{Path, PathBuf};
+
 use thiserror::Error;
 
 /// What can go wrong when storing or reading.
@@ -21,6 +23,31 @@ pub enum StoreError {
     /// The schema could not be brought up to date.
     #[error("migration: {0}")]
     Migration(String),
+    /// The store's file (SQLite) is damaged: its header is not SQLite's, it is shorter than
+    /// its pages, a page is not what SQLite wrote, or a value is not what Ward writes.
+    /// Nothing is made of what it holds; the file is to be restored from a backup.
+    #[error(
+        "the store's file{} is damaged ({detail}); restore it from a backup",
+        .file.as_ref().map(|f| format!(" {}", f.display())).unwrap_or_default()
+    )]
+    Damaged {
+        /// The file, when known.
+        file: Option<PathBuf>,
+        detail: String,
+    },
+}
+
+impl StoreError {
+    /// The error, naming `file` if it is damage to a file not named yet.
+    pub fn in_file(self, file: &Path) -> StoreError {
+        match self {
+            StoreError::Damaged { file: None, detail } => StoreError::Damaged {
+                file: Some(file.to_owned()),
+                detail,
+            },
+            other => other,
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

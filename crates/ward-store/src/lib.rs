@@ -97,8 +97,16 @@ pub trait Store: Send + Sync + 'static {
     /// Every key, revoked ones included, by id.
     fn keys(&self) -> impl Future<Output = Result<Vec<ApiKey>>> + Send;
     /// Revokes a key (from then on it authenticates nothing); revoking twice is not an
-    /// error.
+    /// error. The revocation takes the next place in [`Store::key_revocations`].
     fn revoke_key(&self, actor: &Actor, id: KeyId) -> impl Future<Output = Result<ApiKey>> + Send;
+    /// The revocations after `after` (a [`KeyRevocation::seq`]; 0 for all), in order, at most
+    /// `limit`. Revocations become visible in this order, so a reader that moves its cursor
+    /// to the last it read never skips one.
+    fn key_revocations(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<KeyRevocation>>> + Send;
 
     // Banks.
 

@@ -172,6 +172,15 @@ pub struct ApiKey {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// A key's revocation, in the order revocations were made: nodes that cache keys read those
+/// after the last they read, and forget the keys named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyRevocation {
+    /// Its place in the order of revocations (from 1).
+    pub seq: i64,
+    pub key: KeyId,
+}
+
 /// A key just made: the only time its secret exists outside its holder.
 #[derive(Clone, Debug)]
 pub struct NewApiKey {
@@ -531,7 +540,9 @@ pub struct NewContent {
 pub enum ImportChange {
     /// Adds the item, or changes the bank's item with the same external id: in place when
     /// the signals are the same, else by replacing it with a new item that keeps its
-    /// enabled state and opinions (see `import.rs`).
+    /// enabled state and opinions. An item without an external id is keyed by its signals:
+    /// when the bank holds an item without an external id with the same signals, the entry
+    /// changes that one in place, if it says anything new of it (see `import.rs`).
     Upsert(NewContent),
     /// Removes the bank's item with this external id (a tombstone).
     Delete { external_id: String },
@@ -542,8 +553,12 @@ pub enum ImportChange {
 pub struct ImportCounts {
     /// Items added that replaced nothing.
     pub added: u64,
-    /// Items added in place of one with the same external id.
+    /// Items added in place of one with the same external id, and items without one that
+    /// the bank held with the same signals, changed in place by what the entry says of them.
     pub replaced: u64,
+    /// Entries without an external id for items the bank holds with the same signals, which
+    /// say nothing new of them (a list imported again): nothing changed.
+    pub unchanged: u64,
     /// Items removed by a tombstone.
     pub removed: u64,
     /// Tombstones for external ids the bank does not have.
@@ -554,6 +569,7 @@ impl ImportCounts {
     pub fn add(&mut self, other: ImportCounts) {
         self.added += other.added;
         self.replaced += other.replaced;
+        self.unchanged += other.unchanged;
         self.removed += other.removed;
         self.missing += other.missing;
     }

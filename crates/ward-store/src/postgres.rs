@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Postgres, Transaction};
 use ward_core::categories::Assessment;
 
 use crate::audit::Event;
@@ -44,6 +44,16 @@ impl PgStore {
         let options: PgConnectOptions = url
             .parse()
             .map_err(|e| StoreError::Invalid(format!("malformed database URL: {e}")))?;
+        PgStore::connect_with(options).await
+    }
+
+    /// Another store on the same database, as another node would open it (for tests).
+    #[doc(hidden)]
+    pub async fn another(&self) -> Result<PgStore> {
+        PgStore::connect_with((*self.pool.connect_options()).clone()).await
+    }
+
+    async fn connect_with(options: PgConnectOptions) -> Result<PgStore> {
         // One connection first, for the migrations: an unreachable server fails at once,
         // where a pool would retry until its timeout. The URL is not repeated in errors: it
         // may hold a password.
@@ -56,6 +66,7 @@ impl PgStore {
             .max_connections(CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options);
+        fill_plain_keys(&pool).await?;
         Ok(PgStore { pool })
     }
 
@@ -276,6 +287,24 @@ impl Store for PgStore {
         rows.into_iter().map(rows::key).collect()
     }
 
+    async fn key_revocations(&self, after: i64, limit: u32) -> Result<Vec<KeyRevocation>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT seq, key_id FROM key_revocations WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(self.reads())
+        .await
+        .map_err(database)?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, key)| KeyRevocation {
+                seq,
+                key: KeyId(key),
+            })
+            .collect())
+    }
+
     async fn revoke_key(&self, actor: &Actor, id: KeyId) -> Result<ApiKey> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
@@ -299,6 +328,20 @@ impl Store for PgStore {
                 .await
                 .map_err(database)?;
             key.revoked_at = Some(now);
+            // One revocation at a time, so that they commit in the order of their seqs.
+            sqlx::query("LOCK TABLE key_revocations IN EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+            sqlx::query(
+                "INSERT INTO key_revocations (seq, key_id, at) \
+                 SELECT COALESCE(MAX(seq), 0) + 1, $1, $2 FROM key_revocations",
+            )
+            .bind(id.0)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
         }
         log(
             &mut tx,
@@ -534,7 +577,23 @@ impl Store for PgStore {
         .await
         .map_err(database)?;
         let existing = crate::import::existing(rows);
-        let steps = plan.steps(&existing);
+        // The items the batch's plain entries name.
+        let plain_keys: Vec<String> = plan.plain_keys().map(|k| k.text().into_owned()).collect();
+        let held: Vec<crate::import::HeldRow> = if plain_keys.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT id, plain_key, {} FROM content WHERE bank_id = $1 \
+                 AND plain_key = ANY($2) AND removed_at IS NULL",
+                crate::import::SAID_COLUMNS
+            )))
+            .bind(bank.0)
+            .bind(&plain_keys)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(database)?
+        };
+        let steps = plan.steps(&existing, &plan.held_by_text(&crate::import::held(held)));
         // (A batch of new items only, as a bulk list is, skips all this.)
         if !steps.removed.is_empty() {
             sqlx::query("UPDATE content SET removed_at = $2 WHERE id = ANY($1)")
@@ -556,13 +615,15 @@ impl Store for PgStore {
         }
         let added = insert_content(&mut tx, actor, bank, &steps.inserts, now).await?;
         carry_over(&mut tx, &steps.carried, &added).await?;
-        let counts = plan.counts(&existing.into_iter().map(|e| e.external_id).collect());
-        let removed = steps.removed;
+        let counts = plan.counts(
+            &existing.into_iter().map(|e| e.external_id).collect(),
+            &steps,
+        );
         log(
             &mut tx,
             actor,
             now,
-            Event::content_import(bank, counts, &removed),
+            Event::content_import(bank, counts, &steps.removed),
         )
         .await?;
         tx.commit().await.map_err(database)?;
@@ -876,16 +937,20 @@ async fn insert_content(
         let profiles: Vec<Option<&str>> = exchange.iter().map(|e| e.2).collect();
         let labels: Vec<Option<&str>> = exchange.iter().map(|e| e.3).collect();
         let attributes: Vec<Option<&str>> = exchange.iter().map(|e| e.4.as_deref()).collect();
+        let plain_keys: Vec<Option<String>> = chunk
+            .iter()
+            .map(|i| crate::import::stored_plain_key(i))
+            .collect();
         sqlx::query(
             "INSERT INTO content (id, bank_id, enabled, age_group, activity, added_by, \
              added_by_key, added_by_org, source, added_at, external_id, label_scheme, \
-             label_profile, label, attributes) \
+             label_profile, label, attributes, plain_key) \
              SELECT u.id, $2, TRUE, u.age_group, u.activity, $3, $4, $5, u.source, $6, \
-             u.external_id, u.label_scheme, u.label_profile, u.label, u.attributes \
+             u.external_id, u.label_scheme, u.label_profile, u.label, u.attributes, u.plain_key \
              FROM UNNEST($1::BIGINT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], \
-             $11::TEXT[], $12::TEXT[], $13::TEXT[], $14::TEXT[]) \
+             $11::TEXT[], $12::TEXT[], $13::TEXT[], $14::TEXT[], $15::TEXT[]) \
              AS u (id, age_group, activity, source, external_id, label_scheme, \
-             label_profile, label, attributes)",
+             label_profile, label, attributes, plain_key)",
         )
         .bind(chunk_ids)
         .bind(bank.0)
@@ -901,6 +966,7 @@ async fn insert_content(
         .bind(profiles)
         .bind(labels)
         .bind(attributes)
+        .bind(plain_keys)
         .execute(&mut *tx)
         .await
         .map_err(|e| {
@@ -940,6 +1006,38 @@ async fn insert_content(
     }
 
     Ok(ids.into_iter().map(ContentId).collect())
+}
+
+/// Gives the items stored before plain items were keyed (migration 0011) their key, a round
+/// at a time; nothing once they all have one.
+async fn fill_plain_keys(pool: &PgPool) -> Result<()> {
+    loop {
+        let mut tx = pool.begin().await.map_err(database)?;
+        let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT c.id, s.kind, s.value FROM (SELECT id FROM content \
+             WHERE plain_key IS NULL AND external_id IS NULL ORDER BY id LIMIT $1) AS c \
+             LEFT JOIN signals s ON s.content_id = c.id ORDER BY c.id, s.id",
+        )
+        .bind(crate::import::UNKEYED_ROUND)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(database)?;
+        if rows.is_empty() {
+            return tx.commit().await.map_err(database);
+        }
+        let (ids, keys): (Vec<i64>, Vec<String>) =
+            crate::import::plain_keys_of(rows).into_iter().unzip();
+        sqlx::query(
+            "UPDATE content SET plain_key = u.key FROM UNNEST($1::BIGINT[], $2::TEXT[]) \
+             AS u (id, key) WHERE content.id = u.id",
+        )
+        .bind(ids)
+        .bind(keys)
+        .execute(&mut *tx)
+        .await
+        .map_err(database)?;
+        tx.commit().await.map_err(database)?;
+    }
 }
 
 /// Writes an audit event in the transaction of the change it records.

@@ -1,6 +1,13 @@
 //! The SQLite backend: one database file in WAL mode. Writes go through one connection and
 //! `BEGIN IMMEDIATE`, so they are serialised (within the process and across processes) and
 //! commit in `Seq` order; reads use a pool of read-only connections beside it.
+//!
+//! Every commit is on the disk before it is acknowledged (`synchronous=FULL`: the WAL is
+//! synced at each commit), so what Ward has acknowledged survives a power loss, not only a
+//! crash; imports write 65,536 entries a transaction, so that costs them one sync a batch. A
+//! damaged file is refused at open when it can be seen cheaply (the header; the whole file
+//! checked when it is small) and is [`StoreError::Damaged`], naming the file, wherever it
+//! is met later.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,7 +19,7 @@ use sqlx::{AssertSqlSafe, Sqlite, SqliteConnection, SqlitePool, Transaction};
 use ward_core::categories::Assessment;
 
 use crate::audit::Event;
-use crate::error::{Result, StoreError, database, is_unique_violation, migration};
+use crate::error::{Result, StoreError, is_unique_violation};
 use crate::model::*;
 use crate::rows::{
     self, AuditRow, BankRow, ChangeRow, ContentRow, KeyRow, OpinionRow, OrgRow, PartnerRow,
@@ -22,6 +29,7 @@ use crate::series::*;
 use crate::{Store, rules, secret};
 
 mod blocks;
+mod held;
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -31,7 +39,17 @@ const READERS: u32 = 4;
 const READER_MMAP_BYTES: u64 = 0x7fff_0000;
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Rows per multi-row INSERT: 14 parameters a content row, 5 a signal row, well below
+/// Files up to this size are checked whole (`PRAGMA quick_check`) when opened: about half a
+/// second here at this size. Larger ones have their header checked, and damage elsewhere is
+/// found where it is read (`ward serve` reads every bank's content as it starts).
+const CHECKED_WHOLE: u64 = 256 << 20;
+/// SQLite's result codes for a damaged file: `SQLITE_CORRUPT`, `SQLITE_NOTADB` (primary
+/// codes), and `SQLITE_IOERR_SHORT_READ` (a file shorter than its pages).
+const SQLITE_CORRUPT: i32 = 11;
+const SQLITE_NOTADB: i32 = 26;
+const SQLITE_IOERR_SHORT_READ: i32 = 10 | (2 << 8);
+
+/// Rows per multi-row INSERT: 15 parameters a content row, 5 a signal row, well below
 /// SQLite's 32766 parameters a statement.
 const ROWS_PER_INSERT: usize = 1000;
 
@@ -42,31 +60,51 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// Read-only connections; WAL lets them read while the writer writes.
     reader: SqlitePool,
+    /// The plain items of the banks being imported into, by their keys.
+    held: held::HeldKeys,
+    /// The database file.
+    path: Arc<Path>,
 }
 
 impl SqliteStore {
     /// Opens the database at `path`, creating the file (and its folder) if missing, and
     /// brings its schema up to date.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
+        SqliteStore::open_file(path)
+            .await
+            .map_err(|e| e.in_file(path))
+    }
+
+    async fn open_file(path: &Path) -> Result<SqliteStore> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|e| {
                 StoreError::Database(format!("cannot create {}: {e}", folder.display()))
             })?;
         }
+        let size = check_header(path)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // With WAL, NORMAL loses at most the last transactions on power loss, never
-            // consistency.
-            .synchronous(SqliteSynchronous::Normal)
+            // Every commit is synced before it is acknowledged: FULL survives a power loss,
+            // NORMAL (with WAL) only a crash of the process.
+            .synchronous(SqliteSynchronous::Full)
+            // Pages read are checked for impossible cell sizes, so that damage is an error
+            // rather than values read from the wrong place.
+            .pragma("cell_size_check", "ON")
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
             .await
-            .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
+            .map_err(|e| match damage(&e) {
+                Some(detail) => StoreError::Damaged { file: None, detail },
+                None => StoreError::Database(format!("cannot open {}: {e}", path.display())),
+            })?;
+        if size <= CHECKED_WHOLE {
+            check_whole(&writer).await?;
+        }
         MIGRATOR.run(&writer).await.map_err(migration)?;
         // Readers map the file: a read of a page not in SQLite's own small cache is then a
         // memory access to the kernel's page cache instead of a read call and a copy (match
@@ -80,7 +118,14 @@ impl SqliteStore {
             )
             .await
             .map_err(|e| StoreError::Database(format!("cannot open {}: {e}", path.display())))?;
-        Ok(SqliteStore { writer, reader })
+        let store = SqliteStore {
+            writer,
+            reader,
+            held: held::HeldKeys::default(),
+            path: path.into(),
+        };
+        fill_plain_keys(&store.writer).await?;
+        Ok(store)
     }
 
     /// Closes every connection (waiting for those in use to be returned).
@@ -93,6 +138,23 @@ impl SqliteStore {
     #[doc(hidden)]
     pub fn pool(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The readers' pool, for tests of how connections are set up.
+    #[doc(hidden)]
+    pub fn readers(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// Another store on the same file, as another process would open it (for tests).
+    #[doc(hidden)]
+    pub async fn another(&self) -> Result<SqliteStore> {
+        SqliteStore::open(&self.path).await
     }
 
     /// A write transaction. `BEGIN IMMEDIATE` takes the write lock at once, so a transaction
@@ -295,6 +357,24 @@ impl Store for SqliteStore {
         rows.into_iter().map(rows::key).collect()
     }
 
+    async fn key_revocations(&self, after: i64, limit: u32) -> Result<Vec<KeyRevocation>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT seq, key_id FROM key_revocations WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(database)?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, key)| KeyRevocation {
+                seq,
+                key: KeyId(key),
+            })
+            .collect())
+    }
+
     async fn revoke_key(&self, actor: &Actor, id: KeyId) -> Result<ApiKey> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
@@ -317,6 +397,15 @@ impl Store for SqliteStore {
                 .await
                 .map_err(database)?;
             key.revoked_at = Some(now);
+            sqlx::query(
+                "INSERT INTO key_revocations (seq, key_id, at) \
+                 SELECT COALESCE(MAX(seq), 0) + 1, $1, $2 FROM key_revocations",
+            )
+            .bind(id.0)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
         }
         log(
             &mut tx,
@@ -546,21 +635,32 @@ impl Store for SqliteStore {
         require_live_bank(&mut tx, bank).await?;
         // The items the batch's external ids name (content with an external id is never in
         // a block).
-        let keys =
-            serde_json::to_string(&plan.keys).map_err(|e| StoreError::Database(e.to_string()))?;
-        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-            "SELECT c.id, c.external_id, s.kind, s.value FROM content c \
-             JOIN signals s ON s.content_id = c.id WHERE c.bank_id = $1 AND c.removed_at IS NULL \
-             AND c.external_id IN (SELECT value FROM json_each($2)) ORDER BY c.id, s.id",
-        )
-        .bind(bank.0)
-        .bind(&keys)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(database)?;
+        let mut rows: Vec<(i64, String, String, String)> = Vec::new();
+        if !plan.keys.is_empty() {
+            let keys = serde_json::to_string(&plan.keys)
+                .map_err(|e| StoreError::Database(e.to_string()))?;
+            rows = sqlx::query_as(
+                "SELECT c.id, c.external_id, s.kind, s.value FROM content c \
+                 JOIN signals s ON s.content_id = c.id WHERE c.bank_id = $1 \
+                 AND c.removed_at IS NULL AND c.external_id IN (SELECT value FROM json_each($2)) \
+                 ORDER BY c.id, s.id",
+            )
+            .bind(bank.0)
+            .bind(&keys)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(database)?;
+        }
         let existing = crate::import::existing(rows);
-        let steps = plan.steps(&existing);
+        // The items the batch's plain entries name, rows and block items alike.
+        let mut keys = self.held.take(bank);
+        keys.catch_up(&mut tx, bank).await?;
+        let held = keys.find(&mut tx, &plan.plain).await?;
+        let steps = plan.steps(&existing, &held);
         // (A batch of new items only, as a bulk list is, skips all this.)
+        for id in &steps.unblock {
+            blocks::materialise(&mut tx, ContentId(*id)).await?;
+        }
         if !steps.removed.is_empty() {
             let removed = id_list(steps.removed.iter().copied());
             sqlx::query(
@@ -583,18 +683,39 @@ impl Store for SqliteStore {
             );
             resequence(&mut tx, RESEQUENCE_CONTENTS, &changed).await?;
         }
-        let added = insert_content(&mut tx, actor, bank, &steps.inserts, now).await?;
+        let (added, blocks) =
+            insert_content_in_blocks(&mut tx, actor, bank, &steps.inserts, now).await?;
         carry_over(&mut tx, &steps.carried, &added).await?;
-        let counts = plan.counts(&existing.into_iter().map(|e| e.external_id).collect());
-        let removed = steps.removed;
+        let counts = plan.counts(
+            &existing.into_iter().map(|e| e.external_id).collect(),
+            &steps,
+        );
         log(
             &mut tx,
             actor,
             now,
-            Event::content_import(bank, counts, &removed),
+            Event::content_import(bank, counts, &steps.removed),
         )
         .await?;
-        tx.commit().await.map_err(database)?;
+        // The blocks added join the bank's keys while the commit is written and synced (a
+        // failed commit drops the keys: the next batch reads them again); rows are read at
+        // the next batch.
+        let added_blocks: Vec<held::AddedBlock> = blocks
+            .into_iter()
+            .map(|(id, first_content, items)| held::AddedBlock {
+                id,
+                first_content,
+                hashes: items
+                    .map(|i| {
+                        let key = plan.plain[steps.insert_at[i]].as_ref();
+                        key.map_or(0, crate::import::PlainKey::hash)
+                    })
+                    .collect(),
+            })
+            .collect();
+        let (committed, ()) = tokio::join!(tx.commit(), async { keys.added(added_blocks) });
+        committed.map_err(database)?;
+        self.held.put(bank, keys);
         Ok(counts)
     }
 
@@ -1001,6 +1122,10 @@ async fn resequence<'q>(
     Ok(done.rows_affected())
 }
 
+/// The blocks an insert made: `(block id, first content id, the items' places in the
+/// insert)`.
+type InsertedBlocks = Vec<(i64, i64, std::ops::Range<usize>)>;
+
 /// Adds content items (in a write transaction on a live bank): runs of at least
 /// [`blocks::MIN_BLOCK`] plain items as blocks (of at most [`blocks::MAX_BLOCK`]), the
 /// others as rows. Content ids, signal ids
@@ -1012,6 +1137,19 @@ async fn insert_content(
     items: &[&NewContent],
     now: Timestamp,
 ) -> Result<Vec<ContentId>> {
+    Ok(insert_content_in_blocks(tx, actor, bank, items, now)
+        .await?
+        .0)
+}
+
+/// [`insert_content`], returning the blocks made as well.
+async fn insert_content_in_blocks(
+    tx: &mut SqliteConnection,
+    actor: &Actor,
+    bank: BankId,
+    items: &[&NewContent],
+    now: Timestamp,
+) -> Result<(Vec<ContentId>, InsertedBlocks)> {
     // The write lock is held, so the next ids and seqs are ours to give.
     let (content_rows, signal_rows): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT COALESCE(MAX(id), 0) FROM content), \
@@ -1040,6 +1178,7 @@ async fn insert_content(
         .map(|item| blocks::plain_digest(item))
         .collect();
     let mut in_block = vec![false; items.len()];
+    let mut made: InsertedBlocks = Vec::new();
     let mut start = 0;
     while start < items.len() {
         let Some((kind, _, _)) = &plain[start] else {
@@ -1067,7 +1206,8 @@ async fn insert_content(
                 digests,
                 count: end - start,
             };
-            blocks::insert(tx, actor, bank, &items[start].source, now, &block).await?;
+            let id = blocks::insert(tx, actor, bank, &items[start].source, now, &block).await?;
+            made.push((id, block.first_content, start..end));
             in_block[start..end].fill(true);
         }
         start = end;
@@ -1078,8 +1218,8 @@ async fn insert_content(
         insert_sql(
             "INSERT INTO content (id, bank_id, enabled, age_group, activity, added_by, \
              added_by_key, added_by_org, source, added_at, external_id, label_scheme, \
-             label_profile, label, attributes) VALUES ",
-            "(?, ?, TRUE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             label_profile, label, attributes, plain_key) VALUES ",
+            "(?, ?, TRUE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
     };
@@ -1109,7 +1249,8 @@ async fn insert_content(
                 .bind(scheme)
                 .bind(profile)
                 .bind(label)
-                .bind(attributes);
+                .bind(attributes)
+                .bind(crate::import::stored_plain_key(item));
         }
         query.execute(&mut *tx).await.map_err(|e| {
             if is_unique_violation(&e) {
@@ -1156,7 +1297,8 @@ async fn insert_content(
         }
         query.execute(&mut *tx).await.map_err(database)?;
     }
-    Ok((0..items.len()).map(|i| ContentId(content_id(i))).collect())
+    let ids = (0..items.len()).map(|i| ContentId(content_id(i))).collect();
+    Ok((ids, made))
 }
 
 /// Signals and opinions for content rows, assembled in the rows' order.
@@ -1290,6 +1432,145 @@ fn bank_name_conflict(error: sqlx::Error, name: &str) -> StoreError {
 }
 
 crate::series::series_helpers!(SqliteConnection);
+/// A database error as the SQLite store reports it: damage to the file as
+/// [`StoreError::Damaged`] (whose file the caller names), the rest as the backends do.
+fn database(error: sqlx::Error) -> StoreError {
+    match damage(&error) {
+        Some(detail) => StoreError::Damaged { file: None, detail },
+        None => crate::error::database(error),
+    }
+}
+
+/// A failed migration, or damage met while migrating.
+fn migration(error: sqlx::migrate::MigrateError) -> StoreError {
+    use sqlx::migrate::MigrateError;
+    match error {
+        MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) if damage(&e).is_some() => {
+            database(e)
+        }
+        other => crate::error::migration(other),
+    }
+}
+
+/// What is damaged, if `error` says that the file is: SQLite found a page that is not what
+/// it wrote, or a header that is not its own, or a file shorter than its pages; or a value
+/// read is not what Ward writes (text that is not UTF-8, a number where text was written).
+fn damage(error: &sqlx::Error) -> Option<String> {
+    match error {
+        sqlx::Error::Database(e) => {
+            let code: i32 = e.code()?.parse().ok()?;
+            let damaged = matches!(code & 0xff, SQLITE_CORRUPT | SQLITE_NOTADB)
+                || code == SQLITE_IOERR_SHORT_READ;
+            damaged.then(|| e.message().to_owned())
+        }
+        sqlx::Error::ColumnDecode { index, source } => Some(format!(
+            "column {index} of a row holds a value Ward does not write: {source}"
+        )),
+        sqlx::Error::Decode(source) => Some(format!("a value Ward does not write: {source}")),
+        _ => None,
+    }
+}
+
+/// Checks the file's header, if the file exists: SQLite's own, with a valid page size, and,
+/// when no write-ahead log holds pages beyond it, as long as the pages it counts. Returns
+/// the file's size.
+fn check_header(path: &Path) -> Result<u64> {
+    use std::io::Read as _;
+    let damaged = |detail: String| StoreError::Damaged { file: None, detail };
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => {
+            return Err(StoreError::Database(format!(
+                "cannot open {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    let size = file
+        .metadata()
+        .map_err(|e| StoreError::Database(format!("cannot read {}: {e}", path.display())))?
+        .len();
+    if size == 0 {
+        return Ok(0); // made, never written: SQLite writes it
+    }
+    let mut header = [0u8; 100];
+    if file.read_exact(&mut header).is_err() {
+        return Err(damaged(format!(
+            "{size} bytes, shorter than SQLite's header"
+        )));
+    }
+    if &header[..16] != b"SQLite format 3\0" {
+        return Err(damaged("its header is not SQLite's".into()));
+    }
+    let page_size = match u32::from(u16::from_be_bytes([header[16], header[17]])) {
+        1 => 65_536,
+        n if n >= 512 && n.is_power_of_two() && n <= 32_768 => n,
+        n => return Err(damaged(format!("its header gives the page size {n}"))),
+    };
+    let word = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal_empty = std::fs::metadata(&wal).map_or(true, |m| m.len() == 0);
+    // The page count is valid when written with the change counter it names.
+    let (pages, valid) = (word(28), word(92) == word(24));
+    if wal_empty && valid && pages > 0 {
+        let expected = u64::from(pages) * u64::from(page_size);
+        if size < expected {
+            return Err(damaged(format!(
+                "its header counts {pages} pages of {page_size} bytes, the file holds {size} bytes"
+            )));
+        }
+    }
+    Ok(size)
+}
+
+/// Checks every page of the file (`PRAGMA quick_check`): b-tree structure, cell sizes,
+/// overflow chains, free pages.
+async fn check_whole(pool: &SqlitePool) -> Result<()> {
+    let found: Vec<String> = sqlx::query_scalar("PRAGMA quick_check(10)")
+        .fetch_all(pool)
+        .await
+        .map_err(database)?;
+    if found.iter().all(|line| line == "ok") {
+        return Ok(());
+    }
+    Err(StoreError::Damaged {
+        file: None,
+        detail: found.join("; "),
+    })
+}
+
+/// Gives the items stored before plain items were keyed (migration 0011) their key, a round
+/// at a time; nothing once they all have one.
+async fn fill_plain_keys(pool: &SqlitePool) -> Result<()> {
+    loop {
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(database)?;
+        let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT c.id, s.kind, s.value FROM (SELECT id FROM content \
+             WHERE plain_key IS NULL AND external_id IS NULL ORDER BY id LIMIT $1) AS c \
+             LEFT JOIN signals s ON s.content_id = c.id ORDER BY c.id, s.id",
+        )
+        .bind(crate::import::UNKEYED_ROUND)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(database)?;
+        if rows.is_empty() {
+            return tx.commit().await.map_err(database);
+        }
+        for (id, key) in crate::import::plain_keys_of(rows) {
+            sqlx::query("UPDATE content SET plain_key = $2 WHERE id = $1")
+                .bind(id)
+                .bind(key)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+        }
+        tx.commit().await.map_err(database)?;
+    }
+}
 
 crate::portable::portable_helpers!(SqliteConnection, SqlitePool);
 

@@ -12,7 +12,8 @@ use std::collections::HashSet;
 use sqlx::SqliteConnection;
 use ward_core::digest::{decode_hex_into, to_hex};
 
-use crate::error::{Result, database};
+use super::database;
+use crate::error::Result;
 use crate::model::*;
 
 /// The shortest run of plain items stored as a block: shorter runs (one item added through
@@ -61,6 +62,7 @@ pub(super) fn plain_digest(item: &NewContent) -> Option<(SignalKind, [u8; 32], u
     Some((signal.kind, digest, len))
 }
 
+/// Stores a block; returns its id.
 pub(super) async fn insert(
     conn: &mut SqliteConnection,
     actor: &Actor,
@@ -68,11 +70,11 @@ pub(super) async fn insert(
     source: &str,
     now: Timestamp,
     block: &NewBlock,
-) -> Result<()> {
-    sqlx::query(
+) -> Result<i64> {
+    sqlx::query_scalar(
         "INSERT INTO content_blocks (bank_id, first_content, first_signal, first_seq, count, \
          kind, digest_len, digests, added_by, added_by_key, added_by_org, source, added_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(bank.0)
     .bind(block.first_content)
@@ -87,10 +89,9 @@ pub(super) async fn insert(
     .bind(actor.org.map(|o| o.0))
     .bind(source)
     .bind(now.0)
-    .execute(conn)
+    .fetch_one(conn)
     .await
-    .map_err(database)?;
-    Ok(())
+    .map_err(database)
 }
 
 /// The largest content id, signal id and seq that blocks hold (0 without blocks). Blocks
@@ -379,9 +380,14 @@ pub(super) async fn materialise(conn: &mut SqliteConnection, id: ContentId) -> R
     };
     let seq = super::last_seq(conn).await? + 1;
     let provenance = &item.provenance;
+    let plain_key = crate::import::plain_key(
+        item.signals
+            .iter()
+            .map(|s| (s.kind.name(), s.value.as_str())),
+    );
     sqlx::query(
         "INSERT INTO content (id, bank_id, enabled, added_by, added_by_key, added_by_org, \
-         source, added_at) VALUES ($1, $2, TRUE, $3, $4, $5, $6, $7)",
+         source, added_at, plain_key) VALUES ($1, $2, TRUE, $3, $4, $5, $6, $7, $8)",
     )
     .bind(item.id.0)
     .bind(item.bank.0)
@@ -390,6 +396,7 @@ pub(super) async fn materialise(conn: &mut SqliteConnection, id: ContentId) -> R
     .bind(provenance.added_by_org.map(|o| o.0))
     .bind(&provenance.source)
     .bind(provenance.added_at.0)
+    .bind(plain_key)
     .execute(&mut *conn)
     .await
     .map_err(database)?;

@@ -53,7 +53,8 @@ pub async fn imports_upsert_and_tombstone(store: &impl Store) {
             added: 3,
             replaced: 0,
             removed: 0,
-            missing: 1
+            missing: 1,
+            unchanged: 0,
         }
     );
     let items = by_external_id(store, bank).await;
@@ -90,7 +91,8 @@ pub async fn imports_upsert_and_tombstone(store: &impl Store) {
             added: 1,
             replaced: 1,
             removed: 1,
-            missing: 0
+            missing: 0,
+            unchanged: 0,
         }
     );
     let items = by_external_id(store, bank).await;

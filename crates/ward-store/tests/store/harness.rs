@@ -205,6 +205,8 @@ pub trait RawSql: Store + Clone {
     /// Makes the database refuse to insert a signal whose value is `value`, as a failure
     /// half-way through an `add_content` would.
     fn refuse_signal(&self, value: &str) -> impl Future<Output = ()> + Send;
+    /// A second store on the same database, as another process or node opens it.
+    fn another(&self) -> impl Future<Output = AnyStore> + Send;
 }
 
 impl RawSql for AnyStore {
@@ -271,6 +273,19 @@ impl RawSql for AnyStore {
             }
         }
         values
+    }
+
+    async fn another(&self) -> AnyStore {
+        match self {
+            AnyStore::Sqlite(store) => AnyStore::Sqlite(store.another().await.unwrap()),
+            // Connecting runs the migrations through sqlx's, whose future is not `Send`.
+            AnyStore::Postgres(store) => {
+                let (store, runtime) = (store.clone(), tokio::runtime::Handle::current());
+                let another =
+                    tokio::task::spawn_blocking(move || runtime.block_on(store.another()));
+                AnyStore::Postgres(another.await.unwrap().unwrap())
+            }
+        }
     }
 
     async fn refuse_signal(&self, value: &str) {

@@ -124,3 +124,57 @@ pub async fn key_checks(store: &impl Store) {
         );
     }
 }
+
+/// Revocations are a feed in the order made, which revoking twice does not lengthen, also
+/// when several writers revoke at once.
+pub async fn revocations_are_a_feed(store: &impl RawSql) {
+    let actor = operator();
+    let org = store.create_org(&actor, "Hotline").await.unwrap();
+    let mut keys = Vec::new();
+    for n in 0..6 {
+        let made = store
+            .create_key(&actor, org.id, Role::Platform, &format!("k{n}"))
+            .await
+            .unwrap();
+        keys.push(made.key.id);
+    }
+    assert_eq!(store.key_revocations(0, 100).await.unwrap(), []);
+    store.revoke_key(&actor, keys[3]).await.unwrap();
+    store.revoke_key(&actor, keys[1]).await.unwrap();
+    store.revoke_key(&actor, keys[3]).await.unwrap(); // again: nothing new
+    let all = store.key_revocations(0, 100).await.unwrap();
+    assert_eq!(
+        all,
+        [
+            KeyRevocation {
+                seq: 1,
+                key: keys[3]
+            },
+            KeyRevocation {
+                seq: 2,
+                key: keys[1]
+            },
+        ]
+    );
+    assert_eq!(store.key_revocations(1, 100).await.unwrap(), all[1..]);
+    assert_eq!(store.key_revocations(0, 1).await.unwrap(), all[..1]);
+
+    // Four at once, from another store on the same database as well: four more, in order.
+    let other = store.another().await;
+    let (a, b, c, d) = tokio::join!(
+        store.revoke_key(&actor, keys[0]),
+        other.revoke_key(&actor, keys[2]),
+        store.revoke_key(&actor, keys[4]),
+        other.revoke_key(&actor, keys[5]),
+    );
+    for done in [a, b, c, d] {
+        done.unwrap();
+    }
+    let all = store.key_revocations(0, 100).await.unwrap();
+    let seqs: Vec<i64> = all.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6]);
+    let mut revoked: Vec<KeyId> = all.iter().map(|r| r.key).collect();
+    revoked.sort();
+    assert_eq!(revoked, keys);
+    other.close().await;
+}

@@ -15,6 +15,7 @@ mod notices;
 mod opening;
 mod opinions;
 mod orgs;
+mod plain;
 mod referral;
 mod reports;
 mod series;
@@ -57,6 +58,7 @@ conformance!(
     keys::keys,
     keys::secrets_are_never_stored,
     keys::key_checks,
+    keys::revocations_are_a_feed,
     banks::banks,
     banks::bank_names_and_distances,
     banks::bank_updates,
@@ -80,6 +82,9 @@ conformance!(
     exchange::a_long_bulk_add_reads_back_item_by_item,
     exchange::instance_key_and_partners,
     exchange::upserts_keep_local_opinions,
+    plain::plain_lists_are_keyed_by_their_signals,
+    plain::plain_keys_hold_across_writers,
+    plain::items_stored_before_keys_are_keyed_at_open,
     sharing::sharing_with_named_organisations,
     sharing::dispute_policy,
     series::keeper_lease_and_fenced_saves,

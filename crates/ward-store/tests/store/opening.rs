@@ -87,3 +87,130 @@ fn both_backends_have_the_same_migrations() {
     assert!(!sqlite.is_empty());
     assert_eq!(sqlite, names("postgres"));
 }
+
+#[tokio::test]
+async fn every_sqlite_connection_syncs_each_commit() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&folder.path().join(SQLITE_FILE))
+        .await
+        .unwrap();
+    // The writer, and every reader at once (so that none is the same connection twice).
+    let mut connections = vec![store.pool().acquire().await.unwrap()];
+    for _ in 0..4 {
+        connections.push(store.readers().acquire().await.unwrap());
+    }
+    for connection in &mut connections {
+        let (synchronous,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+            .fetch_one(&mut **connection)
+            .await
+            .unwrap();
+        assert_eq!(synchronous, 2, "FULL");
+        let (journal,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+            .fetch_one(&mut **connection)
+            .await
+            .unwrap();
+        assert_eq!(journal, "wal");
+    }
+    drop(connections);
+    store.close().await;
+}
+
+/// A store with some of everything, closed (its log written back into the file); returns
+/// the file and its bytes.
+async fn written_store(folder: &Path) -> (std::path::PathBuf, Vec<u8>) {
+    let store = AnyStore::open(folder, None).await.unwrap();
+    let s = crate::harness::setup(&store, "Unmistakable Hotline Name").await;
+    let items: Vec<NewContent> = (0..300)
+        .map(|n| crate::harness::item(vec![crate::harness::md5(n)]))
+        .collect();
+    store
+        .add_content(&s.actor, s.bank.id, &items)
+        .await
+        .unwrap();
+    store.close().await;
+    let file = folder.join(SQLITE_FILE);
+    let wal = folder.join(format!("{SQLITE_FILE}-wal"));
+    assert!(
+        std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
+        "the log is written back on close"
+    );
+    let bytes = std::fs::read(&file).unwrap();
+    (file, bytes)
+}
+
+/// The damage `error` reports, with the file it names.
+fn damage(error: StoreError, file: &Path) -> String {
+    let message = error.to_string();
+    match error {
+        StoreError::Damaged {
+            file: Some(named), ..
+        } if named == file => {}
+        other => panic!("expected damage to {}, got {other:?}", file.display()),
+    }
+    assert!(
+        message.contains("is damaged") && message.contains(&file.display().to_string()),
+        "{message}"
+    );
+    message
+}
+
+#[tokio::test]
+async fn a_damaged_sqlite_file_is_refused_naming_the_file() {
+    let folder = tempfile::tempdir().unwrap();
+    let (file, good) = written_store(folder.path()).await;
+    let page_size = match u16::from_be_bytes([good[16], good[17]]) {
+        1 => 65_536,
+        n => usize::from(n),
+    };
+    let page_of = |needle: &[u8]| {
+        let at = good
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .expect("the text is in the file");
+        at / page_size * page_size
+    };
+    let opened = |bytes: Vec<u8>| {
+        let file = file.clone();
+        async move {
+            std::fs::write(&file, bytes).unwrap();
+            AnyStore::open(file.parent().unwrap(), None).await
+        }
+    };
+
+    // The header overwritten.
+    let mut bytes = good.clone();
+    bytes[..16].fill(0xa5);
+    let message = damage(opened(bytes).await.unwrap_err(), &file);
+    assert!(message.contains("header"), "{message}");
+
+    // A page of table data overwritten where its cells are described (the organisation's
+    // row): found by the whole-file check at open.
+    let mut bytes = good.clone();
+    let page = page_of(b"Unmistakable Hotline Name");
+    bytes[page..page + 64].fill(0xa5);
+    damage(opened(bytes).await.unwrap_err(), &file);
+
+    // The file cut short by a page.
+    let mut bytes = good.clone();
+    bytes.truncate(bytes.len() - page_size);
+    let message = damage(opened(bytes).await.unwrap_err(), &file);
+    assert!(message.contains("pages"), "{message}");
+
+    // A text value overwritten in place, the page's structure intact (so the file opens):
+    // the read that meets it says the file is damaged, not that a column did not decode.
+    let mut bytes = good.clone();
+    let at = good
+        .windows(25)
+        .position(|w| w == b"Unmistakable Hotline Name")
+        .unwrap();
+    bytes[at..at + 4].fill(0xff);
+    let store = opened(bytes).await.unwrap();
+    let message = damage(store.orgs().await.unwrap_err(), &file);
+    assert!(!message.contains("decoding"), "{message}");
+    store.close().await;
+
+    // The file as it was opens and reads.
+    let store = opened(good).await.unwrap();
+    assert_eq!(store.orgs().await.unwrap().len(), 1);
+    store.close().await;
+}

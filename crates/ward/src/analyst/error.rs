@@ -100,7 +100,7 @@ impl From<StoreError> for PageError {
             StoreError::NotFound { .. } => PageError::NotFound(error.to_string()),
             StoreError::Conflict(why) => PageError::Conflict(why),
             StoreError::Invalid(why) => PageError::BadRequest(why),
-            StoreError::Database(_) | StoreError::Migration(_) => {
+            StoreError::Database(_) | StoreError::Migration(_) | StoreError::Damaged { .. } => {
                 PageError::Unavailable(error.to_string())
             }
         }

@@ -60,12 +60,13 @@ pub fn import(args: &ImportArgs) -> anyhow::Result<ExitCode> {
             let counts = report.counts;
             eprintln!(
                 "ward: import: {name}: records={} added={} replaced={} removed={} missing={} \
-                 malformed={} seconds={seconds:.2} per_second={:.0}",
+                 unchanged={} malformed={} seconds={seconds:.2} per_second={:.0}",
                 report.records,
                 counts.added,
                 counts.replaced,
                 counts.removed,
                 counts.missing,
+                counts.unchanged,
                 report.malformed,
                 report.records as f64 / seconds.max(1e-9),
             );

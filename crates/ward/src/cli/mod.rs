@@ -122,11 +122,13 @@ enum Command {
     /// 65,536 entries) and applied in batches, each one transaction. Entries with the list's
     /// own id (VICS MediaID, NCMEC's id, a CSV `id` column) replace the bank's item with that
     /// id, and tombstones (NCMEC deletedImage, StopNCII Withdrawn/Deleted) remove it; the
-    /// list's category label and other fields are kept as given. The bank is created (owned
-    /// by --org) when it does not exist. Malformed records are reported on standard error as
-    /// FILE:record N (line L): reason, and skipped. A summary line per file goes to
-    /// standard error: `ward: import: FILE: records=N added=N replaced=N removed=N
-    /// missing=N malformed=N seconds=S per_second=N`.
+    /// list's category label and other fields are kept as given. Entries without an id are
+    /// keyed by their signals: one the bank holds already is not added again (`unchanged`), so
+    /// a file imported twice, or again after an interrupted import, adds nothing twice. The
+    /// bank is created (owned by --org) when it does not exist. Malformed records are
+    /// reported on standard error as FILE:record N (line L): reason, and skipped. A summary
+    /// line per file goes to standard error: `ward: import: FILE: records=N added=N
+    /// replaced=N removed=N missing=N unchanged=N malformed=N seconds=S per_second=N`.
     #[command(
         after_help = "Exit status: 0 when every record of every file was imported, 1 when \
                       some were malformed or a file ended early (the rest was imported), \
@@ -787,7 +789,8 @@ pub enum KeyCommand {
     },
     /// List keys as `id<TAB>prefix<TAB>org<TAB>role<TAB>label<TAB>created<TAB>revoked`.
     List,
-    /// Revoke a key by its id: it stops working on every node within seconds.
+    /// Revoke a key by its id: every node refuses it within a quarter of a second (each reads
+    /// the store's revocations that often).
     Revoke {
         /// The key's id (from `ward admin key list`).
         id: i64,

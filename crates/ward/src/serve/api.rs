@@ -16,8 +16,8 @@ use ward_core::categories::{Activity, AgeGroup, Assessment};
 use ward_core::exchange::{MAX_RECORD, read_line};
 use ward_core::lists::{Hex64, ListError, ListReader, Signal, SignalType};
 use ward_store::{
-    AuditQuery, Bank, BankId, BankKind, BankUpdate, Content, ContentId, NewBank, NewContent,
-    OpinionKind, OrgId, Role, Sharing, SignalKind, Store, rules,
+    AuditQuery, Bank, BankId, BankKind, BankUpdate, Content, ContentId, ImportChange, NewBank,
+    NewContent, OpinionKind, OrgId, Role, Sharing, SignalKind, Store, rules,
 };
 
 use super::SharedState;
@@ -513,7 +513,9 @@ pub async fn audit_log(
 /// CSV (with a `signal_type,signal` header) or plain hashes, as `ward match` reads lists; or
 /// JSON lines (`{"signal_type": "pdq", "signal": "..."}`) with `Content-Type:
 /// application/x-ndjson`. Items are committed in batches as they arrive: what the answer
-/// counts as added is stored, and a failure stops at the last whole batch.
+/// counts as added is stored, and a failure stops at the last whole batch. A signal the bank
+/// holds already as an item without an external id is not added again (`unchanged`), so a
+/// list sent twice, or sent again after an interruption, adds nothing twice.
 pub async fn import_signals(
     State(state): State<SharedState>,
     caller: Caller,
@@ -562,8 +564,9 @@ struct Import<'a> {
     actor: &'a ward_store::Actor,
     bank: BankId,
     source: String,
-    batch: Vec<NewContent>,
+    batch: Vec<ImportChange>,
     added: u64,
+    unchanged: u64,
     malformed: u64,
     errors: Vec<Value>,
 }
@@ -584,6 +587,7 @@ impl<'a> Import<'a> {
             source,
             batch: Vec::with_capacity(IMPORT_BATCH),
             added: 0,
+            unchanged: 0,
             malformed: 0,
             errors: Vec::new(),
         }
@@ -638,12 +642,12 @@ impl<'a> Import<'a> {
     }
 
     fn push(&mut self, signal: ward_store::Signal) -> ApiResult<()> {
-        self.batch.push(NewContent {
+        self.batch.push(ImportChange::Upsert(NewContent {
             signals: vec![signal],
             assessment: None,
             source: self.source.clone(),
             ..NewContent::default()
-        });
+        }));
         if self.batch.len() >= IMPORT_BATCH {
             self.flush()?;
         }
@@ -656,15 +660,17 @@ impl<'a> Import<'a> {
         }
         let store = &self.state.store;
         let added = self.added;
-        self.runtime
-            .block_on(store.add_content(self.actor, self.bank, &self.batch))
+        let counts = self
+            .runtime
+            .block_on(store.import_content(self.actor, self.bank, &self.batch))
             .map_err(|error| {
                 // What was committed before stays; say how much, so the client can resume.
                 let mut error = ApiError::from(error);
                 error.message = format!("{} ({added} items were added before)", error.message);
                 error
             })?;
-        self.added += self.batch.len() as u64;
+        self.added += counts.added;
+        self.unchanged += counts.unchanged;
         self.batch.clear();
         Ok(())
     }
@@ -686,6 +692,7 @@ impl<'a> Import<'a> {
         self.flush()?;
         Ok(json!({
             "added": self.added,
+            "unchanged": self.unchanged,
             "malformed": self.malformed,
             "errors": self.errors,
         }))

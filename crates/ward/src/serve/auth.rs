@@ -2,12 +2,16 @@
 //! what each role of each organisation may see and do ([`Member`]: the one place that
 //! decides it, for the API, the HMA routes, the analyst's pages and `ward` commands alike).
 //!
-//! Keys are looked up in the store by their digest and cached for a few seconds, so that a
-//! busy matching client does not cost a database round trip per request; a revoked key
-//! stops working within that time on every node.
+//! Keys are looked up in the store by their digest and cached, so that a busy matching
+//! client does not cost a database round trip per request. A revocation reaches every node
+//! through the store's feed of revocations, which each node reads as often as the index feed
+//! (`follow`, every [`super::FOLLOW_INTERVAL`]), forgetting the keys named: a revoked key is
+//! refused everywhere within that interval. A node that has not read that feed for
+//! [`TRUSTED_FOR`] (the store out of reach, say) asks the store for every key instead.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
@@ -15,24 +19,46 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sha2::{Digest as _, Sha256};
 use ward_store::{
-    Actor, ApiKey, AuditScope, Bank, BankId, BankScope, OrgId, Role, Store, StoreError,
+    Actor, ApiKey, AuditScope, Bank, BankId, BankScope, KeyId, OrgId, Role, Store, StoreError,
 };
 
 use super::SharedState;
 use super::error::ApiError;
 
-/// How long a key found in the store is trusted without asking again.
-const KEY_TTL: Duration = Duration::from_secs(5);
+/// How long a key found in the store is kept at most (revocations do not wait for it).
+const KEY_TTL: Duration = Duration::from_secs(600);
+/// How long after the last read of the revocations the cached keys are trusted.
+pub const TRUSTED_FOR: Duration = Duration::from_secs(1);
 /// At most this many keys are cached (then the cache is emptied: keys are few).
 const KEY_CACHE_SIZE: usize = 10_000;
+/// Revocations read at a time.
+const REVOCATIONS_PAGE: u32 = 1000;
 
 /// What the store said of a secret, and when.
 type CachedKey = (Option<Arc<ApiKey>>, Instant);
 
 /// Keys recently found in the store, by the SHA-256 of their secret.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct KeyCache {
     keys: RwLock<HashMap<[u8; 32], CachedKey>>,
+    /// How many times keys were forgotten: a lookup that overlapped a forgetting is not kept
+    /// (it may have read the key before its revocation).
+    forgotten: AtomicU64,
+    /// The last revocation read.
+    cursor: AtomicI64,
+    /// When the revocations were last read to the end.
+    read_at: Mutex<Option<Instant>>,
+}
+
+impl Default for KeyCache {
+    fn default() -> KeyCache {
+        KeyCache {
+            keys: RwLock::default(),
+            forgotten: AtomicU64::new(0),
+            cursor: AtomicI64::new(0),
+            read_at: Mutex::new(None),
+        }
+    }
 }
 
 impl KeyCache {
@@ -42,18 +68,61 @@ impl KeyCache {
         secret: &str,
     ) -> Result<Option<Arc<ApiKey>>, ApiError> {
         let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        if let Some((key, at)) = self.keys.read().expect("lock").get(&digest)
+        if self.trusted()
+            && let Some((key, at)) = self.keys.read().expect("lock").get(&digest)
             && at.elapsed() < KEY_TTL
         {
             return Ok(key.clone());
         }
+        let forgotten = self.forgotten.load(Ordering::Acquire);
         let key = store.authenticate(secret).await?.map(Arc::new);
         let mut keys = self.keys.write().expect("lock");
-        if keys.len() >= KEY_CACHE_SIZE {
-            keys.clear();
+        if self.forgotten.load(Ordering::Acquire) == forgotten {
+            if keys.len() >= KEY_CACHE_SIZE {
+                keys.clear();
+            }
+            keys.insert(digest, (key.clone(), Instant::now()));
         }
-        keys.insert(digest, (key.clone(), Instant::now()));
         Ok(key)
+    }
+
+    /// Whether the revocations were read recently enough for cached keys to be used.
+    fn trusted(&self) -> bool {
+        self.read_at
+            .lock()
+            .expect("lock")
+            .is_some_and(|at| at.elapsed() < TRUSTED_FOR)
+    }
+
+    /// Reads the revocations made since the last read and forgets the keys they name.
+    pub async fn follow(&self, store: &impl Store) -> Result<usize, ward_store::StoreError> {
+        let started = Instant::now();
+        let mut forgotten = 0;
+        loop {
+            let cursor = self.cursor.load(Ordering::Acquire);
+            let page = store.key_revocations(cursor, REVOCATIONS_PAGE).await?;
+            let Some(last) = page.last().map(|r| r.seq) else {
+                break;
+            };
+            // The first read names every key ever revoked: one of them may have been cached
+            // before it (untrusted until now, but kept).
+            let revoked: Vec<KeyId> = page.iter().map(|r| r.key).collect();
+            self.forget(&revoked);
+            forgotten += revoked.len();
+            self.cursor.store(last, Ordering::Release);
+            if page.len() < REVOCATIONS_PAGE as usize {
+                break;
+            }
+        }
+        *self.read_at.lock().expect("lock") = Some(started);
+        Ok(forgotten)
+    }
+
+    /// Forgets the cached keys with these ids.
+    pub fn forget(&self, revoked: &[KeyId]) {
+        let mut keys = self.keys.write().expect("lock");
+        self.forgotten.fetch_add(1, Ordering::AcqRel);
+        keys.retain(|_, (key, _)| key.as_ref().is_none_or(|key| !revoked.contains(&key.id)));
     }
 }
 
@@ -291,4 +360,62 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .eq_ignore_ascii_case("bearer")
         .then(|| secret.trim())
         .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use ward_store::{AnyStore, Store as _};
+
+    use super::*;
+
+    /// A key is cached once the revocations were read, and forgotten when they name it, on
+    /// a cache that did not revoke it (as another node's).
+    #[tokio::test]
+    async fn keys_are_cached_until_a_revocation_names_them() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = AnyStore::open(folder.path(), None).await.unwrap();
+        let actor = Actor::operator("test");
+        let org = store.create_org(&actor, "Hotline").await.unwrap();
+        let mut made = Vec::new();
+        for label in ["kept", "revoked", "revoked before"] {
+            let key = store
+                .create_key(&actor, org.id, Role::Platform, label)
+                .await
+                .unwrap();
+            made.push(key);
+        }
+        store.revoke_key(&actor, made[2].key.id).await.unwrap();
+        let cache = KeyCache::default();
+        assert!(!cache.trusted(), "not before the revocations are read");
+        cache.follow(&store).await.unwrap();
+        assert!(cache.trusted());
+        for key in &made[..2] {
+            let found = cache.authenticate(&store, &key.secret).await.unwrap();
+            assert_eq!(found.unwrap().id, key.key.id);
+        }
+        assert!(
+            cache
+                .authenticate(&store, &made[2].secret)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // Revoked in the store: the cache answers from memory until it reads the revocation.
+        store.revoke_key(&actor, made[1].key.id).await.unwrap();
+        let cached = cache.authenticate(&store, &made[1].secret).await.unwrap();
+        assert!(cached.is_some(), "from memory");
+        assert_eq!(cache.follow(&store).await.unwrap(), 1);
+        assert!(
+            cache
+                .authenticate(&store, &made[1].secret)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let kept = cache.authenticate(&store, &made[0].secret).await.unwrap();
+        assert_eq!(kept.unwrap().id, made[0].key.id);
+        assert_eq!(cache.follow(&store).await.unwrap(), 0, "nothing new");
+        store.close().await;
+    }
 }

@@ -76,11 +76,13 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "conflict", error.to_string())
             }
             StoreError::Invalid(_) => ApiError::bad_request(error.to_string()),
-            StoreError::Database(_) | StoreError::Migration(_) => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                error.to_string(),
-            ),
+            StoreError::Database(_) | StoreError::Migration(_) | StoreError::Damaged { .. } => {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    error.to_string(),
+                )
+            }
         }
     }
 }

@@ -117,6 +117,7 @@ pub async fn import(
         "replaced": counts.replaced,
         "removed": counts.removed,
         "missing": counts.missing,
+        "unchanged": counts.unchanged,
         "malformed": report.malformed,
         "errors": errors,
         "fatal": report.fatal,

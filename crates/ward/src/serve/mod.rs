@@ -261,6 +261,11 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
     if let Some(interval) = state.config.notices.interval {
         tokio::spawn(notices::run(Arc::downgrade(&state), interval));
     }
+    // Revoked keys: forgotten by every node within a poll of the store's revocations.
+    if let Err(error) = state.keys.follow(&state.store).await {
+        tracing::warn!(%error, "reading the key revocations failed; retrying");
+    }
+    tokio::spawn(follow_revocations(Arc::downgrade(&state)));
     let follower = Arc::clone(&state);
     tokio::spawn(async move {
         loop {
@@ -277,6 +282,19 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         }
     });
     Ok(state)
+}
+
+/// Reads the store's key revocations every [`FOLLOW_INTERVAL`], while the service runs, so
+/// that the keys this node caches are forgotten when revoked (and trusted only while this
+/// keeps up: see `auth.rs`).
+async fn follow_revocations(state: std::sync::Weak<AppState>) {
+    loop {
+        tokio::time::sleep(FOLLOW_INTERVAL).await;
+        let Some(state) = state.upgrade() else { return };
+        if let Err(error) = state.keys.follow(&state.store).await {
+            tracing::warn!(%error, "reading the key revocations failed; retrying");
+        }
+    }
 }
 
 /// Steps the series keeper every `interval` (or when woken), while the service runs.

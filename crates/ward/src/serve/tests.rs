@@ -604,7 +604,7 @@ async fn matches_follow_bank_rules() {
 }
 
 /// A bulk import streams CSV or JSON lines into a bank: good lines added, bad ones reported
-/// by line number, and the imported hashes matched.
+/// by line number, and the imported hashes matched; the same list sent again adds nothing.
 #[tokio::test]
 async fn bulk_imports_add_what_parses_and_report_the_rest() {
     let f = Fixture::new().await;
@@ -622,14 +622,54 @@ async fn bulk_imports_add_what_parses_and_report_the_rest() {
             Method::POST,
             &format!("/v1/banks/{bank}/signals"),
             curator,
-            Body::from(csv),
+            Body::from(csv.clone()),
             "text/csv",
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["added"], 12_001);
+    assert_eq!(report["unchanged"], 0);
     assert_eq!(report["malformed"], 1);
     assert_eq!(report["errors"][0]["line"], 12_002);
+    // Sent again (a client retrying after a lost answer): every hash is held already.
+    let (status, report) = f
+        .send(
+            Method::POST,
+            &format!("/v1/banks/{bank}/signals"),
+            curator,
+            Body::from(csv.clone()),
+            "text/csv",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        (&report["added"], &report["unchanged"]),
+        (&json!(0), &json!(12_001))
+    );
+    // And so through the list import, as a plain CSV.
+    let (status, report) = f.import_list(bank, "csv", csv.into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        (&report["added"], &report["unchanged"]),
+        (&json!(0), &json!(12_001))
+    );
+    let mut held = 0;
+    let mut after = 0;
+    loop {
+        let (_, page) = f
+            .json(
+                Method::GET,
+                &format!("/v1/banks/{bank}/content?after={after}&limit=1000"),
+                curator,
+                Value::Null,
+            )
+            .await;
+        let items = page["content"].as_array().unwrap().clone();
+        let Some(last) = items.last() else { break };
+        after = last["id"].as_i64().unwrap();
+        held += items.len();
+    }
+    assert_eq!(held, 12_001, "one item a hash");
 
     let lines = format!(
         "{{\"signal_type\":\"sha256\",\"signal\":\"{}\"}}\n{{\"signal_type\":\"photodna\",\"signal\":\"opaque-value\"}}\nnot json\n",
@@ -1331,7 +1371,7 @@ impl Fixture {
 fn clean_import(records: u64, added: u64, missing: u64) -> Value {
     json!({
         "records": records, "added": added, "replaced": 0, "removed": 0, "missing": missing,
-        "malformed": 0, "errors": [], "fatal": null,
+        "unchanged": 0, "malformed": 0, "errors": [], "fatal": null,
     })
 }
 
@@ -1342,7 +1382,8 @@ fn clean_import(records: u64, added: u64, missing: u64) -> Value {
 async fn lists_in_every_format_import_through_the_api() {
     let f = Fixture::new().await;
     let stopncii = json!({
-        "records": 4, "added": 2, "replaced": 0, "removed": 0, "missing": 2, "malformed": 2,
+        "records": 4, "added": 2, "replaced": 0, "removed": 0, "missing": 2, "unchanged": 0,
+        "malformed": 2,
         "errors": [
             {"record": 4, "line": 44, "reason": "StopNCII signal type \"URL\" is not one Ward holds (ImagePDQ, VideoMD5)"},
             {"record": 6, "line": 56, "reason": "invalid pdq: expected 64 hex digits, got 63"},
@@ -1417,7 +1458,7 @@ async fn lists_in_every_format_import_through_the_api() {
         report,
         json!({
             "records": 1, "added": 0, "replaced": 0, "removed": 1, "missing": 0,
-            "malformed": 0, "errors": [], "fatal": null,
+            "unchanged": 0, "malformed": 0, "errors": [], "fatal": null,
         })
     );
     let csv = b"signal_type,signal,id\nmd5,abababababababababababababababab,q-1\n".to_vec();
@@ -1471,7 +1512,7 @@ async fn broken_lists_keep_the_good_records_and_say_where_the_rest_went_wrong() 
         report,
         json!({
             "records": 2, "added": 2, "replaced": 0, "removed": 0, "missing": 0,
-            "malformed": 0, "errors": [],
+            "unchanged": 0, "malformed": 0, "errors": [],
             "fatal": "record 3 (line 30): the input ends inside <member>: a truncated page",
         })
     );
@@ -1483,7 +1524,8 @@ async fn broken_lists_keep_the_good_records_and_say_where_the_rest_went_wrong() 
     assert_eq!(
         report,
         json!({
-            "records": 2, "added": 2, "replaced": 0, "removed": 0, "missing": 0, "malformed": 5,
+            "records": 2, "added": 2, "replaced": 0, "removed": 0, "missing": 0, "unchanged": 0,
+            "malformed": 5,
             "errors": [
                 {"record": 2, "line": 5, "reason": "MD5: invalid md5: not hexadecimal: \"FFEEDDCCBBAA998877665544332211ZZ\""},
                 {"record": 3, "line": 7, "reason": "no hash (MD5, SHA1, SHA256 or PhotoDNA)"},

@@ -1,6 +1,7 @@
 //! `ward import` and `ward export`: every format into a bank and back out, re-imported to
 //! the same records; tombstones and updates from later pages; broken files reported with
-//! their positions while their good records are kept.
+//! their positions while their good records are kept; a plain list's import killed and run
+//! again adds each hash once.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -291,4 +292,144 @@ fn import_and_export_act_for_their_organisation() {
     );
     let run = ward_admin(d, &["org", "operator"], None);
     assert_eq!(run.code, Some(2), "a name or --none: {run:?}");
+}
+
+/// A plain list of `lines` distinct MD5s (no id column).
+fn plain_list(lines: u32) -> String {
+    let mut list = String::with_capacity(lines as usize * 33);
+    for i in 0..lines {
+        list.push_str(&format!("{:032x}\n", u64::from(i) * 7_919 + 13));
+    }
+    list
+}
+
+/// `ward import` of a plain list killed with SIGKILL once batches of it are committed (its
+/// standard input held open after two thirds of the list), then run again on the whole
+/// list, and once more: the bank ends with exactly one item a hash, on `store` (the store
+/// options).
+fn killed_plain_import_runs_again_without_duplicates(store: &[String]) {
+    use std::io::Write as _;
+    use ward_store::Store as _;
+
+    const LINES: u32 = 300_000;
+    // Batches hold 65,536 entries or 16 MiB of them, whichever is first.
+    const SENT: usize = 200_000;
+    const AWAITED: i64 = 100_000;
+    let list = plain_list(LINES);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let open = || {
+        let (data_dir, url) = match store {
+            [flag, dir] if flag == "--data-dir" => (Path::new(dir), None),
+            [flag, url] if flag == "--database-url" => (Path::new("."), Some(url.as_str())),
+            _ => panic!("store options {store:?}"),
+        };
+        runtime
+            .block_on(ward_store::AnyStore::open(data_dir, url))
+            .unwrap()
+    };
+    let import_args = |file: &str| -> Vec<String> {
+        let mut args = vec!["import".to_owned()];
+        args.extend(store.iter().cloned());
+        args.extend(["--bank", "PLAIN", file].map(String::from));
+        args
+    };
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(import_args("-"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Some batches and part of another, which waits for lines that never come.
+    let head: usize = list.lines().take(SENT).map(|l| l.len() + 1).sum();
+    stdin.write_all(&list.as_bytes()[..head]).unwrap();
+    stdin.flush().unwrap();
+    let watcher = open();
+    let started = std::time::Instant::now();
+    while runtime.block_on(watcher.last_seq()).unwrap().0 < AWAITED {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "{AWAITED} entries were not committed within 120 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    drop(stdin);
+    // Each committed entry took one seq.
+    let committed = runtime.block_on(watcher.last_seq()).unwrap().0 as u64;
+    assert!(
+        (AWAITED as u64..SENT as u64).contains(&committed),
+        "{committed} committed"
+    );
+
+    // Run again on the whole list, then once more.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("list.txt");
+    std::fs::write(&file, &list).unwrap();
+    let file = file.display().to_string();
+    let again = crate::ward(import_args(&file));
+    assert_eq!(again.code, Some(0), "{again:?}");
+    assert_eq!(
+        (
+            summary_field(&again, "added"),
+            summary_field(&again, "unchanged")
+        ),
+        (u64::from(LINES) - committed, committed),
+        "{again:?}"
+    );
+    let third = crate::ward(import_args(&file));
+    assert_eq!(
+        (
+            summary_field(&third, "added"),
+            summary_field(&third, "unchanged")
+        ),
+        (0, u64::from(LINES)),
+        "{third:?}"
+    );
+
+    // Exactly one item a hash: counted in the store, page by page.
+    let bank = runtime
+        .block_on(watcher.banks_named("PLAIN"))
+        .unwrap()
+        .pop()
+        .expect("the bank the import made");
+    let mut values = BTreeSet::new();
+    let mut items = 0;
+    let mut after = None;
+    loop {
+        let page = runtime
+            .block_on(watcher.bank_contents(bank.id, after, 10_000))
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        items += page.len();
+        values.extend(page.into_iter().map(|c| c.signals[0].value.clone()));
+    }
+    assert_eq!((items, values.len()), (LINES as usize, LINES as usize));
+    assert_eq!(
+        runtime.block_on(watcher.last_seq()).unwrap().0,
+        i64::from(LINES)
+    );
+    runtime.block_on(watcher.close());
+}
+
+#[test]
+fn a_killed_plain_import_run_again_adds_each_hash_once_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    killed_plain_import_runs_again_without_duplicates(&[
+        "--data-dir".into(),
+        dir.path().display().to_string(),
+    ]);
+}
+
+#[test]
+fn a_killed_plain_import_run_again_adds_each_hash_once_on_postgresql() {
+    let database = crate::serve::PgDatabase::create();
+    killed_plain_import_runs_again_without_duplicates(&database.args());
 }

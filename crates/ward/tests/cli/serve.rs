@@ -234,13 +234,13 @@ fn serves_over_tcp_and_stops_gracefully_on_sigterm() {
 
 /// A fresh PostgreSQL database for one test, dropped at the end (best effort), and the
 /// evidence key file its nodes share.
-struct PgDatabase {
+pub(crate) struct PgDatabase {
     name: String,
     keys: tempfile::TempDir,
 }
 
 impl PgDatabase {
-    fn create() -> PgDatabase {
+    pub(crate) fn create() -> PgDatabase {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -253,7 +253,7 @@ impl PgDatabase {
         }
     }
 
-    fn args(&self) -> Vec<String> {
+    pub(crate) fn args(&self) -> Vec<String> {
         vec![
             "--database-url".into(),
             format!("postgres://postgres@127.0.0.1:5432/{}", self.name),
@@ -261,7 +261,7 @@ impl PgDatabase {
     }
 
     /// The arguments of `ward serve` nodes on it: the same evidence key for every node.
-    fn serve_args(&self) -> Vec<String> {
+    pub(crate) fn serve_args(&self) -> Vec<String> {
         let mut args = self.args();
         args.push("--evidence-key".into());
         args.push(self.keys.path().join("evidence.key").display().to_string());
