@@ -327,8 +327,13 @@ impl Keeper {
             .await;
         }
         let options = self.options;
-        let (kept, touched) =
-            background::run(move || Kept::restore(options, keeping, &candidates)).await?;
+        let (kept, touched) = background::run(move || {
+            let restored = Kept::restore(options, keeping, &candidates);
+            drop(candidates);
+            background::release_freed_memory();
+            restored
+        })
+        .await?;
         Ok((kept, touched, cursor))
     }
 }
