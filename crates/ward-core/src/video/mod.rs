@@ -18,6 +18,7 @@ mod bars;
 mod ffmpeg;
 mod frames;
 mod keyframes;
+#[cfg_attr(ward_no_ffmpeg, path = "libav_absent.rs")]
 mod libav;
 mod nal;
 mod search;
@@ -38,6 +39,11 @@ pub use vpdq::{CompareOptions, FrameHash, VideoMatch, Vpdq, compare};
 use crate::decode::{Picture, Pixels};
 use crate::error::{Error, Result};
 use crate::pdq::{PdqDct, Pipeline};
+
+/// Whether this build decodes videos: false when it was built where FFmpeg's libraries were
+/// missing (`build.rs`), in which case hashing a video fails with
+/// [`Error::NoVideoDecoder`] and only images hash.
+pub const DECODES_VIDEO: bool = !cfg!(ward_no_ffmpeg);
 
 /// How to hash a video, and the limits that keep a hostile file from costing too much.
 #[derive(Clone, Debug, PartialEq)]

@@ -456,3 +456,30 @@ fn closed_stdout_is_not_an_error() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+/// The README's first command: a folder of Meta's test images with its README, text and
+/// `.dat` files. What is not media is skipped and counted, not an error, and the run
+/// succeeds; a file that is not media named on the command line is still an error.
+#[test]
+fn walked_files_that_are_not_media_are_skipped_and_counted() {
+    let folder = repo_file("testdata/threatexchange/pdq/data");
+    let run = ward([&"hash".as_ref(), &folder.as_os_str()]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let records = run.records();
+    assert_eq!(records.len(), 45, "{}", run.stdout);
+    assert!(records.iter().all(|r| r.get("error").is_none() && r["pdq"].is_string()));
+    let summary = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        summary.starts_with("ward: hash: hashed=45 skipped=8 errors=0 "),
+        "{}",
+        run.stderr
+    );
+
+    let readme = folder.join("misc-images/modes/README.md");
+    let named = ward([&"hash".as_ref(), &readme.as_os_str()]);
+    assert_eq!(named.code, Some(1), "{}", named.stderr);
+    let records = named.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["error"], "not a recognised image or video format");
+    assert!(named.stderr.contains("hashed=0 skipped=0 errors=1"), "{}", named.stderr);
+}

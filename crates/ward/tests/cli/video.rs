@@ -446,7 +446,7 @@ fn scan_finds_listed_videos_among_other_files() {
     );
     assert!(
         run.stderr
-            .starts_with("ward: scan: files=4 matched=2 errors=0 low_quality=0 "),
+            .starts_with("ward: scan: files=4 matched=2 skipped=0 errors=0 low_quality=0 "),
         "{}",
         run.stderr
     );
