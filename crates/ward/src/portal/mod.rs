@@ -6,12 +6,14 @@
 //! Routes: `GET`/`POST /report` (the international page) and `/report/{country}`, the
 //! "what happens next" page after Post/Redirect/Get (`/report[/{country}]/filed/{reference}`),
 //! the status lookup (`/report[/{country}]/status?reference=…`) and the built-in style sheet
-//! and script under `/static/`. Every response carries a strict Content-Security-Policy and
-//! the other security headers; pages are never cached.
+//! and script under `/static/`; and the service's front door (`front`: `/`, `/favicon.ico`,
+//! `/robots.txt`, `/report/` and `/analyst/` sent on). Every response carries a strict
+//! Content-Security-Policy and the other security headers; pages are never cached.
 
 mod countries;
 mod csrf;
 mod form;
+mod front;
 mod language;
 mod pages;
 
@@ -91,6 +93,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/report/{country}/filed/{reference}", get(filed))
         .route("/static/portal.css", get(style_sheet))
         .route("/static/portal.js", get(script))
+        .merge(front::routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::map_response(security_headers))
 }
