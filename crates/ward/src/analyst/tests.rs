@@ -967,6 +967,13 @@ async fn every_answer_carries_the_security_headers() {
         assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
         assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
         assert_eq!(h[header::CACHE_CONTROL], "no-store");
+        // The same set as the portal's (`page_headers`).
+        assert_eq!(h["cross-origin-opener-policy"], "same-origin");
+        assert_eq!(h["cross-origin-resource-policy"], "same-origin");
+        assert_eq!(
+            h["permissions-policy"],
+            "camera=(), microphone=(), geolocation=()"
+        );
     }
     assert!(
         CONTENT_SECURITY_POLICY.starts_with("default-src 'none'; img-src 'self' blob:; media-src 'self'; style-src 'self'; script-src 'self';")
