@@ -1013,6 +1013,16 @@ async fn the_figures_page_shows_charts_beside_tables_and_downloads_csv() {
         assert!(text.contains(expected), "{expected:?} in {text}");
     }
     assert_eq!(text.matches("<svg ").count(), 3);
+    // Each chart is named by its own title and description.
+    for chart in ["reports-chart", "urls-chart", "removal-chart"] {
+        assert_eq!(
+            text.matches(&format!("aria-labelledby=\"{chart}-title {chart}-desc\""))
+                .count(),
+            1,
+            "{chart}"
+        );
+        assert_eq!(text.matches(&format!("id=\"{chart}-title\"")).count(), 1);
+    }
     assert!(!text.contains(" style="), "inline style");
     let csv = f
         .get(
