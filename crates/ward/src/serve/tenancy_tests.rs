@@ -555,6 +555,8 @@ fn matrix(t: &Targets) -> Vec<Entry> {
         session(M::GET, "/analyst/queue", "/analyst/queue"),
         session(M::GET, "/analyst/url/{id}", "/analyst/url/1"),
         session(M::POST, "/analyst/url/{id}", "/analyst/url/1"),
+        session(M::GET, "/analyst/url/{id}/reveal", "/analyst/url/1/reveal"),
+        session(M::POST, "/analyst/url/{id}/reveal", "/analyst/url/1/reveal"),
         session(M::GET, "/analyst/url/{id}/media", "/analyst/url/1/media"),
         session(
             M::GET,
