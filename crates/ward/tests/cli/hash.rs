@@ -166,7 +166,8 @@ fn stdin_is_read_as_dash() {
 fn directories_are_walked_in_file_name_order() {
     let dir = tempfile::tempdir().unwrap();
     let png = fs::read(repo_file("testdata/pdq/generated/rgb.png")).unwrap();
-    // Created out of order; every regular file counts, whatever its extension.
+    // Created out of order; every regular file counts, whatever its extension, except that
+    // what is not media at all (c.txt) is skipped.
     for name in [
         "b.png",
         "a/z.png",
@@ -189,7 +190,8 @@ fn directories_are_walked_in_file_name_order() {
         .unwrap();
     }
     let run = ward(["hash".as_ref(), dir.path().as_os_str()]);
-    assert_eq!(run.code, Some(1), "c.txt is not an image: {run:?}");
+    assert_eq!(run.code, Some(0), "c.txt is skipped: {run:?}");
+    assert!(run.stderr.contains(" skipped=1 errors=0 "), "{run:?}");
     let paths: Vec<String> = run
         .records()
         .iter()
@@ -202,7 +204,6 @@ fn directories_are_walked_in_file_name_order() {
         "a/deeper/x",
         "a/z.png",
         "b.png",
-        "c.txt",
     ]
     .iter()
     .map(|name| shown(&dir.path().join(name)))
@@ -350,10 +351,16 @@ fn text_format_prints_like_meta_and_errors_to_stderr() {
         run.stdout,
         format!("{} {} {}\n", expected.pdq, expected.quality, shown(&png))
     );
+    let stderr: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(
-        run.stderr,
-        "ward: no/such/file.png: cannot read: no such file or directory\n"
+        stderr[0],
+        "ward: no/such/file.png: cannot read: no such file or directory"
     );
+    assert!(
+        stderr[1].starts_with("ward: hash: hashed=1 skipped=0 errors=1 "),
+        "{stderr:?}"
+    );
+    assert_eq!(stderr.len(), 2);
 
     let run = ward([
         "hash".as_ref(),

@@ -418,16 +418,20 @@ fn statuses_csv_and_the_summary_on_a_small_folder() {
         ("2", "0", "0", "1")
     );
 
+    // Text is skipped and counted; a PNG cut short is an error.
     fs::write(folder.join("notes.txt"), "hello\n").unwrap();
+    let png = fs::read(repo_file(rgb)).unwrap();
+    fs::write(folder.join("broken.png"), &png[..png.len() / 2]).unwrap();
     let run = scan(&format!("{}\n", "0".repeat(64)), &[]);
     assert_eq!(run.code, Some(1), "an error and no match: {run:?}");
     assert_eq!(
         run.records(),
         [serde_json::json!({
-            "path": shown(&folder.join("notes.txt")),
-            "error": "not a recognised image or video format"
+            "path": shown(&folder.join("broken.png")),
+            "error": "truncated png file"
         })]
     );
+    assert_eq!(summary(&run)["skipped"], "1");
 
     let hash = golden(rgb).pdq;
     let run = scan(&format!("{hash}\n"), &["--format", "csv"]);
@@ -439,8 +443,8 @@ fn statuses_csv_and_the_summary_on_a_small_folder() {
             "path,query,list,signal_type,signal,label,id,distance,query_share,compared_share,bars_trimmed,error"
                 .to_owned(),
             format!(
-                "{},,,,,,,,,,,not a recognised image or video format",
-                shown(&folder.join("notes.txt"))
+                "{},,,,,,,,,,,truncated png file",
+                shown(&folder.join("broken.png"))
             ),
             format!(
                 "{},{hash},{list},pdq,{hash},,,0,,,,",
