@@ -32,7 +32,7 @@ fn main() {
                     build.include(path);
                 }
             }
-            Err(error) => missing.push(format!("{library}: {}", first_line(&error.to_string()))),
+            Err(error) => missing.push((library, error)),
         }
     }
     if missing.is_empty() {
@@ -49,7 +49,11 @@ fn main() {
         panic!(
             "ward-core decodes video with FFmpeg's libraries (5.0 or later) and needs their \
              development files ({}); {install}",
-            missing.join("; ")
+            missing
+                .iter()
+                .map(|(library, error)| format!("{library}: {}", first_line(&error.to_string())))
+                .collect::<Vec<_>>()
+                .join("; ")
         );
     }
     for dir in pkg_config_dirs() {
@@ -57,9 +61,13 @@ fn main() {
     }
     println!("cargo:rustc-cfg=ward_no_ffmpeg");
     println!(
-        "cargo:warning=FFmpeg's libraries were not found ({}): this build hashes images but \
-         decodes no video; {install}",
-        missing.join("; ")
+        "cargo:warning=FFmpeg's libraries (5.0 or later) were not found ({}): this build \
+         hashes images but decodes no video; {install}",
+        missing
+            .iter()
+            .map(|(library, _)| *library)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 }
 
@@ -97,8 +105,12 @@ fn pkg_config_dirs() -> Vec<PathBuf> {
                 env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default()
             );
             dirs.extend(
-                [multiarch.as_str(), "/usr/lib/pkgconfig", "/usr/share/pkgconfig"]
-                    .map(PathBuf::from),
+                [
+                    multiarch.as_str(),
+                    "/usr/lib/pkgconfig",
+                    "/usr/share/pkgconfig",
+                ]
+                .map(PathBuf::from),
             );
             // And the directory pkg-config itself will be installed into.
             dirs.push(PathBuf::from("/usr/bin"));
@@ -110,5 +122,8 @@ fn pkg_config_dirs() -> Vec<PathBuf> {
 }
 
 fn first_line(text: &str) -> &str {
-    text.lines().find(|l| !l.trim().is_empty()).unwrap_or(text).trim()
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(text)
+        .trim()
 }

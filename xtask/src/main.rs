@@ -93,9 +93,23 @@ const REQUIREMENTS: &[Requirement] = &[
     Requirement {
         what: "FFmpeg's libraries with their headers (video decoding)",
         present: || {
-            quiet("pkg-config", &["--exists", "libavformat", "libavcodec", "libavutil", "libswscale"])
+            quiet(
+                "pkg-config",
+                &[
+                    "--exists",
+                    "libavformat",
+                    "libavcodec",
+                    "libavutil",
+                    "libswscale",
+                ],
+            )
         },
-        packages: &["libavcodec-dev", "libavformat-dev", "libavutil-dev", "libswscale-dev"],
+        packages: &[
+            "libavcodec-dev",
+            "libavformat-dev",
+            "libavutil-dev",
+            "libswscale-dev",
+        ],
     },
     Requirement {
         what: "the ffmpeg and ffprobe programs (keyframe grids, the tests' generated videos)",
@@ -136,9 +150,18 @@ fn system_packages(mode: Mode) -> Result<(), Stop> {
     if missing.is_empty() {
         return Ok(());
     }
-    let packages: Vec<&str> = missing.iter().flat_map(|r| r.packages.iter().copied()).collect();
-    let list = missing.iter().map(|r| format!("  - {}", r.what)).collect::<Vec<_>>();
-    eprintln!("xtask: the tests need, and this machine lacks:\n{}", list.join("\n"));
+    let packages: Vec<&str> = missing
+        .iter()
+        .flat_map(|r| r.packages.iter().copied())
+        .collect();
+    let list = missing
+        .iter()
+        .map(|r| format!("  - {}", r.what))
+        .collect::<Vec<_>>();
+    eprintln!(
+        "xtask: the tests need, and this machine lacks:\n{}",
+        list.join("\n")
+    );
     let command = format!("apt-get install -y {}", packages.join(" "));
     if mode == Mode::Check {
         return Err(Stop::Missing(format!("install them with: {command}")));
@@ -198,7 +221,10 @@ fn browser_packages(root: &Path, mode: Mode) -> Result<(), Stop> {
             dir.display()
         )));
     }
-    eprintln!("xtask: npm ci in {} (playwright-core, axe-core)", dir.display());
+    eprintln!(
+        "xtask: npm ci in {} (playwright-core, axe-core)",
+        dir.display()
+    );
     run(Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund"])
         .current_dir(&dir))
@@ -218,7 +244,10 @@ fn postgres(mode: Mode) -> Result<(), Stop> {
                 .collect()
         })
         .unwrap_or_default();
-    let Some(version) = clusters.iter().max_by_key(|v| v.parse::<u32>().unwrap_or(0)) else {
+    let Some(version) = clusters
+        .iter()
+        .max_by_key(|v| v.parse::<u32>().unwrap_or(0))
+    else {
         return Err(Stop::Missing(format!(
             "{howto}; none is installed (Debian: apt-get install postgresql, then set \
              trust for 127.0.0.1 in pg_hba.conf and createdb test)"
@@ -241,7 +270,9 @@ fn postgres(mode: Mode) -> Result<(), Stop> {
         }
         thread::sleep(Duration::from_millis(500));
     }
-    Err(Stop::Missing(format!("{howto}; it did not start within a minute")))
+    Err(Stop::Missing(format!(
+        "{howto}; it did not start within a minute"
+    )))
 }
 
 fn postgres_answers() -> bool {
@@ -261,10 +292,8 @@ fn test(args: &[OsString]) -> Result<(), Stop> {
 }
 
 fn workspace_root() -> PathBuf {
-    let manifest = env::var_os("CARGO_MANIFEST_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")),
-        PathBuf::from,
-    );
+    let manifest = env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     manifest
         .parent()
         .map_or_else(|| manifest.clone(), Path::to_path_buf)
@@ -274,7 +303,9 @@ fn run(command: &mut Command) -> Result<(), Stop> {
     let shown = format!("{command:?}");
     match command.status() {
         Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(Stop::Failed(status.code().map_or(1, |c| c.clamp(1, 255) as u8))),
+        Ok(status) => Err(Stop::Failed(
+            status.code().map_or(1, |c| c.clamp(1, 255) as u8),
+        )),
         Err(error) => Err(Stop::Missing(format!("cannot run {shown}: {error}"))),
     }
 }
@@ -292,9 +323,7 @@ fn quiet(program: &str, args: &[&str]) -> bool {
 
 fn program_exists(name: &str) -> bool {
     env::var_os("PATH").is_some_and(|path| {
-        env::split_paths(&path).any(|dir| {
-            fs::metadata(dir.join(name)).is_ok_and(|m| m.is_file())
-        })
+        env::split_paths(&path).any(|dir| fs::metadata(dir.join(name)).is_ok_and(|m| m.is_file()))
     })
 }
 
@@ -325,7 +354,11 @@ mod tests {
     fn the_workspace_root_holds_the_workspace_manifest() {
         let manifest = fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
         assert!(manifest.contains("[workspace]"));
-        assert!(workspace_root().join("browser-tests/package-lock.json").exists());
+        assert!(
+            workspace_root()
+                .join("browser-tests/package-lock.json")
+                .exists()
+        );
     }
 
     #[test]

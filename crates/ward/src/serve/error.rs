@@ -130,7 +130,10 @@ const FRAMEWORK_MESSAGE_BYTES: usize = 4096;
 /// answers these in plain text), a missing route (an empty 404), a method the route does
 /// not take (an empty 405), a body over its limit. A response that is already JSON is left
 /// as it is; the status and headers (`Allow`, `Retry-After`) are kept.
-pub async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+pub async fn json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     let is_json = response

@@ -235,8 +235,10 @@ fn a_directory_of_bad_files_gives_one_error_each_in_name_order() {
     let skipped = bad_files().len() - expected.len();
     assert_eq!(skipped, 1);
     assert!(
-        run.stderr
-            .contains(&format!("hashed=1 skipped={skipped} errors={} ", expected.len())),
+        run.stderr.contains(&format!(
+            "hashed=1 skipped={skipped} errors={} ",
+            expected.len()
+        )),
         "{run:?}"
     );
     expected.push(("good.png", None));

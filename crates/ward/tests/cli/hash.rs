@@ -197,17 +197,10 @@ fn directories_are_walked_in_file_name_order() {
         .iter()
         .map(|r| r["path"].as_str().unwrap().to_owned())
         .collect();
-    let expected: Vec<String> = [
-        "0",
-        "A.png",
-        "a/b.dat",
-        "a/deeper/x",
-        "a/z.png",
-        "b.png",
-    ]
-    .iter()
-    .map(|name| shown(&dir.path().join(name)))
-    .collect();
+    let expected: Vec<String> = ["0", "A.png", "a/b.dat", "a/deeper/x", "a/z.png", "b.png"]
+        .iter()
+        .map(|name| shown(&dir.path().join(name)))
+        .collect();
     assert_eq!(paths, expected);
 }
 
@@ -474,7 +467,11 @@ fn walked_files_that_are_not_media_are_skipped_and_counted() {
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let records = run.records();
     assert_eq!(records.len(), 45, "{}", run.stdout);
-    assert!(records.iter().all(|r| r.get("error").is_none() && r["pdq"].is_string()));
+    assert!(
+        records
+            .iter()
+            .all(|r| r.get("error").is_none() && r["pdq"].is_string())
+    );
     let summary = run.stderr.lines().last().unwrap_or_default();
     assert!(
         summary.starts_with("ward: hash: hashed=45 skipped=8 errors=0 "),
@@ -487,6 +484,13 @@ fn walked_files_that_are_not_media_are_skipped_and_counted() {
     assert_eq!(named.code, Some(1), "{}", named.stderr);
     let records = named.records();
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0]["error"], "not a recognised image or video format");
-    assert!(named.stderr.contains("hashed=0 skipped=0 errors=1"), "{}", named.stderr);
+    assert_eq!(
+        records[0]["error"],
+        "not a recognised image or video format"
+    );
+    assert!(
+        named.stderr.contains("hashed=0 skipped=0 errors=1"),
+        "{}",
+        named.stderr
+    );
 }

@@ -364,11 +364,7 @@ fn finds_planted_copies_among_thousands_against_a_million_hashes() {
         }
     }
     assert_eq!(found, expected, "matches differ from the planted copies");
-    assert_eq!(
-        errors,
-        ["broken.png".to_owned()],
-        "{errors:?}"
-    );
+    assert_eq!(errors, ["broken.png".to_owned()], "{errors:?}");
 
     let counts = summary(&run);
     assert_eq!(counts["files"], (files.len() + 1).to_string());

@@ -9,7 +9,14 @@ fn store_options_are_accepted_anywhere_on_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("store");
     let data = data.to_str().unwrap();
-    let after = ward(["admin", "org", "create", "After Hotline", "--data-dir", data]);
+    let after = ward([
+        "admin",
+        "org",
+        "create",
+        "After Hotline",
+        "--data-dir",
+        data,
+    ]);
     assert_eq!(after.code, Some(0), "{after:?}");
     let between = ward(["admin", "org", "--data-dir", data, "create", "Between NGO"]);
     assert_eq!(between.code, Some(0), "{between:?}");
@@ -22,7 +29,15 @@ fn store_options_are_accepted_anywhere_on_the_line() {
     assert_eq!(listed.stdout, before.stdout);
     // And a key made with the option last works with the option first.
     let key = ward([
-        "admin", "key", "create", "--org", "After Hotline", "--role", "curator", "--data-dir", data,
+        "admin",
+        "key",
+        "create",
+        "--org",
+        "After Hotline",
+        "--role",
+        "curator",
+        "--data-dir",
+        data,
     ]);
     assert_eq!(key.code, Some(0), "{key:?}");
     assert!(key.stdout.trim().starts_with("ward_"), "{key:?}");

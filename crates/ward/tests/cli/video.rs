@@ -120,7 +120,9 @@ fn hash_samples_a_frame_a_second_and_digests_the_file() {
     let run = ward_args(&[&"hash", &v.original]);
     assert_eq!(run.code, Some(0), "{run:?}");
     assert!(
-        run.stderr.starts_with("ward: hash: hashed=1 skipped=0 errors=0 ") && run.stderr.lines().count() == 1,
+        run.stderr
+            .starts_with("ward: hash: hashed=1 skipped=0 errors=0 ")
+            && run.stderr.lines().count() == 1,
         "{run:?}"
     );
     let record = only_record(&run);
