@@ -2,8 +2,10 @@
 //! exposure of the whole reveal is counted at once, and the browser is sent to a link that
 //! shows the preview unblurred for `REVEAL_SECONDS`. The link carries when it ends, signed
 //! with the session's secret and naming the item, so that it works for this session and
-//! this item only and never after its end; the revealed page reloads the blurred page by
-//! itself when the time is up (a meta refresh, which needs no script).
+//! this item only and never after its end; the revealed page blurs the preview again by
+//! itself when the time is up (a CSS animation delayed by the seconds left, `reblur-N` in
+//! `analyst.css`: no script, and no timed reload that would change the page under the
+//! analyst), then shows the way back to the item.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};

@@ -35,7 +35,7 @@ async fn a_reveal_without_script_is_this_sessions_for_its_seconds_and_counted() 
         "<form method=\"post\" action=\"/analyst/url/{image}/reveal\""
     )));
     assert!(page.contains("<p class=\"keys scripted\">Keys:"), "{page}");
-    assert!(!page.contains("http-equiv=\"refresh\""));
+    assert!(!page.contains("reblur-"));
     assert!(!page.contains("shield-open"));
 
     // Asking for it counts the whole reveal and leads to the signed link.
@@ -52,22 +52,30 @@ async fn a_reveal_without_script_is_this_sessions_for_its_seconds_and_counted() 
     assert_eq!(exposure().await, 20);
 
     // The link shows the preview unblurred, with the header's exposure counted, and the
-    // page goes back to the blurred one by itself when the reveal ends.
+    // page blurs it again by itself when the reveal ends (its style sheet, at the seconds
+    // left; no timed reload).
     let revealed = f.get(&ana, &location).await;
     assert_eq!(revealed.status, StatusCode::OK, "{}", revealed.text());
     let text = revealed.text();
     assert!(text.contains("class=\"shield shield-open\""), "{text}");
-    assert!(
-        text.contains(&format!("; url=/analyst/url/{image}\">")),
-        "{text}"
-    );
-    let refresh: u64 = text
-        .split("<meta http-equiv=\"refresh\" content=\"")
+    assert!(!text.contains("http-equiv"), "{text}");
+    let left: u64 = text
+        .split("class=\"preview reblur-")
         .nth(1)
-        .and_then(|rest| rest.split(';').next())
+        .and_then(|rest| rest.split('"').next())
         .and_then(|seconds| seconds.parse().ok())
-        .expect("a refresh back to the blurred page");
-    assert!((1..=20).contains(&refresh), "{refresh}");
+        .expect("the seconds left, for the style sheet to blur it again");
+    assert!((1..=20).contains(&left), "{left}");
+    assert!(text.contains("id=\"reblurred\""));
+    // The style sheet has a delay for every number of seconds a reveal can have left.
+    let css = include_str!("static/analyst.css");
+    for n in 1..=super::super::item::REVEAL_SECONDS {
+        assert!(
+            css.contains(&format!(".reblur-{n} .shield img, "))
+                && css.contains(&format!("animation-delay: {n}s;")),
+            "no re-blur rule for {n} s"
+        );
+    }
     assert!(text.contains("data-seconds=\"20\">20 s</strong>"));
     assert!(!text.contains("id=\"reveal-form\""));
     // Nothing can be typed there that the page's change would lose.
