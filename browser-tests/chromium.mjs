@@ -112,30 +112,26 @@ export async function openPage(artefacts, { problems, check }) {
   }
 
   /// Checks a page; `scriptOff` says its context has JavaScript off (it is checked through
-  /// its twin, see `twinOf`); `allowed` names axe-core rules the page breaks on purpose,
-  /// each with the reason, which are printed rather than failed.
-  async function inspect(label, target = page, { scriptOff = false, allowed = {} } = {}) {
+  /// its twin, see `twinOf`). Every axe-core violation fails.
+  async function inspect(label, target = page, { scriptOff = false } = {}) {
     const file = await screenshot(label, { fullPage: true }, target);
     const shown = target;
     target = scriptOff ? await twinOf(shown) : shown;
     try {
-      await checkPage(label, target, allowed);
+      await checkPage(label, target);
     } finally {
       if (scriptOff) await target.context().close();
     }
     console.log(`screenshot: ${file}`);
   }
 
-  async function checkPage(label, target, allowed) {
+  async function checkPage(label, target) {
     await target.evaluate(axeSource);
     const result = await target.evaluate(
       (tags) => globalThis.axe.run(document, { runOnly: { type: "tag", values: tags } }),
       RULES,
     );
-    for (const v of result.violations.filter((v) => allowed[v.id])) {
-      console.log(`allowed: ${label}: ${v.id} (${v.impact}): ${allowed[v.id]}`);
-    }
-    const found = result.violations.filter((v) => !allowed[v.id]).map(
+    const found = result.violations.map(
       (v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
     );
     check(found.length === 0, `${label}: no WCAG A/AA or best-practice violation${found.length ? ": " + found.join("; ") : ""}`);
