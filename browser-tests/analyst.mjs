@@ -1,14 +1,19 @@
 // The analyst's pages in a real headless Chromium: sign in, the queue (j/k, Enter), an
-// image blurred until revealed and blurred again, the exposure heartbeat, an assessment
-// added to a bank by keys, a video's keyframe grid and muted player, "nothing to act on"
-// with a note, signing out. Every page is checked with axe-core (WCAG 2.x A and AA) and
-// must raise no Content-Security-Policy violation; a screenshot of each is saved.
+// image blurred until revealed and blurred again, the exposure heartbeat, the same image
+// revealed with JavaScript off (a reveal that ends by itself and is counted, no keys
+// offered), an assessment added to a bank by keys, a video's keyframe grid and muted
+// player, "nothing to act on" with a note, the figures, the series (j/k, numbered from 1),
+// signing out. Every page is checked with axe-core (WCAG 2.x A and AA and best practices),
+// must raise no Content-Security-Policy violation, send the security headers, start with a
+// skip link, give its charts distinct names and fit a 375 px wide screen; a screenshot of
+// each is saved (and of each at 375 px).
 //
 // Usage: node browser-tests/analyst.mjs BASE_URL ARTEFACT_DIR
 // with WARD_ANALYST_NAME and WARD_ANALYST_PASSWORD naming an analyst whose organisation has
-// a standard bank, and a queue holding a generated picture then the test video.
+// a standard bank, and a queue holding a generated picture then the test video;
+// WARD_SEEDED_SERIES says how many series the bank holds before the walk (default 0).
 
-import { checks, openPage } from "./chromium.mjs";
+import { PHONE, checks, openPage } from "./chromium.mjs";
 
 const [base, artefacts] = process.argv.slice(2);
 const name = process.env.WARD_ANALYST_NAME;
@@ -17,16 +22,21 @@ if (!base || !artefacts || !name || !password) {
   console.error("usage: WARD_ANALYST_NAME=… WARD_ANALYST_PASSWORD=… node analyst.mjs BASE_URL ARTEFACT_DIR");
   process.exit(2);
 }
+const seeded = Number(process.env.WARD_SEEDED_SERIES ?? "0");
 const { problems, check } = checks();
 
-const { browser, page, inspect, screenshot, shots } = await openPage(artefacts, { problems, check });
+const { browser, page, inspect, screenshot, skipLink, watch, shots } =
+  await openPage(artefacts, { problems, check });
 try {
 
   const previewFilter = () =>
     page.$eval("#shield img", (img) => getComputedStyle(img).filter);
 
-  // Sign in.
+  // Sign in: the page names the product and shows no administrator's command.
   await page.goto(`${base}/analyst/login`);
+  check((await page.textContent("h1")).includes("Ward"), "the sign-in page names Ward");
+  const loginText = await page.textContent("main");
+  check(!/ward admin|user create/.test(loginText), "the sign-in page shows no administrator's command");
   await inspect("login");
   await page.fill("#name", name);
   await page.fill("#password", password);
@@ -45,7 +55,69 @@ try {
   check(rows.every((row) => /^\d+ (s|min|h|d)$/.test(row[1]) && /^\d+$/.test(row[2])),
     "each row shows an age and a report count");
   check(await page.textContent("#exposure-today") === "0 s", "no exposure yet today");
+  check(await page.isVisible(".keys"), "with the script, the queue lists its keys");
   await inspect("queue");
+
+  // Without JavaScript: the picture's reveal is a link of this session that lasts 20
+  // seconds, is counted as exposure, and whose page blurs the picture again by itself; no
+  // keys are offered, since none would work.
+  const plain = await browser.newContext({ javaScriptEnabled: false, viewport: PHONE });
+  const still = await plain.newPage();
+  still.setDefaultTimeout(20_000);
+  watch(still);
+  try {
+    await still.goto(`${base}/analyst/login`);
+    await still.fill("#name", name);
+    await still.fill("#password", password);
+    await Promise.all([still.waitForURL("**/analyst/queue"), still.click("button[type=submit]")]);
+    check(!(await still.isVisible(".keys")), "without the script, the queue lists no keys");
+    await Promise.all([still.waitForURL("**/analyst/url/*"), still.click("#queue a.open >> nth=0")]);
+    const itemPath = new URL(still.url()).pathname;
+    const stillFilter = () => still.$eval("#shield img", (img) => getComputedStyle(img).filter);
+    const seconds = async () => Number(await still.getAttribute("#exposure-today", "data-seconds"));
+    check((await stillFilter()).includes("blur"), "without the script, the picture is blurred at first");
+    check(!(await still.isVisible(".keys")) && !(await still.isVisible("label[for=reveal]")),
+      "without the script, no key line and no checkbox reveal");
+    check(await still.isVisible("#reveal-button"), "without the script, a button reveals it for 20 seconds");
+    const before = await seconds();
+    await inspect("item-no-script", still, { scriptOff: true });
+    await Promise.all([still.waitForURL("**/reveal?until=*"), still.click("#reveal-button")]);
+    const revealUrl = still.url();
+    const revealedAt = Date.now();
+    check(await stillFilter() === "none", `the reveal shows the picture (${await stillFilter()})`);
+    check(await still.isVisible("#revealed"), "the page says for how long");
+    const after = await seconds();
+    check(after >= before + 20, `the reveal is counted as exposure (${before} s, then ${after} s)`);
+    check(!(await still.isVisible(".keys")), "the revealed page lists no keys");
+    check(!(await still.$("#assessment")), "the revealed page has no form whose typing its change would lose");
+    check(!(await still.isVisible("#reblurred")), "the way back is not shown during the reveal");
+    await inspect("item-no-script-revealed", still, { scriptOff: true });
+    // The page blurs the picture again by itself (its style sheet; no timed reload), and
+    // then shows the way back to the item.
+    while (!(await stillFilter()).includes("blur") && Date.now() - revealedAt < 25_000) {
+      await still.waitForTimeout(250);
+    }
+    const took = (Date.now() - revealedAt) / 1000;
+    check(took >= 15 && took <= 24, `blurred again by itself after ${took.toFixed(1)} s`);
+    check(still.url() === revealUrl, "blurred again in place, without a reload");
+    check(await still.isVisible("#reblurred") && !(await still.isVisible("#revealed")),
+      "once blurred, the way back to the item shows in place of the reveal's notice");
+    await screenshot("item-no-script-blurred-again", {}, still);
+    await Promise.all([
+      still.waitForURL((url) => url.pathname === itemPath && url.search === ""),
+      still.click("#reblurred a"),
+    ]);
+    check((await stillFilter()).includes("blur"), "the item's page shows the picture blurred");
+    check(await seconds() === after, "blurring again counts nothing more");
+    // The link does not reveal again once its time is up.
+    await still.goto(revealUrl);
+    check(new URL(still.url()).pathname === itemPath && !(await still.$(".shield-open")),
+      `the used link no longer reveals (${still.url()})`);
+    check((await stillFilter()).includes("blur"), "after its time, the link shows the picture blurred");
+    check(await seconds() === after, "the used link counts nothing");
+  } finally {
+    await plain.close();
+  }
 
   // j and k move between rows; Enter opens the focused one.
   await page.keyboard.press("j");
@@ -62,15 +134,21 @@ try {
   check(natural > 0, "the decrypted picture loads");
   let filter = await previewFilter();
   check(filter.includes("blur") && filter.includes("grayscale"), `blurred and grey at first (${filter})`);
+  check(await page.isVisible(".keys") && await page.isVisible("label[for=reveal]")
+    && !(await page.isVisible("#reveal-button")),
+    "with the script: the key line and the checkbox reveal, not the reveal link");
   await inspect("item-blurred");
+  await skipLink("item");
+  await page.waitForFunction(() => document.querySelector("#shield img").complete);
 
+  const counted = Number(await page.getAttribute("#exposure-today", "data-seconds"));
   await page.keyboard.press("v");
   filter = await previewFilter();
   check(filter === "none", `v reveals it (${filter})`);
   await screenshot("item-revealed");
   // The heartbeat counts the seconds revealed.
-  await page.waitForFunction(() => Number(document.getElementById("exposure-today").dataset.seconds) > 0,
-    null, { timeout: 15_000 });
+  await page.waitForFunction((before) => Number(document.getElementById("exposure-today").dataset.seconds) > before,
+    counted, { timeout: 15_000 });
   check(true, `exposure counted: ${await page.textContent("#exposure-today")}`);
   // The pointer leaving the preview blurs it again.
   const box = await page.$eval("#shield", (el) => {
@@ -130,23 +208,42 @@ try {
     `the figures count today's decisions (${JSON.stringify(states)})`);
   check(await page.isVisible("a[href^='/analyst/statistics.csv']"), "a CSV download beside the tables");
   await inspect("figures");
+  await skipLink("figures");
 
   // Series: the picture added to CONFIRMED forms one (the keeper runs every second); its
   // page lists its member. An analyst sees no forms to change it.
   let seriesRows = 0;
-  for (let tries = 0; tries < 20 && seriesRows === 0; tries += 1) {
+  for (let tries = 0; tries < 20 && seriesRows <= seeded; tries += 1) {
     await page.goto(`${base}/analyst/series`);
     seriesRows = (await page.$$("#series tbody tr")).length;
-    if (seriesRows === 0) await page.waitForTimeout(500);
+    if (seriesRows <= seeded) await page.waitForTimeout(500);
   }
-  check(seriesRows === 1, `the added picture forms a series (${seriesRows} rows)`);
+  check(seriesRows === seeded + 1, `the added picture forms a series (${seriesRows} rows, ${seeded} before)`);
+  const numbers = await page.$$eval("#series a.open", (links) => links.map((a) => a.textContent.trim()));
+  check(numbers.length > 0 && numbers.every((n, i) => n === `#${i + 1}`),
+    `series are numbered from 1 (${numbers.join(", ")})`);
+  check(await page.isVisible(".keys"), "with the script, the series list lists its keys");
   await inspect("series");
+  if (seriesRows > 1) {
+    // j and k move between series, as in the queue.
+    const at = () => page.evaluate(() => document.activeElement.textContent.trim());
+    await page.keyboard.press("j");
+    const next = await at();
+    await page.keyboard.press("k");
+    const back = await at();
+    check(next === "#2" && back === "#1", `j and k move between series (${next}, ${back})`);
+  }
   if (seriesRows > 0) {
-    await Promise.all([page.waitForURL("**/analyst/series/*"), page.click("#series tbody tr a")]);
+    const last = `#series tbody tr:last-child a.open`;
+    const shown = await page.textContent(last);
+    await Promise.all([page.waitForURL("**/analyst/series/*"), page.click(last)]);
     check((await page.$$("#members tbody tr")).length === 1, "the series page lists its member");
+    check((await page.textContent("h1")).startsWith(`Series ${shown}`),
+      `the series page is headed with the number its link showed (${shown})`);
     check((await page.$$("form[action$='/merge'], form[action$='/split']")).length === 0,
       "an analyst gets no forms to merge or split");
     await inspect("series-item");
+    await skipLink("series-item");
   }
 
   // Signing out ends the session.

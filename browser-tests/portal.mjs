@@ -2,7 +2,12 @@
 // playwright-core. Files a report with JavaScript off and on, in English (/report/gb) and in
 // Arabic (/report/eg, chosen from the browser's language), checks the form's error summary,
 // the reference on the "what happens next" page and its lookup, the language switch and the
-// quick exit; runs axe-core's WCAG 2 A/AA rules on every page and saves a screenshot of each.
+// quick exit; then walks every kind of page (the front page, forms of several countries, one
+// right to left, status, filed, not found) on a 375x812 phone and a 1280-wide window: no
+// sideways scrolling, the country named, no title part said twice, the support services
+// named, and the quick exit in the window and tappable once the reader has scrolled to the
+// address box. Runs axe-core's WCAG 2 A/AA and best-practice rules on every page and saves a
+// screenshot of each.
 //
 // Usage: node portal.mjs BASE_URL ARTEFACT_DIR
 // It starts nothing: crates/ward/tests/cli/portal.rs starts `ward serve` and runs it.
@@ -24,7 +29,8 @@ mkdirSync(artefacts, { recursive: true });
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const EXIT = "https://www.bbc.com/weather";
-const WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
+// WCAG 2.x A and AA, and axe's best practices (landmarks, heading order and the rest).
+const RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"];
 
 let pages = 0;
 let screenshots = 0;
@@ -38,10 +44,10 @@ function check(condition, what) {
 }
 
 /// A page in a new context, failing on script errors, CSP reports and foreign requests.
-async function open(browser, { javaScript, locale }) {
+async function open(browser, { javaScript, locale, viewport = { width: 412, height: 915 } }) {
   const context = await browser.newContext({
     locale,
-    viewport: { width: 412, height: 915 },
+    viewport,
     deviceScaleFactor: 1,
   });
   context.setDefaultTimeout(15000);
@@ -75,7 +81,8 @@ async function open(browser, { javaScript, locale }) {
   return { context, page, problems };
 }
 
-/// Saves a screenshot and runs axe-core's WCAG 2 A/AA rules on what the page shows now.
+/// Saves a screenshot and runs axe-core's WCAG 2 A/AA and best-practice rules on what the
+/// page shows now.
 async function record(page, name) {
   pages += 1;
   const file = join(artefacts, `${name}.png`);
@@ -88,7 +95,7 @@ async function record(page, name) {
   await page.evaluate(axeSource);
   const result = await page.evaluate(
     (tags) => window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] }),
-    WCAG,
+    RULES,
   );
   await page.scripts?.send("Emulation.setScriptExecutionDisabled", { value: true });
   const violations = result.violations.map(
@@ -118,8 +125,9 @@ async function fileAReport(browser, { language, javaScript }) {
   check(lang === language && dir === (arabic ? "rtl" : "ltr"), `${name("form")}: <html lang=${lang} dir=${dir}>`);
   check((await page.locator('input[type="file"]').count()) === 0, "the form takes no file");
   check((await page.locator("form").first().getAttribute("enctype")) === null, "the form is not multipart");
+  // (Shown on wide windows only: see `layouts`.)
   const hint = page.locator("#quick-exit-hint");
-  check((await hint.isVisible()) === javaScript, "the Esc hint shows only with JavaScript");
+  check(((await hint.getAttribute("hidden")) === null) === javaScript, "the Esc hint is offered only with JavaScript");
   await record(page, name("01-form"));
 
   // Sent empty: an error summary linking to each field.
@@ -195,6 +203,7 @@ async function fileAReport(browser, { language, javaScript }) {
   check(problems.length === 0, `${name("visit")}: ${problems.join("; ")}`);
   await context.close();
   console.log(`report filed and looked up: ${language}, JavaScript ${javaScript ? "on" : "off"}, ${reference}`);
+  return { reference, filed: filedUrl.replace(base, "") };
 }
 
 /// The pages a visit above does not reach: the international page and a 404.
@@ -211,22 +220,130 @@ async function otherPages(browser) {
   await context.close();
 }
 
+/// Where `selector`'s box is, in the window's coordinates.
+async function box(page, selector) {
+  return page.locator(selector).first().evaluate((element) => {
+    const r = element.getBoundingClientRect();
+    return { left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width, height: r.height };
+  });
+}
+
+function overlaps(a, b) {
+  return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}
+
+/// Every kind of page, at a phone's size and a desktop's: `en` and `ar` are a report filed
+/// in each language by the visits above.
+async function layouts(browser, { en, ar }) {
+  const pagesToSee = [
+    { path: "/", name: "front" },
+    { path: "/report", name: "international", form: true },
+    { path: "/report/gb", name: "form-gb", form: true, country: "United Kingdom" },
+    { path: "/report/us", name: "form-us", form: true, country: "United States" },
+    { path: "/report/us?lang=es", name: "form-us-es", form: true, country: "Estados Unidos" },
+    { path: "/report/ma", name: "form-ma-ar", form: true, country: "المغرب", rtl: true },
+    { path: "/report/ma?lang=fr", name: "form-ma-fr", form: true, country: "Maroc" },
+    { path: "/report/eg?lang=ar", name: "form-eg-ar", form: true, country: "مصر", rtl: true },
+    { path: "/report/gb/status", name: "status-gb", country: "United Kingdom" },
+    { path: `/report/gb/status?reference=${en.reference}&lang=en`, name: "status-result-gb", country: "United Kingdom" },
+    { path: `/report/eg/status?reference=${ar.reference}&lang=ar`, name: "status-result-eg-ar", country: "مصر", rtl: true },
+    { path: en.filed, name: "filed-gb", country: "United Kingdom", support: "Samaritans" },
+    { path: ar.filed, name: "filed-eg-ar", country: "مصر", rtl: true, support: "16000" },
+    { path: "/report/zz", name: "not-found", status: 404 },
+    { path: "/report/zz?lang=ar", name: "not-found-ar", status: 404, rtl: true },
+  ];
+  for (const viewport of [{ width: 375, height: 812 }, { width: 1280, height: 860 }]) {
+    const size = `${viewport.width}x${viewport.height}`;
+    const { context, page, problems } = await open(browser, { javaScript: true, locale: "en-GB", viewport });
+    for (const seen of pagesToSee) {
+      const label = `${seen.name} at ${size}`;
+      const response = await page.goto(base + seen.path);
+      check(response.status() === (seen.status ?? 200), `${label}: answered ${response.status()}`);
+      check((await htmlAttributes(page))[1] === (seen.rtl ? "rtl" : "ltr"), `${label}: direction`);
+      const [scrollWidth, clientWidth] = await page.evaluate(() => [
+        document.documentElement.scrollWidth,
+        document.documentElement.clientWidth,
+      ]);
+      check(scrollWidth <= clientWidth, `${label}: no sideways scrolling (${scrollWidth} px wide in ${clientWidth})`);
+      const title = await page.title();
+      const parts = title.split(" – ");
+      check(new Set(parts).size === parts.length, `${label}: no part of the title twice: ${title}`);
+      if (seen.country) {
+        const named = (await page.locator("#place-name").innerText()).trim();
+        check(named === seen.country, `${label}: the country is named (${named})`);
+        check(parts.includes(seen.country), `${label}: the title names the country: ${title}`);
+      }
+      if (seen.support) {
+        const support = await page.locator("#support-service").innerText();
+        check(support.includes(seen.support), `${label}: a support service is named: ${support}`);
+      }
+      if (seen.path !== "/") {
+        // The exit: a real control of at least 44x44 CSS pixels at the header's inline end
+        // (right, or left right to left), however long the site's name.
+        const exit = await box(page, "#quick-exit");
+        const main = await box(page, "main");
+        check(exit.width >= 44 && exit.height >= 44, `${label}: the exit is ${exit.width}x${exit.height}`);
+        const end = seen.rtl ? Math.abs(exit.left - main.left) : Math.abs(exit.right - main.right);
+        check(end <= 1, `${label}: the exit sits at the inline end (${end} px from it)`);
+        check(
+          (await page.locator("#quick-exit-hint").isVisible()) === viewport.width >= 640,
+          `${label}: the Esc hint shows on wide windows only`,
+        );
+      }
+      await record(page, `layout-${viewport.width}-${seen.name}`);
+      if (!seen.form) {
+        continue;
+      }
+      // Scrolled to the address box, as a reader who has read the page: the exit is in the
+      // window, covers neither the box nor its label and hint, and a tap there leaves.
+      await page.locator('label[for="urls"]').evaluate((label) => label.scrollIntoView({ block: "start", behavior: "instant" }));
+      const scrolled = await page.evaluate(() => window.scrollY);
+      check(scrolled > 0, `${label}: the address box is below the first screen`);
+      const exit = await box(page, "#quick-exit");
+      check(
+        exit.top >= 0 && exit.left >= 0 && exit.bottom <= viewport.height && exit.right <= viewport.width,
+        `${label}: scrolled by ${scrolled} px to the address box, the exit is in the window (${JSON.stringify(exit)})`,
+      );
+      for (const field of ['label[for="urls"]', "#urls-hint", "#urls"]) {
+        const other = await box(page, field);
+        check(!overlaps(exit, other), `${label}: the exit does not cover ${field}`);
+        check(other.top >= exit.bottom, `${label}: ${field} shows below the exit`);
+      }
+      const x = (exit.left + exit.right) / 2;
+      const y = (exit.top + exit.bottom) / 2;
+      const onTop = await page.evaluate(([x, y]) => document.elementFromPoint(x, y)?.closest("#quick-exit") !== null, [x, y]);
+      check(onTop, `${label}: nothing lies over the exit`);
+      if (viewport.width === 375) {
+        await page.screenshot({ path: join(artefacts, `scrolled-375-${seen.name}.png`) });
+        screenshots += 1;
+      }
+      // A tap where it shows (no scrolling first, as playwright's own click would do).
+      await Promise.all([page.waitForURL(EXIT), page.mouse.click(x, y)]);
+      console.log(`exit in reach: ${label}, after scrolling ${scrolled} px`);
+    }
+    check(problems.length === 0, `layouts at ${size}: ${problems.join("; ")}`);
+    await context.close();
+  }
+}
+
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
   headless: true,
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
 });
 try {
+  const filed = {};
   for (const language of ["en", "ar"]) {
     for (const javaScript of [false, true]) {
-      await fileAReport(browser, { language, javaScript });
+      filed[language] = await fileAReport(browser, { language, javaScript });
     }
   }
   await otherPages(browser);
+  await layouts(browser, filed);
 } catch (error) {
   console.error(`browser: ${error.stack}`);
   await browser.close();
   process.exit(1);
 }
 await browser.close();
-console.log(`browser: ${pages} pages checked with axe-core (WCAG 2 A/AA, no violations), ${checks} checks, ${screenshots} screenshots in ${artefacts}`);
+console.log(`browser: ${pages} pages checked with axe-core (WCAG 2 A/AA and best practices, no violations), ${checks} checks, ${screenshots} screenshots in ${artefacts}`);

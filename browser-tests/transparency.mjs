@@ -1,15 +1,17 @@
 // The transparency pages in a real headless Chromium: an admin signs in, opens the month
 // table of the whole deployment, and the figures it shows are compared, figure by figure,
-// with the page's CSV export (and the JSON export); then the yearly report. Both pages are
-// checked with axe-core (WCAG 2.x A and AA), must raise no Content-Security-Policy
-// violation, and are saved as screenshots.
+// with the page's CSV export (and the JSON export); then one organisation's figures, whose
+// charts name it, and the yearly report. Every page is checked as `inspect` checks the
+// analyst's pages (axe-core's WCAG 2.x A and AA rules and best practices, no
+// Content-Security-Policy violation, the security headers, a skip link first, charts with
+// distinct accessible names, no sideways scrolling at 375x812) and saved as screenshots.
 //
 // Usage: node browser-tests/transparency.mjs BASE_URL ARTEFACT_DIR
 // with WARD_ANALYST_NAME and WARD_ANALYST_PASSWORD naming an admin, and WARD_MATCH_KEY a
 // platform's API key whose matches the figures should count (an exact PDQ, a near one, and
 // an unknown MD5 are asked before the page is opened; WARD_PDQ names the stored PDQ).
 
-import { checks, openPage } from "./chromium.mjs";
+import { chartNames, checks, openPage } from "./chromium.mjs";
 
 const [base, artefacts] = process.argv.slice(2);
 const name = process.env.WARD_ANALYST_NAME;
@@ -55,10 +57,11 @@ for (const [type, signal] of [["pdq", pdq], ["pdq", flipped], ["md5", "012345678
   check(answer.ok, `a ${type} match query is answered (${answer.status})`);
 }
 
-const { browser, page, inspect, shots } = await openPage(artefacts, { problems, check });
+const { browser, page, inspect, skipLink, shots } = await openPage(artefacts, { problems, check });
 try {
 
   await page.goto(`${base}/analyst/login`);
+  await inspect("login");
   await page.fill("#name", name);
   await page.fill("#password", password);
   await Promise.all([page.waitForURL("**/analyst/queue"), page.click("button[type=submit]")]);
@@ -69,6 +72,10 @@ try {
     page.click("nav a[href='/analyst/transparency']"),
   ]);
   await inspect("transparency");
+  await skipLink("transparency");
+  const names = await chartNames(page);
+  check(names.length === 5 && new Set(names).size === 5,
+    `five charts, each named by its own title and description (${names.join(" | ")})`);
   const shown = await page.$$eval("#transparency-table td[data-figure]", (tds) =>
     tds.map((td) => [td.dataset.month, td.dataset.figure, td.dataset.key, td.textContent.trim()]),
   );
@@ -118,6 +125,15 @@ try {
   check(json.figures.length === exported.length
     && json.figures.every((f) => exportedMap.get(`${f.month}|${f.figure}|${f.key}`) === String(f.value)),
     "the JSON export has the CSV's figures");
+
+  // One organisation's figures: the charts name it, as people know it.
+  await page.selectOption("#org", { label: "Hotline" });
+  await Promise.all([page.waitForURL("**/analyst/transparency?org=*"), page.click(".period button[type=submit]")]);
+  const hotline = await chartNames(page);
+  check(hotline.length === 5 && hotline.every((n) => n.includes("for Hotline:") && !/organisation \d/.test(n)),
+    `the charts name the organisation (${hotline.filter((n) => n.includes("for Hotline:")).length} of ${hotline.length}: ${hotline[0]})`);
+  await inspect("transparency-hotline");
+  await page.goto(`${base}/analyst/transparency`);
 
   // The yearly report, in the TRUST outline.
   const year = new Date().getUTCFullYear();

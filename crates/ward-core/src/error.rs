@@ -42,6 +42,13 @@ pub enum Error {
     /// or could not be started.
     #[error("video decoder: {0}")]
     Decoder(String),
+    /// This build of Ward was made without FFmpeg's libraries and decodes no video.
+    #[error(
+        "this build of Ward decodes no video: it was built without FFmpeg's libraries \
+         (Debian: apt-get install pkg-config libavcodec-dev libavformat-dev libavutil-dev \
+         libswscale-dev, then build again)"
+    )]
+    NoVideoDecoder,
     /// A video runs longer than the configured limit.
     #[error("video of {seconds:.1} s exceeds the limit of {limit} s")]
     TooLong { seconds: f64, limit: u64 },

@@ -110,6 +110,21 @@ pub struct VideoSignals {
 pub struct Hashed {
     pub input: Input,
     pub outcome: Result<Signals, HashError>,
+    /// Found by walking a directory, rather than named on the command line.
+    pub walked: bool,
+}
+
+impl Hashed {
+    /// A file found in a directory that is neither an image nor a video (a README, a CSV):
+    /// skipped and counted, as ripgrep skips binary files, not reported as an error. A file
+    /// named on the command line that is not media is still an error.
+    pub fn skipped(&self) -> bool {
+        self.walked
+            && matches!(
+                self.outcome,
+                Err(HashError::Decode(ward_core::Error::UnsupportedFormat))
+            )
+    }
 }
 
 /// Why an input has no signals. Any of these concerns that input only: the others are
@@ -215,7 +230,8 @@ const SNIFF_LEN: usize = 512;
 /// One unit of work for the pool.
 #[derive(Debug)]
 enum Job {
-    Read(Input),
+    /// A file to read; `walked` when a directory walk found it.
+    Read { input: Input, walked: bool },
     /// Walking found an error, which only needs to be passed along in its place.
     Failed(Input, HashError),
 }
@@ -227,7 +243,10 @@ fn jobs(inputs: Vec<Input>) -> impl Iterator<Item = Job> + Send + 'static {
         .flat_map(|input| -> Box<dyn Iterator<Item = Job> + Send> {
             match input {
                 Input::Path(path) if path.is_dir() => Box::new(walk(path)),
-                input => Box::new(std::iter::once(Job::Read(input))),
+                input => Box::new(std::iter::once(Job::Read {
+                    input,
+                    walked: false,
+                })),
             }
         })
 }
@@ -244,7 +263,10 @@ fn walk(root: PathBuf) -> impl Iterator<Item = Job> + Send {
         Ok(entry) => {
             let kind = entry.file_type();
             let wanted = kind.is_file() || (kind.is_symlink() && is_file_or_dangling(entry.path()));
-            wanted.then(|| Job::Read(Input::Path(entry.into_path())))
+            wanted.then(|| Job::Read {
+                input: Input::Path(entry.into_path()),
+                walked: true,
+            })
         }
         Err(err) => {
             let path = err.path().map_or_else(|| root.clone(), Path::to_path_buf);
@@ -262,11 +284,16 @@ fn run_job(job: Job, options: &HashOptions) -> Hashed {
         Job::Failed(input, error) => Hashed {
             input,
             outcome: Err(error),
+            walked: true,
         },
-        Job::Read(input) => {
+        Job::Read { input, walked } => {
             let outcome = panic::catch_unwind(AssertUnwindSafe(|| hash_input(&input, options)))
                 .unwrap_or(Err(HashError::Panicked));
-            Hashed { input, outcome }
+            Hashed {
+                input,
+                outcome,
+                walked,
+            }
         }
     }
 }

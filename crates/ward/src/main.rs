@@ -6,6 +6,7 @@ mod exchange;
 mod fetch;
 mod hashing;
 mod matcher;
+mod page_headers;
 mod portal;
 mod referral;
 mod serve;

@@ -26,6 +26,9 @@ const GRACE: Duration = Duration::from_secs(5);
 
 /// Hashes the video at `path` in a `ward video-worker` child.
 pub fn hash_video(path: &Path, options: &VideoOptions) -> ward_core::Result<HashedVideo> {
+    if !ward_core::video::DECODES_VIDEO {
+        return Err(ward_core::Error::NoVideoDecoder);
+    }
     let program = worker_program()?;
     let mut command = Command::new(&program);
     command

@@ -18,7 +18,10 @@ mod bars;
 mod ffmpeg;
 mod frames;
 mod keyframes;
+#[cfg_attr(ward_no_ffmpeg, path = "libav_absent.rs")]
 mod libav;
+// Without FFmpeg (see `libav_absent.rs`) no packet is ever read, so what reads them is unused.
+#[cfg_attr(ward_no_ffmpeg, allow(dead_code))]
 mod nal;
 mod search;
 mod vpdq;
@@ -38,6 +41,11 @@ pub use vpdq::{CompareOptions, FrameHash, VideoMatch, Vpdq, compare};
 use crate::decode::{Picture, Pixels};
 use crate::error::{Error, Result};
 use crate::pdq::{PdqDct, Pipeline};
+
+/// Whether this build decodes videos: false when it was built where FFmpeg's libraries were
+/// missing (`build.rs`), in which case hashing a video fails with
+/// [`Error::NoVideoDecoder`] and only images hash.
+pub const DECODES_VIDEO: bool = !cfg!(ward_no_ffmpeg);
 
 /// How to hash a video, and the limits that keep a hostile file from costing too much.
 #[derive(Clone, Debug, PartialEq)]
@@ -408,6 +416,20 @@ fn timestamp(frame: u64, fps: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A build made where FFmpeg's libraries were missing refuses a video with what to
+    /// install (this runs only in such a build: `PKG_CONFIG_LIBDIR=/nonexistent cargo test
+    /// -p ward-core --lib video` makes one).
+    #[cfg(ward_no_ffmpeg)]
+    #[test]
+    fn without_ffmpeg_a_video_is_refused_with_what_to_install() {
+        assert!(!DECODES_VIDEO);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/video/doorknob-hd-no-bar.mp4");
+        let error = hash_video(&path, &VideoOptions::default()).unwrap_err();
+        assert!(matches!(error, Error::NoVideoDecoder), "{error}");
+        assert!(error.to_string().contains("libavcodec-dev"), "{error}");
+    }
 
     #[test]
     fn sniffs_containers() {

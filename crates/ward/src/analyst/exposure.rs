@@ -1,5 +1,6 @@
 //! Exposure: the seconds an analyst had material revealed today (UTC), sent by the page's
-//! heartbeat while a preview is revealed, added up in the store and shown on every page.
+//! heartbeat while a preview is revealed (or counted when a reveal without script starts,
+//! `reveal.rs`), added up in the store and shown on every page.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -33,9 +34,15 @@ pub async fn add(
                 "seconds must be a whole number from 1 to {MAX_HEARTBEAT_SECONDS}"
             ))
         })?;
-    let total = state
+    let total = count(&state, &analyst, seconds).await?;
+    Ok(Json(json!({"seconds": total, "text": duration(total)})))
+}
+
+/// Adds `seconds` of revealed material to the analyst's exposure today, wherever it was
+/// revealed (the script's heartbeat, a reveal without script); answers today's total.
+pub async fn count(state: &SharedState, analyst: &Analyst, seconds: u32) -> Result<u64, PageError> {
+    Ok(state
         .store
         .add_exposure(analyst.user.id, &today(), seconds)
-        .await?;
-    Ok(Json(json!({"seconds": total, "text": duration(total)})))
+        .await?)
 }

@@ -21,8 +21,9 @@ use super::session::Analyst;
 use super::view::{FormFields, Header, age, match_state};
 use crate::serve::SharedState;
 
-/// How long a reveal lasts before the preview is blurred again (the script's timer).
-const REVEAL_SECONDS: u32 = 20;
+/// How long a reveal lasts before the preview is blurred again (the script's timer, and
+/// the no-script reveal's lifetime in `reveal.rs`).
+pub const REVEAL_SECONDS: u32 = 20;
 
 /// The states in which an analyst decides (again, to change a decision).
 const ASSESSABLE: &[UrlState] = &[
@@ -57,6 +58,18 @@ struct ItemView {
     decision: Option<String>,
     /// The matched content's series.
     series: Option<super::queue::SeriesCell>,
+}
+
+/// A preview revealed without the script (`reveal.rs`): the page shows it unblurred and
+/// goes back to the blurred page by itself when the reveal ends.
+#[derive(Debug)]
+pub struct Revealed {
+    /// Whole seconds left (at least 1).
+    pub seconds: u64,
+    /// When it ends, RFC 3339.
+    pub until: String,
+    /// When it ends, as people read it (`12:44:25 UTC`).
+    pub until_time: String,
 }
 
 /// An age group as a radio button.
@@ -112,6 +125,7 @@ struct ItemPage {
     current_industry: &'static str,
     banks: Vec<Bank>,
     reveal_seconds: u32,
+    revealed: Option<Revealed>,
 }
 
 /// `GET /analyst/url/{id}`.
@@ -122,7 +136,18 @@ pub async fn page(
     Query(query): Query<ItemQuery>,
 ) -> Result<Response, PageError> {
     let url = reported_url(&state, UrlId(id)).await?;
-    let banks = banks_for(&state, &analyst).await?;
+    render(&state, &analyst, &url, query.previous, None).await
+}
+
+/// The item's page, blurred, or revealed for a while (`reveal.rs`).
+pub async fn render(
+    state: &SharedState,
+    analyst: &Analyst,
+    url: &ReportedUrl,
+    previous: Option<i64>,
+    revealed: Option<Revealed>,
+) -> Result<Response, PageError> {
+    let banks = banks_for(state, analyst).await?;
     let assessment = url.assessment;
     let ages = AgeGroup::ALL
         .iter()
@@ -163,12 +188,12 @@ pub async fn page(
             }
         })
         .collect();
-    let header = Header::of(&state, &analyst).await?;
+    let header = Header::of(state, analyst).await?;
     let page = ItemPage {
         csrf: header.csrf.clone(),
         header: Some(header),
-        item: item_view(&url, Timestamp::now()),
-        previous: query.previous,
+        item: item_view(url, Timestamp::now()),
+        previous,
         ages,
         activities,
         current_uk: assessment.map_or("—", |a| a.uk().name()),
@@ -177,6 +202,7 @@ pub async fn page(
             .map_or("—", |c| c.name()),
         banks,
         reveal_seconds: REVEAL_SECONDS,
+        revealed,
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -272,7 +298,9 @@ async fn banks_for(state: &SharedState, analyst: &Analyst) -> Result<Vec<Bank>, 
         .collect())
 }
 
-async fn reported_url(state: &SharedState, id: UrlId) -> Result<ReportedUrl, PageError> {
+/// The reported URL an item's page shows: every signed-in analyst, curator and admin works
+/// the one queue, so the session (the `Analyst` extractor) is what allows it.
+pub async fn reported_url(state: &SharedState, id: UrlId) -> Result<ReportedUrl, PageError> {
     state
         .store
         .reported_url(id)
@@ -289,6 +317,14 @@ fn choice<T: std::str::FromStr>(
     let text = form.get(field).unwrap_or_default();
     text.parse::<T>()
         .map_err(|_| PageError::BadRequest(format!("choose {what}")))
+}
+
+/// Whether the page shows a preview of what the URL served (a sealed copy is kept).
+pub fn has_evidence(url: &ReportedUrl) -> bool {
+    let media = url.media_type.as_deref().unwrap_or_default();
+    ASSESSABLE.contains(&url.state)
+        && url.matched.is_none()
+        && (media.starts_with("image/") || media.starts_with("video/"))
 }
 
 fn item_view(url: &ReportedUrl, now: Timestamp) -> ItemView {
@@ -334,9 +370,7 @@ fn item_view(url: &ReportedUrl, now: Timestamp) -> ItemView {
         is_video: media.starts_with("video/"),
         // Only novel content is kept (sealed) for analysts, until its retention passes.
         // (A page is queued without a copy: only pictures and videos are kept.)
-        has_evidence: assessable
-            && url.matched.is_none()
-            && (media.starts_with("image/") || media.starts_with("video/")),
+        has_evidence: has_evidence(url),
         media: if media.is_empty() {
             "—".into()
         } else {

@@ -4,7 +4,8 @@
 //! derived from them, the hashes added to a bank in the same step) and the exposure time of
 //! the day, and series of near-duplicate content (curators name, flag, merge and split
 //! them). Server-rendered HTML that works without JavaScript; the script only adds keys,
-//! automatic blurring and the exposure heartbeat.
+//! automatic blurring and the exposure heartbeat (without it, a reveal is a link that
+//! lasts its seconds and whose page blurs the preview again by itself).
 //!
 //! Every answer carries a strict Content-Security-Policy and is never cached. Decrypted
 //! evidence goes only to a signed-in analyst, curator or admin, and every view of it is in
@@ -19,6 +20,7 @@ mod login;
 mod media;
 mod passwords;
 mod queue;
+mod reveal;
 mod series;
 mod session;
 mod statistics;
@@ -27,7 +29,7 @@ mod view;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse as _, Redirect, Response};
 use axum::routing::{get, post};
 
@@ -53,6 +55,10 @@ pub fn routes() -> Router<SharedState> {
         .route("/analyst/logout", post(login::sign_out))
         .route("/analyst/queue", get(queue::page))
         .route("/analyst/url/{id}", get(item::page).post(item::decide))
+        .route(
+            "/analyst/url/{id}/reveal",
+            get(reveal::view).post(reveal::start),
+        )
         .route("/analyst/url/{id}/media", get(media::evidence))
         .route("/analyst/url/{id}/keyframes", get(media::keyframes))
         .route("/analyst/exposure", post(exposure::add))
@@ -78,20 +84,8 @@ pub fn routes() -> Router<SharedState> {
 /// Adds the security headers to every answer of the analyst's pages.
 async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    let set = [
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::CACHE_CONTROL, "no-store"),
-        (
-            HeaderName::from_static("cross-origin-resource-policy"),
-            "same-origin",
-        ),
-    ];
-    for (name, value) in set {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
+    crate::page_headers::insert(headers, CONTENT_SECURITY_POLICY);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 

@@ -43,6 +43,8 @@ pub struct Row {
 #[derive(Debug)]
 pub struct SeriesCell {
     pub id: i64,
+    /// What the page shows (`#1` for the engine's series 0).
+    pub number: i64,
     pub name: Option<String>,
     pub victim_identified: bool,
 }
@@ -52,6 +54,7 @@ impl SeriesCell {
     pub fn of(url: &ReportedUrl) -> Option<SeriesCell> {
         url.series.as_ref().map(|s| SeriesCell {
             id: s.id.0,
+            number: super::view::SeriesNumber::of(s.id.0).number,
             name: s.name.clone(),
             victim_identified: s.victim_identified,
         })

@@ -22,7 +22,7 @@ use ward_store::{
 
 use super::error::PageError;
 use super::session::Analyst;
-use super::view::{FormFields, Header};
+use super::view::{FormFields, Header, SeriesNumber};
 use crate::serve::SharedState;
 
 /// Series on a page of the list.
@@ -38,6 +38,8 @@ const CURATORS: &[Role] = &[Role::Curator, Role::Admin];
 #[derive(Debug)]
 pub struct SeriesRow {
     pub id: i64,
+    /// What the page shows (`#1` for the engine's series 0).
+    pub number: i64,
     pub name: Option<String>,
     pub members: u32,
     pub victim_identified: bool,
@@ -45,8 +47,8 @@ pub struct SeriesRow {
     pub referred_to: Option<String>,
     /// The day it was referred (`YYYY-MM-DD`), empty when it was not.
     pub referred_on: String,
-    pub merged_into: Option<i64>,
-    pub split_from: Option<i64>,
+    pub merged_into: Option<SeriesNumber>,
+    pub split_from: Option<SeriesNumber>,
     pub updated_at: String,
 }
 
@@ -54,14 +56,15 @@ impl SeriesRow {
     fn of(series: &ward_store::Series) -> SeriesRow {
         SeriesRow {
             id: series.id.0,
+            number: SeriesNumber::of(series.id.0).number,
             name: series.name.clone(),
             members: series.members,
             victim_identified: series.victim_identified,
             offender_identified: series.offender_identified,
             referred_to: series.referred_to.clone(),
             referred_on: series.referred_at.map(day).unwrap_or_default(),
-            merged_into: series.merged_into.map(|s| s.0),
-            split_from: series.split_from.map(|s| s.0),
+            merged_into: series.merged_into.map(|s| SeriesNumber::of(s.0)),
+            split_from: series.split_from.map(|s| SeriesNumber::of(s.0)),
             updated_at: series.updated_at.to_rfc3339(),
         }
     }
@@ -149,7 +152,7 @@ struct DecisionView {
     kind: &'static str,
     applied: bool,
     error: Option<String>,
-    outcome: Vec<i64>,
+    outcome: Vec<SeriesNumber>,
 }
 
 impl DecisionView {
@@ -162,7 +165,12 @@ impl DecisionView {
             },
             applied: decision.applied_at.is_some(),
             error: decision.error.clone(),
-            outcome: decision.outcome.iter().flatten().map(|s| s.0).collect(),
+            outcome: decision
+                .outcome
+                .iter()
+                .flatten()
+                .map(|s| SeriesNumber::of(s.0))
+                .collect(),
         }
     }
 }
@@ -261,7 +269,7 @@ async fn found(
         .store
         .series(SeriesId(id), scope)
         .await?
-        .ok_or_else(|| PageError::NotFound(format!("no series {id}")))
+        .ok_or_else(|| PageError::NotFound(format!("no series #{}", SeriesNumber::of(id).number)))
 }
 
 /// The person behind a form that changes a series: signed in, the session's own form, a
@@ -338,10 +346,15 @@ pub async fn merge(
 ) -> Result<Response, PageError> {
     let form = FormFields::parse(&body);
     let analyst = curator(analyst, &form)?;
-    let with = parse_id(
-        form.get("with").unwrap_or_default(),
-        "the series to merge with",
-    )?;
+    // The person types the number the pages show them.
+    let text = form.get("with").unwrap_or_default();
+    let with = SeriesNumber::parse(text)
+        .ok_or_else(|| {
+            PageError::BadRequest(format!(
+                "the series to merge with must be a number from 1, not {text:?}"
+            ))
+        })?
+        .id;
     decide(
         &state,
         &analyst,

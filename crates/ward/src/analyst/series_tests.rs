@@ -199,7 +199,8 @@ async fn analysts_see_a_series_and_only_curators_change_it() {
     assert!(!text.contains("id=\"split\""));
 
     let name = [("name", "Nope")];
-    let with = s.two.to_string();
+    // The form takes the number the pages show (`#1` for series 0).
+    let with = (s.two.0 + 1).to_string();
     let c = s.c.to_string();
     for (path, form) in [
         (uri.clone(), &name[..]),
@@ -321,7 +322,7 @@ async fn curators_name_flag_merge_and_split() {
         .post(
             &cora,
             &format!("{uri}/merge"),
-            &[("with", &s.one.to_string())],
+            &[("with", &(s.one.0 + 1).to_string())],
         )
         .await;
     assert_eq!(self_merge.status, StatusCode::BAD_REQUEST);
@@ -340,7 +341,7 @@ async fn curators_name_flag_merge_and_split() {
         .post(
             &cora,
             &format!("{uri}/merge"),
-            &[("with", &s.two.to_string())],
+            &[("with", &(s.two.0 + 1).to_string())],
         )
         .await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
@@ -518,7 +519,8 @@ async fn series_of_content_a_user_does_not_see_do_not_exist_for_them() {
             .into_iter()
             .map(|(k, v)| {
                 let v = match v {
-                    "0" if k == "with" => s.one.to_string(),
+                    // The number series one is shown with.
+                    "0" if k == "with" => (s.one.0 + 1).to_string(),
                     "0" => s.d.to_string(),
                     v => v.to_owned(),
                 };

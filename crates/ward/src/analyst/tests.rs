@@ -25,6 +25,8 @@ use crate::serve::evidence::EvidenceKey;
 use crate::serve::intake::IntakeConfig;
 use crate::serve::{Config, SharedState, router, start};
 
+#[path = "reveal_tests.rs"]
+mod reveal_tests;
 #[path = "series_tests.rs"]
 mod series_tests;
 
@@ -729,7 +731,7 @@ async fn previews_are_decrypted_only_for_a_session_and_every_view_is_logged() {
     // The item page shows it blurred, with the reveal control and the facts.
     let page = f.get(&session, &format!("/analyst/url/{image}")).await;
     let text = page.text();
-    assert!(text.contains("class=\"reveal-toggle\""));
+    assert!(text.contains("class=\"reveal-toggle scripted\""));
     assert!(text.contains(&format!("src=\"/analyst/url/{image}/media\"")));
     assert!(text.contains("class=\"shield\""));
     // A URL nobody reported is not found.
@@ -967,6 +969,13 @@ async fn every_answer_carries_the_security_headers() {
         assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
         assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
         assert_eq!(h[header::CACHE_CONTROL], "no-store");
+        // The same set as the portal's (`page_headers`).
+        assert_eq!(h["cross-origin-opener-policy"], "same-origin");
+        assert_eq!(h["cross-origin-resource-policy"], "same-origin");
+        assert_eq!(
+            h["permissions-policy"],
+            "camera=(), microphone=(), geolocation=()"
+        );
     }
     assert!(
         CONTENT_SECURITY_POLICY.starts_with("default-src 'none'; img-src 'self' blob:; media-src 'self'; style-src 'self'; script-src 'self';")
@@ -1006,6 +1015,16 @@ async fn the_figures_page_shows_charts_beside_tables_and_downloads_csv() {
         assert!(text.contains(expected), "{expected:?} in {text}");
     }
     assert_eq!(text.matches("<svg ").count(), 3);
+    // Each chart is named by its own title and description.
+    for chart in ["reports-chart", "urls-chart", "removal-chart"] {
+        assert_eq!(
+            text.matches(&format!("aria-labelledby=\"{chart}-title {chart}-desc\""))
+                .count(),
+            1,
+            "{chart}"
+        );
+        assert_eq!(text.matches(&format!("id=\"{chart}-title\"")).count(), 1);
+    }
     assert!(!text.contains(" style="), "inline style");
     let csv = f
         .get(
@@ -1119,7 +1138,14 @@ async fn the_queue_puts_novel_content_first_and_shows_series() {
     // identified victim, even though it was reported last.
     assert!(at(novel[2]) < at(novel[1]) && at(novel[1]) < at(novel[0]));
     assert!(at(novel[0]) < at(related));
-    assert!(text.contains(&format!("#{series}")), "the series is shown");
+    // Numbered from 1 on screen, linked by its id.
+    assert!(
+        text.contains(&format!(
+            "href=\"/analyst/series/{series}\">#{}",
+            series.0 + 1
+        )),
+        "the series is shown"
+    );
     assert!(text.contains("victim not identified"));
     assert!(text.contains("matched, not assessed"));
     let item = f.get(&session, &format!("/analyst/url/{related}")).await;

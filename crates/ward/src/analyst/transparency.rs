@@ -178,13 +178,13 @@ fn rows(t: &Transparency) -> Vec<Row> {
         .collect()
 }
 
-fn charts(t: &Transparency) -> Vec<Chart> {
+fn charts(t: &Transparency, whose: &str) -> Vec<Chart> {
     CHARTS
         .iter()
         .map(|(id, title, ..)| Chart {
             id,
             title,
-            svg: figures::draw(t, id).unwrap_or_default(),
+            svg: figures::draw(t, id, whose).unwrap_or_default(),
         })
         .collect()
 }
@@ -197,16 +197,17 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     let t = read(&state, &analyst, &request).await?;
     let org_query = format!("org={}", org_value(t.org));
+    let whose = whose(&state, t.org).await?;
     let page = TransparencyPage {
         header: Some(Header::of(&state, &analyst).await?),
-        whose: whose(&state, t.org).await?,
+        charts: charts(&t, &whose),
+        whose,
         from: t.from.to_string(),
         to: t.to.to_string(),
         query: format!("{org_query}&from={}&to={}", t.from, t.to),
         choices: choices(&state, &analyst, t.org).await?,
         months: t.months.iter().map(Month::to_string).collect(),
         rows: rows(&t),
-        charts: charts(&t),
         years: (t.from.year()..=t.to.year()).collect(),
         org_query,
     };
@@ -451,10 +452,12 @@ pub async fn year(
             });
         }
     }
+    let whose = whose(&state, org).await?;
     let page = YearPage {
         header: Some(Header::of(&state, &analyst).await?),
         year: first.year(),
-        whose: whose(&state, org).await?,
+        charts: charts(&t, &whose),
+        whose,
         org_query: format!("org={}", org_value(org)),
         choices: choices(&state, &analyst, org).await?,
         banks,
@@ -464,7 +467,6 @@ pub async fn year(
         people,
         intake,
         totals,
-        charts: charts(&t),
     };
     Ok(Html(page.render()?).into_response())
 }

@@ -68,6 +68,30 @@ pub fn match_state(url: &ReportedUrl) -> (&'static str, &'static str) {
     }
 }
 
+/// A series as people read it: the id its links carry, and the number a page shows,
+/// counted from 1 (the engine counts series from 0, and "#0" reads as "none").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeriesNumber {
+    pub id: i64,
+    pub number: i64,
+}
+
+impl SeriesNumber {
+    pub fn of(id: i64) -> SeriesNumber {
+        SeriesNumber { id, number: id + 1 }
+    }
+
+    /// The series a person names by the number a page showed them.
+    pub fn parse(text: &str) -> Option<SeriesNumber> {
+        text.trim()
+            .trim_start_matches('#')
+            .parse::<i64>()
+            .ok()
+            .filter(|number| *number >= 1)
+            .map(|number| SeriesNumber::of(number - 1))
+    }
+}
+
 /// The fields of a posted form (`application/x-www-form-urlencoded`).
 #[derive(Debug)]
 pub struct FormFields(Vec<(String, String)>);
@@ -121,6 +145,20 @@ mod tests {
         check(47 * 3_600_000, "47 h");
         check(48 * 3_600_000, "2 d");
         check(30 * 86_400_000, "30 d");
+    }
+
+    #[test]
+    fn series_are_numbered_from_one() {
+        let check = |text: &str, id: Option<i64>| {
+            assert_eq!(SeriesNumber::parse(text).map(|s| s.id), id, "{text:?}");
+        };
+        check("1", Some(0));
+        check(" #12 ", Some(11));
+        check("0", None);
+        check("-1", None);
+        check("x", None);
+        assert_eq!(SeriesNumber::of(0).number, 1);
+        assert_eq!(SeriesNumber::parse("7").map(|s| s.number), Some(7));
     }
 
     #[test]

@@ -66,10 +66,14 @@ enum Command {
     /// TIFF. Videos (MP4, MOV, Matroska/WebM, AVI, FLV, ASF/WMV, MPEG, MPEG-TS) are decoded
     /// with FFmpeg's libraries in a separate process; a video's vPDQ is the PDQ hash of
     /// one frame every --seconds-per-hash, sampled and stamped as Meta's vPDQ does, so it
-    /// matches the lists HMA and python-threatexchange make.
+    /// matches the lists HMA and python-threatexchange make. Files in folders that are
+    /// neither images nor videos are skipped, as ripgrep skips binary files; a file named
+    /// on the command line is read whatever it is. A summary goes to standard error at the
+    /// end: `ward: hash: hashed=N skipped=N errors=N seconds=S`.
     #[command(
-        after_help = "Exit status: 0 when every input was hashed, 1 when any could not \
-                            be (each has its own error record), 2 when the command failed."
+        after_help = "Exit status: 0 when every image and video was hashed, 1 when any \
+                            could not be (each has its own error record), 2 when the command \
+                            failed."
     )]
     Hash(HashArgs),
 
@@ -93,9 +97,11 @@ enum Command {
     /// Files are hashed in parallel on all cores, as `ward hash` does, and matched as they
     /// are hashed. One record per match, in file-name order: {"path":…,"query":…,"list":…,
     /// "signal_type":…,"signal":…,"label":…,"id":…,"distance":N}; a file that cannot be
-    /// hashed prints {"path":…,"error":…}; videos print as with `ward match`. A summary
-    /// goes to standard error at the end: `ward: scan: files=N matched=N errors=N
-    /// low_quality=N seconds=S` (matched counts files with at least one match; low_quality
+    /// hashed prints {"path":…,"error":…}; videos print as with `ward match`. Files in the
+    /// folders that are neither images nor videos are skipped (a file named on the command
+    /// line is read whatever it is). A summary goes to standard error at the end: `ward:
+    /// scan: files=N matched=N skipped=N errors=N low_quality=N seconds=S` (matched counts
+    /// files with at least one match; low_quality
     /// those whose PDQ hash, or every frame of a video, was below --min-quality and were
     /// matched by their digests only; seconds since the command
     /// started, loading the lists included). On a terminal, a progress
@@ -520,12 +526,14 @@ impl MatchOptions {
     }
 }
 
-/// Where the store is: shared by `ward serve` and `ward admin`.
+/// Where the store is: shared by `ward serve` and `ward admin`. Global, so that they may
+/// come anywhere after the command (`ward admin org create X --data-dir D`).
 #[derive(Debug, Args)]
 pub struct StoreArgs {
     /// The directory of the embedded SQLite store (`ward.db`), created if missing.
     #[arg(
         long,
+        global = true,
         value_name = "DIR",
         default_value = "ward-data",
         env = "WARD_DATA_DIR"
@@ -534,7 +542,7 @@ pub struct StoreArgs {
 
     /// A PostgreSQL URL (postgres://user@host/db) to use instead of SQLite, so that several
     /// nodes serve one deployment.
-    #[arg(long, value_name = "URL", env = "WARD_DATABASE_URL")]
+    #[arg(long, global = true, value_name = "URL", env = "WARD_DATABASE_URL")]
     pub database_url: Option<String>,
 }
 

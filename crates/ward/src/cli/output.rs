@@ -399,6 +399,7 @@ mod tests {
         Hashed {
             input: input(path),
             outcome: Ok(signals),
+            walked: false,
         }
     }
 
@@ -430,6 +431,7 @@ mod tests {
         Hashed {
             input: input(path),
             outcome: Ok(signals),
+            walked: false,
         }
     }
 
@@ -437,6 +439,7 @@ mod tests {
         Hashed {
             input: input(path),
             outcome: Err(HashError::Decode(ward_core::Error::Empty)),
+            walked: false,
         }
     }
 

@@ -23,11 +23,12 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     // Matching runs in the task that hashed the file, so on all cores.
     let worker = Arc::clone(&matcher);
     let results = hashing::hash_in_order_then(inputs, hash_options, move |hashed| {
+        let skipped = hashed.skipped();
         let found = hashed.outcome.map(|signals| {
             let found = worker.match_file(&signals, &thresholds);
             (signals, found)
         });
-        (hashed.input, found)
+        (hashed.input, skipped, found)
     });
 
     let stdout = io::stdout();
@@ -38,7 +39,12 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
         output::progress_bar("{spinner} {human_pos} files scanned, {msg} ({per_sec}, {elapsed})")?;
     progress.set_message("0 matched");
     let mut summary = Summary::default();
-    for (input, found) in results {
+    for (input, skipped, found) in results {
+        if skipped {
+            summary.skipped += 1;
+            progress.inc(1);
+            continue;
+        }
         summary.files += 1;
         let name = input.name();
         // The bar is drawn on stderr, which may be the same terminal as stdout.
@@ -70,9 +76,10 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     progress.finish_and_clear();
     printer.flush().context("cannot write output")?;
     eprintln!(
-        "ward: scan: files={} matched={} errors={} low_quality={} seconds={:.2}",
+        "ward: scan: files={} matched={} skipped={} errors={} low_quality={} seconds={:.2}",
         summary.files,
         summary.matched,
+        summary.skipped,
         summary.errors,
         summary.low_quality,
         started.elapsed().as_secs_f64()
@@ -84,6 +91,8 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode> {
 #[derive(Debug, Default)]
 struct Summary {
     files: u64,
+    /// Files in the directories walked that are neither images nor videos.
+    skipped: u64,
     /// Files with at least one match.
     matched: u64,
     errors: u64,

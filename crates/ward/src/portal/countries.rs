@@ -1,5 +1,6 @@
 //! Where a report comes from: the countries the portal has a page for and the international
-//! page, each with its languages, emergency number and hotline, read from
+//! page, each with its languages, emergency number, hotline and support services (in each of
+//! its languages), read from
 //! `crates/ward/portal/countries.toml` (built into the binary, checked when the service
 //! starts).
 
@@ -22,6 +23,9 @@ pub struct Place {
     languages: Vec<&'static Language>,
     emergency: Option<String>,
     hotline: Option<String>,
+    /// Where someone upset by what they saw can talk to someone, by language tag: one for
+    /// each of `languages`.
+    support: BTreeMap<String, String>,
 }
 
 impl Place {
@@ -39,6 +43,11 @@ impl Place {
 
     pub fn hotline(&self) -> Option<&str> {
         self.hotline.as_deref()
+    }
+
+    /// The support services named to someone reading in `tag`.
+    pub fn support(&self, tag: &str) -> Option<&str> {
+        self.support.get(tag).map(String::as_str)
     }
 
     /// The path of this place's form (`/report`, `/report/ma`).
@@ -78,11 +87,14 @@ impl Places {
 
     fn parse(text: &str) -> anyhow::Result<Places> {
         let file: File = toml::from_str(text)?;
+        let languages: Vec<&'static Language> = language::all().iter().collect();
+        check_support("international", &languages, &file.international.support)?;
         let international = Place {
             code: None,
-            languages: language::all().iter().collect(),
+            languages,
             emergency: None,
             hotline: file.international.hotline,
+            support: file.international.support,
         };
         let mut countries = BTreeMap::new();
         for (code, country) in file.countries {
@@ -100,11 +112,13 @@ impl Places {
                         .with_context(|| format!("{code}: no language {tag:?} under locales/"))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
+            check_support(&code, &languages, &country.support)?;
             let place = Place {
                 code: Some(code.clone()),
                 languages,
                 emergency: Some(country.emergency),
                 hotline: country.hotline,
+                support: country.support,
             };
             countries.insert(code, place);
         }
@@ -113,6 +127,27 @@ impl Places {
             countries,
         })
     }
+}
+
+/// A place names its support services in each of its languages, and in no other.
+fn check_support(
+    place: &str,
+    languages: &[&'static Language],
+    support: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    for language in languages {
+        match support.get(language.tag()) {
+            Some(text) if !text.trim().is_empty() => {}
+            _ => bail!("{place}: no support services in {:?}", language.tag()),
+        }
+    }
+    if let Some(other) = support
+        .keys()
+        .find(|tag| !languages.iter().any(|l| l.tag() == tag.as_str()))
+    {
+        bail!("{place}: support services in {other:?}, which is not one of its languages");
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -127,6 +162,8 @@ struct File {
 #[serde(deny_unknown_fields)]
 struct International {
     hotline: Option<String>,
+    #[serde(default)]
+    support: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +172,8 @@ struct Country {
     languages: Vec<String>,
     emergency: String,
     hotline: Option<String>,
+    #[serde(default)]
+    support: BTreeMap<String, String>,
 }
 
 #[cfg(test)]
@@ -145,6 +184,15 @@ mod tests {
         format!("{:#}", Places::parse(text).unwrap_err())
     }
 
+    /// The international page's table, naming its support services in every language.
+    fn international(hotline: &str) -> String {
+        let mut table = format!("[international]\n{hotline}[international.support]\n");
+        for language in language::all() {
+            table.push_str(&format!("{} = \"S\"\n", language.tag()));
+        }
+        table
+    }
+
     #[test]
     fn the_built_in_countries_have_their_languages_and_names() {
         let places = Places::built_in().unwrap();
@@ -153,6 +201,28 @@ mod tests {
         assert_eq!(tags, ["ar", "fr"]);
         assert_eq!(morocco.emergency(), Some("19"));
         assert_eq!(morocco.base(), "/report/ma");
+        // Support services in each of its languages, and none in another.
+        assert!(
+            morocco
+                .support("fr")
+                .unwrap()
+                .contains("Child Helpline International")
+        );
+        assert!(
+            morocco
+                .support("ar")
+                .unwrap()
+                .contains("Child Helpline International")
+        );
+        assert_eq!(morocco.support("en"), None);
+        assert!(
+            places
+                .get(Some("gb"))
+                .unwrap()
+                .support("en")
+                .unwrap()
+                .contains("Samaritans")
+        );
         assert!(places.get(Some("MA")).is_none());
         assert!(places.get(Some("zz")).is_none());
         let international = places.get(None).unwrap();
@@ -169,9 +239,10 @@ mod tests {
 
     #[test]
     fn a_hotline_names_its_pages() {
-        let places = Places::parse(
-            "[international]\nhotline = \"Hotline X\"\n[countries.ie]\nlanguages = [\"en\"]\nemergency = \"112\"\nhotline = \"Hotline Y\"\n",
-        )
+        let places = Places::parse(&format!(
+            "{}[countries.ie]\nlanguages = [\"en\"]\nemergency = \"112\"\nhotline = \"Hotline Y\"\nsupport.en = \"Z\"\n",
+            international("hotline = \"Hotline X\"\n"),
+        ))
         .unwrap();
         assert_eq!(places.get(None).unwrap().hotline(), Some("Hotline X"));
         assert_eq!(places.get(Some("ie")).unwrap().hotline(), Some("Hotline Y"));
@@ -180,13 +251,37 @@ mod tests {
     #[test]
     fn bad_data_is_refused_with_the_reason() {
         let country = |code: &str, languages: &str| {
-            format!("[countries.{code}]\nlanguages = {languages}\nemergency = \"112\"\n")
+            format!(
+                "{}[countries.{code}]\nlanguages = {languages}\nemergency = \"112\"\nsupport.en = \"S\"\n",
+                international("")
+            )
         };
         assert!(error(&country("GB", "[\"en\"]")).contains("not a lower-case"));
         assert!(error(&country("gbr", "[\"en\"]")).contains("not a lower-case"));
         assert!(error(&country("gb", "[]")).contains("no languages"));
         assert!(error(&country("gb", "[\"xx\"]")).contains("no language \"xx\""));
         assert!(error("[countries.gb]\nlanguages = [\"en\"]\n").contains("emergency"));
+        // Support services in each of the place's languages, and only those.
+        assert!(
+            error(&country("ca", "[\"en\", \"fr\"]")).contains("ca: no support services in \"fr\"")
+        );
+        assert!(error(&country("fr", "[\"fr\"]")).contains("fr: no support services in \"fr\""));
+        assert!(
+            error(&country("gb", "[\"en\"]").replace(
+                "support.en = \"S\"",
+                "support.en = \"S\"\nsupport.ar = \"T\""
+            ))
+            .contains("gb: support services in \"ar\", which is not one of its languages")
+        );
+        assert!(
+            error(&country("gb", "[\"en\"]").replace("support.en = \"S\"", "support.en = \" \""))
+                .contains("no support services in \"en\"")
+        );
+        assert!(
+            error("[countries.gb]\nlanguages = [\"en\"]\nemergency = \"1\"\nsupport.en = \"S\"\n")
+                .contains("international: no support services")
+        );
+        assert!(Places::parse(&country("gb", "[\"en\"]")).is_ok());
         assert!(
             error("[countries.gb]\nlanguages = [\"en\"]\nemergency = \"1\"\ncolour = 1\n")
                 .contains("colour")

@@ -6,12 +6,14 @@
 //! Routes: `GET`/`POST /report` (the international page) and `/report/{country}`, the
 //! "what happens next" page after Post/Redirect/Get (`/report[/{country}]/filed/{reference}`),
 //! the status lookup (`/report[/{country}]/status?reference=…`) and the built-in style sheet
-//! and script under `/static/`. Every response carries a strict Content-Security-Policy and
-//! the other security headers; pages are never cached.
+//! and script under `/static/`; and the service's front door (`front`: `/`, `/favicon.ico`,
+//! `/robots.txt`, `/report/` and `/analyst/` sent on). Every response carries a strict
+//! Content-Security-Policy and the other security headers; pages are never cached.
 
 mod countries;
 mod csrf;
 mod form;
+mod front;
 mod language;
 mod pages;
 
@@ -24,7 +26,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, Path, Query, State};
 use axum::http::StatusCode;
-use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -91,6 +93,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/report/{country}/filed/{reference}", get(filed))
         .route("/static/portal.css", get(style_sheet))
         .route("/static/portal.js", get(script))
+        .merge(front::routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::map_response(security_headers))
 }
@@ -418,27 +421,7 @@ fn failed(place: &Place, language: &'static Language, error: &anyhow::Error) -> 
 /// (built-in files say otherwise).
 async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    let fixed: [(HeaderName, &'static str); 7] = [
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (
-            HeaderName::from_static("cross-origin-opener-policy"),
-            "same-origin",
-        ),
-        (
-            HeaderName::from_static("cross-origin-resource-policy"),
-            "same-origin",
-        ),
-        (
-            HeaderName::from_static("permissions-policy"),
-            "camera=(), microphone=(), geolocation=()",
-        ),
-    ];
-    for (name, value) in fixed {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
+    crate::page_headers::insert(headers, CONTENT_SECURITY_POLICY);
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -29,13 +29,22 @@ fn versioned(path: &str, bytes: &str) -> String {
 static CSS_HREF: LazyLock<String> = LazyLock::new(|| versioned("/static/portal.css", CSS));
 static JS_HREF: LazyLock<String> = LazyLock::new(|| versioned("/static/portal.js", JS));
 
+/// The style sheet's URL, for pages outside the portal's own (the front page).
+pub fn css_href() -> &'static str {
+    &CSS_HREF
+}
+
 /// What every page shows.
 #[derive(Debug)]
 pub struct Page<'a> {
     pub language: &'static Language,
     pub place: &'a Place,
-    /// The page's own title (the `<title>` adds the site's name).
+    /// The page's own title (the `<title>` adds the country's and the site's names).
     pub title: String,
+    /// The country's name in the page's language (`None` on the international page).
+    pub country: Option<String>,
+    /// Support services for someone upset by what they saw, where the place is.
+    pub support: Option<&'a str>,
     /// The `<title>` says "Error:" first, as screen readers read it before anything else.
     pub has_errors: bool,
     /// The place's languages, each a link to this page in it.
@@ -78,6 +87,10 @@ impl<'a> Page<'a> {
             language,
             place,
             title: language.t(title_id),
+            country: place
+                .code()
+                .map(|code| language.t(&format!("country-{code}"))),
+            support: place.support(language.tag()),
             has_errors: false,
             languages,
             css: &CSS_HREF,
@@ -97,6 +110,23 @@ impl<'a> Page<'a> {
             Some(hotline) => hotline.to_string(),
             None => self.t("service-name"),
         }
+    }
+
+    /// The `<title>`: the page's title, its country and the site's name, each once (the
+    /// form's heading is the service's name).
+    pub fn full_title(&self) -> String {
+        let mut parts: Vec<String> = Vec::with_capacity(3);
+        let candidates = [
+            Some(self.title.clone()),
+            self.country.clone(),
+            Some(self.site_name()),
+        ];
+        for part in candidates.into_iter().flatten() {
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+        parts.join(" – ")
     }
 
     pub fn run_by(&self) -> Option<String> {

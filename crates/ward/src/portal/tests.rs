@@ -25,6 +25,7 @@ struct Reply {
     status: StatusCode,
     headers: HeaderMap,
     body: String,
+    bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -109,7 +110,8 @@ impl Fixture {
         Reply {
             status,
             headers,
-            body: String::from_utf8(bytes.to_vec()).unwrap(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         }
     }
 
@@ -166,6 +168,57 @@ impl Fixture {
         assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
         reply.header("location").to_string()
     }
+}
+
+/// The page's `<title>`.
+fn title(body: &str) -> &str {
+    let start = body.find("<title>").expect("a title") + 7;
+    &body[start..start + body[start..].find("</title>").unwrap()]
+}
+
+/// The text of the element with `id` (the first tag's content up to the next `<`).
+fn text_of<'a>(body: &'a str, id: &str) -> Option<&'a str> {
+    let at = body.find(&format!("id=\"{id}\""))?;
+    let start = at + body[at..].find('>')? + 1;
+    Some(&body[start..start + body[start..].find('<')?])
+}
+
+/// Whether `robots` (a robots.txt of one group for every agent) lets a crawler fetch
+/// `path`: the longest matching rule wins, `Allow` on a tie; `*` matches any run of
+/// characters and a final `$` the end (RFC 9309).
+fn robots_allow(robots: &str, path: &str) -> bool {
+    fn matches(pattern: &str, path: &str) -> bool {
+        match pattern.chars().next() {
+            None => true,
+            Some('$') if pattern.len() == 1 => path.is_empty(),
+            Some('*') => (0..=path.len())
+                .filter(|&i| path.is_char_boundary(i))
+                .any(|i| matches(&pattern[1..], &path[i..])),
+            Some(c) => {
+                path.starts_with(c) && matches(&pattern[c.len_utf8()..], &path[c.len_utf8()..])
+            }
+        }
+    }
+    let mut best: Option<(usize, bool)> = None;
+    for line in robots.lines() {
+        let (allow, pattern) = if let Some(p) = line.strip_prefix("Allow: ") {
+            (true, p)
+        } else if let Some(p) = line.strip_prefix("Disallow: ") {
+            (false, p)
+        } else {
+            continue;
+        };
+        if matches(pattern, path) {
+            let better = match best {
+                None => true,
+                Some((len, was)) => pattern.len() > len || (pattern.len() == len && allow && !was),
+            };
+            if better {
+                best = Some((pattern.len(), allow));
+            }
+        }
+    }
+    best.is_none_or(|(_, allow)| allow)
 }
 
 /// The page's `<html>` start tag.
@@ -842,4 +895,181 @@ fn the_message_reader_finds_ids_and_variables() {
     ]
     .into();
     assert_eq!(found, expected);
+}
+
+#[test]
+fn the_robots_reader_follows_the_longest_rule() {
+    let robots = "User-agent: *\nDisallow: /a\nAllow: /a/open\nDisallow: /*/secret\nAllow: /$\nDisallow: /\n";
+    for (path, allowed) in [
+        ("/", true),
+        ("/b", false),
+        ("/a", false),
+        ("/a/x", false),
+        ("/a/open", true),
+        ("/a/open/more", true),
+        ("/x/secret", false),
+        ("/x/secret/y", false),
+    ] {
+        assert_eq!(robots_allow(robots, path), allowed, "{path}");
+    }
+    assert!(robots_allow("User-agent: *\n", "/anything"));
+}
+
+#[tokio::test]
+async fn the_front_door_names_the_service_and_links_its_parts() {
+    let f = Fixture::new().await;
+    let page = f.get("/", &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.header("content-type"), "text/html; charset=utf-8");
+    assert!(
+        page.header("content-security-policy")
+            .starts_with("default-src 'none'")
+    );
+    assert_eq!(page.header("cache-control"), "no-store");
+    assert!(page.body.contains("<title>Ward</title>"));
+    assert!(page.body.contains("<h1>Ward</h1>"));
+    assert!(
+        page.body
+            .contains("<link rel=\"stylesheet\" href=\"/static/portal.css?v=")
+    );
+    // It links the portal, the analysts' sign-in, the API's document and the main routes,
+    // and each of them answers.
+    for href in [
+        "/report",
+        "/analyst/login",
+        "/openapi.json",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v1/instance",
+    ] {
+        assert!(page.body.contains(&format!("href=\"{href}\"")), "{href}");
+        let linked = f.get(href, &[]).await;
+        assert_eq!(linked.status, StatusCode::OK, "{href}: {}", linked.body);
+    }
+    for route in ["/v1/banks", "/v1/match", "/v1/hash", "/v1/feed"] {
+        assert!(
+            page.body.contains(&format!("<code>{route}</code>")),
+            "{route}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn slashed_paths_are_sent_to_their_pages() {
+    let f = Fixture::new().await;
+    for (uri, status, location) in [
+        ("/report/", StatusCode::PERMANENT_REDIRECT, "/report"),
+        (
+            "/report/?lang=fr",
+            StatusCode::PERMANENT_REDIRECT,
+            "/report?lang=fr",
+        ),
+        ("/analyst/", StatusCode::SEE_OTHER, "/analyst/queue"),
+    ] {
+        let reply = f.get(uri, &[]).await;
+        assert_eq!(
+            (reply.status, reply.header("location")),
+            (status, location),
+            "{uri}"
+        );
+    }
+    // Followed without a session, the analyst's way ends at the sign-in form.
+    let queue = f.get("/analyst/queue", &[]).await;
+    assert_eq!(queue.header("location"), "/analyst/login");
+    let french = f.get("/report?lang=fr", &[]).await;
+    assert_eq!(html_tag(&french.body), "<html lang=\"fr\" dir=\"ltr\">");
+}
+
+#[tokio::test]
+async fn the_icon_and_the_robots_file_are_served() {
+    let f = Fixture::new().await;
+    let icon = f.get("/favicon.ico", &[]).await;
+    assert_eq!(icon.status, StatusCode::OK);
+    assert_eq!(icon.header("content-type"), "image/x-icon");
+    assert_eq!(icon.bytes, super::front::draw_icon());
+    assert_eq!(&icon.bytes[..4], &[0, 0, 1, 0], "an ICO file");
+
+    let robots = f.get("/robots.txt", &[]).await;
+    assert_eq!(robots.status, StatusCode::OK);
+    assert_eq!(robots.header("content-type"), "text/plain; charset=utf-8");
+    assert!(robots.body.contains("User-agent: *\n"));
+    for (path, allowed) in [
+        ("/", true),
+        ("/report", true),
+        ("/report/gb", true),
+        ("/report/ma?lang=fr", true),
+        ("/analyst", false),
+        ("/analyst/", false),
+        ("/analyst/login", false),
+        ("/analyst/queue", false),
+        ("/v1/banks", false),
+        ("/v1/instance", false),
+        ("/c/banks", false),
+        ("/m/lookup", false),
+        ("/metrics", false),
+        ("/openapi.json", false),
+        ("/report/filed/R-7K3M-Q9XP-2D4F", false),
+        ("/report/gb/filed/R-7K3M-Q9XP-2D4F", false),
+        ("/report/gb/status?reference=R-7K3M-Q9XP-2D4F", false),
+        ("/static/portal.css", true),
+    ] {
+        assert_eq!(robots_allow(&robots.body, path), allowed, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn country_pages_name_their_country_and_titles_say_each_part_once() {
+    let f = Fixture::new().await;
+    for (uri, country) in [
+        ("/report/us", Some("United States")),
+        ("/report/us?lang=es", Some("Estados Unidos")),
+        ("/report/ma", Some("المغرب")),
+        ("/report/ma?lang=fr", Some("Maroc")),
+        ("/report/gb/status", Some("United Kingdom")),
+        ("/report/zz", None),
+        ("/report?lang=fr", None),
+    ] {
+        let page = f.get(uri, &[]).await;
+        assert_eq!(text_of(&page.body, "place-name"), country, "{uri}");
+        let title = title(&page.body);
+        let parts: Vec<&str> = title.split(" – ").collect();
+        let unique: BTreeSet<&str> = parts.iter().copied().collect();
+        assert_eq!(parts.len(), unique.len(), "{uri}: {title}");
+        if let Some(country) = country {
+            assert!(parts.contains(&country), "{uri}: {title}");
+        }
+    }
+    let us = f.get("/report/us", &[]).await;
+    assert_eq!(
+        title(&us.body),
+        "Report child sexual abuse online – United States"
+    );
+    let status = f.get("/report/gb/status", &[]).await;
+    assert_eq!(
+        title(&status.body),
+        "Check a report – United Kingdom – Report child sexual abuse online"
+    );
+}
+
+#[tokio::test]
+async fn the_filed_page_names_support_services_in_its_language() {
+    let f = Fixture::new().await;
+    for (uri, lang, named) in [
+        ("/report/gb", "en", "Samaritans"),
+        ("/report/us?lang=es", "es", "988"),
+        ("/report/eg", "ar", "16000"),
+        ("/report/ma?lang=fr", "fr", "childhelplineinternational.org"),
+        ("/report?lang=pt", "pt", "childhelplineinternational.org"),
+    ] {
+        let location = f.file(uri, &GOOD, "192.0.2.40:1").await;
+        let page = f.get(&location, &[]).await;
+        assert_eq!(page.status, StatusCode::OK, "{location}");
+        assert!(
+            html_tag(&page.body).contains(&format!("lang=\"{lang}\"")),
+            "{location}"
+        );
+        let support = text_of(&page.body, "support-service").unwrap_or_default();
+        assert!(support.contains(named), "{location}: {support}");
+    }
 }

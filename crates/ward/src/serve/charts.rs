@@ -11,8 +11,11 @@ pub fn escape(text: &str) -> String {
 }
 
 /// A horizontal bar chart: one row per label, a bar per value (up to three series, each in
-/// its colour, named by `legend`).
+/// its colour, named by `legend`). `id` names the chart within its page: its title and
+/// description are `{id}-title` and `{id}-desc`, so that several charts on one page each
+/// keep their own accessible name.
 pub fn bars(
+    id: &str,
     title: &str,
     description: &str,
     rows: &[(String, Vec<u64>)],
@@ -40,8 +43,8 @@ pub fn bars(
     let colours = ["#1d5f8a", "#b35900", "#2e7d32"];
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" \
-         role=\"img\" aria-labelledby=\"t d\" font-family=\"sans-serif\" font-size=\"13\">\
-         <title id=\"t\">{}</title><desc id=\"d\">{}</desc>\
+         role=\"img\" aria-labelledby=\"{id}-title {id}-desc\" font-family=\"sans-serif\" \
+         font-size=\"13\"><title id=\"{id}-title\">{}</title><desc id=\"{id}-desc\">{}</desc>\
          <text x=\"0\" y=\"18\" font-size=\"15\" font-weight=\"bold\">{}</text>",
         escape(title),
         escape(description),
@@ -116,7 +119,7 @@ mod tests {
                     )
                 })
                 .collect();
-            let svg = bars("T", "D", &rows, &["a", "b", "c"][..series]);
+            let svg = bars("c", "T", "D", &rows, &["a", "b", "c"][..series]);
             let spans = bar_spans(&svg);
             assert_eq!(spans.len(), 4 * series);
             for pair in spans.windows(2) {
@@ -133,5 +136,18 @@ mod tests {
                 .unwrap();
             assert!(spans.last().unwrap().1 <= height, "inside the picture");
         }
+    }
+
+    #[test]
+    fn each_chart_names_itself_by_its_own_ids() {
+        let svg = bars("urls", "T <1>", "D", &[], &["a"]);
+        assert!(
+            svg.contains("aria-labelledby=\"urls-title urls-desc\"")
+                && svg.contains("<title id=\"urls-title\">T &lt;1&gt;</title>")
+                && svg.contains("<desc id=\"urls-desc\">D</desc>"),
+            "{svg}"
+        );
+        let other = bars("reports", "T", "D", &[], &["a"]);
+        assert!(other.contains("id=\"reports-title\"") && !other.contains("urls-"));
     }
 }

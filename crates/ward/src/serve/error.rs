@@ -102,6 +102,11 @@ impl From<ward_core::Error> for ApiError {
                 error.to_string(),
             ),
             E::Decoder(_) => ApiError::internal(error.to_string()),
+            E::NoVideoDecoder => ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "no_video_decoder",
+                error.to_string(),
+            ),
             // Text the client sent: a hash, a signal type, a category.
             E::InvalidSignal { .. } | E::InvalidOption(_) => {
                 ApiError::bad_request(error.to_string())
@@ -116,3 +121,75 @@ impl From<ward_core::Error> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The most of a framework's error body that is kept as the message.
+const FRAMEWORK_MESSAGE_BYTES: usize = 4096;
+
+/// Gives every error of `/v1` the one JSON shape, including those that the framework
+/// answers before a handler runs: a body that is not JSON or not of the route's shape (axum
+/// answers these in plain text), a missing route (an empty 404), a method the route does
+/// not take (an empty 405), a body over its limit. A response that is already JSON is left
+/// as it is; the status and headers (`Allow`, `Retry-After`) are kept.
+pub async fn json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let said = axum::body::to_bytes(body, FRAMEWORK_MESSAGE_BYTES)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let message = if said.is_empty() {
+        framework_message(status).to_owned()
+    } else {
+        said
+    };
+    let error = ApiError::new(status, framework_code(status), message);
+    parts.headers.remove(axum::http::header::CONTENT_TYPE);
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let mut answer = error.into_response();
+    for (name, value) in &parts.headers {
+        answer.headers_mut().entry(name).or_insert(value.clone());
+    }
+    answer
+}
+
+/// The error code of a status that the framework answered.
+fn framework_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_body",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        status if status.is_server_error() => "internal",
+        _ => "bad_request",
+    }
+}
+
+/// What an empty error of the framework means, in words.
+fn framework_message(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "no such route: see /openapi.json for the routes",
+        StatusCode::METHOD_NOT_ALLOWED => "this route does not take that method (see Allow)",
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than this route takes",
+        status => status.canonical_reason().unwrap_or("error"),
+    }
+}

@@ -420,7 +420,9 @@ pub fn router(state: SharedState) -> Router {
         .route("/transparency", get(transparency::transparency))
         .route("/transparency/{chart}", get(transparency::chart))
         .route("/feed", get(feed::feed))
-        .route("/instance", get(feed::instance));
+        .route("/instance", get(feed::instance))
+        .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
+        .layer(axum::middleware::from_fn(error::json_errors));
     Router::new()
         .nest("/v1", v1)
         .route("/healthz", get(ops::healthz))
@@ -453,6 +455,12 @@ pub struct ServeSettings {
 /// Runs the service until SIGINT or SIGTERM, then lets requests in flight finish.
 pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
     init_logs();
+    if !ward_core::video::DECODES_VIDEO {
+        tracing::warn!(
+            "this ward was built without FFmpeg's libraries: images are hashed and matched, \
+             videos are refused (install them and build again to decode video)"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -389,6 +389,9 @@ pub fn document() -> Value {
                 "401": {"$ref": "#/components/responses/Error"},
                 "403": {"$ref": "#/components/responses/Error"},
                 "404": {"$ref": "#/components/responses/Error"},
+                "413": {"$ref": "#/components/responses/Error"},
+                "422": {"$ref": "#/components/responses/Error"},
+                "503": {"$ref": "#/components/responses/Error"},
             },
         });
         if let Some(body) = op.body {
@@ -426,10 +429,12 @@ pub fn document() -> Value {
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "responses": {"Error": {"description": "An error", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}
-            }}}}},
+            "responses": {"Error": {"description": "An error. Every error of /v1 has this shape, whatever answered it (a handler, a body that is not JSON or not of the route's shape, a route or method that does not exist, a body over its limit).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
             "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                    "type": "object", "required": ["code", "message"], "properties": {
+                        "code": {"type": "string", "description": "What went wrong, for programs: bad_request, unauthorized, forbidden, not_found, method_not_allowed, conflict, too_large, unsupported_media_type, invalid_body (JSON of the wrong shape), unprocessable (media that cannot be hashed), timeout, too_many_requests, no_hashing_memory, unavailable, no_video_decoder, internal", "examples": ["bad_request"]},
+                        "message": {"type": "string", "description": "What went wrong, for people"}}}}},
                 "Signal": {"type": "object", "required": ["signal_type", "signal"], "properties": {
                     "signal_type": {"type": "string", "enum": ["pdq", "md5", "sha1", "sha256", "vpdq", "photodna"]},
                     "signal": {"type": "string"}}},

@@ -37,6 +37,11 @@ const FEED_PAGE: u32 = 10_000;
 /// Changes applied before a save (a save is one transaction).
 const STEP_CHANGES: usize = 50_000;
 
+/// The most members one transaction of a save writes. SQLite has one writer: the first save
+/// after a bulk import (every item joins a series: ten million rows) would otherwise hold it
+/// for many minutes, and reports, decisions and imports would wait for it or time out.
+const SAVE_MEMBERS: usize = 20_000;
+
 /// Decisions applied per step.
 const STEP_DECISIONS: u32 = 100;
 
@@ -87,6 +92,8 @@ pub struct Keeper {
     options: SeriesOptions,
     kept: Option<Kept>,
     progress: Arc<Progress>,
+    /// The most members one transaction saves ([`SAVE_MEMBERS`]).
+    save_members: usize,
 }
 
 /// Where this node's keeper stands after its last step, for `/metrics` (read without
@@ -137,7 +144,14 @@ impl Keeper {
             options,
             kept: None,
             progress: Arc::default(),
+            save_members: SAVE_MEMBERS,
         }
+    }
+
+    /// Saves at most `members` members a transaction (tests use small parts).
+    pub fn with_save_members(mut self, members: usize) -> Keeper {
+        self.save_members = members.max(1);
+        self
     }
 
     /// A keeper with a random name.
@@ -238,7 +252,8 @@ impl Keeper {
             if !save.is_empty() || cursor != kept.cursor {
                 // Another node may have kept the series meanwhile (or the store failed): the
                 // next step then starts again from what the store has.
-                let version = store.save_series(&self.holder, kept.version, &save).await?;
+                let version =
+                    save_in_parts(store, &self.holder, kept, &save, self.save_members).await?;
                 self.on_engine(move |kept| kept.saved(&save, version))
                     .await?;
                 report.saved = true;
@@ -336,6 +351,44 @@ impl Keeper {
         .await?;
         Ok((kept, touched, cursor))
     }
+}
+
+/// Saves `save` in transactions of at most `part` members, so that the store's writer is
+/// free between them. The parts before the last move the members only, with the cursor
+/// where it was (and the series and label counters already where they will be, so that no
+/// id is handed out twice): a node stopped between parts reloads from the old cursor and
+/// saves again, each member's row being written whole. The last part has the rest (series
+/// rows, links, decisions) and the new cursor. Returns the keeper row's version after it.
+async fn save_in_parts(
+    store: &impl Store,
+    holder: &str,
+    kept: &Kept,
+    save: &SeriesSave,
+    part: usize,
+) -> Result<i64, StoreError> {
+    let mut version = kept.version;
+    if save.members.len() <= part {
+        return store.save_series(holder, version, save).await;
+    }
+    let parts: Vec<&[(ContentId, Option<(SeriesId, u32)>)]> = save.members.chunks(part).collect();
+    let (last, earlier) = parts.split_last().expect("more members than one part");
+    for members in earlier {
+        let moving = SeriesSave {
+            cursor: kept.cursor,
+            next_series: save.next_series,
+            next_label: save.next_label,
+            members: members.to_vec(),
+            series: Vec::new(),
+            links: None,
+            decisions: Vec::new(),
+        };
+        version = store.save_series(holder, version, &moving).await?;
+    }
+    let rest = SeriesSave {
+        members: last.to_vec(),
+        ..save.clone()
+    };
+    store.save_series(holder, version, &rest).await
 }
 
 /// Keeps `change` as its content's candidate signature unless the content already has one

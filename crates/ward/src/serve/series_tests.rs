@@ -464,3 +464,50 @@ async fn one_keeper_at_a_time() {
     assert!(!report.keeping);
     assert!(other.engine().is_none());
 }
+
+/// A save of more members than a part (the first after a bulk import holds every item) is
+/// written in several transactions, leaving SQLite's one writer free between them, and ends
+/// in the same store as one save would: a keeper reloading from it finds what was kept.
+#[tokio::test]
+async fn a_large_save_is_written_in_parts() {
+    let f = Fixture::new().await;
+    let bank = f.bank("SERIES", json!({})).await;
+    // Five items near each other (one series), and two far from them and each other.
+    let mut items = Vec::new();
+    for k in 0..5 {
+        items.push(f.content(bank, "pdq", &away(2 * k, 4)).await);
+    }
+    items.push(f.content(bank, "pdq", &away(100, 90)).await);
+    items.push(f.content(bank, "pdq", &away(10, 120)).await);
+    f.follow().await;
+    let store = &f.state.store;
+    let before = store.series_keeping().await.unwrap().version;
+    let mut keeper =
+        Keeper::new("parts-node".into(), SeriesOptions::default()).with_save_members(2);
+    let report = keeper.step(store).await.unwrap();
+    assert!(report.keeping && report.saved, "{report:?}");
+    let after = store.series_keeping().await.unwrap().version;
+    let members = memberships(&f).await;
+    assert_eq!(members.len(), items.len(), "{members:?}");
+    // Seven members in parts of two: four transactions.
+    assert_eq!(after - before, 4, "{members:?}");
+    let near: BTreeSet<i64> = members
+        .iter()
+        .filter(|(item, _)| items[..5].contains(item))
+        .map(|&(_, series)| series)
+        .collect();
+    assert_eq!(near.len(), 1, "the near items are one series: {members:?}");
+
+    // The engine and the store agree, and a keeper loading the store anew finds the same.
+    let kept: BTreeSet<(i64, i64)> = keeper
+        .engine()
+        .unwrap()
+        .items()
+        .map(|(item, series)| (item as i64, series.0 as i64))
+        .collect();
+    assert_eq!(kept, members.iter().copied().collect());
+    let mut reloaded = Keeper::new("parts-node".into(), SeriesOptions::default());
+    let report = reloaded.step(store).await.unwrap();
+    assert!(report.loaded && report.keeping, "{report:?}");
+    assert_eq!(memberships(&f).await, members);
+}

@@ -181,6 +181,7 @@ pub fn reports_chart(figures: &Statistics) -> String {
     let total: u64 = figures.reports.iter().map(|p| p.received).sum();
     let actioned: u64 = figures.reports.iter().map(|p| p.actioned).sum();
     bars(
+        "reports-chart",
         "Reports by country and language",
         &format!(
             "{total} reports received from {} to {}, {actioned} actioned.",
@@ -200,6 +201,7 @@ pub fn urls_chart(figures: &Statistics) -> String {
         .map(|(state, count)| (state.replace('_', " "), vec![*count]))
         .collect();
     bars(
+        "urls-chart",
         "Reported URLs by state",
         "URLs first reported in the period, by where the work on them stands now.",
         &rows,
@@ -219,6 +221,7 @@ pub fn removal_chart(figures: &Statistics) -> String {
     let hours =
         |s: Option<f64>| s.map_or_else(|| "none".to_owned(), |s| format!("{:.1} h", s / 3600.0));
     bars(
+        "removal-chart",
         "Removed after notice (% of noticed URLs)",
         &format!(
             "{} URLs noticed, {} removed; median time to removal {}, 90th percentile {}.",
@@ -301,13 +304,18 @@ mod tests {
     fn charts_are_accessible_svg_with_escaped_labels() {
         let mut with_markup = figures();
         with_markup.reports[1].language = "<script>".into();
-        for svg in [
-            reports_chart(&with_markup),
-            urls_chart(&figures()),
-            removal_chart(&figures()),
+        for (id, svg) in [
+            ("reports-chart", reports_chart(&with_markup)),
+            ("urls-chart", urls_chart(&figures())),
+            ("removal-chart", removal_chart(&figures())),
         ] {
             assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
-            assert!(svg.contains("role=\"img\"") && svg.contains("<title id=\"t\">"));
+            // Each chart's own ids, so that a page of several charts names each.
+            assert!(
+                svg.contains("role=\"img\"")
+                    && svg.contains(&format!("<title id=\"{id}-title\">"))
+                    && svg.contains(&format!("aria-labelledby=\"{id}-title {id}-desc\""))
+            );
             assert!(!svg.contains("<script>"), "{svg}");
             assert!(svg.ends_with("</svg>"));
         }

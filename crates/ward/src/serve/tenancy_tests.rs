@@ -555,6 +555,8 @@ fn matrix(t: &Targets) -> Vec<Entry> {
         session(M::GET, "/analyst/queue", "/analyst/queue"),
         session(M::GET, "/analyst/url/{id}", "/analyst/url/1"),
         session(M::POST, "/analyst/url/{id}", "/analyst/url/1"),
+        session(M::GET, "/analyst/url/{id}/reveal", "/analyst/url/1/reveal"),
+        session(M::POST, "/analyst/url/{id}/reveal", "/analyst/url/1/reveal"),
         session(M::GET, "/analyst/url/{id}/media", "/analyst/url/1/media"),
         session(
             M::GET,
@@ -637,6 +639,12 @@ fn matrix(t: &Targets) -> Vec<Entry> {
         ),
         public(M::GET, "/static/portal.css", "/static/portal.css", S::OK),
         public(M::GET, "/static/portal.js", "/static/portal.js", S::OK),
+        // The service's front door.
+        public(M::GET, "/", "/", S::OK),
+        public(M::GET, "/report/", "/report/", S::PERMANENT_REDIRECT),
+        public(M::GET, "/analyst/", "/analyst/", S::SEE_OTHER),
+        public(M::GET, "/favicon.ico", "/favicon.ico", S::OK),
+        public(M::GET, "/robots.txt", "/robots.txt", S::OK),
     ]
 }
 
@@ -1041,11 +1049,21 @@ fn check_readme(entries: &[Entry]) {
         }
     }
     let served_elsewhere = [
-        "/analyst", "/report", "/static/", "/healthz", "/readyz", "/metrics",
+        "/analyst",
+        "/report",
+        "/static/",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/favicon.ico",
+        "/robots.txt",
     ];
     for e in entries {
         let route = e.route.to_ascii_lowercase();
-        if served_elsewhere.iter().any(|p| route.starts_with(p)) || route == "/openapi.json" {
+        if served_elsewhere.iter().any(|p| route.starts_with(p))
+            || route == "/openapi.json"
+            || route == "/"
+        {
             continue;
         }
         assert!(

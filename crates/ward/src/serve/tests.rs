@@ -792,6 +792,117 @@ async fn the_openapi_document_describes_served_routes() {
     }
 }
 
+/// Every error of `/v1` has the one JSON shape, including those the framework answers before
+/// a handler runs, through the router and through a real listening server.
+#[tokio::test]
+async fn every_v1_error_is_the_same_json_shape() {
+    for f in [Fixture::new().await, Fixture::listening().await] {
+        let key = f.key(Role::Curator).to_owned();
+        // (method, path, with a key, body, its content type, status, code)
+        let json = "application/json";
+        let cases = [
+            // Not JSON at all.
+            (
+                Method::POST,
+                "/v1/banks",
+                true,
+                &b"{not json"[..],
+                json,
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+            ),
+            // JSON of the wrong shape.
+            (
+                Method::POST,
+                "/v1/banks",
+                true,
+                br#"{"name": 7}"#,
+                json,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+            ),
+            // Not declared as JSON.
+            (
+                Method::POST,
+                "/v1/banks",
+                true,
+                br#"{"name": "x"}"#,
+                "text/plain",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+            ),
+            // No such route, and a method the route does not take.
+            (
+                Method::GET,
+                "/v1/no-such-route",
+                true,
+                b"",
+                "",
+                StatusCode::NOT_FOUND,
+                "not_found",
+            ),
+            (
+                Method::DELETE,
+                "/v1/banks",
+                true,
+                b"",
+                "",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+            ),
+            // A path parameter that is not a number.
+            (
+                Method::GET,
+                "/v1/banks/seven",
+                true,
+                b"",
+                "",
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+            ),
+            // A handler's own error keeps its code.
+            (
+                Method::GET,
+                "/v1/banks",
+                false,
+                b"",
+                "",
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+            ),
+        ];
+        for (method, uri, with_key, body, content_type, status, code) in cases {
+            let key = with_key.then_some(key.as_str());
+            let (got, value) = f
+                .send(
+                    method.clone(),
+                    uri,
+                    key,
+                    Body::from(body.to_vec()),
+                    content_type,
+                )
+                .await;
+            assert_eq!(got, status, "{method} {uri}: {value}");
+            assert_eq!(value["error"]["code"], code, "{method} {uri}: {value}");
+            let message = value["error"]["message"].as_str().unwrap_or_default();
+            assert!(!message.is_empty(), "{method} {uri}: {value}");
+            assert_eq!(
+                value.as_object().map(|o| o.len()),
+                Some(1),
+                "only the error: {value}"
+            );
+        }
+    }
+    // The document describes the shape every route answers with.
+    let document = super::openapi::document();
+    let error = &document["components"]["schemas"]["Error"];
+    assert_eq!(error["required"], json!(["error"]));
+    assert_eq!(
+        error["properties"]["error"]["required"],
+        json!(["code", "message"])
+    );
+}
+
 /// Match answers show a content item's categories and opinion status from the node's
 /// memory: a change made through this node shows in its next answer, one made elsewhere (here
 /// straight in the store, as another node would) once the feed has been followed.

@@ -189,7 +189,15 @@ pub async fn chart(
         return Err(ApiError::not_found(format!("no chart named {name:?}")));
     };
     let figures = read(&state, org, months).await?;
-    let svg = draw(&figures, name).unwrap_or_default();
+    let whose = match org {
+        None => "the deployment".to_owned(),
+        Some(id) => state
+            .store
+            .org(id)
+            .await?
+            .map_or_else(|| format!("organisation {id}"), |o| o.name),
+    };
+    let svg = draw(&figures, name, &whose).unwrap_or_default();
     Ok(([(CONTENT_TYPE, "image/svg+xml; charset=utf-8")], svg).into_response())
 }
 
@@ -228,8 +236,9 @@ fn month_total(figures: &Transparency, month: Month, name: &str) -> u64 {
         .round() as u64
 }
 
-/// Draws the chart `name` (one of [`CHARTS`]): a row per month, a bar per series.
-pub fn draw(figures: &Transparency, name: &str) -> Option<String> {
+/// Draws the chart `name` (one of [`CHARTS`]): a row per month, a bar per series; `whose`
+/// names the organisation (or the deployment) the figures are of, as people know it.
+pub fn draw(figures: &Transparency, name: &str, whose: &str) -> Option<String> {
     let (_, title, series, legend) = CHARTS.iter().find(|(n, ..)| *n == name)?;
     let rows: Vec<(String, Vec<u64>)> = figures
         .months
@@ -251,17 +260,13 @@ pub fn draw(figures: &Transparency, name: &str) -> Option<String> {
             format!("{total} {l}")
         })
         .collect();
-    let whose = match figures.org {
-        Some(org) => format!("organisation {org}"),
-        None => "the deployment".to_owned(),
-    };
     let description = format!(
         "By month from {} to {} for {whose}: {}.",
         figures.from,
         figures.to,
         totals.join(", ")
     );
-    Some(bars(title, &description, &rows, legend))
+    Some(bars(name, title, &description, &rows, legend))
 }
 
 #[cfg(test)]
@@ -307,16 +312,19 @@ mod tests {
 
     #[test]
     fn charts_draw_months_with_escaped_text() {
-        let svg = draw(&figures(), "queries").unwrap();
+        let svg = draw(&figures(), "queries", "Hotline <A>").unwrap();
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
         assert!(svg.contains("2026-01") && svg.contains("2026-02"));
         assert!(svg.contains("1 known, 0 near, 3 novel"), "{svg}");
+        assert!(svg.contains("for Hotline &lt;A&gt;:"), "{svg}");
         for (name, ..) in CHARTS {
-            let svg = draw(&figures(), name).unwrap();
-            assert!(svg.contains("<title id=\"t\">") && svg.ends_with("</svg>"));
+            let svg = draw(&figures(), name, "x").unwrap();
+            assert!(
+                svg.contains(&format!("<title id=\"{name}-title\">")) && svg.ends_with("</svg>")
+            );
             assert!(!svg.contains("<b>"));
         }
-        assert_eq!(draw(&figures(), "nothing"), None);
+        assert_eq!(draw(&figures(), "nothing", "x"), None);
     }
 
     #[test]

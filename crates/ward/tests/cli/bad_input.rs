@@ -225,10 +225,22 @@ fn a_directory_of_bad_files_gives_one_error_each_in_name_order() {
     let run = ward(["hash".as_ref(), dir.path().as_os_str()]);
     assert_eq!(run.code, Some(1), "{run:?}");
     let records = run.records();
+    // What is not media at all (notes.txt) is skipped in a directory, and counted.
+    let not_media = "not a recognised image or video format";
     let mut expected: Vec<(&str, Option<&str>)> = bad_files()
         .into_iter()
+        .filter(|(_, _, error)| *error != not_media)
         .map(|(name, _, error)| (name, Some(error)))
         .collect();
+    let skipped = bad_files().len() - expected.len();
+    assert_eq!(skipped, 1);
+    assert!(
+        run.stderr.contains(&format!(
+            "hashed=1 skipped={skipped} errors={} ",
+            expected.len()
+        )),
+        "{run:?}"
+    );
     expected.push(("good.png", None));
     expected.sort();
     assert_eq!(records.len(), expected.len(), "{run:?}");

@@ -166,7 +166,8 @@ fn stdin_is_read_as_dash() {
 fn directories_are_walked_in_file_name_order() {
     let dir = tempfile::tempdir().unwrap();
     let png = fs::read(repo_file("testdata/pdq/generated/rgb.png")).unwrap();
-    // Created out of order; every regular file counts, whatever its extension.
+    // Created out of order; every regular file counts, whatever its extension, except that
+    // what is not media at all (c.txt) is skipped.
     for name in [
         "b.png",
         "a/z.png",
@@ -189,24 +190,17 @@ fn directories_are_walked_in_file_name_order() {
         .unwrap();
     }
     let run = ward(["hash".as_ref(), dir.path().as_os_str()]);
-    assert_eq!(run.code, Some(1), "c.txt is not an image: {run:?}");
+    assert_eq!(run.code, Some(0), "c.txt is skipped: {run:?}");
+    assert!(run.stderr.contains(" skipped=1 errors=0 "), "{run:?}");
     let paths: Vec<String> = run
         .records()
         .iter()
         .map(|r| r["path"].as_str().unwrap().to_owned())
         .collect();
-    let expected: Vec<String> = [
-        "0",
-        "A.png",
-        "a/b.dat",
-        "a/deeper/x",
-        "a/z.png",
-        "b.png",
-        "c.txt",
-    ]
-    .iter()
-    .map(|name| shown(&dir.path().join(name)))
-    .collect();
+    let expected: Vec<String> = ["0", "A.png", "a/b.dat", "a/deeper/x", "a/z.png", "b.png"]
+        .iter()
+        .map(|name| shown(&dir.path().join(name)))
+        .collect();
     assert_eq!(paths, expected);
 }
 
@@ -350,10 +344,16 @@ fn text_format_prints_like_meta_and_errors_to_stderr() {
         run.stdout,
         format!("{} {} {}\n", expected.pdq, expected.quality, shown(&png))
     );
+    let stderr: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(
-        run.stderr,
-        "ward: no/such/file.png: cannot read: no such file or directory\n"
+        stderr[0],
+        "ward: no/such/file.png: cannot read: no such file or directory"
     );
+    assert!(
+        stderr[1].starts_with("ward: hash: hashed=1 skipped=0 errors=1 "),
+        "{stderr:?}"
+    );
+    assert_eq!(stderr.len(), 2);
 
     let run = ward([
         "hash".as_ref(),
@@ -455,4 +455,42 @@ fn closed_stdout_is_not_an_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
+}
+
+/// The README's first command: a folder of Meta's test images with its README, text and
+/// `.dat` files. What is not media is skipped and counted, not an error, and the run
+/// succeeds; a file that is not media named on the command line is still an error.
+#[test]
+fn walked_files_that_are_not_media_are_skipped_and_counted() {
+    let folder = repo_file("testdata/threatexchange/pdq/data");
+    let run = ward([&"hash".as_ref(), &folder.as_os_str()]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let records = run.records();
+    assert_eq!(records.len(), 45, "{}", run.stdout);
+    assert!(
+        records
+            .iter()
+            .all(|r| r.get("error").is_none() && r["pdq"].is_string())
+    );
+    let summary = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        summary.starts_with("ward: hash: hashed=45 skipped=8 errors=0 "),
+        "{}",
+        run.stderr
+    );
+
+    let readme = folder.join("misc-images/modes/README.md");
+    let named = ward([&"hash".as_ref(), &readme.as_os_str()]);
+    assert_eq!(named.code, Some(1), "{}", named.stderr);
+    let records = named.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        records[0]["error"],
+        "not a recognised image or video format"
+    );
+    assert!(
+        named.stderr.contains("hashed=0 skipped=0 errors=1"),
+        "{}",
+        named.stderr
+    );
 }

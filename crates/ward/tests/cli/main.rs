@@ -13,6 +13,7 @@ mod referral;
 mod scan;
 mod serve;
 mod transparency;
+mod usage;
 mod video;
 
 use std::collections::HashMap;

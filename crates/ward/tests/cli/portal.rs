@@ -1,7 +1,10 @@
 //! The reporting portal in a real browser: a `ward serve` on a loopback port, and
 //! `browser-tests/portal.mjs` driving Debian's headless Chromium through it (reports filed
-//! with JavaScript off and on, in English and Arabic, looked up by reference, axe-core's
-//! WCAG 2 A/AA rules on every page, a screenshot of each kept under the target directory).
+//! with JavaScript off and on, in English and Arabic, looked up by reference; then every kind
+//! of page at 375x812 and 1280 wide: no sideways scrolling, the country and its support
+//! services named, titles without repeats, the quick exit in the window and tapped after
+//! scrolling to the address box; axe-core's WCAG 2 A/AA and best-practice rules on every
+//! page, a screenshot of each kept under the target directory).
 //!
 //! Needs `chromium` (Debian) and `npm ci` in `browser-tests/`; `.ci/run` installs both. A
 //! machine without them fails here, saying so, rather than passing without a browser.
@@ -94,12 +97,36 @@ fn reports_are_filed_and_looked_up_in_a_real_browser() {
                 .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
         })
         .count();
-    // Five pages for each of English and Arabic with JavaScript off and on, and two more.
-    assert_eq!(screenshots, 22, "screenshots in {}", artefacts.display());
+    // Five pages for each of English and Arabic with JavaScript off and on, and two more;
+    // fifteen pages at each of two sizes; and the seven forms scrolled on the phone.
+    assert_eq!(
+        screenshots,
+        22 + 30 + 7,
+        "screenshots in {}",
+        artefacts.display()
+    );
     assert!(
-        output.contains("browser: 22 pages checked with axe-core"),
+        output.contains("browser: 52 pages checked with axe-core (WCAG 2 A/AA and best practices"),
         "{output}"
     );
+    for form in [
+        "international",
+        "form-gb",
+        "form-us",
+        "form-us-es",
+        "form-ma-ar",
+        "form-ma-fr",
+        "form-eg-ar",
+    ] {
+        for size in ["375x812", "1280x860"] {
+            assert!(
+                output.contains(&format!(
+                    "exit in reach: {form} at {size}, after scrolling "
+                )),
+                "{form} at {size}"
+            );
+        }
+    }
     for visit in [
         "en, JavaScript off",
         "en, JavaScript on",

@@ -1,9 +1,13 @@
 // Ward's analyst pages, improved by script (everything works without it): j/k and single
 // keys, reveal by click or key, blurred again when the pointer leaves, the window loses
 // focus or after a while, and a heartbeat that counts the seconds revealed as exposure.
+// It marks the page `scripted`, which shows the keys and the checkbox reveal in place of
+// the reveal link that works without it.
 "use strict";
 
 (function () {
+  document.documentElement.classList.add("scripted");
+
   const REVEAL_SECONDS = 20;
   const HEARTBEAT_SECONDS = 5;
 
@@ -21,8 +25,9 @@
     return !event.ctrlKey && !event.metaKey && !event.altKey && !typing(event);
   }
 
-  // The queue: j and k move between rows, Enter opens the row's link (natively).
-  const queue = document.getElementById("queue");
+  // The queue and the series list: j and k move between rows, Enter opens the row's link
+  // (natively).
+  const queue = document.querySelector("table[data-rows]");
   if (queue) {
     const links = Array.from(queue.querySelectorAll("a.open"));
     document.addEventListener("keydown", (event) => {
