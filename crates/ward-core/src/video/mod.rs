@@ -24,6 +24,8 @@ mod libav;
 #[cfg_attr(ward_no_ffmpeg, allow(dead_code))]
 mod nal;
 mod search;
+#[cfg_attr(ward_no_ffmpeg, allow(dead_code))]
+mod stream;
 mod vpdq;
 
 use std::path::{Path, PathBuf};
@@ -423,7 +425,7 @@ mod tests {
     #[cfg(ward_no_ffmpeg)]
     #[test]
     fn without_ffmpeg_a_video_is_refused_with_what_to_install() {
-        assert!(!DECODES_VIDEO);
+        const { assert!(!DECODES_VIDEO) };
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../testdata/video/doorknob-hd-no-bar.mp4");
         let error = hash_video(&path, &VideoOptions::default()).unwrap_err();
