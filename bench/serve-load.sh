@@ -54,7 +54,10 @@
 #   WARD_BENCH_QUIET_WAIT (300: before the load runs, wait at most this many seconds for
 #     the 1-minute load average to fall below 1; the summary prints the load average),
 #   WARD_BENCH_VENV (${TMPDIR:-/tmp}/ward-numpy-venv), WARD_BENCH_KEEP (set: keep the
-#   temporary directory and print where).
+#   temporary directory and print where), WARD_BENCH_STORE (a directory, SQLite only: the
+#   first run prepares the store there and keeps it once its series are kept; later runs of
+#   the same size start a node on it and skip the import and the keeper's first pass, which
+#   take most of an hour at 10M; the summary then quotes the import of the first run).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -89,8 +92,20 @@ if ! "$venv/bin/python" -c "import numpy, sys; sys.exit(numpy.__version__ != '2.
 fi
 python=$venv/bin/python
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/ward-serve-load.XXXXXX")
+# A kept store (WARD_BENCH_STORE): prepared once (keys, import, series kept), then reused.
+store_dir=${WARD_BENCH_STORE:-}
+if [ -n "$store_dir" ]; then
+  [ -z "${WARD_BENCH_DATABASE_URL:-}" ] || die "WARD_BENCH_STORE keeps a SQLite store only"
+  mkdir -p "$store_dir"
+  work=$(cd "$store_dir" && pwd)
+  if [ -f "$work/prepared" ] && [ "$(cat "$work/prepared")" != "$size" ]; then
+    die "$work holds a store of $(cat "$work/prepared") hashes, not $size"
+  fi
+else
+  work=$(mktemp -d "${TMPDIR:-/tmp}/ward-serve-load.XXXXXX")
+fi
 results=$work/results
+rm -rf "$results"
 mkdir -p "$results" "$work/data"
 node_pid=
 pg_database=
@@ -118,7 +133,9 @@ cleanup() {
     psql "$pg_admin_url" -q -c "DROP DATABASE IF EXISTS $pg_database WITH (FORCE)" >/dev/null 2>&1 ||
       log "could not drop the database $pg_database"
   fi
-  if [ -n "${WARD_BENCH_KEEP:-}" ]; then
+  if [ -n "$store_dir" ]; then
+    log "the store stays in $work"
+  elif [ -n "${WARD_BENCH_KEEP:-}" ]; then
     log "kept $work"
   else
     rm -rf "$work"
@@ -130,7 +147,7 @@ trap 'log "interrupted"; exit 130' INT TERM
 
 # Disk: SQLite kept about 190 bytes per imported hash at 1M (content, signal and feed rows
 # with their indexes, and the WAL); the CSV is never written.
-if [ -z "${WARD_BENCH_DATABASE_URL:-}" ]; then
+if [ -z "${WARD_BENCH_DATABASE_URL:-}" ] && [ ! -f "$work/prepared" ]; then
   need=$((size * 300 + 200 * 1024 * 1024))
   avail=$(df --output=avail -B1 "$work" | tail -n 1 | tr -d ' ')
   [ "$avail" -ge "$need" ] || die "$work has $((avail >> 20)) MiB free, needs about $((need >> 20)) MiB"
@@ -200,36 +217,53 @@ value clk_tck "$(getconf CLK_TCK)"
 value backend "$backend"
 value cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 
-log "keys and the node"
-"$ward" admin "${store_args[@]}" org create "Load bench" >/dev/null
-curator=$("$ward" admin "${store_args[@]}" key create --org "Load bench" --role curator --label bench)
-platform=$("$ward" admin "${store_args[@]}" key create --org "Load bench" --role platform --label bench)
-start_node
-value rss_empty_kib "$(rss_kib)"
-bank=$(curl -sS --fail-with-body -H "Authorization: Bearer $curator" -H 'Content-Type: application/json' \
-  -d '{"name":"LOAD_BENCH","distance":31}' "$base_url/v1/banks" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+if [ -f "$work/prepared" ]; then
+  log "reusing the store prepared in $work"
+  # shellcheck disable=SC1091
+  . "$work/keys.env"
+  cat "$work/import.values" >>"$results/values"
+  start_node
+  value ready_s "$ready_seconds"
+  value rss_loaded_kib "$(rss_kib)"
+  value anon_loaded_kib "$(anon_kib)"
+  value reused 1
+  log "ready after ${ready_seconds} s"
+else
+  log "keys and the node"
+  "$ward" admin "${store_args[@]}" org create "Load bench" >/dev/null
+  curator=$("$ward" admin "${store_args[@]}" key create --org "Load bench" --role curator --label bench)
+  platform=$("$ward" admin "${store_args[@]}" key create --org "Load bench" --role platform --label bench)
+  start_node
+  value rss_empty_kib "$(rss_kib)"
+  bank=$(curl -sS --fail-with-body -H "Authorization: Bearer $curator" -H 'Content-Type: application/json' \
+    -d '{"name":"LOAD_BENCH","distance":31}' "$base_url/v1/banks" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
-log "importing $size hashes (clustered) into bank $bank"
-# curl -T - streams standard input as a chunked body (--data-binary @- would read it all
-# into memory first); the generator says when its first byte was written.
-"$python" "$here/serve_load.py" signals --n "$size" --queries "$query_count" \
-  --queries-out "$work/queries.txt" --started-out "$work/import-started" \
-  --fresh "$fresh_count" --fresh-out "$work/fresh.txt" |
-  curl -sS --fail-with-body -X POST -T - -H "Authorization: Bearer $curator" \
-    -H 'Content-Type: text/csv' --max-time 3600 "$base_url/v1/banks/$bank/signals" >"$work/import.json"
-finished=$(date +%s.%N)
-value import_s "$(awk -v a="$finished" -v b="$(cat "$work/import-started")" 'BEGIN { printf "%.3f", a - b }')"
-value import_added "$("$python" -c 'import json,sys; print(json.load(sys.stdin)["added"])' <"$work/import.json")"
-value import_malformed "$("$python" -c 'import json,sys; print(json.load(sys.stdin)["malformed"])' <"$work/import.json")"
-log "import: $(cat "$work/import.json" | head -c 300)"
+  log "importing $size hashes (clustered) into bank $bank"
+  # curl -T - streams standard input as a chunked body (--data-binary @- would read it all
+  # into memory first); the generator says when its first byte was written.
+  "$python" "$here/serve_load.py" signals --n "$size" --queries "$query_count" \
+    --queries-out "$work/queries.txt" --started-out "$work/import-started" \
+    --fresh "$fresh_count" --fresh-out "$work/fresh.txt" |
+    curl -sS --fail-with-body -X POST -T - -H "Authorization: Bearer $curator" \
+      -H 'Content-Type: text/csv' --max-time 3600 "$base_url/v1/banks/$bank/signals" >"$work/import.json"
+  finished=$(date +%s.%N)
+  value import_s "$(awk -v a="$finished" -v b="$(cat "$work/import-started")" 'BEGIN { printf "%.3f", a - b }')"
+  value import_added "$("$python" -c 'import json,sys; print(json.load(sys.stdin)["added"])' <"$work/import.json")"
+  value import_malformed "$("$python" -c 'import json,sys; print(json.load(sys.stdin)["malformed"])' <"$work/import.json")"
+  log "import: $(cat "$work/import.json" | head -c 300)"
 
-log "restarting the node (the index is loaded from the store)"
-stop_node
-start_node
-value ready_s "$ready_seconds"
-value rss_loaded_kib "$(rss_kib)"
-value anon_loaded_kib "$(anon_kib)"
-log "ready after ${ready_seconds} s"
+  log "restarting the node (the index is loaded from the store)"
+  stop_node
+  start_node
+  value ready_s "$ready_seconds"
+  value rss_loaded_kib "$(rss_kib)"
+  value anon_loaded_kib "$(anon_kib)"
+  log "ready after ${ready_seconds} s"
+  if [ -n "$store_dir" ]; then
+    printf 'curator=%s\nplatform=%s\n' "$curator" "$platform" >"$work/keys.env"
+    grep -E '^(rss_empty_kib|import_s|import_added|import_malformed) ' "$results/values" >"$work/import.values"
+  fi
+fi
 
 log "answers: each query once"
 "$python" "$here/serve_load.py" check --base-url "$base_url" --key "$platform" \
@@ -290,6 +324,7 @@ if ! keeper_caught_up; then
   value keeper_wait_s "$((SECONDS - started))"
 fi
 value keeper_caught_up "$(keeper_caught_up && echo yes || echo no)"
+if [ -n "$store_dir" ] && keeper_caught_up; then echo "$size" >"$work/prepared"; fi
 value keeper_items "$(metric ward_series_items)"
 value keeper_engine_bytes "$(metric ward_series_engine_bytes)"
 value rss_rest_kib "$(rss_kib)"

@@ -268,6 +268,8 @@ def print_summary(results: pathlib.Path) -> int:
     print(f"import   {n:,} hashes in {imported:.1f} s through POST /v1/banks/{{id}}/signals: "
           f"{n / imported:,.0f} hashes/s (added {values['import_added']}, malformed "
           f"{values['import_malformed']})")
+    if "reused" in values:
+        print("import   (the store was prepared by an earlier run, kept in WARD_BENCH_STORE: its import above)")
     print(f"restart  index loaded from the store, /readyz 200 after {float(values['ready_s']):.1f} s "
           f"({n / float(values['ready_s']):,.0f} hashes/s)")
     if "keeper_wait_s" in values:

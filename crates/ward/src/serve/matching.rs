@@ -28,7 +28,7 @@ use ward_store::{Bank, BankId, BankKind, ContentId, Role, SeriesBadge};
 use super::SharedState;
 use super::api::{SignalRequest, stored_signal};
 use super::auth::{Caller, Viewer};
-use super::bank_index::IndexHit;
+use super::bank_index::{IdMap, IndexHit};
 use super::budget::{self, Patience, Reservation, Upload};
 use super::error::{ApiError, ApiResult};
 use super::summaries::{ContentSummary, raw_json};
@@ -402,6 +402,24 @@ impl Serialize for MatchEntry {
     }
 }
 
+/// The banks one answer has met, each read from the index once (a query's matches are
+/// mostly in one or two banks).
+#[derive(Default)]
+struct BanksSeen(Vec<(BankId, Option<Arc<Bank>>)>);
+
+impl BanksSeen {
+    fn get(&mut self, state: &SharedState, id: BankId) -> Option<&Arc<Bank>> {
+        let at = match self.0.iter().position(|(seen, _)| *seen == id) {
+            Some(at) => at,
+            None => {
+                self.0.push((id, state.index.bank(id)));
+                self.0.len() - 1
+            }
+        };
+        self.0[at].1.as_ref()
+    }
+}
+
 /// Matches `signals` (each with whether it may be matched) against the banks the caller
 /// sees, applying bank rules; `trimmed` is a query video's frames inside its bars.
 pub async fn match_signals(
@@ -419,6 +437,7 @@ pub async fn match_signals(
         suppressed_by: Vec<ContentId>,
     }
     let mut found: Vec<Found> = Vec::new();
+    let mut banks = BanksSeen::default();
     let mut low_quality = Vec::new();
     let max_distance = state.index.max_distance();
     let started = std::time::Instant::now();
@@ -446,11 +465,11 @@ pub async fn match_signals(
         let hits: Vec<(IndexHit, Arc<Bank>)> = hits
             .into_iter()
             .filter_map(|hit| {
-                let bank = state.index.bank(hit.located.bank)?;
+                let bank = banks.get(state, hit.located.bank)?;
                 let applies = bank.enabled
-                    && caller.sees(&bank)
+                    && caller.sees(bank)
                     && hit.distance.is_none_or(|d| d <= bank.distance);
-                applies.then_some((hit, bank))
+                applies.then(|| (hit, Arc::clone(bank)))
             })
             .collect();
         let negatives: Vec<ContentId> = hits
@@ -476,7 +495,7 @@ pub async fn match_signals(
     let mut ids: Vec<ContentId> = found.iter().map(|f| f.hit.located.content).collect();
     ids.sort_unstable();
     ids.dedup();
-    let matched = if ids.is_empty() {
+    let mut matched = if ids.is_empty() {
         Default::default()
     } else {
         state
@@ -491,16 +510,32 @@ pub async fn match_signals(
         placement: Placement::Novel,
         suppressed: Vec::new(),
     };
+    // How many entries show each item: the last takes its summary, the others copy it
+    // (summaries share their rendered JSON, whose counts both cores would otherwise touch
+    // for every entry).
+    let mut uses: IdMap<ContentId, u32> =
+        IdMap::with_capacity_and_hasher(ids.len(), Default::default());
+    for f in &found {
+        *uses.entry(f.hit.located.content).or_default() += 1;
+    }
     for f in found {
+        let id = f.hit.located.content;
+        let left = uses.get_mut(&id).expect("counted above");
+        *left -= 1;
         // Content removed since the index was read is left out.
-        let Some(content) = matched.get(&f.hit.located.content) else {
+        let content = if *left == 0 {
+            matched.remove(&id)
+        } else {
+            matched.get(&id).cloned()
+        };
+        let Some(content) = content else {
             continue;
         };
         let entry = MatchEntry {
             query: f.query,
             hit: f.hit,
             bank: f.bank,
-            content: content.summary.clone(),
+            content: content.summary,
             suppressed_by: f.suppressed_by,
             series: content.series,
         };

@@ -24,6 +24,19 @@ pub(super) struct Centres {
     /// `lanes[w][b]` is word `w` of centre `b`.
     lanes: [Vec<u64>; 4],
     radii: Vec<u32>,
+    /// The radii as the first pass reads them, a byte each: [`SATURATED`] stands for 255 and
+    /// more, and such a bucket is always reached (a quarter of the bytes of `radii`, which
+    /// the pass would otherwise read beside the centres).
+    reach: Vec<u8>,
+}
+
+/// A radius of 255 bits or more, in [`Centres`]' bytes: distances are at most 256, so the
+/// bucket is scanned whatever the query.
+const SATURATED: u8 = u8::MAX;
+
+/// A radius as the first pass reads it.
+fn reach_of(radius: u32) -> u8 {
+    radius.min(u32::from(SATURATED)) as u8
 }
 
 impl Centres {
@@ -37,6 +50,7 @@ impl Centres {
         }
         self.hashes.push(centre);
         self.radii.push(radius);
+        self.reach.push(reach_of(radius));
     }
 
     /// Centre `b`.
@@ -61,16 +75,19 @@ impl Centres {
     /// Makes bucket `b`'s radius cover a member at `distance` from its centre.
     pub(super) fn widen(&mut self, b: usize, distance: u32) {
         self.radii[b] = self.radii[b].max(distance);
+        self.reach[b] = reach_of(self.radii[b]);
     }
 
     pub(super) fn memory_bytes(&self) -> usize {
         self.hashes.capacity() * size_of::<PdqHash>()
             + self.lanes.iter().map(|l| l.capacity() * 8).sum::<usize>()
             + self.radii.capacity() * size_of::<u32>()
+            + self.reach.capacity()
     }
 
     /// Calls `reach(b)`, in order, for every bucket `b` that may hold an entry within
-    /// `radius` of `query`: those with `d(query, centre) <= radius + radius_b`.
+    /// `radius` of `query`: those with `d(query, centre) <= radius + radius_b`, and those
+    /// whose radius is 255 or more.
     #[inline(always)]
     pub(super) fn reachable(&self, query: &PdqHash, radius: u32, reach: &mut impl FnMut(usize)) {
         #[cfg(target_arch = "x86_64")]
@@ -100,7 +117,10 @@ impl Centres {
     ) {
         let radius = u64::from(radius);
         for b in from..self.len() {
-            if u64::from(self.hashes[b].distance(query)) <= radius + u64::from(self.radii[b]) {
+            let own = self.reach[b];
+            if own == SATURATED
+                || u64::from(self.hashes[b].distance(query)) <= radius + u64::from(own)
+            {
                 reach(b);
             }
         }
@@ -126,6 +146,7 @@ impl Centres {
         let low = _mm256_set1_epi8(0x0F);
         let zero = _mm256_setzero_si256();
         let reach_of_query = _mm256_set1_epi64x(i64::from(radius));
+        let saturated = _mm256_set1_epi64x(i64::from(SATURATED));
         let query_words = words.map(|w| _mm256_set1_epi64x(w as i64));
         // Bits set per byte of `centre XOR query` in word `w` of centres b..b + 4.
         let counts = |w: usize, b: usize| {
@@ -139,9 +160,12 @@ impl Centres {
         };
         let mut b = 0;
         while b < whole {
-            // SAFETY: b + 4 <= whole <= radii.len().
-            let radii = unsafe { _mm_loadu_si128(self.radii.as_ptr().add(b).cast()) };
-            let bounds = _mm256_add_epi64(_mm256_cvtepu32_epi64(radii), reach_of_query);
+            // SAFETY: b + 4 <= whole <= reach.len(); an unaligned read of 4 bytes.
+            let own = unsafe { self.reach.as_ptr().add(b).cast::<i32>().read_unaligned() };
+            let own = _mm256_cvtepu8_epi64(_mm_cvtsi32_si128(own));
+            let saturated =
+                _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(own, saturated)));
+            let bounds = _mm256_add_epi64(own, reach_of_query);
             // Three words first, as in the AVX-512 pass. Lanes hold small non-negative
             // numbers, so the signed comparison is exact.
             let partial =
@@ -149,6 +173,7 @@ impl Centres {
             let beyond = |counts| {
                 let distances = _mm256_sad_epu8(counts, zero);
                 _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(distances, bounds)))
+                    & !saturated
             };
             if beyond(partial) != 0b1111 {
                 let mut inside = !beyond(_mm256_add_epi8(partial, counts(3, b))) as u32 & 0b1111;
@@ -174,22 +199,26 @@ impl Centres {
         let whole = self.len() / 8 * 8;
         let query_words = query.words().map(|w| _mm512_set1_epi64(w as i64));
         let reach_of_query = _mm512_set1_epi64(i64::from(radius));
+        let saturated = _mm512_set1_epi64(i64::from(SATURATED));
         let mut b = 0;
         while b < whole {
-            // SAFETY (loads): b + 8 <= whole <= the length of every lane and of radii.
+            // SAFETY (loads): b + 8 <= whole <= the length of every lane and of reach (8
+            // bytes read there).
             let differing = |w: usize| {
                 let lane = unsafe { _mm512_loadu_si512(self.lanes[w].as_ptr().add(b).cast()) };
                 _mm512_popcnt_epi64(_mm512_xor_si512(lane, query_words[w]))
             };
-            let radii = unsafe { _mm256_loadu_si256(self.radii.as_ptr().add(b).cast()) };
-            let bounds = _mm512_add_epi64(_mm512_cvtepu32_epi64(radii), reach_of_query);
+            let own = unsafe { _mm_loadl_epi64(self.reach.as_ptr().add(b).cast()) };
+            let own = _mm512_cvtepu8_epi64(own);
+            let always = _mm512_cmpeq_epi64_mask(own, saturated);
+            let bounds = _mm512_add_epi64(own, reach_of_query);
             // Three words first: their distance is a lower bound, and an unrelated query
             // (about 96 bits away on them) is beyond every bound without the fourth.
             let partial =
                 _mm512_add_epi64(_mm512_add_epi64(differing(0), differing(1)), differing(2));
-            if _mm512_cmple_epu64_mask(partial, bounds) != 0 {
+            if _mm512_cmple_epu64_mask(partial, bounds) | always != 0 {
                 let distances = _mm512_add_epi64(partial, differing(3));
-                let mut inside = _mm512_cmple_epu64_mask(distances, bounds);
+                let mut inside = _mm512_cmple_epu64_mask(distances, bounds) | always;
                 while inside != 0 {
                     reach(b + inside.trailing_zeros() as usize);
                     inside &= inside - 1;
@@ -222,7 +251,8 @@ mod tests {
                 } else {
                     rng.hash()
                 };
-                centres.push(centre, (rng.next() % 140) as u32);
+                // Radii across the whole range, saturated ones included.
+                centres.push(centre, (rng.next() % 300) as u32);
             }
             for query in [base, rng.hash()] {
                 for radius in [0, 31, 64, 200, u32::MAX] {
@@ -231,6 +261,18 @@ mod tests {
                     let mut dispatched = Vec::new();
                     centres.reachable(&query, radius, &mut |b| dispatched.push(b));
                     assert_eq!(portable, dispatched, "{count} centres, radius {radius}");
+                    // The buckets within reach by the triangle inequality, and beside them
+                    // only those of a saturated radius.
+                    for b in 0..count {
+                        let d = u64::from(centres.hash(b).distance(&query));
+                        let within = d <= u64::from(radius) + u64::from(centres.radius(b));
+                        let reached = portable.contains(&b);
+                        assert!(!within || reached, "bucket {b} within reach is missed");
+                        assert!(
+                            within || !reached || centres.radius(b) >= 255,
+                            "bucket {b} is reached beyond its radius"
+                        );
+                    }
                     #[cfg(target_arch = "x86_64")]
                     if crate::cpu::has_avx2() {
                         let mut avx2 = Vec::new();
