@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 /// mimalloc rather than the system's malloc: a node answering thousands of matches a second
-/// allocates and frees from every core at once, and with glibc's malloc that took a tenth
+/// allocates and frees from every core at once, and with glibc's malloc that took 6 to 10%
 /// of its time (bench/serve-load.sh at 10M hashes: 7% more repeated queries a second, a
 /// third more first-time lookups).
 #[global_allocator]
