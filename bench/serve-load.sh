@@ -217,18 +217,25 @@ value clk_tck "$(getconf CLK_TCK)"
 value backend "$backend"
 value cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 
+# The node started on a store that holds the hashes: how long until ready, and its memory.
+start_loaded_node() {
+  start_node
+  value ready_s "$ready_seconds"
+  value rss_loaded_kib "$(rss_kib)"
+  value anon_loaded_kib "$(anon_kib)"
+  log "ready after ${ready_seconds} s"
+}
+
 if [ -f "$work/prepared" ]; then
   log "reusing the store prepared in $work"
   # shellcheck disable=SC1091
   . "$work/keys.env"
   cat "$work/import.values" >>"$results/values"
-  start_node
-  value ready_s "$ready_seconds"
-  value rss_loaded_kib "$(rss_kib)"
-  value anon_loaded_kib "$(anon_kib)"
+  start_loaded_node
   value reused 1
-  log "ready after ${ready_seconds} s"
 else
+  # A kept store that an earlier run left before it was prepared starts again.
+  [ -z "$store_dir" ] || { rm -rf "$work/data"; mkdir -p "$work/data"; }
   log "keys and the node"
   "$ward" admin "${store_args[@]}" org create "Load bench" >/dev/null
   curator=$("$ward" admin "${store_args[@]}" key create --org "Load bench" --role curator --label bench)
@@ -254,11 +261,7 @@ else
 
   log "restarting the node (the index is loaded from the store)"
   stop_node
-  start_node
-  value ready_s "$ready_seconds"
-  value rss_loaded_kib "$(rss_kib)"
-  value anon_loaded_kib "$(anon_kib)"
-  log "ready after ${ready_seconds} s"
+  start_loaded_node
   if [ -n "$store_dir" ]; then
     printf 'curator=%s\nplatform=%s\n' "$curator" "$platform" >"$work/keys.env"
     grep -E '^(rss_empty_kib|import_s|import_added|import_malformed) ' "$results/values" >"$work/import.values"

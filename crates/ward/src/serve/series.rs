@@ -392,9 +392,16 @@ async fn save_in_parts(
         };
         version = store.save_series(holder, version, &moving).await?;
     }
+    // Field by field: `..save.clone()` would copy every member of the save (millions after
+    // a bulk import) only to drop them.
     let rest = SeriesSave {
+        cursor: save.cursor,
+        next_series: save.next_series,
+        next_label: save.next_label,
         members: last.to_vec(),
-        ..save.clone()
+        series: save.series.clone(),
+        links: save.links.clone(),
+        decisions: save.decisions.clone(),
     };
     store.save_series(holder, version, &rest).await
 }
