@@ -477,6 +477,18 @@ impl Store for AnyStore {
         delegate!(self.series_epoch())
     }
 
+    async fn series_log(&self, after: i64, limit: u32) -> Result<SeriesLogPage> {
+        delegate!(self.series_log(after, limit))
+    }
+
+    async fn series_memberships(
+        &self,
+        after: ContentId,
+        limit: u32,
+    ) -> Result<Vec<(ContentId, SeriesBadge)>> {
+        delegate!(self.series_memberships(after, limit))
+    }
+
     async fn series_keeping(&self) -> Result<SeriesKeeping> {
         delegate!(self.series_keeping())
     }

@@ -259,6 +259,25 @@ pub trait Store: Send + Sync + 'static {
     /// every change of a series' name, flags or referral), so that a node holding series in
     /// memory knows when to forget them.
     fn series_epoch(&self) -> impl Future<Output = Result<i64>> + Send;
+    /// The series log after position `after`, at most `limit` entries: each item's moves
+    /// between series and each series' new flags, in the order they were committed (every
+    /// keeper save and every change of a series' flags or referral writes it). With
+    /// [`Store::series_memberships`], what a node needs to hold every item's series in
+    /// memory: read `last` (a page with `limit` 0), then the memberships, then follow the
+    /// log from `last`. Entries are kept for a while (ten minutes or more); a reader whose
+    /// position is older than `pruned` reads the memberships again.
+    fn series_log(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<SeriesLogPage>> + Send;
+    /// Every item in a series with its series' badge, by content id after `after`, at most
+    /// `limit`: for every organisation (a node's memory; answers show what callers see).
+    fn series_memberships(
+        &self,
+        after: ContentId,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(ContentId, SeriesBadge)>>> + Send;
     /// A series' items in the banks `scope` sees, by id.
     fn series_members(
         &self,

@@ -519,6 +519,50 @@ pub struct SeriesBadge {
     pub victim_identified: bool,
 }
 
+impl SeriesBadge {
+    /// The flags as the series log keeps them: 1 victim identified, 2 offender identified,
+    /// 4 referred.
+    pub fn flags(&self) -> i64 {
+        i64::from(self.victim_identified)
+            | i64::from(self.offender_identified) << 1
+            | i64::from(self.referred) << 2
+    }
+
+    /// A series' badge from its id and [`SeriesBadge::flags`].
+    pub fn of_flags(id: crate::SeriesId, flags: i64) -> SeriesBadge {
+        SeriesBadge {
+            id,
+            victim_identified: flags & 1 != 0,
+            offender_identified: flags & 2 != 0,
+            referred: flags & 4 != 0,
+        }
+    }
+}
+
+/// One change in the series log ([`crate::Store::series_log`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeriesLogEntry {
+    /// An item joined a series or moved to another; `None`: it left every series.
+    Member {
+        content: ContentId,
+        series: Option<crate::SeriesId>,
+    },
+    /// A series' flags as they now are.
+    Flags(SeriesBadge),
+}
+
+/// A page of the series log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SeriesLogPage {
+    /// The entries after the position asked for, oldest first, each with its position.
+    pub entries: Vec<(i64, SeriesLogEntry)>,
+    /// The last position written (0 when none ever was).
+    pub last: i64,
+    /// The last position deleted: a reader whose position is older than this missed
+    /// entries and must read the memberships again.
+    pub pruned: i64,
+}
+
 /// A content item to add.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NewContent {
@@ -587,6 +631,10 @@ pub struct SignalChange {
     /// Whether the signal should be matched: its content is enabled and neither it nor its
     /// bank is deleted. (A bank's `enabled` flag is applied at match time, not here.)
     pub active: bool,
+    /// Items of one group show the same in a match answer, their ids aside (the same
+    /// provenance, no assessment, no opinions): on SQLite, a block of content added in
+    /// bulk, whose items have nothing of their own. `None`: the item has rows of its own.
+    pub summary_group: Option<i64>,
 }
 
 /// A partner instance whose feed this one pulls into a local bank.

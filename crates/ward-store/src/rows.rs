@@ -262,6 +262,7 @@ pub(crate) fn change(row: ChangeRow) -> Result<SignalChange> {
         kind: stored(&kind)?,
         value,
         active,
+        summary_group: None,
     })
 }
 

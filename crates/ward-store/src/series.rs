@@ -244,6 +244,29 @@ pub(crate) type DecisionRow = (
 );
 
 /// Ids as stored in a text column: comma-separated.
+/// How long the series log keeps an entry at least (it keeps it at most twice as long).
+pub(crate) const LOG_KEPT_MS: i64 = 10 * 60 * 1000;
+
+/// Logs a series' flags as its row now has them (bind: the series id).
+pub(crate) const LOG_FLAGS: &str = "INSERT INTO series_log (series_id, flags) SELECT id, \
+     (CASE WHEN victim_identified THEN 1 ELSE 0 END) \
+     + (CASE WHEN offender_identified THEN 2 ELSE 0 END) \
+     + (CASE WHEN referred_to IS NULL THEN 0 ELSE 4 END) FROM series WHERE id = $1";
+
+/// The statement that logs the moves of `members` (ids are the store's own integers, written
+/// into the text).
+pub(crate) fn log_members(members: &[(ContentId, Option<(SeriesId, u32)>)]) -> String {
+    let values = members
+        .iter()
+        .map(|(content, series)| match series {
+            Some((series, _)) => format!("({},{})", content.0, series.0),
+            None => format!("({},NULL)", content.0),
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    format!("INSERT INTO series_log (content_id, series_id) VALUES {values}")
+}
+
 pub(crate) fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
     ids.into_iter()
         .map(|id| id.to_string())
@@ -526,6 +549,82 @@ macro_rules! series_methods {
                 .map_err(database)
         }
 
+        async fn series_log(&self, after: i64, limit: u32) -> Result<SeriesLogPage> {
+            let rows: Vec<(i64, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+                "SELECT id, content_id, series_id, flags FROM series_log WHERE id > $1 \
+                 ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(self.reads())
+            .await
+            .map_err(database)?;
+            // Read after the entries: entries deleted before they were read show here.
+            let (pruned, last): (i64, i64) = sqlx::query_as(
+                "SELECT log_pruned, (SELECT COALESCE(MAX(id), 0) FROM series_log) \
+                 FROM series_keeper WHERE id = 1",
+            )
+            .fetch_one(self.reads())
+            .await
+            .map_err(database)?;
+            let entries = rows
+                .into_iter()
+                .map(|(id, content, series, flags)| {
+                    let entry = match (content, series) {
+                        (Some(content), series) => SeriesLogEntry::Member {
+                            content: ContentId(content),
+                            series: series.map(SeriesId),
+                        },
+                        (None, Some(series)) => {
+                            SeriesLogEntry::Flags(SeriesBadge::of_flags(SeriesId(series), flags))
+                        }
+                        (None, None) => {
+                            return Err(StoreError::Database(format!(
+                                "series log entry {id} names neither an item nor a series"
+                            )));
+                        }
+                    };
+                    Ok((id, entry))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(SeriesLogPage {
+                entries,
+                last: last.max(pruned),
+                pruned,
+            })
+        }
+
+        async fn series_memberships(
+            &self,
+            after: ContentId,
+            limit: u32,
+        ) -> Result<Vec<(ContentId, SeriesBadge)>> {
+            let rows: Vec<(i64, i64, bool, bool, bool)> = sqlx::query_as(
+                "SELECT c.content_id, s.id, s.victim_identified, s.offender_identified, \
+                 s.referred_to IS NOT NULL FROM content_series c JOIN series s \
+                 ON s.id = c.series_id WHERE c.content_id > $1 ORDER BY c.content_id LIMIT $2",
+            )
+            .bind(after.0)
+            .bind(i64::from(limit))
+            .fetch_all(self.reads())
+            .await
+            .map_err(database)?;
+            Ok(rows
+                .into_iter()
+                .map(|(content, series, victim, offender, referred)| {
+                    (
+                        ContentId(content),
+                        SeriesBadge {
+                            id: SeriesId(series),
+                            victim_identified: victim,
+                            offender_identified: offender,
+                            referred,
+                        },
+                    )
+                })
+                .collect())
+        }
+
         async fn series_members(&self, id: SeriesId, scope: &BankScope) -> Result<Vec<ContentId>> {
             let Some(banks) = crate::series::bank_condition(scope, "bank_id") else {
                 return Ok(Vec::new());
@@ -638,6 +737,14 @@ macro_rules! series_methods {
                 };
             }
             series.updated_at = now;
+            // What matches show of a series changed: the epoch moves on (nodes that hold
+            // series in the older way forget them) and the log says so. The keeper's row
+            // first, as every writer of the log takes it: one writer at a time, ids in
+            // commit order, and no two writers waiting on each other's rows.
+            sqlx::query("UPDATE series_keeper SET epoch = epoch + 1 WHERE id = 1")
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
             sqlx::query(
                 "UPDATE series SET name = $2, victim_identified = $3, offender_identified = $4, \
                  referred_to = $5, referred_at = $6, updated_at = $7 WHERE id = $1",
@@ -652,8 +759,8 @@ macro_rules! series_methods {
             .execute(&mut *tx)
             .await
             .map_err(database)?;
-            // What matches show of a series changed: nodes forget what they hold of series.
-            sqlx::query("UPDATE series_keeper SET epoch = epoch + 1 WHERE id = 1")
+            sqlx::query(crate::series::LOG_FLAGS)
+                .bind(series.id.0)
                 .execute(&mut *tx)
                 .await
                 .map_err(database)?;
@@ -965,6 +1072,12 @@ macro_rules! series_methods {
                     }
                 }
             }
+            for chunk in save.members.chunks(500) {
+                sqlx::query(sqlx::AssertSqlSafe(crate::series::log_members(chunk)))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database)?;
+            }
             let mut touched: Vec<i64> = Vec::new();
             for ((series, bank), delta) in counts.into_iter().filter(|(_, d)| *d != 0) {
                 sqlx::query(
@@ -1049,6 +1162,34 @@ macro_rules! series_methods {
                 .bind(source.offender_identified)
                 .bind(&source.referred_to)
                 .bind(source.referred_at.map(|t| t.0))
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+                sqlx::query(crate::series::LOG_FLAGS)
+                    .bind(into.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database)?;
+            }
+            // The log keeps what was written in the last ten minutes or more: entries up to
+            // the mark set ten minutes ago go, and a new mark is set.
+            let (mark, mark_at): (i64, i64) =
+                sqlx::query_as("SELECT log_mark, log_mark_at FROM series_keeper WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(database)?;
+            if now.0.saturating_sub(mark_at) >= crate::series::LOG_KEPT_MS {
+                sqlx::query("DELETE FROM series_log WHERE id <= $1")
+                    .bind(mark)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                sqlx::query(
+                    "UPDATE series_keeper SET log_pruned = $1, log_mark = \
+                     (SELECT COALESCE(MAX(id), 0) FROM series_log), log_mark_at = $2 WHERE id = 1",
+                )
+                .bind(mark)
+                .bind(now.0)
                 .execute(&mut *tx)
                 .await
                 .map_err(database)?;

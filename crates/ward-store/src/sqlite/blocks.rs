@@ -119,6 +119,7 @@ pub(super) async fn last_ids(conn: &mut SqliteConnection) -> Result<(i64, i64, i
 /// One block item, read back.
 #[derive(Debug)]
 struct BlockItem {
+    block: i64,
     content: i64,
     signal: i64,
     seq: i64,
@@ -170,7 +171,7 @@ macro_rules! block_columns {
 
 fn items(row: BlockRow) -> Result<Vec<BlockItem>> {
     let (
-        _id,
+        block,
         bank,
         first_content,
         first_signal,
@@ -200,6 +201,7 @@ fn items(row: BlockRow) -> Result<Vec<BlockItem>> {
         .chunks_exact(len)
         .zip(from..)
         .map(|(digest, i)| BlockItem {
+            block,
             content: first_content + i,
             signal: first_signal + i,
             seq: first_seq + i,
@@ -279,6 +281,7 @@ pub(super) async fn changes_after(
                     kind: item.kind,
                     value: item.value,
                     active: item.bank_live,
+                    summary_group: Some(item.block),
                 }),
         );
     }

@@ -92,6 +92,8 @@ conformance!(
     series::curators_requests,
     series::the_queue_in_triage_order,
     series::match_summaries_agree_with_content_and_series,
+    series::the_series_log_follows_every_change,
+    series::summary_groups_share_a_summary,
     reports::reports_merge_urls_and_give_references,
     reports::intake_claims_fetches_and_keeps_evidence,
     reports::concurrent_claims_are_disjoint,

@@ -748,3 +748,163 @@ pub async fn match_summaries_agree_with_content_and_series(store: &impl Store) {
     assert_eq!(by_id(ids[3]).series, None);
     assert_eq!(by_id(ids[3]).provenance.added_by_key, Some(s.key.id));
 }
+
+/// The series log says every move and every change of flags in order; with the
+/// memberships read after its `last`, a reader holds every item's series.
+pub async fn the_series_log_follows_every_change(store: &impl Store) {
+    let actor = operator();
+    let mut keeper = Holder::take(store).await;
+    let start = store.series_log(0, 0).await.unwrap();
+    assert!(start.entries.is_empty(), "a page of 0 entries");
+    assert!(start.last >= start.pruned);
+    let mut step = save(5);
+    step.next_series = 2;
+    step.members = vec![
+        (ContentId(10), Some((SeriesId(0), 0))),
+        (ContentId(11), Some((SeriesId(0), 0))),
+        (ContentId(20), Some((SeriesId(1), 0))),
+    ];
+    step.series = vec![upkeep(0, 2), upkeep(1, 1)];
+    keeper.save(store, &step).await;
+    let badge = |id: i64, flags: i64| SeriesBadge::of_flags(SeriesId(id), flags);
+    let member = |content: i64, series: Option<i64>| SeriesLogEntry::Member {
+        content: ContentId(content),
+        series: series.map(SeriesId),
+    };
+    let entries = |page: &SeriesLogPage| page.entries.iter().map(|(_, e)| *e).collect::<Vec<_>>();
+    let page = store.series_log(start.last, 100).await.unwrap();
+    assert_eq!(
+        entries(&page),
+        [
+            member(10, Some(0)),
+            member(11, Some(0)),
+            member(20, Some(1))
+        ]
+    );
+    assert!(
+        page.entries.windows(2).all(|w| w[0].0 < w[1].0),
+        "positions grow"
+    );
+    assert_eq!(page.last, page.entries.last().unwrap().0);
+    // Paged by position and by content id.
+    let first = store.series_log(start.last, 2).await.unwrap();
+    assert_eq!(first.entries.len(), 2);
+    let rest = store.series_log(first.entries[1].0, 2).await.unwrap();
+    assert_eq!(entries(&rest), [member(20, Some(1))]);
+    assert_eq!(
+        store.series_memberships(ContentId(0), 2).await.unwrap(),
+        [(ContentId(10), badge(0, 0)), (ContentId(11), badge(0, 0))]
+    );
+    assert_eq!(
+        store.series_memberships(ContentId(11), 2).await.unwrap(),
+        [(ContentId(20), badge(1, 0))]
+    );
+
+    // A curator's flags and referral; a refused change logs nothing.
+    store
+        .update_series(
+            &actor,
+            SeriesId(1),
+            &SeriesChange {
+                victim_identified: Some(true),
+                referral: Some(Some(("Police".into(), Timestamp(1_000)))),
+                ..SeriesChange::default()
+            },
+            &BankScope::All,
+        )
+        .await
+        .unwrap();
+    assert_fails!(
+        store
+            .update_series(
+                &actor,
+                SeriesId(77),
+                &SeriesChange::default(),
+                &BankScope::All
+            )
+            .await,
+        StoreError::NotFound { .. }
+    );
+    let flagged = store.series_log(page.last, 100).await.unwrap();
+    assert_eq!(entries(&flagged), [SeriesLogEntry::Flags(badge(1, 1 | 4))]);
+    assert_eq!(
+        store.series_memberships(ContentId(11), 10).await.unwrap(),
+        [(ContentId(20), badge(1, 5))]
+    );
+
+    // 11 leaves; 1 merges into 0, which takes its flags.
+    let mut step = save(6);
+    step.next_series = 2;
+    step.members = vec![
+        (ContentId(11), None),
+        (ContentId(20), Some((SeriesId(0), 0))),
+    ];
+    step.series = vec![
+        SeriesUpkeep {
+            merged_into: Some(SeriesId(0)),
+            ..upkeep(1, 0)
+        },
+        upkeep(0, 2),
+    ];
+    keeper.save(store, &step).await;
+    let merged = store.series_log(flagged.last, 100).await.unwrap();
+    assert_eq!(
+        entries(&merged),
+        [
+            member(11, None),
+            member(20, Some(0)),
+            SeriesLogEntry::Flags(badge(0, 5))
+        ]
+    );
+    assert_eq!(
+        store.series_memberships(ContentId(0), 10).await.unwrap(),
+        [(ContentId(10), badge(0, 5)), (ContentId(20), badge(0, 5))]
+    );
+    // A save refused by the fence logs nothing.
+    assert_fails!(
+        store
+            .save_series("check", keeper.version - 1, &save(7))
+            .await,
+        StoreError::Conflict(_)
+    );
+    let after = store.series_log(merged.last, 100).await.unwrap();
+    assert!(after.entries.is_empty());
+    assert_eq!(after.last, merged.last);
+    assert_eq!(after.pruned, start.pruned, "nothing is old enough to go");
+}
+
+/// Items that the index feed puts in one summary group show the same in a match answer
+/// (their ids aside), and an item that gets something of its own leaves its group.
+pub async fn summary_groups_share_a_summary(store: &impl Store) {
+    let s = setup(store, "Groups").await;
+    let bulk: Vec<NewContent> = (0..40).map(|n| item(vec![pdq(n)])).collect();
+    let ids = store.add_content(&s.actor, s.bank.id, &bulk).await.unwrap();
+    let changes = store.signal_changes(Seq(0), 1000).await.unwrap();
+    let mut groups: HashMap<i64, Vec<ContentId>> = HashMap::new();
+    for change in changes.iter().filter(|c| ids.contains(&c.content)) {
+        if let Some(group) = change.summary_group {
+            groups.entry(group).or_default().push(change.content);
+        }
+    }
+    for members in groups.values() {
+        let summaries = store.match_summaries(members).await.unwrap();
+        assert_eq!(summaries.len(), members.len());
+        for summary in &summaries {
+            assert_eq!(summary.assessment, None);
+            assert_eq!(summary.opinion_status, summaries[0].opinion_status);
+            assert_eq!(summary.provenance, summaries[0].provenance);
+        }
+    }
+    let Some(member) = groups.values().next().map(|m| m[0]) else {
+        return; // A store without groups (PostgreSQL keeps a row per item).
+    };
+    let last = changes.last().unwrap().seq;
+    store
+        .set_opinion(&s.actor, member, s.org.id, Some(OpinionKind::Dispute))
+        .await
+        .unwrap();
+    let moved = store.signal_changes(last, 1000).await.unwrap();
+    let mine: Vec<&SignalChange> = moved.iter().filter(|c| c.content == member).collect();
+    assert!(!mine.is_empty(), "the item's change is in the feed");
+    assert!(mine.iter().all(|c| c.summary_group.is_none()));
+}

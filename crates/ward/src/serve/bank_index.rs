@@ -3,7 +3,8 @@
 //! node is matched (or no longer matched) by every node within a poll.
 //!
 //! It also holds the summaries of matched content that answers show ([`ContentSummaries`]),
-//! which the follower forgets when the feed says their content changed.
+//! which the follower forgets when the feed says their content changed, and every item's
+//! series and summary group ([`super::content_facts::ContentFacts`]), which it keeps.
 //!
 //! Ids in the ward-core indexes are the store's signal ids; `located` says which content
 //! item and bank each belongs to. Bank settings (enabled, distance, kind, sharing) are not in
@@ -110,11 +111,15 @@ impl BankIndex {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut videos = HashMap::new();
         let mut located = IdMap::default();
+        let summaries = ContentSummaries::new(summary_budget);
         let mut cursor = Seq(0);
         loop {
             let page = store.signal_changes(cursor, FEED_PAGE).await?;
             let Some(last) = page.last() else { break };
             cursor = last.seq;
+            summaries
+                .facts()
+                .set_groups(page.iter().map(|c| (c.content, c.summary_group)));
             for change in page {
                 let Some(signal) = parse(&change) else {
                     continue;
@@ -146,7 +151,7 @@ impl BankIndex {
             }),
             located: RwLock::new(located),
             banks: RwLock::default(),
-            summaries: ContentSummaries::new(summary_budget),
+            summaries,
             max_distance: AtomicU32::new(0),
             cursor: AtomicI64::new(cursor.0),
             ready: AtomicBool::new(false),
@@ -175,6 +180,9 @@ impl BankIndex {
             // (new content has no summary to forget, and a read overlapping this page is
             // not kept: see `ContentSummaries`).
             self.summaries.forget(page.iter().map(|c| c.content));
+            self.summaries
+                .facts()
+                .set_groups(page.iter().map(|c| (c.content, c.summary_group)));
             let mut videos_changed = false;
             for change in &page {
                 videos_changed |= self.apply(change);
@@ -190,6 +198,9 @@ impl BankIndex {
         }
         self.refresh_banks(store).await?;
         self.summaries.series_epoch(store.series_epoch().await?);
+        // Series after the feed: at start (and after a long pause) they are read whole,
+        // which at millions of items takes seconds; answers meanwhile read them.
+        self.summaries.facts().follow_series(store).await?;
         self.applied.fetch_add(applied as u64, Ordering::Relaxed);
         Ok(applied)
     }

@@ -252,6 +252,7 @@ mod tests {
             kind: SignalKind::Md5,
             value: String::new(),
             active: true,
+            summary_group: None,
         }
     }
 

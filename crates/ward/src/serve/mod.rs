@@ -13,6 +13,7 @@ mod bank_index;
 pub mod budget;
 pub mod charts;
 pub mod connections;
+mod content_facts;
 mod error;
 pub mod evidence;
 mod exchange_api;

@@ -213,20 +213,44 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
          # TYPE ward_content_summary_budget_bytes gauge\n\
          ward_content_summary_budget_bytes {}\n\
          # HELP ward_content_summary_reads_total Matched content summaries, by where they came \
-         from (memory, or the store).\n\
+         from (memory: the cache; group: made from the summary of its group, content added in \
+         bulk; store: read).\n\
          # TYPE ward_content_summary_reads_total counter\n\
          ward_content_summary_reads_total{{from=\"memory\"}} {}\n\
+         ward_content_summary_reads_total{{from=\"group\"}} {}\n\
          ward_content_summary_reads_total{{from=\"store\"}} {}\n\
+         # HELP ward_content_summary_groups Summary groups whose summary is held.\n\
+         # TYPE ward_content_summary_groups gauge\n\
+         ward_content_summary_groups {}\n\
          # HELP ward_content_series_reads_total Matched content whose series was read from the \
          store (the rest came from memory).\n\
          # TYPE ward_content_series_reads_total counter\n\
-         ward_content_series_reads_total {}",
+         ward_content_series_reads_total {}\n\
+         # HELP ward_content_facts_bytes Memory every item's series and summary group take.\n\
+         # TYPE ward_content_facts_bytes gauge\n\
+         ward_content_facts_bytes {}\n\
+         # HELP ward_content_series_held Whether this node holds every item's series (read \
+         whole, then following the series log); 0 while it reads them.\n\
+         # TYPE ward_content_series_held gauge\n\
+         ward_content_series_held {}\n\
+         # HELP ward_content_series_loads_total Times this node read every item's series.\n\
+         # TYPE ward_content_series_loads_total counter\n\
+         ward_content_series_loads_total {}\n\
+         # HELP ward_series_log_seq The series log position this node has applied.\n\
+         # TYPE ward_series_log_seq gauge\n\
+         ward_series_log_seq {}",
         summaries.held,
         summaries.bytes,
         summaries.budget,
-        summaries.hits,
+        summaries.hits - summaries.group_hits,
+        summaries.group_hits,
         summaries.misses,
+        summaries.groups,
         summaries.series_misses,
+        summaries.facts.bytes,
+        u8::from(summaries.facts.series_held),
+        summaries.facts.series_loads,
+        summaries.facts.log_cursor,
     );
     let keeper = &state.series_progress;
     let _ = writeln!(

@@ -7,10 +7,11 @@
 //! enabling, disabling, removing) gives its signals a new place in the store's feed, so the
 //! node's follower forgets the summaries of the content its feed pages mention, within a poll
 //! on every node; the node that made the change forgets at once, so that its own answers show
-//! the change as soon as the write returns. Series change as the keeper works, without
-//! moving the feed: the store's series epoch moves on with every change to them, and when
-//! the follower finds it moved, every series held is forgotten (a miss reads what a whole
-//! answer lacks in one query: `Store::match_summaries`).
+//! the change as soon as the write returns. An item's series comes from the node's
+//! [`ContentFacts`], which hold every item's; only while they are read (at start) are series
+//! cached here, forgotten whenever the store's series epoch moves. Content added in bulk
+//! (a summary group) shows its group's summary, read once for the group. A miss reads what
+//! a whole answer lacks in one query (`Store::match_summaries`).
 //!
 //! A read that overlaps a change must not outlive it: every forget moves a generation on,
 //! and a read only keeps what it found when no forget happened since it started.
@@ -37,6 +38,7 @@ use ward_store::{
 };
 
 use super::bank_index::IdMap;
+use super::content_facts::{ContentFacts, FactsStats};
 use super::view::{CategoriesView, ProvenanceView};
 
 /// The memory a node gives content summaries by default (`ward serve --summary-cache-mib`).
@@ -85,13 +87,20 @@ pub struct ContentSummaries {
     /// Read by every match answer at once, written on a miss, a use of the older half, or
     /// a forget.
     cache: RwLock<Cache>,
+    /// Every item's series and summary group.
+    facts: ContentFacts,
     hits: AtomicU64,
     misses: AtomicU64,
     series_misses: AtomicU64,
+    group_hits: AtomicU64,
 }
 
 #[derive(Debug, Default)]
 struct Cache {
+    /// The summary of each summary group's items (their ids aside), read the first time
+    /// one of them matched: a group is content added in bulk with nothing of its own, so
+    /// what one item shows, every item shows.
+    templates: IdMap<u32, ContentSummary>,
     newer: Half,
     older: Half,
     /// Moves on with every forget.
@@ -208,6 +217,8 @@ struct Lookup {
     missing_series: Vec<ContentId>,
     /// Found in the older half: moved to the newer one.
     from_older: Vec<ContentId>,
+    /// The summary groups of missing summaries' items.
+    groups: IdMap<ContentId, u32>,
     generation: u64,
 }
 
@@ -217,9 +228,11 @@ impl ContentSummaries {
         ContentSummaries {
             budget: budget.max(1),
             cache: RwLock::default(),
+            facts: ContentFacts::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             series_misses: AtomicU64::new(0),
+            group_hits: AtomicU64::new(0),
         }
     }
 
@@ -246,15 +259,35 @@ impl ContentSummaries {
         } else {
             source.read(missing).await?
         };
-        let read_summaries: Vec<ContentSummary> = read.iter().map(ContentSummary::of).collect();
-        let read_series: Vec<(ContentId, Option<SeriesBadge>)> =
-            read.iter().map(|m| (m.id, m.series)).collect();
-        if !read_summaries.is_empty() || !read_series.is_empty() {
-            self.keep(&read_summaries, &read_series, found.generation);
+        let mut read_summaries = Vec::with_capacity(read.len());
+        let mut read_series = Vec::with_capacity(read.len());
+        let mut templates = Vec::new();
+        for m in &read {
+            if found.series.contains_key(&m.id) {
+                // Its series came from the facts; its summary is what was missing.
+            } else {
+                read_series.push((m.id, m.series));
+            }
+            if found.summaries.contains_key(&m.id) {
+                continue;
+            }
+            let summary = ContentSummary::of(m);
+            match found.groups.get(&m.id) {
+                // What one item of a group shows, every item of it shows, unless this one
+                // got something of its own since the feed last said (then it is kept
+                // alone, and the feed will take it out of its group).
+                Some(group)
+                    if m.assessment.is_none() && m.opinion_status == OpinionStatus::Unreviewed =>
+                {
+                    templates.push((*group, summary.clone()));
+                }
+                _ => read_summaries.push(summary.clone()),
+            }
+            found.summaries.insert(m.id, summary);
         }
-        found
-            .summaries
-            .extend(read_summaries.into_iter().map(|s| (s.id, s)));
+        if !read_summaries.is_empty() || !read_series.is_empty() || !templates.is_empty() {
+            self.keep(&read_summaries, &read_series, &templates, found.generation);
+        }
         found.series.extend(read_series);
         let mut matched = IdMap::with_capacity_and_hasher(ids.len(), Default::default());
         for (id, summary) in found.summaries {
@@ -271,18 +304,45 @@ impl ContentSummaries {
             series: IdMap::with_capacity_and_hasher(ids.len(), Default::default()),
             ..Lookup::default()
         };
+        let facts = self.facts.of(ids);
+        let mut from_groups = 0;
         let cache = self.cache.read().expect("lock");
-        for id in ids {
+        for (id, fact) in ids.iter().zip(facts) {
             let mut older = false;
-            match cache.newer.summaries.get(id) {
-                Some(summary) => drop(found.summaries.insert(*id, summary.clone())),
-                None => match cache.older.summaries.get(id) {
-                    Some(summary) => {
-                        found.summaries.insert(*id, summary.clone());
-                        older = true;
-                    }
-                    None => found.missing_summaries.push(*id),
+            let template = fact.group.map(|g| (g, cache.templates.get(&g)));
+            match template {
+                Some((_, Some(template))) => {
+                    found.summaries.insert(
+                        *id,
+                        ContentSummary {
+                            id: *id,
+                            ..template.clone()
+                        },
+                    );
+                    from_groups += 1;
+                }
+                _ => match cache.newer.summaries.get(id) {
+                    Some(summary) => drop(found.summaries.insert(*id, summary.clone())),
+                    None => match cache.older.summaries.get(id) {
+                        Some(summary) => {
+                            found.summaries.insert(*id, summary.clone());
+                            older = true;
+                        }
+                        None => {
+                            found.missing_summaries.push(*id);
+                            if let Some((group, None)) = template {
+                                found.groups.insert(*id, group);
+                            }
+                        }
+                    },
                 },
+            }
+            if let Some(series) = fact.series {
+                found.series.insert(*id, series);
+                if older {
+                    found.from_older.push(*id);
+                }
+                continue;
             }
             match cache.newer.series.get(id) {
                 Some(series) => drop(found.series.insert(*id, *series)),
@@ -303,6 +363,7 @@ impl ContentSummaries {
         let missing = found.missing_summaries.len();
         self.hits
             .fetch_add((ids.len() - missing) as u64, Ordering::Relaxed);
+        self.group_hits.fetch_add(from_groups, Ordering::Relaxed);
         self.misses.fetch_add(missing as u64, Ordering::Relaxed);
         self.series_misses
             .fetch_add(found.missing_series.len() as u64, Ordering::Relaxed);
@@ -333,11 +394,15 @@ impl ContentSummaries {
         &self,
         summaries: &[ContentSummary],
         series: &[(ContentId, Option<SeriesBadge>)],
+        templates: &[(u32, ContentSummary)],
         generation: u64,
     ) {
         let mut cache = self.cache.write().expect("lock");
         if cache.generation != generation {
             return;
+        }
+        for (group, template) in templates {
+            cache.templates.insert(*group, template.clone());
         }
         self.make_room(&mut cache, summaries.len(), series.len());
         for summary in summaries {
@@ -358,6 +423,10 @@ impl ContentSummaries {
 
     /// Forgets the summaries and series of content items that changed.
     pub fn forget(&self, ids: impl IntoIterator<Item = ContentId>) {
+        let ids: Vec<ContentId> = ids.into_iter().collect();
+        // Out of their groups until the feed puts them back: a change through this node
+        // shows in its next answer (an item that changed has rows of its own).
+        self.facts.set_groups(ids.iter().map(|id| (*id, None)));
         let mut cache = self.cache.write().expect("lock");
         let cache = &mut *cache;
         cache.generation += 1;
@@ -394,7 +463,15 @@ impl ContentSummaries {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             series_misses: self.series_misses.load(Ordering::Relaxed),
+            group_hits: self.group_hits.load(Ordering::Relaxed),
+            groups: cache.templates.len(),
+            facts: self.facts.stats(),
         }
+    }
+
+    /// Every item's series and summary group.
+    pub fn facts(&self) -> &ContentFacts {
+        &self.facts
     }
 }
 
@@ -528,6 +605,11 @@ pub struct SummaryStats {
     pub misses: u64,
     /// Content whose series was read from the store.
     pub series_misses: u64,
+    /// Summaries made from their group's.
+    pub group_hits: u64,
+    /// Summary groups held.
+    pub groups: usize,
+    pub facts: FactsStats,
 }
 
 #[cfg(test)]
@@ -561,7 +643,7 @@ mod tests {
         let found = summaries.lookup(&ids(range.clone()));
         let read: Vec<ContentSummary> = range.clone().map(summary).collect();
         let series: Vec<_> = range.map(|id| (ContentId(id), None)).collect();
-        summaries.keep(&read, &series, found.generation);
+        summaries.keep(&read, &series, &[], found.generation);
     }
 
     #[test]
@@ -572,7 +654,7 @@ mod tests {
         assert_eq!(found.missing_summaries, ids(1..=2));
         assert_eq!(found.missing_series, ids(1..=2));
         let series = [(ContentId(1), None), (ContentId(2), None)];
-        summaries.keep(&[summary(1), summary(2)], &series, found.generation);
+        summaries.keep(&[summary(1), summary(2)], &series, &[], found.generation);
         let found = summaries.lookup(&ids(1..=2));
         assert_eq!(
             (found.summaries.len(), found.missing_summaries.len()),
@@ -599,7 +681,7 @@ mod tests {
         let found = summaries.lookup(&[ContentId(1)]);
         // The change lands, and is forgotten, while the store is being read.
         summaries.forget([ContentId(1)]);
-        summaries.keep(&[summary(1)], &[], found.generation);
+        summaries.keep(&[summary(1)], &[], &[], found.generation);
         assert_eq!(summaries.stats().held, 0);
         read(&summaries, 1..=1);
         assert_eq!(summaries.stats().held, 1);
@@ -618,7 +700,7 @@ mod tests {
         assert_eq!(found.missing_series, ids(1..=3));
         assert!(found.missing_summaries.is_empty());
         // A read of series that started before the epoch moved is not kept.
-        summaries.keep(&[], &[(ContentId(1), None)], before.generation);
+        summaries.keep(&[], &[(ContentId(1), None)], &[], before.generation);
         assert_eq!(summaries.lookup(&ids(1..=1)).missing_series, ids(1..=1));
     }
 
