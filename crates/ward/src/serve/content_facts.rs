@@ -271,10 +271,12 @@ impl ContentFacts {
     /// What the facts hold, for metrics.
     pub fn stats(&self) -> FactsStats {
         let facts = self.facts.read().expect("lock");
-        let page = std::mem::size_of::<[Slot; PAGE]>() + std::mem::size_of::<(i64, Page)>() + 1;
-        let flag = std::mem::size_of::<(u32, u8)>() + 1;
+        // The pages, and the tables' slots as allocated (key, value, control byte).
+        let pages = facts.pages.len() * std::mem::size_of::<[Slot; PAGE]>();
+        let slots = facts.pages.capacity() * (std::mem::size_of::<(i64, Page)>() + 1)
+            + facts.flags.capacity() * (std::mem::size_of::<(u32, u8)>() + 1);
         FactsStats {
-            bytes: facts.pages.capacity() * page + facts.flags.capacity() * flag,
+            bytes: pages + slots,
             series_held: self.series_held(),
             series_loads: self.loads.load(Ordering::Relaxed),
             log_cursor: facts.log_cursor,
