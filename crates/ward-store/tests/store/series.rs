@@ -871,6 +871,30 @@ pub async fn the_series_log_follows_every_change(store: &impl Store) {
     assert!(after.entries.is_empty());
     assert_eq!(after.last, merged.last);
     assert_eq!(after.pruned, start.pruned, "nothing is old enough to go");
+
+    // A large step (a bulk import's first grouping) is logged whole, in order.
+    let mut step = save(8);
+    step.next_series = 3;
+    step.members = (1_000..2_200)
+        .map(|c| (ContentId(c), Some((SeriesId(2), 0))))
+        .collect();
+    step.series = vec![upkeep(2, 1_200)];
+    keeper.save(store, &step).await;
+    let large = store.series_log(merged.last, 5_000).await.unwrap();
+    assert_eq!(
+        entries(&large),
+        (1_000..2_200)
+            .map(|c| member(c, Some(2)))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        store
+            .series_memberships(ContentId(999), 5_000)
+            .await
+            .unwrap()
+            .len(),
+        1_200
+    );
 }
 
 /// Items that the index feed puts in one summary group show the same in a match answer

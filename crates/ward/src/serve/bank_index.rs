@@ -168,6 +168,15 @@ impl BankIndex {
     /// Applies what the store's feed has after the cursor, and refreshes the banks. Returns
     /// how many changes were applied.
     pub async fn follow(&self, store: &impl Store) -> Result<usize, ward_store::StoreError> {
+        let applied = self.follow_feed(store).await?;
+        // Series after the feed, outside its turn: at start (and after a long pause) they
+        // are read whole, which at millions of items takes seconds, and a write's wait for
+        // the feed should not wait for that (answers meanwhile read series).
+        self.summaries.facts().follow_series(store).await?;
+        Ok(applied)
+    }
+
+    async fn follow_feed(&self, store: &impl Store) -> Result<usize, ward_store::StoreError> {
         let _turn = self.following.lock().await;
         let mut applied = 0;
         loop {
@@ -198,9 +207,6 @@ impl BankIndex {
         }
         self.refresh_banks(store).await?;
         self.summaries.series_epoch(store.series_epoch().await?);
-        // Series after the feed: at start (and after a long pause) they are read whole,
-        // which at millions of items takes seconds; answers meanwhile read them.
-        self.summaries.facts().follow_series(store).await?;
         self.applied.fetch_add(applied as u64, Ordering::Relaxed);
         Ok(applied)
     }

@@ -45,6 +45,9 @@ struct Facts {
     flags: IdMap<u32, u8>,
     /// The series log's position the series reflect.
     log_cursor: i64,
+    /// Whether the series are held and current (read, then followed); under the same lock
+    /// as the series, so that an answer never sees them half cleared.
+    series_held: bool,
 }
 
 /// A place for a 64-bit id in 32 bits (id + 1), if it fits.
@@ -124,8 +127,6 @@ pub struct ItemFacts {
 #[derive(Debug, Default)]
 pub struct ContentFacts {
     facts: RwLock<Facts>,
-    /// Whether the series are held and current (read, then followed).
-    series_held: AtomicBool,
     /// Set when an id did not fit: series are then left to the store.
     series_refused: AtomicBool,
     loads: AtomicU64,
@@ -145,8 +146,8 @@ pub struct FactsStats {
 impl ContentFacts {
     /// The facts of `ids`, under one lock.
     pub fn of(&self, ids: &[ContentId]) -> Vec<ItemFacts> {
-        let held = self.series_held.load(Ordering::Acquire);
         let facts = self.facts.read().expect("lock");
+        let held = facts.series_held;
         ids.iter()
             .map(|id| {
                 let slot = facts.slot(*id);
@@ -173,17 +174,27 @@ impl ContentFacts {
 
     /// Whether series are held.
     pub fn series_held(&self) -> bool {
-        self.series_held.load(Ordering::Acquire)
+        self.facts.read().expect("lock").series_held
     }
 
     /// Brings the series up to date: reads them all when they are not held (at start, or
     /// when the log no longer reaches back to where they are), else applies the log since.
     /// Answers take series from elsewhere while they are read.
+    /// While another task reads them whole, this returns at once (answers meanwhile take
+    /// series from elsewhere); a follow waits for one under way, so that a change made
+    /// through this node shows in its next answer.
     pub async fn follow_series(&self, store: &impl Store) -> Result<(), StoreError> {
         if self.series_refused.load(Ordering::Acquire) {
             return Ok(());
         }
-        let _turn = self.turn.lock().await;
+        let _turn = if self.series_held() {
+            self.turn.lock().await
+        } else {
+            match self.turn.try_lock() {
+                Ok(turn) => turn,
+                Err(_) => return Ok(()),
+            }
+        };
         if !self.series_held() {
             return self.load_series(store).await;
         }
@@ -192,7 +203,6 @@ impl ContentFacts {
             let page = store.series_log(cursor, LOG_PAGE).await?;
             if page.pruned > cursor {
                 // Entries this node did not apply are gone: read everything again.
-                self.series_held.store(false, Ordering::Release);
                 return self.load_series(store).await;
             }
             let Some(last) = page.entries.last().map(|(at, _)| *at) else {
@@ -226,6 +236,7 @@ impl ContentFacts {
         let start = store.series_log(0, 0).await?.last;
         {
             let mut facts = self.facts.write().expect("lock");
+            facts.series_held = false;
             for page in facts.pages.values_mut() {
                 for slot in page.iter_mut() {
                     slot.series = 0;
@@ -253,9 +264,10 @@ impl ContentFacts {
                 break;
             }
         }
-        self.facts.write().expect("lock").log_cursor = start;
+        let mut facts = self.facts.write().expect("lock");
+        facts.log_cursor = start;
+        facts.series_held = true;
         self.loads.fetch_add(1, Ordering::Relaxed);
-        self.series_held.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -265,7 +277,7 @@ impl ContentFacts {
             "a series id does not fit in 32 bits: match answers read series from the store"
         );
         self.series_refused.store(true, Ordering::Release);
-        self.series_held.store(false, Ordering::Release);
+        self.facts.write().expect("lock").series_held = false;
     }
 
     /// What the facts hold, for metrics.
@@ -277,7 +289,7 @@ impl ContentFacts {
             + facts.flags.capacity() * (std::mem::size_of::<(u32, u8)>() + 1);
         FactsStats {
             bytes: pages + slots,
-            series_held: self.series_held(),
+            series_held: facts.series_held,
             series_loads: self.loads.load(Ordering::Relaxed),
             log_cursor: facts.log_cursor,
         }
@@ -311,7 +323,7 @@ mod tests {
         let ids = [1, 2, 3, 5000, 9, 1 << 40].map(ContentId);
         // Series are not offered until they are held.
         assert!(facts.of(&ids).iter().all(|f| f.series.is_none()));
-        facts.series_held.store(true, Ordering::Release);
+        facts.facts.write().unwrap().series_held = true;
         let found = facts.of(&ids);
         let expected = [
             (Some(7), Some(badge(4, 5))),
