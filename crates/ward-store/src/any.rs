@@ -7,6 +7,7 @@ use ward_core::categories::Assessment;
 
 use crate::Store;
 use crate::error::{Result, StoreError};
+use crate::exchanges::*;
 use crate::model::*;
 use crate::postgres::PgStore;
 use crate::referral::Referral;
@@ -471,6 +472,73 @@ impl Store for AnyStore {
         until: Timestamp,
     ) -> Result<Option<i64>> {
         delegate!(self.claim_series_keeper(holder, now, until))
+    }
+
+    async fn create_exchange(&self, actor: &Actor, exchange: &NewExchange) -> Result<Exchange> {
+        delegate!(self.create_exchange(actor, exchange))
+    }
+
+    async fn exchanges(&self) -> Result<Vec<Exchange>> {
+        delegate!(self.exchanges())
+    }
+
+    async fn exchange(&self, id: ExchangeId) -> Result<Option<Exchange>> {
+        delegate!(self.exchange(id))
+    }
+
+    async fn update_exchange(
+        &self,
+        actor: &Actor,
+        id: ExchangeId,
+        enabled: Option<bool>,
+        config: Option<&str>,
+    ) -> Result<Exchange> {
+        delegate!(self.update_exchange(actor, id, enabled, config))
+    }
+
+    async fn delete_exchange(&self, actor: &Actor, id: ExchangeId) -> Result<Exchange> {
+        delegate!(self.delete_exchange(actor, id))
+    }
+
+    async fn claim_exchange(
+        &self,
+        id: ExchangeId,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Option<ExchangeLease>> {
+        delegate!(self.claim_exchange(id, holder, now, until))
+    }
+
+    async fn save_exchange_progress(
+        &self,
+        lease: &ExchangeLease,
+        progress: &FetchProgress,
+    ) -> Result<i64> {
+        delegate!(self.save_exchange_progress(lease, progress))
+    }
+
+    async fn import_exchange_page(
+        &self,
+        actor: &Actor,
+        lease: &ExchangeLease,
+        changes: &[ImportChange],
+        progress: &FetchProgress,
+    ) -> Result<(ImportCounts, i64)> {
+        delegate!(self.import_exchange_page(actor, lease, changes, progress))
+    }
+
+    async fn set_exchange_credentials(
+        &self,
+        actor: &Actor,
+        api: &str,
+        sealed: Option<&[u8]>,
+    ) -> Result<()> {
+        delegate!(self.set_exchange_credentials(actor, api, sealed))
+    }
+
+    async fn exchange_credentials(&self, api: &str) -> Result<Option<Vec<u8>>> {
+        delegate!(self.exchange_credentials(api))
     }
 
     async fn series_epoch(&self) -> Result<i64> {

@@ -259,6 +259,51 @@ impl Event {
     }
 
     /// A partner added (never its key).
+    pub fn exchange_create(exchange: &crate::Exchange) -> Event {
+        Event::new(
+            "exchange.create",
+            format!("exchange:{}", exchange.id),
+            json!({
+                "api": exchange.api,
+                "bank": exchange.bank,
+                "config": serde_json::from_str::<Value>(&exchange.config).unwrap_or(Value::Null),
+                "enabled": exchange.enabled,
+            }),
+        )
+        .about(About::Bank(exchange.bank))
+    }
+
+    pub fn exchange_update(exchange: &crate::Exchange) -> Event {
+        Event::new(
+            "exchange.update",
+            format!("exchange:{}", exchange.id),
+            json!({
+                "config": serde_json::from_str::<Value>(&exchange.config).unwrap_or(Value::Null),
+                "enabled": exchange.enabled,
+            }),
+        )
+        .about(About::Bank(exchange.bank))
+    }
+
+    pub fn exchange_delete(exchange: &crate::Exchange) -> Event {
+        Event::new(
+            "exchange.delete",
+            format!("exchange:{}", exchange.id),
+            json!({ "api": exchange.api, "bank": exchange.bank }),
+        )
+        .about(About::Bank(exchange.bank))
+    }
+
+    /// Credentials set or cleared for an exchange type (never what they are).
+    pub fn exchange_credentials(api: &str, set: bool) -> Event {
+        Event::new(
+            "exchange.credentials",
+            format!("exchange_api:{api}"),
+            json!({ "set": set }),
+        )
+        .about(About::Deployment)
+    }
+
     pub fn partner_add(partner: &Partner) -> Event {
         Event::new(
             "partner.add",

@@ -19,6 +19,7 @@
 mod any;
 mod audit;
 mod error;
+mod exchanges;
 mod import;
 mod model;
 mod notice;
@@ -38,6 +39,10 @@ use std::future::Future;
 
 pub use any::{AnyStore, SQLITE_FILE};
 pub use error::{Result, StoreError};
+pub use exchanges::{
+    EXCHANGE_APIS, Exchange, ExchangeId, ExchangeLease, FetchEnd, FetchProgress, FetchStatus,
+    NewExchange,
+};
 pub use model::*;
 pub use postgres::PgStore;
 pub use referral::{Referral, ReferralItem, ReferralReport, ReferralUrl};
@@ -219,6 +224,73 @@ pub trait Store: Send + Sync + 'static {
     /// The seed of this instance's Ed25519 signing key, made from the system's random
     /// source the first time it is asked for (once for all nodes of a deployment).
     fn signing_key(&self) -> impl Future<Output = Result<[u8; 32]>> + Send;
+    /// Adds an exchange that fills `exchange.bank` (a live bank that no exchange fills yet,
+    /// else `Conflict`); logged as `exchange.create`.
+    fn create_exchange(
+        &self,
+        actor: &Actor,
+        exchange: &NewExchange,
+    ) -> impl Future<Output = Result<Exchange>> + Send;
+    /// Every exchange whose bank is not deleted, by id (of every organisation: callers show
+    /// those whose banks they see).
+    fn exchanges(&self) -> impl Future<Output = Result<Vec<Exchange>>> + Send;
+    /// An exchange whose bank is not deleted.
+    fn exchange(&self, id: ExchangeId) -> impl Future<Output = Result<Option<Exchange>>> + Send;
+    /// Turns an exchange's fetching on or off, or changes its settings (JSON); logged as
+    /// `exchange.update`.
+    fn update_exchange(
+        &self,
+        actor: &Actor,
+        id: ExchangeId,
+        enabled: Option<bool>,
+        config: Option<&str>,
+    ) -> impl Future<Output = Result<Exchange>> + Send;
+    /// Deletes an exchange (its bank stays until deleted as banks are); logged as
+    /// `exchange.delete`. Answers what it was.
+    fn delete_exchange(
+        &self,
+        actor: &Actor,
+        id: ExchangeId,
+    ) -> impl Future<Output = Result<Exchange>> + Send;
+    /// Takes or renews a node's lease on fetching an exchange until `until`: `None` while
+    /// another holds it.
+    fn claim_exchange(
+        &self,
+        id: ExchangeId,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> impl Future<Output = Result<Option<ExchangeLease>>> + Send;
+    /// Saves a fetch's progress without records (a fetch starting or ending, a page with
+    /// nothing in it), if `lease` still holds; the row's new version, else `Conflict`.
+    fn save_exchange_progress(
+        &self,
+        lease: &ExchangeLease,
+        progress: &FetchProgress,
+    ) -> impl Future<Output = Result<i64>> + Send;
+    /// Applies a page of an exchange's records to its bank as [`Store::import_content`]
+    /// does, and saves the progress after it, in one transaction, if `lease` still holds
+    /// (else `Conflict`, and nothing is applied). Answers the counts and the new version.
+    fn import_exchange_page(
+        &self,
+        actor: &Actor,
+        lease: &ExchangeLease,
+        changes: &[ImportChange],
+        progress: &FetchProgress,
+    ) -> impl Future<Output = Result<(ImportCounts, i64)>> + Send;
+    /// Sets (`Some`) or clears an exchange type's credentials, sealed by the caller; logged
+    /// as `exchange.credentials` (never what they are).
+    fn set_exchange_credentials(
+        &self,
+        actor: &Actor,
+        api: &str,
+        sealed: Option<&[u8]>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// An exchange type's sealed credentials.
+    fn exchange_credentials(
+        &self,
+        api: &str,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
     /// Adds a partner whose feed is pulled into `partner.bank`, from its start; `Conflict`
     /// if the name is taken.
     fn add_partner(

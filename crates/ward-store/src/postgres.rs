@@ -11,6 +11,7 @@ use ward_core::categories::Assessment;
 
 use crate::audit::Event;
 use crate::error::{Result, StoreError, database, is_unique_violation, migration};
+use crate::exchanges::*;
 use crate::model::*;
 use crate::rows::{
     self, AuditRow, BankRow, ChangeRow, ContentRow, KeyRow, OpinionRow, OrgRow, PartnerRow,
@@ -37,6 +38,91 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Applies an import batch in one transaction (see `Store::import_content`), and with
+    /// `fence`, saves an exchange's progress in the same transaction if its lease holds
+    /// (else nothing is applied): the counts, and the exchange's new version.
+    async fn import_batch(
+        &self,
+        actor: &Actor,
+        bank: BankId,
+        changes: &[ImportChange],
+        fence: Option<(&ExchangeLease, &FetchProgress)>,
+    ) -> Result<(ImportCounts, Option<i64>)> {
+        let plan = crate::import::Plan::new(changes)?;
+        let now = Timestamp::now();
+        let mut tx = self.write_feed().await?;
+        require_live_bank(&mut tx, bank).await?;
+        // The items the batch's external ids name.
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT c.id, c.external_id, s.kind, s.value FROM content c \
+             JOIN signals s ON s.content_id = c.id WHERE c.bank_id = $1 AND c.removed_at IS NULL \
+             AND c.external_id = ANY($2) ORDER BY c.id, s.id",
+        )
+        .bind(bank.0)
+        .bind(&plan.keys)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(database)?;
+        let existing = crate::import::existing(rows);
+        // The items the batch's plain entries name.
+        let plain_keys: Vec<String> = plan.plain_keys().map(|k| k.text().into_owned()).collect();
+        let held: Vec<crate::import::HeldRow> = if plain_keys.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT id, plain_key, {} FROM content WHERE bank_id = $1 \
+                 AND plain_key = ANY($2) AND removed_at IS NULL",
+                crate::import::SAID_COLUMNS
+            )))
+            .bind(bank.0)
+            .bind(&plain_keys)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(database)?
+        };
+        let steps = plan.steps(&existing, &plan.held_by_text(&crate::import::held(held)));
+        // (A batch of new items only, as a bulk list is, skips all this.)
+        if !steps.removed.is_empty() {
+            sqlx::query("UPDATE content SET removed_at = $2 WHERE id = ANY($1)")
+                .bind(&steps.removed)
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+        }
+        update_in_place(&mut tx, &steps.updates).await?;
+        if !(steps.removed.is_empty() && steps.updates.is_empty()) {
+            let changed: Vec<i64> = steps
+                .removed
+                .iter()
+                .chain(steps.updates.iter().map(|(id, _)| id))
+                .copied()
+                .collect();
+            resequence(&mut tx, RESEQUENCE_CONTENTS, &changed).await?;
+        }
+        let added = insert_content(&mut tx, actor, bank, &steps.inserts, now).await?;
+        carry_over(&mut tx, &steps.carried, &added).await?;
+        let counts = plan.counts(
+            &existing.into_iter().map(|e| e.external_id).collect(),
+            &steps,
+        );
+        log(
+            &mut tx,
+            actor,
+            now,
+            Event::content_import(bank, counts, &steps.removed),
+        )
+        .await?;
+        let version = match fence {
+            Some((lease, progress)) => {
+                Some(save_exchange_progress_in(&mut tx, lease, progress).await?)
+            }
+            None => None,
+        };
+        tx.commit().await.map_err(database)?;
+        Ok((counts, version))
+    }
+
     /// Connects to the database at `url` (`postgres://user@host:port/database`) and brings
     /// its schema up to date. Migrations take an advisory lock, so nodes that start together
     /// do not run them twice.
@@ -561,73 +647,21 @@ impl Store for PgStore {
         bank: BankId,
         changes: &[ImportChange],
     ) -> Result<ImportCounts> {
-        let plan = crate::import::Plan::new(changes)?;
-        let now = Timestamp::now();
-        let mut tx = self.write_feed().await?;
-        require_live_bank(&mut tx, bank).await?;
-        // The items the batch's external ids name.
-        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-            "SELECT c.id, c.external_id, s.kind, s.value FROM content c \
-             JOIN signals s ON s.content_id = c.id WHERE c.bank_id = $1 AND c.removed_at IS NULL \
-             AND c.external_id = ANY($2) ORDER BY c.id, s.id",
-        )
-        .bind(bank.0)
-        .bind(&plan.keys)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(database)?;
-        let existing = crate::import::existing(rows);
-        // The items the batch's plain entries name.
-        let plain_keys: Vec<String> = plan.plain_keys().map(|k| k.text().into_owned()).collect();
-        let held: Vec<crate::import::HeldRow> = if plain_keys.is_empty() {
-            Vec::new()
-        } else {
-            sqlx::query_as(AssertSqlSafe(format!(
-                "SELECT id, plain_key, {} FROM content WHERE bank_id = $1 \
-                 AND plain_key = ANY($2) AND removed_at IS NULL",
-                crate::import::SAID_COLUMNS
-            )))
-            .bind(bank.0)
-            .bind(&plain_keys)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(database)?
-        };
-        let steps = plan.steps(&existing, &plan.held_by_text(&crate::import::held(held)));
-        // (A batch of new items only, as a bulk list is, skips all this.)
-        if !steps.removed.is_empty() {
-            sqlx::query("UPDATE content SET removed_at = $2 WHERE id = ANY($1)")
-                .bind(&steps.removed)
-                .bind(now.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(database)?;
-        }
-        update_in_place(&mut tx, &steps.updates).await?;
-        if !(steps.removed.is_empty() && steps.updates.is_empty()) {
-            let changed: Vec<i64> = steps
-                .removed
-                .iter()
-                .chain(steps.updates.iter().map(|(id, _)| id))
-                .copied()
-                .collect();
-            resequence(&mut tx, RESEQUENCE_CONTENTS, &changed).await?;
-        }
-        let added = insert_content(&mut tx, actor, bank, &steps.inserts, now).await?;
-        carry_over(&mut tx, &steps.carried, &added).await?;
-        let counts = plan.counts(
-            &existing.into_iter().map(|e| e.external_id).collect(),
-            &steps,
-        );
-        log(
-            &mut tx,
-            actor,
-            now,
-            Event::content_import(bank, counts, &steps.removed),
-        )
-        .await?;
-        tx.commit().await.map_err(database)?;
-        Ok(counts)
+        Ok(self.import_batch(actor, bank, changes, None).await?.0)
+    }
+
+    async fn import_exchange_page(
+        &self,
+        actor: &Actor,
+        lease: &ExchangeLease,
+        changes: &[ImportChange],
+        progress: &FetchProgress,
+    ) -> Result<(ImportCounts, i64)> {
+        check_progress(progress)?;
+        let (counts, version) = self
+            .import_batch(actor, lease.bank, changes, Some((lease, progress)))
+            .await?;
+        Ok((counts, version.unwrap_or(lease.version)))
     }
 
     async fn content(&self, id: ContentId) -> Result<Option<Content>> {
@@ -871,6 +905,7 @@ impl Store for PgStore {
 
     crate::portable::portable_methods!();
     crate::series::series_methods!();
+    crate::exchanges::exchange_methods!();
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;
@@ -1245,6 +1280,7 @@ fn bank_name_conflict(error: sqlx::Error, name: &str) -> StoreError {
 }
 
 crate::series::series_helpers!(PgConnection);
+crate::exchanges::exchange_helpers!(PgConnection, sqlx::postgres::PgRow);
 
 crate::portable::portable_helpers!(PgConnection, PgPool);
 

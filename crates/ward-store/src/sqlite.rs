@@ -20,6 +20,7 @@ use ward_core::categories::Assessment;
 
 use crate::audit::Event;
 use crate::error::{Result, StoreError, is_unique_violation};
+use crate::exchanges::*;
 use crate::model::*;
 use crate::rows::{
     self, AuditRow, BankRow, ChangeRow, ContentRow, KeyRow, OpinionRow, OrgRow, PartnerRow,
@@ -89,6 +90,112 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Applies an import batch in one transaction (see `Store::import_content`), and with
+    /// `fence`, saves an exchange's progress in the same transaction if its lease holds
+    /// (else nothing is applied): the counts, and the exchange's new version.
+    async fn import_batch(
+        &self,
+        actor: &Actor,
+        bank: BankId,
+        changes: &[ImportChange],
+        fence: Option<(&ExchangeLease, &FetchProgress)>,
+    ) -> Result<(ImportCounts, Option<i64>)> {
+        let plan = crate::import::Plan::new(changes)?;
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        require_live_bank(&mut tx, bank).await?;
+        // The items the batch's external ids name (content with an external id is never in
+        // a block).
+        let mut rows: Vec<(i64, String, String, String)> = Vec::new();
+        if !plan.keys.is_empty() {
+            let keys = serde_json::to_string(&plan.keys)
+                .map_err(|e| StoreError::Database(e.to_string()))?;
+            rows = sqlx::query_as(
+                "SELECT c.id, c.external_id, s.kind, s.value FROM content c \
+                 JOIN signals s ON s.content_id = c.id WHERE c.bank_id = $1 \
+                 AND c.removed_at IS NULL AND c.external_id IN (SELECT value FROM json_each($2)) \
+                 ORDER BY c.id, s.id",
+            )
+            .bind(bank.0)
+            .bind(&keys)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(database)?;
+        }
+        let existing = crate::import::existing(rows);
+        // The items the batch's plain entries name, rows and block items alike.
+        let mut keys = self.held.take(bank);
+        keys.catch_up(&mut tx, bank).await?;
+        let held = keys.find(&mut tx, &plan.plain).await?;
+        let steps = plan.steps(&existing, &held);
+        // (A batch of new items only, as a bulk list is, skips all this.)
+        for id in &steps.unblock {
+            blocks::materialise(&mut tx, ContentId(*id)).await?;
+        }
+        if !steps.removed.is_empty() {
+            let removed = id_list(steps.removed.iter().copied());
+            sqlx::query(
+                "UPDATE content SET removed_at = $2 WHERE id IN (SELECT value FROM json_each($1))",
+            )
+            .bind(&removed)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+        }
+        update_in_place(&mut tx, &steps.updates).await?;
+        if !(steps.removed.is_empty() && steps.updates.is_empty()) {
+            let changed = id_list(
+                steps
+                    .removed
+                    .iter()
+                    .chain(steps.updates.iter().map(|(id, _)| id))
+                    .copied(),
+            );
+            resequence(&mut tx, RESEQUENCE_CONTENTS, &changed).await?;
+        }
+        let (added, blocks) =
+            insert_content_in_blocks(&mut tx, actor, bank, &steps.inserts, now).await?;
+        carry_over(&mut tx, &steps.carried, &added).await?;
+        let counts = plan.counts(
+            &existing.into_iter().map(|e| e.external_id).collect(),
+            &steps,
+        );
+        log(
+            &mut tx,
+            actor,
+            now,
+            Event::content_import(bank, counts, &steps.removed),
+        )
+        .await?;
+        // The blocks added join the bank's keys while the commit is written and synced (a
+        // failed commit drops the keys: the next batch reads them again); rows are read at
+        // the next batch.
+        let added_blocks: Vec<held::AddedBlock> = blocks
+            .into_iter()
+            .map(|(id, first_content, items)| held::AddedBlock {
+                id,
+                first_content,
+                hashes: items
+                    .map(|i| {
+                        let key = plan.plain[steps.insert_at[i]].as_ref();
+                        key.map_or(0, crate::import::PlainKey::hash)
+                    })
+                    .collect(),
+            })
+            .collect();
+        let version = match fence {
+            Some((lease, progress)) => {
+                Some(save_exchange_progress_in(&mut tx, lease, progress).await?)
+            }
+            None => None,
+        };
+        let (committed, ()) = tokio::join!(tx.commit(), async { keys.added(added_blocks) });
+        committed.map_err(database)?;
+        self.held.put(bank, keys);
+        Ok((counts, version))
+    }
+
     /// Opens the database at `path`, creating the file (and its folder) if missing, and
     /// brings its schema up to date.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
@@ -658,94 +765,21 @@ impl Store for SqliteStore {
         bank: BankId,
         changes: &[ImportChange],
     ) -> Result<ImportCounts> {
-        let plan = crate::import::Plan::new(changes)?;
-        let now = Timestamp::now();
-        let mut tx = self.write().await?;
-        require_live_bank(&mut tx, bank).await?;
-        // The items the batch's external ids name (content with an external id is never in
-        // a block).
-        let mut rows: Vec<(i64, String, String, String)> = Vec::new();
-        if !plan.keys.is_empty() {
-            let keys = serde_json::to_string(&plan.keys)
-                .map_err(|e| StoreError::Database(e.to_string()))?;
-            rows = sqlx::query_as(
-                "SELECT c.id, c.external_id, s.kind, s.value FROM content c \
-                 JOIN signals s ON s.content_id = c.id WHERE c.bank_id = $1 \
-                 AND c.removed_at IS NULL AND c.external_id IN (SELECT value FROM json_each($2)) \
-                 ORDER BY c.id, s.id",
-            )
-            .bind(bank.0)
-            .bind(&keys)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(database)?;
-        }
-        let existing = crate::import::existing(rows);
-        // The items the batch's plain entries name, rows and block items alike.
-        let mut keys = self.held.take(bank);
-        keys.catch_up(&mut tx, bank).await?;
-        let held = keys.find(&mut tx, &plan.plain).await?;
-        let steps = plan.steps(&existing, &held);
-        // (A batch of new items only, as a bulk list is, skips all this.)
-        for id in &steps.unblock {
-            blocks::materialise(&mut tx, ContentId(*id)).await?;
-        }
-        if !steps.removed.is_empty() {
-            let removed = id_list(steps.removed.iter().copied());
-            sqlx::query(
-                "UPDATE content SET removed_at = $2 WHERE id IN (SELECT value FROM json_each($1))",
-            )
-            .bind(&removed)
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(database)?;
-        }
-        update_in_place(&mut tx, &steps.updates).await?;
-        if !(steps.removed.is_empty() && steps.updates.is_empty()) {
-            let changed = id_list(
-                steps
-                    .removed
-                    .iter()
-                    .chain(steps.updates.iter().map(|(id, _)| id))
-                    .copied(),
-            );
-            resequence(&mut tx, RESEQUENCE_CONTENTS, &changed).await?;
-        }
-        let (added, blocks) =
-            insert_content_in_blocks(&mut tx, actor, bank, &steps.inserts, now).await?;
-        carry_over(&mut tx, &steps.carried, &added).await?;
-        let counts = plan.counts(
-            &existing.into_iter().map(|e| e.external_id).collect(),
-            &steps,
-        );
-        log(
-            &mut tx,
-            actor,
-            now,
-            Event::content_import(bank, counts, &steps.removed),
-        )
-        .await?;
-        // The blocks added join the bank's keys while the commit is written and synced (a
-        // failed commit drops the keys: the next batch reads them again); rows are read at
-        // the next batch.
-        let added_blocks: Vec<held::AddedBlock> = blocks
-            .into_iter()
-            .map(|(id, first_content, items)| held::AddedBlock {
-                id,
-                first_content,
-                hashes: items
-                    .map(|i| {
-                        let key = plan.plain[steps.insert_at[i]].as_ref();
-                        key.map_or(0, crate::import::PlainKey::hash)
-                    })
-                    .collect(),
-            })
-            .collect();
-        let (committed, ()) = tokio::join!(tx.commit(), async { keys.added(added_blocks) });
-        committed.map_err(database)?;
-        self.held.put(bank, keys);
-        Ok(counts)
+        Ok(self.import_batch(actor, bank, changes, None).await?.0)
+    }
+
+    async fn import_exchange_page(
+        &self,
+        actor: &Actor,
+        lease: &ExchangeLease,
+        changes: &[ImportChange],
+        progress: &FetchProgress,
+    ) -> Result<(ImportCounts, i64)> {
+        check_progress(progress)?;
+        let (counts, version) = self
+            .import_batch(actor, lease.bank, changes, Some((lease, progress)))
+            .await?;
+        Ok((counts, version.unwrap_or(lease.version)))
     }
 
     async fn content(&self, id: ContentId) -> Result<Option<Content>> {
@@ -1036,6 +1070,7 @@ impl Store for SqliteStore {
 
     crate::portable::portable_methods!();
     crate::series::series_methods!();
+    crate::exchanges::exchange_methods!();
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;
@@ -1461,6 +1496,7 @@ fn bank_name_conflict(error: sqlx::Error, name: &str) -> StoreError {
 }
 
 crate::series::series_helpers!(SqliteConnection);
+crate::exchanges::exchange_helpers!(SqliteConnection, sqlx::sqlite::SqliteRow);
 /// A database error as the SQLite store reports it: damage to the file as
 /// [`StoreError::Damaged`] (whose file the caller names), the rest as the backends do.
 fn database(error: sqlx::Error) -> StoreError {

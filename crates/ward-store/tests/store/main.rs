@@ -8,6 +8,7 @@ mod banks;
 mod bulk;
 mod content;
 mod exchange;
+mod exchanges;
 mod feed;
 mod harness;
 mod keys;
@@ -87,6 +88,7 @@ conformance!(
     plain::items_stored_before_keys_are_keyed_at_open,
     sharing::sharing_with_named_organisations,
     sharing::dispute_policy,
+    exchanges::exchanges_fetch_under_a_lease,
     series::keeper_lease_and_fenced_saves,
     series::saves_round_trip_and_rows_carry_over,
     series::curators_requests,
