@@ -270,7 +270,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<i64>> + Send;
     /// Applies a page of an exchange's records to its bank as [`Store::import_content`]
     /// does, and saves the progress after it, in one transaction, if `lease` still holds
-    /// (else `Conflict`, and nothing is applied). Answers the counts and the new version.
+    /// (else `Conflict`, and nothing is applied); the exchange's `fetched_items` move by
+    /// what the page added and removed. Answers the counts and the new version.
     fn import_exchange_page(
         &self,
         actor: &Actor,

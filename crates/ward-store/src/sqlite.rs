@@ -186,7 +186,13 @@ impl SqliteStore {
             .collect();
         let version = match fence {
             Some((lease, progress)) => {
-                Some(save_exchange_progress_in(&mut tx, lease, progress).await?)
+                // The items it holds move by what the page added and removed.
+                let progress = FetchProgress {
+                    fetched_delta: progress.fetched_delta + counts.added as i64
+                        - counts.removed as i64,
+                    ..progress.clone()
+                };
+                Some(save_exchange_progress_in(&mut tx, lease, &progress).await?)
             }
             None => None,
         };

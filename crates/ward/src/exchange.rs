@@ -136,7 +136,7 @@ pub fn import(
 
 /// Whether the store takes `change` (its item, or its tombstone's id) by its rules, else
 /// why not.
-fn within_rules(change: &ImportChange) -> Result<(), String> {
+pub(crate) fn within_rules(change: &ImportChange) -> Result<(), String> {
     let checked = match change {
         ImportChange::Upsert(item) => ward_store::rules::content(item),
         ImportChange::Delete { external_id } => ward_store::rules::external_id(external_id),
@@ -171,7 +171,7 @@ fn size_of_change(change: &ImportChange) -> usize {
 }
 
 /// A record as a change to a bank.
-fn change(record: Record, source: &str) -> ImportChange {
+pub(crate) fn change(record: Record, source: &str) -> ImportChange {
     match record.change {
         Change::Delete => ImportChange::Delete {
             external_id: record.external_id.unwrap_or_default(),

@@ -3,6 +3,7 @@
 mod analyst;
 mod cli;
 mod exchange;
+mod exchanges;
 mod fetch;
 mod hashing;
 mod matcher;

@@ -60,6 +60,24 @@ const MAX_DEPTH: usize = 100;
 
 /// Reads an NCMEC hash-sharing page from `input`, handing each entry to `each`.
 pub fn read(input: impl BufRead, each: &mut Each<'_>) -> Summary {
+    read_with(input, each, false).0
+}
+
+/// What reading a page of the live API found besides its entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageLinks {
+    /// The page's `paging/next` link (a URL relative to the API's base, unescaped), if any.
+    pub next: Option<String>,
+}
+
+/// Reads a page of NCMEC's live API: as [`read`], but each entry is keyed on its member and
+/// its id (`"<member id>-<entry id>"`, as entry ids are unique only within a member, and as
+/// HMA keys them), and the page's `paging/next` link is returned.
+pub fn read_page(input: impl BufRead, each: &mut Each<'_>) -> (Summary, PageLinks) {
+    read_with(input, each, true)
+}
+
+fn read_with(input: impl BufRead, each: &mut Each<'_>, live: bool) -> (Summary, PageLinks) {
     let (tracked, progress) = Tracked::new(input);
     let mut reader = Reader::from_reader(tracked);
     let mut page = Page {
@@ -68,6 +86,8 @@ pub fn read(input: impl BufRead, each: &mut Each<'_>) -> Summary {
         records: 0,
         entry: None,
         root_seen: false,
+        live,
+        next: None,
     };
     let mut buffer = Vec::new();
     loop {
@@ -98,7 +118,15 @@ pub fn read(input: impl BufRead, each: &mut Each<'_>) -> Summary {
             Event::Empty(start) => page.start(&start, line, true),
             Event::End(_) => page.end(),
             Event::Text(text) => {
-                if page.capturing() {
+                if page.in_next() {
+                    match text.unescape() {
+                        Ok(text) => page.next.get_or_insert_default().push_str(&text),
+                        Err(error) => {
+                            page.fatal(line, format!("bad paging link: {error}"));
+                            break;
+                        }
+                    }
+                } else if page.capturing() {
                     match text.unescape() {
                         Ok(text) => page.text(&text),
                         Err(error) => page.problem(format!("bad text: {error}")),
@@ -139,7 +167,12 @@ pub fn read(input: impl BufRead, each: &mut Each<'_>) -> Summary {
             }
         }
     }
-    page.sink.summary()
+    let next = page
+        .next
+        .take()
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    (page.sink.summary(), PageLinks { next })
 }
 
 /// Why reading ends early.
@@ -159,6 +192,10 @@ struct Page<'a, 'b> {
     records: u64,
     entry: Option<Entry>,
     root_seen: bool,
+    /// Reading the live API: entries keyed on member and id, and the next link kept.
+    live: bool,
+    /// The `paging/next` link's text so far.
+    next: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -202,6 +239,15 @@ impl Page<'_, '_> {
             line,
         };
         self.sink.fatal(position, reason);
+    }
+
+    /// Whether the open element is the page's `queryResult/paging/next` (live pages only).
+    fn in_next(&self) -> bool {
+        self.live
+            && self.entry.is_none()
+            && self.stack.len() == 3
+            && self.stack[1] == "paging"
+            && self.stack[2] == "next"
     }
 
     fn capturing(&self) -> bool {
@@ -326,7 +372,7 @@ impl Page<'_, '_> {
                 return Ok(());
             };
             let position = entry.position;
-            let flow = match finish(entry) {
+            let flow = match finish(entry, self.live) {
                 Ok(record) => self.sink.record(record),
                 Err(reason) => self.sink.malformed(position, reason),
             };
@@ -357,11 +403,22 @@ impl Page<'_, '_> {
     }
 }
 
-/// The record of a complete entry.
-fn finish(entry: Entry) -> Result<Record, String> {
-    let Some(id) = entry.id else {
+/// The record of a complete entry; `live`: keyed on its member and its id.
+fn finish(entry: Entry, live: bool) -> Result<Record, String> {
+    let Some(mut id) = entry.id else {
         return Err("no id".into());
     };
+    if live {
+        let member = entry
+            .attributes
+            .iter()
+            .find(|(name, _)| name == "member/@id")
+            .map(|(_, value)| value.as_str());
+        match member {
+            Some(member) => id = format!("{member}-{id}"),
+            None => return Err("no member id".into()),
+        }
+    }
     check_length("id", &id)?;
     if entry.kind == Kind::Delete {
         return Ok(Record {

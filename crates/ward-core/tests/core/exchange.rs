@@ -334,6 +334,52 @@ fn ncmec_pages() {
     );
 }
 
+/// Pages of NCMEC's live API: entries keyed on member and id (ids are unique only within a
+/// member), and the next page's link as the server wrote it, unescaped.
+#[test]
+fn ncmec_live_pages() {
+    let bytes = sample("ncmec/page.xml");
+    let mut items = Vec::new();
+    let (summary, links) = ward_core::exchange::ncmec::read_page(
+        BufReader::with_capacity(7, &bytes[..]),
+        &mut |item| {
+            items.push(item);
+            ControlFlow::Continue(())
+        },
+    );
+    let lines: Vec<String> = items.iter().map(render).collect();
+    assert_eq!(lines.len(), 5);
+    assert!(
+        lines[0].starts_with("1@4 upsert id=42-image1 "),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1], "2@23 malformed: no member id");
+    assert_eq!(lines[2], "3@29 delete id=43-image4");
+    assert!(
+        lines[3].starts_with("4@36 upsert id=42-video1 "),
+        "{}",
+        lines[3]
+    );
+    assert_eq!(lines[4], "5@46 delete id=42-video4");
+    assert_eq!(
+        (summary.records, summary.malformed, summary.fatal),
+        (4, 1, false)
+    );
+    assert_eq!(
+        links.next.as_deref(),
+        Some(
+            "/v2/entries?from=2017-10-20T00%3A00%3A00.000Z&to=2017-10-30T00%3A00%3A00.000Z\
+             &start=2001&size=1000&max=3000"
+        )
+    );
+    // The last page has no link; a file read as a list never looks for one.
+    let last = b"<queryResult><images count=\"0\"/></queryResult>";
+    let (_, links) =
+        ward_core::exchange::ncmec::read_page(&last[..], &mut |_| ControlFlow::Continue(()));
+    assert_eq!(links.next, None);
+}
+
 #[test]
 fn broken_ncmec_pages() {
     let image = format!("<image><id>a</id><fingerprints><md5>{MD5A}</md5></fingerprints></image>");

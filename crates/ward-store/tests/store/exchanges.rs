@@ -87,7 +87,6 @@ pub async fn exchanges_fetch_under_a_lease(store: &impl Store) {
     let page = [upsert("7-a", 1), upsert("7-b", 2), upsert("7-c", 3)];
     let progress = FetchProgress {
         checkpoint: Some((r#"{"get_entries_max_ts":100}"#.into(), Some(100))),
-        fetched_delta: 3,
         ..FetchProgress::default()
     };
     let (counts, version) = store
@@ -147,7 +146,6 @@ pub async fn exchanges_fetch_under_a_lease(store: &impl Store) {
     }];
     let ended = FetchProgress {
         checkpoint: Some((r#"{"get_entries_max_ts":200}"#.into(), Some(200))),
-        fetched_delta: -1,
         ended: Some(FetchEnd {
             at: at(5_000),
             error: None,

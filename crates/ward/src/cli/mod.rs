@@ -5,6 +5,7 @@
 
 mod admin;
 mod exchange;
+mod exchanges;
 mod hash;
 mod matching;
 mod output;
@@ -172,6 +173,19 @@ enum Command {
     #[command(subcommand)]
     Sync(SyncCommand),
 
+    /// Set up, list and fetch live exchanges: NCMEC's hash sharing (API v2), each exchange
+    /// filling a bank of its own.
+    ///
+    /// `ward exchange add NAME --api ncmec --config '{"environment":"https://exttest.cybertip.org/hashsharing"}'`
+    /// makes the exchange and its bank NAME of --org; `ward exchange credentials ncmec` keeps
+    /// NCMEC's user and password (from TX_NCMEC_CREDENTIALS or ~/.tx_ncmec_credentials, as
+    /// `user:password`), sealed with the deployment's key; `ward exchange fetch NAME` reads
+    /// what is new, a page at a time, each page saved with where it got to, so a fetch
+    /// stopped at any point resumes without losing or repeating anything. Entries are
+    /// keyed on NCMEC's member and entry ids; deleted entries are removed from the bank.
+    #[command(subcommand)]
+    Exchange(ExchangeCommand),
+
     /// Decode and hash one video and print the result as a JSON line: the child process
     /// every other command decodes videos in (see video_worker.rs), not for people.
     #[command(name = "video-worker", hide = true)]
@@ -209,6 +223,87 @@ pub enum SyncCommand {
         store: StoreArgs,
         name: Option<String>,
     },
+}
+
+/// `ward exchange` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ExchangeCommand {
+    /// Add an exchange, filling the bank NAME of --org (made if missing); prints its id.
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        name: String,
+        /// The organisation the exchange's content is for, which owns its bank.
+        #[arg(long, value_name = "NAME", default_value = "local")]
+        org: String,
+        /// The exchange's type: ncmec.
+        #[arg(long, value_name = "TYPE", default_value = "ncmec")]
+        api: String,
+        /// Its settings as JSON: for ncmec, `environment` (the API's base URL),
+        /// `only_esp_ids` (members to take entries of; none: all) and `base_url` (where
+        /// requests go instead, for a proxy).
+        #[arg(long, value_name = "JSON")]
+        config: String,
+    },
+    /// List the exchanges with their fetch status (never credentials), one JSON line each.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Fetch an exchange now, until it has nothing new or --seconds have passed.
+    Fetch {
+        #[command(flatten)]
+        store: StoreArgs,
+        name: String,
+        #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+        seconds: u64,
+        /// The key file secrets are sealed with (as `ward serve --evidence-key`).
+        #[arg(long, value_name = "FILE", env = "WARD_EVIDENCE_KEY")]
+        evidence_key: Option<PathBuf>,
+    },
+    /// Keep a type's credentials (ncmec: TX_NCMEC_CREDENTIALS, else
+    /// ~/.tx_ncmec_credentials, as user:password), sealed; --unset forgets them.
+    Credentials {
+        #[command(flatten)]
+        store: StoreArgs,
+        api: String,
+        #[arg(long)]
+        unset: bool,
+        #[arg(long, value_name = "FILE", env = "WARD_EVIDENCE_KEY")]
+        evidence_key: Option<PathBuf>,
+    },
+    /// Stop fetching an exchange (its bank still matches).
+    Disable {
+        #[command(flatten)]
+        store: StoreArgs,
+        name: String,
+    },
+    /// Fetch an exchange again.
+    Enable {
+        #[command(flatten)]
+        store: StoreArgs,
+        name: String,
+    },
+    /// Delete an exchange and its bank.
+    Delete {
+        #[command(flatten)]
+        store: StoreArgs,
+        name: String,
+    },
+}
+
+impl ExchangeCommand {
+    pub(crate) fn store(&self) -> &StoreArgs {
+        match self {
+            ExchangeCommand::Add { store, .. }
+            | ExchangeCommand::List { store }
+            | ExchangeCommand::Fetch { store, .. }
+            | ExchangeCommand::Credentials { store, .. }
+            | ExchangeCommand::Disable { store, .. }
+            | ExchangeCommand::Enable { store, .. }
+            | ExchangeCommand::Delete { store, .. } => store,
+        }
+    }
 }
 
 /// Arguments of `ward import`.
@@ -601,6 +696,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub sync_interval: u64,
 
+    /// How often live exchanges are looked at, in seconds: each enabled one is fetched
+    /// when its last fetch is this old (at once while it has more; after a backoff when
+    /// it failed); 0: only when `ward exchange fetch` is run.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub exchange_interval: u64,
+
     /// How often to look for reported URLs to fetch, hash and match, in seconds; 0: this
     /// node takes no part in intake.
     #[arg(long, value_name = "SECONDS", default_value_t = 5)]
@@ -866,6 +967,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => exchange::export(&args),
         Command::Referral(args) => referral::run(&args),
         Command::Sync(command) => sync::run(&command),
+        Command::Exchange(command) => exchanges::run(&command),
         Command::VideoWorker(args) => {
             let options = VideoOptions {
                 threads: args.threads,
@@ -1161,6 +1263,7 @@ mod tests {
             | Command::Export(_)
             | Command::Referral(_)
             | Command::Sync(_)
+            | Command::Exchange(_)
             | Command::VideoWorker(_) => {
                 return Err(());
             }

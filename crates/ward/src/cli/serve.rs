@@ -65,6 +65,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             video: args.video.options(),
             sync_interval: (args.sync_interval > 0)
                 .then(|| Duration::from_secs(args.sync_interval)),
+            exchange_interval: (args.exchange_interval > 0)
+                .then(|| Duration::from_secs(args.exchange_interval)),
             intake,
             notices,
             secure_cookies: args.secure_cookies,

@@ -66,6 +66,46 @@ impl EvidenceKey {
         }
     }
 
+    /// Seals a secret the deployment keeps (an exchange's credentials) for `context` (what
+    /// it is, e.g. `exchange:ncmec`): the nonce, then the ciphertext with its tag.
+    pub fn seal_secret(&self, context: &str, secret: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let mut sealed = vec![0u8; 24];
+        getrandom::fill(&mut sealed)
+            .map_err(|e| anyhow!("the system's random source failed: {e}"))?;
+        let aad = format!("ward-secret:{context}");
+        let ciphertext = self
+            .cipher
+            .encrypt(
+                XNonce::from_slice(&sealed),
+                Payload {
+                    msg: secret,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .map_err(|_| anyhow!("sealing a secret failed"))?;
+        sealed.extend(ciphertext);
+        Ok(sealed)
+    }
+
+    /// Opens what [`EvidenceKey::seal_secret`] sealed for `context`; fails for another key,
+    /// another context, or altered bytes.
+    pub fn open_secret(&self, context: &str, sealed: &[u8]) -> anyhow::Result<Vec<u8>> {
+        if sealed.len() < 24 {
+            bail!("the secret for {context} is cut short");
+        }
+        let (nonce, ciphertext) = sealed.split_at(24);
+        let aad = format!("ward-secret:{context}");
+        self.cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: aad.as_bytes(),
+                },
+            )
+            .map_err(|_| anyhow!("the secret for {context} does not open with this key"))
+    }
+
     /// Seals `bytes` served by URL `url`: a random nonce, and the ciphertext with its tag.
     pub fn seal(&self, url: UrlId, bytes: &[u8]) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
         let mut nonce = [0u8; 24];
@@ -125,6 +165,22 @@ mod tests {
         assert!(key.open(UrlId(7), &nonce[..12], &sealed).is_err());
         // Two seals of the same bytes differ (a fresh nonce each time).
         assert_ne!(key.seal(UrlId(7), &bytes).unwrap().1, sealed);
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_key_and_context() {
+        let key = EvidenceKey::from_bytes(&[1; 32]);
+        let other = EvidenceKey::from_bytes(&[2; 32]);
+        let secret = br#"{"user":"u","password":"hunter2"}"#;
+        let sealed = key.seal_secret("exchange:ncmec", secret).unwrap();
+        assert!(!sealed.windows(7).any(|w| w == b"hunter2"), "not in clear");
+        assert_eq!(key.open_secret("exchange:ncmec", &sealed).unwrap(), secret);
+        assert!(key.open_secret("exchange:stop_ncii", &sealed).is_err());
+        assert!(other.open_secret("exchange:ncmec", &sealed).is_err());
+        assert!(key.open_secret("exchange:ncmec", &sealed[..20]).is_err());
+        let mut altered = sealed.clone();
+        altered[30] ^= 1;
+        assert!(key.open_secret("exchange:ncmec", &altered).is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod error;
 pub mod evidence;
 mod exchange_api;
 mod feed;
+mod fetching;
 mod hma;
 pub mod intake;
 pub mod limiter;
@@ -83,6 +84,9 @@ pub struct Config {
     pub video: VideoOptions,
     /// How often partners' feeds are pulled (`ward sync`); `None`: only by `ward sync run`.
     pub sync_interval: Option<Duration>,
+    /// How often live exchanges are looked at, each fetched when due (`ward exchange`);
+    /// `None`: only by `ward exchange fetch`.
+    pub exchange_interval: Option<Duration>,
     /// How reported URLs are fetched, hashed and matched.
     pub intake: intake::IntakeConfig,
     /// How hosts are sent notices, and URLs re-checked until removal.
@@ -111,6 +115,7 @@ impl Default for Config {
                 ..VideoOptions::default()
             },
             sync_interval: Some(Duration::from_secs(60)),
+            exchange_interval: Some(Duration::from_secs(60)),
             intake: intake::IntakeConfig::default(),
             notices: notices::NoticeConfig::default(),
             secure_cookies: false,
@@ -147,6 +152,8 @@ pub struct AppState {
     pub summary_reads: summaries::BatchedReads,
     /// Matches counted on this node, not yet added to the store's figures.
     pub tally: tally::Tally,
+    /// What this node's fetches of live exchanges did.
+    pub fetches: fetching::FetchCounts,
     follow_now: Notify,
     series_now: Arc<Notify>,
 }
@@ -242,6 +249,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         summary_reads,
         series: tokio::sync::Mutex::new(keeper),
         tally: tally::Tally::default(),
+        fetches: fetching::FetchCounts::default(),
         follow_now: Notify::new(),
         series_now: Arc::new(Notify::new()),
     });
@@ -255,6 +263,12 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
     tokio::spawn(tally::run(Arc::downgrade(&state)));
     if let Some(interval) = state.config.sync_interval {
         tokio::spawn(pull_partners(Arc::downgrade(&state), interval));
+    }
+    if let Some(interval) = state.config.exchange_interval {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).unwrap_or_default();
+        let holder = format!("node-{}", u64::from_le_bytes(bytes));
+        tokio::spawn(fetching::run(Arc::downgrade(&state), holder, interval));
     }
     if let Some(interval) = state.config.intake.interval {
         tokio::spawn(intake::run(Arc::downgrade(&state), interval));

@@ -252,6 +252,29 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
         summaries.facts.series_loads,
         summaries.facts.log_cursor,
     );
+    let fetches = &state.fetches;
+    let _ = writeln!(
+        out,
+        "# HELP ward_exchange_fetches_total Fetches of live exchanges by this node, by outcome.\n\
+         # TYPE ward_exchange_fetches_total counter\n\
+         ward_exchange_fetches_total{{outcome=\"succeeded\"}} {}\n\
+         ward_exchange_fetches_total{{outcome=\"failed\"}} {}\n\
+         # HELP ward_exchange_pages_total Pages of live exchanges applied by this node.\n\
+         # TYPE ward_exchange_pages_total counter\n\
+         ward_exchange_pages_total {}\n\
+         # HELP ward_exchange_records_total Records of live exchanges by what they did (added, \
+         removed) or why they were skipped (malformed).\n\
+         # TYPE ward_exchange_records_total counter\n\
+         ward_exchange_records_total{{change=\"added\"}} {}\n\
+         ward_exchange_records_total{{change=\"removed\"}} {}\n\
+         ward_exchange_records_total{{change=\"malformed\"}} {}",
+        fetches.succeeded.load(Ordering::Relaxed),
+        fetches.failed.load(Ordering::Relaxed),
+        fetches.pages.load(Ordering::Relaxed),
+        fetches.added.load(Ordering::Relaxed),
+        fetches.removed.load(Ordering::Relaxed),
+        fetches.malformed.load(Ordering::Relaxed),
+    );
     let keeper = &state.series_progress;
     let _ = writeln!(
         out,

@@ -6,6 +6,7 @@ mod bounds;
 mod browser;
 mod durable;
 mod exchange;
+mod exchanges;
 mod hash;
 mod matching;
 mod portal;

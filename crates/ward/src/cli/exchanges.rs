@@ -1,0 +1,218 @@
+//! `ward exchange`: live exchanges (NCMEC's hash sharing) set up, listed and fetched straight
+//! in the store (the service may be running: a fetch holds the exchange's lease, so a node
+//! and the command never fetch the same exchange at once).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use serde_json::json;
+use ward_store::{Actor, AnyStore, Exchange, NewExchange, Store, Timestamp};
+
+use super::{ExchangeCommand, StoreArgs};
+use crate::exchanges::{self, Http, ncmec, open_credentials};
+use crate::serve::evidence::EvidenceKey;
+use crate::serve::open_store;
+
+pub fn run(command: &ExchangeCommand) -> anyhow::Result<ExitCode> {
+    let store_args = command.store();
+    let runtime = super::exchange::runtime()?;
+    runtime.block_on(async {
+        let store = open_store(&store_args.data_dir, store_args.database_url.as_deref()).await?;
+        let result = exchange_command(&store, command).await;
+        store.close().await;
+        result
+    })
+}
+
+/// The key file the deployment's secrets are sealed with, as `ward serve` finds it.
+pub(super) fn key_file(given: Option<&Path>, store: &StoreArgs) -> anyhow::Result<PathBuf> {
+    match (given, &store.database_url) {
+        (Some(file), _) => Ok(file.to_owned()),
+        (None, None) => Ok(store.data_dir.join("evidence.key")),
+        (None, Some(_)) => bail!(
+            "with --database-url, give every node the same --evidence-key file (32 bytes; \
+             made when missing)"
+        ),
+    }
+}
+
+async fn named(store: &AnyStore, name: &str) -> anyhow::Result<Exchange> {
+    let found: Vec<Exchange> = store
+        .exchanges()
+        .await?
+        .into_iter()
+        .filter(|e| e.name == name)
+        .collect();
+    match found.len() {
+        1 => Ok(found.into_iter().next().expect("one")),
+        0 => Err(anyhow!("no exchange named {name:?} (ward exchange list)")),
+        _ => Err(anyhow!(
+            "several organisations have an exchange named {name:?}: give its id"
+        )),
+    }
+}
+
+async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow::Result<ExitCode> {
+    let actor = Actor::operator("ward exchange");
+    match command {
+        ExchangeCommand::Add {
+            name,
+            org,
+            api,
+            config,
+            ..
+        } => {
+            if api != "ncmec" {
+                bail!("exchanges of type {api:?} cannot be fetched yet: ncmec can");
+            }
+            let settings: ncmec::Config = serde_json::from_str(config)
+                .with_context(|| format!("the settings of an ncmec exchange: {config}"))?;
+            let bank = super::exchange::bank_to_import_into(store, &actor, name, org).await?;
+            let exchange = store
+                .create_exchange(
+                    &actor,
+                    &NewExchange {
+                        api: api.clone(),
+                        bank: bank.id,
+                        config: serde_json::to_string(&settings)?,
+                        enabled: true,
+                    },
+                )
+                .await?;
+            println!("{}", exchange.id);
+        }
+        ExchangeCommand::List { .. } => {
+            for exchange in store.exchanges().await? {
+                println!(
+                    "{}",
+                    json!({
+                        "id": exchange.id,
+                        "name": exchange.name,
+                        "api": exchange.api,
+                        "org": exchange.org,
+                        "enabled": exchange.enabled,
+                        "config": serde_json::from_str::<serde_json::Value>(&exchange.config)
+                            .unwrap_or_default(),
+                        "status": status_json(&exchange),
+                    })
+                );
+            }
+        }
+        ExchangeCommand::Enable { name, .. } | ExchangeCommand::Disable { name, .. } => {
+            let exchange = named(store, name).await?;
+            let enabled = matches!(command, ExchangeCommand::Enable { .. });
+            store
+                .update_exchange(&actor, exchange.id, Some(enabled), None)
+                .await?;
+        }
+        ExchangeCommand::Delete { name, .. } => {
+            let exchange = named(store, name).await?;
+            store.delete_exchange(&actor, exchange.id).await?;
+            store.delete_bank(&actor, exchange.bank).await?;
+        }
+        ExchangeCommand::Credentials {
+            api,
+            unset,
+            evidence_key,
+            store: store_args,
+        } => {
+            if api != "ncmec" {
+                bail!("credentials of type {api:?} are not taken yet: ncmec's are");
+            }
+            if *unset {
+                store.set_exchange_credentials(&actor, api, None).await?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let credentials = ncmec_credentials_from_environment()?;
+            let key = EvidenceKey::load_or_create(&key_file(evidence_key.as_deref(), store_args)?)?;
+            let sealed = key.seal_secret(
+                &format!("exchange:{api}"),
+                &serde_json::to_vec(&credentials)?,
+            )?;
+            store
+                .set_exchange_credentials(&actor, api, Some(&sealed))
+                .await?;
+            eprintln!("ward: exchange: credentials for {api} kept, sealed");
+        }
+        ExchangeCommand::Fetch {
+            name,
+            seconds,
+            evidence_key,
+            store: store_args,
+        } => {
+            let exchange = named(store, name).await?;
+            let key = EvidenceKey::load_or_create(&key_file(evidence_key.as_deref(), store_args)?)?;
+            let credentials = open_credentials(store, &key, &exchange.api).await?;
+            let now = Timestamp::now();
+            let holder = format!("cli-{}", std::process::id());
+            let lease = store
+                .claim_exchange(
+                    exchange.id,
+                    &holder,
+                    now,
+                    Timestamp(now.0 + (*seconds as i64 + 120) * 1000),
+                )
+                .await?
+                .ok_or_else(|| anyhow!("a node is fetching {name:?} now; try again later"))?;
+            let report = exchanges::fetch_ncmec(
+                store,
+                &Http::new()?,
+                &exchange,
+                lease,
+                credentials,
+                Duration::from_secs(*seconds),
+            )
+            .await
+            .with_context(|| format!("fetching {name:?}"))?;
+            println!("{}", serde_json::to_string(&report)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// HMA's fetch status fields, and Ward's.
+pub fn status_json(exchange: &Exchange) -> serde_json::Value {
+    let status = &exchange.status;
+    json!({
+        "checkpoint_ts": status.checkpoint_ts,
+        "running_fetch_start_ts": status.running_fetch_start_ts.map(|t| t.0 / 1000),
+        "last_fetch_complete_ts": status.last_fetch_complete_ts.map(|t| t.0 / 1000),
+        "last_fetch_succeeded": status.last_fetch_succeeded,
+        "up_to_date": status.up_to_date,
+        "fetched_items": status.fetched_items,
+        "last_error": status.last_error,
+        "failures": status.failures,
+    })
+}
+
+/// NCMEC's credentials as python-threatexchange finds them: `TX_NCMEC_CREDENTIALS`, else
+/// `~/.tx_ncmec_credentials`, as `user:password` (a source that is there but wrong is an
+/// error, not a reason to look further).
+fn ncmec_credentials_from_environment() -> anyhow::Result<ncmec::Credentials> {
+    let text = match std::env::var("TX_NCMEC_CREDENTIALS") {
+        Ok(text) => text,
+        Err(_) => {
+            let home = std::env::var_os("HOME").ok_or_else(|| {
+                anyhow!("set TX_NCMEC_CREDENTIALS to user:password (or ~/.tx_ncmec_credentials)")
+            })?;
+            let file = PathBuf::from(home).join(".tx_ncmec_credentials");
+            std::fs::read_to_string(&file).with_context(|| {
+                format!(
+                    "set TX_NCMEC_CREDENTIALS to user:password, or write it to {}",
+                    file.display()
+                )
+            })?
+        }
+    };
+    let (user, password) = text
+        .trim()
+        .split_once(':')
+        .filter(|(u, p)| !u.is_empty() && !p.is_empty())
+        .ok_or_else(|| anyhow!("NCMEC's credentials are user:password, both non-empty"))?;
+    Ok(ncmec::Credentials {
+        user: user.to_owned(),
+        password: password.to_owned(),
+    })
+}

@@ -1,0 +1,289 @@
+//! NCMEC's hash-sharing API (v2, XML) as an exchange: entries of a time range, a page at a
+//! time, each page's `next` link replayed as the server wrote it.
+//!
+//! The checkpoint is HMA's, so that one written by either reads in the other:
+//! `get_entries_max_ts` (the start of the range still to read, seconds) and `paging_info`
+//! (inside a range: the next page's link, the range's end, and when the link was given).
+//! A range runs from the checkpoint to five seconds before now (entries are not in time
+//! order, and the margin keeps an update from landing on both sides of a range's end), and
+//! `get_entries_max_ts` moves to its end only once its last page is read. A link is
+//! replayed only with the range that made it, and not after 12 hours (NCMEC asks that
+//! links not be kept): an older one starts its range again, which applies nothing twice
+//! (entries are keyed on member and id). Unlike python-threatexchange, ranges are not
+//! shrunk to probe how dense they are: every page's link is saved with the page, so a
+//! range of any size resumes where it stopped.
+//!
+//! A link must be a path on the API's own base (`/v2/entries?…`): one naming another host
+//! would send the credentials there, and ends the fetch.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use ward_core::exchange::ncmec::read_page;
+use ward_store::ImportChange;
+
+use super::{ExchangeError, FetchedPage, Http};
+
+/// How long a page's link is replayed.
+const LINK_LIFE_S: i64 = 12 * 3600;
+/// How far before now a range ends.
+const MARGIN_S: i64 = 5;
+
+/// An NCMEC exchange's settings (HMA's `environment` and `only_esp_ids`, and Ward's
+/// `base_url` override for tests and egress proxies).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The environment's base URL (without `/v2`), e.g.
+    /// `https://exttest.cybertip.org/hashsharing`.
+    pub environment: String,
+    /// Only entries of these members (empty: every member's).
+    #[serde(default)]
+    pub only_esp_ids: Vec<i64>,
+    /// Where requests go instead of `environment`.
+    #[serde(default)]
+    pub base_url: Option<String>,
+}
+
+/// NCMEC's credentials (HMA's field names).
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}, ..)", self.user)
+    }
+}
+
+/// Where a fetch resumes (HMA's JSON).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub get_entries_max_ts: i64,
+    pub paging_info: Option<Paging>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub struct Paging {
+    pub paging_url: String,
+    pub paging_end_ts: i64,
+    pub paging_url_ts: i64,
+}
+
+/// The NCMEC API of one exchange.
+#[derive(Debug)]
+pub struct Ncmec {
+    base: String,
+    credentials: Credentials,
+    only: Vec<i64>,
+}
+
+impl Ncmec {
+    pub fn new(config: &Config, credentials: Credentials) -> Result<Ncmec, ExchangeError> {
+        let base = config.base_url.as_deref().unwrap_or(&config.environment);
+        let parsed = url::Url::parse(base)
+            .map_err(|e| ExchangeError::Config(format!("base URL {base:?}: {e}")))?;
+        if !matches!(parsed.scheme(), "https" | "http") || parsed.host().is_none() {
+            return Err(ExchangeError::Config(format!(
+                "base URL {base:?}: an http or https URL with a host"
+            )));
+        }
+        if credentials.user.is_empty() || credentials.password.is_empty() {
+            return Err(ExchangeError::Config(
+                "NCMEC's credentials need a user and a password".into(),
+            ));
+        }
+        Ok(Ncmec {
+            base: base.trim_end_matches('/').to_owned(),
+            credentials,
+            only: config.only_esp_ids.clone(),
+        })
+    }
+
+    /// The page after `checkpoint` at time `now` (seconds), or `None` when everything up
+    /// to five seconds ago has been read.
+    pub async fn next_page(
+        &self,
+        http: &Http,
+        checkpoint: &Checkpoint,
+        now: i64,
+    ) -> Result<Option<FetchedPage<Checkpoint>>, ExchangeError> {
+        let start = checkpoint.get_entries_max_ts;
+        let (path, end) = match &checkpoint.paging_info {
+            Some(paging) if now - paging.paging_url_ts < LINK_LIFE_S => {
+                (paging.paging_url.clone(), paging.paging_end_ts)
+            }
+            _ => {
+                let end = now - MARGIN_S;
+                if start >= end {
+                    return Ok(None);
+                }
+                (
+                    format!("/v2/entries?from={}&to={}", utc(start), utc(end)),
+                    end,
+                )
+            }
+        };
+        let url = format!("{}{path}", self.base);
+        let body = http
+            .get(
+                &url,
+                Some((&self.credentials.user, &self.credentials.password)),
+            )
+            .await?;
+        let mut changes = Vec::new();
+        let mut malformed = 0u64;
+        let mut first_problem = None;
+        let (summary, links) = read_page(&body[..], &mut |item| {
+            match item {
+                Ok(record) => {
+                    let change = crate::exchange::change(record, "exchange:ncmec");
+                    if let Err(reason) = crate::exchange::within_rules(&change) {
+                        malformed += 1;
+                        first_problem.get_or_insert(reason);
+                    } else if self.wanted(&change) {
+                        changes.push(change);
+                    }
+                }
+                Err(ward_core::exchange::RecordError::Malformed { reason, .. }) => {
+                    malformed += 1;
+                    first_problem.get_or_insert(reason);
+                }
+                Err(ward_core::exchange::RecordError::Fatal { reason, .. }) => {
+                    first_problem = Some(reason);
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+        if summary.fatal {
+            return Err(ExchangeError::MalformedPage {
+                url: path,
+                reason: first_problem.unwrap_or_default(),
+            });
+        }
+        let next = match links.next {
+            Some(next) => Some(checked_link(&next)?),
+            None => None,
+        };
+        let after = match next {
+            Some(next) => Checkpoint {
+                get_entries_max_ts: start,
+                paging_info: Some(Paging {
+                    paging_url: next,
+                    paging_end_ts: end,
+                    paging_url_ts: now,
+                }),
+            },
+            None => Checkpoint {
+                get_entries_max_ts: end,
+                paging_info: None,
+            },
+        };
+        Ok(Some(FetchedPage {
+            changes,
+            malformed,
+            first_problem,
+            progress_ts: after.get_entries_max_ts,
+            checkpoint: after,
+        }))
+    }
+
+    /// Whether a change is of a member this exchange follows (tombstones always are: one
+    /// for an entry the bank lacks removes nothing).
+    fn wanted(&self, change: &ImportChange) -> bool {
+        let ImportChange::Upsert(item) = change else {
+            return true;
+        };
+        if self.only.is_empty() {
+            return true;
+        }
+        let member = item
+            .external_id
+            .as_deref()
+            .and_then(|key| key.split_once('-'))
+            .and_then(|(member, _)| member.parse::<i64>().ok());
+        member.is_some_and(|m| self.only.contains(&m))
+    }
+}
+
+/// A `next` link as replayed: a path of the API (`/v2/entries?…`), never a URL of its own.
+fn checked_link(link: &str) -> Result<String, ExchangeError> {
+    if link.starts_with("/v2/entries?") && !link.contains("//") && !link.contains('\\') {
+        Ok(link.to_owned())
+    } else {
+        Err(ExchangeError::MalformedPage {
+            url: String::new(),
+            reason: format!("a next link that is not a path of the API's entries: {link:?}"),
+        })
+    }
+}
+
+/// A time as NCMEC's ranges take it: `YYYY-MM-DDTHH:MM:SSZ`, in UTC.
+pub fn utc(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let rest = seconds.rem_euclid(86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// How long to wait before retrying after a failed fetch, by failures in a row: a minute,
+/// doubling, at most six hours.
+pub fn backoff(failures: i64) -> Duration {
+    let exponent = u32::try_from(failures.clamp(1, 30) - 1).unwrap_or(0);
+    Duration::from_secs(60u64.saturating_mul(1 << exponent.min(9)).min(6 * 3600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_utc() {
+        for (seconds, text) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (1_508_857_800, "2017-10-24T15:10:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (4_102_444_799, "2099-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(utc(seconds), text);
+        }
+    }
+
+    #[test]
+    fn links_stay_on_the_api() {
+        assert!(checked_link("/v2/entries?from=a&to=b&start=1001&size=1000&max=2000").is_ok());
+        for bad in [
+            "https://elsewhere.example/v2/entries?x",
+            "//elsewhere.example/v2/entries?x",
+            "/v2/members",
+            "/v2/entries?x=//y",
+        ] {
+            assert!(checked_link(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn backoff_grows_and_is_bounded() {
+        assert_eq!(backoff(0), Duration::from_secs(60));
+        assert_eq!(backoff(1), Duration::from_secs(60));
+        assert_eq!(backoff(3), Duration::from_secs(240));
+        assert_eq!(backoff(50), Duration::from_secs(6 * 3600));
+    }
+}

@@ -1,0 +1,547 @@
+//! Fetching NCMEC's API from a fake of it on loopback that speaks the API as EXCHANGES.md
+//! describes it: ranges, pages linked by `next`, entries out of time order, tombstones,
+//! Basic credentials, and on demand 429s, 5xxs, broken pages and slow pages.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use ward_store::{
+    Actor, AnyStore, BankKind, Exchange, ExchangeLease, NewBank, NewExchange, Sharing, Store,
+    Timestamp,
+};
+
+use super::ncmec::{Checkpoint, Credentials};
+use super::*;
+
+/// One entry of the fake's feed.
+#[derive(Clone, Debug)]
+struct Entry {
+    member: u32,
+    id: String,
+    video: bool,
+    deleted: bool,
+    /// `YYYY-MM-DDTHH:MM:SSZ`: compared as text, which orders it as time.
+    timestamp: String,
+    md5: String,
+    pdq: Option<String>,
+}
+
+/// What the fake answers a request with instead of the page.
+#[derive(Clone, Debug)]
+enum Trouble {
+    Status(u16),
+    Broken,
+    Slow(Duration),
+    OffSiteLink,
+}
+
+#[derive(Default)]
+struct Feed {
+    entries: BTreeMap<(u32, String), Entry>,
+    page: usize,
+    troubles: VecDeque<Trouble>,
+    /// Every request's query, in order.
+    asked: Vec<String>,
+}
+
+type Fake = Arc<Mutex<Feed>>;
+
+fn md5_of(n: u32) -> String {
+    format!("{:032x}", u128::from(n) * 0x9e37_79b9_7f4a_7c15 + 1)
+}
+
+fn pdq_of(n: u32) -> String {
+    format!("{:064x}", u128::from(n) * 0x1234_5678_9abc_def1_2345 + 7)
+}
+
+fn image(member: u32, n: u32, timestamp: &str) -> Entry {
+    Entry {
+        member,
+        id: format!("img-{n}"),
+        video: false,
+        deleted: false,
+        timestamp: timestamp.into(),
+        md5: md5_of(n),
+        pdq: Some(pdq_of(n)),
+    }
+}
+
+fn render(entry: &Entry) -> String {
+    let tag = match (entry.video, entry.deleted) {
+        (false, false) => "image",
+        (false, true) => "deletedImage",
+        (true, false) => "video",
+        (true, true) => "deletedVideo",
+    };
+    let mut xml = format!(
+        "<{tag}><member id=\"{}\">Member {}</member><timestamp>{}</timestamp><id>{}</id>",
+        entry.member, entry.member, entry.timestamp, entry.id
+    );
+    if !entry.deleted {
+        xml.push_str("<classification>A1</classification><fingerprints>");
+        xml.push_str(&format!("<md5>{}</md5>", entry.md5));
+        if let Some(pdq) = &entry.pdq {
+            xml.push_str(&format!("<pdq>{pdq}</pdq>"));
+        }
+        xml.push_str("<tmk-pdqf rel=\"self\" href=\"/v2/large\"/></fingerprints>");
+    }
+    xml.push_str(&format!("</{tag}>"));
+    xml
+}
+
+async fn serve_entries(
+    State(fake): State<Fake>,
+    headers: HeaderMap,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Response {
+    // Basic user:secret.
+    let authorised = headers.get("authorization").and_then(|v| v.to_str().ok())
+        == Some("Basic dXNlcjpzZWNyZXQ=");
+    if !authorised {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let trouble = {
+        let mut feed = fake.lock().unwrap();
+        feed.asked.push(format!("{query:?}"));
+        feed.troubles.pop_front()
+    };
+    match trouble {
+        Some(Trouble::Status(status)) => {
+            return (
+                StatusCode::from_u16(status).unwrap(),
+                [("retry-after", "0")],
+                "busy",
+            )
+                .into_response();
+        }
+        Some(Trouble::Broken) => return "<queryResult><images><image><id>x".into_response(),
+        Some(Trouble::Slow(wait)) => tokio::time::sleep(wait).await,
+        _ => {}
+    }
+    let feed = fake.lock().unwrap();
+    let (Some(from), Some(to)) = (query.get("from"), query.get("to")) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    // The server's own links carry milliseconds; the client's first request does not.
+    let cut = |t: &str| t.replace(".000Z", "Z");
+    let (from, to) = (cut(from), cut(to));
+    // Not in time order: by member and id.
+    let chosen: Vec<&Entry> = feed
+        .entries
+        .values()
+        .filter(|e| e.timestamp > from && e.timestamp <= to)
+        .collect();
+    let start: usize = query.get("start").and_then(|s| s.parse().ok()).unwrap_or(1);
+    let page: Vec<&&Entry> = chosen.iter().skip(start - 1).take(feed.page).collect();
+    let mut xml = String::from(
+        "<?xml version=\"1.0\"?><queryResult xmlns=\"https://hashsharing.ncmec.org/hashsharing/v2\">",
+    );
+    for (list, video) in [("images", false), ("videos", true)] {
+        xml.push_str(&format!("<{list} count=\"0\">"));
+        for entry in page.iter().filter(|e| e.video == video) {
+            xml.push_str(&render(entry));
+        }
+        xml.push_str(&format!("</{list}>"));
+    }
+    let next = start + feed.page;
+    if next <= chosen.len() {
+        let encode = |t: &str| t.replace(':', "%3A").replace('Z', ".000Z");
+        let link = match trouble {
+            Some(Trouble::OffSiteLink) => "https://elsewhere.example/v2/entries?x".to_owned(),
+            _ => format!(
+                "/v2/entries?from={}&amp;to={}&amp;start={next}&amp;size={}&amp;max={}",
+                encode(&from),
+                encode(&to),
+                feed.page,
+                chosen.len()
+            ),
+        };
+        xml.push_str(&format!("<paging><next>{link}</next></paging>"));
+    }
+    xml.push_str("</queryResult>");
+    xml.into_response()
+}
+
+struct Rig {
+    fake: Fake,
+    store: AnyStore,
+    exchange: Exchange,
+    http: Http,
+    _dir: tempfile::TempDir,
+}
+
+impl Rig {
+    async fn new(entries: Vec<Entry>, page: usize) -> Rig {
+        let fake: Fake = Arc::new(Mutex::new(Feed {
+            entries: entries
+                .into_iter()
+                .map(|e| ((e.member, e.id.clone()), e))
+                .collect(),
+            page,
+            ..Feed::default()
+        }));
+        let app = Router::new()
+            .route("/ws/v2/entries", get(serve_entries))
+            .with_state(fake.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let dir = tempfile::tempdir().unwrap();
+        let store = AnyStore::open(dir.path(), None).await.unwrap();
+        let operator = Actor::operator("test");
+        let org = store.create_org(&operator, "Hotline").await.unwrap();
+        let bank = store
+            .create_bank(
+                &operator,
+                &NewBank {
+                    name: "NCMEC_TEST".into(),
+                    org: org.id,
+                    kind: BankKind::Standard,
+                    distance: 31,
+                    enabled: true,
+                    sharing: Sharing::Members,
+                    shared_with: Vec::new(),
+                    dispute_limit: None,
+                    description: String::new(),
+                },
+            )
+            .await
+            .unwrap();
+        let config = serde_json::json!({
+            "environment": "https://exttest.cybertip.org/hashsharing",
+            "base_url": format!("http://{address}/ws"),
+        });
+        let exchange = store
+            .create_exchange(
+                &operator,
+                &NewExchange {
+                    api: "ncmec".into(),
+                    bank: bank.id,
+                    config: config.to_string(),
+                    enabled: true,
+                },
+            )
+            .await
+            .unwrap();
+        let http = Http::new().unwrap().with_backoff(Duration::from_millis(5));
+        Rig {
+            fake,
+            store,
+            exchange,
+            http,
+            _dir: dir,
+        }
+    }
+
+    async fn lease(&self) -> ExchangeLease {
+        let now = Timestamp::now();
+        self.store
+            .claim_exchange(self.exchange.id, "test", now, Timestamp(now.0 + 600_000))
+            .await
+            .unwrap()
+            .expect("the lease")
+    }
+
+    async fn fetch_as(&self, user: &str, password: &str) -> Result<FetchReport, ExchangeError> {
+        let exchange = self
+            .store
+            .exchange(self.exchange.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let credentials = Credentials {
+            user: user.into(),
+            password: password.into(),
+        };
+        let lease = self.lease().await;
+        fetch_ncmec(
+            &self.store,
+            &self.http,
+            &exchange,
+            lease,
+            credentials,
+            Duration::from_secs(60),
+        )
+        .await
+    }
+
+    async fn fetch(&self) -> Result<FetchReport, ExchangeError> {
+        self.fetch_as("user", "secret").await
+    }
+
+    /// The bank's items: external id, and its signals as `kind:value`.
+    async fn held(&self) -> BTreeMap<String, Vec<String>> {
+        let mut held = BTreeMap::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .bank_contents(self.exchange.bank, after, 500)
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            for content in page {
+                let mut signals: Vec<String> = content
+                    .signals
+                    .iter()
+                    .map(|s| format!("{}:{}", s.kind, s.value))
+                    .collect();
+                signals.sort();
+                let key = content.external_id.clone().unwrap();
+                assert!(held.insert(key, signals).is_none(), "an item held twice");
+            }
+        }
+        held
+    }
+
+    /// What the bank should hold: the fake's live entries.
+    fn expected(&self) -> BTreeMap<String, Vec<String>> {
+        let feed = self.fake.lock().unwrap();
+        feed.entries
+            .values()
+            .filter(|e| !e.deleted)
+            .map(|e| {
+                let mut signals = vec![format!("md5:{}", e.md5)];
+                signals.extend(e.pdq.iter().map(|p| format!("pdq:{p}")));
+                signals.sort();
+                (format!("{}-{}", e.member, e.id), signals)
+            })
+            .collect()
+    }
+
+    async fn status(&self) -> ward_store::FetchStatus {
+        self.store
+            .exchange(self.exchange.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+    }
+
+    fn trouble(&self, troubles: impl IntoIterator<Item = Trouble>) {
+        self.fake.lock().unwrap().troubles.extend(troubles);
+    }
+
+    fn asked(&self) -> Vec<String> {
+        self.fake.lock().unwrap().asked.clone()
+    }
+}
+
+/// 25 entries of two members over a day, ids not in time order.
+fn day_of_entries() -> Vec<Entry> {
+    (0..25)
+        .map(|n| {
+            let mut entry = image(
+                7 + n % 2,
+                n,
+                &format!("2024-03-01T{:02}:00:00Z", 23 - n % 24),
+            );
+            if n % 5 == 0 {
+                entry.video = true;
+                entry.pdq = None;
+            }
+            entry
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_fetch_ends_with_exactly_the_feeds_set() {
+    let rig = Rig::new(day_of_entries(), 10).await;
+    let report = rig.fetch().await.unwrap();
+    assert_eq!(
+        (report.pages, report.added, report.up_to_date),
+        (3, 25, true)
+    );
+    assert_eq!(rig.held().await, rig.expected());
+    let status = rig.status().await;
+    assert_eq!(status.last_fetch_succeeded, Some(true));
+    assert!(status.up_to_date && status.running_fetch_start_ts.is_none());
+    assert_eq!(status.fetched_items, 25);
+    let checkpoint: Checkpoint =
+        serde_json::from_str(status.checkpoint.as_deref().unwrap()).unwrap();
+    assert!(checkpoint.paging_info.is_none());
+    assert!(checkpoint.get_entries_max_ts > now_s() - 60);
+    assert_eq!(status.checkpoint_ts, Some(checkpoint.get_entries_max_ts));
+
+    // Later: two deleted, one changed, one new, all stamped after the checkpoint.
+    let later = ward_store::Timestamp::now().0 / 1000 - 30;
+    let stamp = ncmec::utc(later);
+    {
+        let mut feed = rig.fake.lock().unwrap();
+        for key in [(7, "img-0".to_owned()), (8, "img-3".to_owned())] {
+            let entry = feed.entries.get_mut(&key).unwrap();
+            entry.deleted = true;
+            entry.timestamp = stamp.clone();
+        }
+        let changed = feed.entries.get_mut(&(7, "img-2".to_owned())).unwrap();
+        changed.pdq = Some(pdq_of(1_000));
+        changed.timestamp = stamp.clone();
+        feed.entries
+            .insert((9, "img-99".into()), image(9, 99, &stamp));
+    }
+    // The checkpoint is before those stamps only if the last range ended before them.
+    rig.store
+        .save_exchange_progress(
+            &rig.lease().await,
+            &FetchProgress {
+                checkpoint: Some((
+                    serde_json::to_string(&Checkpoint {
+                        get_entries_max_ts: later - 60,
+                        paging_info: None,
+                    })
+                    .unwrap(),
+                    Some(later - 60),
+                )),
+                ..FetchProgress::default()
+            },
+        )
+        .await
+        .unwrap();
+    let report = rig.fetch().await.unwrap();
+    assert_eq!((report.removed, report.added), (2, 1), "{report:?}");
+    assert_eq!(rig.held().await, rig.expected());
+    assert_eq!(rig.status().await.fetched_items, 24);
+}
+
+#[tokio::test]
+async fn failures_are_retried_reported_and_resumed_without_loss() {
+    let rig = Rig::new(day_of_entries(), 10).await;
+    // Busy answers are tried again within the fetch.
+    rig.trouble([Trouble::Status(503), Trouble::Status(429)]);
+    rig.fetch().await.unwrap();
+    assert_eq!(rig.asked().len(), 5, "two retries and three pages");
+    assert_eq!(rig.held().await, rig.expected());
+
+    // A broken second page ends the fetch, says why, and keeps the first page and where it
+    // stopped; the next fetch starts from that page, and ends with the feed's set.
+    let rig = Rig::new(day_of_entries(), 10).await;
+    rig.trouble([Trouble::Slow(Duration::ZERO), Trouble::Broken]);
+    let error = rig.fetch().await.unwrap_err();
+    assert!(
+        matches!(error, ExchangeError::MalformedPage { .. }),
+        "{error}"
+    );
+    let status = rig.status().await;
+    assert_eq!(status.last_fetch_succeeded, Some(false));
+    assert_eq!(status.failures, 1);
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("cannot be read")
+    );
+    assert_eq!(rig.held().await.len(), 10, "the first page is kept");
+    let checkpoint: Checkpoint =
+        serde_json::from_str(status.checkpoint.as_deref().unwrap()).unwrap();
+    let resumed_at = checkpoint.paging_info.expect("inside the range").paging_url;
+    assert!(resumed_at.contains("start=11"), "{resumed_at}");
+    let before = rig.asked().len();
+    rig.fetch().await.unwrap();
+    let asked = rig.asked();
+    assert!(
+        asked[before].contains("\"start\": \"11\""),
+        "{:?}",
+        &asked[before..]
+    );
+    assert_eq!(rig.held().await, rig.expected());
+    let status = rig.status().await;
+    assert_eq!(
+        (status.last_fetch_succeeded, status.failures),
+        (Some(true), 0)
+    );
+
+    // Refused credentials, and a link off the API, end a fetch with what went wrong.
+    let rig = Rig::new(day_of_entries(), 10).await;
+    let error = rig.fetch_as("user", "wrong").await.unwrap_err();
+    assert!(matches!(error, ExchangeError::Credentials(401)), "{error}");
+    assert!(!rig.status().await.last_error.unwrap().contains("wrong"));
+    rig.trouble([Trouble::OffSiteLink]);
+    let error = rig.fetch().await.unwrap_err();
+    assert!(
+        error.to_string().contains("not a path of the API"),
+        "{error}"
+    );
+    // A page whose link leads off the API is not trusted at all: nothing of it is applied.
+    assert_eq!(rig.held().await.len(), 0);
+    rig.fetch().await.unwrap();
+    assert_eq!(rig.held().await, rig.expected());
+}
+
+#[tokio::test]
+async fn a_fetch_killed_mid_way_resumes_without_loss_or_duplicates() {
+    let rig = Rig::new(day_of_entries(), 10).await;
+    rig.trouble([
+        Trouble::Slow(Duration::ZERO),
+        Trouble::Slow(Duration::from_secs(30)),
+    ]);
+    let store = rig.store.clone();
+    let http = rig.http.clone();
+    let exchange = rig.exchange.clone();
+    let lease = rig.lease().await;
+    let fetch = tokio::spawn(async move {
+        let credentials = Credentials {
+            user: "user".into(),
+            password: "secret".into(),
+        };
+        fetch_ncmec(
+            &store,
+            &http,
+            &exchange,
+            lease,
+            credentials,
+            Duration::from_secs(60),
+        )
+        .await
+    });
+    // Killed once its first page is saved, while it waits for the second.
+    for _ in 0..200 {
+        if rig.held().await.len() == 10 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    fetch.abort();
+    assert!(fetch.await.unwrap_err().is_cancelled());
+    assert_eq!(rig.held().await.len(), 10);
+    // The status still says a fetch was running; the next fetch takes over.
+    assert!(rig.status().await.running_fetch_start_ts.is_some());
+    rig.fetch().await.unwrap();
+    assert_eq!(rig.held().await, rig.expected());
+    assert_eq!(rig.status().await.fetched_items, 25);
+}
+
+#[tokio::test]
+async fn an_expired_link_starts_its_range_again() {
+    let rig = Rig::new(day_of_entries(), 10).await;
+    let stale = Checkpoint {
+        get_entries_max_ts: 0,
+        paging_info: Some(ncmec::Paging {
+            paging_url: "/v2/entries?from=x&to=y&start=21&size=10&max=25".into(),
+            paging_end_ts: 1,
+            paging_url_ts: now_s() - 13 * 3600,
+        }),
+    };
+    rig.store
+        .save_exchange_progress(
+            &rig.lease().await,
+            &FetchProgress {
+                checkpoint: Some((serde_json::to_string(&stale).unwrap(), Some(0))),
+                ..FetchProgress::default()
+            },
+        )
+        .await
+        .unwrap();
+    rig.fetch().await.unwrap();
+    let asked = rig.asked();
+    assert!(!asked[0].contains("start"), "a fresh range: {asked:?}");
+    assert_eq!(rig.held().await, rig.expected());
+}
