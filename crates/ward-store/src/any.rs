@@ -531,14 +531,15 @@ impl Store for AnyStore {
     async fn set_exchange_credentials(
         &self,
         actor: &Actor,
+        org: OrgId,
         api: &str,
         sealed: Option<&[u8]>,
     ) -> Result<()> {
-        delegate!(self.set_exchange_credentials(actor, api, sealed))
+        delegate!(self.set_exchange_credentials(actor, org, api, sealed))
     }
 
-    async fn exchange_credentials(&self, api: &str) -> Result<Option<Vec<u8>>> {
-        delegate!(self.exchange_credentials(api))
+    async fn exchange_credentials(&self, org: OrgId, api: &str) -> Result<Option<Vec<u8>>> {
+        delegate!(self.exchange_credentials(org, api))
     }
 
     async fn series_epoch(&self) -> Result<i64> {

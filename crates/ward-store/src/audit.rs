@@ -294,14 +294,14 @@ impl Event {
         .about(About::Bank(exchange.bank))
     }
 
-    /// Credentials set or cleared for an exchange type (never what they are).
-    pub fn exchange_credentials(api: &str, set: bool) -> Event {
+    /// An organisation's credentials for an exchange type, set or cleared (never what they
+    /// are).
+    pub fn exchange_credentials(org: OrgId, api: &str, set: bool) -> Event {
         Event::new(
             "exchange.credentials",
-            format!("exchange_api:{api}"),
-            json!({ "set": set }),
+            format!("org:{org}"),
+            json!({ "api": api, "set": set }),
         )
-        .about(About::Deployment)
     }
 
     pub fn partner_add(partner: &Partner) -> Event {

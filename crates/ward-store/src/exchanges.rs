@@ -9,9 +9,10 @@
 //! ([`crate::Store::import_exchange_page`]): a fetch stopped at any point resumes from the
 //! last page saved, and nothing is applied twice or lost.
 //!
-//! Credentials are kept per exchange type, as HMA keeps them, and only sealed: the store
-//! holds bytes the binary sealed under a key kept outside the database, and nothing here
-//! ever reads them in clear.
+//! Credentials are kept per organisation and exchange type (HMA keeps them per type, which
+//! in a deployment of several organisations would let one fetch with another's), and only
+//! sealed: the store holds bytes the binary sealed under a key kept outside the database,
+//! and nothing here ever reads them in clear.
 
 use std::fmt;
 
@@ -380,6 +381,7 @@ macro_rules! exchange_methods {
         async fn set_exchange_credentials(
             &self,
             actor: &Actor,
+            org: OrgId,
             api: &str,
             sealed: Option<&[u8]>,
         ) -> Result<()> {
@@ -391,19 +393,22 @@ macro_rules! exchange_methods {
             }
             let now = Timestamp::now();
             let mut tx = self.write().await?;
+            require_org(&mut tx, org).await?;
             match sealed {
                 Some(sealed) => sqlx::query(
-                    "INSERT INTO exchange_credentials (api, sealed, updated_at) \
-                     VALUES ($1, $2, $3) ON CONFLICT (api) DO UPDATE SET \
+                    "INSERT INTO exchange_credentials (org_id, api, sealed, updated_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, api) DO UPDATE SET \
                      sealed = excluded.sealed, updated_at = excluded.updated_at",
                 )
+                .bind(org.0)
                 .bind(api)
                 .bind(sealed)
                 .bind(now.0)
                 .execute(&mut *tx)
                 .await
                 .map_err(database)?,
-                None => sqlx::query("DELETE FROM exchange_credentials WHERE api = $1")
+                None => sqlx::query("DELETE FROM exchange_credentials WHERE org_id = $1 AND api = $2")
+                    .bind(org.0)
                     .bind(api)
                     .execute(&mut *tx)
                     .await
@@ -413,16 +418,19 @@ macro_rules! exchange_methods {
                 &mut tx,
                 actor,
                 now,
-                Event::exchange_credentials(api, sealed.is_some()),
+                Event::exchange_credentials(org, api, sealed.is_some()),
             )
             .await?;
             tx.commit().await.map_err(database)?;
             Ok(())
         }
 
-        async fn exchange_credentials(&self, api: &str) -> Result<Option<Vec<u8>>> {
-            sqlx::query_scalar("SELECT sealed FROM exchange_credentials WHERE api = $1")
-                .bind(api)
+        async fn exchange_credentials(&self, org: OrgId, api: &str) -> Result<Option<Vec<u8>>> {
+            sqlx::query_scalar(
+                "SELECT sealed FROM exchange_credentials WHERE org_id = $1 AND api = $2",
+            )
+            .bind(org.0)
+            .bind(api)
                 .fetch_optional(self.reads())
                 .await
                 .map_err(database)

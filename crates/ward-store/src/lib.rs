@@ -279,17 +279,19 @@ pub trait Store: Send + Sync + 'static {
         changes: &[ImportChange],
         progress: &FetchProgress,
     ) -> impl Future<Output = Result<(ImportCounts, i64)>> + Send;
-    /// Sets (`Some`) or clears an exchange type's credentials, sealed by the caller; logged
-    /// as `exchange.credentials` (never what they are).
+    /// Sets (`Some`) or clears an organisation's credentials for an exchange type, sealed
+    /// by the caller; logged as `exchange.credentials` (never what they are).
     fn set_exchange_credentials(
         &self,
         actor: &Actor,
+        org: OrgId,
         api: &str,
         sealed: Option<&[u8]>,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// An exchange type's sealed credentials.
+    /// An organisation's sealed credentials for an exchange type.
     fn exchange_credentials(
         &self,
+        org: OrgId,
         api: &str,
     ) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
     /// Adds a partner whose feed is pulled into `partner.bank`, from its start; `Conflict`

@@ -27,10 +27,13 @@ CREATE TABLE exchanges (
     version       BIGINT  NOT NULL DEFAULT 0
 );
 
--- Credentials per exchange type (as HMA keeps them), sealed by the binary under a key kept
--- outside the database: the store never holds them in clear.
+-- Credentials per organisation and exchange type (HMA keeps them per type; here each
+-- organisation's are its own, and fetch only into its banks), sealed by the binary under a
+-- key kept outside the database: the store never holds them in clear.
 CREATE TABLE exchange_credentials (
-    api        TEXT    PRIMARY KEY,
+    org_id     BIGINT  NOT NULL REFERENCES orgs (id),
+    api        TEXT    NOT NULL,
     sealed     BYTEA   NOT NULL,
-    updated_at BIGINT  NOT NULL
+    updated_at BIGINT  NOT NULL,
+    PRIMARY KEY (org_id, api)
 );

@@ -228,22 +228,37 @@ pub async fn exchanges_fetch_under_a_lease(store: &impl Store) {
 
     // Credentials per type, as sealed by the caller; the audit log says only that they were
     // set.
-    assert_eq!(store.exchange_credentials("ncmec").await.unwrap(), None);
+    assert_eq!(
+        store.exchange_credentials(s.org.id, "ncmec").await.unwrap(),
+        None
+    );
     store
-        .set_exchange_credentials(&operator(), "ncmec", Some(b"sealed-bytes"))
+        .set_exchange_credentials(&operator(), s.org.id, "ncmec", Some(b"sealed-bytes"))
         .await
         .unwrap();
     assert_eq!(
         store
-            .exchange_credentials("ncmec")
+            .exchange_credentials(s.org.id, "ncmec")
             .await
             .unwrap()
             .as_deref(),
         Some(&b"sealed-bytes"[..])
     );
+    // Each organisation's are its own.
+    let other = store.create_org(&operator(), "Other").await.unwrap();
+    assert_eq!(
+        store.exchange_credentials(other.id, "ncmec").await.unwrap(),
+        None
+    );
     assert_fails!(
         store
-            .set_exchange_credentials(&operator(), "nope", Some(b"x"))
+            .set_exchange_credentials(&operator(), OrgId(999), "ncmec", Some(b"x"))
+            .await,
+        StoreError::NotFound { .. }
+    );
+    assert_fails!(
+        store
+            .set_exchange_credentials(&operator(), s.org.id, "nope", Some(b"x"))
             .await,
         StoreError::Invalid(_)
     );
@@ -262,10 +277,13 @@ pub async fn exchanges_fetch_under_a_lease(store: &impl Store) {
     }
     assert!(!format!("{audit:?}").contains("sealed-bytes"));
     store
-        .set_exchange_credentials(&operator(), "ncmec", None)
+        .set_exchange_credentials(&operator(), s.org.id, "ncmec", None)
         .await
         .unwrap();
-    assert_eq!(store.exchange_credentials("ncmec").await.unwrap(), None);
+    assert_eq!(
+        store.exchange_credentials(s.org.id, "ncmec").await.unwrap(),
+        None
+    );
 
     // Deleted: gone from the list; its bank stays until deleted itself.
     store.delete_exchange(&s.actor, exchange.id).await.unwrap();

@@ -114,6 +114,7 @@ async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow
         }
         ExchangeCommand::Credentials {
             api,
+            org,
             unset,
             evidence_key,
             store: store_args,
@@ -121,18 +122,24 @@ async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow
             if api != "ncmec" {
                 bail!("credentials of type {api:?} are not taken yet: ncmec's are");
             }
+            let org = store
+                .org_by_name(org)
+                .await?
+                .ok_or_else(|| anyhow!("no organisation named {org:?}"))?;
             if *unset {
-                store.set_exchange_credentials(&actor, api, None).await?;
+                store
+                    .set_exchange_credentials(&actor, org.id, api, None)
+                    .await?;
                 return Ok(ExitCode::SUCCESS);
             }
             let credentials = ncmec_credentials_from_environment()?;
             let key = EvidenceKey::load_or_create(&key_file(evidence_key.as_deref(), store_args)?)?;
             let sealed = key.seal_secret(
-                &format!("exchange:{api}"),
+                &exchanges::credentials_context(org.id, api),
                 &serde_json::to_vec(&credentials)?,
             )?;
             store
-                .set_exchange_credentials(&actor, api, Some(&sealed))
+                .set_exchange_credentials(&actor, org.id, api, Some(&sealed))
                 .await?;
             eprintln!("ward: exchange: credentials for {api} kept, sealed");
         }
@@ -144,7 +151,7 @@ async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow
         } => {
             let exchange = named(store, name).await?;
             let key = EvidenceKey::load_or_create(&key_file(evidence_key.as_deref(), store_args)?)?;
-            let credentials = open_credentials(store, &key, &exchange.api).await?;
+            let credentials = open_credentials(store, &key, exchange.org, &exchange.api).await?;
             let now = Timestamp::now();
             let holder = format!("cli-{}", std::process::id());
             let lease = store

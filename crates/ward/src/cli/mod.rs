@@ -177,9 +177,10 @@ enum Command {
     /// filling a bank of its own.
     ///
     /// `ward exchange add NAME --api ncmec --config '{"environment":"https://exttest.cybertip.org/hashsharing"}'`
-    /// makes the exchange and its bank NAME of --org; `ward exchange credentials ncmec` keeps
-    /// NCMEC's user and password (from TX_NCMEC_CREDENTIALS or ~/.tx_ncmec_credentials, as
-    /// `user:password`), sealed with the deployment's key; `ward exchange fetch NAME` reads
+    /// makes the exchange and its bank NAME of --org; `ward exchange credentials --org ORG
+    /// ncmec` keeps the organisation's NCMEC user and password (from TX_NCMEC_CREDENTIALS
+    /// or ~/.tx_ncmec_credentials, as `user:password`), sealed with the deployment's key
+    /// and used only for its exchanges; `ward exchange fetch NAME` reads
     /// what is new, a page at a time, each page saved with where it got to, so a fetch
     /// stopped at any point resumes without losing or repeating anything. Entries are
     /// keyed on NCMEC's member and entry ids; deleted entries are removed from the bank.
@@ -261,12 +262,16 @@ pub enum ExchangeCommand {
         #[arg(long, value_name = "FILE", env = "WARD_EVIDENCE_KEY")]
         evidence_key: Option<PathBuf>,
     },
-    /// Keep a type's credentials (ncmec: TX_NCMEC_CREDENTIALS, else
-    /// ~/.tx_ncmec_credentials, as user:password), sealed; --unset forgets them.
+    /// Keep an organisation's credentials for an exchange type (ncmec:
+    /// TX_NCMEC_CREDENTIALS, else ~/.tx_ncmec_credentials, as user:password), sealed; they
+    /// fetch only into its exchanges; --unset forgets them.
     Credentials {
         #[command(flatten)]
         store: StoreArgs,
         api: String,
+        /// The organisation whose credentials they are.
+        #[arg(long, value_name = "NAME", default_value = "local")]
+        org: String,
         #[arg(long)]
         unset: bool,
         #[arg(long, value_name = "FILE", env = "WARD_EVIDENCE_KEY")]

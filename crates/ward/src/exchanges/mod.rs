@@ -13,7 +13,8 @@
 //! cannot be read at all (broken XML, a link off the API) ends the fetch, which starts
 //! again from the same page later: nothing is skipped silently.
 //!
-//! Credentials are sealed with the deployment's secret key before they reach the store
+//! Credentials are an organisation's own, per exchange type, and fetch only into its banks.
+//! They are sealed with the deployment's secret key before they reach the store
 //! ([`crate::serve::evidence::EvidenceKey::seal_secret`]) and opened only to make a request;
 //! they are never logged, and errors never carry them.
 
@@ -25,8 +26,8 @@ use anyhow::{Context as _, anyhow};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use ward_store::{
-    Actor, Exchange, ExchangeLease, FetchEnd, FetchProgress, ImportChange, Store, StoreError,
-    Timestamp,
+    Actor, Exchange, ExchangeLease, FetchEnd, FetchProgress, ImportChange, OrgId, Store,
+    StoreError, Timestamp,
 };
 
 /// The largest page body read.
@@ -276,17 +277,23 @@ fn parse_json<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, Exchange
     serde_json::from_str(text).map_err(|e| ExchangeError::Config(format!("{what}: {e}")))
 }
 
-/// An exchange type's credentials, opened.
+/// What an organisation's credentials for an exchange type are sealed for: opened for
+/// another organisation or type, they fail.
+pub fn credentials_context(org: OrgId, api: &str) -> String {
+    format!("exchange:{org}:{api}")
+}
+
+/// An organisation's credentials for an exchange type, opened.
 pub async fn open_credentials(
     store: &impl Store,
     key: &crate::serve::evidence::EvidenceKey,
+    org: OrgId,
     api: &str,
 ) -> anyhow::Result<ncmec::Credentials> {
-    let sealed = store
-        .exchange_credentials(api)
-        .await?
-        .ok_or_else(|| anyhow!("no credentials for {api} (ward exchange credentials {api})"))?;
-    let opened = key.open_secret(&format!("exchange:{api}"), &sealed)?;
+    let sealed = store.exchange_credentials(org, api).await?.ok_or_else(|| {
+        anyhow!("no credentials for {api} (ward exchange credentials --org … {api})")
+    })?;
+    let opened = key.open_secret(&credentials_context(org, api), &sealed)?;
     serde_json::from_slice(&opened)
         .map_err(|_| anyhow!("the credentials for {api} are not NCMEC's"))
 }

@@ -100,7 +100,9 @@ async fn fetch_one(state: &AppState, http: &Http, holder: &str, exchange: &Excha
         }
     };
     let credentials = match &state.config.intake.evidence {
-        Some(key) => exchanges::open_credentials(&state.store, key, &exchange.api).await,
+        Some(key) => {
+            exchanges::open_credentials(&state.store, key, exchange.org, &exchange.api).await
+        }
         None => Err(anyhow::anyhow!(
             "this node has no key to open credentials with"
         )),

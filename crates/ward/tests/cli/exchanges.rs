@@ -93,7 +93,15 @@ fn an_ncmec_exchange_is_set_up_and_fetched() {
     );
     let secret = OsStr::new("hotline:s3cret-pass");
     let kept = ward_with_env(
-        ["exchange", "credentials", "--data-dir", &data, "ncmec"],
+        [
+            "exchange",
+            "credentials",
+            "--data-dir",
+            &data,
+            "--org",
+            "Hotline",
+            "ncmec",
+        ],
         &[("TX_NCMEC_CREDENTIALS", secret)],
     );
     assert_eq!(kept.code, Some(0), "{}", kept.stderr);
