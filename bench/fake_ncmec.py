@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """A fake of NCMEC's hash-sharing API (v2) on loopback, for bench/exchange-fetch.sh.
 
-It serves one range of N entries in pages of P, as the real API pages a range: the first
-page for `GET /v2/entries?from=...&to=...`, then each page's `next` link
-(`/v2/entries?from=...&to=...&start=...&size=...&max=...`). Entries are images of members
+It serves N entries, all updated at one time (2024-01-01), in pages of P, as the real API
+pages a range: a range that holds that time gets the first page for
+`GET /v2/entries?from=...&to=...`, then each page's `next` link
+(`/v2/entries?from=...&to=...&start=...&size=...&max=...`); any other range is empty.
+Entries are images of members
 7, 8 and 9 with an MD5 and a PDQ hash made from their number (SHA-256 of it), so that the
 bench can look them up afterwards. Pages are written once into a folder and served from it,
 so that the fake is not what limits the fetch. HTTP Basic credentials `bench:bench-pass`.
@@ -80,6 +82,12 @@ def main():
                 self.send_error(401)
                 return
             query = urllib.parse.parse_qs(url.query)
+            # Every entry was updated at STAMP: a range that does not hold it is empty.
+            since = query.get("from", [""])[0].replace(".000Z", "Z")
+            until = query.get("to", [""])[0].replace(".000Z", "Z")
+            if not (since < STAMP <= until):
+                self.reply(b'<queryResult><images count="0"/><videos count="0"/></queryResult>')
+                return
             start = int(query.get("start", ["1"])[0])
             page = (start - 1) // args.page_size
             path = os.path.join(args.dir, "page-%d.xml" % page)
@@ -88,6 +96,9 @@ def main():
                     body = f.read()
             except OSError:
                 body = b'<queryResult><images count="0"/></queryResult>'
+            self.reply(body)
+
+        def reply(self, body):
             self.send_response(200)
             self.send_header("Content-Type", "application/xml")
             self.send_header("Content-Length", str(len(body)))

@@ -95,7 +95,7 @@ async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow
                         "enabled": exchange.enabled,
                         "config": serde_json::from_str::<serde_json::Value>(&exchange.config)
                             .unwrap_or_default(),
-                        "status": status_json(&exchange),
+                        "status": exchanges::status_json(&exchange),
                     })
                 );
             }
@@ -177,21 +177,6 @@ async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// HMA's fetch status fields, and Ward's.
-pub fn status_json(exchange: &Exchange) -> serde_json::Value {
-    let status = &exchange.status;
-    json!({
-        "checkpoint_ts": status.checkpoint_ts,
-        "running_fetch_start_ts": status.running_fetch_start_ts.map(|t| t.0 / 1000),
-        "last_fetch_complete_ts": status.last_fetch_complete_ts.map(|t| t.0 / 1000),
-        "last_fetch_succeeded": status.last_fetch_succeeded,
-        "up_to_date": status.up_to_date,
-        "fetched_items": status.fetched_items,
-        "last_error": status.last_error,
-        "failures": status.failures,
-    })
 }
 
 /// NCMEC's credentials as python-threatexchange finds them: `TX_NCMEC_CREDENTIALS`, else

@@ -25,7 +25,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
              made when missing)"
         ),
     };
-    let evidence = EvidenceKey::load_or_create(&key_file)?;
+    let evidence = Arc::new(EvidenceKey::load_or_create(&key_file)?);
     let intake = IntakeConfig {
         interval: (args.intake_interval > 0).then(|| Duration::from_secs(args.intake_interval)),
         retention: Duration::from_secs(args.evidence_retention_days * 86_400),
@@ -33,7 +33,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             allow: args.fetch_allow.clone(),
             ..FetchConfig::default()
         },
-        evidence: Some(Arc::new(evidence)),
+        evidence: Some(Arc::clone(&evidence)),
         ..IntakeConfig::default()
     };
     let defaults = NoticeConfig::default();
@@ -67,6 +67,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                 .then(|| Duration::from_secs(args.sync_interval)),
             exchange_interval: (args.exchange_interval > 0)
                 .then(|| Duration::from_secs(args.exchange_interval)),
+            secrets: Some(evidence),
             intake,
             notices,
             secure_cookies: args.secure_cookies,

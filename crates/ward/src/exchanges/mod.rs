@@ -298,5 +298,20 @@ pub async fn open_credentials(
         .map_err(|_| anyhow!("the credentials for {api} are not NCMEC's"))
 }
 
+/// HMA's fetch status fields, and Ward's.
+pub fn status_json(exchange: &Exchange) -> serde_json::Value {
+    let status = &exchange.status;
+    serde_json::json!({
+        "checkpoint_ts": status.checkpoint_ts,
+        "running_fetch_start_ts": status.running_fetch_start_ts.map(|t| t.0 / 1000),
+        "last_fetch_complete_ts": status.last_fetch_complete_ts.map(|t| t.0 / 1000),
+        "last_fetch_succeeded": status.last_fetch_succeeded,
+        "up_to_date": status.up_to_date,
+        "fetched_items": status.fetched_items,
+        "last_error": status.last_error,
+        "failures": status.failures,
+    })
+}
+
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

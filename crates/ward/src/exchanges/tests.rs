@@ -21,7 +21,7 @@ use super::*;
 
 /// One entry of the fake's feed.
 #[derive(Clone, Debug)]
-struct Entry {
+pub(crate) struct Entry {
     member: u32,
     id: String,
     video: bool,
@@ -42,7 +42,7 @@ enum Trouble {
 }
 
 #[derive(Default)]
-struct Feed {
+pub(crate) struct Feed {
     entries: BTreeMap<(u32, String), Entry>,
     page: usize,
     troubles: VecDeque<Trouble>,
@@ -50,17 +50,37 @@ struct Feed {
     asked: Vec<String>,
 }
 
-type Fake = Arc<Mutex<Feed>>;
+pub(crate) type Fake = Arc<Mutex<Feed>>;
+
+/// Starts a fake NCMEC API of `entries` in pages of `page` on a loopback port; answers it
+/// and the base URL to give an exchange (`http://ADDRESS/ws`).
+pub(crate) async fn fake_ncmec(entries: Vec<Entry>, page: usize) -> (Fake, String) {
+    let fake: Fake = Arc::new(Mutex::new(Feed {
+        entries: entries
+            .into_iter()
+            .map(|e| ((e.member, e.id.clone()), e))
+            .collect(),
+        page,
+        ..Feed::default()
+    }));
+    let app = Router::new()
+        .route("/ws/v2/entries", get(serve_entries))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (fake, format!("http://{address}/ws"))
+}
 
 fn md5_of(n: u32) -> String {
     format!("{:032x}", u128::from(n) * 0x9e37_79b9_7f4a_7c15 + 1)
 }
 
-fn pdq_of(n: u32) -> String {
+pub(crate) fn pdq_of(n: u32) -> String {
     format!("{:064x}", u128::from(n) * 0x1234_5678_9abc_def1_2345 + 7)
 }
 
-fn image(member: u32, n: u32, timestamp: &str) -> Entry {
+pub(crate) fn image(member: u32, n: u32, timestamp: &str) -> Entry {
     Entry {
         member,
         id: format!("img-{n}"),
@@ -178,20 +198,7 @@ struct Rig {
 
 impl Rig {
     async fn new(entries: Vec<Entry>, page: usize) -> Rig {
-        let fake: Fake = Arc::new(Mutex::new(Feed {
-            entries: entries
-                .into_iter()
-                .map(|e| ((e.member, e.id.clone()), e))
-                .collect(),
-            page,
-            ..Feed::default()
-        }));
-        let app = Router::new()
-            .route("/ws/v2/entries", get(serve_entries))
-            .with_state(fake.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let (fake, base_url) = fake_ncmec(entries, page).await;
         let dir = tempfile::tempdir().unwrap();
         let store = AnyStore::open(dir.path(), None).await.unwrap();
         let operator = Actor::operator("test");
@@ -215,7 +222,7 @@ impl Rig {
             .unwrap();
         let config = serde_json::json!({
             "environment": "https://exttest.cybertip.org/hashsharing",
-            "base_url": format!("http://{address}/ws"),
+            "base_url": base_url,
         });
         let exchange = store
             .create_exchange(
@@ -335,7 +342,7 @@ impl Rig {
 }
 
 /// 25 entries of two members over a day, ids not in time order.
-fn day_of_entries() -> Vec<Entry> {
+pub(crate) fn day_of_entries() -> Vec<Entry> {
     (0..25)
         .map(|n| {
             let mut entry = image(

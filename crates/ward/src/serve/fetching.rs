@@ -99,7 +99,7 @@ async fn fetch_one(state: &AppState, http: &Http, holder: &str, exchange: &Excha
             return;
         }
     };
-    let credentials = match &state.config.intake.evidence {
+    let credentials = match &state.config.secrets {
         Some(key) => {
             exchanges::open_credentials(&state.store, key, exchange.org, &exchange.api).await
         }

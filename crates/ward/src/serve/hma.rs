@@ -81,6 +81,7 @@ pub fn routes() -> Router<SharedState> {
         )
         .route("/c/bank/{name}/content", post(add_content).layer(uploads()))
         .route("/c/bank/{name}/signal", post(add_signals))
+        .merge(super::hma_exchanges::routes())
 }
 
 /// Routes that take media read their bodies within the upload limit themselves
@@ -96,17 +97,17 @@ const COMPARE_PDQ_DISTANCE: u32 = 31;
 
 /// An error in HMA's shape: `{"message": "…"}` with its status.
 #[derive(Debug)]
-struct HmaError {
+pub(super) struct HmaError {
     status: StatusCode,
     message: String,
     /// `Retry-After` seconds, for 503s.
     retry_after: Option<u64>,
 }
 
-type HmaResult<T> = Result<T, HmaError>;
+pub(super) type HmaResult<T> = Result<T, HmaError>;
 
 impl HmaError {
-    fn new(status: StatusCode, message: impl Into<String>) -> HmaError {
+    pub(super) fn new(status: StatusCode, message: impl Into<String>) -> HmaError {
         HmaError {
             status,
             message: message.into(),
@@ -114,11 +115,11 @@ impl HmaError {
         }
     }
 
-    fn bad_request(message: impl Into<String>) -> HmaError {
+    pub(super) fn bad_request(message: impl Into<String>) -> HmaError {
         HmaError::new(StatusCode::BAD_REQUEST, message)
     }
 
-    fn not_found(message: impl Into<String>) -> HmaError {
+    pub(super) fn not_found(message: impl Into<String>) -> HmaError {
         HmaError::new(StatusCode::NOT_FOUND, message)
     }
 
@@ -186,7 +187,7 @@ impl IntoResponse for HmaError {
 }
 
 /// The authenticated caller, refused in HMA's error shape.
-struct HmaCaller(Caller);
+pub(super) struct HmaCaller(pub(super) Caller);
 
 impl FromRequestParts<SharedState> for HmaCaller {
     type Rejection = HmaError;
@@ -687,7 +688,7 @@ fn bank_json(bank: &Bank) -> Value {
 }
 
 /// HMA's bank names: upper case, digits and underscores, not starting with a digit.
-fn check_bank_name(name: &str) -> HmaResult<()> {
+pub(super) fn check_bank_name(name: &str) -> HmaResult<()> {
     let mut chars = name.chars();
     let first_ok = chars
         .next()
@@ -703,7 +704,11 @@ fn check_bank_name(name: &str) -> HmaResult<()> {
 
 /// The bank a name means to the caller, among those it sees: its organisation's, else the
 /// one other it sees (see `auth::Member::bank_named`).
-async fn visible_bank(state: &SharedState, caller: &Caller, name: &str) -> HmaResult<Option<Bank>> {
+pub(super) async fn visible_bank(
+    state: &SharedState,
+    caller: &Caller,
+    name: &str,
+) -> HmaResult<Option<Bank>> {
     let named = state.store.banks_named(name).await?;
     caller
         .member()
@@ -731,7 +736,7 @@ async fn restriction(
 }
 
 /// A bank the caller may change, else 403 or 404 (with HMA's message for an unknown bank).
-async fn managed_bank(
+pub(super) async fn managed_bank(
     state: &SharedState,
     caller: &Caller,
     name: &str,
@@ -754,7 +759,7 @@ fn unknown_bank(name: &str) -> impl FnOnce() -> String + '_ {
 }
 
 /// A JSON object body.
-fn json_object(body: &[u8]) -> HmaResult<Map<String, Value>> {
+pub(super) fn json_object(body: &[u8]) -> HmaResult<Map<String, Value>> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(object)) => Ok(object),
         _ => Err(HmaError::bad_request(
@@ -776,7 +781,7 @@ fn ratio(value: &Value) -> HmaResult<f64> {
 }
 
 /// A boolean (`true`, or a string HMA reads as one).
-fn boolean(value: &Value) -> HmaResult<bool> {
+pub(super) fn boolean(value: &Value) -> HmaResult<bool> {
     match value {
         Value::Bool(b) => Ok(*b),
         Value::String(s) if matches!(s.to_ascii_lowercase().as_str(), "true" | "1") => Ok(true),

@@ -848,3 +848,222 @@ async fn hma_errors() {
     let (status, body) = f.json(Method::GET, "/status", None, Value::Null).await;
     assert_eq!((status, body), (StatusCode::OK, json!("I-AM-ALIVE")));
 }
+
+/// HMA's exchange set-up and status routes, as its UI and clients call them, and a fetch of
+/// a fake NCMEC API whose entries the lookup then finds.
+#[tokio::test]
+async fn exchanges_are_set_up_fetched_and_watched_as_in_hma() {
+    use crate::exchanges::tests::{day_of_entries, fake_ncmec, pdq_of};
+    use ward_store::Store as _;
+    let f = Fixture::listening().await;
+    let (_fake, base_url) = fake_ncmec(day_of_entries(), 10).await;
+
+    let (status, apis) = curator(&f, Method::GET, "/c/exchanges/apis", Value::Null).await;
+    assert_eq!((status, apis), (StatusCode::OK, json!(["ncmec"])));
+    let (status, error) = curator(&f, Method::GET, "/c/exchanges/api/nope", Value::Null).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error, json!({"message": "no such Exchange API 'nope'"}));
+    let (status, error) =
+        curator(&f, Method::GET, "/c/exchanges/api/nope/schema", Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error, json!({"message": "Exchange API 'nope' not found"}));
+    let (_, schema) = curator(
+        &f,
+        Method::GET,
+        "/c/exchanges/api/ncmec/schema",
+        Value::Null,
+    )
+    .await;
+    let fields = |part: &str| -> Vec<String> {
+        schema[part]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        fields("config_schema"),
+        ["environment", "only_esp_ids", "base_url"]
+    );
+    assert_eq!(fields("credentials_schema"), ["user", "password"]);
+
+    // Credentials: not set, set (never answered), refused when they are not NCMEC's.
+    let unset = json!({"supports_authentification": true, "has_set_authentification": false});
+    let set = json!({"supports_authentification": true, "has_set_authentification": true});
+    let (_, state) = curator(&f, Method::GET, "/c/exchanges/api/ncmec", Value::Null).await;
+    assert_eq!(state, unset);
+    let (status, error) = curator(
+        &f,
+        Method::POST,
+        "/c/exchanges/api/ncmec",
+        json!({"credential_json": {"api_token": "x"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    let (status, answer) = curator(
+        &f,
+        Method::POST,
+        "/c/exchanges/api/ncmec",
+        json!({"credential_json": {"user": "user", "password": "secret"}}),
+    )
+    .await;
+    assert_eq!((status, &answer), (StatusCode::OK, &set));
+    assert!(!answer.to_string().contains("secret"));
+    let (_, kept) = curator(&f, Method::POST, "/c/exchanges/api/ncmec", json!({})).await;
+    assert_eq!(kept, set, "absent leaves them");
+
+    // Creating: HMA's errors, then the exchange and its bank.
+    let environment = "https://exttest.cybertip.org/hashsharing";
+    for (body, message) in [
+        (json!({"api": "ncmec"}), "bank is required"),
+        (
+            json!({"bank": "bad-name", "api": "ncmec"}),
+            "Field `bank` must match /^[A-Z0-9_]+$/",
+        ),
+        (
+            json!({"bank": "NCMEC_X", "api": "ncmec", "api_json": [1]}),
+            "Field `api_json` must be object",
+        ),
+        (json!({"bank": "NCMEC_X"}), "Field `api_type` is required"),
+        (
+            json!({"bank": "NCMEC_X", "api": "sample"}),
+            "No such exchange type 'sample'",
+        ),
+    ] {
+        let (status, error) = curator(&f, Method::POST, "/c/exchanges", body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
+        assert_eq!(error, json!({"message": message}), "{body}");
+    }
+    let (status, error) = curator(
+        &f,
+        Method::POST,
+        "/c/exchanges",
+        json!({"bank": "NCMEC_X", "api": "ncmec", "api_json": {"nope": 1}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Failed to parse `api_json` - ")
+    );
+    let create = json!({"bank": "NCMEC_TEST", "api": "ncmec",
+        "api_json": {"environment": environment, "base_url": base_url}});
+    let (status, created) = curator(&f, Method::POST, "/c/exchanges", create.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created, json!({"message": "Created successfully"}));
+    let (status, _) = curator(&f, Method::POST, "/c/exchanges", create).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (_, names) = curator(&f, Method::GET, "/c/exchanges", Value::Null).await;
+    assert_eq!(names, json!(["NCMEC_TEST"]));
+    let (_, banks) = curator(&f, Method::GET, "/c/banks", Value::Null).await;
+    assert!(
+        banks.to_string().contains("NCMEC_TEST"),
+        "its bank: {banks}"
+    );
+    let (_, config) = curator(&f, Method::GET, "/c/exchange/NCMEC_TEST", Value::Null).await;
+    assert_eq!(
+        config,
+        json!({"name": "NCMEC_TEST", "api": "ncmec", "enabled": true,
+            "environment": environment, "only_esp_ids": [], "base_url": base_url})
+    );
+    let (_, status_before) = curator(
+        &f,
+        Method::GET,
+        "/c/exchange/NCMEC_TEST/status",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        status_before,
+        json!({"checkpoint_ts": null, "running_fetch_start_ts": null,
+            "last_fetch_complete_ts": null, "last_fetch_succeeded": null, "up_to_date": false,
+            "fetched_items": 0, "last_error": null, "failures": 0})
+    );
+    let (status, error) = curator(&f, Method::GET, "/c/exchange/NOPE", Value::Null).await;
+    assert_eq!(
+        (status, error),
+        (
+            StatusCode::NOT_FOUND,
+            json!({"message": "Exchange 'NOPE' not found"})
+        )
+    );
+
+    // A fetch (as the node's scheduler makes it), then its status and the entries matched.
+    let exchange = f.state.store.exchanges().await.unwrap().remove(0);
+    let key = f.state.config.secrets.as_ref().unwrap();
+    let credentials =
+        crate::exchanges::open_credentials(&f.state.store, key, exchange.org, "ncmec")
+            .await
+            .unwrap();
+    let now = ward_store::Timestamp::now();
+    let lease = f
+        .state
+        .store
+        .claim_exchange(
+            exchange.id,
+            "test",
+            now,
+            ward_store::Timestamp(now.0 + 60_000),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let http = crate::exchanges::Http::new().unwrap();
+    let report = crate::exchanges::fetch_ncmec(
+        &f.state.store,
+        &http,
+        &exchange,
+        lease,
+        credentials,
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.added, 25);
+    let (_, fetched) = curator(
+        &f,
+        Method::GET,
+        "/c/exchange/NCMEC_TEST/status",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(fetched["fetched_items"], 25, "{fetched}");
+    assert_eq!(fetched["last_fetch_succeeded"], true);
+    assert_eq!(fetched["up_to_date"], true);
+    assert!(fetched["checkpoint_ts"].as_i64().unwrap() > 1_700_000_000);
+    let found = f
+        .hma_get(&format!("/m/lookup?signal_type=pdq&signal={}", pdq_of(1)))
+        .await;
+    assert_eq!(found["NCMEC_TEST"][0]["distance"], "0", "{found}");
+
+    // Turned off, then deleted with its bank; a second delete is answered alike.
+    let (status, off) = curator(
+        &f,
+        Method::PUT,
+        "/c/exchange/NCMEC_TEST",
+        json!({"enabled": false}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(off["enabled"], false);
+    for _ in 0..2 {
+        let (status, gone) =
+            curator(&f, Method::DELETE, "/c/exchange/NCMEC_TEST", Value::Null).await;
+        assert_eq!(
+            (status, gone),
+            (StatusCode::OK, json!({"message": "Exchange deleted"}))
+        );
+    }
+    let (_, names) = curator(&f, Method::GET, "/c/exchanges", Value::Null).await;
+    assert_eq!(names, json!([]));
+    let (status, _) = curator(&f, Method::GET, "/c/bank/NCMEC_TEST", Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// A request as organisation A's curator.
+async fn curator(f: &Fixture, method: Method, uri: &str, body: Value) -> (StatusCode, Value) {
+    f.hma(method, uri, Role::Curator, body).await
+}

@@ -20,6 +20,7 @@ mod exchange_api;
 mod feed;
 mod fetching;
 mod hma;
+mod hma_exchanges;
 pub mod intake;
 pub mod limiter;
 mod matching;
@@ -87,6 +88,9 @@ pub struct Config {
     /// How often live exchanges are looked at, each fetched when due (`ward exchange`);
     /// `None`: only by `ward exchange fetch`.
     pub exchange_interval: Option<Duration>,
+    /// The key the deployment's secrets (organisations' exchange credentials) are sealed
+    /// with: the evidence key file; without one, credentials can be neither set nor used.
+    pub secrets: Option<Arc<evidence::EvidenceKey>>,
     /// How reported URLs are fetched, hashed and matched.
     pub intake: intake::IntakeConfig,
     /// How hosts are sent notices, and URLs re-checked until removal.
@@ -116,6 +120,7 @@ impl Default for Config {
             },
             sync_interval: Some(Duration::from_secs(60)),
             exchange_interval: Some(Duration::from_secs(60)),
+            secrets: None,
             intake: intake::IntakeConfig::default(),
             notices: notices::NoticeConfig::default(),
             secure_cookies: false,

@@ -494,6 +494,80 @@ fn matrix(t: &Targets) -> Vec<Entry> {
         ),
         key(M::GET, "/c/banks", ALL, "/c/banks", Req::None, ok),
         key(
+            M::GET,
+            "/c/exchanges/apis",
+            ALL,
+            "/c/exchanges/apis",
+            Req::None,
+            ok,
+        ),
+        key(
+            M::GET,
+            "/c/exchanges/api/{api}",
+            ALL,
+            "/c/exchanges/api/ncmec",
+            Req::None,
+            ok,
+        ),
+        key(
+            M::POST,
+            "/c/exchanges/api/{api}",
+            &[Curator],
+            "/c/exchanges/api/ncmec",
+            Req::Json(json!({"credential_json": {"user": "u", "password": "p"}})),
+            ok,
+        ),
+        key(
+            M::GET,
+            "/c/exchanges/api/{api}/schema",
+            ALL,
+            "/c/exchanges/api/ncmec/schema",
+            Req::None,
+            ok,
+        ),
+        key(M::GET, "/c/exchanges", ALL, "/c/exchanges", Req::None, ok),
+        key(
+            M::POST,
+            "/c/exchanges",
+            &[Curator],
+            "/c/exchanges",
+            Req::Json(json!({"bank": "EXCHANGE_{ROLE}", "api": "ncmec",
+                "api_json": {"environment": "https://exttest.cybertip.org/hashsharing"}})),
+            &[S::CREATED],
+        ),
+        key(
+            M::GET,
+            "/c/exchange/{name}",
+            ALL,
+            "/c/exchange/MATRIX_EXCHANGE",
+            Req::None,
+            ok,
+        ),
+        key(
+            M::GET,
+            "/c/exchange/{name}/status",
+            ALL,
+            "/c/exchange/MATRIX_EXCHANGE/status",
+            Req::None,
+            ok,
+        ),
+        key(
+            M::PUT,
+            "/c/exchange/{name}",
+            &[Curator],
+            "/c/exchange/MATRIX_EXCHANGE",
+            Req::Json(json!({"enabled": true})),
+            ok,
+        ),
+        key(
+            M::DELETE,
+            "/c/exchange/{name}",
+            &[Curator],
+            "/c/exchange/{name_target}",
+            Req::None,
+            ok,
+        ),
+        key(
             M::POST,
             "/c/banks",
             &[Curator],
@@ -718,10 +792,31 @@ fn registered_routes(router: &axum::Router) -> BTreeMap<String, BTreeSet<String>
     routes
 }
 
+/// An NCMEC exchange of organisation A, filling a new bank `name`.
+async fn exchange_of(f: &Fixture, name: &str) -> i64 {
+    let bank = f.bank(name, json!({})).await;
+    let exchange = f
+        .state
+        .store
+        .create_exchange(
+            &ward_store::Actor::operator("test"),
+            &ward_store::NewExchange {
+                api: "ncmec".into(),
+                bank: ward_store::BankId(bank),
+                config: r#"{"environment":"https://exttest.cybertip.org/hashsharing"}"#.into(),
+                enabled: true,
+            },
+        )
+        .await
+        .unwrap();
+    exchange.id.0
+}
+
 /// Sets up what the matrix's requests name: a bank of organisation A (`MATRIX`) with an
 /// item in one series and another series, and a decision on the first.
 async fn targets(f: &Fixture) -> Targets {
     let bank = f.bank("MATRIX", json!({})).await;
+    exchange_of(f, "MATRIX_EXCHANGE").await;
     let content = f.content(bank, "pdq", PDQ).await;
     let far = f.content(bank, "pdq", PDQ_FAR).await;
     f.follow().await;
@@ -1155,6 +1250,8 @@ struct OfA {
     mixed: i64,
     /// B's own series.
     b_series: i64,
+    /// A's NCMEC exchange (filling `A_PRIV_EXCHANGE`), with A's credentials set.
+    exchange: i64,
 }
 
 /// What B gets when its role may call a route.
@@ -1244,7 +1341,18 @@ async fn set_apart(f: &Fixture, b: &HashMap<Role, String>) -> OfA {
         status.is_success() || status == StatusCode::CONFLICT,
         "{decision}"
     );
+    let exchange = exchange_of(f, "A_PRIV_EXCHANGE").await;
+    let (status, set) = f
+        .json(
+            Method::POST,
+            "/c/exchanges/api/ncmec",
+            Some(f.key(Role::Curator)),
+            json!({"credential_json": {"user": "a-user", "password": "a-pass"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
     OfA {
+        exchange,
         org: a.id,
         bank,
         items: vec![alone, near_b, md5],
@@ -1585,6 +1693,36 @@ fn probes(a: &OfA) -> Vec<Probe> {
         // HMA's routes, by A's bank's name.
         probe(M::GET, "/c/banks", Req::None, non_admins, NothingOfA),
         probe(M::GET, "/c/bank/A_PRIV", Req::None, non_admins, Nothing),
+        probe(M::GET, "/c/exchanges", Req::None, non_admins, NothingOfA),
+        probe(
+            M::GET,
+            "/c/exchange/A_PRIV_EXCHANGE",
+            Req::None,
+            non_admins,
+            Nothing,
+        ),
+        probe(
+            M::GET,
+            "/c/exchange/A_PRIV_EXCHANGE/status",
+            Req::None,
+            non_admins,
+            Nothing,
+        ),
+        probe(
+            M::PUT,
+            "/c/exchange/A_PRIV_EXCHANGE",
+            Req::Json(json!({"enabled": false})),
+            &[Curator],
+            Nothing,
+        ),
+        // HMA answers a delete of what is not there with 200: nothing of A's goes.
+        probe(
+            M::DELETE,
+            "/c/exchange/A_PRIV_EXCHANGE",
+            Req::None,
+            &[Curator],
+            NothingOfA,
+        ),
         probe(
             M::PUT,
             "/c/bank/A_PRIV",
@@ -1709,7 +1847,33 @@ async fn stay_apart(f: Fixture) {
         assert_ne!(event.org, Some(a.org), "{event:?}");
     }
 
-    // Nothing B tried changed A's things: A still has its bank, items, series and its name.
+    // Nothing B tried changed A's things: A still has its exchange, fetching, and its
+    // credentials (B's organisation has none), its bank, items, series and its name.
+    let exchange = f
+        .state
+        .store
+        .exchange(ward_store::ExchangeId(a.exchange))
+        .await
+        .unwrap()
+        .expect("A's exchange");
+    assert!(exchange.enabled);
+    let b_org = f
+        .state
+        .store
+        .org_by_name("Platform B")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    for (org, set) in [(a.org, true), (b_org, false)] {
+        let held = f
+            .state
+            .store
+            .exchange_credentials(org, "ncmec")
+            .await
+            .unwrap();
+        assert_eq!(held.is_some(), set);
+    }
     let (status, bank) = f
         .json(
             Method::GET,

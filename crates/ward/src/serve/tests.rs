@@ -61,7 +61,13 @@ impl Fixture {
             .create_key(&operator, b.id, Role::Curator, "other")
             .await
             .unwrap();
-        let state = start(store, Config::default()).await.unwrap();
+        let config = Config {
+            secrets: Some(std::sync::Arc::new(
+                super::evidence::EvidenceKey::from_bytes(&[7; 32]),
+            )),
+            ..Config::default()
+        };
+        let state = start(store, config).await.unwrap();
         Fixture {
             state,
             listening: None,

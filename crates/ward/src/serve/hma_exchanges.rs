@@ -1,0 +1,397 @@
+//! HMA 2's exchange routes (`/c/exchanges…`, `/c/exchange/{name}…`) on Ward's exchanges, so
+//! that an HMA client sets up and watches NCMEC fetching unchanged.
+//!
+//! An exchange is seen through its bank: a caller sees the exchanges whose banks it sees
+//! (by name, as `/c/bank/{name}` resolves names), and changes those whose banks its
+//! organisation owns (curators). Where HMA keeps one set of credentials per exchange type
+//! for the whole deployment, Ward keeps each organisation's own: `POST
+//! /c/exchanges/api/{api}` sets the caller's organisation's, and `has_set_authentification`
+//! says whether it has them. They are sealed with the deployment's key and never answered.
+//!
+//! Where HMA answers 500 (credentials that do not fit the type, a name taken), Ward answers
+//! 400 or 409 with HMA's `{"message"}`; `PUT /c/exchange/{name}` answers the exchange as
+//! `GET` does (HMA's body there is the concatenated field names).
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use serde_json::{Map, Value, json};
+use ward_store::{
+    BankKind, EXCHANGE_APIS, Exchange, NewBank, NewExchange, Role, Sharing, Store, StoreError,
+};
+
+use super::SharedState;
+use super::auth::Caller;
+use super::hma::{
+    HmaCaller, HmaError, HmaResult, boolean, check_bank_name, json_object, managed_bank,
+    visible_bank,
+};
+use crate::exchanges::{credentials_context, ncmec};
+
+/// The exchange types Ward fetches (HMA lists its installed ones).
+const FETCHED: [&str; 1] = ["ncmec"];
+
+pub fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/c/exchanges/apis", get(apis))
+        .route("/c/exchanges/api/{api}", get(api).post(set_credentials))
+        .route("/c/exchanges/api/{api}/schema", get(schema))
+        .route("/c/exchanges", get(list).post(create))
+        .route("/c/exchange/{name}", get(show).put(update).delete(remove))
+        .route("/c/exchange/{name}/status", get(status))
+}
+
+fn known(api: &str) -> Option<&'static str> {
+    FETCHED.iter().copied().find(|known| *known == api)
+}
+
+/// `GET /c/exchanges/apis`.
+async fn apis(HmaCaller(_caller): HmaCaller) -> Json<Value> {
+    Json(json!(FETCHED))
+}
+
+/// `GET /c/exchanges/api/{api}`: whether the type takes credentials, and whether the
+/// caller's organisation has set them.
+async fn api(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    Path(api): Path<String>,
+) -> HmaResult<Json<Value>> {
+    let api = known(&api)
+        .ok_or_else(|| HmaError::bad_request(format!("no such Exchange API '{api}'")))?;
+    let set = state
+        .store
+        .exchange_credentials(caller.org(), api)
+        .await?
+        .is_some();
+    Ok(Json(json!({
+        "supports_authentification": true,
+        "has_set_authentification": set,
+    })))
+}
+
+/// `POST /c/exchanges/api/{api}`: `credential_json` an object sets the caller's
+/// organisation's credentials, `{}` (or another empty value) clears them, absent or null
+/// leaves them.
+async fn set_credentials(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    Path(api): Path<String>,
+    body: Bytes,
+) -> HmaResult<Json<Value>> {
+    caller.require(&[Role::Curator])?;
+    let api = known(&api)
+        .ok_or_else(|| HmaError::bad_request(format!("no such Exchange API '{api}'")))?;
+    let body = json_object(&body)?;
+    let org = caller.org();
+    match body.get("credential_json") {
+        None | Some(Value::Null) => {}
+        Some(value) if is_empty(value) => {
+            state
+                .store
+                .set_exchange_credentials(&caller.actor(), org, api, None)
+                .await?;
+        }
+        Some(value) => {
+            let credentials: ncmec::Credentials = serde_json::from_value(value.clone())
+                .ok()
+                .filter(|c: &ncmec::Credentials| !c.user.is_empty() && !c.password.is_empty())
+                .ok_or_else(|| {
+                    HmaError::bad_request(
+                        "credential_json for ncmec is {\"user\": …, \"password\": …}, both non-empty",
+                    )
+                })?;
+            let key = state.config.secrets.as_ref().ok_or_else(|| {
+                HmaError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "this node has no key to seal credentials with",
+                )
+            })?;
+            let plain = serde_json::to_vec(&credentials).expect("two strings");
+            let sealed = key
+                .seal_secret(&credentials_context(org, api), &plain)
+                .map_err(|e| HmaError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            state
+                .store
+                .set_exchange_credentials(&caller.actor(), org, api, Some(&sealed))
+                .await?;
+        }
+    }
+    let set = state.store.exchange_credentials(org, api).await?.is_some();
+    Ok(Json(json!({
+        "supports_authentification": true,
+        "has_set_authentification": set,
+    })))
+}
+
+/// What Python reads as false: `{}`, `[]`, `""`, `0`, `false`.
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Object(o) => o.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::String(s) => s.is_empty(),
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::Null => true,
+    }
+}
+
+fn field(name: &str, kind: &str, required: bool, default: Value, help: &str) -> Value {
+    json!({"name": name, "type": kind, "required": required, "default": default,
+           "help": help, "choices": Value::Null})
+}
+
+/// `GET /c/exchanges/api/{api}/schema`.
+async fn schema(HmaCaller(_caller): HmaCaller, Path(api): Path<String>) -> HmaResult<Json<Value>> {
+    known(&api).ok_or_else(|| HmaError::not_found(format!("Exchange API '{api}' not found")))?;
+    let mut environment = field(
+        "environment",
+        "enum",
+        true,
+        Value::Null,
+        "the NCMEC environment's base URL",
+    );
+    environment["choices"] = json!(ENVIRONMENTS);
+    Ok(Json(json!({
+        "config_schema": {"fields": [
+            environment,
+            field("only_esp_ids", "set_of_number", false, json!([]),
+                  "the members whose entries to take (none: every member's)"),
+            field("base_url", "string", false, Value::Null,
+                  "where requests go instead of the environment (a proxy)"),
+        ]},
+        "credentials_schema": {"fields": [
+            field("user", "string", true, Value::Null, "NCMEC's user name"),
+            field("password", "string", true, Value::Null, "NCMEC's password"),
+        ]},
+    })))
+}
+
+/// NCMEC's environments (EXCHANGES.md §2.1), as HMA's schema lists them.
+const ENVIRONMENTS: [&str; 14] = [
+    "https://report.cybertip.org/hashsharing",
+    "https://exttest.cybertip.org/hashsharing",
+    "https://report.cybertip.org/exploitative-hashsharing",
+    "https://exttest.cybertip.org/exploitative-hashsharing",
+    "https://lesp.ncmec.org/csam-hashsharing",
+    "https://betalesp.ncmec.org/csam-hashsharing",
+    "https://hashsharing.ncmec.org/npo",
+    "https://hashsharing-test.ncmec.org/npo",
+    "https://hashsharing.ncmec.org/exploitative",
+    "https://hashsharing-test.ncmec.org/exploitative",
+    "https://hashsharing.ncmec.org/generative-ai-csam",
+    "https://hashsharing-test.ncmec.org/generative-ai-csam",
+    "https://hashsharing.ncmec.org/generative-ai-exploitative",
+    "https://hashsharing-test.ncmec.org/generative-ai-exploitative",
+];
+
+/// The exchanges whose banks the caller sees.
+async fn seen(state: &SharedState, caller: &Caller) -> HmaResult<Vec<Exchange>> {
+    let banks = state.store.banks().await?;
+    Ok(state
+        .store
+        .exchanges()
+        .await?
+        .into_iter()
+        .filter(|e| banks.iter().any(|b| b.id == e.bank && caller.sees(b)))
+        .collect())
+}
+
+/// The exchange a name means to the caller: the exchange of the bank the name means.
+async fn named(state: &SharedState, caller: &Caller, name: &str) -> HmaResult<Exchange> {
+    let missing = || HmaError::not_found(format!("Exchange '{name}' not found"));
+    let bank = visible_bank(state, caller, name)
+        .await?
+        .ok_or_else(missing)?;
+    seen(state, caller)
+        .await?
+        .into_iter()
+        .find(|e| e.bank == bank.id)
+        .ok_or_else(missing)
+}
+
+/// `GET /c/exchanges`: names.
+async fn list(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+) -> HmaResult<Json<Value>> {
+    let names: Vec<String> = seen(&state, &caller)
+        .await?
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    Ok(Json(json!(names)))
+}
+
+/// An exchange as HMA's typed config: its settings with `name`, `api` and `enabled`.
+fn config_json(exchange: &Exchange) -> Value {
+    let mut config = match serde_json::from_str::<Value>(&exchange.config) {
+        Ok(Value::Object(config)) => config,
+        _ => Map::new(),
+    };
+    config.insert("name".into(), json!(exchange.name));
+    config.insert("api".into(), json!(exchange.api));
+    config.insert("enabled".into(), json!(exchange.enabled));
+    Value::Object(config)
+}
+
+/// `POST /c/exchanges` `{"bank", "api", "api_json"}`: the exchange and its bank, of the
+/// caller's organisation.
+async fn create(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    body: Bytes,
+) -> HmaResult<(StatusCode, Json<Value>)> {
+    caller.require(&[Role::Curator])?;
+    let body = json_object(&body)?;
+    let name = match body.get("bank") {
+        Some(Value::String(name)) if !name.is_empty() => name.clone(),
+        _ => return Err(HmaError::bad_request("bank is required")),
+    };
+    if check_bank_name(&name).is_err() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(HmaError::bad_request(
+            "Field `bank` must match /^[A-Z0-9_]+$/",
+        ));
+    }
+    let settings = match body.get("api_json") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(settings)) => settings.clone(),
+        Some(_) => return Err(HmaError::bad_request("Field `api_json` must be object")),
+    };
+    let api = match body.get("api") {
+        Some(Value::String(api)) if !api.is_empty() => api.clone(),
+        _ => return Err(HmaError::bad_request("Field `api_type` is required")),
+    };
+    let Some(api) = known(&api) else {
+        let hint = if EXCHANGE_APIS.contains(&api.as_str()) {
+            " (Ward does not fetch it yet)"
+        } else {
+            ""
+        };
+        return Err(HmaError::bad_request(format!(
+            "No such exchange type '{api}'{hint}"
+        )));
+    };
+    let mut settings = settings;
+    let enabled = match settings.remove("enabled") {
+        Some(value) => boolean(&value)?,
+        None => true,
+    };
+    let config: ncmec::Config = serde_json::from_value(Value::Object(settings))
+        .map_err(|e| HmaError::bad_request(format!("Failed to parse `api_json` - {e}")))?;
+    let config = serde_json::to_string(&config).expect("settings render as JSON");
+    let bank = NewBank {
+        name: name.clone(),
+        org: caller.org(),
+        kind: BankKind::Standard,
+        distance: 31,
+        enabled: true,
+        sharing: Sharing::Private,
+        shared_with: Vec::new(),
+        dispute_limit: None,
+        description: String::new(),
+    };
+    let taken = || {
+        HmaError::new(
+            StatusCode::CONFLICT,
+            format!("a bank or exchange named '{name}' exists already"),
+        )
+    };
+    let bank = match state.store.create_bank(&caller.actor(), &bank).await {
+        Err(StoreError::Conflict(_)) => return Err(taken()),
+        other => other?,
+    };
+    let exchange = NewExchange {
+        api: api.to_owned(),
+        bank: bank.id,
+        config,
+        enabled,
+    };
+    if let Err(error) = state
+        .store
+        .create_exchange(&caller.actor(), &exchange)
+        .await
+    {
+        // Not left half made.
+        let _ = state.store.delete_bank(&caller.actor(), bank.id).await;
+        return Err(error.into());
+    }
+    state.caught_up().await;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"message": "Created successfully"})),
+    ))
+}
+
+/// `GET /c/exchange/{name}`.
+async fn show(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    Path(name): Path<String>,
+) -> HmaResult<Json<Value>> {
+    Ok(Json(config_json(&named(&state, &caller, &name).await?)))
+}
+
+/// `GET /c/exchange/{name}/status`: HMA's six fields (times in seconds), and Ward's last
+/// error and failures in a row.
+async fn status(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    Path(name): Path<String>,
+) -> HmaResult<Json<Value>> {
+    let exchange = named(&state, &caller, &name).await?;
+    Ok(Json(crate::exchanges::status_json(&exchange)))
+}
+
+/// `PUT /c/exchange/{name}` `{"enabled": bool}`: fetching on or off.
+async fn update(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> HmaResult<Json<Value>> {
+    let missing = || format!("Exchange '{name}' not found");
+    let bank = managed_bank(&state, &caller, &name, missing).await?;
+    let exchange = named(&state, &caller, &bank.name).await?;
+    let body = json_object(&body)?;
+    let enabled = match body.get("enabled") {
+        Some(value) if !value.is_null() => Some(boolean(value)?),
+        _ => None,
+    };
+    let exchange = state
+        .store
+        .update_exchange(&caller.actor(), exchange.id, enabled, None)
+        .await?;
+    Ok(Json(config_json(&exchange)))
+}
+
+/// `DELETE /c/exchange/{name}`: the exchange and its bank; `{"message": "Exchange deleted"}`
+/// also when the caller has no exchange of that name, as HMA answers.
+async fn remove(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    Path(name): Path<String>,
+) -> HmaResult<Json<Value>> {
+    caller.require(&[Role::Curator])?;
+    let done = Json(json!({"message": "Exchange deleted"}));
+    let Ok(exchange) = named(&state, &caller, &name).await else {
+        return Ok(done);
+    };
+    let bank = managed_bank(&state, &caller, &name, || {
+        format!("Exchange '{name}' not found")
+    })
+    .await?;
+    if bank.id != exchange.bank {
+        return Ok(done);
+    }
+    state
+        .store
+        .delete_exchange(&caller.actor(), exchange.id)
+        .await?;
+    state.store.delete_bank(&caller.actor(), bank.id).await?;
+    state.caught_up().await;
+    Ok(done)
+}
