@@ -173,6 +173,8 @@ pub(crate) fn kept_error(error: &str) -> String {
 
 /// The fenced update of an exchange's progress (binds: id, holder, version, then
 /// [`progress_binds`]); answers the new version, or nothing when the lease or version moved.
+/// A fetch that ends lets go of its lease, so that another node or `ward exchange fetch`
+/// may take it at once.
 pub(crate) const SAVE_PROGRESS: &str = "UPDATE exchanges SET \
      checkpoint = CASE WHEN $4 THEN $5 ELSE checkpoint END, \
      checkpoint_ts = CASE WHEN $4 THEN $6 ELSE checkpoint_ts END, \
@@ -184,6 +186,7 @@ pub(crate) const SAVE_PROGRESS: &str = "UPDATE exchanges SET \
      last_error = CASE WHEN $8 IS NULL THEN last_error ELSE $11 END, \
      failures = CASE WHEN $8 IS NULL THEN failures WHEN $9 THEN 0 ELSE failures + 1 END, \
      fetched_items = fetched_items + $12, \
+     lease_until = CASE WHEN $8 IS NULL THEN lease_until ELSE 0 END, \
      version = version + 1 \
      WHERE id = $1 AND holder = $2 AND version = $3 RETURNING version";
 

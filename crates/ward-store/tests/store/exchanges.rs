@@ -195,12 +195,20 @@ pub async fn exchanges_fetch_under_a_lease(store: &impl Store) {
         error.len()
     );
 
-    // A lapsed lease passes to another node.
+    // A fetch that ended let go of its lease: another node takes it at once.
     let b = store
-        .claim_exchange(exchange.id, "node-b", at(61_000), at(120_000))
+        .claim_exchange(exchange.id, "node-b", at(9_500), at(120_000))
         .await
         .unwrap()
-        .expect("a lapsed lease is taken");
+        .expect("a released lease is taken");
+    assert_eq!(
+        store
+            .claim_exchange(exchange.id, "node-a", at(10_000), at(120_000))
+            .await
+            .unwrap(),
+        None,
+        "held by node-b now"
+    );
     assert_fails!(
         store.save_exchange_progress(&lease, &started).await,
         StoreError::Conflict(_)
