@@ -162,9 +162,12 @@ impl BankKeys {
         self.blocks.sort_unstable();
         // Rows: all of the bank's the first time, then those whose signals moved since.
         let rows: Vec<(i64, String, bool)> = if self.loaded {
+            // CROSS JOIN keeps signals (by seq) the outer loop: SQLite's planner, without
+            // statistics, otherwise reads every item of the bank to find the few that
+            // moved (0.2 s a batch at 1M items, against under a millisecond).
             sqlx::query_as(
                 "SELECT DISTINCT c.id, c.plain_key, c.removed_at IS NULL FROM signals s \
-                 JOIN content c ON c.id = s.content_id \
+                 CROSS JOIN content c ON c.id = s.content_id \
                  WHERE s.seq > $1 AND c.bank_id = $2 AND c.plain_key IS NOT NULL",
             )
             .bind(self.seq)
