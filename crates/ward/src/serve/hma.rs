@@ -13,7 +13,9 @@
 //!   "matching_enabled_ratio"}` (201 when created; `{"message": "Done"}` when deleted).
 //! - `POST /c/bank/{name}/signal` `{"pdq": "…"}`, `POST /c/bank/{name}/content` with an
 //!   upload → `{"id": 1, "signals": {"pdq": "…"}}`.
-//! - `GET /status` → `I-AM-ALIVE` (text), or 503 `INDEX-STALE`.
+//! - `GET /status` → `I-AM-ALIVE` (text), or 503 `INDEX-STALE`; `GET /status/live` →
+//!   `I-AM-ALIVE` whatever the index's state.
+//! - `GET /c/content_type` → `[{"name": "photo", "enabled": true}, {"name": "video", …}]`.
 //!
 //! Errors are HMA's `{"message": "…"}` with the status. How HMA's concepts map onto Ward's:
 //!
@@ -67,6 +69,8 @@ use super::matching::{MATCHERS, MatchEntry, MediaKind, hash_bytes, match_signals
 pub fn routes() -> Router<SharedState> {
     Router::new()
         .route("/status", get(status))
+        .route("/status/live", get(status_live))
+        .route("/c/content_type", get(content_types))
         .route("/h/hash", get(hash_url).post(hash_upload).layer(uploads()))
         .route(
             "/m/lookup",
@@ -262,6 +266,16 @@ async fn status(State(state): State<SharedState>) -> (StatusCode, &'static str) 
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "INDEX-STALE")
     }
+}
+
+/// `GET /status/live`: alive, whatever the index's state (for liveness probes).
+async fn status_live() -> &'static str {
+    "I-AM-ALIVE"
+}
+
+/// `GET /c/content_type`: the content types hashed (always both, as in HMA).
+async fn content_types(HmaCaller(_caller): HmaCaller) -> Json<Value> {
+    Json(json!([{"name": "photo", "enabled": true}, {"name": "video", "enabled": true}]))
 }
 
 // Hashing.

@@ -844,9 +844,25 @@ async fn hma_errors() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    // `/status` needs no key and answers as HMA does.
-    let (status, body) = f.json(Method::GET, "/status", None, Value::Null).await;
-    assert_eq!((status, body), (StatusCode::OK, json!("I-AM-ALIVE")));
+    // `/status` and `/status/live` need no key and answer as HMA does.
+    for uri in ["/status", "/status/live"] {
+        let (status, body) = f.json(Method::GET, uri, None, Value::Null).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, json!("I-AM-ALIVE")),
+            "{uri}"
+        );
+    }
+    let (status, types) = f
+        .hma(Method::GET, "/c/content_type", Role::Platform, Value::Null)
+        .await;
+    assert_eq!(
+        (status, types),
+        (
+            StatusCode::OK,
+            json!([{"name": "photo", "enabled": true}, {"name": "video", "enabled": true}])
+        )
+    );
 }
 
 /// HMA's exchange set-up and status routes, as its UI and clients call them, and a fetch of

@@ -444,6 +444,15 @@ fn matrix(t: &Targets) -> Vec<Entry> {
         public(M::GET, "/v1/instance", "/v1/instance", S::OK),
         // HMA's routes.
         public(M::GET, "/status", "/status", S::OK),
+        public(M::GET, "/status/live", "/status/live", S::OK),
+        key(
+            M::GET,
+            "/c/content_type",
+            ALL,
+            "/c/content_type",
+            Req::None,
+            ok,
+        ),
         key(
             M::GET,
             "/h/hash",
