@@ -287,6 +287,20 @@ macro_rules! exchange_methods {
             rows.iter().map(exchange_of_row).collect()
         }
 
+        async fn import_exchange_page(
+            &self,
+            actor: &Actor,
+            lease: &ExchangeLease,
+            changes: &[ImportChange],
+            progress: &FetchProgress,
+        ) -> Result<(ImportCounts, i64)> {
+            crate::exchanges::check_progress(progress)?;
+            let (counts, version) = self
+                .import_batch(actor, lease.bank, changes, Some((lease, progress)))
+                .await?;
+            Ok((counts, version.unwrap_or(lease.version)))
+        }
+
         async fn exchange(&self, id: ExchangeId) -> Result<Option<Exchange>> {
             let mut tx = self.read().await?;
             read_exchange(&mut tx, id).await
@@ -490,6 +504,29 @@ macro_rules! exchange_helpers {
             .await
             .map_err(database)?;
             row.as_ref().map(exchange_of_row).transpose()
+        }
+
+        /// The last step of an import batch with `fence` (see `import_batch`): the
+        /// exchange's progress saved in the batch's transaction, its held items moved by
+        /// what the batch added and removed; the new version (`None` without a fence).
+        async fn save_fenced_page(
+            conn: &mut $conn,
+            fence: Option<(
+                &crate::exchanges::ExchangeLease,
+                &crate::exchanges::FetchProgress,
+            )>,
+            counts: &crate::ImportCounts,
+        ) -> Result<Option<i64>> {
+            let Some((lease, progress)) = fence else {
+                return Ok(None);
+            };
+            let progress = crate::exchanges::FetchProgress {
+                fetched_delta: progress.fetched_delta + counts.added as i64 - counts.removed as i64,
+                ..progress.clone()
+            };
+            save_exchange_progress_in(conn, lease, &progress)
+                .await
+                .map(Some)
         }
 
         /// Saves an exchange's progress if `lease` still holds it; its new version.

@@ -189,18 +189,7 @@ impl SqliteStore {
                     .collect(),
             })
             .collect();
-        let version = match fence {
-            Some((lease, progress)) => {
-                // The items it holds move by what the page added and removed.
-                let progress = FetchProgress {
-                    fetched_delta: progress.fetched_delta + counts.added as i64
-                        - counts.removed as i64,
-                    ..progress.clone()
-                };
-                Some(save_exchange_progress_in(&mut tx, lease, &progress).await?)
-            }
-            None => None,
-        };
+        let version = save_fenced_page(&mut tx, fence, &counts).await?;
         let (committed, ()) = tokio::join!(tx.commit(), async { keys.added(added_blocks) });
         committed.map_err(database)?;
         self.held.put(bank, keys);
@@ -777,20 +766,6 @@ impl Store for SqliteStore {
         changes: &[ImportChange],
     ) -> Result<ImportCounts> {
         Ok(self.import_batch(actor, bank, changes, None).await?.0)
-    }
-
-    async fn import_exchange_page(
-        &self,
-        actor: &Actor,
-        lease: &ExchangeLease,
-        changes: &[ImportChange],
-        progress: &FetchProgress,
-    ) -> Result<(ImportCounts, i64)> {
-        check_progress(progress)?;
-        let (counts, version) = self
-            .import_batch(actor, lease.bank, changes, Some((lease, progress)))
-            .await?;
-        Ok((counts, version.unwrap_or(lease.version)))
     }
 
     async fn content(&self, id: ContentId) -> Result<Option<Content>> {

@@ -26,7 +26,9 @@ pub fn run(command: &ExchangeCommand) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The key file the deployment's secrets are sealed with, as `ward serve` finds it.
+/// The key file evidence and the deployment's secrets are sealed with (`ward serve`'s and
+/// `ward exchange`'s). Nodes sharing a PostgreSQL database must open each other's: a key
+/// file per data directory would give each its own.
 pub(super) fn key_file(given: Option<&Path>, store: &StoreArgs) -> anyhow::Result<PathBuf> {
     match (given, &store.database_url) {
         (Some(file), _) => Ok(file.to_owned()),

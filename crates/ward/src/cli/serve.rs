@@ -15,16 +15,7 @@ use crate::serve::{self, Config, ServeSettings};
 use ward_core::series::SeriesOptions;
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    // Nodes sharing a PostgreSQL database must open each other's evidence: a key file per
-    // data directory would give each its own.
-    let key_file = match (&args.evidence_key, &args.store.database_url) {
-        (Some(file), _) => file.clone(),
-        (None, None) => args.store.data_dir.join("evidence.key"),
-        (None, Some(_)) => anyhow::bail!(
-            "with --database-url, give every node the same --evidence-key file (32 bytes; \
-             made when missing)"
-        ),
-    };
+    let key_file = super::exchanges::key_file(args.evidence_key.as_deref(), &args.store)?;
     let evidence = Arc::new(EvidenceKey::load_or_create(&key_file)?);
     let intake = IntakeConfig {
         interval: (args.intake_interval > 0).then(|| Duration::from_secs(args.intake_interval)),

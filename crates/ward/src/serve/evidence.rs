@@ -69,20 +69,9 @@ impl EvidenceKey {
     /// Seals a secret the deployment keeps (an exchange's credentials) for `context` (what
     /// it is, e.g. `exchange:ncmec`): the nonce, then the ciphertext with its tag.
     pub fn seal_secret(&self, context: &str, secret: &[u8]) -> anyhow::Result<Vec<u8>> {
-        let mut sealed = vec![0u8; 24];
-        getrandom::fill(&mut sealed)
-            .map_err(|e| anyhow!("the system's random source failed: {e}"))?;
         let aad = format!("ward-secret:{context}");
-        let ciphertext = self
-            .cipher
-            .encrypt(
-                XNonce::from_slice(&sealed),
-                Payload {
-                    msg: secret,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| anyhow!("sealing a secret failed"))?;
+        let (mut sealed, ciphertext) =
+            self.encrypt(aad.as_bytes(), secret, "sealing a secret failed")?;
         sealed.extend(ciphertext);
         Ok(sealed)
     }
@@ -90,59 +79,59 @@ impl EvidenceKey {
     /// Opens what [`EvidenceKey::seal_secret`] sealed for `context`; fails for another key,
     /// another context, or altered bytes.
     pub fn open_secret(&self, context: &str, sealed: &[u8]) -> anyhow::Result<Vec<u8>> {
-        if sealed.len() < 24 {
+        if sealed.len() < NONCE {
             bail!("the secret for {context} is cut short");
         }
-        let (nonce, ciphertext) = sealed.split_at(24);
+        let (nonce, ciphertext) = sealed.split_at(NONCE);
         let aad = format!("ward-secret:{context}");
-        self.cipher
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: aad.as_bytes(),
-                },
-            )
+        self.decrypt(aad.as_bytes(), nonce, ciphertext)
             .map_err(|_| anyhow!("the secret for {context} does not open with this key"))
     }
 
     /// Seals `bytes` served by URL `url`: a random nonce, and the ciphertext with its tag.
     pub fn seal(&self, url: UrlId, bytes: &[u8]) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
-        let mut nonce = [0u8; 24];
-        getrandom::fill(&mut nonce)
-            .map_err(|e| anyhow!("the system's random source failed: {e}"))?;
-        let aad = url.0.to_be_bytes();
-        let ciphertext = self
-            .cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: bytes,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| anyhow!("sealing evidence failed"))?;
-        Ok((nonce.to_vec(), ciphertext))
+        self.encrypt(&url.0.to_be_bytes(), bytes, "sealing evidence failed")
     }
 
     /// Opens what [`EvidenceKey::seal`] sealed for `url`; fails for another key, another
     /// URL, or altered bytes.
     pub fn open(&self, url: UrlId, nonce: &[u8], ciphertext: &[u8]) -> anyhow::Result<Vec<u8>> {
-        if nonce.len() != 24 {
+        if nonce.len() != NONCE {
             bail!("evidence of URL {url} has a nonce of {} bytes", nonce.len());
         }
-        let aad = url.0.to_be_bytes();
+        self.decrypt(&url.0.to_be_bytes(), nonce, ciphertext)
+            .map_err(|_| anyhow!("evidence of URL {url} does not open with this key"))
+    }
+
+    /// `msg` encrypted under a fresh random nonce and bound to `aad`: the nonce, and the
+    /// ciphertext with its tag (`failed` says what went wrong if encryption does).
+    fn encrypt(&self, aad: &[u8], msg: &[u8], failed: &str) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+        let mut nonce = vec![0u8; NONCE];
+        getrandom::fill(&mut nonce)
+            .map_err(|e| anyhow!("the system's random source failed: {e}"))?;
+        let ciphertext = self
+            .cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg, aad })
+            .map_err(|_| anyhow!("{failed}"))?;
+        Ok((nonce, ciphertext))
+    }
+
+    /// What [`EvidenceKey::encrypt`] sealed with `aad` (the nonce is `NONCE` bytes).
+    fn decrypt(&self, aad: &[u8], nonce: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, ()> {
         self.cipher
             .decrypt(
                 XNonce::from_slice(nonce),
                 Payload {
                     msg: ciphertext,
-                    aad: &aad,
+                    aad,
                 },
             )
-            .map_err(|_| anyhow!("evidence of URL {url} does not open with this key"))
+            .map_err(|_| ())
     }
 }
+
+/// Bytes of an XChaCha20-Poly1305 nonce.
+const NONCE: usize = 24;
 
 #[cfg(test)]
 mod tests {

@@ -854,17 +854,7 @@ async fn create_bank(
     caller.require(&[Role::Curator])?;
     let body = json_object(&body)?;
     let name = name_from(&body)?.ok_or_else(|| HmaError::bad_request("name is required"))?;
-    let bank = NewBank {
-        name,
-        org: caller.org(),
-        kind: BankKind::Standard,
-        distance: 31,
-        enabled: enabled_from(&body)?.unwrap_or(true),
-        sharing: Sharing::Private,
-        shared_with: Vec::new(),
-        dispute_limit: None,
-        description: String::new(),
-    };
+    let bank = new_bank(name, &caller, enabled_from(&body)?.unwrap_or(true));
     let bank = match state.store.create_bank(&caller.actor(), &bank).await {
         Err(StoreError::Conflict(_)) => {
             return Err(HmaError::forbidden("Bank already exists"));
@@ -873,6 +863,22 @@ async fn create_bank(
     };
     state.caught_up().await;
     Ok((StatusCode::CREATED, Json(bank_json(&bank))))
+}
+
+/// A bank made through HMA's routes: `standard`, private to the caller's organisation,
+/// distance 31.
+pub(super) fn new_bank(name: String, caller: &Caller, enabled: bool) -> NewBank {
+    NewBank {
+        name,
+        org: caller.org(),
+        kind: BankKind::Standard,
+        distance: 31,
+        enabled,
+        sharing: Sharing::Private,
+        shared_with: Vec::new(),
+        dispute_limit: None,
+        description: String::new(),
+    }
 }
 
 /// `GET /c/bank/{name}`.

@@ -19,14 +19,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use serde_json::{Map, Value, json};
-use ward_store::{
-    BankKind, EXCHANGE_APIS, Exchange, NewBank, NewExchange, Role, Sharing, Store, StoreError,
-};
+use ward_store::{EXCHANGE_APIS, Exchange, NewExchange, Role, Store, StoreError};
 
 use super::SharedState;
 use super::auth::Caller;
 use super::hma::{
-    HmaCaller, HmaError, HmaResult, boolean, check_bank_name, json_object, managed_bank,
+    HmaCaller, HmaError, HmaResult, boolean, check_bank_name, json_object, managed_bank, new_bank,
     visible_bank,
 };
 use crate::exchanges::{credentials_context, ncmec};
@@ -283,17 +281,7 @@ async fn create(
     let config: ncmec::Config = serde_json::from_value(Value::Object(settings))
         .map_err(|e| HmaError::bad_request(format!("Failed to parse `api_json` - {e}")))?;
     let config = serde_json::to_string(&config).expect("settings render as JSON");
-    let bank = NewBank {
-        name: name.clone(),
-        org: caller.org(),
-        kind: BankKind::Standard,
-        distance: 31,
-        enabled: true,
-        sharing: Sharing::Private,
-        shared_with: Vec::new(),
-        dispute_limit: None,
-        description: String::new(),
-    };
+    let bank = new_bank(name.clone(), &caller, true);
     let taken = || {
         HmaError::new(
             StatusCode::CONFLICT,
