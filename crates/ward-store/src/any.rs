@@ -542,6 +542,31 @@ impl Store for AnyStore {
         delegate!(self.exchange_credentials(org, api))
     }
 
+    async fn content_notes(&self, id: ContentId) -> Result<ContentNotes> {
+        delegate!(self.content_notes(id))
+    }
+
+    async fn set_content_notes(
+        &self,
+        actor: &Actor,
+        id: ContentId,
+        notes: &ContentNotes,
+    ) -> Result<()> {
+        delegate!(self.set_content_notes(actor, id, notes))
+    }
+
+    async fn content_due(&self, now: Timestamp, limit: u32) -> Result<Vec<ContentId>> {
+        delegate!(self.content_due(now, limit))
+    }
+
+    async fn signal_type_ratios(&self) -> Result<Vec<(String, Ratio)>> {
+        delegate!(self.signal_type_ratios())
+    }
+
+    async fn set_signal_type_ratio(&self, actor: &Actor, name: &str, ratio: Ratio) -> Result<()> {
+        delegate!(self.set_signal_type_ratio(actor, name, ratio))
+    }
+
     async fn series_epoch(&self) -> Result<i64> {
         delegate!(self.series_epoch())
     }

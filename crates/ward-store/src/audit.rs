@@ -5,9 +5,9 @@ use serde_json::{Map, Value, json};
 use ward_core::categories::Assessment;
 
 use crate::model::{
-    ApiKey, Bank, BankId, BankUpdate, ContentId, FetchOutcome, HostContact, ImportCounts, NoticeId,
-    NoticeOutcome, OpinionKind, OrgId, Organisation, Partner, Report, UrlId, UrlState, User,
-    UserId,
+    ApiKey, Bank, BankId, BankUpdate, ContentId, ContentNotes, FetchOutcome, HostContact,
+    ImportCounts, NoticeId, NoticeOutcome, OpinionKind, OrgId, Organisation, Partner, Ratio,
+    Report, UrlId, UrlState, User, UserId,
 };
 
 /// An audit event before it is written (the actor and time are added then).
@@ -209,6 +209,9 @@ impl Event {
         if let Some(enabled) = update.enabled {
             detail.insert("enabled".into(), enabled.into());
         }
+        if let Some(ratio) = update.enabled_ratio {
+            detail.insert("enabled_ratio".into(), ratio.get().into());
+        }
         if let Some(sharing) = update.sharing {
             detail.insert("sharing".into(), sharing.name().into());
         }
@@ -334,6 +337,28 @@ impl Event {
             "content.disable",
             content_target(id),
             json!({ "policy": "disputes", "disputes": disputes, "limit": limit }),
+        )
+    }
+
+    /// A content item's notes set: what they now say (the metadata by its size only).
+    pub fn content_notes(id: ContentId, notes: &ContentNotes) -> Event {
+        Event::new(
+            "content.notes",
+            content_target(id),
+            json!({
+                "note": notes.note,
+                "metadata_bytes": notes.metadata.as_ref().map(String::len),
+                "disabled_until": notes.disabled_until.map(|t| t.0),
+            }),
+        )
+    }
+
+    /// A signal type's enabled ratio set (a deployment's setting).
+    pub fn signal_type_ratio(name: &str, ratio: Ratio) -> Event {
+        Event::new(
+            "signal_type.ratio",
+            format!("signal_type:{name}"),
+            json!({"enabled_ratio": ratio.get()}),
         )
     }
 

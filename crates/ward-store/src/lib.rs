@@ -22,6 +22,7 @@ mod error;
 mod exchanges;
 mod import;
 mod model;
+mod notes;
 mod notice;
 mod portable;
 mod postgres;
@@ -294,6 +295,33 @@ pub trait Store: Send + Sync + 'static {
         org: OrgId,
         api: &str,
     ) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
+    /// A content item's notes (HMA's note, metadata and `disable_until_ts`); empty when it
+    /// has none.
+    fn content_notes(&self, id: ContentId) -> impl Future<Output = Result<ContentNotes>> + Send;
+    /// Sets a live content item's notes (all of them: empty clears them), logged as
+    /// `content.notes`. Its enabled state is not changed here.
+    fn set_content_notes(
+        &self,
+        actor: &Actor,
+        id: ContentId,
+        notes: &ContentNotes,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Content items whose `disabled_until` has come by `now`, soonest first, at most
+    /// `limit`.
+    fn content_due(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ContentId>>> + Send;
+    /// The signal types' enabled ratios that were set, by name.
+    fn signal_type_ratios(&self) -> impl Future<Output = Result<Vec<(String, Ratio)>>> + Send;
+    /// Sets a signal type's enabled ratio, logged as `signal_type.ratio`.
+    fn set_signal_type_ratio(
+        &self,
+        actor: &Actor,
+        name: &str,
+        ratio: Ratio,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Adds a partner whose feed is pulled into `partner.bank`, from its start; `Conflict`
     /// if the name is taken.
     fn add_partner(

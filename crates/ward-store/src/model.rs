@@ -312,6 +312,11 @@ pub struct Bank {
     /// The PDQ match distance for this bank (0..=255; 31 by default).
     pub distance: u32,
     pub enabled: bool,
+    /// The share of lookups in which an enabled bank's items match (HMA's
+    /// `matching_enabled_ratio`): 1 in every lookup; below 1, a lookup draws one number in
+    /// [0, 1) and the bank takes part when its ratio is at least that (unless the caller
+    /// bypasses the draw). 0 takes part only when the draw is bypassed.
+    pub enabled_ratio: Ratio,
     pub sharing: Sharing,
     /// The organisations a bank with sharing `organisations` is shared with, in id order
     /// (kept, and unused, under the other settings).
@@ -327,6 +332,54 @@ pub struct Bank {
     pub description: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// A share from 0 to 1 (a bank's enabled ratio), never NaN: so it compares as equal to
+/// itself.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct Ratio(f64);
+
+impl Eq for Ratio {}
+
+impl Ratio {
+    pub const ONE: Ratio = Ratio(1.0);
+    pub const ZERO: Ratio = Ratio(0.0);
+
+    /// A ratio from 0 to 1; anything else (NaN, infinities, below 0, above 1) is refused.
+    pub fn new(value: f64) -> crate::Result<Ratio> {
+        if (0.0..=1.0).contains(&value) {
+            // -0.0 reads back as 0.
+            Ok(Ratio(value + 0.0))
+        } else {
+            Err(crate::StoreError::Invalid(format!(
+                "a ratio is a number from 0 to 1, not {value}"
+            )))
+        }
+    }
+
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+/// What HMA keeps of a content item besides its signals: a curator's note, the metadata its
+/// client gave, and when a disabled item enables itself again ([`crate::Store::content_notes`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ContentNotes {
+    /// At most [`crate::rules::CONTENT_NOTE_MAX`] characters; never empty (no note is `None`).
+    pub note: Option<String>,
+    /// The client's metadata, a JSON object kept as given (at most
+    /// [`crate::rules::CONTENT_METADATA_MAX`] bytes).
+    pub metadata: Option<String>,
+    /// A disabled item is enabled again from this time on.
+    pub disabled_until: Option<Timestamp>,
+}
+
+impl ContentNotes {
+    pub fn is_empty(&self) -> bool {
+        self.note.is_none() && self.metadata.is_none() && self.disabled_until.is_none()
+    }
 }
 
 /// A bank to create.
@@ -351,6 +404,7 @@ pub struct BankUpdate {
     pub name: Option<String>,
     pub distance: Option<u32>,
     pub enabled: Option<bool>,
+    pub enabled_ratio: Option<Ratio>,
     pub sharing: Option<Sharing>,
     pub shared_with: Option<Vec<OrgId>>,
     /// `Some(None)` turns the dispute policy off.

@@ -469,6 +469,7 @@ impl Store for PgStore {
             kind: bank.kind,
             distance: bank.distance,
             enabled: bank.enabled,
+            enabled_ratio: Ratio::ONE,
             sharing: bank.sharing,
             shared_with,
             dispute_limit: bank.dispute_limit,
@@ -549,7 +550,8 @@ impl Store for PgStore {
             "UPDATE banks SET name = COALESCE($2, name), distance = COALESCE($3, distance), \
              enabled = COALESCE($4, enabled), sharing = COALESCE($5, sharing), \
              description = COALESCE($6, description), updated_at = GREATEST($7, updated_at + 1), \
-             dispute_limit = CASE WHEN $8 THEN $9 ELSE dispute_limit END \
+             dispute_limit = CASE WHEN $8 THEN $9 ELSE dispute_limit END, \
+             enabled_ratio = COALESCE($10, enabled_ratio) \
              WHERE id = $1 AND deleted_at IS NULL RETURNING ",
             columns!(bank)
         ))
@@ -562,6 +564,7 @@ impl Store for PgStore {
         .bind(now.0)
         .bind(dispute_limit.is_some())
         .bind(dispute_limit.flatten())
+        .bind(update.enabled_ratio.map(Ratio::get))
         .fetch_optional(&mut *tx)
         .await
         .map_err(|e| bank_name_conflict(e, name.as_deref().unwrap_or_default()))?;
@@ -887,6 +890,8 @@ impl Store for PgStore {
     crate::portable::portable_methods!();
     crate::series::series_methods!();
     crate::exchanges::exchange_methods!();
+
+    crate::notes::notes_methods!();
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;

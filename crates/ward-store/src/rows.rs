@@ -20,7 +20,7 @@ macro_rules! columns {
     };
     (bank) => {
         "id, name, org_id, kind, distance, enabled, sharing, description, created_at, updated_at, \
-         dispute_limit, reshared_after, reshared_until, \
+         dispute_limit, reshared_after, reshared_until, enabled_ratio, \
          (SELECT string_agg(CAST(org_id AS TEXT), ',') FROM bank_shares \
           WHERE bank_shares.bank_id = banks.id) AS shared_with"
     };
@@ -79,6 +79,7 @@ pub(crate) type BankRow = (
     Option<i64>,
     i64,
     i64,
+    f64,
     Option<String>,
 );
 
@@ -211,6 +212,7 @@ pub(crate) fn bank(row: BankRow) -> Result<Bank> {
         dispute_limit,
         reshared_after,
         reshared_until,
+        enabled_ratio,
         shared_with,
     ) = row;
     let mut shared_with = shared_with
@@ -234,6 +236,8 @@ pub(crate) fn bank(row: BankRow) -> Result<Bank> {
         distance: u32::try_from(distance)
             .map_err(|_| corrupt(format!("bank {id} has the distance {distance}")))?,
         enabled,
+        enabled_ratio: Ratio::new(enabled_ratio)
+            .map_err(|_| corrupt(format!("bank {id} has the enabled ratio {enabled_ratio}")))?,
         sharing: stored(&sharing)?,
         shared_with,
         dispute_limit,

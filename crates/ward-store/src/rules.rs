@@ -20,6 +20,12 @@ pub const DESCRIPTION_MAX: usize = 2_000;
 pub const LABEL_MAX: usize = 200;
 /// The longest note of an analyst's decision.
 pub const NOTE_MAX: usize = 2_000;
+/// The longest note on a content item (HMA's limit).
+pub const CONTENT_NOTE_MAX: usize = 255;
+/// The longest metadata a client keeps on a content item (a JSON object), in bytes.
+pub const CONTENT_METADATA_MAX: usize = 65_536;
+/// The longest signal type name whose enabled ratio is kept.
+pub const SIGNAL_TYPE_NAME_MAX: usize = 64;
 /// The longest provenance source of a content item (`api:import`, a file's name).
 pub const SOURCE_MAX: usize = 200;
 /// The longest external id (a list's own id of an item).
@@ -93,6 +99,52 @@ pub fn length(what: &str, text: &str, max: usize) -> Result<()> {
         "{what} has {} characters (at most {max})",
         text.chars().count()
     )))
+}
+
+/// A content item's notes: the note within [`CONTENT_NOTE_MAX`] characters and not empty,
+/// the metadata a JSON object within [`CONTENT_METADATA_MAX`] bytes.
+pub fn content_notes(notes: &crate::model::ContentNotes) -> Result<()> {
+    if let Some(note) = &notes.note {
+        if note.is_empty() {
+            return Err(StoreError::Invalid("an empty note is no note".into()));
+        }
+        length("the note", note, CONTENT_NOTE_MAX)?;
+    }
+    if let Some(metadata) = &notes.metadata {
+        if metadata.len() > CONTENT_METADATA_MAX {
+            return Err(StoreError::Invalid(format!(
+                "the metadata has {} bytes (at most {CONTENT_METADATA_MAX})",
+                metadata.len()
+            )));
+        }
+        if !matches!(
+            serde_json::from_str::<serde_json::Value>(metadata),
+            Ok(serde_json::Value::Object(_))
+        ) {
+            return Err(StoreError::Invalid(
+                "the metadata is not a JSON object".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A signal type's name, as HMA names them (`pdq`, `video_md5`): 1 to
+/// [`SIGNAL_TYPE_NAME_MAX`] lower-case letters, digits and underscores.
+pub fn signal_type_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= SIGNAL_TYPE_NAME_MAX
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "a signal type's name is 1 to {SIGNAL_TYPE_NAME_MAX} lower-case letters, digits \
+             and underscores"
+        )))
+    }
 }
 
 /// As [`length`], in bytes.

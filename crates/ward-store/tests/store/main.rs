@@ -12,6 +12,7 @@ mod exchanges;
 mod feed;
 mod harness;
 mod keys;
+mod notes;
 mod notices;
 mod opening;
 mod opinions;
@@ -89,6 +90,10 @@ conformance!(
     sharing::sharing_with_named_organisations,
     sharing::dispute_policy,
     exchanges::exchanges_fetch_under_a_lease,
+    notes::bank_enabled_ratios,
+    notes::content_notes,
+    notes::content_due,
+    notes::signal_type_ratios,
     series::keeper_lease_and_fenced_saves,
     series::saves_round_trip_and_rows_carry_over,
     series::curators_requests,

@@ -728,6 +728,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR:PORT")]
     pub fetch_allow: Vec<std::net::SocketAddr>,
 
+    /// Refuse HMA's `url=` parameters (`/h/hash`, `/m/lookup`, `/c/bank/NAME/content`)
+    /// instead of fetching them (through the same guard as reported URLs: public addresses
+    /// only, at most 100 MiB).
+    #[arg(long)]
+    pub no_hma_url_fetch: bool,
+
     /// How often to send the notices due and re-check noticed URLs, in seconds; 0: this
     /// node sends none.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]

@@ -63,6 +63,11 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             notices,
             secure_cookies: args.secure_cookies,
             summary_cache_bytes: (args.summary_cache_mib as usize) << 20,
+            hma_fetch: (!args.no_hma_url_fetch).then(|| FetchConfig {
+                allow: args.fetch_allow.clone(),
+                max_bytes: serve::HMA_FETCH_MAX_BYTES,
+                ..FetchConfig::default()
+            }),
             series: SeriesConfig {
                 options: SeriesOptions {
                     radius: args.series_radius,

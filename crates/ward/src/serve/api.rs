@@ -17,7 +17,7 @@ use ward_core::exchange::{MAX_RECORD, read_line};
 use ward_core::lists::{Hex64, ListError, ListReader, Signal, SignalType};
 use ward_store::{
     AuditQuery, Bank, BankId, BankKind, BankUpdate, Content, ContentId, ImportChange, NewBank,
-    NewContent, OpinionKind, OrgId, Role, Sharing, SignalKind, Store, rules,
+    NewContent, OpinionKind, OrgId, Ratio, Role, Sharing, SignalKind, Store, rules,
 };
 
 use super::SharedState;
@@ -57,6 +57,8 @@ pub struct BankRequest {
     kind: Option<String>,
     distance: Option<u32>,
     enabled: Option<bool>,
+    /// The share of lookups in which the bank takes part (0 to 1; 1 by default).
+    enabled_ratio: Option<f64>,
     sharing: Option<String>,
     /// With sharing `organisations`: the organisations (ids) it is shared with.
     shared_with: Option<Vec<i64>>,
@@ -91,7 +93,18 @@ pub async fn create_bank(
         dispute_limit: request.dispute_limit,
         description: request.description.unwrap_or_default(),
     };
-    let bank = state.store.create_bank(&caller.actor(), &bank).await?;
+    let ratio = request.enabled_ratio.map(Ratio::new).transpose()?;
+    let mut bank = state.store.create_bank(&caller.actor(), &bank).await?;
+    if let Some(ratio) = ratio.filter(|r| *r != Ratio::ONE) {
+        let update = BankUpdate {
+            enabled_ratio: Some(ratio),
+            ..BankUpdate::default()
+        };
+        bank = state
+            .store
+            .update_bank(&caller.actor(), bank.id, &update)
+            .await?;
+    }
     state.caught_up().await;
     Ok((StatusCode::CREATED, Json(view::bank(&bank))))
 }
@@ -142,6 +155,7 @@ pub struct BankPatch {
     name: Option<String>,
     distance: Option<u32>,
     enabled: Option<bool>,
+    enabled_ratio: Option<f64>,
     sharing: Option<String>,
     shared_with: Option<Vec<i64>>,
     /// A number sets the dispute limit, `null` turns the policy off.
@@ -165,6 +179,7 @@ pub async fn update_bank(
         name: patch.name,
         distance: patch.distance,
         enabled: patch.enabled,
+        enabled_ratio: patch.enabled_ratio.map(Ratio::new).transpose()?,
         sharing: patch
             .sharing
             .as_deref()

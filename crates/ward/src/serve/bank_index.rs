@@ -93,6 +93,8 @@ pub struct BankIndex {
     /// The largest match distance of any bank: how far PDQ searches go.
     max_distance: AtomicU32,
     cursor: AtomicI64,
+    /// When the index last read the feed to its end (ms since the epoch; 0: never).
+    caught_up_at: AtomicI64,
     ready: AtomicBool,
     applied: AtomicU64,
     /// One `follow` at a time: two passes over the same page could apply an older change
@@ -154,6 +156,7 @@ impl BankIndex {
             summaries,
             max_distance: AtomicU32::new(0),
             cursor: AtomicI64::new(cursor.0),
+            caught_up_at: AtomicI64::new(ward_store::Timestamp::now().0),
             ready: AtomicBool::new(false),
             applied: AtomicU64::new(0),
             following: tokio::sync::Mutex::new(()),
@@ -208,6 +211,8 @@ impl BankIndex {
         self.refresh_banks(store).await?;
         self.summaries.series_epoch(store.series_epoch().await?);
         self.applied.fetch_add(applied as u64, Ordering::Relaxed);
+        self.caught_up_at
+            .store(ward_store::Timestamp::now().0, Ordering::Release);
         Ok(applied)
     }
 
@@ -276,6 +281,11 @@ impl BankIndex {
     /// Whether the index has been loaded.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
+    }
+
+    /// When the index last read the store's feed to its end.
+    pub fn caught_up_at(&self) -> ward_store::Timestamp {
+        ward_store::Timestamp(self.caught_up_at.load(Ordering::Acquire))
     }
 
     /// The last feed position applied.

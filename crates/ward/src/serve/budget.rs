@@ -379,6 +379,9 @@ impl std::fmt::Debug for Upload {
 /// a message.
 pub type UploadError = ApiError;
 
+/// The longest text part of an upload's form that is read (HMA's `metadata` and `note`).
+pub const FORM_FIELD_MAX: usize = 65_536 + 1_024;
+
 impl Upload {
     /// Opens a multipart request body: over `limit` bytes it is refused (413) before a byte
     /// is read when its `Content-Length` says so, and as soon as it passes the limit
@@ -423,16 +426,49 @@ impl Upload {
         is_file: impl Fn(Option<&str>, Option<&str>) -> bool,
         count_all: bool,
     ) -> Result<(Option<(String, Vec<u8>)>, usize), UploadError> {
+        let mut fields = Vec::new();
+        self.first_file_and_fields(is_file, count_all, &[], &mut fields)
+            .await
+    }
+
+    /// As [`Upload::first_file`], also reading the text parts named in `wanted` (the first
+    /// of each name, at most [`FORM_FIELD_MAX`] bytes, else 413) into `fields`.
+    pub async fn first_file_and_fields(
+        &mut self,
+        is_file: impl Fn(Option<&str>, Option<&str>) -> bool,
+        count_all: bool,
+        wanted: &[&str],
+        fields: &mut Vec<(String, String)>,
+    ) -> Result<(Option<(String, Vec<u8>)>, usize), UploadError> {
         let limit = self.limit;
         let mut first = None;
         let mut files = 0;
-        while let Some(field) = self
+        while let Some(mut field) = self
             .multipart
             .next_field()
             .await
             .map_err(|e| part_error(&e, limit))?
         {
             if !is_file(field.name(), field.file_name()) {
+                let name = field.name().unwrap_or_default().to_owned();
+                if wanted.contains(&name.as_str()) && !fields.iter().any(|(n, _)| *n == name) {
+                    let mut text = Vec::new();
+                    while let Some(chunk) =
+                        field.chunk().await.map_err(|e| part_error(&e, limit))?
+                    {
+                        if text.len() + chunk.len() > FORM_FIELD_MAX {
+                            return Err(ApiError::new(
+                                StatusCode::PAYLOAD_TOO_LARGE,
+                                "too_large",
+                                format!(
+                                    "the form field {name} has more than {FORM_FIELD_MAX} bytes"
+                                ),
+                            ));
+                        }
+                        text.extend_from_slice(&chunk);
+                    }
+                    fields.push((name, String::from_utf8_lossy(&text).into_owned()));
+                }
                 continue;
             }
             files += 1;

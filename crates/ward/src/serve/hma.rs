@@ -11,10 +11,12 @@
 //! - `POST /m/compare` `{"pdq": [a, b]}` → `{"pdq": [true, {"distance": 9}]}`.
 //! - `GET/POST /c/banks`, `GET/PUT/DELETE /c/bank/{name}` → `{"name",
 //!   "matching_enabled_ratio"}` (201 when created; `{"message": "Done"}` when deleted).
-//! - `POST /c/bank/{name}/signal` `{"pdq": "…"}`, `POST /c/bank/{name}/content` with an
-//!   upload → `{"id": 1, "signals": {"pdq": "…"}}`.
-//! - `GET /status` → `I-AM-ALIVE` (text), or 503 `INDEX-STALE`; `GET /status/live` →
-//!   `I-AM-ALIVE` whatever the index's state.
+//! - Content as a resource (`/c/bank/{name}/content…`, `/c/bank/{name}/signal`):
+//!   `hma_content.rs`. Signal types, the index's state, `/site-map` and
+//!   `/openapi/openapi.json`: `hma_types.rs`. Exchanges (`/c/exchanges…`):
+//!   `hma_exchanges.rs`.
+//! - `GET /status` → `I-AM-ALIVE` (text), or 503 `INDEX-NOT-LOADED` / `INDEX-STALE`;
+//!   `GET /status/live` → `I-AM-ALIVE` whatever the index's state.
 //! - `GET /c/content_type` → `[{"name": "photo", "enabled": true}, {"name": "video", …}]`.
 //!
 //! Errors are HMA's `{"message": "…"}` with the status. How HMA's concepts map onto Ward's:
@@ -24,20 +26,32 @@
 //!   are unique per organisation; a name several other organisations' visible banks share
 //!   is refused with 409, asking for the id). Creating a bank whose name another
 //!   organisation uses succeeds: nothing tells of banks the caller does not see.
-//!   HMA's `matching_enabled_ratio` (a coin flip per
-//!   lookup) is Ward's `enabled`: a ratio above 0 enables the bank, and the ratio reads back
-//!   as 1.0 or 0.0. Banks created here are `standard`, `private` to the caller's organisation,
-//!   with distance 31; names are checked as HMA checks them (`^[A-Z_][A-Z0-9_]*$`).
+//!   HMA's `matching_enabled_ratio` is the bank's enabled ratio: each lookup draws one
+//!   number in [0, 1) (CPython's draw for a `seed`, 0 with `bypass_coinflip`) and a bank
+//!   takes part when its ratio is at least that; `raw_lookup` ignores ratios, as HMA's
+//!   does. A bank Ward has disabled (through `/v1`) reads back as 0 and takes part in no
+//!   lookup; setting a ratio or `enabled` through HMA enables it. Ratios are 0 to 1 (HMA
+//!   stores any number). `{"enabled": false}` on creation makes a bank of ratio 0 (HMA's
+//!   default ratio of 1 overrides it). Banks created here are `standard`, `private` to the
+//!   caller's organisation, with distance 31; names are checked as HMA checks them (`^[A-Z_][A-Z0-9_]*$`).
 //! - HMA content ids are Ward content ids. Signal types are HMA's names (`pdq`, `video_md5`,
 //!   `vpdq`) and Ward's other spellings (`md5`, `sha1`, `sha256`).
 //! - Lookups go through [`match_signals`], so Ward's bank rules hold exactly as for
 //!   `/v1/match`: only banks the caller sees, enabled banks and content, each bank's own PDQ
 //!   distance, and matches that a negative bank suppresses left out. `raw_lookup` too, where
 //!   HMA itself skips the enabled checks.
-//! - Ward never fetches a URL on a client's behalf: where HMA takes `url=`, Ward answers 400
-//!   and asks for the file (multipart upload, as HMA's POST forms) or its hash.
+//! - `url=` (`/h/hash`, `/m/lookup`, `/c/bank/{name}/content`) is fetched through the
+//!   safe fetcher of reported URLs (`crate::fetch`: http and https only, public addresses
+//!   only, each redirect checked, 30 s) with HMA's limit of 100 MiB (413 `Content too
+//!   large`), into the node's hashing memory; `--no-hma-url-fetch` refuses it instead.
+//!   HMA's allow-list of hosts is not needed: no address inside the deployment's network is
+//!   ever reached.
+//! - A file in the part `video` that is no video Ward decodes (not one, or broken) gives its
+//!   `video_md5` (the file's MD5) and no `vpdq`, as HMA does; it is never handed to FFmpeg
+//!   unless its first bytes are a video container's.
 //! - Every route takes `Authorization: Bearer <key>` with the role of its `/v1` equivalent,
-//!   except `/status`, which is public like `/healthz`.
+//!   except `/status`, `/status/live`, `/site-map` and `/openapi/openapi.json`, which are
+//!   public like `/healthz` and `/openapi.json`.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -47,19 +61,19 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
+use ward_core::digest::FileDigests;
 use ward_core::lists::{Signal, SignalType};
 use ward_core::pdq::Quality;
 use ward_core::video::{self, CompareOptions, Vpdq};
 use ward_store::{
-    Bank, BankId, BankKind, BankUpdate, NewBank, NewContent, Role, Sharing, Store, StoreError,
+    Bank, BankId, BankKind, BankUpdate, NewBank, Ratio, Role, Sharing, Store, StoreError,
 };
 
 use super::SharedState;
-use super::api::{store_signal, stored_signal};
 use super::auth::{AmbiguousName, Caller};
 use super::budget::{self, Patience, Reservation};
 use super::error::ApiError;
@@ -83,14 +97,25 @@ pub fn routes() -> Router<SharedState> {
             "/c/bank/{name}",
             get(get_bank).put(update_bank).delete(delete_bank),
         )
-        .route("/c/bank/{name}/content", post(add_content).layer(uploads()))
-        .route("/c/bank/{name}/signal", post(add_signals))
+        .route("/m/index/status", get(super::hma_types::index_status))
+        .route("/c/signal_type", get(super::hma_types::signal_types))
+        .route(
+            "/c/signal_type/{name}",
+            put(super::hma_types::set_signal_type),
+        )
+        .route(
+            "/c/signal_type/index",
+            get(super::hma_types::signal_type_index),
+        )
+        .route("/site-map", get(super::hma_types::site_map))
+        .route("/openapi/openapi.json", get(super::hma_types::openapi))
+        .merge(super::hma_content::routes())
         .merge(super::hma_exchanges::routes())
 }
 
 /// Routes that take media read their bodies within the upload limit themselves
 /// (`budget::Upload`), not the JSON limit every other route has.
-fn uploads() -> axum::extract::DefaultBodyLimit {
+pub(super) fn uploads() -> axum::extract::DefaultBodyLimit {
     axum::extract::DefaultBodyLimit::disable()
 }
 
@@ -106,6 +131,8 @@ pub(super) struct HmaError {
     message: String,
     /// `Retry-After` seconds, for 503s.
     retry_after: Option<u64>,
+    /// A body other than `{"message": …}` (a validation failure's array).
+    body: Option<Value>,
 }
 
 pub(super) type HmaResult<T> = Result<T, HmaError>;
@@ -116,6 +143,24 @@ impl HmaError {
             status,
             message: message.into(),
             retry_after: None,
+            body: None,
+        }
+    }
+
+    /// A request that its route's declared model refuses: 422 with the list of failures as
+    /// HMA's framework (flask-openapi3, pydantic) gives it, each naming the missing field.
+    pub(super) fn missing(location: &str, field: &str, input: Value) -> HmaError {
+        HmaError {
+            body: Some(json!([{
+                "type": "missing",
+                "loc": [location, field],
+                "msg": "Field required",
+                "input": input,
+            }])),
+            ..HmaError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{field}: Field required"),
+            )
         }
     }
 
@@ -140,13 +185,12 @@ impl HmaError {
         )
     }
 
-    /// Ward does not fetch URLs for clients (no request forgery through the service): the
-    /// client uploads the file to `route` instead, or does what `otherwise` says.
-    fn no_fetch(route: &str, otherwise: &str) -> HmaError {
-        HmaError::bad_request(format!(
-            "Ward does not fetch URLs: upload the file instead (POST {route} as \
-             multipart/form-data, one part named \"photo\" or \"video\"), or {otherwise}"
-        ))
+    /// This deployment does not fetch URLs for its clients (`--no-hma-url-fetch`).
+    pub(super) fn no_fetch() -> HmaError {
+        HmaError::bad_request(
+            "this deployment does not fetch URLs (--no-hma-url-fetch): upload the file as \
+             multipart/form-data, one part named \"photo\" or \"video\", or send its hash",
+        )
     }
 }
 
@@ -180,7 +224,8 @@ impl IntoResponse for HmaError {
         } else {
             self.message
         };
-        let mut response = (self.status, Json(json!({ "message": message }))).into_response();
+        let body = self.body.unwrap_or_else(|| json!({ "message": message }));
+        let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
@@ -208,7 +253,7 @@ impl FromRequestParts<SharedState> for HmaCaller {
 }
 
 /// The query string, read as HMA reads it.
-struct Params(HashMap<String, String>);
+pub(super) struct Params(HashMap<String, String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = HmaError;
@@ -221,18 +266,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 }
 
 impl Params {
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
 
     /// A parameter that is present and not empty (HMA tests such values for truth).
-    fn given(&self, name: &str) -> Option<&str> {
+    pub(super) fn given(&self, name: &str) -> Option<&str> {
         self.get(name).filter(|v| !v.is_empty())
     }
 
+    /// A parameter the route's query model requires: 422 when missing, as in HMA.
     fn require(&self, name: &str) -> HmaResult<&str> {
-        self.get(name)
-            .ok_or_else(|| HmaError::bad_request(format!("{name} is required")))
+        self.get(name).ok_or_else(|| {
+            let input: Map<String, Value> = self
+                .0
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            HmaError::missing("query", name, Value::Object(input))
+        })
     }
 
     /// A boolean as HMA's request models read one (`true`/`false`, `1`/`0`, `yes`/`no`, …).
@@ -258,13 +310,22 @@ impl Params {
 
 // Status.
 
-/// `GET /status`: HMA's liveness answer, public. Ward's index is loaded before the service
-/// listens and follows the store from then on, so it is stale only before it is ready.
+/// How long the index may go without reading the store's feed to its end before `/status`
+/// says it is stale (HMA's `INDEX_CACHE_MAX_STALE_SEC`).
+pub(super) const INDEX_MAX_STALE_MS: i64 = 65_000;
+
+/// `GET /status`: HMA's liveness answer, public: 503 `INDEX-NOT-LOADED` before the index is
+/// loaded, 503 `INDEX-STALE` when it has not caught up with the store for over 65 seconds
+/// (the store unreachable, say).
 async fn status(State(state): State<SharedState>) -> (StatusCode, &'static str) {
-    if state.index.is_ready() {
-        (StatusCode::OK, "I-AM-ALIVE")
-    } else {
+    if !state.index.is_ready() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "INDEX-NOT-LOADED");
+    }
+    let behind = ward_store::Timestamp::now().0 - state.index.caught_up_at().0;
+    if behind > INDEX_MAX_STALE_MS {
         (StatusCode::SERVICE_UNAVAILABLE, "INDEX-STALE")
+    } else {
+        (StatusCode::OK, "I-AM-ALIVE")
     }
 }
 
@@ -280,14 +341,83 @@ async fn content_types(HmaCaller(_caller): HmaCaller) -> Json<Value> {
 
 // Hashing.
 
-/// `GET /h/hash?url=`: HMA fetches the URL; Ward refuses to.
-async fn hash_url(HmaCaller(caller): HmaCaller, params: Params) -> HmaResult<Json<Value>> {
+/// `GET /h/hash?url=`: the signals of what the URL serves (fetched under the SSRF guard).
+async fn hash_url(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    params: Params,
+) -> HmaResult<Json<Value>> {
     caller.require(MATCHERS)?;
-    params.require("url")?;
-    Err(HmaError::no_fetch(
-        "/h/hash",
-        "hash it yourself and look the hash up",
-    ))
+    let url = params.require("url")?;
+    let upload = fetch_upload(&state, url, params.get("content_type")).await?;
+    let hashed = hash(&state, upload, params.get("types"), false).await?;
+    Ok(Json(hashed.texts()))
+}
+
+/// What a URL serves, as an upload: fetched through the safe fetcher (public addresses
+/// only, redirects checked, HMA's size limit), its content type from `content_type` or
+/// else from what the server says it is (`image/…`, `video/…`).
+pub(super) async fn fetch_upload(
+    state: &SharedState,
+    url: &str,
+    content_type: Option<&str>,
+) -> HmaResult<Upload> {
+    let Some(config) = &state.config.hma_fetch else {
+        return Err(HmaError::no_fetch());
+    };
+    let kind = match content_type.filter(|c| !c.is_empty()) {
+        Some(name) => Some(
+            Kind::from_field(name)
+                .ok_or_else(|| HmaError::bad_request(format!("no such content_type: '{name}'")))?,
+        ),
+        None => None,
+    };
+    let mut held = state.hashing.empty();
+    let fetcher = crate::fetch::Fetcher::new(config.clone());
+    let fetched = match fetcher.fetch_into(url, &mut held).await {
+        Ok(fetched) => fetched,
+        Err(error) if error.is_refusal() => {
+            return Err(HmaError::bad_request("Invalid or unsafe URL provided"));
+        }
+        Err(crate::fetch::FetchError::TooLarge(_) | crate::fetch::FetchError::NoRoom(_)) => {
+            return Err(HmaError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Content too large",
+            ));
+        }
+        Err(error) => {
+            return Err(HmaError::bad_request(format!(
+                "Failed to fetch URL: {error}"
+            )));
+        }
+    };
+    if !(200..300).contains(&fetched.status) {
+        return Err(HmaError::bad_request(format!(
+            "Failed to fetch URL: HTTP {}",
+            fetched.status
+        )));
+    }
+    let kind = match kind {
+        Some(kind) => kind,
+        None => {
+            let served = fetched.content_type.as_deref().unwrap_or_default();
+            let lower = served.to_ascii_lowercase();
+            if lower.starts_with("image") {
+                Kind::Photo
+            } else if lower.starts_with("video") {
+                Kind::Video
+            } else {
+                return Err(HmaError::bad_request(format!(
+                    "unsupported url ContentType {served:?}: give content_type=photo or video"
+                )));
+            }
+        }
+    };
+    Ok(Upload {
+        kind,
+        bytes: Bytes::from(fetched.body),
+        held,
+    })
 }
 
 /// `POST /h/hash`: the signals of one uploaded file, by HMA signal type.
@@ -298,14 +428,10 @@ async fn hash_upload(
     request: Request,
 ) -> HmaResult<Json<Value>> {
     caller.require(MATCHERS)?;
-    let upload = read_upload(request, &state, "Missing multipart/form-data file upload").await?;
+    let missing = "Missing multipart/form-data file upload";
+    let upload = read_upload(request, &state, missing, &mut Vec::new()).await?;
     let hashed = hash(&state, upload, params.get("types"), false).await?;
-    let out: Map<String, Value> = hashed
-        .signals
-        .into_iter()
-        .map(|s| (s.name.to_string(), Value::String(s.text)))
-        .collect();
-    Ok(Json(Value::Object(out)))
+    Ok(Json(hashed.texts()))
 }
 
 /// HMA's content types: the name of the multipart part says which the file is.
@@ -334,7 +460,7 @@ impl Kind {
 }
 
 /// The one file of an HMA upload, with the memory reserved for it.
-struct Upload {
+pub(super) struct Upload {
     kind: Kind,
     bytes: Bytes,
     held: Reservation,
@@ -342,7 +468,12 @@ struct Upload {
 
 /// Reads the multipart body: exactly one file, in a part named for its content type, within
 /// the node's upload limit and hashing budget.
-async fn read_upload(request: Request, state: &SharedState, missing: &str) -> HmaResult<Upload> {
+pub(super) async fn read_upload(
+    request: Request,
+    state: &SharedState,
+    missing: &str,
+    fields: &mut Vec<(String, String)>,
+) -> HmaResult<Upload> {
     let is_multipart = request
         .headers()
         .get(CONTENT_TYPE)
@@ -362,7 +493,9 @@ async fn read_upload(request: Request, state: &SharedState, missing: &str) -> Hm
     let is_file = |name: Option<&str>, file_name: Option<&str>| {
         file_name.is_some() || Kind::from_field(name.unwrap_or_default()).is_some()
     };
-    let (first, files) = upload.first_file(is_file, true).await?;
+    let (first, files) = upload
+        .first_file_and_fields(is_file, true, &["metadata", "note"], fields)
+        .await?;
     if files > 1 {
         return Err(HmaError::bad_request("Only one file allowed per request"));
     }
@@ -377,24 +510,36 @@ async fn read_upload(request: Request, state: &SharedState, missing: &str) -> Hm
 }
 
 /// One signal of an upload, as HMA names and prints it.
-struct HmaSignal {
-    name: &'static str,
+pub(super) struct HmaSignal {
+    pub(super) name: &'static str,
     /// HMA's text: the hash, a vPDQ's JSON, or empty for a PDQ hash below quality 50.
     text: String,
     /// The signal, unless it is a PDQ hash below quality 50 (not matched, not banked).
-    signal: Option<Signal>,
-    quality: Option<Quality>,
+    pub(super) signal: Option<Signal>,
+    pub(super) quality: Option<Quality>,
 }
 
 /// What an upload hashed to, in the order of `?types=` (or HMA's).
-struct Hashed {
-    signals: Vec<HmaSignal>,
+pub(super) struct Hashed {
+    pub(super) signals: Vec<HmaSignal>,
     /// A video's frames hashed inside their bars, for matching only.
     trimmed: Option<Vpdq>,
 }
 
+impl Hashed {
+    /// `{"pdq": "…"}`: HMA's answer of `/h/hash`.
+    fn texts(&self) -> Value {
+        let out: Map<String, Value> = self
+            .signals
+            .iter()
+            .map(|s| (s.name.to_string(), Value::String(s.text.clone())))
+            .collect();
+        Value::Object(out)
+    }
+}
+
 /// Hashes an upload through `hash_bytes` (the service's one place for CPU work on media).
-async fn hash(
+pub(super) async fn hash(
     state: &SharedState,
     upload: Upload,
     types: Option<&str>,
@@ -403,25 +548,50 @@ async fn hash(
     let wanted = selected_types(upload.kind, types)?;
     // The part's name says what the file is; its first bytes must agree, so that an image is
     // never sent to FFmpeg nor a video to the image decoder by a mislabelled part.
-    match (upload.kind, video::sniff(&upload.bytes).is_some()) {
-        (Kind::Photo, true) => {
-            return Err(HmaError::bad_request(
-                "the file in part \"photo\" is a video: send it in a part named \"video\"",
-            ));
+    let is_video = video::sniff(&upload.bytes).is_some();
+    if upload.kind == Kind::Photo && is_video {
+        return Err(HmaError::bad_request(
+            "the file in part \"photo\" is a video: send it in a part named \"video\"",
+        ));
+    }
+    let md5_only = |bytes: &[u8]| {
+        // HMA's video MD5 is the file's, whatever the file: a file in the part "video"
+        // that is no video Ward decodes still has it, and no vPDQ.
+        let md5 = FileDigests::of(bytes).md5;
+        let signals = vec![HmaSignal {
+            name: "video_md5",
+            text: md5.to_string(),
+            signal: Some(Signal::Md5(md5)),
+            quality: None,
+        }];
+        Hashed {
+            signals: signals
+                .into_iter()
+                .filter(|s| wanted.contains(&s.name))
+                .collect(),
+            trimmed: None,
         }
-        (Kind::Video, false) => {
-            return Err(HmaError::bad_request(
-                "the file in part \"video\" is not a video format Ward recognises \
-                 (MP4, MOV, Matroska/WebM, AVI, FLV, ASF, MPEG, MPEG-TS)",
-            ));
-        }
-        _ => {}
+    };
+    if upload.kind == Kind::Video && !is_video {
+        // Never handed to FFmpeg: only its bytes are digested.
+        return Ok(md5_only(&upload.bytes));
     }
     let mut options = state.config.video.clone();
     options.trim_bars = trim_bars;
     let mut held = upload.held;
-    let hashed = hash_bytes(upload.bytes, &mut held, options, Patience::Request).await?;
-    drop(held);
+    let bytes = upload.bytes.clone();
+    let hashed = match hash_bytes(upload.bytes, &mut held, options, Patience::Request).await {
+        Ok(hashed) => hashed,
+        // A video that does not decode (or not in time): its MD5 still identifies it.
+        Err(error)
+            if upload.kind == Kind::Video && error.status == StatusCode::UNPROCESSABLE_ENTITY =>
+        {
+            tracing::debug!(%error.message, "a video hashed by its MD5 only");
+            return Ok(md5_only(&bytes));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    drop((held, bytes));
     let (mut signals, trimmed) = match hashed.kind {
         MediaKind::Image { pdq, quality } => {
             let matchable = quality >= Quality::MATCHABLE;
@@ -493,16 +663,18 @@ struct Found {
 }
 
 /// Matches one query signal under Ward's bank rules (through `match_signals`, exactly as
-/// `/v1/match`), then in HMA's terms: one entry per content item, ordered by id as HMA reads
-/// them from its database, and only in `banks` when given.
+/// `/v1/match`, with the lookup's coin flip `draw`), then in HMA's terms: one entry per
+/// content item, ordered by id as HMA reads them from its database, and only in `banks`
+/// when given.
 async fn lookup(
     state: &SharedState,
     caller: &Caller,
     signal: Signal,
     trimmed: Option<&Vpdq>,
     banks: Option<&HashSet<BankId>>,
+    draw: f64,
 ) -> HmaResult<Vec<Found>> {
-    let answer = match_signals(state, caller, &[(signal, true)], trimmed).await?;
+    let answer = match_signals(state, caller, &[(signal, true)], trimmed, draw).await?;
     let mut found: Vec<Found> = Vec::new();
     // Matches come nearest first; the first of a content item's signals is kept.
     for entry in &answer.matches {
@@ -554,18 +726,40 @@ fn query_signal(signal_type: &str, value: &str) -> HmaResult<Signal> {
         .map_err(|e| HmaError::bad_request(format!("invalid signal: {e}")))
 }
 
-/// `GET /m/lookup?signal_type=&signal=`: the matching banks and content items.
+impl Params {
+    /// The lookup's coin flip: `seed` (HMA's, drawn as CPython draws it) and
+    /// `bypass_coinflip`.
+    fn draw(&self) -> HmaResult<f64> {
+        let bypass = self.flag("bypass_coinflip")?;
+        let seed = self.get("seed");
+        if seed.is_some_and(|s| s.len() > super::coinflip::MAX_SEED) {
+            return Err(HmaError::bad_request(format!(
+                "a seed has at most {} bytes",
+                super::coinflip::MAX_SEED
+            )));
+        }
+        Ok(super::coinflip::draw(seed, bypass))
+    }
+}
+
+/// `GET /m/lookup?signal_type=&signal=` (or `?url=`): the matching banks and content items.
+/// HMA's GET takes `bypass_coinflip` and ignores it; Ward honours it, as HMA documents it.
 async fn lookup_get(
     State(state): State<SharedState>,
     HmaCaller(caller): HmaCaller,
     params: Params,
 ) -> HmaResult<Json<Value>> {
     caller.require(MATCHERS)?;
-    if params.given("url").is_some() {
-        return Err(HmaError::no_fetch(
-            "/m/lookup",
-            "send its hash (signal_type and signal)",
-        ));
+    if let Some(url) = params.given("url") {
+        let upload = fetch_upload(&state, url, params.get("content_type")).await?;
+        let by_type = lookup_upload(&state, &caller, &params, upload).await?;
+        // With a signal type too, only that type's answer.
+        if let Some(name) = params.given("signal_type") {
+            return Ok(Json(
+                by_type.get(name).cloned().unwrap_or_else(|| json!({})),
+            ));
+        }
+        return Ok(Json(Value::Object(by_type)));
     }
     let (Some(signal), Some(signal_type)) = (params.given("signal"), params.given("signal_type"))
     else {
@@ -573,12 +767,10 @@ async fn lookup_get(
             "Either url or both signal and signal_type are required",
         ));
     };
-    // `seed` and `bypass_coinflip` steer HMA's coin flip against fractional enabled ratios;
-    // Ward's banks are enabled or not, so the flip always has the same outcome.
-    params.flag("bypass_coinflip")?;
+    let draw = params.draw()?;
     let signal = query_signal(signal_type, signal)?;
     let banks = restriction(&state, &caller, params.banks()).await?;
-    let found = lookup(&state, &caller, signal, None, banks.as_ref()).await?;
+    let found = lookup(&state, &caller, signal, None, banks.as_ref(), draw).await?;
     Ok(Json(by_bank(&found)))
 }
 
@@ -590,10 +782,24 @@ async fn lookup_post(
     request: Request,
 ) -> HmaResult<Json<Value>> {
     caller.require(MATCHERS)?;
-    params.flag("bypass_coinflip")?;
-    let upload = read_upload(request, &state, "Missing multipart/form-data file upload").await?;
-    let hashed = hash(&state, upload, params.get("types"), true).await?;
-    let banks = restriction(&state, &caller, params.banks()).await?;
+    params.draw()?;
+    let missing = "Missing multipart/form-data file upload";
+    let upload = read_upload(request, &state, missing, &mut Vec::new()).await?;
+    Ok(Json(Value::Object(
+        lookup_upload(&state, &caller, &params, upload).await?,
+    )))
+}
+
+/// An upload hashed and each of its signals looked up: `{"pdq": {"BANK": [...]}}`. Each
+/// signal type draws its own coin flip, as HMA's do (the same one when seeded).
+async fn lookup_upload(
+    state: &SharedState,
+    caller: &Caller,
+    params: &Params,
+    upload: Upload,
+) -> HmaResult<Map<String, Value>> {
+    let hashed = hash(state, upload, params.get("types"), true).await?;
+    let banks = restriction(state, caller, params.banks()).await?;
     let mut out = Map::new();
     for signal in hashed.signals {
         let found = match signal.signal {
@@ -604,12 +810,13 @@ async fn lookup_post(
                     Signal::Vpdq(_) => hashed.trimmed.as_ref(),
                     _ => None,
                 };
-                lookup(&state, &caller, query, trimmed, banks.as_ref()).await?
+                let draw = params.draw()?;
+                lookup(state, caller, query, trimmed, banks.as_ref(), draw).await?
             }
         };
         out.insert(signal.name.to_string(), by_bank(&found));
     }
-    Ok(Json(Value::Object(out)))
+    Ok(out)
 }
 
 /// `GET /m/raw_lookup?signal_type=&signal=`: the matching content ids.
@@ -624,7 +831,8 @@ async fn raw_lookup(
     let include_distance = params.flag("include_distance")?;
     let signal = query_signal(signal_type, signal)?;
     let banks = restriction(&state, &caller, params.banks()).await?;
-    let found = lookup(&state, &caller, signal, None, banks.as_ref()).await?;
+    // As in HMA, the raw lookup ignores the banks' enabled ratios (Ward's other rules hold).
+    let found = lookup(&state, &caller, signal, None, banks.as_ref(), 0.0).await?;
     let matches: Vec<Value> = found
         .iter()
         .map(|f| {
@@ -694,10 +902,10 @@ async fn compare(HmaCaller(caller): HmaCaller, body: Bytes) -> HmaResult<Json<Va
 // Curation.
 
 /// A bank as HMA prints it.
-fn bank_json(bank: &Bank) -> Value {
+pub(super) fn bank_json(bank: &Bank) -> Value {
     json!({
         "name": bank.name,
-        "matching_enabled_ratio": if bank.enabled { 1.0 } else { 0.0 },
+        "matching_enabled_ratio": if bank.enabled { bank.enabled_ratio.get() } else { 0.0 },
     })
 }
 
@@ -768,7 +976,7 @@ pub(super) async fn managed_bank(
     Ok(bank)
 }
 
-fn unknown_bank(name: &str) -> impl FnOnce() -> String + '_ {
+pub(super) fn unknown_bank(name: &str) -> impl FnOnce() -> String + '_ {
     move || format!("bank '{name}' not found")
 }
 
@@ -782,16 +990,19 @@ pub(super) fn json_object(body: &[u8]) -> HmaResult<Map<String, Value>> {
     }
 }
 
-/// An enabled ratio (a number, or a number in a string, as HMA converts it).
-fn ratio(value: &Value) -> HmaResult<f64> {
+/// An enabled ratio (a number, or a number in a string, as HMA converts it), from 0 to 1.
+/// HMA stores any number; Ward refuses one outside 0 to 1 (below 0 would keep a bank out
+/// even of bypassed lookups, above 1 means 1).
+fn ratio(value: &Value) -> HmaResult<Ratio> {
     let parsed = match value {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse::<f64>().ok(),
         _ => None,
     };
-    parsed
+    let parsed = parsed
         .filter(|r| r.is_finite())
-        .ok_or_else(|| HmaError::bad_request(format!("Invalid float: '{value}'")))
+        .ok_or_else(|| HmaError::bad_request(format!("Invalid float: '{value}'")))?;
+    Ratio::new(parsed).map_err(|e| HmaError::bad_request(e.to_string()))
 }
 
 /// A boolean (`true`, or a string HMA reads as one).
@@ -806,11 +1017,15 @@ pub(super) fn boolean(value: &Value) -> HmaResult<bool> {
     }
 }
 
-/// Whether a request enables its bank: `enabled_ratio` wins over `enabled`, as in HMA.
-fn enabled_from(body: &Map<String, Value>) -> HmaResult<Option<bool>> {
+/// The enabled ratio a request sets: `enabled_ratio` wins over `enabled` (1 or 0), as in
+/// HMA. Through HMA's routes a bank is always enabled in Ward's sense, and its ratio says
+/// in which share of lookups it takes part.
+fn ratio_from(body: &Map<String, Value>) -> HmaResult<Option<Ratio>> {
     match (body.get("enabled_ratio"), body.get("enabled")) {
-        (Some(r), _) if !r.is_null() => Ok(Some(ratio(r)? > 0.0)),
-        (_, Some(e)) if !e.is_null() => Ok(Some(boolean(e)?)),
+        (Some(r), _) if !r.is_null() => Ok(Some(ratio(r)?)),
+        (_, Some(e)) if !e.is_null() => {
+            Ok(Some(if boolean(e)? { Ratio::ONE } else { Ratio::ZERO }))
+        }
         _ => Ok(None),
     }
 }
@@ -853,14 +1068,28 @@ async fn create_bank(
 ) -> HmaResult<(StatusCode, Json<Value>)> {
     caller.require(&[Role::Curator])?;
     let body = json_object(&body)?;
-    let name = name_from(&body)?.ok_or_else(|| HmaError::bad_request("name is required"))?;
-    let bank = new_bank(name, &caller, enabled_from(&body)?.unwrap_or(true));
-    let bank = match state.store.create_bank(&caller.actor(), &bank).await {
+    let name = name_from(&body)?
+        .ok_or_else(|| HmaError::missing("body", "name", Value::Object(body.clone())))?;
+    // HMA's `{"enabled": false}` makes an enabled bank (its ratio defaults to 1 before
+    // `enabled` is read); Ward reads `enabled` as it reads it on an update.
+    let ratio = ratio_from(&body)?.unwrap_or(Ratio::ONE);
+    let bank = new_bank(name, &caller, true);
+    let mut bank = match state.store.create_bank(&caller.actor(), &bank).await {
         Err(StoreError::Conflict(_)) => {
             return Err(HmaError::forbidden("Bank already exists"));
         }
         other => other?,
     };
+    if ratio != Ratio::ONE {
+        let update = BankUpdate {
+            enabled_ratio: Some(ratio),
+            ..BankUpdate::default()
+        };
+        bank = state
+            .store
+            .update_bank(&caller.actor(), bank.id, &update)
+            .await?;
+    }
     state.caught_up().await;
     Ok((StatusCode::CREATED, Json(bank_json(&bank))))
 }
@@ -902,9 +1131,11 @@ async fn update_bank(
 ) -> HmaResult<Json<Value>> {
     let bank = managed_bank(&state, &caller, &name, || "Bank not found".to_string()).await?;
     let body = json_object(&body)?;
+    let ratio = ratio_from(&body)?;
     let update = BankUpdate {
         name: name_from(&body)?,
-        enabled: enabled_from(&body)?,
+        enabled: ratio.map(|_| true),
+        enabled_ratio: ratio,
         ..BankUpdate::default()
     };
     let bank = match state
@@ -938,95 +1169,4 @@ async fn delete_bank(
         state.caught_up().await;
     }
     Ok(Json(json!({"message": "Done"})))
-}
-
-/// Adds one content item with `signals` (HMA name, stored signal) to `bank`; answers as HMA.
-async fn add_item(
-    state: &SharedState,
-    caller: &Caller,
-    bank: &Bank,
-    signals: Vec<(String, ward_store::Signal)>,
-) -> HmaResult<Json<Value>> {
-    let item = NewContent {
-        signals: signals.iter().map(|(_, s)| s.clone()).collect(),
-        assessment: None,
-        source: "hma".into(),
-        ..NewContent::default()
-    };
-    let ids = state
-        .store
-        .add_content(&caller.actor(), bank.id, std::slice::from_ref(&item))
-        .await?;
-    state.caught_up().await;
-    let echoed: Map<String, Value> = signals
-        .into_iter()
-        .map(|(name, signal)| (name, Value::String(signal.value)))
-        .collect();
-    Ok(Json(json!({"id": ids[0], "signals": echoed})))
-}
-
-/// `POST /c/bank/{name}/content`: an uploaded file hashed and banked as one content item.
-async fn add_content(
-    State(state): State<SharedState>,
-    HmaCaller(caller): HmaCaller,
-    Path(name): Path<String>,
-    params: Params,
-    request: Request,
-) -> HmaResult<Json<Value>> {
-    let bank = managed_bank(&state, &caller, &name, unknown_bank(&name)).await?;
-    if params.given("url").is_some() {
-        return Err(HmaError::no_fetch(
-            &format!("/c/bank/{name}/content"),
-            &format!("send its hashes to /c/bank/{name}/signal"),
-        ));
-    }
-    let missing = "Neither `url` nor multipart file upload was received";
-    let upload = read_upload(request, &state, missing).await?;
-    let hashed = hash(&state, upload, params.get("types"), false).await?;
-    let mut signals = Vec::new();
-    for s in hashed.signals {
-        let Some(signal) = s.signal else {
-            let quality = s.quality.map_or(0, Quality::get);
-            return Err(HmaError::bad_request(format!(
-                "Invalid {} signal: the picture's PDQ quality {quality} is below 50, too \
-                 little detail to match reliably",
-                s.name
-            )));
-        };
-        signals.push((s.name.to_string(), store_signal(&signal)));
-    }
-    if signals.is_empty() {
-        return Err(HmaError::bad_request("No signals given"));
-    }
-    add_item(&state, &caller, &bank, signals).await
-}
-
-/// `POST /c/bank/{name}/signal`: `{"pdq": "…", …}` banked as one content item.
-async fn add_signals(
-    State(state): State<SharedState>,
-    HmaCaller(caller): HmaCaller,
-    Path(name): Path<String>,
-    body: Bytes,
-) -> HmaResult<Json<Value>> {
-    let bank = managed_bank(&state, &caller, &name, unknown_bank(&name)).await?;
-    let body = json_object(&body)?;
-    if body.is_empty() {
-        return Err(HmaError::bad_request("No signals given"));
-    }
-    let mut signals = Vec::new();
-    for (signal_type, value) in &body {
-        let known = signal_type.trim().eq_ignore_ascii_case("photodna")
-            || SignalType::from_str(signal_type).is_ok();
-        if !known {
-            return Err(HmaError::bad_request(format!(
-                "No such signal type {signal_type}"
-            )));
-        }
-        let invalid =
-            |reason: &str| HmaError::bad_request(format!("Invalid {signal_type} signal: {reason}"));
-        let value = value.as_str().ok_or_else(|| invalid("not a string"))?;
-        let signal = stored_signal(signal_type, value).map_err(|e| invalid(&e.message))?;
-        signals.push((signal_type.clone(), signal));
-    }
-    add_item(&state, &caller, &bank, signals).await
 }

@@ -192,21 +192,19 @@ async fn outcome(
         MediaKind::Image { .. } => None,
     };
     let signals = hashed.signals(Quality::MATCHABLE);
-    let matched = match matching::match_signals(
-        state,
-        &super::auth::Intake,
-        &signals,
-        trimmed.as_ref(),
-    )
-    .await
-    {
-        Ok(answer) => answer
-            .matches
-            .iter()
-            .find(|m| m.bank.kind == BankKind::Standard)
-            .map(|m| m.content.id),
-        Err(error) => return failed(format!("matching failed: {}", error.message)),
-    };
+    // A hotline's intake sees every enabled bank, whatever its enabled ratio (a share of
+    // platforms' lookups): the coin flip is bypassed.
+    let matched =
+        match matching::match_signals(state, &super::auth::Intake, &signals, trimmed.as_ref(), 0.0)
+            .await
+        {
+            Ok(answer) => answer
+                .matches
+                .iter()
+                .find(|m| m.bank.kind == BankKind::Standard)
+                .map(|m| m.content.id),
+            Err(error) => return failed(format!("matching failed: {}", error.message)),
+        };
     // Known content takes the matched content's assessment; content a bank holds without
     // one (a list's hashes without categories) goes to an analyst, with its series.
     let (matched, related) = match matched {

@@ -30,6 +30,7 @@ use super::api::{SignalRequest, stored_signal};
 use super::auth::{Caller, Viewer};
 use super::bank_index::{IdMap, IndexHit};
 use super::budget::{self, Patience, Reservation, Upload};
+use super::coinflip::Coin;
 use super::error::{ApiError, ApiResult};
 use super::summaries::{ContentSummary, raw_json};
 
@@ -206,11 +207,12 @@ pub struct MatchQuery {
 pub async fn match_get(
     State(state): State<SharedState>,
     caller: Caller,
+    Coin(draw): Coin,
     Query(query): Query<MatchQuery>,
 ) -> ApiResult<MatchAnswer> {
     caller.require(MATCHERS)?;
     let signal = parse_query(&query.signal_type, &query.signal)?;
-    match_signals(&state, &caller, &[(signal, true)], None).await
+    match_signals(&state, &caller, &[(signal, true)], None, draw).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -223,6 +225,7 @@ pub struct MatchRequest {
 pub async fn match_post(
     State(state): State<SharedState>,
     caller: Caller,
+    Coin(draw): Coin,
     request: Request,
 ) -> ApiResult<Response> {
     caller.require(MATCHERS)?;
@@ -243,7 +246,7 @@ pub async fn match_post(
             MediaKind::Image { .. } => None,
         };
         let signals = hashed.signals(Quality::MATCHABLE);
-        let answer = match_signals(&state, &caller, &signals, trimmed.as_ref()).await?;
+        let answer = match_signals(&state, &caller, &signals, trimmed.as_ref(), draw).await?;
         let mut out = serde_json::to_value(&answer)
             .map_err(|e| ApiError::internal(format!("answer: {e}")))?;
         out["hashes"] = hashed.to_json();
@@ -263,7 +266,7 @@ pub async fn match_post(
         .iter()
         .map(|s| parse_query(&s.signal_type, &s.signal).map(|signal| (signal, true)))
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(match_signals(&state, &caller, &signals, None)
+    Ok(match_signals(&state, &caller, &signals, None, draw)
         .await?
         .into_response())
 }
@@ -421,12 +424,15 @@ impl BanksSeen {
 }
 
 /// Matches `signals` (each with whether it may be matched) against the banks the caller
-/// sees, applying bank rules; `trimmed` is a query video's frames inside its bars.
+/// sees, applying bank rules; `trimmed` is a query video's frames inside its bars. `draw`
+/// is the lookup's coin flip ([`super::coinflip`]): a bank whose enabled ratio is below it
+/// takes no part.
 pub async fn match_signals(
     state: &SharedState,
     caller: &impl Viewer,
     signals: &[(Signal, bool)],
     trimmed: Option<&Vpdq>,
+    draw: f64,
 ) -> ApiResult<MatchAnswer> {
     let video = CompareOptions::default();
     /// A match before its content's summary is known.
@@ -461,12 +467,13 @@ pub async fn match_signals(
                 }
             }
         }
-        // Bank rules: enabled, visible to the caller, within the bank's distance.
+        // Bank rules: enabled (and drawn), visible to the caller, within the bank's distance.
         let hits: Vec<(IndexHit, Arc<Bank>)> = hits
             .into_iter()
             .filter_map(|hit| {
                 let bank = banks.get(state, hit.located.bank)?;
                 let applies = bank.enabled
+                    && bank.enabled_ratio.get() >= draw
                     && caller.sees(bank)
                     && hit.distance.is_none_or(|d| d <= bank.distance);
                 applies.then(|| (hit, Arc::clone(bank)))

@@ -12,6 +12,7 @@ mod background;
 mod bank_index;
 pub mod budget;
 pub mod charts;
+pub mod coinflip;
 pub mod connections;
 mod content_facts;
 mod error;
@@ -20,7 +21,9 @@ mod exchange_api;
 mod feed;
 mod fetching;
 mod hma;
+mod hma_content;
 mod hma_exchanges;
+mod hma_types;
 pub mod intake;
 pub mod limiter;
 mod matching;
@@ -103,7 +106,13 @@ pub struct Config {
     pub series: series::SeriesConfig,
     /// The memory, in bytes, for what match answers show of matched content.
     pub summary_cache_bytes: usize,
+    /// How HMA's `url=` parameters are fetched (the safe fetcher, HMA's 100 MiB limit);
+    /// `None`: they are refused (`--no-hma-url-fetch`).
+    pub hma_fetch: Option<crate::fetch::FetchConfig>,
 }
+
+/// HMA's `MAX_REMOTE_FILE_SIZE`: the most a `url=` fetch reads.
+pub const HMA_FETCH_MAX_BYTES: u64 = 100 << 20;
 
 impl Default for Config {
     fn default() -> Config {
@@ -126,6 +135,10 @@ impl Default for Config {
             secure_cookies: false,
             series: series::SeriesConfig::default(),
             summary_cache_bytes: summaries::DEFAULT_BUDGET_BYTES,
+            hma_fetch: Some(crate::fetch::FetchConfig {
+                max_bytes: HMA_FETCH_MAX_BYTES,
+                ..crate::fetch::FetchConfig::default()
+            }),
         }
     }
 }
@@ -286,6 +299,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         tracing::warn!(%error, "reading the key revocations failed; retrying");
     }
     tokio::spawn(follow_revocations(Arc::downgrade(&state)));
+    tokio::spawn(enable_due_content(Arc::downgrade(&state)));
     let follower = Arc::clone(&state);
     tokio::spawn(async move {
         loop {
@@ -313,6 +327,23 @@ async fn follow_revocations(state: std::sync::Weak<AppState>) {
         let Some(state) = state.upgrade() else { return };
         if let Err(error) = state.keys.follow(&state.store).await {
             tracing::warn!(%error, "reading the key revocations failed; retrying");
+        }
+    }
+}
+
+/// How often content whose `disable_until_ts` has come is looked for.
+const DUE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Enables content whose `disable_until_ts` (HMA's) has come, every [`DUE_INTERVAL`], while
+/// the service runs.
+async fn enable_due_content(state: std::sync::Weak<AppState>) {
+    loop {
+        tokio::time::sleep(DUE_INTERVAL).await;
+        let Some(state) = state.upgrade() else { return };
+        match hma_content::enable_due_content(&state.store).await {
+            Ok(0) => {}
+            Ok(enabled) => tracing::info!(enabled, "content enabled as its time came"),
+            Err(error) => tracing::warn!(%error, "enabling due content failed; retrying"),
         }
     }
 }
@@ -583,6 +614,8 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
+#[cfg(test)]
+mod hma_resource_tests;
 #[cfg(test)]
 mod hma_tests;
 #[cfg(test)]

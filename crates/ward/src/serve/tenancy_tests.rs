@@ -457,7 +457,7 @@ fn matrix(t: &Targets) -> Vec<Entry> {
             M::GET,
             "/h/hash",
             matchers,
-            "/h/hash?url=https://example.invalid/a.png",
+            "/h/hash?url=http://127.0.0.1:9/a.png",
             Req::None,
             &[S::BAD_REQUEST],
         ),
@@ -623,6 +623,69 @@ fn matrix(t: &Targets) -> Vec<Entry> {
             "/c/bank/MATRIX/content",
             Req::Media("photo"),
             ok,
+        ),
+        key(
+            M::GET,
+            "/c/bank/{name}/content/{id}",
+            readers,
+            format!("/c/bank/MATRIX/content/{content}"),
+            Req::None,
+            ok,
+        ),
+        key(
+            M::PUT,
+            "/c/bank/{name}/content/{id}",
+            &[Curator],
+            format!("/c/bank/MATRIX/content/{content}"),
+            Req::Json(json!({"note": "checked by {role}"})),
+            ok,
+        ),
+        key(
+            M::DELETE,
+            "/c/bank/{name}/content/{id}",
+            &[Curator],
+            "/c/bank/{hma_item}",
+            Req::None,
+            ok,
+        ),
+        key(
+            M::GET,
+            "/c/signal_type",
+            ALL,
+            "/c/signal_type",
+            Req::None,
+            ok,
+        ),
+        key(
+            M::PUT,
+            "/c/signal_type/{name}",
+            &[],
+            "/c/signal_type/pdq",
+            Req::Json(json!({"enabled_ratio": 1.0})),
+            &[S::NO_CONTENT],
+        ),
+        key(
+            M::GET,
+            "/c/signal_type/index",
+            ALL,
+            "/c/signal_type/index",
+            Req::None,
+            ok,
+        ),
+        key(
+            M::GET,
+            "/m/index/status",
+            ALL,
+            "/m/index/status",
+            Req::None,
+            ok,
+        ),
+        public(M::GET, "/site-map", "/site-map", S::OK),
+        public(
+            M::GET,
+            "/openapi/openapi.json",
+            "/openapi/openapi.json",
+            S::OK,
         ),
         // Health, metrics and the document: public.
         public(M::GET, "/healthz", "/healthz", S::OK),
@@ -1013,6 +1076,12 @@ async fn fresh_targets(f: &Fixture, uri: &str, role: Role) -> String {
             .await;
         let target = f.content(bank, "md5", MD5).await;
         uri = uri.replace("{content_target}", &target.to_string());
+    }
+    if uri.contains("{hma_item}") {
+        let name = format!("ITEMS_{}_{}", role.name().to_ascii_uppercase(), nonce());
+        let bank = f.bank(&name, json!({})).await;
+        let target = f.content(bank, "md5", MD5).await;
+        uri = uri.replace("{hma_item}", &format!("{name}/content/{target}"));
     }
     if uri.contains("{name_target}") {
         let name = format!("GONE_{}_{}", role.name().to_ascii_uppercase(), nonce());

@@ -43,6 +43,12 @@ impl Fixture {
     }
 
     async fn on(database: Option<PgDatabase>) -> Fixture {
+        Fixture::configured(database, Config::default()).await
+    }
+
+    /// A fixture on SQLite (or a fresh PostgreSQL database) with its own settings (the
+    /// secrets key is the fixture's).
+    pub(super) async fn configured(database: Option<PgDatabase>, config: Config) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let url = database.as_ref().map(PgDatabase::url);
         let store = AnyStore::open(dir.path(), url.as_deref()).await.unwrap();
@@ -65,7 +71,7 @@ impl Fixture {
             secrets: Some(std::sync::Arc::new(
                 super::evidence::EvidenceKey::from_bytes(&[7; 32]),
             )),
-            ..Config::default()
+            ..config
         };
         let state = start(store, config).await.unwrap();
         Fixture {
@@ -81,12 +87,18 @@ impl Fixture {
     /// The same, with the service listening on a loopback port and every request sent to
     /// it over TCP.
     pub(super) async fn listening() -> Fixture {
-        let mut f = Fixture::new().await;
+        Fixture::new().await.listen().await
+    }
+
+    /// This fixture with the service listening on a loopback port, every request sent to it
+    /// over TCP.
+    pub(super) async fn listen(mut self) -> Fixture {
+        let f = &mut self;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         f.listening = Some(listener.local_addr().unwrap());
         let app = router(f.state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        f
+        self
     }
 
     pub(super) fn key(&self, role: Role) -> &str {
@@ -196,12 +208,12 @@ impl Fixture {
 
 /// A PostgreSQL database made for one test on the local server (127.0.0.1:5432, trust
 /// authentication), dropped when the test ends.
-struct PgDatabase {
+pub(super) struct PgDatabase {
     name: String,
 }
 
 impl PgDatabase {
-    fn create() -> PgDatabase {
+    pub(super) fn create() -> PgDatabase {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()

@@ -54,6 +54,7 @@ pub fn bank(bank: &Bank) -> Value {
         "kind": bank.kind.name(),
         "distance": bank.distance,
         "enabled": bank.enabled,
+        "enabled_ratio": bank.enabled_ratio.get(),
         "sharing": bank.sharing.name(),
         "shared_with": bank.shared_with,
         "dispute_limit": bank.dispute_limit,
