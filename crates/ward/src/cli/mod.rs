@@ -734,6 +734,14 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_hma_url_fetch: bool,
 
+    /// Grants ROLE of ORGANISATION to HMA requests (`/h`, `/m`, `/c`) that come without a key
+    /// from NETWORK (`10.20.0.0/16=platform@Example Platform`), for HMA clients that relied
+    /// on their network and cannot send a key yet. Repeatable; none by default. Each grant
+    /// acts as a key of its own (made at start, audited); every such request is logged and
+    /// counted (`ward_network_role_requests_total`). Never `admin`.
+    #[arg(long, value_name = "NETWORK=ROLE@ORGANISATION")]
+    pub hma_network_role: Vec<crate::serve::networks::NetworkRole>,
+
     /// How often to send the notices due and re-check noticed URLs, in seconds; 0: this
     /// node sends none.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]

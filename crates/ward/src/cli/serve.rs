@@ -68,6 +68,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                 max_bytes: serve::HMA_FETCH_MAX_BYTES,
                 ..FetchConfig::default()
             }),
+            network_roles: args.hma_network_role.clone(),
             series: SeriesConfig {
                 options: SeriesOptions {
                     radius: args.series_radius,

@@ -353,7 +353,7 @@ impl FromRequestParts<SharedState> for Caller {
 }
 
 /// The key of `Authorization: Bearer <key>` (HMA clients send the same header).
-fn bearer(parts: &Parts) -> Option<&str> {
+pub(super) fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, secret) = value.split_once(' ')?;
     scheme

@@ -245,6 +245,17 @@ impl FromRequestParts<SharedState> for HmaCaller {
         parts: &mut Parts,
         state: &SharedState,
     ) -> Result<HmaCaller, HmaError> {
+        // Without a key, a network granted a role (`--hma-network-role`) acts as its key.
+        if super::auth::bearer(parts).is_none() {
+            let peer = parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip());
+            if let Some(key) = peer.and_then(|peer| state.networks.key_for(peer, parts.uri.path()))
+            {
+                return Ok(HmaCaller(Caller { key }));
+            }
+        }
         Caller::from_request_parts(parts, state)
             .await
             .map(HmaCaller)

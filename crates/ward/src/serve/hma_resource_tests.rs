@@ -16,7 +16,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use ward_core::digest::FileDigests;
 use ward_core::pdq::{self, Pipeline};
-use ward_store::Role;
+use ward_store::{Role, Store as _};
 
 use super::Config;
 use super::tests::{Fixture, PgDatabase};
@@ -904,4 +904,104 @@ async fn declared_models_refuse_with_422_arrays() {
         assert_eq!(failures[0]["loc"], json!([location, field]));
         assert_eq!(failures[0]["msg"], "Field required");
     }
+}
+
+/// `--hma-network-role`: keyless HMA requests from a granted network act as the grant's key
+/// (its role, its organisation), are counted, and reach nothing but HMA's routes.
+#[tokio::test]
+async fn a_granted_network_acts_as_its_key() {
+    use super::tests::over_tcp;
+    let grant = "127.0.0.0/8=platform@NGO A".parse().unwrap();
+    let config = Config {
+        network_roles: vec![grant],
+        ..Config::default()
+    };
+    let f = Fixture::configured(None, config).await;
+    // Ward's own connection layer gives each request its peer's address.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(super::connections::serve(
+        listener,
+        super::router(f.state.clone()),
+        super::connections::ConnectionLimits::default(),
+        64,
+        std::sync::Arc::clone(&f.state.connections),
+        std::future::pending(),
+    ));
+    f.call(
+        Method::POST,
+        "/c/banks",
+        Role::Curator,
+        json!({"name": "NET_BANK"}),
+    )
+    .await;
+    let id = f
+        .call(
+            Method::POST,
+            "/c/bank/NET_BANK/signal",
+            Role::Curator,
+            json!({"pdq": PDQ}),
+        )
+        .await
+        .1["id"]
+        .as_i64()
+        .unwrap();
+    let keyless = |method: Method, uri: String| async move {
+        let (status, body) = over_tcp(address, &method, &uri, None, b"", "").await;
+        (status, String::from_utf8_lossy(&body).into_owned())
+    };
+    let (status, body) = keyless(
+        Method::GET,
+        format!("/m/lookup?signal_type=pdq&signal={PDQ}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let found: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        found,
+        json!({"NET_BANK": [{"bank_content_id": id, "distance": "0"}]})
+    );
+    // The grant's role: a platform changes no bank.
+    let (status, _) = keyless(Method::DELETE, "/c/bank/NET_BANK".into()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // HMA's routes only.
+    let (status, _) = keyless(
+        Method::GET,
+        format!("/v1/match?signal_type=pdq&signal={PDQ}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Counted, and attributed to the grant's key in the audit log.
+    let (_, metrics) = keyless(Method::GET, "/metrics".into()).await;
+    assert!(
+        metrics.contains("ward_network_role_requests_total 2"),
+        "{metrics}"
+    );
+    let keys = f.state.store.keys().await.unwrap();
+    let key = keys
+        .iter()
+        .find(|k| k.label == "network 127.0.0.0/8")
+        .unwrap();
+    assert_eq!(key.role, Role::Platform);
+    // A request with a key is the key's, wherever it comes from.
+    let (status, _) = over_tcp(
+        address,
+        &Method::DELETE,
+        "/c/bank/NET_BANK",
+        Some(f.key(Role::Curator)),
+        b"",
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Without the grant (the router alone has no peer), keyless is refused.
+    let (status, _) = f
+        .json(
+            Method::GET,
+            &format!("/m/lookup?signal_type=pdq&signal={PDQ}"),
+            None,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

@@ -27,6 +27,7 @@ mod hma_types;
 pub mod intake;
 pub mod limiter;
 mod matching;
+pub mod networks;
 pub mod notices;
 mod openapi;
 mod ops;
@@ -109,6 +110,8 @@ pub struct Config {
     /// How HMA's `url=` parameters are fetched (the safe fetcher, HMA's 100 MiB limit);
     /// `None`: they are refused (`--no-hma-url-fetch`).
     pub hma_fetch: Option<crate::fetch::FetchConfig>,
+    /// Roles granted to keyless HMA requests from named networks (none by default).
+    pub network_roles: Vec<networks::NetworkRole>,
 }
 
 /// HMA's `MAX_REMOTE_FILE_SIZE`: the most a `url=` fetch reads.
@@ -139,6 +142,7 @@ impl Default for Config {
                 max_bytes: HMA_FETCH_MAX_BYTES,
                 ..crate::fetch::FetchConfig::default()
             }),
+            network_roles: Vec::new(),
         }
     }
 }
@@ -172,6 +176,8 @@ pub struct AppState {
     pub tally: tally::Tally,
     /// What this node's fetches of live exchanges did.
     pub fetches: fetching::FetchCounts,
+    /// The keys of `--hma-network-role`'s grants, and the requests they let in.
+    pub networks: networks::NetworkKeys,
     follow_now: Notify,
     series_now: Arc<Notify>,
 }
@@ -233,6 +239,7 @@ pub type SharedState = Arc<AppState>;
 
 /// Loads the index from `store` and starts following its feed.
 pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedState> {
+    let networks = networks::NetworkKeys::resolve(&store, &config.network_roles).await?;
     let started = std::time::Instant::now();
     let index = BankIndex::load(&store, config.summary_cache_bytes)
         .await
@@ -268,6 +275,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         series: tokio::sync::Mutex::new(keeper),
         tally: tally::Tally::default(),
         fetches: fetching::FetchCounts::default(),
+        networks,
         follow_now: Notify::new(),
         series_now: Arc::new(Notify::new()),
     });

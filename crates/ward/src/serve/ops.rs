@@ -275,6 +275,14 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
         fetches.removed.load(Ordering::Relaxed),
         fetches.malformed.load(Ordering::Relaxed),
     );
+    let _ = writeln!(
+        out,
+        "# HELP ward_network_role_requests_total HMA requests without a key let in by their \
+         network (--hma-network-role).\n\
+         # TYPE ward_network_role_requests_total counter\n\
+         ward_network_role_requests_total {}",
+        state.networks.requests.load(Ordering::Relaxed),
+    );
     let keeper = &state.series_progress;
     let _ = writeln!(
         out,

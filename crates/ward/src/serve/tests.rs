@@ -256,7 +256,7 @@ impl Drop for PgDatabase {
 
 /// One HTTP/1.1 request on a fresh connection to `address` (closed after the answer): the
 /// status and the body, de-chunked.
-async fn over_tcp(
+pub(super) async fn over_tcp(
     address: std::net::SocketAddr,
     method: &Method,
     uri: &str,
