@@ -23,13 +23,17 @@
 //! keeps the time before it.
 //!
 //! Records are read by [`ward_core::exchange::stopncii`]: keyed on the hash, with
-//! `CSPFeedbacks`, `caseNumbers` and the rest kept as attributes. Deletions follow what the
-//! reference *means*: a `hashStatus` of `Withdrawn` or `Deleted` removes the item (the
-//! reference compares the hash value, not the status, to those names, so it never deletes
-//! anything). A record that cannot be read (a wrong hash, an unknown enum, a signal type
-//! Ward does not hold such as `VideoTMK`) is skipped and counted, and the rest of its page
-//! is kept; a page that cannot be read at all (broken JSON, members of the wrong type, more
-//! records and no token) ends the fetch, and the next starts from the same checkpoint.
+//! `CSPFeedbacks` (the platforms' opinions), `caseNumbers` and the rest kept as attributes,
+//! as given (their enum values are not checked, so a feedback value the reference does not
+//! know, which makes it skip the record, keeps it here). Deletions follow what the reference
+//! *means*: a `hashStatus` of `Withdrawn` or `Deleted` removes the item (the reference
+//! compares the hash value, not the status, to those names, so it never deletes anything);
+//! `hashStatus` is the aggregate of the cases' statuses, so those are not read one by one.
+//! A record that cannot be read (no or a wrong hash, no signal type, a signal type Ward does
+//! not hold such as `VideoTMK`) is skipped and counted, and the rest of its page is kept
+//! (the reference aborts the fetch on a missing field); a page that cannot be read at all
+//! (broken JSON, members of the wrong type, more records and no token) ends the fetch, and
+//! the next starts from the same checkpoint.
 
 use serde::{Deserialize, Serialize};
 use ward_core::exchange::RecordError;
@@ -76,11 +80,8 @@ pub struct Credentials {
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Credentials(.., base_url_override: {:?})",
-            self.base_url_override
-        )
+        let base = self.base_url_override.as_deref().map(super::shown);
+        write!(f, "Credentials(.., base_url_override: {base:?})")
     }
 }
 

@@ -27,6 +27,7 @@ pub struct FetchCounts {
     pub added: AtomicU64,
     pub removed: AtomicU64,
     pub malformed: AtomicU64,
+    pub unsupported: AtomicU64,
 }
 
 /// Whether `exchange` should be fetched at `now`.
@@ -134,6 +135,9 @@ async fn fetch_one(state: &AppState, http: &Http, holder: &str, exchange: &Excha
             counts
                 .malformed
                 .fetch_add(report.malformed, Ordering::Relaxed);
+            counts
+                .unsupported
+                .fetch_add(report.unsupported, Ordering::Relaxed);
             if report.pages > 0 {
                 tracing::info!(
                     exchange = %exchange.name,
