@@ -29,7 +29,9 @@
 //! tags, where the reference crashes). Reactions add implicit opinions, without tags, for
 //! apps that have no descriptor: `HELPFUL` positive (overriding), `DISAGREE_WITH_TAGS`
 //! negative (only where the app has none yet). The aggregate is HMA's: equal categories
-//! stay, negative with anything else is disputed, otherwise the higher wins.
+//! stay, negative with anything else is disputed, otherwise the higher wins. Each opinion
+//! keeps its owner's app id; which are the fetching app's own (the reference's `is_mine`)
+//! is left to the reader of the attributes.
 //!
 //! A record is a [`Change::Delete`] when `should_delete` is true, when it has no
 //! `descriptors` (deletions were once signalled only so), or when no opinion results.

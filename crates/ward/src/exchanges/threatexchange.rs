@@ -3,7 +3,8 @@
 //! `paging.next`.
 //!
 //! The credentials are an app's access token (HMA's `{"api_token"}`: `APPID|SECRET`, as
-//! §4.1 of EXCHANGES.md checks it), sent as the `access_token` query parameter, as Graph
+//! §4.1 of EXCHANGES.md checks it; one given as `APPID%7CSECRET` is sent decoded, where the
+//! reference would encode it twice), sent as the `access_token` query parameter, as Graph
 //! wants it. So a URL Ward has requested is never shown: errors and the status show URLs
 //! without their query ([`super::shown`]); the run's cursor is kept without the token,
 //! which is put back on each request; and `paging.next` is followed only to the base's own
@@ -89,6 +90,12 @@ pub fn token_is_valid(token: &str) -> bool {
         && secret
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// A token as the query takes it: one given with `%7C` (URL-encoded, which the reference
+/// accepts) is decoded, so that the query does not encode it twice.
+fn plain_token(token: &str) -> String {
+    token.replacen("%7C", "|", 1).replacen("%7c", "|", 1)
 }
 
 /// Where a fetch resumes (HMA's JSON). Inside a run it also holds the run's cursor, which
@@ -178,7 +185,7 @@ impl ThreatExchange {
     async fn request(&self, http: &Http, url: &str) -> Result<Got, ExchangeError> {
         let mut url = url::Url::parse(url).map_err(|e| ExchangeError::Config(e.to_string()))?;
         url.query_pairs_mut()
-            .append_pair("access_token", &self.credentials.api_token);
+            .append_pair("access_token", &plain_token(&self.credentials.api_token));
         let got = http.get_or_refused(url.as_str(), Auth::None).await?;
         match got {
             Got::Refused { status, body } if graph_token_error(&body) => {
@@ -312,6 +319,9 @@ mod tests {
         ] {
             assert_eq!(token_is_valid(&token), valid, "{token}");
         }
+        let plain = format!("12345678|{secret}");
+        assert_eq!(plain_token(&format!("12345678%7C{secret}")), plain);
+        assert_eq!(plain_token(&plain), plain);
     }
 
     #[test]
