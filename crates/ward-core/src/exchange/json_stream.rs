@@ -80,6 +80,11 @@ impl<D> Stream<'_, '_, D> {
 
 /// Reads `input` as a document of kind `D`.
 pub fn run<D: Document>(input: impl BufRead, each: &mut Each<'_>, doc: D) -> Summary {
+    run_keeping(input, each, doc).0
+}
+
+/// As [`run`], answering the document's state too (what its wanted members said).
+pub fn run_keeping<D: Document>(input: impl BufRead, each: &mut Each<'_>, doc: D) -> (Summary, D) {
     let (tracked, progress) = Tracked::new(input);
     let mut de = serde_json::Deserializer::from_reader(tracked);
     let mut stream = Stream {
@@ -92,7 +97,7 @@ pub fn run<D: Document>(input: impl BufRead, each: &mut Each<'_>, doc: D) -> Sum
         .deserialize(&mut de)
         .and_then(|()| de.end());
     if stream.sink.stopped {
-        return stream.sink.summary();
+        return (stream.sink.summary(), stream.doc);
     }
     let position = |line: u64| Position {
         record: stream.records,
@@ -123,7 +128,7 @@ pub fn run<D: Document>(input: impl BufRead, each: &mut Each<'_>, doc: D) -> Sum
             stream.sink.fatal(position(line), reason);
         }
     }
-    stream.sink.summary()
+    (stream.sink.summary(), stream.doc)
 }
 
 /// The top-level object.

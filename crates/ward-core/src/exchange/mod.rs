@@ -1,5 +1,6 @@
 //! Hash lists as the field exchanges them: reading and writing CSV, HMA, Project VIC (VICS),
-//! NCMEC hash-sharing and StopNCII files as a stream of [`Record`]s, and drafting a
+//! NCMEC hash-sharing and StopNCII files as a stream of [`Record`]s (and ThreatExchange's
+//! `/threat_updates` pages, a page at a time, for the live exchange), and drafting a
 //! CyberTipline report; writing referrals of content to law enforcement or a hotline.
 //!
 //! Readers never hold a whole file: they parse a record at a time from a [`BufRead`] and hand
@@ -36,6 +37,7 @@ mod json_stream;
 pub mod ncmec;
 pub mod referral;
 pub mod stopncii;
+pub mod threatexchange;
 pub mod vics;
 
 pub use input::{MAX_RECORD, read_line};

@@ -25,7 +25,8 @@
 //! keyed on it too. The record's other members are kept as attributes under their own names:
 //! `lastModtimestamp` as an RFC 3339 date, `hashStatus` as given, and objects and arrays
 //! (`caseNumbers`, `CSPFeedbacks`, `hashRegions`) as compact JSON. The page's own members
-//! (`count`, `nextPageToken`…) are for the connector that fetches pages, and are not read.
+//! that say what follows it (`nextPageToken`, `nextSetTimestamp`, `hasMoreRecords`) are
+//! read by [`read_page`] for the connector that fetches pages; [`read`] ignores them.
 //!
 //! Records are numbered by their place in `hashRecords`; broken JSON and records over 16 MiB
 //! end reading as for [`super::vics`].
@@ -43,14 +44,64 @@ use crate::lists::SignalType;
 
 /// Reads a StopNCII page from `input`, handing each hash record to `each`.
 pub fn read(input: impl BufRead, each: &mut Each<'_>) -> Summary {
-    json_stream::run(input, each, StopNcii)
+    json_stream::run(input, each, StopNcii::default())
 }
 
-struct StopNcii;
+/// As [`read`], answering what the page says follows it too.
+pub fn read_page(input: impl BufRead, each: &mut Each<'_>) -> (Summary, PageInfo) {
+    let (summary, doc) = json_stream::run_keeping(input, each, StopNcii::default());
+    (summary, doc.page)
+}
+
+/// What a `FetchHashes` page says of the pages after it. Members that are missing stay
+/// `None`; one of the wrong type is `problem` (the connector takes the page as unreadable).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageInfo {
+    /// `nextPageToken`: the cursor to the next page (with the same `startTimestamp`).
+    pub next_page_token: Option<String>,
+    /// `nextSetTimestamp`: "the best timestamp to store as a checkpoint" (Unix seconds).
+    pub next_set_timestamp: Option<i64>,
+    /// `hasMoreRecords`: false on the last page.
+    pub has_more_records: Option<bool>,
+    /// The first of those members whose value is not of its type.
+    pub problem: Option<String>,
+}
+
+#[derive(Default)]
+struct StopNcii {
+    page: PageInfo,
+}
 
 impl Document for StopNcii {
     const RECORDS: &'static str = "hashRecords";
     const WHAT: &'static str = "a StopNCII page";
+
+    fn wants(key: &str) -> bool {
+        matches!(key, "nextPageToken" | "nextSetTimestamp" | "hasMoreRecords")
+    }
+
+    fn member(stream: &mut Stream<'_, '_, Self>, key: &str, value: Value) {
+        let page = &mut stream.doc.page;
+        let wrong = match (key, value) {
+            (_, Value::Null) => None,
+            ("nextPageToken", Value::String(token)) => {
+                page.next_page_token = Some(token).filter(|t| !t.is_empty());
+                None
+            }
+            ("nextSetTimestamp", Value::Number(n)) if n.as_i64().is_some() => {
+                page.next_set_timestamp = n.as_i64();
+                None
+            }
+            ("hasMoreRecords", Value::Bool(more)) => {
+                page.has_more_records = Some(more);
+                None
+            }
+            (key, other) => Some(format!("{key}: unexpected {}", describe(&other))),
+        };
+        if page.problem.is_none() {
+            page.problem = wrong;
+        }
+    }
 
     fn element<'de, De: Deserializer<'de>>(
         stream: &mut Stream<'_, '_, Self>,
@@ -149,4 +200,64 @@ fn hash_record(fields: Vec<(String, Value)>, position: Position) -> Result<Recor
             attributes,
         }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page's records (external id and whether it is a delete) and what it says follows.
+    fn check(page: &str, records: &[(&str, bool)], info: PageInfo) {
+        let mut got = Vec::new();
+        let (_, read) = read_page(page.as_bytes(), &mut |record| {
+            if let Ok(record) = record {
+                got.push((record.external_id.unwrap(), record.change == Change::Delete));
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+        let got: Vec<(&str, bool)> = got.iter().map(|(id, d)| (id.as_str(), *d)).collect();
+        assert_eq!((got.as_slice(), read), (records, info), "{page}");
+    }
+
+    #[test]
+    fn pages_say_what_follows() {
+        let md5 = "0123456789abcdef0123456789abcdef";
+        let record = |status: &str| {
+            format!(
+                r#"{{"signalType": "VideoMD5", "hashValue": "{}", "hashStatus": "{status}"}}"#,
+                md5.to_uppercase()
+            )
+        };
+        check(
+            &format!(
+                r#"{{"count": 2, "nextSetTimestamp": 17, "nextPageToken": "abc",
+                    "hasMoreRecords": true, "hashRecords": [{}, {}]}}"#,
+                record("Active"),
+                record("Withdrawn")
+            ),
+            &[(md5, false), (md5, true)],
+            PageInfo {
+                next_page_token: Some("abc".into()),
+                next_set_timestamp: Some(17),
+                has_more_records: Some(true),
+                problem: None,
+            },
+        );
+        check(
+            r#"{"hashRecords": [], "nextPageToken": null, "hasMoreRecords": false}"#,
+            &[],
+            PageInfo {
+                has_more_records: Some(false),
+                ..PageInfo::default()
+            },
+        );
+        check(
+            r#"{"hasMoreRecords": "no", "nextSetTimestamp": 1.5, "hashRecords": []}"#,
+            &[],
+            PageInfo {
+                problem: Some("hasMoreRecords: unexpected \"no\"".into()),
+                ..PageInfo::default()
+            },
+        );
+    }
 }

@@ -1,5 +1,5 @@
-//! `ward exchange`: live exchanges (NCMEC's hash sharing) set up, listed and fetched straight
-//! in the store (the service may be running: a fetch holds the exchange's lease, so a node
+//! `ward exchange`: live exchanges (NCMEC's hash sharing, StopNCII, a ThreatExchange privacy
+//! group: [`crate::exchanges::Api`]) set up, listed and fetched straight in the store (the service may be running: a fetch holds the exchange's lease, so a node
 //! and the command never fetch the same exchange at once).
 
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use serde_json::json;
 use ward_store::{Actor, AnyStore, Exchange, NewExchange, Store, Timestamp};
 
 use super::{ExchangeCommand, StoreArgs};
-use crate::exchanges::{self, Http, ncmec, open_credentials};
+use crate::exchanges::{self, Api, Http, open_credentials};
 use crate::serve::evidence::EvidenceKey;
 use crate::serve::open_store;
 
@@ -64,13 +64,21 @@ async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow
             org,
             api,
             config,
+            base_url,
             ..
         } => {
-            if api != "ncmec" {
-                bail!("exchanges of type {api:?} cannot be fetched yet: ncmec can");
+            let known = fetched(api)?;
+            let mut settings: serde_json::Value = serde_json::from_str(config)
+                .with_context(|| format!("--config is JSON: {config}"))?;
+            if let Some(base_url) = base_url {
+                let object = settings
+                    .as_object_mut()
+                    .ok_or_else(|| anyhow!("--config is a JSON object"))?;
+                object.insert("base_url".into(), json!(base_url));
             }
-            let settings: ncmec::Config = serde_json::from_str(config)
-                .with_context(|| format!("the settings of an ncmec exchange: {config}"))?;
+            let settings = known
+                .settings(settings)
+                .map_err(|e| anyhow!("the settings of a {api} exchange: {e}"))?;
             let bank = super::exchange::bank_to_import_into(store, &actor, name, org).await?;
             let exchange = store
                 .create_exchange(
@@ -78,7 +86,7 @@ async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow
                     &NewExchange {
                         api: api.clone(),
                         bank: bank.id,
-                        config: serde_json::to_string(&settings)?,
+                        config: settings,
                         enabled: true,
                     },
                 )
@@ -118,12 +126,11 @@ async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow
             api,
             org,
             unset,
+            from,
             evidence_key,
             store: store_args,
         } => {
-            if api != "ncmec" {
-                bail!("credentials of type {api:?} are not taken yet: ncmec's are");
-            }
+            let known = fetched(api)?;
             let org = store
                 .org_by_name(org)
                 .await?
@@ -134,11 +141,11 @@ async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow
                     .await?;
                 return Ok(ExitCode::SUCCESS);
             }
-            let credentials = ncmec_credentials_from_environment()?;
+            let credentials = credentials_given(known, from.as_deref())?;
             let key = EvidenceKey::load_or_create(&key_file(evidence_key.as_deref(), store_args)?)?;
             let sealed = key.seal_secret(
                 &exchanges::credentials_context(org.id, api),
-                &serde_json::to_vec(&credentials)?,
+                &credentials.to_json(),
             )?;
             store
                 .set_exchange_credentials(&actor, org.id, api, Some(&sealed))
@@ -165,7 +172,7 @@ async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow
                 )
                 .await?
                 .ok_or_else(|| anyhow!("a node is fetching {name:?} now; try again later"))?;
-            let report = exchanges::fetch_ncmec(
+            let report = exchanges::fetch(
                 store,
                 &Http::new()?,
                 &exchange,
@@ -181,32 +188,56 @@ async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow
     Ok(ExitCode::SUCCESS)
 }
 
-/// NCMEC's credentials as python-threatexchange finds them: `TX_NCMEC_CREDENTIALS`, else
-/// `~/.tx_ncmec_credentials`, as `user:password` (a source that is there but wrong is an
-/// error, not a reason to look further).
-fn ncmec_credentials_from_environment() -> anyhow::Result<ncmec::Credentials> {
-    let text = match std::env::var("TX_NCMEC_CREDENTIALS") {
-        Ok(text) => text,
-        Err(_) => {
-            let home = std::env::var_os("HOME").ok_or_else(|| {
-                anyhow!("set TX_NCMEC_CREDENTIALS to user:password (or ~/.tx_ncmec_credentials)")
-            })?;
-            let file = PathBuf::from(home).join(".tx_ncmec_credentials");
-            std::fs::read_to_string(&file).with_context(|| {
-                format!(
-                    "set TX_NCMEC_CREDENTIALS to user:password, or write it to {}",
-                    file.display()
-                )
-            })?
+/// The type of that name, if Ward fetches it.
+fn fetched(api: &str) -> anyhow::Result<Api> {
+    Api::named(api).ok_or_else(|| {
+        let names: Vec<&str> = Api::ALL.iter().map(|a| a.name()).collect();
+        anyhow!(
+            "exchanges of type {api:?} are not fetched: {} are",
+            names.join(", ")
+        )
+    })
+}
+
+/// An exchange type's credentials from `from` (a file, `-` for standard input), else as
+/// python-threatexchange finds them: its environment variable, else its file in the home
+/// directory (a source that is there but wrong is an error, not a reason to look further).
+/// Never from the command line, where other users of the machine would see them.
+fn credentials_given(api: Api, from: Option<&Path>) -> anyhow::Result<exchanges::Credentials> {
+    let (variable, file_name) = api.credentials_sources();
+    let text = match from {
+        Some(path) if path == Path::new("-") => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .context("reading the credentials from standard input")?;
+            text
         }
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("reading the credentials from {}", path.display()))?,
+        None => match std::env::var(variable) {
+            Ok(text) => text,
+            Err(_) => {
+                let home = std::env::var_os("HOME").ok_or_else(|| {
+                    anyhow!("give --from FILE, or set {variable} (or ~/{file_name})")
+                })?;
+                let file = PathBuf::from(home).join(file_name);
+                std::fs::read_to_string(&file).with_context(|| {
+                    format!(
+                        "give --from FILE, set {variable}, or write them to {}",
+                        file.display()
+                    )
+                })?
+            }
+        },
     };
-    let (user, password) = text
-        .trim()
-        .split_once(':')
-        .filter(|(u, p)| !u.is_empty() && !p.is_empty())
-        .ok_or_else(|| anyhow!("NCMEC's credentials are user:password, both non-empty"))?;
-    Ok(ncmec::Credentials {
-        user: user.to_owned(),
-        password: password.to_owned(),
+    api.credentials_from_text(&text).map_err(|shape| {
+        anyhow!(
+            "{shape}; as text: {}",
+            match api {
+                Api::Ncmec => "user:password",
+                Api::StopNcii => "fetch_function_key,subscription_key[,base_url_override]",
+                Api::ThreatExchange => "APPID|SECRET",
+            }
+        )
     })
 }

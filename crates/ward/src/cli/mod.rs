@@ -237,14 +237,19 @@ pub enum ExchangeCommand {
         /// The organisation the exchange's content is for, which owns its bank.
         #[arg(long, value_name = "NAME", default_value = "local")]
         org: String,
-        /// The exchange's type: ncmec.
+        /// The exchange's type: ncmec, stop_ncii or fb_threatexchange.
         #[arg(long, value_name = "TYPE", default_value = "ncmec")]
         api: String,
-        /// Its settings as JSON: for ncmec, `environment` (the API's base URL),
-        /// `only_esp_ids` (members to take entries of; none: all) and `base_url` (where
-        /// requests go instead, for a proxy).
-        #[arg(long, value_name = "JSON")]
+        /// Its settings as JSON: for ncmec, `environment` (the API's base URL) and
+        /// `only_esp_ids` (members to take entries of; none: all); for stop_ncii none; for
+        /// fb_threatexchange `privacy_group` (its id). stop_ncii and fb_threatexchange take
+        /// `page_size` too.
+        #[arg(long, value_name = "JSON", default_value = "{}")]
         config: String,
+        /// Where requests go instead of the type's API (a proxy, a test server): the
+        /// settings' `base_url`.
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
     },
     /// List the exchanges with their fetch status (never credentials), one JSON line each.
     List {
@@ -262,9 +267,13 @@ pub enum ExchangeCommand {
         #[arg(long, value_name = "FILE", env = "WARD_EVIDENCE_KEY")]
         evidence_key: Option<PathBuf>,
     },
-    /// Keep an organisation's credentials for an exchange type (ncmec:
-    /// TX_NCMEC_CREDENTIALS, else ~/.tx_ncmec_credentials, as user:password), sealed; they
-    /// fetch only into its exchanges; --unset forgets them.
+    /// Keep an organisation's credentials for an exchange type, sealed; they fetch only
+    /// into its exchanges; --unset forgets them. Read from --from, else where
+    /// python-threatexchange looks: ncmec `user:password` from TX_NCMEC_CREDENTIALS, else
+    /// ~/.tx_ncmec_credentials; stop_ncii
+    /// `fetch_function_key,subscription_key[,base_url_override]` from TX_STOPNCII_KEYS,
+    /// else ~/.tx_stopncii_keys; fb_threatexchange the app's token `APPID|SECRET` from
+    /// TX_ACCESS_TOKEN, else ~/.txtoken. Never from the command line.
     Credentials {
         #[command(flatten)]
         store: StoreArgs,
@@ -274,6 +283,9 @@ pub enum ExchangeCommand {
         org: String,
         #[arg(long)]
         unset: bool,
+        /// A file holding them as the environment variable would (`-`: standard input).
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
         #[arg(long, value_name = "FILE", env = "WARD_EVIDENCE_KEY")]
         evidence_key: Option<PathBuf>,
     },

@@ -16,13 +16,11 @@
 //! A link must be a path on the API's own base (`/v2/entries?…`): one naming another host
 //! would send the credentials there, and ends the fetch.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 use ward_core::exchange::ncmec::read_page;
 use ward_store::ImportChange;
 
-use super::{ExchangeError, FetchedPage, Http};
+use super::{Auth, ExchangeError, FetchedPage, Http, Source};
 
 /// How long a page's link is replayed.
 const LINK_LIFE_S: i64 = 12 * 3600;
@@ -83,29 +81,26 @@ pub struct Ncmec {
 
 impl Ncmec {
     pub fn new(config: &Config, credentials: Credentials) -> Result<Ncmec, ExchangeError> {
-        let base = config.base_url.as_deref().unwrap_or(&config.environment);
-        let parsed = url::Url::parse(base)
-            .map_err(|e| ExchangeError::Config(format!("base URL {base:?}: {e}")))?;
-        if !matches!(parsed.scheme(), "https" | "http") || parsed.host().is_none() {
-            return Err(ExchangeError::Config(format!(
-                "base URL {base:?}: an http or https URL with a host"
-            )));
-        }
+        let base = super::base_url(config.base_url.as_deref().unwrap_or(&config.environment))?;
         if credentials.user.is_empty() || credentials.password.is_empty() {
             return Err(ExchangeError::Config(
                 "NCMEC's credentials need a user and a password".into(),
             ));
         }
         Ok(Ncmec {
-            base: base.trim_end_matches('/').to_owned(),
+            base,
             credentials,
             only: config.only_esp_ids.clone(),
         })
     }
+}
+
+impl Source for Ncmec {
+    type Checkpoint = Checkpoint;
 
     /// The page after `checkpoint` at time `now` (seconds), or `None` when everything up
     /// to five seconds ago has been read.
-    pub async fn next_page(
+    async fn next_page(
         &self,
         http: &Http,
         checkpoint: &Checkpoint,
@@ -128,12 +123,11 @@ impl Ncmec {
             }
         };
         let url = format!("{}{path}", self.base);
-        let body = http
-            .get(
-                &url,
-                Some((&self.credentials.user, &self.credentials.password)),
-            )
-            .await?;
+        let auth = Auth::Basic {
+            user: &self.credentials.user,
+            password: &self.credentials.password,
+        };
+        let body = http.get(&url, auth).await?;
         let mut changes = Vec::new();
         let mut malformed = 0u64;
         let mut first_problem = None;
@@ -186,11 +180,16 @@ impl Ncmec {
             changes,
             malformed,
             first_problem,
+            unsupported: 0,
             progress_ts: after.get_entries_max_ts,
             checkpoint: after,
+            // Whether a range is the last is known only at the next call (`None`).
+            last: false,
         }))
     }
+}
 
+impl Ncmec {
     /// Whether a change is of a member this exchange follows (tombstones always are: one
     /// for an entry the bank lacks removes nothing).
     fn wanted(&self, change: &ImportChange) -> bool {
@@ -243,13 +242,6 @@ pub fn utc(seconds: i64) -> String {
     )
 }
 
-/// How long to wait before retrying after a failed fetch, by failures in a row: a minute,
-/// doubling, at most six hours.
-pub fn backoff(failures: i64) -> Duration {
-    let exponent = u32::try_from(failures.clamp(1, 30) - 1).unwrap_or(0);
-    Duration::from_secs(60u64.saturating_mul(1 << exponent.min(9)).min(6 * 3600))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,13 +269,5 @@ mod tests {
         ] {
             assert!(checked_link(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn backoff_grows_and_is_bounded() {
-        assert_eq!(backoff(0), Duration::from_secs(60));
-        assert_eq!(backoff(1), Duration::from_secs(60));
-        assert_eq!(backoff(3), Duration::from_secs(240));
-        assert_eq!(backoff(50), Duration::from_secs(6 * 3600));
     }
 }

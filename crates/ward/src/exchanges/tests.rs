@@ -1,6 +1,8 @@
 //! Fetching NCMEC's API from a fake of it on loopback that speaks the API as EXCHANGES.md
 //! describes it: ranges, pages linked by `next`, entries out of time order, tombstones,
-//! Basic credentials, and on demand 429s, 5xxs, broken pages and slow pages.
+//! Basic credentials, and on demand 429s, 5xxs, broken pages and slow pages; the [`Bench`]
+//! every type's tests share (StopNCII's and ThreatExchange's fakes are in `tests/`); and the
+//! fetch's own parts (types, credentials, backoff, URLs in errors).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -18,6 +20,9 @@ use ward_store::{
 
 use super::ncmec::{Checkpoint, Credentials};
 use super::*;
+
+mod stopncii;
+mod threatexchange;
 
 /// One entry of the fake's feed.
 #[derive(Clone, Debug)]
@@ -188,17 +193,18 @@ async fn serve_entries(
     xml.into_response()
 }
 
-struct Rig {
-    fake: Fake,
-    store: AnyStore,
-    exchange: Exchange,
-    http: Http,
+/// A store with an exchange of a type, its bank, and the HTTP client to fetch it with: what
+/// every type's tests share.
+pub(crate) struct Bench {
+    pub(crate) store: AnyStore,
+    pub(crate) exchange: Exchange,
+    pub(crate) http: Http,
     _dir: tempfile::TempDir,
 }
 
-impl Rig {
-    async fn new(entries: Vec<Entry>, page: usize) -> Rig {
-        let (fake, base_url) = fake_ncmec(entries, page).await;
+impl Bench {
+    /// An exchange `api` with settings `config`, filling bank `name`.
+    pub(crate) async fn new(api: &str, name: &str, config: serde_json::Value) -> Bench {
         let dir = tempfile::tempdir().unwrap();
         let store = AnyStore::open(dir.path(), None).await.unwrap();
         let operator = Actor::operator("test");
@@ -207,7 +213,7 @@ impl Rig {
             .create_bank(
                 &operator,
                 &NewBank {
-                    name: "NCMEC_TEST".into(),
+                    name: name.into(),
                     org: org.id,
                     kind: BankKind::Standard,
                     distance: 31,
@@ -220,15 +226,11 @@ impl Rig {
             )
             .await
             .unwrap();
-        let config = serde_json::json!({
-            "environment": "https://exttest.cybertip.org/hashsharing",
-            "base_url": base_url,
-        });
         let exchange = store
             .create_exchange(
                 &operator,
                 &NewExchange {
-                    api: "ncmec".into(),
+                    api: api.into(),
                     bank: bank.id,
                     config: config.to_string(),
                     enabled: true,
@@ -237,8 +239,7 @@ impl Rig {
             .await
             .unwrap();
         let http = Http::new().unwrap().with_backoff(Duration::from_millis(5));
-        Rig {
-            fake,
+        Bench {
             store,
             exchange,
             http,
@@ -246,7 +247,7 @@ impl Rig {
         }
     }
 
-    async fn lease(&self) -> ExchangeLease {
+    pub(crate) async fn lease(&self) -> ExchangeLease {
         let now = Timestamp::now();
         self.store
             .claim_exchange(self.exchange.id, "test", now, Timestamp(now.0 + 600_000))
@@ -255,19 +256,19 @@ impl Rig {
             .expect("the lease")
     }
 
-    async fn fetch_as(&self, user: &str, password: &str) -> Result<FetchReport, ExchangeError> {
+    /// A fetch with `credentials`, as the node's scheduler makes it.
+    pub(crate) async fn fetch_with(
+        &self,
+        credentials: super::Credentials,
+    ) -> Result<FetchReport, ExchangeError> {
         let exchange = self
             .store
             .exchange(self.exchange.id)
             .await
             .unwrap()
             .unwrap();
-        let credentials = Credentials {
-            user: user.into(),
-            password: password.into(),
-        };
         let lease = self.lease().await;
-        fetch_ncmec(
+        fetch(
             &self.store,
             &self.http,
             &exchange,
@@ -278,13 +279,70 @@ impl Rig {
         .await
     }
 
-    async fn fetch(&self) -> Result<FetchReport, ExchangeError> {
-        self.fetch_as("user", "secret").await
+    /// A fetch with `credentials` in a task of its own, killed once its first page (of
+    /// `first` items) is saved while it waits for the second; the status still says a
+    /// fetch runs.
+    pub(crate) async fn fetch_killed_after(&self, credentials: super::Credentials, first: usize) {
+        let store = self.store.clone();
+        let http = self.http.clone();
+        let exchange = self.exchange.clone();
+        let lease = self.lease().await;
+        let fetch = tokio::spawn(async move {
+            fetch(
+                &store,
+                &http,
+                &exchange,
+                lease,
+                credentials,
+                Duration::from_secs(60),
+            )
+            .await
+        });
+        for _ in 0..200 {
+            if self.held().await.len() == first {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        fetch.abort();
+        assert!(fetch.await.unwrap_err().is_cancelled());
+        assert_eq!(self.held().await.len(), first);
+        assert!(self.status().await.running_fetch_start_ts.is_some());
+    }
+
+    /// Saves `checkpoint` as the exchange's, at progress `ts`.
+    pub(crate) async fn set_checkpoint(&self, checkpoint: &impl serde::Serialize, ts: i64) {
+        self.store
+            .save_exchange_progress(
+                &self.lease().await,
+                &FetchProgress {
+                    checkpoint: Some((serde_json::to_string(checkpoint).unwrap(), Some(ts))),
+                    ..FetchProgress::default()
+                },
+            )
+            .await
+            .unwrap();
     }
 
     /// The bank's items: external id, and its signals as `kind:value`.
-    async fn held(&self) -> BTreeMap<String, Vec<String>> {
+    pub(crate) async fn held(&self) -> BTreeMap<String, Vec<String>> {
         let mut held = BTreeMap::new();
+        for content in self.contents().await {
+            let mut signals: Vec<String> = content
+                .signals
+                .iter()
+                .map(|s| format!("{}:{}", s.kind, s.value))
+                .collect();
+            signals.sort();
+            let key = content.external_id.clone().unwrap();
+            assert!(held.insert(key, signals).is_none(), "an item held twice");
+        }
+        held
+    }
+
+    /// The bank's items.
+    pub(crate) async fn contents(&self) -> Vec<ward_store::Content> {
+        let mut contents = Vec::new();
         let mut after = None;
         loop {
             let page = self
@@ -294,18 +352,60 @@ impl Rig {
                 .unwrap();
             let Some(last) = page.last() else { break };
             after = Some(last.id);
-            for content in page {
-                let mut signals: Vec<String> = content
-                    .signals
-                    .iter()
-                    .map(|s| format!("{}:{}", s.kind, s.value))
-                    .collect();
-                signals.sort();
-                let key = content.external_id.clone().unwrap();
-                assert!(held.insert(key, signals).is_none(), "an item held twice");
-            }
+            contents.extend(page);
         }
-        held
+        contents
+    }
+
+    pub(crate) async fn status(&self) -> ward_store::FetchStatus {
+        self.store
+            .exchange(self.exchange.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+    }
+
+    /// The saved checkpoint as JSON.
+    pub(crate) async fn checkpoint(&self) -> serde_json::Value {
+        serde_json::from_str(self.status().await.checkpoint.as_deref().unwrap()).unwrap()
+    }
+}
+
+struct Rig {
+    fake: Fake,
+    bench: Bench,
+}
+
+impl std::ops::Deref for Rig {
+    type Target = Bench;
+
+    fn deref(&self) -> &Bench {
+        &self.bench
+    }
+}
+
+impl Rig {
+    async fn new(entries: Vec<Entry>, page: usize) -> Rig {
+        let (fake, base_url) = fake_ncmec(entries, page).await;
+        let config = serde_json::json!({
+            "environment": "https://exttest.cybertip.org/hashsharing",
+            "base_url": base_url,
+        });
+        let bench = Bench::new("ncmec", "NCMEC_TEST", config).await;
+        Rig { fake, bench }
+    }
+
+    async fn fetch_as(&self, user: &str, password: &str) -> Result<FetchReport, ExchangeError> {
+        let credentials = super::Credentials::Ncmec(Credentials {
+            user: user.into(),
+            password: password.into(),
+        });
+        self.fetch_with(credentials).await
+    }
+
+    async fn fetch(&self) -> Result<FetchReport, ExchangeError> {
+        self.fetch_as("user", "secret").await
     }
 
     /// What the bank should hold: the fake's live entries.
@@ -321,15 +421,6 @@ impl Rig {
                 (format!("{}-{}", e.member, e.id), signals)
             })
             .collect()
-    }
-
-    async fn status(&self) -> ward_store::FetchStatus {
-        self.store
-            .exchange(self.exchange.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .status
     }
 
     fn trouble(&self, troubles: impl IntoIterator<Item = Trouble>) {
@@ -495,11 +586,11 @@ async fn a_fetch_killed_mid_way_resumes_without_loss_or_duplicates() {
     let exchange = rig.exchange.clone();
     let lease = rig.lease().await;
     let fetch = tokio::spawn(async move {
-        let credentials = Credentials {
+        let credentials = super::Credentials::Ncmec(Credentials {
             user: "user".into(),
             password: "secret".into(),
-        };
-        fetch_ncmec(
+        });
+        fetch(
             &store,
             &http,
             &exchange,
@@ -551,4 +642,134 @@ async fn an_expired_link_starts_its_range_again() {
     let asked = rig.asked();
     assert!(!asked[0].contains("start"), "a fresh range: {asked:?}");
     assert_eq!(rig.held().await, rig.expected());
+}
+
+#[test]
+fn backoff_grows_and_is_bounded() {
+    assert_eq!(backoff(0), Duration::from_secs(60));
+    assert_eq!(backoff(1), Duration::from_secs(60));
+    assert_eq!(backoff(3), Duration::from_secs(240));
+    assert_eq!(backoff(50), Duration::from_secs(6 * 3600));
+}
+
+#[test]
+fn urls_in_errors_carry_no_query_nor_user() {
+    for (url, expected) in [
+        (
+            "https://graph.example/v21.0/1/threat_updates/?access_token=1|s&after=x",
+            "https://graph.example/v21.0/1/threat_updates/",
+        ),
+        ("http://user:pw@127.0.0.1:8/a#f", "http://127.0.0.1:8/a"),
+        ("not a url?access_token=s", "not a url"),
+        ("u:p@host/x?y", "host/x"),
+    ] {
+        assert_eq!(shown(url), expected, "{url}");
+    }
+}
+
+#[test]
+fn types_are_listed_once_and_take_their_own_settings_and_credentials() {
+    for api in Api::ALL {
+        assert_eq!(Api::named(api.name()), Some(api));
+    }
+    assert_eq!(Api::named("ward"), None);
+    let settings = |api: Api, json: serde_json::Value| api.settings(json);
+    let token = "12345678|abcdefghijklmnopqrstuvwxyz";
+    for (api, given, expected) in [
+        (Api::StopNcii, serde_json::json!({}), Ok("{}")),
+        (
+            Api::StopNcii,
+            serde_json::json!({"base_url": "http://x"}),
+            Ok(r#"{"base_url":"http://x"}"#),
+        ),
+        (
+            Api::StopNcii,
+            serde_json::json!({"privacy_group": 1}),
+            Err(()),
+        ),
+        (
+            Api::ThreatExchange,
+            serde_json::json!({"privacy_group": 1012185296055235_u64}),
+            Ok(r#"{"privacy_group":1012185296055235}"#),
+        ),
+        (Api::ThreatExchange, serde_json::json!({}), Err(())),
+        (
+            Api::ThreatExchange,
+            serde_json::json!({"privacy_group": "x"}),
+            Err(()),
+        ),
+        (Api::Ncmec, serde_json::json!({"privacy_group": 1}), Err(())),
+    ] {
+        let got = settings(api, given.clone());
+        assert_eq!(got.as_deref().map_err(|_| ()), expected, "{api:?} {given}");
+    }
+    for (api, given, ok) in [
+        (
+            Api::Ncmec,
+            serde_json::json!({"user": "u", "password": "p"}),
+            true,
+        ),
+        (
+            Api::Ncmec,
+            serde_json::json!({"user": "u", "password": ""}),
+            false,
+        ),
+        (
+            Api::StopNcii,
+            serde_json::json!({"fetch_function_key": "f", "subscription_key": "s"}),
+            true,
+        ),
+        (
+            Api::StopNcii,
+            serde_json::json!({"fetch_function_key": "f", "subscription_key": "s",
+                               "base_url_override": null}),
+            true,
+        ),
+        (
+            Api::StopNcii,
+            serde_json::json!({"fetch_function_key": "f"}),
+            false,
+        ),
+        (
+            Api::ThreatExchange,
+            serde_json::json!({"api_token": token}),
+            true,
+        ),
+        (
+            Api::ThreatExchange,
+            serde_json::json!({"api_token": "1|x"}),
+            false,
+        ),
+        (
+            Api::ThreatExchange,
+            serde_json::json!({"user": "u", "password": "p"}),
+            false,
+        ),
+    ] {
+        let got = api.credentials(given.clone());
+        assert_eq!(got.is_ok(), ok, "{api:?} {given}");
+        if let Ok(credentials) = got {
+            // Their Debug shows no secret.
+            let shown = format!("{credentials:?}");
+            for secret in ["\"p\"", "\"f\"", "\"s\"", "abcdefghij"] {
+                assert!(!shown.contains(secret), "{shown}");
+            }
+            assert_eq!(credentials.api(), api);
+        }
+    }
+    for (api, text, ok) in [
+        (Api::Ncmec, "user:pass\n", true),
+        (Api::Ncmec, "user", false),
+        (Api::StopNcii, "f,s", true),
+        (Api::StopNcii, "f,s,http://proxy", true),
+        (Api::StopNcii, "f", false),
+        (Api::ThreatExchange, token, true),
+        (Api::ThreatExchange, "token", false),
+    ] {
+        assert_eq!(
+            api.credentials_from_text(text).is_ok(),
+            ok,
+            "{api:?} {text}"
+        );
+    }
 }

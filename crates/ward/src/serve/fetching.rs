@@ -1,5 +1,5 @@
 //! The node's fetcher of live exchanges: every `--exchange-interval`, each enabled exchange
-//! that is due is fetched in a task of its own (so that a slow or failing exchange never
+//! of a type Ward fetches ([`crate::exchanges::Api`]) that is due is fetched in a task of its own (so that a slow or failing exchange never
 //! holds up another, or the node), under the exchange's lease (so that no two nodes fetch
 //! it at once), for at most four minutes a turn, as HMA's fetcher does; the next turn
 //! resumes from its checkpoint. An exchange whose last fetch failed waits a backoff that
@@ -13,7 +13,7 @@ use std::time::Duration;
 use ward_store::{Exchange, ExchangeId, FetchEnd, FetchProgress, Store, Timestamp};
 
 use super::AppState;
-use crate::exchanges::{self, Http, ncmec};
+use crate::exchanges::{self, Api, Http};
 
 /// The longest a fetch runs in one turn.
 const TURN: Duration = Duration::from_secs(240);
@@ -27,18 +27,19 @@ pub struct FetchCounts {
     pub added: AtomicU64,
     pub removed: AtomicU64,
     pub malformed: AtomicU64,
+    pub unsupported: AtomicU64,
 }
 
 /// Whether `exchange` should be fetched at `now`.
 fn due(exchange: &Exchange, interval: Duration, now: Timestamp) -> bool {
-    if !exchange.enabled || exchange.api != "ncmec" {
+    if !exchange.enabled || Api::named(&exchange.api).is_none() {
         return false;
     }
     let Some(last) = exchange.status.last_fetch_complete_ts else {
         return true;
     };
     let wait = if exchange.status.failures > 0 {
-        ncmec::backoff(exchange.status.failures)
+        exchanges::backoff(exchange.status.failures)
     } else if exchange.status.up_to_date {
         interval
     } else {
@@ -125,7 +126,7 @@ async fn fetch_one(state: &AppState, http: &Http, holder: &str, exchange: &Excha
         }
     };
     let counts = &state.fetches;
-    match exchanges::fetch_ncmec(&state.store, http, exchange, lease, credentials, TURN).await {
+    match exchanges::fetch(&state.store, http, exchange, lease, credentials, TURN).await {
         Ok(report) => {
             counts.succeeded.fetch_add(1, Ordering::Relaxed);
             counts.pages.fetch_add(report.pages, Ordering::Relaxed);
@@ -134,6 +135,9 @@ async fn fetch_one(state: &AppState, http: &Http, holder: &str, exchange: &Excha
             counts
                 .malformed
                 .fetch_add(report.malformed, Ordering::Relaxed);
+            counts
+                .unsupported
+                .fetch_add(report.unsupported, Ordering::Relaxed);
             if report.pages > 0 {
                 tracing::info!(
                     exchange = %exchange.name,
@@ -200,5 +204,16 @@ mod tests {
         let mut off = exchange(FetchStatus::default());
         off.enabled = false;
         assert!(!due(&off, interval, at(0)));
+        // Every type Ward fetches is due alike; the store's others (`ward`, `file`) never.
+        for (api, expected) in [
+            ("stop_ncii", true),
+            ("fb_threatexchange", true),
+            ("ward", false),
+            ("file", false),
+        ] {
+            let mut other = exchange(FetchStatus::default());
+            other.api = api.into();
+            assert_eq!(due(&other, interval, at(0)), expected, "{api}");
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! HMA 2's exchange routes (`/c/exchanges…`, `/c/exchange/{name}…`) on Ward's exchanges, so
-//! that an HMA client sets up and watches NCMEC fetching unchanged.
+//! that an HMA client sets up and watches fetching unchanged: of the types Ward fetches
+//! ([`Api`]: `ncmec`, `stop_ncii`, `fb_threatexchange`), with HMA's schemas, credential
+//! JSON and settings (`api_json`), and Ward's `base_url` (and `page_size`) besides.
 //!
 //! An exchange is seen through its bank: a caller sees the exchanges whose banks it sees
 //! (by name, as `/c/bank/{name}` resolves names), and changes those whose banks its
@@ -27,10 +29,7 @@ use super::hma::{
     HmaCaller, HmaError, HmaResult, boolean, check_bank_name, json_object, managed_bank, new_bank,
     visible_bank,
 };
-use crate::exchanges::{credentials_context, ncmec};
-
-/// The exchange types Ward fetches (HMA lists its installed ones).
-const FETCHED: [&str; 1] = ["ncmec"];
+use crate::exchanges::{Api, credentials_context};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -42,13 +41,10 @@ pub fn routes() -> Router<SharedState> {
         .route("/c/exchange/{name}/status", get(status))
 }
 
-fn known(api: &str) -> Option<&'static str> {
-    FETCHED.iter().copied().find(|known| *known == api)
-}
-
-/// `GET /c/exchanges/apis`.
+/// `GET /c/exchanges/apis`: the types Ward fetches (HMA lists its installed ones).
 async fn apis(HmaCaller(_caller): HmaCaller) -> Json<Value> {
-    Json(json!(FETCHED))
+    let names: Vec<&str> = Api::ALL.iter().map(|api| api.name()).collect();
+    Json(json!(names))
 }
 
 /// `GET /c/exchanges/api/{api}`: whether the type takes credentials, and whether the
@@ -58,8 +54,9 @@ async fn api(
     HmaCaller(caller): HmaCaller,
     Path(api): Path<String>,
 ) -> HmaResult<Json<Value>> {
-    let api = known(&api)
-        .ok_or_else(|| HmaError::bad_request(format!("no such Exchange API '{api}'")))?;
+    let api = Api::named(&api)
+        .ok_or_else(|| HmaError::bad_request(format!("no such Exchange API '{api}'")))?
+        .name();
     let set = state
         .store
         .exchange_credentials(caller.org(), api)
@@ -81,8 +78,9 @@ async fn set_credentials(
     body: Bytes,
 ) -> HmaResult<Json<Value>> {
     caller.require(&[Role::Curator])?;
-    let api = known(&api)
+    let known = Api::named(&api)
         .ok_or_else(|| HmaError::bad_request(format!("no such Exchange API '{api}'")))?;
+    let api = known.name();
     let body = json_object(&body)?;
     let org = caller.org();
     match body.get("credential_json") {
@@ -94,21 +92,16 @@ async fn set_credentials(
                 .await?;
         }
         Some(value) => {
-            let credentials: ncmec::Credentials = serde_json::from_value(value.clone())
-                .ok()
-                .filter(|c: &ncmec::Credentials| !c.user.is_empty() && !c.password.is_empty())
-                .ok_or_else(|| {
-                    HmaError::bad_request(
-                        "credential_json for ncmec is {\"user\": …, \"password\": …}, both non-empty",
-                    )
-                })?;
+            let credentials = known
+                .credentials(value.clone())
+                .map_err(|shape| HmaError::bad_request(format!("credential_json: {shape}")))?;
             let key = state.config.secrets.as_ref().ok_or_else(|| {
                 HmaError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "this node has no key to seal credentials with",
                 )
             })?;
-            let plain = serde_json::to_vec(&credentials).expect("two strings");
+            let plain = credentials.to_json();
             let sealed = key
                 .seal_secret(&credentials_context(org, api), &plain)
                 .map_err(|e| HmaError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
@@ -142,29 +135,103 @@ fn field(name: &str, kind: &str, required: bool, default: Value, help: &str) -> 
            "help": help, "choices": Value::Null})
 }
 
-/// `GET /c/exchanges/api/{api}/schema`.
+/// `GET /c/exchanges/api/{api}/schema`: HMA's fields of the type (EXCHANGES.md §6.2), and
+/// Ward's own settings after them.
 async fn schema(HmaCaller(_caller): HmaCaller, Path(api): Path<String>) -> HmaResult<Json<Value>> {
-    known(&api).ok_or_else(|| HmaError::not_found(format!("Exchange API '{api}' not found")))?;
-    let mut environment = field(
-        "environment",
-        "enum",
-        true,
+    let known = Api::named(&api)
+        .ok_or_else(|| HmaError::not_found(format!("Exchange API '{api}' not found")))?;
+    let base_url = field(
+        "base_url",
+        "string",
+        false,
         Value::Null,
-        "the NCMEC environment's base URL",
+        "where requests go instead of the API (a proxy)",
     );
-    environment["choices"] = json!(ENVIRONMENTS);
+    let page_size = field(
+        "page_size",
+        "number",
+        false,
+        Value::Null,
+        "records a page asks for",
+    );
+    let (config, credentials) = match known {
+        Api::Ncmec => {
+            let mut environment = field(
+                "environment",
+                "enum",
+                true,
+                Value::Null,
+                "the NCMEC environment's base URL",
+            );
+            environment["choices"] = json!(ENVIRONMENTS);
+            (
+                vec![
+                    environment,
+                    field(
+                        "only_esp_ids",
+                        "set_of_number",
+                        false,
+                        json!([]),
+                        "the members whose entries to take (none: every member's)",
+                    ),
+                    base_url,
+                ],
+                vec![
+                    field("user", "string", true, Value::Null, "NCMEC's user name"),
+                    field("password", "string", true, Value::Null, "NCMEC's password"),
+                ],
+            )
+        }
+        Api::StopNcii => (
+            vec![base_url, page_size],
+            vec![
+                field(
+                    "fetch_function_key",
+                    "string",
+                    true,
+                    Value::Null,
+                    "the FetchHashes function key (x-functions-key)",
+                ),
+                field(
+                    "subscription_key",
+                    "string",
+                    true,
+                    Value::Null,
+                    "the API Management subscription key (Ocp-Apim-Subscription-Key)",
+                ),
+                field(
+                    "base_url_override",
+                    "string",
+                    false,
+                    Value::Null,
+                    "where requests go instead of StopNCII's API",
+                ),
+            ],
+        ),
+        Api::ThreatExchange => (
+            vec![
+                field(
+                    "privacy_group",
+                    "number",
+                    true,
+                    Value::Null,
+                    "the privacy group whose updates to fetch",
+                ),
+                base_url,
+                page_size,
+            ],
+            vec![field(
+                "api_token",
+                "string",
+                true,
+                Value::Null,
+                "the app's access token (APPID|SECRET)",
+            )],
+        ),
+    };
     Ok(Json(json!({
-        "config_schema": {"fields": [
-            environment,
-            field("only_esp_ids", "set_of_number", false, json!([]),
-                  "the members whose entries to take (none: every member's)"),
-            field("base_url", "string", false, Value::Null,
-                  "where requests go instead of the environment (a proxy)"),
-        ]},
-        "credentials_schema": {"fields": [
-            field("user", "string", true, Value::Null, "NCMEC's user name"),
-            field("password", "string", true, Value::Null, "NCMEC's password"),
-        ]},
+        "config_schema": {"fields": config},
+        "credentials_schema": {"fields": credentials},
     })))
 }
 
@@ -263,7 +330,7 @@ async fn create(
         Some(Value::String(api)) if !api.is_empty() => api.clone(),
         _ => return Err(HmaError::bad_request("Field `api_type` is required")),
     };
-    let Some(api) = known(&api) else {
+    let Some(known) = Api::named(&api) else {
         let hint = if EXCHANGE_APIS.contains(&api.as_str()) {
             " (Ward does not fetch it yet)"
         } else {
@@ -278,9 +345,9 @@ async fn create(
         Some(value) => boolean(&value)?,
         None => true,
     };
-    let config: ncmec::Config = serde_json::from_value(Value::Object(settings))
+    let config = known
+        .settings(Value::Object(settings))
         .map_err(|e| HmaError::bad_request(format!("Failed to parse `api_json` - {e}")))?;
-    let config = serde_json::to_string(&config).expect("settings render as JSON");
     let bank = new_bank(name.clone(), &caller, true);
     let taken = || {
         HmaError::new(
@@ -293,7 +360,7 @@ async fn create(
         other => other?,
     };
     let exchange = NewExchange {
-        api: api.to_owned(),
+        api: known.name().to_owned(),
         bank: bank.id,
         config,
         enabled,

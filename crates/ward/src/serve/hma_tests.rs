@@ -867,7 +867,13 @@ async fn exchanges_are_set_up_fetched_and_watched_as_in_hma() {
     let (_fake, base_url) = fake_ncmec(day_of_entries(), 10).await;
 
     let (status, apis) = curator(&f, Method::GET, "/c/exchanges/apis", Value::Null).await;
-    assert_eq!((status, apis), (StatusCode::OK, json!(["ncmec"])));
+    assert_eq!(
+        (status, apis),
+        (
+            StatusCode::OK,
+            json!(["ncmec", "stop_ncii", "fb_threatexchange"])
+        )
+    );
     let (status, error) = curator(&f, Method::GET, "/c/exchanges/api/nope", Value::Null).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error, json!({"message": "no such Exchange API 'nope'"}));
@@ -1020,7 +1026,7 @@ async fn exchanges_are_set_up_fetched_and_watched_as_in_hma() {
         .unwrap()
         .unwrap();
     let http = crate::exchanges::Http::new().unwrap();
-    let report = crate::exchanges::fetch_ncmec(
+    let report = crate::exchanges::fetch(
         &f.state.store,
         &http,
         &exchange,
@@ -1072,6 +1078,165 @@ async fn exchanges_are_set_up_fetched_and_watched_as_in_hma() {
 }
 
 /// A request as organisation A's curator.
+/// StopNCII's and ThreatExchange's exchanges through HMA's routes: their schemas (HMA's
+/// fields, then Ward's), their credentials checked as their own, their settings checked
+/// and shown as HMA shows them.
+#[tokio::test]
+async fn stopncii_and_threatexchange_are_set_up_as_in_hma() {
+    let f = Fixture::listening().await;
+    let names = |schema: &Value, part: &str| -> Vec<String> {
+        schema[part]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, schema) = curator(
+        &f,
+        Method::GET,
+        "/c/exchanges/api/stop_ncii/schema",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(names(&schema, "config_schema"), ["base_url", "page_size"]);
+    assert_eq!(
+        names(&schema, "credentials_schema"),
+        [
+            "fetch_function_key",
+            "subscription_key",
+            "base_url_override"
+        ]
+    );
+    let required: Vec<bool> = schema["credentials_schema"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["required"].as_bool().unwrap())
+        .collect();
+    assert_eq!(required, [true, true, false]);
+    assert_eq!(
+        schema["credentials_schema"]["fields"][2]["default"],
+        Value::Null
+    );
+    let (_, schema) = curator(
+        &f,
+        Method::GET,
+        "/c/exchanges/api/fb_threatexchange/schema",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        names(&schema, "config_schema"),
+        ["privacy_group", "base_url", "page_size"]
+    );
+    assert_eq!(schema["config_schema"]["fields"][0]["type"], "number");
+    assert_eq!(schema["config_schema"]["fields"][0]["required"], true);
+    assert_eq!(names(&schema, "credentials_schema"), ["api_token"]);
+
+    // Credentials: each type takes only its own, whole.
+    let set = json!({"supports_authentification": true, "has_set_authentification": true});
+    let token = "1000000000000001|abcdefghijklmnopqrstuvwx";
+    for (api, credentials, ok) in [
+        (
+            "stop_ncii",
+            json!({"fetch_function_key": "f", "subscription_key": "s"}),
+            true,
+        ),
+        (
+            "stop_ncii",
+            json!({"fetch_function_key": "f", "subscription_key": "s",
+                   "base_url_override": "http://127.0.0.1:9"}),
+            true,
+        ),
+        ("stop_ncii", json!({"fetch_function_key": "f"}), false),
+        ("stop_ncii", json!({"user": "u", "password": "p"}), false),
+        (
+            "fb_threatexchange",
+            json!({"api_token": "not-a-token"}),
+            false,
+        ),
+        (
+            "fb_threatexchange",
+            json!({"api_token": token, "x": 1}),
+            false,
+        ),
+        ("fb_threatexchange", json!({"api_token": token}), true),
+    ] {
+        let uri = format!("/c/exchanges/api/{api}");
+        let body = json!({"credential_json": credentials});
+        let (status, answer) = curator(&f, Method::POST, &uri, body).await;
+        if ok {
+            assert_eq!(
+                (status, &answer),
+                (StatusCode::OK, &set),
+                "{api} {credentials}"
+            );
+        } else {
+            assert_eq!(
+                status,
+                StatusCode::BAD_REQUEST,
+                "{api} {credentials}: {answer}"
+            );
+            assert!(!answer.to_string().contains("abcdefghij"), "{answer}");
+        }
+    }
+    let (_, state) = curator(&f, Method::GET, "/c/exchanges/api/stop_ncii", Value::Null).await;
+    assert_eq!(state, set);
+
+    // Settings: checked as the type's, shown as HMA shows them.
+    for (body, message) in [
+        (
+            json!({"bank": "TX_X", "api": "fb_threatexchange", "api_json": {}}),
+            "Failed to parse `api_json` - missing field `privacy_group`",
+        ),
+        (
+            json!({"bank": "TX_X", "api": "fb_threatexchange",
+                   "api_json": {"privacy_group": "one"}}),
+            "Failed to parse `api_json` - invalid type: string \"one\", expected u64",
+        ),
+        (
+            json!({"bank": "SN_X", "api": "stop_ncii", "api_json": {"environment": "x"}}),
+            "Failed to parse `api_json` - unknown field `environment`, expected `base_url` or `page_size`",
+        ),
+    ] {
+        let (status, error) = curator(&f, Method::POST, "/c/exchanges", body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
+        assert_eq!(error, json!({"message": message}), "{body}");
+    }
+    for (body, shown) in [
+        (
+            json!({"bank": "TX_GROUP", "api": "fb_threatexchange",
+                   "api_json": {"privacy_group": 1012185296055235_u64}}),
+            json!({"name": "TX_GROUP", "api": "fb_threatexchange", "enabled": true,
+                   "privacy_group": 1012185296055235_u64}),
+        ),
+        (
+            json!({"bank": "STOPNCII", "api": "stop_ncii", "api_json": {"enabled": false}}),
+            json!({"name": "STOPNCII", "api": "stop_ncii", "enabled": false}),
+        ),
+    ] {
+        let (status, created) = curator(&f, Method::POST, "/c/exchanges", body.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}: {created}");
+        let name = shown["name"].as_str().unwrap();
+        let (_, config) =
+            curator(&f, Method::GET, &format!("/c/exchange/{name}"), Value::Null).await;
+        assert_eq!(config, shown);
+    }
+    // The credentials are kept sealed for the exchange's organisation, and open as the
+    // type's.
+    use ward_store::Store as _;
+    let exchange = f.state.store.exchanges().await.unwrap().remove(0);
+    let key = f.state.config.secrets.as_ref().unwrap();
+    let opened =
+        crate::exchanges::open_credentials(&f.state.store, key, exchange.org, &exchange.api)
+            .await
+            .unwrap();
+    assert_eq!(opened.api().name(), "fb_threatexchange");
+    assert!(!format!("{opened:?}").contains("abcdefghij"));
+}
+
 async fn curator(f: &Fixture, method: Method, uri: &str, body: Value) -> (StatusCode, Value) {
     f.hma(method, uri, Role::Curator, body).await
 }

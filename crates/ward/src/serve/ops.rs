@@ -263,17 +263,20 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
          # TYPE ward_exchange_pages_total counter\n\
          ward_exchange_pages_total {}\n\
          # HELP ward_exchange_records_total Records of live exchanges by what they did (added, \
-         removed) or why they were skipped (malformed).\n\
+         removed) or why they were skipped (malformed; unsupported: of a type Ward holds no \
+         signal of).\n\
          # TYPE ward_exchange_records_total counter\n\
          ward_exchange_records_total{{change=\"added\"}} {}\n\
          ward_exchange_records_total{{change=\"removed\"}} {}\n\
-         ward_exchange_records_total{{change=\"malformed\"}} {}",
+         ward_exchange_records_total{{change=\"malformed\"}} {}\n\
+         ward_exchange_records_total{{change=\"unsupported\"}} {}",
         fetches.succeeded.load(Ordering::Relaxed),
         fetches.failed.load(Ordering::Relaxed),
         fetches.pages.load(Ordering::Relaxed),
         fetches.added.load(Ordering::Relaxed),
         fetches.removed.load(Ordering::Relaxed),
         fetches.malformed.load(Ordering::Relaxed),
+        fetches.unsupported.load(Ordering::Relaxed),
     );
     let _ = writeln!(
         out,

@@ -1,8 +1,11 @@
 //! `ward exchange` end to end: an NCMEC exchange set up, its credentials kept sealed, and a
-//! fetch from a fake of NCMEC's API on loopback (one range, two pages, a tombstone).
+//! fetch from a fake of NCMEC's API on loopback (one range, two pages, a tombstone); then
+//! StopNCII and ThreatExchange exchanges set up with `--base-url`, credentials read from
+//! `--from`, and fetched from one-page fakes of their APIs.
 
 use std::ffi::OsStr;
 
+use axum::Json;
 use axum::Router;
 use axum::extract::Query;
 use axum::http::{HeaderMap, StatusCode};
@@ -145,5 +148,143 @@ fn an_ncmec_exchange_is_set_up_and_fetched() {
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         assert!(!bytes.windows(11).any(|w| w == b"s3cret-pass"));
+    }
+}
+
+/// The ThreatExchange token the fake takes.
+const TOKEN: &str = "1000000000000001|Cli_Secret-abcdefghijklmnop";
+
+/// One StopNCII page: a PDQ, and a withdrawn hash never sent.
+async fn fetch_hashes(headers: HeaderMap) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("ocp-apim-subscription-key") != Some("sub") || header("x-functions-key") != Some("fk")
+    {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    Json(serde_json::json!({
+        "count": 2, "nextSetTimestamp": 1_700_000_100, "hasMoreRecords": false,
+        "hashRecords": [
+            {"lastModtimestamp": 1_700_000_000, "signalType": "ImagePDQ", "hashValue": PDQ_A,
+             "hashStatus": "Active", "caseNumbers": {}},
+            {"lastModtimestamp": 1_700_000_100, "signalType": "VideoMD5", "hashValue": MD5_B,
+             "hashStatus": "Withdrawn", "caseNumbers": {}},
+        ],
+    }))
+    .into_response()
+}
+
+/// One ThreatExchange page: a video's MD5 with an opinion.
+async fn threat_updates(
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    if query.get("access_token").map(String::as_str) != Some(TOKEN) {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    Json(serde_json::json!({"data": [
+        {"id": "1", "indicator": MD5_B, "type": "HASH_VIDEO_MD5", "last_updated": 1_700_000_000,
+         "should_delete": false, "descriptors": {"data": [
+             {"id": "2", "owner": {"id": "3"}, "status": "MALICIOUS", "tags": ["x"]}]}},
+    ]}))
+    .into_response()
+}
+
+#[test]
+fn stopncii_and_threatexchange_exchanges_are_set_up_and_fetched() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let address = listener.local_addr().unwrap();
+    runtime.spawn(async move {
+        let app = Router::new()
+            .route("/sn/v1/FetchHashes", get(fetch_hashes))
+            .route("/graph/42/threat_updates/", get(threat_updates));
+        axum::serve(listener, app).await
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let add = |name: &str, api: &str, config: &str, base: &str| {
+        ward([
+            "exchange",
+            "add",
+            "--data-dir",
+            &data,
+            name,
+            "--org",
+            "Hotline",
+            "--api",
+            api,
+            "--config",
+            config,
+            "--base-url",
+            base,
+        ])
+    };
+    let sn_base = format!("http://{address}/sn/v1");
+    let tx_base = format!("http://{address}/graph");
+    let added = add("STOPNCII", "stop_ncii", "{}", &sn_base);
+    assert_eq!(added.code, Some(0), "{}", added.stderr);
+    let added = add(
+        "TX_GROUP",
+        "fb_threatexchange",
+        r#"{"privacy_group":42}"#,
+        &tx_base,
+    );
+    assert_eq!(added.code, Some(0), "{}", added.stderr);
+    // A ThreatExchange exchange needs its privacy group; a type Ward does not fetch is named.
+    let refused = add("TX_OTHER", "fb_threatexchange", "{}", &tx_base);
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("privacy_group"),
+        "{}",
+        refused.stderr
+    );
+    let refused = add("OTHER", "tat", "{}", &tx_base);
+    assert!(refused.stderr.contains("stop_ncii"), "{}", refused.stderr);
+
+    // Credentials from a file (as the environment variable would hold them), refused with
+    // what they should be when they are not the type's, never echoed.
+    let keys = dir.path().join("keys.txt");
+    let credentials = |api: &str, text: &str| {
+        std::fs::write(&keys, text).unwrap();
+        let keys = keys.display().to_string();
+        ward([
+            "exchange",
+            "credentials",
+            "--data-dir",
+            &data,
+            "--org",
+            "Hotline",
+            api,
+            "--from",
+            &keys,
+        ])
+    };
+    let wrong = credentials("fb_threatexchange", "1|Cli_Secret");
+    assert_eq!(wrong.code, Some(2), "{}", wrong.stderr);
+    assert!(wrong.stderr.contains("APPID|SECRET"), "{}", wrong.stderr);
+    assert!(!wrong.stderr.contains("Cli_Secret"), "{}", wrong.stderr);
+    let kept = credentials("fb_threatexchange", &format!("{TOKEN}\n"));
+    assert_eq!(kept.code, Some(0), "{}", kept.stderr);
+    let kept = credentials("stop_ncii", "fk,sub");
+    assert_eq!(kept.code, Some(0), "{}", kept.stderr);
+    std::fs::remove_file(&keys).unwrap();
+
+    for (name, added) in [("STOPNCII", 1), ("TX_GROUP", 1)] {
+        let fetched = ward(["exchange", "fetch", "--data-dir", &data, name]);
+        assert_eq!(fetched.code, Some(0), "{name}: {}", fetched.stderr);
+        let report = &fetched.records()[0];
+        assert_eq!(report["added"], added, "{name}: {report}");
+        assert_eq!(report["up_to_date"], true, "{name}: {report}");
+    }
+    let listed = ward(["exchange", "list", "--data-dir", &data]);
+    for listed in listed.records() {
+        assert_eq!(listed["status"]["last_fetch_succeeded"], true, "{listed}");
+        assert_eq!(listed["status"]["fetched_items"], 1, "{listed}");
+    }
+    // The token is nowhere in the store in clear.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!bytes.windows(10).any(|w| w == b"Cli_Secret"));
     }
 }
