@@ -156,6 +156,7 @@ async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow
             name,
             seconds,
             evidence_key,
+            take_over,
             store: store_args,
         } => {
             let exchange = named(store, name).await?;
@@ -163,15 +164,23 @@ async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow
             let credentials = open_credentials(store, &key, exchange.org, &exchange.api).await?;
             let now = Timestamp::now();
             let holder = format!("cli-{}", std::process::id());
+            // Taking over: any lease counts as lapsed (the claim compares it with the end of
+            // time). The holder, if alive, can save nothing more.
+            let lapsed_by = if *take_over { Timestamp(i64::MAX) } else { now };
             let lease = store
                 .claim_exchange(
                     exchange.id,
                     &holder,
-                    now,
+                    lapsed_by,
                     Timestamp(now.0 + (*seconds as i64 + 120) * 1000),
                 )
                 .await?
-                .ok_or_else(|| anyhow!("a node is fetching {name:?} now; try again later"))?;
+                .ok_or_else(|| {
+                    anyhow!(
+                        "a node or another `ward exchange fetch` is fetching {name:?} now; try \
+                         again later, or --take-over if it was killed"
+                    )
+                })?;
             let report = exchanges::fetch(
                 store,
                 &Http::new()?,

@@ -266,6 +266,11 @@ pub enum ExchangeCommand {
         /// The key file secrets are sealed with (as `ward serve --evidence-key`).
         #[arg(long, value_name = "FILE", env = "WARD_EVIDENCE_KEY")]
         evidence_key: Option<PathBuf>,
+        /// Take the exchange's lease from whoever holds it (a fetch that was killed holds it
+        /// until it lapses). Safe whatever the holder is doing: its next save fails, since
+        /// every save names its holder and the version it started from.
+        #[arg(long)]
+        take_over: bool,
     },
     /// Keep an organisation's credentials for an exchange type, sealed; they fetch only
     /// into its exchanges; --unset forgets them. Read from --from, else where

@@ -288,3 +288,177 @@ fn stopncii_and_threatexchange_exchanges_are_set_up_and_fetched() {
         assert!(!bytes.windows(10).any(|w| w == b"Cli_Secret"));
     }
 }
+
+/// Entries of the killed fetch's fake: twenty pages of five images each.
+const KILL_PAGES: usize = 20;
+const KILL_PAGE: usize = 5;
+
+fn kill_pdq(n: usize) -> String {
+    format!("{:064x}", 0xabc0_0000_u64 + n as u64)
+}
+
+/// A fake NCMEC whose pages after the first come slowly, counting the pages asked for.
+async fn slow_entries(
+    axum::extract::State(asked): axum::extract::State<
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    >,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    // Every entry is in the first range (from the epoch); later ranges have none.
+    let first_range = query.contains_key("start")
+        || query
+            .get("from")
+            .is_some_and(|from| from.starts_with("1970"));
+    if !first_range {
+        return "<queryResult><images count=\"0\"/></queryResult>".into_response();
+    }
+    let start: usize = query.get("start").and_then(|s| s.parse().ok()).unwrap_or(1);
+    if start > 1 {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    let first = start - 1;
+    let mut body = String::from("<queryResult><images count=\"5\">");
+    for n in first..first + KILL_PAGE {
+        body.push_str(&format!(
+            "<image><member id=\"3\">M</member><id>e{n}</id><fingerprints><pdq>{}</pdq>\
+             </fingerprints></image>",
+            kill_pdq(n)
+        ));
+    }
+    body.push_str("</images>");
+    let next = first + KILL_PAGE + 1;
+    if next <= KILL_PAGES * KILL_PAGE {
+        body.push_str(&format!(
+            "<paging><next>/v2/entries?from=a&amp;to=b&amp;start={next}&amp;size={KILL_PAGE}\
+             &amp;max={}</next></paging>",
+            KILL_PAGES * KILL_PAGE
+        ));
+    }
+    body.push_str("</queryResult>");
+    body.into_response()
+}
+
+/// `ward exchange fetch` SIGKILLed after some pages are saved, then run again (taking over
+/// the dead process's lease): the bank ends with exactly the feed's entries, each once.
+#[test]
+fn a_fetch_killed_with_sigkill_resumes_without_loss_or_duplicates() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let address = listener.local_addr().unwrap();
+    let asked = Arc::new(AtomicUsize::new(0));
+    let app = Router::new()
+        .route("/hs/v2/entries", get(slow_entries))
+        .with_state(Arc::clone(&asked));
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let config = format!(
+        r#"{{"environment":"https://exttest.cybertip.org/hashsharing","base_url":"http://{address}/hs"}}"#
+    );
+    let added = ward([
+        "exchange",
+        "add",
+        "--data-dir",
+        &data,
+        "KILLED",
+        "--org",
+        "Hotline",
+        "--config",
+        &config,
+    ]);
+    assert_eq!(added.code, Some(0), "{}", added.stderr);
+    let kept = ward_with_env(
+        [
+            "exchange",
+            "credentials",
+            "--data-dir",
+            &data,
+            "--org",
+            "Hotline",
+            "ncmec",
+        ],
+        &[("TX_NCMEC_CREDENTIALS", OsStr::new("user:pass"))],
+    );
+    assert_eq!(kept.code, Some(0), "{}", kept.stderr);
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ward"))
+        .args(["exchange", "fetch", "--data-dir", &data, "KILLED"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The fifth page asked for: the first four are saved (a page is asked for once the one
+    // before it is).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while asked.load(Ordering::SeqCst) < 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fetch did not get going"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let pages_before = asked.load(Ordering::SeqCst);
+    assert!(
+        pages_before < KILL_PAGES,
+        "killed before the end: {pages_before}"
+    );
+
+    // The dead process still holds the lease: a plain fetch is told so, and one that takes
+    // over goes on from the last page saved.
+    let refused = ward(["exchange", "fetch", "--data-dir", &data, "KILLED"]);
+    assert_ne!(refused.code, Some(0));
+    assert!(refused.stderr.contains("--take-over"), "{}", refused.stderr);
+    let resumed = ward([
+        "exchange",
+        "fetch",
+        "--data-dir",
+        &data,
+        "--take-over",
+        "KILLED",
+    ]);
+    assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
+    let report = &resumed.records()[0];
+    assert_eq!(report["up_to_date"], true, "{report}");
+    // It resumed where the killed one stopped: not from the first page.
+    assert!(
+        asked.load(Ordering::SeqCst) - pages_before < KILL_PAGES,
+        "resumed from the start"
+    );
+
+    let exported = ward([
+        "export",
+        "--data-dir",
+        &data,
+        "--bank",
+        "KILLED",
+        "--org",
+        "Hotline",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(exported.code, Some(0), "{}", exported.stderr);
+    let mut held: Vec<&str> = exported
+        .stdout
+        .lines()
+        .filter(|line| line.contains("3-e"))
+        .collect();
+    held.sort_unstable();
+    assert_eq!(held.len(), KILL_PAGES * KILL_PAGE, "{}", exported.stdout);
+    held.dedup();
+    assert_eq!(held.len(), KILL_PAGES * KILL_PAGE, "an entry held twice");
+    for n in 0..KILL_PAGES * KILL_PAGE {
+        assert!(exported.stdout.contains(&kill_pdq(n)), "entry {n} lost");
+    }
+    let listed = ward(["exchange", "list", "--data-dir", &data]);
+    assert_eq!(
+        listed.records()[0]["status"]["fetched_items"],
+        (KILL_PAGES * KILL_PAGE) as u64
+    );
+}
