@@ -21,6 +21,7 @@ use ward_store::{
 use super::ncmec::{Checkpoint, Credentials};
 use super::*;
 
+mod file;
 mod stopncii;
 mod threatexchange;
 
