@@ -30,8 +30,9 @@
 //! the list holds. The checkpoint of a snapshot under way names its SHA-256: a fetch that
 //! resumes downloads the list again (unconditionally) and goes on where the last stopped if
 //! the bytes are the same, else starts the new list's upserts from its first record; either
-//! way removals are computed from the list whose upserts are all saved. Records a list gives
-//! twice are applied twice (the second wins). Items of the bank without an external id (put
+//! way removals are computed from the list whose upserts are all saved. A changed list is
+//! applied whole: its items that did not change are upserted again, in place (the store
+//! counts them as replaced). Records a list gives twice are applied twice (the second wins). Items of the bank without an external id (put
 //! there by hand, not by this exchange) are left alone.
 
 use std::collections::HashSet;

@@ -372,3 +372,36 @@ async fn a_token_goes_as_a_bearer_and_none_is_refused_where_one_is_needed() {
     rig.fetch_with(credentials).await.unwrap();
     assert_eq!(rig.held().await, csv_set(0..3));
 }
+
+/// An HMA list of `(id, n)`: content `id` with the MD5 of `n`.
+fn hma(items: &[(u32, u32)]) -> Vec<u8> {
+    let mut list = String::new();
+    for (id, n) in items {
+        list.push_str(&json!({"id": id, "signals": {"md5": md5_of(*n)}}).to_string());
+        list.push('\n');
+    }
+    list.into_bytes()
+}
+
+#[tokio::test]
+async fn an_hma_list_is_keyed_by_its_content_ids() {
+    let rig = Rig::new("hma", 2, hma(&[(1, 1), (2, 2), (3, 3)])).await;
+    rig.fetch().await.unwrap();
+    let set = |items: &[(u32, u32)]| -> BTreeMap<String, Vec<String>> {
+        items
+            .iter()
+            .map(|(id, n)| (id.to_string(), vec![format!("md5:{}", md5_of(*n))]))
+            .collect()
+    };
+    assert_eq!(rig.held().await, set(&[(1, 1), (2, 2), (3, 3)]));
+    // Content 2's signal changes (the same item, replaced), content 3 goes. A changed list
+    // is applied whole: content 1, the same, is upserted again (in place, counted replaced).
+    rig.serve(hma(&[(1, 1), (2, 20)]));
+    let report = rig.fetch().await.unwrap();
+    assert_eq!(
+        (report.added, report.replaced, report.removed),
+        (0, 2, 1),
+        "{report:?}"
+    );
+    assert_eq!(rig.held().await, set(&[(1, 1), (2, 20)]));
+}
