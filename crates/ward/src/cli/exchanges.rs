@@ -246,6 +246,7 @@ fn credentials_given(api: Api, from: Option<&Path>) -> anyhow::Result<exchanges:
                 Api::Ncmec => "user:password",
                 Api::StopNcii => "fetch_function_key,subscription_key[,base_url_override]",
                 Api::ThreatExchange => "APPID|SECRET",
+                Api::File => "a bearer token",
             }
         )
     })

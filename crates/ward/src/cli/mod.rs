@@ -237,17 +237,19 @@ pub enum ExchangeCommand {
         /// The organisation the exchange's content is for, which owns its bank.
         #[arg(long, value_name = "NAME", default_value = "local")]
         org: String,
-        /// The exchange's type: ncmec, stop_ncii or fb_threatexchange.
+        /// The exchange's type: ncmec, stop_ncii, fb_threatexchange or file (a hash list at
+        /// a URL, taken as a full snapshot).
         #[arg(long, value_name = "TYPE", default_value = "ncmec")]
         api: String,
         /// Its settings as JSON: for ncmec, `environment` (the API's base URL) and
         /// `only_esp_ids` (members to take entries of; none: all); for stop_ncii none; for
-        /// fb_threatexchange `privacy_group` (its id). stop_ncii and fb_threatexchange take
+        /// fb_threatexchange `privacy_group` (its id); for file `url` (https, or http to a
+        /// loopback address) and `format` (csv, hma or vics). All but ncmec take
         /// `page_size` too.
         #[arg(long, value_name = "JSON", default_value = "{}")]
         config: String,
         /// Where requests go instead of the type's API (a proxy, a test server): the
-        /// settings' `base_url`.
+        /// settings' `base_url` (not for file, whose `url` is the address).
         #[arg(long, value_name = "URL")]
         base_url: Option<String>,
     },
@@ -278,7 +280,8 @@ pub enum ExchangeCommand {
     /// ~/.tx_ncmec_credentials; stop_ncii
     /// `fetch_function_key,subscription_key[,base_url_override]` from TX_STOPNCII_KEYS,
     /// else ~/.tx_stopncii_keys; fb_threatexchange the app's token `APPID|SECRET` from
-    /// TX_ACCESS_TOKEN, else ~/.txtoken. Never from the command line.
+    /// TX_ACCESS_TOKEN, else ~/.txtoken; file (optional: a list may be open) a bearer token
+    /// from WARD_FILE_BEARER, else ~/.ward_file_bearer. Never from the command line.
     Credentials {
         #[command(flatten)]
         store: StoreArgs,

@@ -1,16 +1,18 @@
 //! Live exchanges fetched into their banks: NCMEC's hash sharing ([`ncmec`]), StopNCII's
-//! `FetchHashes` ([`stopncii`]) and a ThreatExchange privacy group's `/threat_updates`
-//! ([`threatexchange`]). [`Api`] is the one list of the types Ward fetches; each type's
-//! module has its settings, credentials (HMA's JSON), checkpoint (HMA's JSON, so that one
-//! written by either reads in the other) and a [`Source`] that reads the page after a
+//! `FetchHashes` ([`stopncii`]), a ThreatExchange privacy group's `/threat_updates`
+//! ([`threatexchange`]), and a hash list at a URL taken as a full snapshot ([`file`]).
+//! [`Api`] is the one list of the types Ward fetches; each type's module has its settings,
+//! credentials (HMA's JSON), checkpoint (HMA's JSON, so that one written by either reads in
+//! the other; the list's is Ward's own) and a [`Source`] that reads the page after a
 //! checkpoint. [`fetch`] is the one loop over them all: each exchange under a lease that one
 //! node holds at a time, a page at a time, every page saved with the checkpoint after it in
 //! one transaction ([`Store::import_exchange_page`]).
 //!
 //! A fetch reads pages until the exchange has nothing more or its time is up, then says how
-//! it ended (HMA's fetch status). Requests go out with a 60 s time limit; a GET that meets
-//! a 429 or a 5xx is tried again up to four times, after 0.4, 0.8 and 1.6 s (or what
-//! `Retry-After` asks, up to a minute), as python-threatexchange's clients do. A fetch that
+//! it ended (HMA's fetch status). Requests go out with a 60 s time limit (a list's with 30
+//! minutes, [`file::LIST_TIMEOUT`]); a GET that meets a 429 or a 5xx is tried again up to
+//! four times, after 0.4, 0.8 and 1.6 s (or what `Retry-After` asks, up to a minute), as
+//! python-threatexchange's clients do. A fetch that
 //! still fails ends with its error kept in the status and counted in `/metrics`, and the
 //! next starts from the checkpoint after a backoff that grows with the failures in a row;
 //! nothing already saved is lost, and a page saved is never applied twice. Records that
@@ -25,6 +27,7 @@
 //! they are never logged, and errors never carry them: a URL in an error is shown without
 //! its query (ThreatExchange's token travels in it) nor user.
 
+pub mod file;
 pub mod ncmec;
 pub mod stopncii;
 pub mod threatexchange;
@@ -48,16 +51,18 @@ const TRIES: u32 = 5;
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
-/// The exchange types Ward fetches, by HMA's names: the one place that lists them.
+/// The exchange types Ward fetches, by HMA's names (`file` is Ward's own): the one place
+/// that lists them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Api {
     Ncmec,
     StopNcii,
     ThreatExchange,
+    File,
 }
 
 impl Api {
-    pub const ALL: [Api; 3] = [Api::Ncmec, Api::StopNcii, Api::ThreatExchange];
+    pub const ALL: [Api; 4] = [Api::Ncmec, Api::StopNcii, Api::ThreatExchange, Api::File];
 
     /// HMA's name of the type.
     pub fn name(self) -> &'static str {
@@ -65,6 +70,7 @@ impl Api {
             Api::Ncmec => "ncmec",
             Api::StopNcii => "stop_ncii",
             Api::ThreatExchange => "fb_threatexchange",
+            Api::File => "file",
         }
     }
 
@@ -85,6 +91,12 @@ impl Api {
             Api::Ncmec => as_kept::<ncmec::Config>(given),
             Api::StopNcii => as_kept::<stopncii::Config>(given),
             Api::ThreatExchange => as_kept::<threatexchange::Config>(given),
+            Api::File => {
+                let settings: file::Config =
+                    serde_json::from_value(given).map_err(|e| e.to_string())?;
+                settings.check().map_err(|e| e.to_string())?;
+                Ok(serde_json::to_string(&settings).expect("settings render as JSON"))
+            }
         }
     }
 
@@ -97,6 +109,7 @@ impl Api {
             Api::ThreatExchange => {
                 Credentials::ThreatExchange(serde_json::from_value(given).map_err(wrong)?)
             }
+            Api::File => Credentials::File(serde_json::from_value(given).map_err(wrong)?),
         };
         credentials.check()?;
         Ok(credentials)
@@ -113,6 +126,10 @@ impl Api {
             Api::ThreatExchange => {
                 "fb_threatexchange's credentials are {\"api_token\"}: an app's access token \
                  (APPID|SECRET)"
+            }
+            Api::File => {
+                "file's credentials are optional: {} or {\"bearer\"}, a non-empty token sent \
+                 as Authorization: Bearer"
             }
         }
     }
@@ -141,6 +158,9 @@ impl Api {
             Api::ThreatExchange => Credentials::ThreatExchange(threatexchange::Credentials {
                 api_token: text.to_owned(),
             }),
+            Api::File => Credentials::File(file::Credentials {
+                bearer: Some(text.to_owned()),
+            }),
         };
         credentials.check()?;
         Ok(credentials)
@@ -153,6 +173,8 @@ impl Api {
             Api::Ncmec => ("TX_NCMEC_CREDENTIALS", ".tx_ncmec_credentials"),
             Api::StopNcii => ("TX_STOPNCII_KEYS", ".tx_stopncii_keys"),
             Api::ThreatExchange => ("TX_ACCESS_TOKEN", ".txtoken"),
+            // python-threatexchange has no such type: Ward's own names.
+            Api::File => ("WARD_FILE_BEARER", ".ward_file_bearer"),
         }
     }
 }
@@ -163,6 +185,7 @@ pub enum Credentials {
     Ncmec(ncmec::Credentials),
     StopNcii(stopncii::Credentials),
     ThreatExchange(threatexchange::Credentials),
+    File(file::Credentials),
 }
 
 impl Credentials {
@@ -171,6 +194,7 @@ impl Credentials {
             Credentials::Ncmec(_) => Api::Ncmec,
             Credentials::StopNcii(_) => Api::StopNcii,
             Credentials::ThreatExchange(_) => Api::ThreatExchange,
+            Credentials::File(_) => Api::File,
         }
     }
 
@@ -182,6 +206,7 @@ impl Credentials {
                 !c.fetch_function_key.is_empty() && !c.subscription_key.is_empty()
             }
             Credentials::ThreatExchange(c) => threatexchange::token_is_valid(&c.api_token),
+            Credentials::File(c) => c.bearer.as_deref().is_none_or(|b| !b.trim().is_empty()),
         };
         if whole {
             Ok(())
@@ -196,6 +221,7 @@ impl Credentials {
             Credentials::Ncmec(c) => serde_json::to_vec(c),
             Credentials::StopNcii(c) => serde_json::to_vec(c),
             Credentials::ThreatExchange(c) => serde_json::to_vec(c),
+            Credentials::File(c) => serde_json::to_vec(c),
         };
         json.expect("credentials render as JSON")
     }
@@ -214,6 +240,10 @@ pub enum ExchangeError {
     Unreachable { url: String, reason: String },
     #[error("a page of more than {} MiB from {url}", MAX_PAGE_BYTES >> 20)]
     TooLarge { url: String },
+    #[error("a list of more than {} MiB from {url}", file::MAX_LIST_BYTES >> 20)]
+    ListTooLarge { url: String },
+    #[error("spooling a list to a temporary file: {0}")]
+    Spool(String),
     #[error("a page that cannot be read ({url}): {reason}")]
     MalformedPage { url: String, reason: String },
     #[error(transparent)]
@@ -296,6 +326,8 @@ pub enum Auth<'a> {
     Basic { user: &'a str, password: &'a str },
     /// Headers (StopNCII's keys).
     Headers(&'a [(&'static str, &'a str)]),
+    /// `Authorization: Bearer` (a list behind a token).
+    Bearer(&'a str),
 }
 
 /// A GET's answer: the page, or a refusal that is not about credentials (a 4xx other than
@@ -350,9 +382,45 @@ impl Http {
     /// As [`Http::get`], answering a refusal other than of the credentials (a 4xx other
     /// than 401, 403 and 429) with its body, for the type to make sense of.
     pub async fn get_or_refused(&self, url: &str, auth: Auth<'_>) -> Result<Got, ExchangeError> {
+        let response = self.send(url, auth, &[], None).await?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(Got::Page(
+                read_limited(response, url, MAX_PAGE_BYTES).await?,
+            ));
+        }
+        if status.is_client_error() {
+            let body = read_limited(response, url, MAX_REFUSAL_BYTES)
+                .await
+                .unwrap_or_default();
+            return Ok(Got::Refused {
+                status: status.as_u16(),
+                body,
+            });
+        }
+        Err(ExchangeError::Status {
+            status: status.as_u16(),
+            url: shown(url),
+        })
+    }
+
+    /// GETs `url` as `auth` says with `headers` besides, within `timeout` (else the
+    /// client's 60 s), retrying failures to connect, 429s and 5xx; answers a success, a
+    /// 304, or a refusal other than of the credentials (a 4xx other than 401, 403 and 429),
+    /// whose body is the caller's to read.
+    pub async fn send(
+        &self,
+        url: &str,
+        auth: Auth<'_>,
+        headers: &[(reqwest::header::HeaderName, &str)],
+        timeout: Option<Duration>,
+    ) -> Result<reqwest::Response, ExchangeError> {
         let mut wait = self.backoff;
         for attempt in 1..=TRIES {
             let mut request = self.client.get(url);
+            if let Some(timeout) = timeout {
+                request = request.timeout(timeout);
+            }
             match auth {
                 Auth::None => {}
                 Auth::Basic { user, password } => {
@@ -363,6 +431,10 @@ impl Http {
                         request = request.header(*name, *value);
                     }
                 }
+                Auth::Bearer(token) => request = request.bearer_auth(token),
+            }
+            for (name, value) in headers {
+                request = request.header(name, *value);
             }
             let response = match request.send().await {
                 Ok(response) => response,
@@ -379,22 +451,14 @@ impl Http {
                 }
             };
             let status = response.status();
-            if status.is_success() {
-                return Ok(Got::Page(
-                    read_limited(response, url, MAX_PAGE_BYTES).await?,
-                ));
+            if status.is_success() || status == reqwest::StatusCode::NOT_MODIFIED {
+                return Ok(response);
             }
             if matches!(status.as_u16(), 401 | 403) {
                 return Err(ExchangeError::Credentials(status.as_u16()));
             }
             if status.is_client_error() && status.as_u16() != 429 {
-                let body = read_limited(response, url, MAX_REFUSAL_BYTES)
-                    .await
-                    .unwrap_or_default();
-                return Ok(Got::Refused {
-                    status: status.as_u16(),
-                    body,
-                });
+                return Ok(response);
             }
             let retried = status.as_u16() == 429 || status.is_server_error();
             if !retried || attempt == TRIES {
@@ -512,6 +576,11 @@ pub async fn fetch(
                 run.pages(&threatexchange::ThreatExchange::new(&config, c)?)
                     .await
             }
+            Credentials::File(c) => {
+                let config = parse_json("settings", settings)?;
+                run.pages(&file::FileList::new(&config, c, store, exchange.bank)?)
+                    .await
+            }
         }
     }
     .await;
@@ -611,9 +680,15 @@ pub async fn open_credentials(
     api: &str,
 ) -> anyhow::Result<Credentials> {
     let known = Api::named(api).ok_or_else(|| anyhow!("Ward does not fetch exchanges of {api}"))?;
-    let sealed = store.exchange_credentials(org, api).await?.ok_or_else(|| {
-        anyhow!("no credentials for {api} (ward exchange credentials --org … {api})")
-    })?;
+    let Some(sealed) = store.exchange_credentials(org, api).await? else {
+        // A list at a URL may be open to anyone who has its address.
+        if known == Api::File {
+            return Ok(Credentials::File(file::Credentials::default()));
+        }
+        return Err(anyhow!(
+            "no credentials for {api} (ward exchange credentials --org … {api})"
+        ));
+    };
     let opened = key.open_secret(&credentials_context(org, api), &sealed)?;
     let json: serde_json::Value = serde_json::from_slice(&opened)
         .map_err(|_| anyhow!("the credentials kept for {api} are not JSON"))?;

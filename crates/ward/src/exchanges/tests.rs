@@ -21,6 +21,7 @@ use ward_store::{
 use super::ncmec::{Checkpoint, Credentials};
 use super::*;
 
+mod file;
 mod stopncii;
 mod threatexchange;
 
@@ -699,6 +700,27 @@ fn types_are_listed_once_and_take_their_own_settings_and_credentials() {
             Err(()),
         ),
         (Api::Ncmec, serde_json::json!({"privacy_group": 1}), Err(())),
+        (
+            Api::File,
+            serde_json::json!({"format": "vics", "url": "https://l.example/h.json"}),
+            Ok(r#"{"url":"https://l.example/h.json","format":"vics"}"#),
+        ),
+        (
+            Api::File,
+            serde_json::json!({"format": "csv", "url": "http://l.example/h.csv"}),
+            Err(()),
+        ),
+        (
+            Api::File,
+            serde_json::json!({"format": "stopncii", "url": "https://l.example/h"}),
+            Err(()),
+        ),
+        (
+            Api::File,
+            serde_json::json!({"format": "csv", "url": "https://l.example/h", "base_url": "x"}),
+            Err(()),
+        ),
+        (Api::File, serde_json::json!({"format": "csv"}), Err(())),
     ] {
         let got = settings(api, given.clone());
         assert_eq!(got.as_deref().map_err(|_| ()), expected, "{api:?} {given}");
@@ -745,6 +767,10 @@ fn types_are_listed_once_and_take_their_own_settings_and_credentials() {
             serde_json::json!({"user": "u", "password": "p"}),
             false,
         ),
+        (Api::File, serde_json::json!({}), true),
+        (Api::File, serde_json::json!({"bearer": "s"}), true),
+        (Api::File, serde_json::json!({"bearer": " "}), false),
+        (Api::File, serde_json::json!({"token": "s"}), false),
     ] {
         let got = api.credentials(given.clone());
         assert_eq!(got.is_ok(), ok, "{api:?} {given}");
@@ -765,6 +791,8 @@ fn types_are_listed_once_and_take_their_own_settings_and_credentials() {
         (Api::StopNcii, "f", false),
         (Api::ThreatExchange, token, true),
         (Api::ThreatExchange, "token", false),
+        (Api::File, "a-bearer-token\n", true),
+        (Api::File, "\n", false),
     ] {
         assert_eq!(
             api.credentials_from_text(text).is_ok(),

@@ -204,12 +204,12 @@ mod tests {
         let mut off = exchange(FetchStatus::default());
         off.enabled = false;
         assert!(!due(&off, interval, at(0)));
-        // Every type Ward fetches is due alike; the store's others (`ward`, `file`) never.
+        // Every type Ward fetches is due alike; the store's other (`ward`) never.
         for (api, expected) in [
             ("stop_ncii", true),
             ("fb_threatexchange", true),
+            ("file", true),
             ("ward", false),
-            ("file", false),
         ] {
             let mut other = exchange(FetchStatus::default());
             other.api = api.into();

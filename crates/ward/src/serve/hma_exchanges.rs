@@ -1,7 +1,8 @@
 //! HMA 2's exchange routes (`/c/exchanges…`, `/c/exchange/{name}…`) on Ward's exchanges, so
 //! that an HMA client sets up and watches fetching unchanged: of the types Ward fetches
-//! ([`Api`]: `ncmec`, `stop_ncii`, `fb_threatexchange`), with HMA's schemas, credential
-//! JSON and settings (`api_json`), and Ward's `base_url` (and `page_size`) besides.
+//! ([`Api`]: `ncmec`, `stop_ncii`, `fb_threatexchange`, and Ward's own `file`, a hash list at
+//! a URL), with HMA's schemas, credential JSON and settings (`api_json`), and Ward's
+//! `base_url` (and `page_size`) besides.
 //!
 //! An exchange is seen through its bank: a caller sees the exchanges whose banks it sees
 //! (by name, as `/c/bank/{name}` resolves names), and changes those whose banks its
@@ -228,6 +229,36 @@ async fn schema(HmaCaller(_caller): HmaCaller, Path(api): Path<String>) -> HmaRe
                 "the app's access token (APPID|SECRET)",
             )],
         ),
+        Api::File => {
+            let mut format = field("format", "enum", true, Value::Null, "the list's format");
+            format["choices"] = json!(["csv", "hma", "vics"]);
+            (
+                vec![
+                    field(
+                        "url",
+                        "string",
+                        true,
+                        Value::Null,
+                        "where the list is: https (http only to a loopback address)",
+                    ),
+                    format,
+                    field(
+                        "page_size",
+                        "number",
+                        false,
+                        Value::Null,
+                        "items a saved page holds",
+                    ),
+                ],
+                vec![field(
+                    "bearer",
+                    "string",
+                    false,
+                    Value::Null,
+                    "a token sent as Authorization: Bearer (none: the list is open)",
+                )],
+            )
+        }
     };
     Ok(Json(json!({
         "config_schema": {"fields": config},

@@ -871,7 +871,7 @@ async fn exchanges_are_set_up_fetched_and_watched_as_in_hma() {
         (status, apis),
         (
             StatusCode::OK,
-            json!(["ncmec", "stop_ncii", "fb_threatexchange"])
+            json!(["ncmec", "stop_ncii", "fb_threatexchange", "file"])
         )
     );
     let (status, error) = curator(&f, Method::GET, "/c/exchanges/api/nope", Value::Null).await;
@@ -1235,6 +1235,101 @@ async fn stopncii_and_threatexchange_are_set_up_as_in_hma() {
             .unwrap();
     assert_eq!(opened.api().name(), "fb_threatexchange");
     assert!(!format!("{opened:?}").contains("abcdefghij"));
+}
+
+/// A list at a URL through HMA's routes: its schema (`url` and `format` required, the
+/// formats as choices), its optional bearer token, its settings checked (https, or http to
+/// loopback) and shown as given.
+#[tokio::test]
+async fn a_list_exchange_is_set_up_as_in_hma() {
+    let f = Fixture::listening().await;
+    let (status, schema) =
+        curator(&f, Method::GET, "/c/exchanges/api/file/schema", Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    let fields = |part: &str| -> Vec<(String, String, bool)> {
+        schema[part]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["name"].as_str().unwrap().to_owned(),
+                    f["type"].as_str().unwrap().to_owned(),
+                    f["required"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let owned = |name: &str, kind: &str, required| (name.to_owned(), kind.to_owned(), required);
+    assert_eq!(
+        fields("config_schema"),
+        [
+            owned("url", "string", true),
+            owned("format", "enum", true),
+            owned("page_size", "number", false),
+        ]
+    );
+    assert_eq!(
+        schema["config_schema"]["fields"][1]["choices"],
+        json!(["csv", "hma", "vics"])
+    );
+    assert_eq!(
+        fields("credentials_schema"),
+        [owned("bearer", "string", false)]
+    );
+
+    let set = |has| json!({"supports_authentification": true, "has_set_authentification": has});
+    for (credentials, answer) in [
+        (json!({"bearer": "t0ken"}), Some(set(true))),
+        (json!({}), Some(set(false))),
+        (json!({"bearer": ""}), None),
+        (json!({"user": "u", "password": "p"}), None),
+    ] {
+        let body = json!({"credential_json": credentials});
+        let (status, got) = curator(&f, Method::POST, "/c/exchanges/api/file", body).await;
+        match answer {
+            Some(answer) => assert_eq!((status, got), (StatusCode::OK, answer), "{credentials}"),
+            None => assert_eq!(status, StatusCode::BAD_REQUEST, "{credentials}: {got}"),
+        }
+    }
+
+    for (api_json, message) in [
+        (
+            json!({"format": "csv"}),
+            "Failed to parse `api_json` - missing field `url`",
+        ),
+        (
+            json!({"url": "https://lists.example/h.csv"}),
+            "Failed to parse `api_json` - missing field `format`",
+        ),
+        (
+            json!({"url": "https://lists.example/h.csv", "format": "ncmec"}),
+            "Failed to parse `api_json` - unknown variant `ncmec`, expected one of `csv`, `hma`, `vics`",
+        ),
+        (
+            json!({"url": "http://lists.example/h.csv", "format": "csv"}),
+            "Failed to parse `api_json` - the exchange's settings: url \"http://lists.example/h.csv\": an https URL (http only to a loopback address)",
+        ),
+        (
+            json!({"url": "https://lists.example/h.csv", "format": "csv", "base_url": "x"}),
+            "Failed to parse `api_json` - unknown field `base_url`, expected one of `url`, `format`, `page_size`",
+        ),
+    ] {
+        let body = json!({"bank": "LIST", "api": "file", "api_json": api_json});
+        let (status, error) = curator(&f, Method::POST, "/c/exchanges", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{api_json}: {error}");
+        assert_eq!(error, json!({"message": message}), "{api_json}");
+    }
+    let body = json!({"bank": "LIST", "api": "file",
+                      "api_json": {"url": "https://lists.example/h.vics", "format": "vics"}});
+    let (status, created) = curator(&f, Method::POST, "/c/exchanges", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (_, config) = curator(&f, Method::GET, "/c/exchange/LIST", Value::Null).await;
+    assert_eq!(
+        config,
+        json!({"name": "LIST", "api": "file", "enabled": true,
+               "url": "https://lists.example/h.vics", "format": "vics"})
+    );
 }
 
 async fn curator(f: &Fixture, method: Method, uri: &str, body: Value) -> (StatusCode, Value) {
