@@ -1004,7 +1004,7 @@ pub(super) fn json_object(body: &[u8]) -> HmaResult<Map<String, Value>> {
 /// An enabled ratio (a number, or a number in a string, as HMA converts it), from 0 to 1.
 /// HMA stores any number; Ward refuses one outside 0 to 1 (below 0 would keep a bank out
 /// even of bypassed lookups, above 1 means 1).
-fn ratio(value: &Value) -> HmaResult<Ratio> {
+pub(super) fn ratio(value: &Value) -> HmaResult<Ratio> {
     let parsed = match value {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse::<f64>().ok(),

@@ -27,10 +27,10 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use ward_core::lists::SignalType;
-use ward_store::{Ratio, Role, Store};
+use ward_store::{Role, Store};
 
 use super::SharedState;
-use super::hma::{HmaCaller, HmaError, HmaResult, Params, json_object};
+use super::hma::{HmaCaller, HmaError, HmaResult, Params, json_object, ratio};
 
 /// The signal types Ward hashes and matches, by HMA's names, with Ward's type.
 const SIGNAL_TYPES: [(&str, SignalType); 3] = [
@@ -80,13 +80,7 @@ pub async fn set_signal_type(
         .get("enabled_ratio")
         .filter(|v| !v.is_null())
         .ok_or_else(|| HmaError::bad_request("enabled_ratio is required"))?;
-    let parsed = match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok(),
-        _ => None,
-    }
-    .ok_or_else(|| HmaError::bad_request(format!("Invalid float: '{value}'")))?;
-    let ratio = Ratio::new(parsed).map_err(|e| HmaError::bad_request(e.to_string()))?;
+    let ratio = ratio(value)?;
     state
         .store
         .set_signal_type_ratio(&caller.actor(), &name, ratio)
