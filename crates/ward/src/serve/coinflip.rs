@@ -36,17 +36,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Coin {
                 ));
             }
         };
-        if params.get("seed").is_some_and(|s| s.len() > MAX_SEED) {
-            return Err(ApiError::bad_request(format!(
-                "a seed has at most {MAX_SEED} bytes"
-            )));
-        }
-        Ok(Coin(draw(params.get("seed").map(String::as_str), bypass)))
+        bounded_draw(params.get("seed").map(String::as_str), bypass)
+            .map(Coin)
+            .map_err(ApiError::bad_request)
     }
 }
 
 /// The longest seed, in bytes.
 pub const MAX_SEED: usize = 1_024;
+
+/// [`draw`] for a seed a client sent: one over [`MAX_SEED`] bytes is refused, saying so.
+pub fn bounded_draw(seed: Option<&str>, bypass: bool) -> Result<f64, String> {
+    if seed.is_some_and(|s| s.len() > MAX_SEED) {
+        return Err(format!("a seed has at most {MAX_SEED} bytes"));
+    }
+    Ok(draw(seed, bypass))
+}
 
 /// The number a lookup's banks are held to: bypassed, seeded or random.
 pub fn draw(seed: Option<&str>, bypass: bool) -> f64 {

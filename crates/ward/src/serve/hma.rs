@@ -742,14 +742,7 @@ impl Params {
     /// `bypass_coinflip`.
     fn draw(&self) -> HmaResult<f64> {
         let bypass = self.flag("bypass_coinflip")?;
-        let seed = self.get("seed");
-        if seed.is_some_and(|s| s.len() > super::coinflip::MAX_SEED) {
-            return Err(HmaError::bad_request(format!(
-                "a seed has at most {} bytes",
-                super::coinflip::MAX_SEED
-            )));
-        }
-        Ok(super::coinflip::draw(seed, bypass))
+        super::coinflip::bounded_draw(self.get("seed"), bypass).map_err(HmaError::bad_request)
     }
 }
 

@@ -142,26 +142,34 @@ impl NetworkKeys {
     /// revoked), else a new one.
     pub async fn resolve(store: &impl Store, roles: &[NetworkRole]) -> anyhow::Result<NetworkKeys> {
         let mut grants = Vec::new();
+        // Read once; a key made for one grant is found by a later grant of the same.
+        let mut keys = if roles.is_empty() {
+            Vec::new()
+        } else {
+            store.keys().await?
+        };
         for grant in roles {
             let org = store
                 .org_by_name(&grant.org)
                 .await?
                 .ok_or_else(|| anyhow!("--hma-network-role: no organisation {:?}", grant.org))?;
             let label = format!("network {}", grant.network);
-            let existing = store.keys().await?.into_iter().find(|k| {
+            let existing = keys.iter().find(|k| {
                 k.label == label
                     && k.role == grant.role
                     && k.org == org.id
                     && k.revoked_at.is_none()
             });
             let key = match existing {
-                Some(key) => key,
+                Some(key) => key.clone(),
                 None => {
                     let actor = Actor::operator("ward serve --hma-network-role");
-                    store
+                    let made = store
                         .create_key(&actor, org.id, grant.role, &label)
                         .await?
-                        .key
+                        .key;
+                    keys.push(made.clone());
+                    made
                 }
             };
             tracing::warn!(
