@@ -662,6 +662,22 @@ impl<St: Store> Run<'_, St> {
     }
 }
 
+/// Where a fetch resumes: `checkpoint`, unless its last fetch (`last_fetch_time`, seconds;
+/// 0 for never) is more than `stale_after` seconds before `now`, when the API's records may
+/// no longer reach back to it and the fetch starts again from scratch (as HMA does).
+pub(crate) fn unless_stale<C: Clone + Default>(
+    checkpoint: &C,
+    last_fetch_time: i64,
+    now: i64,
+    stale_after: i64,
+) -> C {
+    if last_fetch_time > 0 && now - last_fetch_time > stale_after {
+        C::default()
+    } else {
+        checkpoint.clone()
+    }
+}
+
 fn parse_json<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, ExchangeError> {
     serde_json::from_str(text).map_err(|e| ExchangeError::Config(format!("{what}: {e}")))
 }

@@ -170,12 +170,7 @@ impl Source for StopNcii {
         checkpoint: &Checkpoint,
         now: i64,
     ) -> Result<Option<FetchedPage<Checkpoint>>, ExchangeError> {
-        let from =
-            if checkpoint.last_fetch_time > 0 && now - checkpoint.last_fetch_time > STALE_AFTER_S {
-                Checkpoint::default()
-            } else {
-                checkpoint.clone()
-            };
+        let from = super::unless_stale(checkpoint, checkpoint.last_fetch_time, now, STALE_AFTER_S);
         let fresh_start = from.update_time.max(FIRST_START);
         let replayed = from
             .paging

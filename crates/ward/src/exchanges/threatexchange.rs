@@ -219,12 +219,7 @@ impl Source for ThreatExchange {
         checkpoint: &Checkpoint,
         now: i64,
     ) -> Result<Option<FetchedPage<Checkpoint>>, ExchangeError> {
-        let from =
-            if checkpoint.last_fetch_time > 0 && now - checkpoint.last_fetch_time > STALE_AFTER_S {
-                Checkpoint::default()
-            } else {
-                checkpoint.clone()
-            };
+        let from = super::unless_stale(checkpoint, checkpoint.last_fetch_time, now, STALE_AFTER_S);
         let fresh = self.first(from.update_time).to_string();
         let mut url = from.next.clone().unwrap_or_else(|| fresh.clone());
         let mut got = self.request(http, &url).await?;
