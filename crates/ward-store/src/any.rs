@@ -8,6 +8,7 @@ use ward_core::categories::Assessment;
 use crate::Store;
 use crate::error::{Result, StoreError};
 use crate::exchanges::*;
+use crate::feedback::{Feedback, FeedbackOutcome};
 use crate::model::*;
 use crate::postgres::PgStore;
 use crate::referral::Referral;
@@ -540,6 +541,32 @@ impl Store for AnyStore {
 
     async fn exchange_credentials(&self, org: OrgId, api: &str) -> Result<Option<Vec<u8>>> {
         delegate!(self.exchange_credentials(org, api))
+    }
+
+    async fn claim_feedback(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Feedback>> {
+        delegate!(self.claim_feedback(now, until, limit))
+    }
+
+    async fn feedback_part_done(&self, id: i64, part: &str) -> Result<()> {
+        delegate!(self.feedback_part_done(id, part))
+    }
+
+    async fn finish_feedback(
+        &self,
+        actor: &Actor,
+        id: i64,
+        outcome: &FeedbackOutcome,
+    ) -> Result<()> {
+        delegate!(self.finish_feedback(actor, id, outcome))
+    }
+
+    async fn content_feedback(&self, content: ContentId) -> Result<Vec<Feedback>> {
+        delegate!(self.content_feedback(content))
     }
 
     async fn content_notes(&self, id: ContentId) -> Result<ContentNotes> {

@@ -307,6 +307,27 @@ impl Event {
         )
     }
 
+    /// An attempt to give an exchange an organisation's opinion of an item, and how it
+    /// ended.
+    pub fn exchange_feedback(
+        feedback: &crate::Feedback,
+        outcome: &crate::FeedbackOutcome,
+    ) -> Event {
+        Event::new(
+            "exchange.feedback",
+            content_target(feedback.content),
+            json!({
+                "exchange": feedback.exchange,
+                "org": feedback.org,
+                "opinion": feedback.opinion.name(),
+                "outcome": outcome.name(),
+                "tries": feedback.tries,
+                "parts": feedback.parts_done,
+                "error": feedback.last_error,
+            }),
+        )
+    }
+
     pub fn partner_add(partner: &Partner) -> Event {
         Event::new(
             "partner.add",

@@ -20,6 +20,7 @@ mod any;
 mod audit;
 mod error;
 mod exchanges;
+mod feedback;
 mod import;
 mod model;
 mod notes;
@@ -43,6 +44,9 @@ pub use error::{Result, StoreError};
 pub use exchanges::{
     EXCHANGE_APIS, Exchange, ExchangeId, ExchangeLease, FetchEnd, FetchProgress, FetchStatus,
     NewExchange,
+};
+pub use feedback::{
+    Feedback, FeedbackOutcome, FeedbackState, MAX_FEEDBACK_ERROR, MAX_FEEDBACK_PART,
 };
 pub use model::*;
 pub use postgres::PgStore;
@@ -295,6 +299,34 @@ pub trait Store: Send + Sync + 'static {
         org: OrgId,
         api: &str,
     ) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
+    // Feedback owed to exchanges (see the `feedback` module).
+
+    /// Claims, until `until`, at most `limit` pending feedback rows due at `now` that no one
+    /// holds: another claim before `until` does not get them.
+    fn claim_feedback(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Feedback>>> + Send;
+    /// Records that the exchange accepted `part` of feedback `id` (a part said twice is
+    /// kept once).
+    fn feedback_part_done(&self, id: i64, part: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Ends an attempt at feedback `id` as `outcome` says, logged as `exchange.feedback`
+    /// about its item; `Conflict` if it is no longer pending (superseded on its way, unless
+    /// it was sent).
+    fn finish_feedback(
+        &self,
+        actor: &Actor,
+        id: i64,
+        outcome: &FeedbackOutcome,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The feedback owed or given for a content item, oldest first.
+    fn content_feedback(
+        &self,
+        content: ContentId,
+    ) -> impl Future<Output = Result<Vec<Feedback>>> + Send;
+
     /// A content item's notes (HMA's note, metadata and `disable_until_ts`); empty when it
     /// has none.
     fn content_notes(&self, id: ContentId) -> impl Future<Output = Result<ContentNotes>> + Send;

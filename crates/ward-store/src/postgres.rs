@@ -831,6 +831,9 @@ impl Store for PgStore {
         .await
         .map_err(database)?;
         log(&mut tx, actor, now, Event::opinion(content, org, opinion)).await?;
+        if !unchanged {
+            owe_feedback(&mut tx, content, org, opinion, now).await?;
+        }
         if unchanged {
             // Said again (a partner sending the same opinion): the item has not changed, and
             // the feed does not say it has.
@@ -892,6 +895,7 @@ impl Store for PgStore {
     crate::exchanges::exchange_methods!();
 
     crate::notes::notes_methods!();
+    crate::feedback::feedback_methods!();
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;
@@ -1267,6 +1271,7 @@ fn bank_name_conflict(error: sqlx::Error, name: &str) -> StoreError {
 
 crate::series::series_helpers!(PgConnection);
 crate::exchanges::exchange_helpers!(PgConnection, sqlx::postgres::PgRow);
+crate::feedback::feedback_helpers!(PgConnection, sqlx::postgres::PgRow);
 
 crate::portable::portable_helpers!(PgConnection, PgPool);
 

@@ -994,6 +994,9 @@ impl Store for SqliteStore {
         .await
         .map_err(database)?;
         log(&mut tx, actor, now, Event::opinion(content, org, opinion)).await?;
+        if !unchanged {
+            owe_feedback(&mut tx, content, org, opinion, now).await?;
+        }
         if unchanged {
             // Said again (a partner sending the same opinion): the item has not changed, and
             // the feed does not say it has.
@@ -1062,6 +1065,7 @@ impl Store for SqliteStore {
     crate::exchanges::exchange_methods!();
 
     crate::notes::notes_methods!();
+    crate::feedback::feedback_methods!();
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;
@@ -1488,6 +1492,7 @@ fn bank_name_conflict(error: sqlx::Error, name: &str) -> StoreError {
 
 crate::series::series_helpers!(SqliteConnection);
 crate::exchanges::exchange_helpers!(SqliteConnection, sqlx::sqlite::SqliteRow);
+crate::feedback::feedback_helpers!(SqliteConnection, sqlx::sqlite::SqliteRow);
 /// A database error as the SQLite store reports it: damage to the file as
 /// [`StoreError::Damaged`] (whose file the caller names), the rest as the backends do.
 fn database(error: sqlx::Error) -> StoreError {

@@ -476,3 +476,121 @@ fn finish(entry: Entry, live: bool) -> Result<Record, String> {
         }),
     })
 }
+
+/// NCMEC's XML namespace.
+const NAMESPACE: &str = "https://hashsharing.ncmec.org/hashsharing/v2";
+
+/// A reason NCMEC offers for negative feedback (`GET /v2/feedback/{TYPE}/reasons`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedbackReason {
+    pub guid: String,
+    pub name: String,
+}
+
+/// The reasons of an `<availableFeedbackReasons>` document: every `<reason guid=… name=…>`
+/// element, at any depth (in NCMEC's sample the list is the root, which the reference
+/// client misses), matched on local names. At most 1,000; a reason without a guid is
+/// skipped.
+pub fn read_feedback_reasons(body: &[u8]) -> Result<Vec<FeedbackReason>, String> {
+    let mut reader = Reader::from_reader(body);
+    let mut buffer = Vec::new();
+    let mut reasons = Vec::new();
+    let mut root = false;
+    loop {
+        buffer.clear();
+        match reader.read_event_into(&mut buffer) {
+            Ok(Event::Start(start) | Event::Empty(start)) => {
+                root = true;
+                if start.local_name().as_ref() != b"reason" {
+                    continue;
+                }
+                let (mut guid, mut name) = (None, None);
+                for attribute in start.attributes() {
+                    let attribute = attribute.map_err(|e| e.to_string())?;
+                    let value = attribute.unescape_value().map_err(|e| e.to_string())?;
+                    match attribute.key.local_name().as_ref() {
+                        b"guid" => guid = Some(value.trim().to_owned()),
+                        b"name" => name = Some(value.trim().to_owned()),
+                        _ => {}
+                    }
+                }
+                if let Some(guid) = guid.filter(|g| !g.is_empty() && g.len() <= 100) {
+                    if reasons.len() == 1_000 {
+                        return Err("more than 1,000 feedback reasons".into());
+                    }
+                    reasons.push(FeedbackReason {
+                        guid,
+                        name: name.unwrap_or_default(),
+                    });
+                }
+            }
+            Ok(Event::Eof) if root => return Ok(reasons),
+            Ok(Event::Eof) => return Err("no XML element".into()),
+            Ok(_) => {}
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+}
+
+/// The body of NCMEC's feedback on one fingerprint of an entry: an upvote (`affirmative`),
+/// or a downvote (`negative`) giving the reason of `guid`.
+pub fn feedback_body(downvote_reason: Option<&str>) -> String {
+    let vote = match downvote_reason {
+        None => "<affirmative/>".to_owned(),
+        Some(guid) => format!(
+            "<negative><reasonIds><guid>{}</guid></reasonIds></negative>",
+            quick_xml::escape::escape(guid)
+        ),
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <feedbackSubmission xmlns=\"{NAMESPACE}\">{vote}</feedbackSubmission>"
+    )
+}
+
+#[cfg(test)]
+mod feedback_tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_read_at_any_depth() {
+        let reason = |guid: &str, name: &str| FeedbackReason {
+            guid: guid.into(),
+            name: name.into(),
+        };
+        for (body, expected) in [
+            // NCMEC's sample: the list is the root.
+            (
+                r#"<availableFeedbackReasons xmlns="https://hashsharing.ncmec.org/hashsharing/v2"><reason guid="g-1" name="Not CSAM" type="Md5"/></availableFeedbackReasons>"#,
+                vec![reason("g-1", "Not CSAM")],
+            ),
+            // As the reference client expects it: below the root; prefixed.
+            (
+                r#"<r><ns:availableFeedbackReasons xmlns:ns="x"><ns:reason guid=" g-1 " name="A"/><ns:reason guid="g-2" name="B &amp; C"></ns:reason><reason name="no guid"/></ns:availableFeedbackReasons></r>"#,
+                vec![reason("g-1", "A"), reason("g-2", "B & C")],
+            ),
+            ("<availableFeedbackReasons/>", vec![]),
+        ] {
+            assert_eq!(
+                read_feedback_reasons(body.as_bytes()).unwrap(),
+                expected,
+                "{body}"
+            );
+        }
+        for bad in ["", "not xml", "<a><reason guid=\"x></a>"] {
+            assert!(read_feedback_reasons(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn feedback_bodies_vote() {
+        let up = feedback_body(None);
+        assert!(up.ends_with(&format!(
+            "<feedbackSubmission xmlns=\"{NAMESPACE}\"><affirmative/></feedbackSubmission>"
+        )));
+        let down = feedback_body(Some("0000-1<"));
+        assert!(
+            down.contains("<negative><reasonIds><guid>0000-1&lt;</guid></reasonIds></negative>")
+        );
+    }
+}

@@ -10,6 +10,7 @@ mod content;
 mod exchange;
 mod exchanges;
 mod feed;
+mod feedback;
 mod harness;
 mod keys;
 mod notes;
@@ -90,6 +91,7 @@ conformance!(
     sharing::sharing_with_named_organisations,
     sharing::dispute_policy,
     exchanges::exchanges_fetch_under_a_lease,
+    feedback::feedback_is_owed_once_per_opinion,
     notes::bank_enabled_ratios,
     notes::content_notes,
     notes::content_due,

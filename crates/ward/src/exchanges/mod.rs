@@ -27,6 +27,7 @@
 //! they are never logged, and errors never carry them: a URL in an error is shown without
 //! its query (ThreatExchange's token travels in it) nor user.
 
+pub mod feedback;
 pub mod file;
 pub mod ncmec;
 pub mod stopncii;
@@ -121,7 +122,8 @@ impl Api {
             Api::Ncmec => "ncmec's credentials are {\"user\", \"password\"}, both non-empty",
             Api::StopNcii => {
                 "stop_ncii's credentials are {\"fetch_function_key\", \"subscription_key\"} \
-                 (both non-empty) and optionally \"base_url_override\""
+                 (both non-empty) and optionally \"base_url_override\" and \
+                 \"submit_feedback_function_key\" (to give feedback)"
             }
             Api::ThreatExchange => {
                 "fb_threatexchange's credentials are {\"api_token\"}: an app's access token \
@@ -135,7 +137,8 @@ impl Api {
     }
 
     /// Credentials as python-threatexchange's environment variable and file hold them (NCMEC
-    /// `user:password`; StopNCII `fetch_function_key,subscription_key[,base_url_override]`;
+    /// `user:password`; StopNCII
+    /// `fetch_function_key,subscription_key[,base_url_override[,submit_feedback_function_key]]`;
     /// ThreatExchange the token), checked.
     pub fn credentials_from_text(self, text: &str) -> Result<Credentials, String> {
         let text = text.trim();
@@ -148,11 +151,13 @@ impl Api {
                 })
             }
             Api::StopNcii => {
-                let mut parts = text.splitn(3, ',').map(str::trim);
+                let mut parts = text.splitn(4, ',').map(str::trim);
+                let mut next = || parts.next().filter(|p| !p.is_empty()).map(str::to_owned);
                 Credentials::StopNcii(stopncii::Credentials {
-                    fetch_function_key: parts.next().unwrap_or_default().to_owned(),
-                    subscription_key: parts.next().unwrap_or_default().to_owned(),
-                    base_url_override: parts.next().filter(|b| !b.is_empty()).map(str::to_owned),
+                    fetch_function_key: next().unwrap_or_default(),
+                    subscription_key: next().unwrap_or_default(),
+                    base_url_override: next(),
+                    submit_feedback_function_key: next(),
                 })
             }
             Api::ThreatExchange => Credentials::ThreatExchange(threatexchange::Credentials {

@@ -16,11 +16,14 @@
 //! A link must be a path on the API's own base (`/v2/entries?…`): one naming another host
 //! would send the credentials there, and ends the fetch.
 
-use serde::{Deserialize, Serialize};
-use ward_core::exchange::ncmec::read_page;
-use ward_store::ImportChange;
+use std::collections::BTreeSet;
 
-use super::{Auth, ExchangeError, FetchedPage, Http, Source};
+use serde::{Deserialize, Serialize};
+use ward_core::exchange::ncmec::{read_feedback_reasons, read_page};
+use ward_store::{Content, ImportChange, OpinionKind, SignalKind};
+
+use super::feedback::{Form, Part};
+use super::{Auth, ExchangeError, FetchedPage, Http, Source, shown};
 
 /// How long a page's link is replayed.
 const LINK_LIFE_S: i64 = 12 * 3600;
@@ -41,6 +44,10 @@ pub struct Config {
     /// Where requests go instead of `environment`.
     #[serde(default)]
     pub base_url: Option<String>,
+    /// The reason a dispute gives NCMEC (a guid or a name among those it offers for the
+    /// fingerprint type); without it, the only one offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute_reason: Option<String>,
 }
 
 /// NCMEC's credentials (HMA's field names).
@@ -77,6 +84,7 @@ pub struct Ncmec {
     base: String,
     credentials: Credentials,
     only: Vec<i64>,
+    dispute_reason: Option<String>,
 }
 
 impl Ncmec {
@@ -91,6 +99,7 @@ impl Ncmec {
             base,
             credentials,
             only: config.only_esp_ids.clone(),
+            dispute_reason: config.dispute_reason.clone(),
         })
     }
 }
@@ -205,6 +214,115 @@ impl Ncmec {
             .and_then(|key| key.split_once('-'))
             .and_then(|(member, _)| member.parse::<i64>().ok());
         member.is_some_and(|m| self.only.contains(&m))
+    }
+}
+
+/// NCMEC's path key of a fingerprint type Ward holds, where NCMEC takes feedback on it.
+fn path_type(kind: SignalKind) -> Option<&'static str> {
+    match kind {
+        SignalKind::Md5 => Some("MD5"),
+        SignalKind::Sha1 => Some("SHA1"),
+        SignalKind::Pdq => Some("PDQ"),
+        SignalKind::Photodna => Some("PDNA"),
+        SignalKind::Sha256 | SignalKind::Vpdq => None,
+    }
+}
+
+impl Ncmec {
+    /// Feedback on an entry (see [`super::feedback`]): a vote on each fingerprint type.
+    pub async fn feedback(
+        &self,
+        http: &Http,
+        content: &Content,
+        opinion: OpinionKind,
+    ) -> Result<Form, ExchangeError> {
+        let key = content.external_id.as_deref().unwrap_or_default();
+        let Some((member, entry)) = key.split_once('-').filter(|(m, e)| {
+            !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()) && !e.is_empty()
+        }) else {
+            return Ok(Form::Unsendable(format!(
+                "{key:?} is not an NCMEC entry's key (member-id)"
+            )));
+        };
+        let types: BTreeSet<&str> = content
+            .signals
+            .iter()
+            .filter_map(|s| path_type(s.kind))
+            .collect();
+        if types.is_empty() {
+            return Ok(Form::Unsendable(
+                "the entry has no fingerprint NCMEC takes feedback on (MD5, SHA1, PDQ, PDNA)"
+                    .into(),
+            ));
+        }
+        let mut parts = Vec::new();
+        for kind in types {
+            let reason = match opinion {
+                OpinionKind::Confirm => None,
+                OpinionKind::Dispute => Some(self.dispute_reason(http, kind).await?),
+            };
+            let url = self.url(&["v2", "entries", member, entry, kind, "feedback"])?;
+            let request = http
+                .client
+                .put(url.as_str())
+                .basic_auth(&self.credentials.user, Some(&self.credentials.password))
+                .header("content-type", "application/xml; charset=utf-8")
+                .body(ward_core::exchange::ncmec::feedback_body(reason.as_deref()));
+            parts.push(Part::new(kind, request, url.as_str()));
+        }
+        Ok(Form::Parts(parts))
+    }
+
+    /// The reason a dispute on fingerprints of `kind` gives: the chosen one, else the only
+    /// one NCMEC offers.
+    async fn dispute_reason(&self, http: &Http, kind: &str) -> Result<String, ExchangeError> {
+        let url = self.url(&["v2", "feedback", kind, "reasons"])?;
+        let auth = Auth::Basic {
+            user: &self.credentials.user,
+            password: &self.credentials.password,
+        };
+        let body = http.get(url.as_str(), auth).await?;
+        let reasons =
+            read_feedback_reasons(&body).map_err(|reason| ExchangeError::MalformedPage {
+                url: shown(url.as_str()),
+                reason,
+            })?;
+        let names = || {
+            let names: Vec<&str> = reasons.iter().map(|r| r.name.as_str()).collect();
+            names.join(", ")
+        };
+        match &self.dispute_reason {
+            Some(chosen) => reasons
+                .iter()
+                .find(|r| {
+                    r.guid.eq_ignore_ascii_case(chosen) || r.name.eq_ignore_ascii_case(chosen)
+                })
+                .map(|r| r.guid.clone())
+                .ok_or_else(|| {
+                    ExchangeError::Config(format!(
+                        "dispute_reason {chosen:?} is not among NCMEC's reasons for {kind}: {}",
+                        names()
+                    ))
+                }),
+            None if reasons.len() == 1 => Ok(reasons[0].guid.clone()),
+            None => Err(ExchangeError::Config(format!(
+                "NCMEC offers {} reasons for disputing {kind} ({}): choose one as the exchange's \
+                 dispute_reason",
+                reasons.len(),
+                names()
+            ))),
+        }
+    }
+
+    /// A URL on the API's base of `segments`, each encoded as a path segment.
+    fn url(&self, segments: &[&str]) -> Result<url::Url, ExchangeError> {
+        let mut url = url::Url::parse(&self.base)
+            .map_err(|e| ExchangeError::Config(format!("base URL: {e}")))?;
+        url.path_segments_mut()
+            .map_err(|()| ExchangeError::Config("base URL cannot take a path".into()))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
     }
 }
 

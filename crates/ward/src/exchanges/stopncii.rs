@@ -38,7 +38,9 @@
 use serde::{Deserialize, Serialize};
 use ward_core::exchange::RecordError;
 use ward_core::exchange::stopncii::read_page;
+use ward_store::{Content, OpinionKind};
 
+use super::feedback::{Form, Part};
 use super::{Auth, ExchangeError, FetchedPage, Got, Http, Source, shown};
 
 /// StopNCII's API.
@@ -76,6 +78,10 @@ pub struct Credentials {
     pub subscription_key: String,
     #[serde(default)]
     pub base_url_override: Option<String>,
+    /// The `SubmitFeedback` function key (Ward's: HMA only fetches); without it, feedback
+    /// waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submit_feedback_function_key: Option<String>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -157,6 +163,48 @@ impl StopNcii {
             .get_or_refused(url.as_str(), Auth::Headers(&headers))
             .await?;
         Ok((url.to_string(), got))
+    }
+}
+
+impl StopNcii {
+    /// Feedback on a hash (see [`super::feedback`]): `SubmitFeedback` of it, `Blocked` or
+    /// `NotBlocked`.
+    pub fn feedback(
+        &self,
+        http: &Http,
+        content: &Content,
+        opinion: OpinionKind,
+    ) -> Result<Form, ExchangeError> {
+        let Some(hash) = content.external_id.as_deref().filter(|h| !h.is_empty()) else {
+            return Ok(Form::Unsendable("the item has no StopNCII hash".into()));
+        };
+        let Some(key) = self.credentials.submit_feedback_function_key.as_deref() else {
+            return Err(ExchangeError::Config(
+                "stop_ncii's credentials have no submit_feedback_function_key: feedback waits \
+                 for one"
+                    .into(),
+            ));
+        };
+        let value = match opinion {
+            OpinionKind::Confirm => "Blocked",
+            OpinionKind::Dispute => "NotBlocked",
+        };
+        let body = serde_json::json!({
+            "count": 1,
+            "hashFeedbacks": [{"hashValue": hash, "feedbackValue": value, "tags": []}],
+        });
+        let url = format!("{}/SubmitFeedback", self.base);
+        let request = http
+            .client
+            .post(&url)
+            .header(
+                "Ocp-Apim-Subscription-Key",
+                &self.credentials.subscription_key,
+            )
+            .header("x-functions-key", key)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        Ok(Form::Parts(vec![Part::new("SubmitFeedback", request, url)]))
     }
 }
 

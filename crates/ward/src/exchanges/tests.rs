@@ -1,7 +1,8 @@
 //! Fetching NCMEC's API from a fake of it on loopback that speaks the API as EXCHANGES.md
 //! describes it: ranges, pages linked by `next`, entries out of time order, tombstones,
 //! Basic credentials, and on demand 429s, 5xxs, broken pages and slow pages; the [`Bench`]
-//! every type's tests share (StopNCII's and ThreatExchange's fakes are in `tests/`); and the
+//! every type's tests share (StopNCII's and ThreatExchange's fakes are in `tests/`, and
+//! feedback given to NCMEC's in `tests/feedback.rs`); and the
 //! fetch's own parts (types, credentials, backoff, URLs in errors).
 
 use std::collections::{BTreeMap, VecDeque};
@@ -21,6 +22,7 @@ use ward_store::{
 use super::ncmec::{Checkpoint, Credentials};
 use super::*;
 
+mod feedback;
 mod file;
 mod stopncii;
 mod threatexchange;
@@ -54,6 +56,13 @@ pub(crate) struct Feed {
     troubles: VecDeque<Trouble>,
     /// Every request's query, in order.
     asked: Vec<String>,
+    /// The negative-feedback reasons offered for every fingerprint type: (guid, name).
+    reasons: Vec<(String, String)>,
+    /// What feedback requests meet, in order: a status instead of taking it, or `None`
+    /// (taken).
+    feedback_troubles: VecDeque<Option<u16>>,
+    /// Feedback taken: `member-id/TYPE` and the vote (`affirmative`, or the reason's guid).
+    feedback: Vec<(String, String)>,
 }
 
 pub(crate) type Fake = Arc<Mutex<Feed>>;
@@ -71,6 +80,11 @@ pub(crate) async fn fake_ncmec(entries: Vec<Entry>, page: usize) -> (Fake, Strin
     }));
     let app = Router::new()
         .route("/ws/v2/entries", get(serve_entries))
+        .route("/ws/v2/feedback/{kind}/reasons", get(serve_reasons))
+        .route(
+            "/ws/v2/entries/{member}/{id}/{kind}/feedback",
+            axum::routing::put(take_feedback),
+        )
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -126,10 +140,7 @@ async fn serve_entries(
     headers: HeaderMap,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
-    // Basic user:secret.
-    let authorised = headers.get("authorization").and_then(|v| v.to_str().ok())
-        == Some("Basic dXNlcjpzZWNyZXQ=");
-    if !authorised {
+    if !authorised(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let trouble = {
@@ -193,6 +204,86 @@ async fn serve_entries(
     xml.push_str("</queryResult>");
     xml.into_response()
 }
+
+fn authorised(headers: &HeaderMap) -> bool {
+    // Basic user:secret.
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some("Basic dXNlcjpzZWNyZXQ=")
+}
+
+async fn serve_reasons(
+    State(fake): State<Fake>,
+    headers: HeaderMap,
+    axum::extract::Path(kind): axum::extract::Path<String>,
+) -> Response {
+    if !authorised(&headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let feed = fake.lock().unwrap();
+    // NCMEC's sample: the list is the root.
+    let mut xml = String::from(
+        "<availableFeedbackReasons xmlns=\"https://hashsharing.ncmec.org/hashsharing/v2\">",
+    );
+    for (guid, name) in &feed.reasons {
+        let kind = kind.to_lowercase();
+        xml.push_str(&format!(
+            "<reason guid=\"{guid}\" name=\"{name}\" type=\"{kind}\"/>"
+        ));
+    }
+    xml.push_str("</availableFeedbackReasons>");
+    xml.into_response()
+}
+
+/// Takes a vote on one fingerprint of one entry, as NCMEC's API does: the entry must exist
+/// with that fingerprint, and the body must be a `feedbackSubmission`.
+async fn take_feedback(
+    State(fake): State<Fake>,
+    headers: HeaderMap,
+    axum::extract::Path((member, id, kind)): axum::extract::Path<(u32, String, String)>,
+    body: String,
+) -> Response {
+    if !authorised(&headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let xml_body = headers.get("content-type").and_then(|v| v.to_str().ok())
+        == Some("application/xml; charset=utf-8");
+    let mut feed = fake.lock().unwrap();
+    if let Some(Some(status)) = feed.feedback_troubles.pop_front() {
+        return StatusCode::from_u16(status).unwrap().into_response();
+    }
+    let has = match feed.entries.get(&(member, id.clone())) {
+        Some(entry) if !entry.deleted => match kind.as_str() {
+            "MD5" => true,
+            "PDQ" => entry.pdq.is_some(),
+            _ => false,
+        },
+        _ => false,
+    };
+    if !has {
+        return (StatusCode::NOT_FOUND, "<error>no such entry</error>").into_response();
+    }
+    let vote = if body.contains("<affirmative/>") {
+        "affirmative".to_owned()
+    } else if let Some(guid) = body
+        .split_once("<negative><reasonIds><guid>")
+        .and_then(|(_, rest)| rest.split_once("</guid>"))
+        .map(|(guid, _)| guid.to_owned())
+    {
+        guid
+    } else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    if !xml_body
+        || !body
+            .contains("<feedbackSubmission xmlns=\"https://hashsharing.ncmec.org/hashsharing/v2\">")
+    {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    feed.feedback.push((format!("{member}-{id}/{kind}"), vote));
+    "<submissionResult/>".into_response()
+}
+
+/// The key credentials are sealed with in tests.
+const SECRETS: [u8; 32] = [7; 32];
 
 /// A store with an exchange of a type, its bank, and the HTTP client to fetch it with: what
 /// every type's tests share.
@@ -309,6 +400,73 @@ impl Bench {
         assert!(fetch.await.unwrap_err().is_cancelled());
         assert_eq!(self.held().await.len(), first);
         assert!(self.status().await.running_fetch_start_ts.is_some());
+    }
+
+    /// Keeps `credentials` as the exchange's organisation's, sealed as the node seals them.
+    pub(crate) async fn keep_credentials(&self, credentials: &super::Credentials) {
+        let api = credentials.api().name();
+        let key = crate::serve::evidence::EvidenceKey::from_bytes(&SECRETS);
+        let sealed = key
+            .seal_secret(
+                &credentials_context(self.exchange.org, api),
+                &credentials.to_json(),
+            )
+            .unwrap();
+        self.store
+            .set_exchange_credentials(
+                &Actor::operator("test"),
+                self.exchange.org,
+                api,
+                Some(&sealed),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// The exchange's organisation's opinion of the item keyed `external_id`; its id.
+    pub(crate) async fn opinion(
+        &self,
+        external_id: &str,
+        opinion: Option<ward_store::OpinionKind>,
+    ) -> ward_store::ContentId {
+        let id = self
+            .contents()
+            .await
+            .iter()
+            .find(|c| c.external_id.as_deref() == Some(external_id))
+            .map(|c| c.id)
+            .unwrap_or_else(|| panic!("no item {external_id}"));
+        self.store
+            .set_opinion(&Actor::operator("test"), id, self.exchange.org, opinion)
+            .await
+            .unwrap();
+        id
+    }
+
+    /// Gives the feedback due `later` than now, as the node's sender does.
+    pub(crate) async fn send_feedback(
+        &self,
+        later: Duration,
+    ) -> crate::exchanges::feedback::FeedbackReport {
+        let key = crate::serve::evidence::EvidenceKey::from_bytes(&SECRETS);
+        let at = Timestamp(Timestamp::now().0 + later.as_millis() as i64);
+        crate::exchanges::feedback::send_due(&self.store, &self.http, Some(&key), at)
+            .await
+            .unwrap()
+    }
+
+    /// The feedback of an item: opinion, state, parts done.
+    pub(crate) async fn feedback_of(
+        &self,
+        id: ward_store::ContentId,
+    ) -> Vec<(&'static str, &'static str, Vec<String>)> {
+        self.store
+            .content_feedback(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.opinion.name(), f.state.name(), f.parts_done))
+            .collect()
     }
 
     /// Saves `checkpoint` as the exchange's, at progress `ts`.

@@ -31,7 +31,9 @@
 
 use serde::{Deserialize, Serialize};
 use ward_core::exchange::threatexchange::{Read, read_page};
+use ward_store::{Content, OpinionKind};
 
+use super::feedback::{Form, Part};
 use super::{Auth, ExchangeError, FetchedPage, Got, Http, Source, shown};
 
 /// Graph's API.
@@ -118,6 +120,46 @@ pub struct ThreatExchange {
     group: u64,
     credentials: Credentials,
     page_size: u32,
+}
+
+impl ThreatExchange {
+    /// Feedback on an indicator (see [`super::feedback`]): a reaction on each descriptor
+    /// another app wrote.
+    pub fn feedback(
+        &self,
+        http: &Http,
+        content: &Content,
+        opinion: OpinionKind,
+    ) -> Result<Form, ExchangeError> {
+        let token = plain_token(&self.credentials.api_token);
+        let own_app = token.split('|').next().unwrap_or_default();
+        let descriptors = super::feedback::descriptors_of_others(content, own_app);
+        if descriptors.is_empty() {
+            return Ok(Form::Unsendable(
+                "no descriptor of another app to react to".into(),
+            ));
+        }
+        let reaction = match opinion {
+            OpinionKind::Confirm => "HELPFUL",
+            OpinionKind::Dispute => "NOT_HELPFUL",
+        };
+        let parts = descriptors
+            .into_iter()
+            .map(|descriptor| {
+                let mut url = self.base.clone();
+                let path = format!("{}/{descriptor}/", url.path().trim_end_matches('/'));
+                url.set_path(&path);
+                url.query_pairs_mut().append_pair("reactions", reaction);
+                let shown_url = url.to_string();
+                url.query_pairs_mut().append_pair("access_token", &token);
+                Part {
+                    refuses_credentials: graph_token_error,
+                    ..Part::new(descriptor, http.client.post(url), shown_url)
+                }
+            })
+            .collect();
+        Ok(Form::Parts(parts))
+    }
 }
 
 impl ThreatExchange {

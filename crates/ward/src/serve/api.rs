@@ -294,7 +294,7 @@ pub async fn add_content(
     state.caught_up().await;
     Ok((
         StatusCode::CREATED,
-        Json(content_view(&state, ids[0]).await?),
+        Json(content_view(&state, &caller, ids[0]).await?),
     ))
 }
 
@@ -378,7 +378,7 @@ pub async fn get_content(
         .store
         .record_read(&caller.actor(), "read.content", &format!("content:{id}"))
         .await?;
-    Ok(Json(view::content(&content)))
+    Ok(Json(content_view(&state, &caller, content.id).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -435,17 +435,25 @@ pub async fn update_content(
             .await?;
         state.content_changed(content.id).await;
     }
-    Ok(Json(content_view(&state, content.id).await?))
+    Ok(Json(content_view(&state, &caller, content.id).await?))
 }
 
 /// A content item as it now is, rendered (after a change to it).
-async fn content_view(state: &SharedState, id: ContentId) -> ApiResult<Value> {
+/// A content item as the API shows it, with the feedback given to its exchange when the
+/// caller reads it ([`super::auth::Member::reads_feedback`]).
+async fn content_view(state: &SharedState, caller: &Caller, id: ContentId) -> ApiResult<Value> {
     let content = state
         .store
         .content(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("content {id} not found")))?;
-    Ok(view::content(&content))
+    let mut view = view::content(&content);
+    let bank = state.store.bank(content.bank).await?;
+    if bank.is_some_and(|b| caller.member().reads_feedback(&b)) {
+        let feedback = state.store.content_feedback(id).await?;
+        view["feedback"] = Value::Array(feedback.iter().map(view::feedback).collect());
+    }
+    Ok(view)
 }
 
 pub async fn remove_content(
@@ -493,7 +501,7 @@ pub async fn set_opinion(
         .set_opinion(&caller.actor(), content.id, caller.org(), opinion)
         .await?;
     state.content_changed(content.id).await;
-    Ok(Json(content_view(&state, content.id).await?))
+    Ok(Json(content_view(&state, &caller, content.id).await?))
 }
 
 #[derive(Debug, Deserialize)]

@@ -173,6 +173,12 @@ impl Member {
         self.role == Role::Admin || (self.role == Role::Curator && bank.org == self.org)
     }
 
+    /// Whether it reads the feedback given to `bank`'s exchange on its content: an admin,
+    /// or a member of the organisation that owns it (only its opinions are given).
+    pub fn reads_feedback(&self, bank: &Bank) -> bool {
+        self.role == Role::Admin || bank.org == self.org
+    }
+
     /// The banks whose content it sees, as the scope the store's reads of content take
     /// (series, their members and counts, decisions): every bank for an admin, else those
     /// [`Member::sees`].

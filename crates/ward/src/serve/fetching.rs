@@ -28,6 +28,11 @@ pub struct FetchCounts {
     pub removed: AtomicU64,
     pub malformed: AtomicU64,
     pub unsupported: AtomicU64,
+    /// Feedback given to exchanges, by how each attempt ended.
+    pub feedback_sent: AtomicU64,
+    pub feedback_refused: AtomicU64,
+    pub feedback_unsent: AtomicU64,
+    pub feedback_failed: AtomicU64,
 }
 
 /// Whether `exchange` should be fetched at `now`.
@@ -81,6 +86,44 @@ pub async fn run(state: Weak<AppState>, holder: String, interval: Duration) {
                 fetch_one(&state, &http, &holder, &exchange).await;
                 running.lock().expect("lock").remove(&exchange.id);
             });
+        }
+    }
+}
+
+/// How often due feedback is looked for, at most.
+const FEEDBACK_TICK: Duration = Duration::from_secs(5);
+
+/// Gives exchanges the feedback owed to them ([`exchanges::feedback`]) while the service
+/// runs: what is due, every few seconds (every `interval` if shorter).
+pub async fn give_feedback(state: Weak<AppState>, interval: Duration) {
+    let http = match Http::new() {
+        Ok(http) => http,
+        Err(error) => {
+            tracing::error!(%error, "no feedback will be given to exchanges");
+            return;
+        }
+    };
+    loop {
+        tokio::time::sleep(interval.min(FEEDBACK_TICK)).await;
+        let Some(state) = state.upgrade() else { return };
+        let key = state.config.secrets.as_deref();
+        match exchanges::feedback::send_due(&state.store, &http, key, Timestamp::now()).await {
+            Ok(report) => {
+                let counts = &state.fetches;
+                counts
+                    .feedback_sent
+                    .fetch_add(report.sent, Ordering::Relaxed);
+                counts
+                    .feedback_refused
+                    .fetch_add(report.refused, Ordering::Relaxed);
+                counts
+                    .feedback_unsent
+                    .fetch_add(report.unsent, Ordering::Relaxed);
+                counts
+                    .feedback_failed
+                    .fetch_add(report.failed, Ordering::Relaxed);
+            }
+            Err(error) => tracing::warn!(%error, "giving feedback to exchanges failed; retrying"),
         }
     }
 }

@@ -150,16 +150,28 @@ impl HmaError {
     /// A request that its route's declared model refuses: 422 with the list of failures as
     /// HMA's framework (flask-openapi3, pydantic) gives it, each naming the missing field.
     pub(super) fn missing(location: &str, field: &str, input: Value) -> HmaError {
+        HmaError::invalid(location, field, "missing", "Field required", input)
+    }
+
+    /// A field that its route's declared model refuses: 422 with pydantic's failure of
+    /// `kind` (`bool_parsing`, `float_type`, …) and its message.
+    pub(super) fn invalid(
+        location: &str,
+        field: &str,
+        kind: &str,
+        message: &str,
+        input: Value,
+    ) -> HmaError {
         HmaError {
             body: Some(json!([{
-                "type": "missing",
+                "type": kind,
                 "loc": [location, field],
-                "msg": "Field required",
+                "msg": message,
                 "input": input,
             }])),
             ..HmaError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                format!("{field}: Field required"),
+                format!("{field}: {message}"),
             )
         }
     }
@@ -298,17 +310,12 @@ impl Params {
         })
     }
 
-    /// A boolean as HMA's request models read one (`true`/`false`, `1`/`0`, `yes`/`no`, …).
+    /// A boolean as HMA's request models read one (`true`/`false`, `1`/`0`, `yes`/`no`, …);
+    /// else 422 as the model refuses it.
     fn flag(&self, name: &str) -> HmaResult<bool> {
-        let Some(value) = self.get(name) else {
-            return Ok(false);
-        };
-        match value.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "t" | "y" | "yes" | "on" => Ok(true),
-            "false" | "0" | "f" | "n" | "no" | "off" => Ok(false),
-            _ => Err(HmaError::bad_request(format!(
-                "invalid boolean parameter {name} - prefer true/false"
-            ))),
+        match self.get(name) {
+            Some(value) => model_bool("query", name, &Value::String(value.to_owned())),
+            None => Ok(false),
         }
     }
 
@@ -1021,15 +1028,83 @@ pub(super) fn boolean(value: &Value) -> HmaResult<bool> {
     }
 }
 
-/// The enabled ratio a request sets: `enabled_ratio` wins over `enabled` (1 or 0), as in
-/// HMA. Through HMA's routes a bank is always enabled in Ward's sense, and its ratio says
-/// in which share of lookups it takes part.
+/// A boolean a route's declared model reads, as pydantic's lax mode does: `true`/`false`,
+/// 0 and 1, and the strings `true`, `false`, `1`, `0`, `yes`, `no`, `on`, `off`, `t`, `f`,
+/// `y`, `n` in any case; else 422 with pydantic's failure.
+pub(super) fn model_bool(location: &str, field: &str, value: &Value) -> HmaResult<bool> {
+    let parsing = || {
+        HmaError::invalid(
+            location,
+            field,
+            "bool_parsing",
+            "Input should be a valid boolean, unable to interpret input",
+            value.clone(),
+        )
+    };
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::Number(n) => match n.as_f64() {
+            Some(0.0) => Ok(false),
+            Some(1.0) => Ok(true),
+            _ => Err(parsing()),
+        },
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "true" | "1" | "t" | "y" | "yes" | "on" => Ok(true),
+            "false" | "0" | "f" | "n" | "no" | "off" => Ok(false),
+            _ => Err(parsing()),
+        },
+        _ => Err(HmaError::invalid(
+            location,
+            field,
+            "bool_type",
+            "Input should be a valid boolean",
+            value.clone(),
+        )),
+    }
+}
+
+/// A number a route's declared model reads, as pydantic's lax mode does (a number, a
+/// number in a string, a boolean as 0 or 1); else 422 with pydantic's failure.
+fn model_float(location: &str, field: &str, value: &Value) -> HmaResult<f64> {
+    match value {
+        Value::Number(n) => Ok(n.as_f64().unwrap_or(f64::NAN)),
+        Value::Bool(b) => Ok(f64::from(u8::from(*b))),
+        Value::String(s) => s.trim().parse::<f64>().map_err(|_| {
+            HmaError::invalid(
+                location,
+                field,
+                "float_parsing",
+                "Input should be a valid number, unable to parse string as a number",
+                value.clone(),
+            )
+        }),
+        _ => Err(HmaError::invalid(
+            location,
+            field,
+            "float_type",
+            "Input should be a valid number",
+            value.clone(),
+        )),
+    }
+}
+
+/// The enabled ratio a bank's request sets: `enabled_ratio` wins over `enabled` (1 or 0),
+/// as in HMA, both read as HMA's declared model reads them (422 for a wrong type). Through
+/// HMA's routes a bank is always enabled in Ward's sense, and its ratio says in which share
+/// of lookups it takes part. A ratio outside 0 to 1 is refused (400), where HMA keeps it.
 fn ratio_from(body: &Map<String, Value>) -> HmaResult<Option<Ratio>> {
     match (body.get("enabled_ratio"), body.get("enabled")) {
-        (Some(r), _) if !r.is_null() => Ok(Some(ratio(r)?)),
-        (_, Some(e)) if !e.is_null() => {
-            Ok(Some(if boolean(e)? { Ratio::ONE } else { Ratio::ZERO }))
+        (Some(r), _) if !r.is_null() => {
+            let given = model_float("body", "enabled_ratio", r)?;
+            Ok(Some(
+                Ratio::new(given).map_err(|e| HmaError::bad_request(e.to_string()))?,
+            ))
         }
+        (_, Some(e)) if !e.is_null() => Ok(Some(if model_bool("body", "enabled", e)? {
+            Ratio::ONE
+        } else {
+            Ratio::ZERO
+        })),
         _ => Ok(None),
     }
 }

@@ -27,8 +27,8 @@ use ward_store::{EXCHANGE_APIS, Exchange, NewExchange, Role, Store, StoreError};
 use super::SharedState;
 use super::auth::Caller;
 use super::hma::{
-    HmaCaller, HmaError, HmaResult, boolean, check_bank_name, json_object, managed_bank, new_bank,
-    visible_bank,
+    HmaCaller, HmaError, HmaResult, boolean, check_bank_name, json_object, managed_bank,
+    model_bool, new_bank, visible_bank,
 };
 use crate::exchanges::{Api, credentials_context};
 
@@ -432,7 +432,8 @@ async fn status(
     Ok(Json(crate::exchanges::status_json(&exchange)))
 }
 
-/// `PUT /c/exchange/{name}` `{"enabled": bool}`: fetching on or off.
+/// `PUT /c/exchange/{name}` `{"enabled": bool}`: fetching on or off; `enabled` as HMA's
+/// declared model reads it (422 for what is not a boolean; absent or null changes nothing).
 async fn update(
     State(state): State<SharedState>,
     HmaCaller(caller): HmaCaller,
@@ -444,7 +445,7 @@ async fn update(
     let exchange = named(&state, &caller, &bank.name).await?;
     let body = json_object(&body)?;
     let enabled = match body.get("enabled") {
-        Some(value) if !value.is_null() => Some(boolean(value)?),
+        Some(value) if !value.is_null() => Some(model_bool("body", "enabled", value)?),
         _ => None,
     };
     let exchange = state

@@ -906,6 +906,143 @@ async fn declared_models_refuse_with_422_arrays() {
     }
 }
 
+/// Fields of the wrong type where HMA's declared models read them: 422 with pydantic's
+/// failure; what pydantic's lax mode takes is taken.
+#[tokio::test]
+async fn declared_models_refuse_wrong_types_with_422_arrays() {
+    let f = Fixture::new().await;
+    f.call(
+        Method::POST,
+        "/c/banks",
+        Role::Curator,
+        json!({"name": "TYPED"}),
+    )
+    .await;
+    f.call(
+        Method::POST,
+        "/c/exchanges",
+        Role::Curator,
+        json!({"bank": "TYPED_EXCHANGE", "api": "ncmec",
+               "api_json": {"environment": "https://exttest.cybertip.org/hashsharing"}}),
+    )
+    .await;
+    let cases = [
+        (
+            Method::POST,
+            "/c/banks",
+            json!({"name": "T2", "enabled": "maybe"}),
+            "body",
+            "enabled",
+            "bool_parsing",
+        ),
+        (
+            Method::POST,
+            "/c/banks",
+            json!({"name": "T2", "enabled": [true]}),
+            "body",
+            "enabled",
+            "bool_type",
+        ),
+        (
+            Method::POST,
+            "/c/banks",
+            json!({"name": "T2", "enabled_ratio": "half"}),
+            "body",
+            "enabled_ratio",
+            "float_parsing",
+        ),
+        (
+            Method::PUT,
+            "/c/bank/TYPED",
+            json!({"enabled_ratio": {"x": 1}}),
+            "body",
+            "enabled_ratio",
+            "float_type",
+        ),
+        (
+            Method::PUT,
+            "/c/bank/TYPED",
+            json!({"enabled": 2}),
+            "body",
+            "enabled",
+            "bool_parsing",
+        ),
+        (
+            Method::PUT,
+            "/c/exchange/TYPED_EXCHANGE",
+            json!({"enabled": "sometimes"}),
+            "body",
+            "enabled",
+            "bool_parsing",
+        ),
+        (
+            Method::PUT,
+            "/c/exchange/TYPED_EXCHANGE",
+            json!({"enabled": {}}),
+            "body",
+            "enabled",
+            "bool_type",
+        ),
+        (
+            Method::GET,
+            "/m/raw_lookup?signal_type=pdq&signal=00&include_distance=perhaps",
+            Value::Null,
+            "query",
+            "include_distance",
+            "bool_parsing",
+        ),
+    ];
+    for (method, uri, body, location, field, kind) in cases {
+        let role = if method == Method::GET {
+            Role::Platform
+        } else {
+            Role::Curator
+        };
+        let (status, error) = f.call(method.clone(), uri, role, body.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{method} {uri} {body}: {error}"
+        );
+        let failures = error.as_array().unwrap_or_else(|| panic!("{error}"));
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0]["type"], kind, "{error}");
+        assert_eq!(failures[0]["loc"], json!([location, field]));
+    }
+    // Lax values are taken: "off" and 0 are false, "0.5" is a half.
+    for (uri, body) in [
+        ("/c/exchange/TYPED_EXCHANGE", json!({"enabled": "off"})),
+        ("/c/bank/TYPED", json!({"enabled": 0})),
+        ("/c/bank/TYPED", json!({"enabled_ratio": "0.5"})),
+    ] {
+        let (status, answer) = f.call(Method::PUT, uri, Role::Curator, body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{uri} {body}: {answer}");
+    }
+    let (_, exchange) = f
+        .call(
+            Method::GET,
+            "/c/exchange/TYPED_EXCHANGE",
+            Role::Curator,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(exchange["enabled"], false);
+    let (_, bank) = f
+        .call(Method::GET, "/c/bank/TYPED", Role::Curator, Value::Null)
+        .await;
+    assert_eq!(bank["matching_enabled_ratio"], 0.5);
+    // A ratio of the right type out of range is Ward's refusal (HMA keeps it): 400.
+    let (status, _) = f
+        .call(
+            Method::PUT,
+            "/c/bank/TYPED",
+            Role::Curator,
+            json!({"enabled_ratio": 2}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
 /// `--hma-network-role`: keyless HMA requests from a granted network act as the grant's key
 /// (its role, its organisation), are counted, and reach nothing but HMA's routes.
 #[tokio::test]

@@ -295,6 +295,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         getrandom::fill(&mut bytes).unwrap_or_default();
         let holder = format!("node-{}", u64::from_le_bytes(bytes));
         tokio::spawn(fetching::run(Arc::downgrade(&state), holder, interval));
+        tokio::spawn(fetching::give_feedback(Arc::downgrade(&state), interval));
     }
     if let Some(interval) = state.config.intake.interval {
         tokio::spawn(intake::run(Arc::downgrade(&state), interval));

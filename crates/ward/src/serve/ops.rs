@@ -269,7 +269,14 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
          ward_exchange_records_total{{change=\"added\"}} {}\n\
          ward_exchange_records_total{{change=\"removed\"}} {}\n\
          ward_exchange_records_total{{change=\"malformed\"}} {}\n\
-         ward_exchange_records_total{{change=\"unsupported\"}} {}",
+         ward_exchange_records_total{{change=\"unsupported\"}} {}\n\
+         # HELP ward_exchange_feedback_total Attempts by this node to give exchanges feedback \
+         (confirmations, disputes), by how they ended (failed ones are tried again).\n\
+         # TYPE ward_exchange_feedback_total counter\n\
+         ward_exchange_feedback_total{{outcome=\"sent\"}} {}\n\
+         ward_exchange_feedback_total{{outcome=\"refused\"}} {}\n\
+         ward_exchange_feedback_total{{outcome=\"unsent\"}} {}\n\
+         ward_exchange_feedback_total{{outcome=\"failed\"}} {}",
         fetches.succeeded.load(Ordering::Relaxed),
         fetches.failed.load(Ordering::Relaxed),
         fetches.pages.load(Ordering::Relaxed),
@@ -277,6 +284,10 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
         fetches.removed.load(Ordering::Relaxed),
         fetches.malformed.load(Ordering::Relaxed),
         fetches.unsupported.load(Ordering::Relaxed),
+        fetches.feedback_sent.load(Ordering::Relaxed),
+        fetches.feedback_refused.load(Ordering::Relaxed),
+        fetches.feedback_unsent.load(Ordering::Relaxed),
+        fetches.feedback_failed.load(Ordering::Relaxed),
     );
     let _ = writeln!(
         out,

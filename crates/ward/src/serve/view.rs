@@ -99,6 +99,23 @@ pub fn content(content: &Content) -> Value {
     })
 }
 
+/// Feedback given (or owed) to an exchange on a content item.
+pub fn feedback(feedback: &ward_store::Feedback) -> Value {
+    json!({
+        "exchange": feedback.exchange,
+        "org": feedback.org,
+        "opinion": feedback.opinion.name(),
+        "state": feedback.state.name(),
+        "tries": feedback.tries,
+        "parts": feedback.parts_done,
+        "created_at": feedback.created_at.to_rfc3339(),
+        "done_at": feedback.done_at.map(|t| t.to_rfc3339()),
+        "next_try_at": (feedback.state == ward_store::FeedbackState::Pending)
+            .then(|| feedback.next_try_at.to_rfc3339()),
+        "error": feedback.last_error,
+    })
+}
+
 /// What the feed (and a partner pulling it) carries of a content item beside its signals.
 pub fn exchange(content: &Content) -> Value {
     json!({

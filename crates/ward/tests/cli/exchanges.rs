@@ -3,7 +3,8 @@
 //! StopNCII and ThreatExchange exchanges set up with `--base-url`, credentials read from
 //! `--from`, and fetched from one-page fakes of their APIs; a `file` exchange (a CSV list
 //! at a URL) fetched with no credentials, then again unchanged (a 304); and a fetch killed
-//! by SIGKILL mid-feed, run again.
+//! by SIGKILL mid-feed, run again; and a curator's opinions given back to NCMEC's fake by a
+//! running `ward serve`, once each.
 
 use std::ffi::OsStr;
 
@@ -49,6 +50,27 @@ async fn entries(
     body.into_response()
 }
 
+/// The votes NCMEC's fake took: `member-id/TYPE` and the body.
+static VOTES: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Takes a vote on one fingerprint of one entry (`PUT /v2/entries/{member}/{id}/{TYPE}/feedback`).
+async fn vote(
+    headers: HeaderMap,
+    axum::extract::Path((member, id, kind)): axum::extract::Path<(String, String, String)>,
+    body: String,
+) -> Response {
+    if headers.get("authorization").and_then(|v| v.to_str().ok())
+        != Some("Basic aG90bGluZTpzM2NyZXQtcGFzcw==")
+    {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    VOTES
+        .lock()
+        .unwrap()
+        .push((format!("{member}-{id}/{kind}"), body));
+    "<submissionResult/>".into_response()
+}
+
 #[test]
 fn an_ncmec_exchange_is_set_up_and_fetched() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -57,7 +79,10 @@ fn an_ncmec_exchange_is_set_up_and_fetched() {
         .unwrap();
     let address = listener.local_addr().unwrap();
     runtime.spawn(async move {
-        let app = Router::new().route("/hs/v2/entries", get(entries));
+        let app = Router::new().route("/hs/v2/entries", get(entries)).route(
+            "/hs/v2/entries/{member}/{id}/{kind}/feedback",
+            axum::routing::put(vote),
+        );
         axum::serve(listener, app).await
     });
     let dir = tempfile::tempdir().unwrap();
@@ -151,6 +176,63 @@ fn an_ncmec_exchange_is_set_up_and_fetched() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         assert!(!bytes.windows(11).any(|w| w == b"s3cret-pass"));
     }
+
+    // A running node gives NCMEC the curator's opinions, once each.
+    let store = crate::serve::sqlite(dir.path());
+    let curator = crate::serve::admin_key(&store, "Hotline", "curator");
+    let node = crate::serve::Node::start(&store);
+    let (status, found) = node.json(
+        "GET",
+        &format!("/v1/match?signal_type=pdq&signal={PDQ_A}"),
+        Some(&curator),
+        serde_json::Value::Null,
+    );
+    assert_eq!(status, 200, "{found}");
+    let id = found["matches"][0]["content_id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{found}"));
+    let opinion = |opinion: &str| {
+        node.json(
+            "PUT",
+            &format!("/v1/content/{id}/opinion"),
+            Some(&curator),
+            serde_json::json!({ "opinion": opinion }),
+        )
+    };
+    let (status, item) = opinion("confirm");
+    assert_eq!(status, 200, "{item}");
+    assert_eq!(item["feedback"][0]["state"], "pending", "{item}");
+    // Said again before it went: still one vote owed.
+    opinion("confirm");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let item = loop {
+        let (_, item) = node.json(
+            "GET",
+            &format!("/v1/content/{id}"),
+            Some(&curator),
+            serde_json::Value::Null,
+        );
+        if item["feedback"][0]["state"] == "sent" || std::time::Instant::now() > deadline {
+            break item;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    };
+    assert_eq!(item["feedback"][0]["state"], "sent", "{item}");
+    assert_eq!(item["feedback"][0]["parts"], serde_json::json!(["PDQ"]));
+    // Given some more seconds to repeat itself, the node does not.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let votes = VOTES.lock().unwrap().clone();
+    assert_eq!(votes.len(), 1, "{votes:?}");
+    assert_eq!(votes[0].0, "7-a/PDQ");
+    assert!(votes[0].1.contains("<affirmative/>"), "{}", votes[0].1);
+    let (_, metrics) = node.json("GET", "/metrics", None, serde_json::Value::Null);
+    assert!(
+        metrics
+            .as_str()
+            .unwrap_or_default()
+            .contains("ward_exchange_feedback_total{outcome=\"sent\"} 1"),
+        "{metrics}"
+    );
 }
 
 /// The ThreatExchange token the fake takes.

@@ -19,14 +19,14 @@ pub(crate) mod http1;
 const PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
 
 /// A running `ward serve`, killed when dropped.
-struct Node {
+pub(crate) struct Node {
     child: Child,
     address: String,
 }
 
 impl Node {
     /// Starts a node on a free loopback port and waits until it says where it listens.
-    fn start(store: &[String]) -> Node {
+    pub(crate) fn start(store: &[String]) -> Node {
         let (child, address) = crate::start_serve(store);
         Node { child, address }
     }
@@ -63,7 +63,13 @@ impl Node {
         parse_response(&response)
     }
 
-    fn json(&self, method: &str, path: &str, key: Option<&str>, body: Value) -> (u16, Value) {
+    pub(crate) fn json(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Value,
+    ) -> (u16, Value) {
         let bytes = if body.is_null() {
             Vec::new()
         } else {
@@ -124,7 +130,7 @@ fn parse_response(response: &[u8]) -> (u16, Value) {
 }
 
 /// Makes an organisation and a key of `role` with `ward admin`; returns the key.
-fn admin_key(store: &[String], org: &str, role: &str) -> String {
+pub(crate) fn admin_key(store: &[String], org: &str, role: &str) -> String {
     let orgs = ward(
         ["admin"]
             .iter()
@@ -162,7 +168,7 @@ fn admin_key(store: &[String], org: &str, role: &str) -> String {
     key
 }
 
-fn sqlite(dir: &Path) -> Vec<String> {
+pub(crate) fn sqlite(dir: &Path) -> Vec<String> {
     vec!["--data-dir".into(), dir.display().to_string()]
 }
 

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
+use ward_store::Store as _;
 
 use super::super::stopncii::{Checkpoint, Credentials, Paging};
 use super::super::{Credentials as AnyCredentials, ExchangeError, FetchReport, now_s};
@@ -51,6 +52,10 @@ struct Feed {
     troubles: VecDeque<Trouble>,
     /// Every request's query, in order.
     asked: Vec<BTreeMap<String, String>>,
+    /// Statuses `SubmitFeedback` answers instead of taking the feedback, in order.
+    feedback_troubles: VecDeque<u16>,
+    /// Feedback taken: each hash's value and feedback value.
+    feedback: Vec<(String, String)>,
 }
 
 type Fake = Arc<Mutex<Feed>>;
@@ -63,6 +68,7 @@ async fn fake_stopncii(hashes: Vec<Hash>, page: usize) -> (Fake, String) {
     }));
     let app = Router::new()
         .route("/v1/FetchHashes", get(fetch_hashes))
+        .route("/v1/SubmitFeedback", axum::routing::post(submit_feedback))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -180,6 +186,51 @@ async fn fetch_hashes(
     axum::Json(answer).into_response()
 }
 
+/// Takes feedback as EXCHANGES.md §3.5 describes it: the subscription key and
+/// SubmitFeedback's own function key; `count` and `hashFeedbacks` of known hashes.
+async fn submit_feedback(
+    State(fake): State<Fake>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("ocp-apim-subscription-key") != Some("sub-key")
+        || header("x-functions-key") != Some("feedback-key")
+    {
+        return (StatusCode::UNAUTHORIZED, "Access denied").into_response();
+    }
+    let mut feed = fake.lock().unwrap();
+    if let Some(status) = feed.feedback_troubles.pop_front() {
+        return StatusCode::from_u16(status).unwrap().into_response();
+    }
+    let Some(items) = body["hashFeedbacks"].as_array() else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    if body["count"].as_u64() != Some(items.len() as u64) {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    let mut taken = Vec::new();
+    for item in items {
+        let (Some(hash), Some(value), Some(_tags)) = (
+            item["hashValue"].as_str(),
+            item["feedbackValue"].as_str(),
+            item["tags"].as_array(),
+        ) else {
+            return StatusCode::BAD_REQUEST.into_response();
+        };
+        if !feed.hashes.contains_key(hash) || !matches!(value, "Blocked" | "NotBlocked") {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!({"message": "unknown hash"})),
+            )
+                .into_response();
+        }
+        taken.push((hash.to_owned(), value.to_owned()));
+    }
+    feed.feedback.extend(taken);
+    axum::Json(json!({"count": items.len()})).into_response()
+}
+
 struct Rig {
     fake: Fake,
     bench: Bench,
@@ -241,6 +292,7 @@ impl Rig {
             fetch_function_key: "fetch-key".into(),
             subscription_key: subscription_key.into(),
             base_url_override: Some(self.base_url.clone()),
+            submit_feedback_function_key: None,
         })
     }
 
@@ -502,4 +554,56 @@ async fn the_settings_base_url_wins_over_the_credentials() {
     };
     rig.fetch().await.unwrap();
     assert_eq!(rig.held().await, rig.expected());
+}
+
+#[tokio::test]
+async fn feedback_reaches_stopncii_once_per_opinion() {
+    let rig = Rig::new(hashes(), 10).await;
+    rig.fetch().await.unwrap();
+    // HMA's credentials have no SubmitFeedback key: feedback waits for one.
+    let fetch_only = rig.credentials("sub-key");
+    rig.keep_credentials(&fetch_only).await;
+    let (blocked, not_blocked) = (pdq_of(1), pdq_of(2));
+    let first = rig
+        .opinion(&blocked, Some(ward_store::OpinionKind::Confirm))
+        .await;
+    rig.opinion(&not_blocked, Some(ward_store::OpinionKind::Dispute))
+        .await;
+    let waiting = rig.send_feedback(Duration::ZERO).await;
+    assert_eq!(waiting.failed, 2, "{waiting:?}");
+    let error = rig.store.content_feedback(first).await.unwrap()[0]
+        .last_error
+        .clone()
+        .unwrap();
+    assert!(error.contains("submit_feedback_function_key"), "{error}");
+    let AnyCredentials::StopNcii(mut with_key) = fetch_only else {
+        unreachable!()
+    };
+    with_key.submit_feedback_function_key = Some("feedback-key".into());
+    rig.keep_credentials(&AnyCredentials::StopNcii(with_key))
+        .await;
+    // A 500 is tried again later.
+    rig.fake.lock().unwrap().feedback_troubles.push_back(500);
+    let later = Duration::from_secs(3600);
+    let first_try = rig.send_feedback(later).await;
+    assert_eq!((first_try.sent, first_try.failed), (1, 1), "{first_try:?}");
+    let second_try = rig.send_feedback(later * 7).await;
+    assert_eq!(
+        (second_try.sent, second_try.failed),
+        (1, 0),
+        "{second_try:?}"
+    );
+    assert_eq!(rig.send_feedback(later * 24).await, Default::default());
+    let mut taken = rig.fake.lock().unwrap().feedback.clone();
+    taken.sort();
+    let mut expected = vec![
+        (blocked.clone(), "Blocked".to_owned()),
+        (not_blocked, "NotBlocked".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(taken, expected, "once per opinion");
+    assert_eq!(
+        rig.feedback_of(first).await,
+        [("confirm", "sent", vec!["SubmitFeedback".to_owned()])]
+    );
 }

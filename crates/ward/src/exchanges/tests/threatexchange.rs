@@ -15,6 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
+use ward_store::Store as _;
 
 use super::super::threatexchange::Credentials;
 use super::super::{Credentials as AnyCredentials, ExchangeError, FetchReport, now_s};
@@ -59,6 +60,8 @@ struct Feed {
     troubles: VecDeque<Trouble>,
     asked: Vec<BTreeMap<String, String>>,
     base: String,
+    /// Reactions taken: descriptor and reaction.
+    reactions: Vec<(String, String)>,
 }
 
 type Fake = Arc<Mutex<Feed>>;
@@ -74,6 +77,7 @@ async fn fake_graph(indicators: Vec<Indicator>, page: usize) -> (Fake, String) {
     }));
     let app = Router::new()
         .route("/graph/v21.0/{group}/threat_updates/", get(threat_updates))
+        .route("/graph/v21.0/{descriptor}/", axum::routing::post(react))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -212,6 +216,34 @@ async fn threat_updates(
         answer["paging"] = json!({"cursors": {"after": "x"}, "next": next.as_str()});
     }
     axum::Json(answer).into_response()
+}
+
+/// Takes a reaction to a descriptor of the group as Graph does: the token and `reactions`
+/// in the query; a descriptor it does not know is a 400 (Graph's code 100).
+async fn react(
+    State(fake): State<Fake>,
+    Path(descriptor): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Response {
+    if query.get("access_token").map(String::as_str) != Some(TOKEN) {
+        return graph_error(
+            190,
+            "Invalid OAuth access token - Cannot parse access token",
+        );
+    }
+    let Some(reaction) = query.get("reactions") else {
+        return graph_error(100, "reactions is required");
+    };
+    let mut feed = fake.lock().unwrap();
+    let known = feed
+        .indicators
+        .values()
+        .any(|i| i.tags.is_some() && !i.deleted && format!("2{}", i.id) == descriptor);
+    if !known {
+        return graph_error(100, "Unsupported post request");
+    }
+    feed.reactions.push((descriptor, reaction.clone()));
+    axum::Json(json!({"success": true})).into_response()
 }
 
 fn md5_of(n: u32) -> String {
@@ -511,4 +543,49 @@ async fn a_fetch_killed_mid_way_resumes_without_loss_or_duplicates() {
     rig.fetch().await.unwrap();
     assert_eq!(rig.held().await, rig.expected());
     assert_eq!(rig.status().await.fetched_items, 21);
+}
+
+#[tokio::test]
+async fn feedback_reaches_threatexchange_once_per_opinion() {
+    use ward_store::OpinionKind::{Confirm, Dispute};
+    let rig = Rig::new(indicators(), 10).await;
+    rig.fetch().await.unwrap();
+    rig.keep_credentials(&credentials("100000000001|Wrong_Token-abcdefghijklmnop"))
+        .await;
+    let pdq = format!("HASH_PDQ:{}", pdq_of(0));
+    let video = format!("HASH_VIDEO_MD5:{}", md5_of(1));
+    let confirmed = rig.opinion(&pdq, Some(Confirm)).await;
+    rig.opinion(&video, Some(Dispute)).await;
+    // Graph answers a bad token with a 400: the feedback waits for a good one.
+    let waiting = rig.send_feedback(Duration::ZERO).await;
+    assert_eq!((waiting.failed, waiting.refused), (2, 0), "{waiting:?}");
+    let error = rig.store.content_feedback(confirmed).await.unwrap()[0]
+        .last_error
+        .clone()
+        .unwrap();
+    assert!(
+        error.contains("credentials") && !error.contains("Wrong_Token"),
+        "{error}"
+    );
+    rig.keep_credentials(&credentials(TOKEN)).await;
+    let sent = rig.send_feedback(Duration::from_secs(3600)).await;
+    assert_eq!((sent.sent, sent.failed), (2, 0), "{sent:?}");
+    assert_eq!(
+        rig.send_feedback(Duration::from_secs(7 * 3600)).await,
+        Default::default()
+    );
+    let mut reactions = rig.fake.lock().unwrap().reactions.clone();
+    reactions.sort();
+    assert_eq!(
+        reactions,
+        [
+            ("21000000".to_owned(), "HELPFUL".to_owned()),
+            ("21000001".to_owned(), "NOT_HELPFUL".to_owned()),
+        ],
+        "one reaction per opinion, on the other app's descriptor"
+    );
+    assert_eq!(
+        rig.feedback_of(confirmed).await,
+        [("confirm", "sent", vec!["21000000".to_owned()])]
+    );
 }
