@@ -542,6 +542,14 @@ impl Store for AnyStore {
         delegate!(self.exchange_credentials(org, api))
     }
 
+    async fn convert_partner(
+        &self,
+        actor: &Actor,
+        converted: &ConvertedPartner,
+    ) -> Result<Option<Exchange>> {
+        delegate!(self.convert_partner(actor, converted))
+    }
+
     async fn content_notes(&self, id: ContentId) -> Result<ContentNotes> {
         delegate!(self.content_notes(id))
     }

@@ -41,8 +41,8 @@ use std::future::Future;
 pub use any::{AnyStore, SQLITE_FILE};
 pub use error::{Result, StoreError};
 pub use exchanges::{
-    EXCHANGE_APIS, Exchange, ExchangeId, ExchangeLease, FetchEnd, FetchProgress, FetchStatus,
-    NewExchange,
+    ConvertedPartner, EXCHANGE_APIS, Exchange, ExchangeId, ExchangeLease, FetchEnd, FetchProgress,
+    FetchStatus, NewExchange, credentials_name,
 };
 pub use model::*;
 pub use postgres::PgStore;
@@ -289,7 +289,20 @@ pub trait Store: Send + Sync + 'static {
         api: &str,
         sealed: Option<&[u8]>,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// An organisation's sealed credentials for an exchange type.
+    /// Makes a partner of an older deployment the `ward` exchange filling its bank, in one
+    /// transaction: the exchange (enabled, with `converted`'s settings and checkpoint), its
+    /// sealed credentials (under [`credentials_name`]), the partner's row deleted (its key
+    /// in clear with it); logged as `partner.convert`. Answers the exchange (`None` when
+    /// none is made: `sealed` is `None` for a partner whose bank is deleted, or the bank
+    /// is deleted, where an exchange is never seen nor fetched); `NotFound` for a partner
+    /// gone, `Conflict` when an exchange fills the bank already.
+    fn convert_partner(
+        &self,
+        actor: &Actor,
+        converted: &ConvertedPartner,
+    ) -> impl Future<Output = Result<Option<Exchange>>> + Send;
+    /// An organisation's sealed credentials for an exchange type (kept under
+    /// [`credentials_name`]).
     fn exchange_credentials(
         &self,
         org: OrgId,

@@ -673,7 +673,7 @@ fn types_are_listed_once_and_take_their_own_settings_and_credentials() {
     for api in Api::ALL {
         assert_eq!(Api::named(api.name()), Some(api));
     }
-    assert_eq!(Api::named("ward"), None);
+    assert_eq!(Api::named("hma"), None);
     let settings = |api: Api, json: serde_json::Value| api.settings(json);
     let token = "12345678|abcdefghijklmnopqrstuvwxyz";
     for (api, given, expected) in [

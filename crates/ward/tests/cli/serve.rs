@@ -622,7 +622,7 @@ fn two_instances_share_a_bank_over_signed_feeds() {
     assert_eq!(run.code, Some(0), "{run:?}");
     let run = sync(&b, &["run"]);
     assert_eq!(run.code, Some(0), "{run:?}");
-    assert!(run.stderr.contains("pages=3 entries=2500"), "{run:?}");
+    assert!(run.stderr.contains("pages=3 added=2500"), "{run:?}");
     let expected: Vec<String> = (0..2500u32).map(|n| format!("{n:032x}")).collect();
     assert_eq!(exported_md5s(&b, "FROM_A"), expected);
 
@@ -664,7 +664,7 @@ fn two_instances_share_a_bank_over_signed_feeds() {
     assert_eq!(status, 200);
     let run = sync(&b, &["run"]);
     assert_eq!(run.code, Some(0), "{run:?}");
-    assert!(run.stderr.contains("pages=1 entries=4"), "{run:?}");
+    assert!(run.stderr.contains("pages=1 added=1 "), "{run:?}");
     let mut expected: Vec<String> = (2..2500u32)
         .chain([5000])
         .map(|n| format!("{n:032x}"))
@@ -745,7 +745,8 @@ fn two_instances_share_a_bank_over_signed_feeds() {
     // Item 8's dispute, and item 7's again (its copy changed when A's change came back; A
     // takes an opinion said again as no change, so it goes no further).
     assert!(
-        run.stderr.contains("removed=1 missing=0 opinions_sent=2"),
+        run.stderr
+            .contains("removed=1 up_to_date=true opinions_sent=2"),
         "{run:?}"
     );
     assert!(lookup_md5(&node, &curator, 8).is_null(), "disabled on A");
@@ -754,7 +755,8 @@ fn two_instances_share_a_bank_over_signed_feeds() {
     let run = sync(&b, &["run"]);
     assert!(run.stderr.contains("opinions_sent=0"), "settled: {run:?}");
 
-    // A pull killed part-way, then run again: nothing lost, nothing twice.
+    // A pull killed part-way, then run again (taking over the lease the killed run held):
+    // nothing lost, nothing twice.
     import(shared, 10_000, 30_000);
     let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
         .args(["sync", "run"])
@@ -768,7 +770,7 @@ fn two_instances_share_a_bank_over_signed_feeds() {
     let _ = child.wait();
     let partial = exported_md5s(&b, "FROM_A").len();
     eprintln!("the pull was killed with {partial} items in the bank (of 22,499)");
-    let run = sync(&b, &["run"]);
+    let run = sync(&b, &["run", "--take-over"]);
     assert_eq!(run.code, Some(0), "{run:?}");
     expected.extend((10_000..30_000u32).map(|n| format!("{n:032x}")));
     expected.sort();
