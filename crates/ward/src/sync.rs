@@ -287,6 +287,45 @@ mod tests {
     }
 
     #[test]
+    fn pages_are_refused_unless_signed_by_the_pinned_key_for_the_cursor_asked() {
+        let identity = Identity::from_seed(&[7; 32]);
+        let key = identity.public_key();
+        let page = |instance: &str, after: &str| {
+            serde_json::json!({"instance": instance, "org": 1, "after": after,
+                               "cursor": "9", "more": false, "entries": []})
+            .to_string()
+            .into_bytes()
+        };
+        let check = |body: &[u8], signature: Option<&str>, cursor: &str| {
+            verified_page(&key, body, signature, cursor).map(|p| p.cursor)
+        };
+        let good = page(&key, "4");
+        let signature = identity.sign(&good);
+        assert_eq!(check(&good, Some(&signature), "4"), Ok("9".to_owned()));
+        for (body, signature, cursor, why) in [
+            (good.clone(), None, "4", "not signed"),
+            (good.clone(), Some(signature.clone()), "3", "replayed"),
+            (good.clone(), Some("00".repeat(64)), "4", "does not verify"),
+            (
+                page(&key, "5"),
+                Some(signature.clone()),
+                "5",
+                "does not verify",
+            ),
+        ] {
+            let refused = check(&body, signature.as_deref(), cursor).unwrap_err();
+            assert!(
+                refused.contains(why) && refused.contains("refused"),
+                "{refused}"
+            );
+        }
+        let other = Identity::from_seed(&[8; 32]).public_key();
+        let foreign = page(&other, "4");
+        let refused = check(&foreign, Some(&identity.sign(&foreign)), "4").unwrap_err();
+        assert!(refused.contains("another instance"), "{refused}");
+    }
+
+    #[test]
     fn entries_become_changes_keyed_on_the_partner_content_id() {
         let upsert = serde_json::json!({
             "op": "upsert", "content_id": 42, "seq": "7",
