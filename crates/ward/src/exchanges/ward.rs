@@ -212,7 +212,7 @@ pub(super) async fn send_feedback<S: Store>(
         let text =
             serde_json::to_string(&checkpoint).map_err(|e| ExchangeError::Config(e.to_string()))?;
         let progress = FetchProgress {
-            checkpoint: Some((text.clone(), run.exchange.status.checkpoint_ts)),
+            checkpoint: Some((text.clone(), Some(super::now_s()))),
             ..FetchProgress::default()
         };
         run.lease.version = run
