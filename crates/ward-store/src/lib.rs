@@ -335,14 +335,15 @@ pub trait Store: Send + Sync + 'static {
         name: &str,
         ratio: Ratio,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// Adds a partner whose feed is pulled into `partner.bank`, from its start; `Conflict`
-    /// if the name is taken.
+    /// Adds a partner row as older deployments kept them (partners are now `ward`
+    /// exchanges; these rows remain only to be converted, [`Store::convert_partner`], and
+    /// to test that conversion); `Conflict` if the name is taken.
     fn add_partner(
         &self,
         actor: &Actor,
         partner: &NewPartner,
     ) -> impl Future<Output = Result<Partner>> + Send;
-    /// Every partner, by id.
+    /// Every partner row not yet converted, by id.
     fn partners(&self) -> impl Future<Output = Result<Vec<Partner>>> + Send;
     /// Saves where a partner's feed has been read to.
     fn set_partner_cursor(
