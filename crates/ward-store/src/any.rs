@@ -548,8 +548,9 @@ impl Store for AnyStore {
         now: Timestamp,
         until: Timestamp,
         limit: u32,
+        only: Option<ExchangeId>,
     ) -> Result<Vec<Feedback>> {
-        delegate!(self.claim_feedback(now, until, limit))
+        delegate!(self.claim_feedback(now, until, limit, only))
     }
 
     async fn feedback_part_done(&self, id: i64, part: &str) -> Result<()> {
@@ -567,6 +568,14 @@ impl Store for AnyStore {
 
     async fn content_feedback(&self, content: ContentId) -> Result<Vec<Feedback>> {
         delegate!(self.content_feedback(content))
+    }
+
+    async fn convert_partner(
+        &self,
+        actor: &Actor,
+        converted: &ConvertedPartner,
+    ) -> Result<Option<Exchange>> {
+        delegate!(self.convert_partner(actor, converted))
     }
 
     async fn content_notes(&self, id: ContentId) -> Result<ContentNotes> {

@@ -342,6 +342,23 @@ impl Event {
         .about(About::Bank(partner.bank))
     }
 
+    /// A partner of an older deployment made the `ward` exchange `exchange` filling its
+    /// bank (its key sealed as the exchange's credentials, never logged); no exchange when
+    /// its bank was deleted.
+    pub fn partner_convert(
+        partner: crate::PartnerId,
+        name: &str,
+        bank: crate::BankId,
+        exchange: Option<crate::ExchangeId>,
+    ) -> Event {
+        Event::new(
+            "partner.convert",
+            format!("partner:{partner}"),
+            json!({ "name": name, "bank": bank, "exchange": exchange, "api": "ward" }),
+        )
+        .about(About::Bank(bank))
+    }
+
     pub fn content_enabled(id: ContentId, enabled: bool) -> Event {
         let action = if enabled {
             "content.enable"

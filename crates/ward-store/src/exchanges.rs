@@ -12,13 +12,20 @@
 //! Credentials are kept per organisation and exchange type (HMA keeps them per type, which
 //! in a deployment of several organisations would let one fetch with another's), and only
 //! sealed: the store holds bytes the binary sealed under a key kept outside the database,
-//! and nothing here ever reads them in clear.
+//! and nothing here ever reads them in clear. A `ward` exchange's credentials are its own
+//! (every partner instance gives its own API key), kept under the name `ward:BANK` (its
+//! bank's id, which is never reused, unlike a name), and deleted with the exchange:
+//! [`credentials_name`].
+//!
+//! Partners of older deployments (the `partners` table, whose API keys are in clear) become
+//! `ward` exchanges once, through [`crate::Store::convert_partner`], which the binary calls
+//! with their keys sealed.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{BankId, OrgId, Timestamp};
+use crate::model::{BankId, OrgId, PartnerId, Timestamp};
 
 /// An exchange's id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -118,6 +125,37 @@ pub(crate) const ERROR_MAX: usize = 2_000;
 /// The exchange types Ward knows.
 pub const EXCHANGE_APIS: [&str; 5] = ["ncmec", "stop_ncii", "fb_threatexchange", "ward", "file"];
 
+/// The name an exchange's credentials are kept under: its type's name, whose credentials
+/// are an organisation's for all its exchanges of the type, except `ward`, whose every
+/// exchange has its own (`ward:BANK`, the bank it fills; bank ids are never reused).
+pub fn credentials_name(api: &str, bank: BankId) -> String {
+    if api == "ward" {
+        format!("ward:{bank}")
+    } else {
+        api.to_owned()
+    }
+}
+
+/// Whether credentials may be kept under `name` ([`credentials_name`]).
+pub(crate) fn credentials_name_known(name: &str) -> bool {
+    EXCHANGE_APIS.contains(&name)
+        || name
+            .strip_prefix("ward:")
+            .is_some_and(|bank| bank.parse::<i64>().is_ok_and(|id| id > 0))
+}
+
+/// A partner of an older deployment as the `ward` exchange that replaces it, filling the
+/// partner's bank: settings, checkpoint (the partner's cursors) and its API key sealed for
+/// [`credentials_name`]`("ward", bank)`. `sealed` is `None` for a partner whose bank is
+/// deleted: its row goes (with its key in clear) and no exchange is made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConvertedPartner {
+    pub partner: PartnerId,
+    pub config: String,
+    pub checkpoint: String,
+    pub sealed: Option<Vec<u8>>,
+}
+
 pub(crate) const EXCHANGE_COLUMNS: &str = "e.id, b.name, e.api, e.bank_id, b.org_id, e.config, \
      e.enabled, e.created_at, e.checkpoint, e.checkpoint_ts, e.running_since, e.completed_at, \
      e.succeeded, e.up_to_date, e.fetched_items, e.last_error, e.failures, e.version";
@@ -170,6 +208,12 @@ pub(crate) fn kept_error(error: &str) -> String {
     }
     error[..end].to_string()
 }
+
+/// Keeps sealed credentials (binds: organisation, the name they are kept under, the sealed
+/// bytes, the time), replacing any kept under that name.
+pub(crate) const KEEP_CREDENTIALS: &str = "INSERT INTO exchange_credentials \
+     (org_id, api, sealed, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, api) \
+     DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at";
 
 /// The fenced update of an exchange's progress (binds: id, holder, version, then
 /// [`progress_binds`]); answers the new version, or nothing when the lease or version moved.
@@ -350,6 +394,15 @@ macro_rules! exchange_methods {
                 .execute(&mut *tx)
                 .await
                 .map_err(database)?;
+            if gone.api == "ward" {
+                // Its own credentials go with it.
+                sqlx::query("DELETE FROM exchange_credentials WHERE org_id = $1 AND api = $2")
+                    .bind(gone.org.0)
+                    .bind(crate::exchanges::credentials_name(&gone.api, gone.bank))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database)?;
+            }
             log(&mut tx, actor, now, Event::exchange_delete(&gone)).await?;
             tx.commit().await.map_err(database)?;
             Ok(gone)
@@ -402,7 +455,7 @@ macro_rules! exchange_methods {
             api: &str,
             sealed: Option<&[u8]>,
         ) -> Result<()> {
-            if !crate::exchanges::EXCHANGE_APIS.contains(&api) {
+            if !crate::exchanges::credentials_name_known(api) {
                 return Err(StoreError::Invalid(format!("no exchange type {api:?}")));
             }
             if sealed.is_some_and(|s| s.len() > crate::exchanges::CREDENTIALS_MAX) {
@@ -412,11 +465,7 @@ macro_rules! exchange_methods {
             let mut tx = self.write().await?;
             require_org(&mut tx, org).await?;
             match sealed {
-                Some(sealed) => sqlx::query(
-                    "INSERT INTO exchange_credentials (org_id, api, sealed, updated_at) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, api) DO UPDATE SET \
-                     sealed = excluded.sealed, updated_at = excluded.updated_at",
-                )
+                Some(sealed) => sqlx::query(crate::exchanges::KEEP_CREDENTIALS)
                 .bind(org.0)
                 .bind(api)
                 .bind(sealed)
@@ -440,6 +489,88 @@ macro_rules! exchange_methods {
             .await?;
             tx.commit().await.map_err(database)?;
             Ok(())
+        }
+
+        async fn convert_partner(
+            &self,
+            actor: &Actor,
+            converted: &crate::exchanges::ConvertedPartner,
+        ) -> Result<Option<Exchange>> {
+            crate::exchanges::check_config(&converted.config)?;
+            crate::exchanges::check_progress(&crate::exchanges::FetchProgress {
+                checkpoint: Some((converted.checkpoint.clone(), None)),
+                ..Default::default()
+            })?;
+            if converted
+                .sealed
+                .as_ref()
+                .is_some_and(|s| s.len() > crate::exchanges::CREDENTIALS_MAX)
+            {
+                return Err(StoreError::Invalid("credentials too long".into()));
+            }
+            let now = Timestamp::now();
+            let mut tx = self.write().await?;
+            let partner: Option<(String, i64, i64)> = sqlx::query_as(
+                "SELECT p.name, p.bank_id, b.org_id FROM partners p \
+                 JOIN banks b ON b.id = p.bank_id WHERE p.id = $1",
+            )
+            .bind(converted.partner.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(database)?;
+            let (name, bank, org) =
+                partner.ok_or_else(|| not_found("partner", converted.partner))?;
+            let mut made = None;
+            if let Some(sealed) = &converted.sealed {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO exchanges (api, bank_id, config, enabled, created_at, \
+                     checkpoint, checkpoint_ts) VALUES ('ward', $1, $2, TRUE, $3, $4, $5) \
+                     RETURNING id",
+                )
+                .bind(bank)
+                .bind(&converted.config)
+                .bind(now.0)
+                .bind(&converted.checkpoint)
+                .bind(now.0 / 1000)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Conflict(format!(
+                            "bank {bank} is filled by an exchange already"
+                        ))
+                    } else {
+                        database(e)
+                    }
+                })?;
+                sqlx::query(crate::exchanges::KEEP_CREDENTIALS)
+                .bind(org)
+                .bind(crate::exchanges::credentials_name("ward", BankId(bank)))
+                .bind(sealed)
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+                made = Some(crate::exchanges::ExchangeId(id));
+            }
+            sqlx::query("DELETE FROM partners WHERE id = $1")
+                .bind(converted.partner.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
+            log(
+                &mut tx,
+                actor,
+                now,
+                Event::partner_convert(converted.partner, &name, BankId(bank), made),
+            )
+            .await?;
+            let exchange = match made {
+                Some(id) => read_exchange(&mut tx, id).await?,
+                None => None,
+            };
+            tx.commit().await.map_err(database)?;
+            Ok(exchange)
         }
 
         async fn exchange_credentials(&self, org: OrgId, api: &str) -> Result<Option<Vec<u8>>> {

@@ -136,6 +136,7 @@ macro_rules! feedback_methods {
             now: Timestamp,
             until: Timestamp,
             limit: u32,
+            only: Option<crate::exchanges::ExchangeId>,
         ) -> Result<Vec<crate::feedback::Feedback>> {
             let mut tx = self.write().await?;
             // The condition is said again in the UPDATE: under PostgreSQL's read committed,
@@ -143,13 +144,16 @@ macro_rules! feedback_methods {
             let rows = sqlx::query(AssertSqlSafe(format!(
                 "UPDATE exchange_feedback SET claimed_until = $2 WHERE id IN \
                  (SELECT id FROM exchange_feedback WHERE state = 'pending' \
-                  AND next_try_at <= $1 AND claimed_until <= $1 ORDER BY next_try_at, id LIMIT $3) \
+                  AND next_try_at <= $1 AND claimed_until <= $1 \
+                  AND exchange_id = COALESCE($4, exchange_id) \
+                  ORDER BY next_try_at, id LIMIT $3) \
                  AND state = 'pending' AND claimed_until <= $1 RETURNING {}",
                 crate::feedback::FEEDBACK_COLUMNS
             )))
             .bind(now.0)
             .bind(until.0)
             .bind(i64::from(limit))
+            .bind(only.map(|e| e.0))
             .fetch_all(&mut *tx)
             .await
             .map_err(database)?;

@@ -42,8 +42,8 @@ use std::future::Future;
 pub use any::{AnyStore, SQLITE_FILE};
 pub use error::{Result, StoreError};
 pub use exchanges::{
-    EXCHANGE_APIS, Exchange, ExchangeId, ExchangeLease, FetchEnd, FetchProgress, FetchStatus,
-    NewExchange,
+    ConvertedPartner, EXCHANGE_APIS, Exchange, ExchangeId, ExchangeLease, FetchEnd, FetchProgress,
+    FetchStatus, NewExchange, credentials_name,
 };
 pub use feedback::{
     Feedback, FeedbackOutcome, FeedbackState, MAX_FEEDBACK_ERROR, MAX_FEEDBACK_PART,
@@ -293,7 +293,20 @@ pub trait Store: Send + Sync + 'static {
         api: &str,
         sealed: Option<&[u8]>,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// An organisation's sealed credentials for an exchange type.
+    /// Makes a partner of an older deployment the `ward` exchange filling its bank, in one
+    /// transaction: the exchange (enabled, with `converted`'s settings and checkpoint), its
+    /// sealed credentials (under [`credentials_name`]), the partner's row deleted (its key
+    /// in clear with it); logged as `partner.convert`. Answers the exchange (`None` when
+    /// none is made: `sealed` is `None` for a partner whose bank is deleted, or the bank
+    /// is deleted, where an exchange is never seen nor fetched); `NotFound` for a partner
+    /// gone, `Conflict` when an exchange fills the bank already.
+    fn convert_partner(
+        &self,
+        actor: &Actor,
+        converted: &ConvertedPartner,
+    ) -> impl Future<Output = Result<Option<Exchange>>> + Send;
+    /// An organisation's sealed credentials for an exchange type (kept under
+    /// [`credentials_name`]).
     fn exchange_credentials(
         &self,
         org: OrgId,
@@ -302,12 +315,14 @@ pub trait Store: Send + Sync + 'static {
     // Feedback owed to exchanges (see the `feedback` module).
 
     /// Claims, until `until`, at most `limit` pending feedback rows due at `now` that no one
-    /// holds: another claim before `until` does not get them.
+    /// holds (`only` those to that exchange, when given): another claim before `until`
+    /// does not get them.
     fn claim_feedback(
         &self,
         now: Timestamp,
         until: Timestamp,
         limit: u32,
+        only: Option<ExchangeId>,
     ) -> impl Future<Output = Result<Vec<Feedback>>> + Send;
     /// Records that the exchange accepted `part` of feedback `id` (a part said twice is
     /// kept once).
@@ -354,14 +369,15 @@ pub trait Store: Send + Sync + 'static {
         name: &str,
         ratio: Ratio,
     ) -> impl Future<Output = Result<()>> + Send;
-    /// Adds a partner whose feed is pulled into `partner.bank`, from its start; `Conflict`
-    /// if the name is taken.
+    /// Adds a partner row as older deployments kept them (partners are now `ward`
+    /// exchanges; these rows remain only to be converted, [`Store::convert_partner`], and
+    /// to test that conversion); `Conflict` if the name is taken.
     fn add_partner(
         &self,
         actor: &Actor,
         partner: &NewPartner,
     ) -> impl Future<Output = Result<Partner>> + Send;
-    /// Every partner, by id.
+    /// Every partner row not yet converted, by id.
     fn partners(&self) -> impl Future<Output = Result<Vec<Partner>>> + Send;
     /// Saves where a partner's feed has been read to.
     fn set_partner_cursor(

@@ -691,7 +691,8 @@ pub struct SignalChange {
     pub summary_group: Option<i64>,
 }
 
-/// A partner instance whose feed this one pulls into a local bank.
+/// A partner instance whose feed this one pulled into a local bank, as older deployments
+/// kept it (now a `ward` exchange: [`crate::Store::convert_partner`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Partner {
     pub id: PartnerId,

@@ -1,36 +1,29 @@
 //! Federation between Ward instances: this instance's identity (an Ed25519 key whose public
 //! half it publishes at `GET /v1/instance`), the signature on every feed page it serves,
-//! and the puller that reads a partner's feed into a local bank.
+//! and what a puller of a partner's feed checks and keeps of each page. The puller is the
+//! `ward` exchange type ([`crate::exchanges::ward`]), fetched as every exchange is.
 //!
 //! A page is signed over its exact body, and the body names what it answers: the instance
 //! (`instance`, its public key), the organisation it was made for (`org`), and the cursor it
-//! was asked for (`after`). The puller trusts only the public key pinned when the partner was
+//! was asked for (`after`). A puller trusts only the public key pinned when the partner was
 //! added, and refuses a page whose signature does not verify (altered in transit, or from
 //! another instance), that was made for another cursor (an old page replayed) or for
-//! another instance. It applies each page to the local bank as one import batch keyed on
-//! the partner's content ids (so applying a page twice changes nothing), and saves the
-//! cursor after it: a puller killed at any point resumes from the last page it saved, and
-//! loses or duplicates nothing.
-
-use std::time::Duration;
-
-use anyhow::{Context as _, anyhow, bail};
+//! another instance ([`verified_page`]). Each page's entries become one import batch keyed
+//! on the partner's content ids ([`change`], so applying a page twice changes nothing),
+//! saved with the cursor after it: a puller killed at any point resumes from the last page
+//! it saved, and loses or duplicates nothing.
+use anyhow::{anyhow, bail};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use serde::Deserialize;
 use serde_json::Value;
 use ward_core::categories::{Activity, AgeGroup, Assessment};
 use ward_core::digest::{parse_hex, to_hex};
-use ward_store::{
-    Actor, ContentId, ImportChange, ImportCounts, ListLabel, NewContent, OpinionStatus, Partner,
-    Seq, SignalKind, Store,
-};
+use ward_store::{ImportChange, ListLabel, NewContent, SignalKind};
+
+use crate::exchanges::{Auth, ExchangeError, Http, shown};
 
 /// The response header that carries a feed page's signature (hex).
 pub const SIGNATURE_HEADER: &str = "x-ward-signature";
-/// Entries asked for per page.
-const PAGE: u32 = 1000;
-/// The largest page body read from a partner.
-const MAX_PAGE_BYTES: usize = 64 << 20;
 
 /// This instance's signing identity.
 #[derive(Clone)]
@@ -78,250 +71,64 @@ pub fn verify(public_key: &str, body: &[u8], signature: &str) -> Result<(), Stri
         .map_err(|_| "the signature does not verify".to_owned())
 }
 
-/// An HTTP client for partners: bounded in time, never following redirects (a partner's
-/// answer comes from the URL the operator gave, or not at all).
-pub fn client() -> anyhow::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(60))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("ward/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .context("making the HTTP client")
-}
-
 /// A partner's published identity (`GET /v1/instance`), to pin when it is added.
-pub async fn published_key(client: &reqwest::Client, url: &str) -> anyhow::Result<String> {
+pub async fn published_key(http: &Http, url: &str) -> Result<String, ExchangeError> {
     let url = format!("{}/v1/instance", url.trim_end_matches('/'));
-    let response = client
-        .get(&url)
-        .send()
-        .await
-        .with_context(|| format!("asking {url}"))?
-        .error_for_status()
-        .with_context(|| format!("asking {url}"))?;
-    let body = read_limited(response, 1 << 16)
-        .await
-        .with_context(|| format!("reading {url}"))?;
+    let body = http.get(&url, Auth::None).await?;
     let answer: Value =
-        serde_json::from_slice(&body).with_context(|| format!("{url}: not JSON"))?;
+        serde_json::from_slice(&body).map_err(|e| ExchangeError::MalformedPage {
+            url: shown(&url),
+            reason: format!("not JSON: {e}"),
+        })?;
     let key = answer["public_key"]
         .as_str()
         .filter(|k| parse_hex::<32>(k.as_bytes()).is_some())
-        .ok_or_else(|| anyhow!("{url} publishes no Ed25519 public key"))?;
+        .ok_or_else(|| ExchangeError::MalformedPage {
+            url: shown(&url),
+            reason: "no Ed25519 public key published".into(),
+        })?;
     Ok(key.to_owned())
 }
 
-/// What one pull (or one round) did.
-#[derive(Debug, Default)]
-pub struct PullReport {
-    pub pages: u64,
-    pub entries: u64,
-    pub counts: ImportCounts,
-    /// Where the partner's feed was read to.
-    pub cursor: String,
-    /// Opinions sent back (in a round).
-    pub opinions_sent: u64,
-}
-
-impl PullReport {
-    fn add(&mut self, other: PullReport) {
-        self.pages += other.pages;
-        self.entries += other.entries;
-        self.counts.add(other.counts);
-        self.cursor = other.cursor;
-        self.opinions_sent += other.opinions_sent;
-    }
-}
-
-/// One sync with a partner: pulls its feed, sends this instance's opinions back, and, when
-/// any were sent, pulls again, so that what they caused there (an item its dispute policy
-/// disabled, say) arrives within the same sync.
-pub async fn round(
-    store: &impl Store,
-    client: &reqwest::Client,
-    partner: &Partner,
-) -> anyhow::Result<PullReport> {
-    let mut report = pull(store, client, partner).await?;
-    report.opinions_sent = push_feedback(store, client, partner).await?;
-    if report.opinions_sent > 0 {
-        let partner = Partner {
-            cursor: report.cursor.clone(),
-            ..partner.clone()
-        };
-        let again = pull(store, client, &partner).await?;
-        report.add(PullReport {
-            opinions_sent: 0,
-            ..again
-        });
-    }
-    Ok(report)
-}
-
-/// A feed page as the puller reads it.
+/// A feed page as a puller reads it.
 #[derive(Debug, Deserialize)]
-struct Page {
-    instance: String,
-    after: String,
-    cursor: String,
-    more: bool,
-    entries: Vec<Value>,
+pub struct Page {
+    pub instance: String,
+    pub after: String,
+    pub cursor: String,
+    pub more: bool,
+    pub entries: Vec<Value>,
 }
 
-/// Pulls `partner`'s feed from its saved cursor until it has no more, page by page.
-pub async fn pull(
-    store: &impl Store,
-    client: &reqwest::Client,
-    partner: &Partner,
-) -> anyhow::Result<PullReport> {
-    let actor = Actor::operator(&format!("sync:{}", partner.name));
-    let mut cursor = partner.cursor.clone();
-    let mut report = PullReport {
-        cursor: cursor.clone(),
-        ..PullReport::default()
-    };
-    loop {
-        let url = format!(
-            "{}/v1/feed?cursor={cursor}&limit={PAGE}",
-            partner.url.trim_end_matches('/')
-        );
-        let response = client
-            .get(&url)
-            .bearer_auth(&partner.api_key)
-            .send()
-            .await
-            .with_context(|| format!("asking {url}"))?;
-        let status = response.status();
-        let signature = response
-            .headers()
-            .get(SIGNATURE_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = read_limited(response, MAX_PAGE_BYTES)
-            .await
-            .with_context(|| format!("reading {url}"))?;
-        if !status.is_success() {
-            bail!(
-                "{url} answered {status}: {}",
-                String::from_utf8_lossy(&body[..body.len().min(300)])
-            );
-        }
-        let signature =
-            signature.ok_or_else(|| anyhow!("{url}: the page is not signed; refused"))?;
-        verify(&partner.public_key, &body, &signature).map_err(|e| {
-            anyhow!(
-                "{url}: {e} (altered in transit, or not {}); refused",
-                partner.name
-            )
-        })?;
-        let page: Page =
-            serde_json::from_slice(&body).with_context(|| format!("{url}: not a feed page"))?;
-        if page.instance != partner.public_key {
-            bail!("{url}: the page names another instance; refused");
-        }
-        if page.after != cursor {
-            bail!(
-                "{url}: the page answers cursor {:?}, not {cursor:?} (replayed); refused",
-                page.after
-            );
-        }
-        let changes: Vec<ImportChange> = page
-            .entries
-            .iter()
-            .map(|entry| change(entry, &partner.name))
-            .collect::<anyhow::Result<_>>()
-            .with_context(|| format!("{url}: a malformed entry; the page is refused"))?;
-        let counts = store
-            .import_content(&actor, partner.bank, &changes)
-            .await
-            .context("storing a page")?;
-        store
-            .set_partner_cursor(partner.id, &page.cursor)
-            .await
-            .context("saving the cursor")?;
-        report.pages += 1;
-        report.entries += changes.len() as u64;
-        report.counts.add(counts);
-        cursor = page.cursor;
-        report.cursor = cursor.clone();
-        if !page.more {
-            return Ok(report);
-        }
+/// A partner's feed page (`body` with the `signature` it came with), once checked: signed
+/// by `public_key` (hex, as pinned) over its exact bytes, naming that instance, and
+/// answering `cursor` (the one asked for); else why it is refused.
+pub fn verified_page(
+    public_key: &str,
+    body: &[u8],
+    signature: Option<&str>,
+    cursor: &str,
+) -> Result<Page, String> {
+    let signature = signature.ok_or("the page is not signed; refused")?;
+    verify(public_key, body, signature)
+        .map_err(|e| format!("{e} (altered in transit, or not the partner's); refused"))?;
+    let page: Page =
+        serde_json::from_slice(body).map_err(|e| format!("not a feed page ({e}); refused"))?;
+    if page.instance != public_key {
+        return Err("the page names another instance; refused".into());
     }
-}
-
-/// Sends this instance's opinions on the partner's content back to it: every content item
-/// of the partner's bank changed in this instance's feed after the feedback cursor that has
-/// opinions here gives the partner one opinion (a dispute if any organisation here disputes
-/// it, else a confirmation), recorded there as the organisation of the key it gave. The
-/// cursor is saved after each page of the feed, so an opinion is sent again only if the
-/// item changes again. (Clearing an opinion here is not sent.)
-pub async fn push_feedback(
-    store: &impl Store,
-    client: &reqwest::Client,
-    partner: &Partner,
-) -> anyhow::Result<u64> {
-    let mut after = Seq(partner.feedback_cursor.parse().unwrap_or(0));
-    let mut sent = 0;
-    loop {
-        let changes = store.signal_changes(after, 10_000).await?;
-        let Some(last) = changes.last().map(|c| c.seq) else {
-            return Ok(sent);
-        };
-        let mut ids: Vec<ContentId> = changes
-            .iter()
-            .filter(|c| c.bank == partner.bank && c.active)
-            .map(|c| c.content)
-            .collect();
-        ids.dedup();
-        for content in store.contents(&ids).await? {
-            let (Some(origin), false) = (&content.external_id, content.opinions.is_empty()) else {
-                continue;
-            };
-            let opinion = match content.opinion_status() {
-                OpinionStatus::Disputed => "dispute",
-                _ => "confirm",
-            };
-            let url = format!(
-                "{}/v1/content/{origin}/opinion",
-                partner.url.trim_end_matches('/')
-            );
-            let response = client
-                .put(&url)
-                .bearer_auth(&partner.api_key)
-                .header("content-type", "application/json")
-                .body(serde_json::json!({ "opinion": opinion }).to_string())
-                .send()
-                .await
-                .with_context(|| format!("sending an opinion to {url}"))?;
-            match response.status() {
-                status if status.is_success() => sent += 1,
-                // Gone there since: nothing to give an opinion on.
-                reqwest::StatusCode::NOT_FOUND => {}
-                status => bail!("{url} answered {status} to an opinion"),
-            }
-        }
-        store
-            .set_partner_feedback_cursor(partner.id, &last.0.to_string())
-            .await?;
-        after = last;
+    if page.after != cursor {
+        return Err(format!(
+            "the page answers cursor {:?}, not {cursor:?} (replayed); refused",
+            page.after
+        ));
     }
-}
-
-async fn read_limited(mut response: reqwest::Response, limit: usize) -> anyhow::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > limit {
-            bail!("the answer is larger than {limit} bytes");
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    Ok(page)
 }
 
 /// A feed entry as a change to the local bank, keyed on the partner's content id, with
 /// the partner and its organisation in the provenance.
-fn change(entry: &Value, partner: &str) -> anyhow::Result<ImportChange> {
+pub fn change(entry: &Value, partner: &str) -> anyhow::Result<ImportChange> {
     let id = entry["content_id"]
         .as_i64()
         .ok_or_else(|| anyhow!("an entry without a content_id"))?;
@@ -417,6 +224,45 @@ mod tests {
             !format!("{identity:?}").contains("0707"),
             "no secret in Debug"
         );
+    }
+
+    #[test]
+    fn pages_are_refused_unless_signed_by_the_pinned_key_for_the_cursor_asked() {
+        let identity = Identity::from_seed(&[7; 32]);
+        let key = identity.public_key();
+        let page = |instance: &str, after: &str| {
+            serde_json::json!({"instance": instance, "org": 1, "after": after,
+                               "cursor": "9", "more": false, "entries": []})
+            .to_string()
+            .into_bytes()
+        };
+        let check = |body: &[u8], signature: Option<&str>, cursor: &str| {
+            verified_page(&key, body, signature, cursor).map(|p| p.cursor)
+        };
+        let good = page(&key, "4");
+        let signature = identity.sign(&good);
+        assert_eq!(check(&good, Some(&signature), "4"), Ok("9".to_owned()));
+        for (body, signature, cursor, why) in [
+            (good.clone(), None, "4", "not signed"),
+            (good.clone(), Some(signature.clone()), "3", "replayed"),
+            (good.clone(), Some("00".repeat(64)), "4", "does not verify"),
+            (
+                page(&key, "5"),
+                Some(signature.clone()),
+                "5",
+                "does not verify",
+            ),
+        ] {
+            let refused = check(&body, signature.as_deref(), cursor).unwrap_err();
+            assert!(
+                refused.contains(why) && refused.contains("refused"),
+                "{refused}"
+            );
+        }
+        let other = Identity::from_seed(&[8; 32]).public_key();
+        let foreign = page(&other, "4");
+        let refused = check(&foreign, Some(&identity.sign(&foreign)), "4").unwrap_err();
+        assert!(refused.contains("another instance"), "{refused}");
     }
 
     #[test]

@@ -439,4 +439,58 @@ pub async fn instance_key_and_partners(store: &impl Store) {
     let events = store.audit_log(&AuditQuery::deployment()).await.unwrap();
     let add = events.iter().find(|e| e.action == "partner.add").unwrap();
     assert!(!add.detail.to_string().contains("ward_partner_key"));
+
+    // Made a `ward` exchange once: its bank, settings, checkpoint and sealed key kept under
+    // the exchange's own name, the row (and its key in clear) gone, audited.
+    let converted = ConvertedPartner {
+        partner: added.id,
+        config: r#"{"url":"https://a.example","partner":"Hotline A"}"#.into(),
+        checkpoint: r#"{"cursor":"42","feedback_cursor":"7"}"#.into(),
+        sealed: Some(b"sealed".to_vec()),
+    };
+    let exchange = store
+        .convert_partner(&s.actor, &converted)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (exchange.api.as_str(), exchange.bank, exchange.enabled),
+        ("ward", s.bank.id, true)
+    );
+    assert_eq!(exchange.config, converted.config);
+    assert_eq!(
+        exchange.status.checkpoint,
+        Some(converted.checkpoint.clone())
+    );
+    let kept_as = credentials_name("ward", s.bank.id);
+    assert_eq!(kept_as, format!("ward:{}", s.bank.id));
+    let sealed = store
+        .exchange_credentials(exchange.org, &kept_as)
+        .await
+        .unwrap();
+    assert_eq!(sealed.as_deref(), Some(&b"sealed"[..]));
+    assert!(store.partners().await.unwrap().is_empty());
+    assert_fails!(
+        store.convert_partner(&s.actor, &converted).await,
+        StoreError::NotFound { .. }
+    );
+    let events = store.audit_log(&AuditQuery::deployment()).await.unwrap();
+    let convert = events
+        .iter()
+        .find(|e| e.action == "partner.convert")
+        .unwrap();
+    assert_eq!(convert.detail["exchange"], exchange.id.0);
+    // A ward exchange's own credentials go with it; no other name is taken.
+    store.delete_exchange(&s.actor, exchange.id).await.unwrap();
+    let gone = store
+        .exchange_credentials(exchange.org, &kept_as)
+        .await
+        .unwrap();
+    assert!(gone.is_none());
+    assert_fails!(
+        store
+            .set_exchange_credentials(&s.actor, exchange.org, "ward:x", Some(b"s"))
+            .await,
+        StoreError::Invalid(_)
+    );
 }

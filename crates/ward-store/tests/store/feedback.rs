@@ -117,11 +117,26 @@ pub async fn feedback_is_owed_once_per_opinion(store: &impl Store) {
     // Claimed by one sender at a time, until the claim runs out.
     let now = Timestamp::now();
     let later = Timestamp(now.0 + 60_000);
-    let claimed = store.claim_feedback(now, later, 10).await.unwrap();
+    // Only another exchange's: none.
+    let elsewhere = Some(ExchangeId(exchange.id.0 + 1_000));
+    assert_eq!(
+        store
+            .claim_feedback(now, later, 10, elsewhere)
+            .await
+            .unwrap(),
+        vec![]
+    );
+    let claimed = store
+        .claim_feedback(now, later, 10, Some(exchange.id))
+        .await
+        .unwrap();
     assert_eq!(claimed.iter().map(|f| f.id).collect::<Vec<_>>(), [id]);
-    assert_eq!(store.claim_feedback(now, later, 10).await.unwrap(), vec![]);
+    assert_eq!(
+        store.claim_feedback(now, later, 10, None).await.unwrap(),
+        vec![]
+    );
     let expired = store
-        .claim_feedback(later, Timestamp(later.0 + 1), 10)
+        .claim_feedback(later, Timestamp(later.0 + 1), 10, None)
         .await
         .unwrap();
     assert_eq!(expired.len(), 1, "a claim that ran out is claimed again");
@@ -160,11 +175,14 @@ pub async fn feedback_is_owed_once_per_opinion(store: &impl Store) {
     assert_eq!(f.parts_done, ["MD5", "PDQ"]);
     assert!(f.last_error.as_ref().unwrap().len() <= MAX_FEEDBACK_ERROR);
     assert_eq!(
-        store.claim_feedback(later, retry_at, 10).await.unwrap(),
+        store
+            .claim_feedback(later, retry_at, 10, None)
+            .await
+            .unwrap(),
         vec![]
     );
     let again = store
-        .claim_feedback(retry_at, Timestamp(retry_at.0 + 1), 10)
+        .claim_feedback(retry_at, Timestamp(retry_at.0 + 1), 10, None)
         .await
         .unwrap();
     assert_eq!(again.len(), 1);
@@ -187,7 +205,7 @@ pub async fn feedback_is_owed_once_per_opinion(store: &impl Store) {
     );
     assert_eq!(
         store
-            .claim_feedback(Timestamp(i64::MAX / 2), Timestamp(i64::MAX / 2), 10)
+            .claim_feedback(Timestamp(i64::MAX / 2), Timestamp(i64::MAX / 2), 10, None)
             .await
             .unwrap(),
         vec![]
@@ -200,7 +218,7 @@ pub async fn feedback_is_owed_once_per_opinion(store: &impl Store) {
         .await
         .unwrap();
     let on_its_way = store
-        .claim_feedback(Timestamp::now(), later, 10)
+        .claim_feedback(Timestamp::now(), later, 10, None)
         .await
         .unwrap();
     assert_eq!(on_its_way.len(), 1);

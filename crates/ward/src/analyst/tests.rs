@@ -122,7 +122,6 @@ impl Fixture {
                 evidence: Some(Arc::clone(&key)),
                 ..IntakeConfig::default()
             },
-            sync_interval: None,
             secure_cookies,
             ..Config::default()
         };

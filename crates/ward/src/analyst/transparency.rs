@@ -373,7 +373,7 @@ pub async fn year(
     settings.push((
         "Partners' feeds are pulled every",
         config
-            .sync_interval
+            .exchange_interval
             .map_or_else(|| "never (by hand only)".to_owned(), period_text),
     ));
 
@@ -392,18 +392,25 @@ pub async fn year(
         .into_iter()
         .map(|b| (b.id, (b.name, b.org)))
         .collect();
+    // Partners are the `ward` exchanges, named as provenance names them.
     let partners = state
         .store
-        .partners()
+        .exchanges()
         .await?
         .into_iter()
-        .filter_map(|p| {
-            let (bank, owner) = banks_by_id.get(&p.bank)?;
+        .filter(|e| e.api == crate::exchanges::Api::Ward.name())
+        .filter_map(|e| {
+            let (bank, owner) = banks_by_id.get(&e.bank)?;
             org.is_none_or(|o| *owner == o).then(|| {
-                let synced = p
-                    .synced_at
+                let synced = e
+                    .status
+                    .last_fetch_complete_ts
                     .map_or_else(|| "never".to_owned(), Timestamp::day);
-                (p.name, bank.clone(), synced)
+                let name = serde_json::from_str::<crate::exchanges::ward::Config>(&e.config)
+                    .ok()
+                    .and_then(|c| c.partner)
+                    .unwrap_or_else(|| e.name.clone());
+                (name, bank.clone(), synced)
             })
         })
         .collect();

@@ -1,6 +1,9 @@
 //! `ward exchange`: live exchanges (NCMEC's hash sharing, StopNCII, a ThreatExchange privacy
-//! group: [`crate::exchanges::Api`]) set up, listed and fetched straight in the store (the service may be running: a fetch holds the exchange's lease, so a node
-//! and the command never fetch the same exchange at once).
+//! group, a list at a URL, a partner Ward instance: [`crate::exchanges::Api`]) set up,
+//! listed and fetched straight in the store (the service may be running: a fetch holds the
+//! exchange's lease, so a node and the command never fetch the same exchange at once).
+//! The commands that hold the deployment's key (`credentials`, `fetch`) first make any
+//! partners of an older deployment `ward` exchanges ([`crate::exchanges::ward::adopt_partners`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -40,7 +43,24 @@ pub(super) fn key_file(given: Option<&Path>, store: &StoreArgs) -> anyhow::Resul
     }
 }
 
-async fn named(store: &AnyStore, name: &str) -> anyhow::Result<Exchange> {
+/// The deployment's key, once partners of an older deployment are made `ward` exchanges
+/// with it.
+pub(super) async fn deployment_key(
+    store: &AnyStore,
+    given: Option<&Path>,
+    store_args: &StoreArgs,
+) -> anyhow::Result<EvidenceKey> {
+    let key = EvidenceKey::load_or_create(&key_file(given, store_args)?)?;
+    let converted = crate::exchanges::ward::adopt_partners(store, &key)
+        .await
+        .context("making partners ward exchanges")?;
+    if converted > 0 {
+        eprintln!("ward: {converted} partner(s) of an older deployment made ward exchanges");
+    }
+    Ok(key)
+}
+
+pub(super) async fn named(store: &AnyStore, name: &str) -> anyhow::Result<Exchange> {
     let found: Vec<Exchange> = store
         .exchanges()
         .await?
@@ -124,6 +144,7 @@ async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow
         }
         ExchangeCommand::Credentials {
             api,
+            exchange,
             org,
             unset,
             from,
@@ -131,26 +152,41 @@ async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow
             store: store_args,
         } => {
             let known = fetched(api)?;
+            let key = deployment_key(store, evidence_key.as_deref(), store_args).await?;
             let org = store
                 .org_by_name(org)
                 .await?
                 .ok_or_else(|| anyhow!("no organisation named {org:?}"))?;
+            // Where they are kept: the type's, or a ward exchange's own.
+            let kept_as = match (known, exchange) {
+                (Api::Ward, Some(name)) => {
+                    let exchange = named(store, name).await?;
+                    if exchange.api != api.as_str() || exchange.org != org.id {
+                        bail!("{name:?} is not a ward exchange of {:?}", org.name);
+                    }
+                    ward_store::credentials_name(&exchange.api, exchange.bank)
+                }
+                (Api::Ward, None) => {
+                    bail!("a ward exchange's key is its own: give --exchange NAME")
+                }
+                (_, Some(_)) => bail!("--exchange is for ward exchanges only"),
+                (_, None) => api.clone(),
+            };
             if *unset {
                 store
-                    .set_exchange_credentials(&actor, org.id, api, None)
+                    .set_exchange_credentials(&actor, org.id, &kept_as, None)
                     .await?;
                 return Ok(ExitCode::SUCCESS);
             }
             let credentials = credentials_given(known, from.as_deref())?;
-            let key = EvidenceKey::load_or_create(&key_file(evidence_key.as_deref(), store_args)?)?;
             let sealed = key.seal_secret(
-                &exchanges::credentials_context(org.id, api),
+                &exchanges::credentials_context(org.id, &kept_as),
                 &credentials.to_json(),
             )?;
             store
-                .set_exchange_credentials(&actor, org.id, api, Some(&sealed))
+                .set_exchange_credentials(&actor, org.id, &kept_as, Some(&sealed))
                 .await?;
-            eprintln!("ward: exchange: credentials for {api} kept, sealed");
+            eprintln!("ward: exchange: credentials for {kept_as} kept, sealed");
         }
         ExchangeCommand::Fetch {
             name,
@@ -159,42 +195,57 @@ async fn exchange_command(store: &AnyStore, command: &ExchangeCommand) -> anyhow
             take_over,
             store: store_args,
         } => {
+            let key = deployment_key(store, evidence_key.as_deref(), store_args).await?;
             let exchange = named(store, name).await?;
-            let key = EvidenceKey::load_or_create(&key_file(evidence_key.as_deref(), store_args)?)?;
-            let credentials = open_credentials(store, &key, exchange.org, &exchange.api).await?;
-            let now = Timestamp::now();
-            let holder = format!("cli-{}", std::process::id());
-            // Taking over: any lease counts as lapsed (the claim compares it with the end of
-            // time). The holder, if alive, can save nothing more.
-            let lapsed_by = if *take_over { Timestamp(i64::MAX) } else { now };
-            let lease = store
-                .claim_exchange(
-                    exchange.id,
-                    &holder,
-                    lapsed_by,
-                    Timestamp(now.0 + (*seconds as i64 + 120) * 1000),
-                )
-                .await?
-                .ok_or_else(|| {
-                    anyhow!(
-                        "a node or another `ward exchange fetch` is fetching {name:?} now; try \
-                         again later, or --take-over if it was killed"
-                    )
-                })?;
-            let report = exchanges::fetch(
+            let report = fetch_now(
                 store,
+                &key,
                 &Http::new()?,
                 &exchange,
-                lease,
-                credentials,
                 Duration::from_secs(*seconds),
+                *take_over,
             )
-            .await
-            .with_context(|| format!("fetching {name:?}"))?;
+            .await?;
             println!("{}", serde_json::to_string(&report)?);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fetches `exchange` now for at most `budget` under a lease of this process (taking it
+/// over from whoever holds it with `take_over`).
+pub(super) async fn fetch_now(
+    store: &AnyStore,
+    key: &EvidenceKey,
+    http: &Http,
+    exchange: &Exchange,
+    budget: Duration,
+    take_over: bool,
+) -> anyhow::Result<exchanges::FetchReport> {
+    let name = &exchange.name;
+    let credentials = open_credentials(store, key, exchange).await?;
+    let now = Timestamp::now();
+    let holder = format!("cli-{}", std::process::id());
+    // Taking over: any lease counts as lapsed (the claim compares it with the end of
+    // time). The holder, if alive, can save nothing more.
+    let lapsed_by = if take_over { Timestamp(i64::MAX) } else { now };
+    let lease = store
+        .claim_exchange(
+            exchange.id,
+            &holder,
+            lapsed_by,
+            Timestamp(now.0 + (budget.as_secs() as i64 + 120) * 1000),
+        )
+        .await?
+        .ok_or_else(|| {
+            anyhow!(
+                "a node or another command is fetching {name:?} now; try again later, or \
+                 --take-over if it was killed"
+            )
+        })?;
+    exchanges::fetch(store, http, exchange, lease, credentials, budget)
+        .await
+        .with_context(|| format!("fetching {name:?}"))
 }
 
 /// The type of that name, if Ward fetches it.
@@ -213,17 +264,20 @@ fn fetched(api: &str) -> anyhow::Result<Api> {
 /// directory (a source that is there but wrong is an error, not a reason to look further).
 /// Never from the command line, where other users of the machine would see them.
 fn credentials_given(api: Api, from: Option<&Path>) -> anyhow::Result<exchanges::Credentials> {
-    let (variable, file_name) = api.credentials_sources();
-    let text = match from {
-        Some(path) if path == Path::new("-") => {
+    let text = match (from, api.credentials_sources()) {
+        (Some(path), _) if path == Path::new("-") => {
             let mut text = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
                 .context("reading the credentials from standard input")?;
             text
         }
-        Some(path) => std::fs::read_to_string(path)
+        (Some(path), _) => std::fs::read_to_string(path)
             .with_context(|| format!("reading the credentials from {}", path.display()))?,
-        None => match std::env::var(variable) {
+        (None, None) => bail!(
+            "give --from FILE (or - for standard input): a {} exchange's key is its own",
+            api.name()
+        ),
+        (None, Some((variable, file_name))) => match std::env::var(variable) {
             Ok(text) => text,
             Err(_) => {
                 let home = std::env::var_os("HOME").ok_or_else(|| {
@@ -247,6 +301,7 @@ fn credentials_given(api: Api, from: Option<&Path>) -> anyhow::Result<exchanges:
                 Api::StopNcii => "fetch_function_key,subscription_key[,base_url_override]",
                 Api::ThreatExchange => "APPID|SECRET",
                 Api::File => "a bearer token",
+                Api::Ward => "the API key",
             }
         )
     })

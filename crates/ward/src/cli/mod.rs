@@ -163,13 +163,18 @@ enum Command {
     /// Pull partner Ward instances' feeds into local banks (federation).
     ///
     /// A partner shares banks with an organisation it made for this instance, and gives it
-    /// an API key (curator or analyst). `ward sync add` pins the partner's public key (from
-    /// its /v1/instance, or --public-key; compare it with the partner out of band), and
-    /// every page pulled must carry that key's signature over its exact bytes, for the
-    /// cursor asked: an altered, foreign or replayed page is refused and nothing of it is
-    /// stored. Each page is applied as one batch keyed on the partner's content ids, and the
-    /// cursor saved after it, so a pull stopped at any point resumes without losing or
-    /// duplicating anything. `ward serve` pulls every --sync-interval seconds.
+    /// an API key (curator or analyst). A partner is an exchange of type `ward` (also made
+    /// by `ward exchange add --api ward` or HMA's /c/exchanges), filling a bank of its own.
+    /// `ward sync add` pins the partner's public key (from its /v1/instance, or
+    /// --public-key; compare it with the partner out of band) and keeps its API key sealed
+    /// as that exchange's own credentials; every page pulled must carry that key's
+    /// signature over its exact bytes, for the cursor asked: an altered, foreign or
+    /// replayed page is refused and nothing of it is stored. Each page is applied as one
+    /// batch keyed on the partner's content ids, with the cursor after it, so a pull
+    /// stopped at any point resumes without losing or duplicating anything. `ward serve`
+    /// fetches them every --exchange-interval seconds, as every exchange. Partners of
+    /// older deployments become `ward` exchanges when a command holding the deployment's
+    /// key (this one, `ward exchange fetch` or `credentials`, `ward serve`) first runs.
     #[command(subcommand)]
     Sync(SyncCommand),
 
@@ -196,10 +201,14 @@ enum Command {
 /// `ward sync` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum SyncCommand {
-    /// Add a partner: NAME (this instance's name for it), its base URL and the key it gave.
+    /// Add a partner: NAME (this instance's name for it), its base URL and the key it gave;
+    /// makes the `ward` exchange filling --bank and prints its id.
     Add {
         #[command(flatten)]
         store: StoreArgs,
+        /// The key file secrets are sealed with (as `ward serve --evidence-key`).
+        #[arg(long, value_name = "FILE", env = "WARD_EVIDENCE_KEY")]
+        evidence_key: Option<PathBuf>,
         name: String,
         url: String,
         key: String,
@@ -213,16 +222,26 @@ pub enum SyncCommand {
         #[arg(long, value_name = "HEX")]
         public_key: Option<String>,
     },
-    /// List the partners, with their cursors and last pulls (never their keys).
+    /// List the partners (the `ward` exchanges), tab-separated: id, name, URL, bank,
+    /// public key, cursor, last fetch and how it went (never their keys).
     List {
         #[command(flatten)]
         store: StoreArgs,
+        #[arg(long, value_name = "FILE", env = "WARD_EVIDENCE_KEY")]
+        evidence_key: Option<PathBuf>,
     },
-    /// Pull partners' feeds now, until each has no more (all partners, or the one named).
+    /// Fetch partners' feeds now, until each has no more (every enabled `ward` exchange,
+    /// or the one named: the partner's name or its exchange's).
     Run {
         #[command(flatten)]
         store: StoreArgs,
         name: Option<String>,
+        #[arg(long, value_name = "FILE", env = "WARD_EVIDENCE_KEY")]
+        evidence_key: Option<PathBuf>,
+        /// Take each exchange's lease from whoever holds it (a run that was killed holds it
+        /// until it lapses), as `ward exchange fetch --take-over`.
+        #[arg(long)]
+        take_over: bool,
     },
 }
 
@@ -237,15 +256,16 @@ pub enum ExchangeCommand {
         /// The organisation the exchange's content is for, which owns its bank.
         #[arg(long, value_name = "NAME", default_value = "local")]
         org: String,
-        /// The exchange's type: ncmec, stop_ncii, fb_threatexchange or file (a hash list at
-        /// a URL, taken as a full snapshot).
+        /// The exchange's type: ncmec, stop_ncii, fb_threatexchange, file (a hash list at
+        /// a URL, taken as a full snapshot) or ward (a partner Ward instance's signed feed).
         #[arg(long, value_name = "TYPE", default_value = "ncmec")]
         api: String,
         /// Its settings as JSON: for ncmec, `environment` (the API's base URL) and
         /// `only_esp_ids` (members to take entries of; none: all); for stop_ncii none; for
         /// fb_threatexchange `privacy_group` (its id); for file `url` (https, or http to a
-        /// loopback address) and `format` (csv, hma or vics). All but ncmec take
-        /// `page_size` too.
+        /// loopback address) and `format` (csv, hma or vics); for ward `url`, `public_key`
+        /// (hex Ed25519) and optionally `partner` (its name in provenance). stop_ncii,
+        /// fb_threatexchange and file take `page_size` too.
         #[arg(long, value_name = "JSON", default_value = "{}")]
         config: String,
         /// Where requests go instead of the type's API (a proxy, a test server): the
@@ -281,11 +301,16 @@ pub enum ExchangeCommand {
     /// `fetch_function_key,subscription_key[,base_url_override]` from TX_STOPNCII_KEYS,
     /// else ~/.tx_stopncii_keys; fb_threatexchange the app's token `APPID|SECRET` from
     /// TX_ACCESS_TOKEN, else ~/.txtoken; file (optional: a list may be open) a bearer token
-    /// from WARD_FILE_BEARER, else ~/.ward_file_bearer. Never from the command line.
+    /// from WARD_FILE_BEARER, else ~/.ward_file_bearer; ward the API key the partner gave,
+    /// for the one exchange --exchange, from --from only (every partner's key is its own).
+    /// Never from the command line.
     Credentials {
         #[command(flatten)]
         store: StoreArgs,
         api: String,
+        /// For ward: the exchange whose key they are.
+        #[arg(long, value_name = "NAME")]
+        exchange: Option<String>,
         /// The organisation whose credentials they are.
         #[arg(long, value_name = "NAME", default_value = "local")]
         org: String,
@@ -716,9 +741,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 4096, value_parser = value_parser!(u64).range(16..=1048576))]
     pub max_connections: u64,
 
-    /// How often to pull the feeds of partners (`ward sync add`), in seconds; 0 pulls only
-    /// when `ward sync run` is run.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    /// Retired: partners (`ward sync add`) are `ward` exchanges, fetched every
+    /// --exchange-interval. Accepted and ignored, so that older scripts still start.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, hide = true)]
     pub sync_interval: u64,
 
     /// How often live exchanges are looked at, in seconds: each enabled one is fetched

@@ -54,8 +54,6 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                 max_connections: args.max_connections as usize,
             },
             video: args.video.options(),
-            sync_interval: (args.sync_interval > 0)
-                .then(|| Duration::from_secs(args.sync_interval)),
             exchange_interval: (args.exchange_interval > 0)
                 .then(|| Duration::from_secs(args.exchange_interval)),
             secrets: Some(evidence),

@@ -19,6 +19,8 @@
 //!   `HELPFUL` for a confirmation and `NOT_HELPFUL` for a dispute (python-threatexchange's
 //!   upvote and downvote). An indicator whose opinions came only from reactions has no
 //!   descriptor to react to: not sent.
+//! - Another Ward instance (`ward`): `PUT /v1/content/{its id}/opinion`, which it records as
+//!   the organisation of the key it gave.
 //! - A list at a URL takes no feedback: not sent.
 //!
 //! Each part (a fingerprint type, a descriptor) is recorded as the exchange accepts it, so
@@ -36,7 +38,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 use ward_store::{
-    Actor, Content, Exchange, Feedback, FeedbackOutcome, OpinionKind, Store, StoreError, Timestamp,
+    Actor, Content, Exchange, ExchangeId, Feedback, FeedbackOutcome, OpinionKind, Store,
+    StoreError, Timestamp,
 };
 
 use super::{Api, Credentials, ExchangeError, Http, backoff, parse_json, shown};
@@ -94,16 +97,18 @@ pub struct FeedbackReport {
     pub failed: u64,
 }
 
-/// Sends the feedback due at `now` (a batch of it), opening credentials with `key`.
+/// Sends the feedback due at `now` (a batch of it; `only` that to one exchange, when
+/// given), opening credentials with `key`.
 pub async fn send_due(
     store: &impl Store,
     http: &Http,
     key: Option<&EvidenceKey>,
     now: Timestamp,
+    only: Option<ExchangeId>,
 ) -> Result<FeedbackReport, StoreError> {
     let until = Timestamp(now.0 + CLAIM.as_millis() as i64);
     let mut report = FeedbackReport::default();
-    for feedback in store.claim_feedback(now, until, BATCH).await? {
+    for feedback in store.claim_feedback(now, until, BATCH, only).await? {
         let exchange = store.exchange(feedback.exchange).await?;
         let outcome = match give(store, http, key, exchange.as_ref(), &feedback).await {
             Ok(outcome) => outcome,
@@ -160,7 +165,7 @@ async fn give(
     };
     let key =
         key.ok_or_else(|| anyhow::anyhow!("this node has no key to open credentials with"))?;
-    let credentials = super::open_credentials(store, key, exchange.org, &exchange.api).await?;
+    let credentials = super::open_credentials(store, key, exchange).await?;
     let form = form(http, exchange, credentials, &content, feedback.opinion).await?;
     let parts = match form {
         Form::Parts(parts) => parts,
@@ -202,6 +207,13 @@ async fn form(
         Credentials::ThreatExchange(c) => {
             let config = parse_json("settings", settings)?;
             super::threatexchange::ThreatExchange::new(&config, c)?.feedback(http, content, opinion)
+        }
+        Credentials::Ward(c) => {
+            let config = parse_json("settings", settings)?;
+            Ok(
+                super::ward::Feed::new(&config, c, &exchange.name)?
+                    .feedback(http, content, opinion),
+            )
         }
         Credentials::File(_) => Ok(Form::Unsendable("a list at a URL takes no feedback".into())),
     }

@@ -1,6 +1,7 @@
 //! Live exchanges fetched into their banks: NCMEC's hash sharing ([`ncmec`]), StopNCII's
 //! `FetchHashes` ([`stopncii`]), a ThreatExchange privacy group's `/threat_updates`
-//! ([`threatexchange`]), and a hash list at a URL taken as a full snapshot ([`file`]).
+//! ([`threatexchange`]), a hash list at a URL taken as a full snapshot ([`file`]), and
+//! another Ward instance's signed feed ([`ward`]: federation).
 //! [`Api`] is the one list of the types Ward fetches; each type's module has its settings,
 //! credentials (HMA's JSON), checkpoint (HMA's JSON, so that one written by either reads in
 //! the other; the list's is Ward's own) and a [`Source`] that reads the page after a
@@ -21,7 +22,8 @@
 //! XML or JSON, a link off the API) ends the fetch, which starts again from the same page
 //! later: nothing is skipped silently.
 //!
-//! Credentials are an organisation's own, per exchange type, and fetch only into its banks.
+//! Credentials are an organisation's own, per exchange type (a `ward` exchange's are its
+//! own: every partner gives its own key; see [`ward`]), and fetch only into its banks.
 //! They are sealed with the deployment's secret key before they reach the store
 //! ([`crate::serve::evidence::EvidenceKey::seal_secret`]) and opened only to make a request;
 //! they are never logged, and errors never carry them: a URL in an error is shown without
@@ -32,6 +34,7 @@ pub mod file;
 pub mod ncmec;
 pub mod stopncii;
 pub mod threatexchange;
+pub mod ward;
 
 use std::time::{Duration, Instant};
 
@@ -60,10 +63,17 @@ pub enum Api {
     StopNcii,
     ThreatExchange,
     File,
+    Ward,
 }
 
 impl Api {
-    pub const ALL: [Api; 4] = [Api::Ncmec, Api::StopNcii, Api::ThreatExchange, Api::File];
+    pub const ALL: [Api; 5] = [
+        Api::Ncmec,
+        Api::StopNcii,
+        Api::ThreatExchange,
+        Api::File,
+        Api::Ward,
+    ];
 
     /// HMA's name of the type.
     pub fn name(self) -> &'static str {
@@ -72,6 +82,7 @@ impl Api {
             Api::StopNcii => "stop_ncii",
             Api::ThreatExchange => "fb_threatexchange",
             Api::File => "file",
+            Api::Ward => "ward",
         }
     }
 
@@ -98,6 +109,12 @@ impl Api {
                 settings.check().map_err(|e| e.to_string())?;
                 Ok(serde_json::to_string(&settings).expect("settings render as JSON"))
             }
+            Api::Ward => {
+                let settings: ward::Config =
+                    serde_json::from_value(given).map_err(|e| e.to_string())?;
+                let settings = settings.checked().map_err(|e| e.to_string())?;
+                Ok(serde_json::to_string(&settings).expect("settings render as JSON"))
+            }
         }
     }
 
@@ -111,6 +128,7 @@ impl Api {
                 Credentials::ThreatExchange(serde_json::from_value(given).map_err(wrong)?)
             }
             Api::File => Credentials::File(serde_json::from_value(given).map_err(wrong)?),
+            Api::Ward => Credentials::Ward(serde_json::from_value(given).map_err(wrong)?),
         };
         credentials.check()?;
         Ok(credentials)
@@ -132,6 +150,10 @@ impl Api {
             Api::File => {
                 "file's credentials are optional: {} or {\"bearer\"}, a non-empty token sent \
                  as Authorization: Bearer"
+            }
+            Api::Ward => {
+                "ward's credentials are {\"api_key\"}: the API key the partner instance gave \
+                 (non-empty), kept for one exchange"
             }
         }
     }
@@ -166,20 +188,25 @@ impl Api {
             Api::File => Credentials::File(file::Credentials {
                 bearer: Some(text.to_owned()),
             }),
+            Api::Ward => Credentials::Ward(ward::Credentials {
+                api_key: text.to_owned(),
+            }),
         };
         credentials.check()?;
         Ok(credentials)
     }
 
     /// Where python-threatexchange finds the type's credentials: an environment variable,
-    /// else a file in the home directory.
-    pub fn credentials_sources(self) -> (&'static str, &'static str) {
+    /// else a file in the home directory. None for `ward`, whose every exchange has a key
+    /// of its own: one variable or file for all would send one partner's key to another.
+    pub fn credentials_sources(self) -> Option<(&'static str, &'static str)> {
         match self {
-            Api::Ncmec => ("TX_NCMEC_CREDENTIALS", ".tx_ncmec_credentials"),
-            Api::StopNcii => ("TX_STOPNCII_KEYS", ".tx_stopncii_keys"),
-            Api::ThreatExchange => ("TX_ACCESS_TOKEN", ".txtoken"),
+            Api::Ncmec => Some(("TX_NCMEC_CREDENTIALS", ".tx_ncmec_credentials")),
+            Api::StopNcii => Some(("TX_STOPNCII_KEYS", ".tx_stopncii_keys")),
+            Api::ThreatExchange => Some(("TX_ACCESS_TOKEN", ".txtoken")),
             // python-threatexchange has no such type: Ward's own names.
-            Api::File => ("WARD_FILE_BEARER", ".ward_file_bearer"),
+            Api::File => Some(("WARD_FILE_BEARER", ".ward_file_bearer")),
+            Api::Ward => None,
         }
     }
 }
@@ -191,6 +218,7 @@ pub enum Credentials {
     StopNcii(stopncii::Credentials),
     ThreatExchange(threatexchange::Credentials),
     File(file::Credentials),
+    Ward(ward::Credentials),
 }
 
 impl Credentials {
@@ -200,6 +228,7 @@ impl Credentials {
             Credentials::StopNcii(_) => Api::StopNcii,
             Credentials::ThreatExchange(_) => Api::ThreatExchange,
             Credentials::File(_) => Api::File,
+            Credentials::Ward(_) => Api::Ward,
         }
     }
 
@@ -212,6 +241,7 @@ impl Credentials {
             }
             Credentials::ThreatExchange(c) => threatexchange::token_is_valid(&c.api_token),
             Credentials::File(c) => c.bearer.as_deref().is_none_or(|b| !b.trim().is_empty()),
+            Credentials::Ward(c) => !c.api_key.trim().is_empty(),
         };
         if whole {
             Ok(())
@@ -227,6 +257,7 @@ impl Credentials {
             Credentials::StopNcii(c) => serde_json::to_vec(c),
             Credentials::ThreatExchange(c) => serde_json::to_vec(c),
             Credentials::File(c) => serde_json::to_vec(c),
+            Credentials::Ward(c) => serde_json::to_vec(c),
         };
         json.expect("credentials render as JSON")
     }
@@ -251,6 +282,9 @@ pub enum ExchangeError {
     Spool(String),
     #[error("a page that cannot be read ({url}): {reason}")]
     MalformedPage { url: String, reason: String },
+    /// A partner instance's feed page that does not verify: nothing of it is applied.
+    #[error("a page refused ({url}): {reason}")]
+    Refused { url: String, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -409,6 +443,30 @@ impl Http {
         })
     }
 
+    /// As [`Http::get`], answering the value of the response header `header` too (a feed
+    /// page's signature).
+    pub async fn get_with_header(
+        &self,
+        url: &str,
+        auth: Auth<'_>,
+        header: &str,
+    ) -> Result<(Vec<u8>, Option<String>), ExchangeError> {
+        let response = self.send(url, auth, &[], None).await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(ExchangeError::Status {
+                status: status.as_u16(),
+                url: shown(url),
+            });
+        }
+        let value = response
+            .headers()
+            .get(header)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok((read_limited(response, url, MAX_PAGE_BYTES).await?, value))
+    }
+
     /// GETs `url` as `auth` says with `headers` besides, within `timeout` (else the
     /// client's 60 s), retrying failures to connect, 429s and 5xx; answers a success, a
     /// 304, or a refusal other than of the credentials (a 4xx other than 401, 403 and 429),
@@ -557,6 +615,7 @@ pub async fn fetch(
         lease: &mut lease,
         report: &mut report,
         until: started + budget,
+        checkpoint: exchange.status.checkpoint.clone(),
     };
     let outcome = async {
         if Api::named(&exchange.api) != Some(credentials.api()) {
@@ -584,6 +643,11 @@ pub async fn fetch(
             Credentials::File(c) => {
                 let config = parse_json("settings", settings)?;
                 run.pages(&file::FileList::new(&config, c, store, exchange.bank)?)
+                    .await
+            }
+            Credentials::Ward(c) => {
+                let config = parse_json("settings", settings)?;
+                run.pages(&ward::Feed::new(&config, c, &exchange.name)?)
                     .await
             }
         }
@@ -615,6 +679,8 @@ struct Run<'a, S> {
     lease: &'a mut ExchangeLease,
     report: &'a mut FetchReport,
     until: Instant,
+    /// The checkpoint last saved (JSON).
+    checkpoint: Option<String>,
 }
 
 impl<St: Store> Run<'_, St> {
@@ -622,7 +688,7 @@ impl<St: Store> Run<'_, St> {
     /// the time is up, saving each with the checkpoint after it.
     async fn pages<So: Source>(&mut self, source: &So) -> Result<(), ExchangeError> {
         let exchange = self.exchange;
-        let mut checkpoint: So::Checkpoint = match &exchange.status.checkpoint {
+        let mut checkpoint: So::Checkpoint = match &self.checkpoint {
             Some(text) => parse_json("checkpoint", text)?,
             None => So::Checkpoint::default(),
         };
@@ -644,6 +710,7 @@ impl<St: Store> Run<'_, St> {
                 .import_exchange_page(&actor, self.lease, &page.changes, &progress)
                 .await?;
             self.lease.version = version;
+            self.checkpoint = progress.checkpoint.map(|(text, _)| text);
             report.pages += 1;
             report.added += counts.added;
             report.replaced += counts.replaced;
@@ -687,30 +754,41 @@ fn parse_json<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, Exchange
     serde_json::from_str(text).map_err(|e| ExchangeError::Config(format!("{what}: {e}")))
 }
 
-/// What an organisation's credentials for an exchange type are sealed for: opened for
-/// another organisation or type, they fail.
+/// What an organisation's credentials for an exchange type (or a `ward` exchange's own,
+/// `api` being the name they are kept under, [`ward_store::credentials_name`]) are sealed
+/// for: opened for another organisation, type or exchange, they fail.
 pub fn credentials_context(org: OrgId, api: &str) -> String {
     format!("exchange:{org}:{api}")
 }
 
-/// An organisation's credentials for an exchange type, opened.
+/// An exchange's credentials (its organisation's for its type, or a `ward` exchange's
+/// own), opened.
 pub async fn open_credentials(
     store: &impl Store,
     key: &crate::serve::evidence::EvidenceKey,
-    org: OrgId,
-    api: &str,
+    exchange: &Exchange,
 ) -> anyhow::Result<Credentials> {
+    let (org, api) = (exchange.org, exchange.api.as_str());
     let known = Api::named(api).ok_or_else(|| anyhow!("Ward does not fetch exchanges of {api}"))?;
-    let Some(sealed) = store.exchange_credentials(org, api).await? else {
+    let kept_as = ward_store::credentials_name(api, exchange.bank);
+    let Some(sealed) = store.exchange_credentials(org, &kept_as).await? else {
         // A list at a URL may be open to anyone who has its address.
         if known == Api::File {
             return Ok(Credentials::File(file::Credentials::default()));
+        }
+        if known == Api::Ward {
+            return Err(anyhow!(
+                "no API key for the ward exchange {:?} (ward exchange credentials ward \
+                 --exchange {:?} --from FILE)",
+                exchange.name,
+                exchange.name
+            ));
         }
         return Err(anyhow!(
             "no credentials for {api} (ward exchange credentials --org … {api})"
         ));
     };
-    let opened = key.open_secret(&credentials_context(org, api), &sealed)?;
+    let opened = key.open_secret(&credentials_context(org, &kept_as), &sealed)?;
     let json: serde_json::Value = serde_json::from_slice(&opened)
         .map_err(|_| anyhow!("the credentials kept for {api} are not JSON"))?;
     known

@@ -404,7 +404,8 @@ impl Bench {
 
     /// Keeps `credentials` as the exchange's organisation's, sealed as the node seals them.
     pub(crate) async fn keep_credentials(&self, credentials: &super::Credentials) {
-        let api = credentials.api().name();
+        let api = ward_store::credentials_name(credentials.api().name(), self.exchange.bank);
+        let api = api.as_str();
         let key = crate::serve::evidence::EvidenceKey::from_bytes(&SECRETS);
         let sealed = key
             .seal_secret(
@@ -450,7 +451,7 @@ impl Bench {
     ) -> crate::exchanges::feedback::FeedbackReport {
         let key = crate::serve::evidence::EvidenceKey::from_bytes(&SECRETS);
         let at = Timestamp(Timestamp::now().0 + later.as_millis() as i64);
-        crate::exchanges::feedback::send_due(&self.store, &self.http, Some(&key), at)
+        crate::exchanges::feedback::send_due(&self.store, &self.http, Some(&key), at, None)
             .await
             .unwrap()
     }
@@ -803,6 +804,41 @@ async fn an_expired_link_starts_its_range_again() {
     assert_eq!(rig.held().await, rig.expected());
 }
 
+/// A `ward` exchange's settings: URLs http or https with a host (kept without a trailing
+/// `/`), a key that is an Ed25519 public key (kept in lower case), never an API key.
+#[test]
+fn ward_settings_are_checked_and_kept_without_the_key() {
+    let key = crate::sync::Identity::from_seed(&[7; 32]).public_key();
+    let check = |given: serde_json::Value| Api::Ward.settings(given).map_err(|_| ());
+    assert_eq!(
+        check(serde_json::json!({"url": "https://w.example/", "public_key": key.to_uppercase()})),
+        Ok(format!(
+            r#"{{"url":"https://w.example","public_key":"{key}"}}"#
+        ))
+    );
+    assert_eq!(
+        check(
+            serde_json::json!({"url": "https://w.example", "public_key": key,
+                                 "base_url": "http://127.0.0.1:9/", "partner": "A"})
+        ),
+        Ok(format!(
+            r#"{{"url":"https://w.example","public_key":"{key}","base_url":"http://127.0.0.1:9","partner":"A"}}"#
+        ))
+    );
+    for bad in [
+        serde_json::json!({"url": "https://w.example"}),
+        serde_json::json!({"url": "https://w.example", "public_key": "ab"}),
+        serde_json::json!({"url": "https://w.example", "public_key": "zz".repeat(32)}),
+        serde_json::json!({"url": "ftp://w.example", "public_key": key}),
+        serde_json::json!({"url": "https://w.example", "public_key": key, "base_url": "x"}),
+        serde_json::json!({"url": "https://w.example", "public_key": key, "partner": " "}),
+        serde_json::json!({"url": "https://w.example", "public_key": key, "api_key": "k"}),
+    ] {
+        assert_eq!(check(bad.clone()), Err(()), "{bad}");
+    }
+    assert_eq!(Api::Ward.credentials_sources(), None, "its key is its own");
+}
+
 #[test]
 fn backoff_grows_and_is_bounded() {
     assert_eq!(backoff(0), Duration::from_secs(60));
@@ -831,7 +867,7 @@ fn types_are_listed_once_and_take_their_own_settings_and_credentials() {
     for api in Api::ALL {
         assert_eq!(Api::named(api.name()), Some(api));
     }
-    assert_eq!(Api::named("ward"), None);
+    assert_eq!(Api::named("hma"), None);
     let settings = |api: Api, json: serde_json::Value| api.settings(json);
     let token = "12345678|abcdefghijklmnopqrstuvwxyz";
     for (api, given, expected) in [
@@ -929,6 +965,9 @@ fn types_are_listed_once_and_take_their_own_settings_and_credentials() {
         (Api::File, serde_json::json!({"bearer": "s"}), true),
         (Api::File, serde_json::json!({"bearer": " "}), false),
         (Api::File, serde_json::json!({"token": "s"}), false),
+        (Api::Ward, serde_json::json!({"api_key": "s"}), true),
+        (Api::Ward, serde_json::json!({"api_key": " "}), false),
+        (Api::Ward, serde_json::json!({}), false),
     ] {
         let got = api.credentials(given.clone());
         assert_eq!(got.is_ok(), ok, "{api:?} {given}");
@@ -951,6 +990,8 @@ fn types_are_listed_once_and_take_their_own_settings_and_credentials() {
         (Api::ThreatExchange, "token", false),
         (Api::File, "a-bearer-token\n", true),
         (Api::File, "\n", false),
+        (Api::Ward, "a-partner-key\n", true),
+        (Api::Ward, "\n", false),
     ] {
         assert_eq!(
             api.credentials_from_text(text).is_ok(),

@@ -92,7 +92,6 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let store = AnyStore::open(dir.path(), None).await.unwrap();
         let config = Config {
-            sync_interval: None,
             secure_cookies,
             ..Config::default()
         };

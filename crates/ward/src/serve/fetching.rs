@@ -1,5 +1,6 @@
 //! The node's fetcher of live exchanges: every `--exchange-interval`, each enabled exchange
-//! of a type Ward fetches ([`crate::exchanges::Api`]) that is due is fetched in a task of its own (so that a slow or failing exchange never
+//! of a type Ward fetches ([`crate::exchanges::Api`], partner Ward instances' feeds among
+//! them) that is due is fetched in a task of its own (so that a slow or failing exchange never
 //! holds up another, or the node), under the exchange's lease (so that no two nodes fetch
 //! it at once), for at most four minutes a turn, as HMA's fetcher does; the next turn
 //! resumes from its checkpoint. An exchange whose last fetch failed waits a backoff that
@@ -107,7 +108,8 @@ pub async fn give_feedback(state: Weak<AppState>, interval: Duration) {
         tokio::time::sleep(interval.min(FEEDBACK_TICK)).await;
         let Some(state) = state.upgrade() else { return };
         let key = state.config.secrets.as_deref();
-        match exchanges::feedback::send_due(&state.store, &http, key, Timestamp::now()).await {
+        match exchanges::feedback::send_due(&state.store, &http, key, Timestamp::now(), None).await
+        {
             Ok(report) => {
                 let counts = &state.fetches;
                 counts
@@ -144,9 +146,7 @@ async fn fetch_one(state: &AppState, http: &Http, holder: &str, exchange: &Excha
         }
     };
     let credentials = match &state.config.secrets {
-        Some(key) => {
-            exchanges::open_credentials(&state.store, key, exchange.org, &exchange.api).await
-        }
+        Some(key) => exchanges::open_credentials(&state.store, key, exchange).await,
         None => Err(anyhow::anyhow!(
             "this node has no key to open credentials with"
         )),
@@ -247,12 +247,13 @@ mod tests {
         let mut off = exchange(FetchStatus::default());
         off.enabled = false;
         assert!(!due(&off, interval, at(0)));
-        // Every type Ward fetches is due alike; the store's other (`ward`) never.
+        // Every type Ward fetches is due alike; a type it does not know never.
         for (api, expected) in [
             ("stop_ncii", true),
             ("fb_threatexchange", true),
             ("file", true),
-            ("ward", false),
+            ("ward", true),
+            ("hma", false),
         ] {
             let mut other = exchange(FetchStatus::default());
             other.api = api.into();

@@ -1,8 +1,8 @@
 //! HMA 2's exchange routes (`/c/exchanges…`, `/c/exchange/{name}…`) on Ward's exchanges, so
 //! that an HMA client sets up and watches fetching unchanged: of the types Ward fetches
 //! ([`Api`]: `ncmec`, `stop_ncii`, `fb_threatexchange`, and Ward's own `file`, a hash list at
-//! a URL), with HMA's schemas, credential JSON and settings (`api_json`), and Ward's
-//! `base_url` (and `page_size`) besides.
+//! a URL, and `ward`, another Ward instance's signed feed), with HMA's schemas, credential
+//! JSON and settings (`api_json`), and Ward's `base_url` (and `page_size`) besides.
 //!
 //! An exchange is seen through its bank: a caller sees the exchanges whose banks it sees
 //! (by name, as `/c/bank/{name}` resolves names), and changes those whose banks its
@@ -10,6 +10,14 @@
 //! for the whole deployment, Ward keeps each organisation's own: `POST
 //! /c/exchanges/api/{api}` sets the caller's organisation's, and `has_set_authentification`
 //! says whether it has them. They are sealed with the deployment's key and never answered.
+//!
+//! A `ward` exchange's credentials are its own (every partner gives its own API key: see
+//! [`crate::exchanges::ward`]): `api_json`'s `api_key` at `POST /c/exchanges` is taken out
+//! of the settings and kept as the new exchange's credentials, and `POST
+//! /c/exchanges/api/ward` takes `credential_json` `{"exchange": NAME, "api_key"}` for an
+//! exchange the caller's organisation owns (a key alone is refused: it would fit no
+//! exchange in particular); its `has_set_authentification` says whether every `ward`
+//! exchange of the organisation has its key.
 //!
 //! Where HMA answers 500 (credentials that do not fit the type, a name taken), Ward answers
 //! 400 or 409 with HMA's `{"message"}`; `PUT /c/exchange/{name}` answers the exchange as
@@ -30,7 +38,7 @@ use super::hma::{
     HmaCaller, HmaError, HmaResult, boolean, check_bank_name, json_object, managed_bank,
     model_bool, new_bank, visible_bank,
 };
-use crate::exchanges::{Api, credentials_context};
+use crate::exchanges::{Api, Credentials, credentials_context};
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -55,18 +63,68 @@ async fn api(
     HmaCaller(caller): HmaCaller,
     Path(api): Path<String>,
 ) -> HmaResult<Json<Value>> {
-    let api = Api::named(&api)
-        .ok_or_else(|| HmaError::bad_request(format!("no such Exchange API '{api}'")))?
-        .name();
-    let set = state
-        .store
-        .exchange_credentials(caller.org(), api)
-        .await?
-        .is_some();
+    let known = Api::named(&api)
+        .ok_or_else(|| HmaError::bad_request(format!("no such Exchange API '{api}'")))?;
+    let set = credentials_set(&state, caller.org(), known).await?;
     Ok(Json(json!({
         "supports_authentification": true,
         "has_set_authentification": set,
     })))
+}
+
+/// Whether `org` has credentials for `api`; for `ward`, whether each of its `ward`
+/// exchanges (at least one) has its own.
+async fn credentials_set(state: &SharedState, org: ward_store::OrgId, api: Api) -> HmaResult<bool> {
+    if api != Api::Ward {
+        return Ok(state
+            .store
+            .exchange_credentials(org, api.name())
+            .await?
+            .is_some());
+    }
+    let mut any = false;
+    for exchange in state.store.exchanges().await? {
+        if exchange.org != org || exchange.api != api.name() {
+            continue;
+        }
+        any = true;
+        let kept_as = ward_store::credentials_name(&exchange.api, exchange.bank);
+        if state
+            .store
+            .exchange_credentials(org, &kept_as)
+            .await?
+            .is_none()
+        {
+            return Ok(false);
+        }
+    }
+    Ok(any)
+}
+
+/// Seals `credentials` for `org` under `kept_as` and keeps them.
+async fn keep_credentials(
+    state: &SharedState,
+    caller: &Caller,
+    kept_as: &str,
+    credentials: &Credentials,
+) -> HmaResult<()> {
+    let key = state.config.secrets.as_ref().ok_or_else(no_key)?;
+    let org = caller.org();
+    let sealed = key
+        .seal_secret(&credentials_context(org, kept_as), &credentials.to_json())
+        .map_err(|e| HmaError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    state
+        .store
+        .set_exchange_credentials(&caller.actor(), org, kept_as, Some(&sealed))
+        .await?;
+    Ok(())
+}
+
+fn no_key() -> HmaError {
+    HmaError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "this node has no key to seal credentials with",
+    )
 }
 
 /// `POST /c/exchanges/api/{api}`: `credential_json` an object sets the caller's
@@ -84,6 +142,13 @@ async fn set_credentials(
     let api = known.name();
     let body = json_object(&body)?;
     let org = caller.org();
+    if known == Api::Ward {
+        set_ward_credentials(&state, &caller, body.get("credential_json")).await?;
+        return Ok(Json(json!({
+            "supports_authentification": true,
+            "has_set_authentification": credentials_set(&state, org, known).await?,
+        })));
+    }
     match body.get("credential_json") {
         None | Some(Value::Null) => {}
         Some(value) if is_empty(value) => {
@@ -96,20 +161,7 @@ async fn set_credentials(
             let credentials = known
                 .credentials(value.clone())
                 .map_err(|shape| HmaError::bad_request(format!("credential_json: {shape}")))?;
-            let key = state.config.secrets.as_ref().ok_or_else(|| {
-                HmaError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "this node has no key to seal credentials with",
-                )
-            })?;
-            let plain = credentials.to_json();
-            let sealed = key
-                .seal_secret(&credentials_context(org, api), &plain)
-                .map_err(|e| HmaError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-            state
-                .store
-                .set_exchange_credentials(&caller.actor(), org, api, Some(&sealed))
-                .await?;
+            keep_credentials(&state, &caller, api, &credentials).await?;
         }
     }
     let set = state.store.exchange_credentials(org, api).await?.is_some();
@@ -118,6 +170,37 @@ async fn set_credentials(
         "has_set_authentification": set,
     })))
 }
+
+/// `credential_json` `{"exchange": NAME, "api_key"}` for `ward`: the key of that exchange
+/// of the caller's organisation (absent or null: nothing changes).
+async fn set_ward_credentials(
+    state: &SharedState,
+    caller: &Caller,
+    given: Option<&Value>,
+) -> HmaResult<()> {
+    let mut given = match given {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Object(given)) => given.clone(),
+        Some(_) => return Err(HmaError::bad_request(WARD_CREDENTIALS)),
+    };
+    let Some(Value::String(name)) = given.remove("exchange") else {
+        return Err(HmaError::bad_request(WARD_CREDENTIALS));
+    };
+    let credentials = Api::Ward
+        .credentials(Value::Object(given))
+        .map_err(|shape| HmaError::bad_request(format!("credential_json: {shape}")))?;
+    let missing = || format!("Exchange '{name}' not found");
+    let bank = managed_bank(state, caller, &name, missing).await?;
+    let exchange = named(state, caller, &bank.name).await?;
+    if exchange.api != Api::Ward.name() || exchange.bank != bank.id {
+        return Err(HmaError::not_found(missing()));
+    }
+    let kept_as = ward_store::credentials_name(&exchange.api, exchange.bank);
+    keep_credentials(state, caller, &kept_as, &credentials).await
+}
+
+const WARD_CREDENTIALS: &str = "credential_json: a ward exchange's key is its own: \
+     {\"exchange\": NAME, \"api_key\"} (or api_key in api_json when it is made)";
 
 /// What Python reads as false: `{}`, `[]`, `""`, `0`, `false`.
 fn is_empty(value: &Value) -> bool {
@@ -259,6 +342,42 @@ async fn schema(HmaCaller(_caller): HmaCaller, Path(api): Path<String>) -> HmaRe
                 )],
             )
         }
+        Api::Ward => (
+            vec![
+                field(
+                    "url",
+                    "string",
+                    true,
+                    Value::Null,
+                    "the partner instance's base URL (http or https)",
+                ),
+                field(
+                    "public_key",
+                    "string",
+                    true,
+                    Value::Null,
+                    "the partner's Ed25519 public key (hex, from its /v1/instance, compared \
+                     with the partner's own): every page must carry its signature",
+                ),
+                base_url,
+                field(
+                    "partner",
+                    "string",
+                    false,
+                    Value::Null,
+                    "this instance's name for the partner, as provenance says it (sync:NAME; \
+                     the exchange's name when absent)",
+                ),
+            ],
+            vec![field(
+                "api_key",
+                "string",
+                true,
+                Value::Null,
+                "the API key the partner gave (this exchange's own; at creation, api_json's \
+                 api_key)",
+            )],
+        ),
     };
     Ok(Json(json!({
         "config_schema": {"fields": config},
@@ -376,6 +495,22 @@ async fn create(
         Some(value) => boolean(&value)?,
         None => true,
     };
+    // A ward exchange's key, never part of its settings.
+    let credentials = match settings.remove("api_key") {
+        Some(api_key) if known == Api::Ward => {
+            let credentials = known
+                .credentials(json!({ "api_key": api_key }))
+                .map_err(|shape| HmaError::bad_request(format!("api_json: {shape}")))?;
+            state.config.secrets.as_ref().ok_or_else(no_key)?;
+            Some(credentials)
+        }
+        Some(_) => {
+            return Err(HmaError::bad_request(
+                "Failed to parse `api_json` - api_key: only a ward exchange takes one",
+            ));
+        }
+        None => None,
+    };
     let config = known
         .settings(Value::Object(settings))
         .map_err(|e| HmaError::bad_request(format!("Failed to parse `api_json` - {e}")))?;
@@ -396,14 +531,25 @@ async fn create(
         config,
         enabled,
     };
-    if let Err(error) = state
+    let made = match state
         .store
         .create_exchange(&caller.actor(), &exchange)
         .await
     {
-        // Not left half made.
-        let _ = state.store.delete_bank(&caller.actor(), bank.id).await;
-        return Err(error.into());
+        Ok(made) => made,
+        Err(error) => {
+            // Not left half made.
+            let _ = state.store.delete_bank(&caller.actor(), bank.id).await;
+            return Err(error.into());
+        }
+    };
+    if let Some(credentials) = credentials {
+        let kept_as = ward_store::credentials_name(&made.api, made.bank);
+        if let Err(error) = keep_credentials(&state, &caller, &kept_as, &credentials).await {
+            let _ = state.store.delete_exchange(&caller.actor(), made.id).await;
+            let _ = state.store.delete_bank(&caller.actor(), bank.id).await;
+            return Err(error);
+        }
     }
     state.caught_up().await;
     Ok((

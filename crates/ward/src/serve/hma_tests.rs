@@ -865,7 +865,7 @@ async fn exchanges_are_set_up_fetched_and_watched_as_in_hma() {
         (status, apis),
         (
             StatusCode::OK,
-            json!(["ncmec", "stop_ncii", "fb_threatexchange", "file"])
+            json!(["ncmec", "stop_ncii", "fb_threatexchange", "file", "ward"])
         )
     );
     let (status, error) = curator(&f, Method::GET, "/c/exchanges/api/nope", Value::Null).await;
@@ -1002,10 +1002,9 @@ async fn exchanges_are_set_up_fetched_and_watched_as_in_hma() {
     // A fetch (as the node's scheduler makes it), then its status and the entries matched.
     let exchange = f.state.store.exchanges().await.unwrap().remove(0);
     let key = f.state.config.secrets.as_ref().unwrap();
-    let credentials =
-        crate::exchanges::open_credentials(&f.state.store, key, exchange.org, "ncmec")
-            .await
-            .unwrap();
+    let credentials = crate::exchanges::open_credentials(&f.state.store, key, &exchange)
+        .await
+        .unwrap();
     let now = ward_store::Timestamp::now();
     let lease = f
         .state
@@ -1223,10 +1222,9 @@ async fn stopncii_and_threatexchange_are_set_up_as_in_hma() {
     use ward_store::Store as _;
     let exchange = f.state.store.exchanges().await.unwrap().remove(0);
     let key = f.state.config.secrets.as_ref().unwrap();
-    let opened =
-        crate::exchanges::open_credentials(&f.state.store, key, exchange.org, &exchange.api)
-            .await
-            .unwrap();
+    let opened = crate::exchanges::open_credentials(&f.state.store, key, &exchange)
+        .await
+        .unwrap();
     assert_eq!(opened.api().name(), "fb_threatexchange");
     assert!(!format!("{opened:?}").contains("abcdefghij"));
 }

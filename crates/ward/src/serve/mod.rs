@@ -87,8 +87,6 @@ pub struct Config {
     pub connections: connections::ConnectionLimits,
     /// How videos are hashed.
     pub video: VideoOptions,
-    /// How often partners' feeds are pulled (`ward sync`); `None`: only by `ward sync run`.
-    pub sync_interval: Option<Duration>,
     /// How often live exchanges are looked at, each fetched when due (`ward exchange`);
     /// `None`: only by `ward exchange fetch`.
     pub exchange_interval: Option<Duration>,
@@ -130,7 +128,6 @@ impl Default for Config {
                 timeout: Duration::from_secs(300),
                 ..VideoOptions::default()
             },
-            sync_interval: Some(Duration::from_secs(60)),
             exchange_interval: Some(Duration::from_secs(60)),
             secrets: None,
             intake: intake::IntakeConfig::default(),
@@ -287,8 +284,16 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         ));
     }
     tokio::spawn(tally::run(Arc::downgrade(&state)));
-    if let Some(interval) = state.config.sync_interval {
-        tokio::spawn(pull_partners(Arc::downgrade(&state), interval));
+    // Partners of an older deployment become `ward` exchanges, which the fetcher fetches.
+    if let Some(key) = &state.config.secrets {
+        match crate::exchanges::ward::adopt_partners(&state.store, key).await {
+            Ok(0) => {}
+            Ok(converted) => tracing::info!(converted, "partners made ward exchanges"),
+            Err(error) => tracing::warn!(
+                error = format!("{error:#}"),
+                "making partners ward exchanges failed; retried at the next start"
+            ),
+        }
     }
     if let Some(interval) = state.config.exchange_interval {
         let mut bytes = [0u8; 8];
@@ -374,48 +379,6 @@ async fn keep_series(state: std::sync::Weak<AppState>, wake: Arc<Notify>, interv
             ),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "keeping series failed; retrying"),
-        }
-    }
-}
-
-/// Pulls every partner's feed every `interval`, while the service runs. Several nodes may
-/// pull the same partner: pages are applied idempotently.
-async fn pull_partners(state: std::sync::Weak<AppState>, interval: Duration) {
-    let client = match crate::sync::client() {
-        Ok(client) => client,
-        Err(error) => {
-            tracing::error!(%error, "no partner will be pulled");
-            return;
-        }
-    };
-    loop {
-        tokio::time::sleep(interval).await;
-        let Some(state) = state.upgrade() else { return };
-        let partners = match state.store.partners().await {
-            Ok(partners) => partners,
-            Err(error) => {
-                tracing::warn!(%error, "listing partners failed; retrying");
-                continue;
-            }
-        };
-        for partner in &partners {
-            match crate::sync::round(&state.store, &client, partner).await {
-                Ok(report) => tracing::info!(
-                    partner = %partner.name,
-                    pages = report.pages,
-                    entries = report.entries,
-                    opinions_sent = report.opinions_sent,
-                    "partner's feed pulled"
-                ),
-                Err(error) => tracing::warn!(
-                    partner = %partner.name,
-                    error = format!("{error:#}"),
-                    "pulling a partner's feed failed; retrying at the next interval"
-                ),
-            }
-        }
-        if !partners.is_empty() {
-            state.caught_up().await;
         }
     }
 }

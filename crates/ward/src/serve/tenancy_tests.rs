@@ -1793,6 +1793,15 @@ fn probes(a: &OfA) -> Vec<Probe> {
             &[Curator],
             Nothing,
         ),
+        // A ward exchange's key is set by the exchange's name: another's is not there.
+        probe(
+            M::POST,
+            "/c/exchanges/api/ward",
+            Req::Json(json!({"credential_json": {"exchange": "A_PRIV_EXCHANGE",
+                                                 "api_key": "b-key"}})),
+            &[Curator],
+            Nothing,
+        ),
         // HMA answers a delete of what is not there with 200: nothing of A's goes.
         probe(
             M::DELETE,

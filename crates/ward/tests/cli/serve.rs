@@ -495,6 +495,8 @@ enum Meddling {
     Alter,
     /// Answers every request with the first answer it got (an old page, replayed).
     Replay,
+    /// Takes the signature header out of each answer.
+    Unsign,
 }
 
 /// A proxy on a loopback port in front of `target`: one request per connection, passed on
@@ -542,6 +544,15 @@ fn meddling_proxy(target: String, meddling: Meddling) -> String {
                     answer
                 }
                 Meddling::Replay => first.get_or_insert(answer).clone(),
+                Meddling::Unsign => {
+                    let text = String::from_utf8_lossy(&answer).into_owned();
+                    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+                    let head: Vec<&str> = head
+                        .split("\r\n")
+                        .filter(|l| !l.to_ascii_lowercase().starts_with("x-ward-signature:"))
+                        .collect();
+                    format!("{}\r\n\r\n{body}", head.join("\r\n")).into_bytes()
+                }
             };
             let _ = client.write_all(&answer);
         }
@@ -628,7 +639,7 @@ fn two_instances_share_a_bank_over_signed_feeds() {
     assert_eq!(run.code, Some(0), "{run:?}");
     let run = sync(&b, &["run"]);
     assert_eq!(run.code, Some(0), "{run:?}");
-    assert!(run.stderr.contains("pages=3 entries=2500"), "{run:?}");
+    assert!(run.stderr.contains("pages=3 added=2500"), "{run:?}");
     let expected: Vec<String> = (0..2500u32).map(|n| format!("{n:032x}")).collect();
     assert_eq!(exported_md5s(&b, "FROM_A"), expected);
 
@@ -670,7 +681,7 @@ fn two_instances_share_a_bank_over_signed_feeds() {
     assert_eq!(status, 200);
     let run = sync(&b, &["run"]);
     assert_eq!(run.code, Some(0), "{run:?}");
-    assert!(run.stderr.contains("pages=1 entries=4"), "{run:?}");
+    assert!(run.stderr.contains("pages=1 added=1 "), "{run:?}");
     let mut expected: Vec<String> = (2..2500u32)
         .chain([5000])
         .map(|n| format!("{n:032x}"))
@@ -748,10 +759,11 @@ fn two_instances_share_a_bank_over_signed_feeds() {
     drop(node_b);
     let run = sync(&b, &["run"]);
     assert_eq!(run.code, Some(0), "{run:?}");
-    // Item 8's dispute, and item 7's again (its copy changed when A's change came back; A
-    // takes an opinion said again as no change, so it goes no further).
+    // Item 8's dispute only: item 7's was given once, and a copy changed by what came back
+    // from A owes nothing more (an opinion is given when it changes).
     assert!(
-        run.stderr.contains("removed=1 missing=0 opinions_sent=2"),
+        run.stderr
+            .contains("removed=1 up_to_date=true opinions_sent=1"),
         "{run:?}"
     );
     assert!(lookup_md5(&node, &curator, 8).is_null(), "disabled on A");
@@ -760,7 +772,8 @@ fn two_instances_share_a_bank_over_signed_feeds() {
     let run = sync(&b, &["run"]);
     assert!(run.stderr.contains("opinions_sent=0"), "settled: {run:?}");
 
-    // A pull killed part-way, then run again: nothing lost, nothing twice.
+    // A pull killed part-way, then run again (taking over the lease the killed run held):
+    // nothing lost, nothing twice.
     import(shared, 10_000, 30_000);
     let mut child = Command::new(env!("CARGO_BIN_EXE_ward"))
         .args(["sync", "run"])
@@ -774,7 +787,7 @@ fn two_instances_share_a_bank_over_signed_feeds() {
     let _ = child.wait();
     let partial = exported_md5s(&b, "FROM_A").len();
     eprintln!("the pull was killed with {partial} items in the bank (of 22,499)");
-    let run = sync(&b, &["run"]);
+    let run = sync(&b, &["run", "--take-over"]);
     assert_eq!(run.code, Some(0), "{run:?}");
     expected.extend((10_000..30_000u32).map(|n| format!("{n:032x}")));
     expected.sort();
@@ -807,8 +820,8 @@ fn two_instances_share_a_bank_over_signed_feeds() {
         assert!(run.stderr.contains("refused"), "{name}: {run:?}");
         let kept = exported_md5s(&b, &bank);
         match meddling {
-            // The first page is altered: nothing is stored.
-            Meddling::Alter => assert!(kept.is_empty(), "{kept:?}"),
+            // The first page is altered (or unsigned): nothing is stored.
+            Meddling::Alter | Meddling::Unsign => assert!(kept.is_empty(), "{kept:?}"),
             // The first page is genuine; its replay in place of the second is refused.
             Meddling::Replay => assert_eq!(kept.len(), 1000),
         }
@@ -912,4 +925,281 @@ fn admin_sets_lists_and_removes_host_contacts() {
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(run.stderr.contains("not found"), "{run:?}");
     assert_eq!(admin(&["contact", "list"]).stdout.lines().count(), 1);
+}
+
+/// A partner as a `ward` exchange, set up without `ward sync`: through `ward exchange add`
+/// and `credentials` (fetched by `ward exchange fetch`), and through HMA's `POST
+/// /c/exchanges` on a running node (fetched by its scheduler). Each fills its bank with
+/// exactly what the partner shares; a fetch resumes from its checkpoint; a page altered in
+/// transit is refused with nothing applied; no route or command answers the partner's key.
+/// A partner of an older deployment becomes a `ward` exchange, and goes on from its cursor.
+#[test]
+fn partners_are_ward_exchanges_set_up_as_any_exchange() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (sqlite(dir_a.path()), sqlite(dir_b.path()));
+    let curator = admin_key(&a, "Hotline A", "curator");
+    let partner_key = admin_key(&a, "Ward B", "analyst");
+    let node = Node::start(&a);
+    let url = format!("http://{}", node.address);
+    let (_, instance) = node.json("GET", "/v1/instance", None, Value::Null);
+    let public_key = instance["public_key"].as_str().unwrap().to_owned();
+    let (status, bank) = node.json(
+        "POST",
+        "/v1/banks",
+        Some(&curator),
+        json!({"name": "SHARED", "sharing": "members"}),
+    );
+    assert_eq!(status, 201, "{bank}");
+    let shared = bank["id"].as_i64().unwrap();
+    let import = |from: u32, to: u32| {
+        let mut csv = "signal_type,signal\n".to_owned();
+        for n in from..to {
+            csv += &format!("md5,{n:032x}\n");
+        }
+        let (status, report) = node.request(
+            "POST",
+            &format!("/v1/banks/{shared}/signals"),
+            Some(&curator),
+            csv.as_bytes(),
+            "text/csv",
+        );
+        assert_eq!(status, 200, "{report}");
+    };
+    import(0, 1500);
+    let md5s = |range: std::ops::Range<u32>| -> Vec<String> {
+        range.map(|n| format!("{n:032x}")).collect()
+    };
+    let exchange = |args: &[&str]| {
+        let (command, rest) = args.split_first().unwrap();
+        ward(
+            ["exchange".to_string(), command.to_string()]
+                .into_iter()
+                .chain(b.iter().cloned())
+                .chain(rest.iter().map(|s| s.to_string())),
+        )
+    };
+
+    // Through `ward exchange`: the settings, then the key (from a file only), then a fetch.
+    let config = json!({"url": url, "public_key": public_key}).to_string();
+    let run = exchange(&["add", "FROM_A", "--api", "ward", "--config", &config]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let run = exchange(&["credentials", "ward", "--exchange", "FROM_A"]);
+    assert_ne!(run.code, Some(0), "a ward key only from --from: {run:?}");
+    let key_file = dir_b.path().join("partner.key");
+    std::fs::write(&key_file, &partner_key).unwrap();
+    let key_path = key_file.display().to_string();
+    let run = exchange(&["fetch", "FROM_A"]);
+    assert_ne!(run.code, Some(0), "no key yet: {run:?}");
+    let run = exchange(&[
+        "credentials",
+        "ward",
+        "--exchange",
+        "FROM_A",
+        "--from",
+        &key_path,
+    ]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let run = exchange(&["fetch", "FROM_A"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(
+        (&report["pages"], &report["added"]),
+        (&json!(2), &json!(1500)),
+        "{report}"
+    );
+    assert_eq!(exported_md5s(&b, "FROM_A"), md5s(0..1500));
+    // Where it got to, as `ward sync list` shows a partner's cursor.
+    let run = sync(&b, &["list"]);
+    let cursor = run
+        .stdout
+        .lines()
+        .find(|l| l.split('\t').nth(1) == Some("FROM_A"))
+        .and_then(|l| l.split('\t').nth(5))
+        .unwrap_or_else(|| panic!("{run:?}"))
+        .to_owned();
+    assert!(cursor.parse::<u64>().is_ok(), "{run:?}");
+
+    // Resumed from its checkpoint: only what is new is read.
+    import(1500, 1600);
+    let run = exchange(&["fetch", "FROM_A"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(
+        (&report["pages"], &report["added"], &report["replaced"]),
+        (&json!(1), &json!(100), &json!(0)),
+        "{report}"
+    );
+    assert_eq!(exported_md5s(&b, "FROM_A"), md5s(0..1600));
+
+    // Through a proxy that alters a digit, or takes the signature out: refused, nothing
+    // applied, the error kept in the status.
+    for (name, meddling) in [("ALTERED", Meddling::Alter), ("UNSIGNED", Meddling::Unsign)] {
+        let proxy = meddling_proxy(node.address.clone(), meddling);
+        let config = json!({"url": url, "public_key": public_key,
+                            "base_url": format!("http://{proxy}")})
+        .to_string();
+        let run = exchange(&["add", name, "--api", "ward", "--config", &config]);
+        assert_eq!(run.code, Some(0), "{run:?}");
+        let run = exchange(&[
+            "credentials",
+            "ward",
+            "--exchange",
+            name,
+            "--from",
+            &key_path,
+        ]);
+        assert_eq!(run.code, Some(0), "{run:?}");
+        let run = exchange(&["fetch", name]);
+        assert_eq!(run.code, Some(2), "{run:?}");
+        assert!(run.stderr.contains("refused"), "{name}: {run:?}");
+        assert!(exported_md5s(&b, name).is_empty(), "{name}");
+        let listed = exchange(&["list"]);
+        let status = listed
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|e| e["name"] == name)
+            .unwrap()["status"]
+            .clone();
+        assert_eq!(status["last_fetch_succeeded"], json!(false), "{status}");
+        assert_eq!(status["fetched_items"], json!(0), "{status}");
+        assert!(
+            status["last_error"].as_str().unwrap().contains("refused"),
+            "{status}"
+        );
+    }
+
+    // A partner of an older deployment (a `partners` row with its cursor): made a ward
+    // exchange by the next command holding the key, it goes on from its cursor.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use ward_store::Store as _;
+        let store = ward_store::AnyStore::open(dir_b.path(), None)
+            .await
+            .unwrap();
+        let actor = ward_store::Actor::operator("test");
+        let org = store.org_by_name("local").await.unwrap().unwrap();
+        let bank = store
+            .create_bank(
+                &actor,
+                &ward_store::NewBank {
+                    name: "OLD_PARTNER".into(),
+                    org: org.id,
+                    kind: ward_store::BankKind::Standard,
+                    distance: 31,
+                    enabled: true,
+                    sharing: ward_store::Sharing::Private,
+                    shared_with: Vec::new(),
+                    dispute_limit: None,
+                    description: String::new(),
+                },
+            )
+            .await
+            .unwrap();
+        let partner = store
+            .add_partner(
+                &actor,
+                &ward_store::NewPartner {
+                    name: "OLD".into(),
+                    url: url.clone(),
+                    api_key: partner_key.clone(),
+                    public_key: public_key.clone(),
+                    bank: bank.id,
+                },
+            )
+            .await
+            .unwrap();
+        // As if it had pulled the first 1,500 items (their import left out: only what
+        // comes after the cursor may arrive).
+        store.set_partner_cursor(partner.id, &cursor).await.unwrap();
+        store.close().await;
+    });
+    let run = sync(&b, &["list"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stderr.contains("made ward exchanges"), "{run:?}");
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.split('\t').nth(1) == Some("OLD")),
+        "{run:?}"
+    );
+    let run = sync(&b, &["run", "OLD"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(exported_md5s(&b, "OLD_PARTNER"), md5s(1500..1600));
+    let run = sync(&b, &["list"]);
+    assert!(!run.stderr.contains("made ward exchanges"), "once: {run:?}");
+
+    // Through HMA's routes on B's node, fetched by its scheduler.
+    let b_curator = admin_key(&b, "local", "curator");
+    let mut args_b = b.clone();
+    args_b.extend(["--exchange-interval".into(), "1".into()]);
+    let node_b = Node::start(&args_b);
+    let (status, created) = node_b.json(
+        "POST",
+        "/c/exchanges",
+        Some(&b_curator),
+        json!({"bank": "VIA_HMA", "api": "ward",
+               "api_json": {"url": url, "public_key": public_key, "api_key": partner_key}}),
+    );
+    assert_eq!(status, 201, "{created}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, status) = node_b.json(
+            "GET",
+            "/c/exchange/VIA_HMA/status",
+            Some(&b_curator),
+            Value::Null,
+        );
+        if status["last_fetch_succeeded"] == json!(true) && status["up_to_date"] == json!(true) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not fetched: {status}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(exported_md5s(&b, "VIA_HMA"), md5s(0..1600));
+    let (status, api) = node_b.json(
+        "GET",
+        "/c/exchanges/api/ward",
+        Some(&b_curator),
+        Value::Null,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(api["has_set_authentification"], json!(true), "{api}");
+    // A key alone fits no exchange in particular.
+    let (status, _) = node_b.json(
+        "POST",
+        "/c/exchanges/api/ward",
+        Some(&b_curator),
+        json!({"credential_json": {"api_key": "another"}}),
+    );
+    assert_eq!(status, 400);
+    let (status, _) = node_b.json(
+        "POST",
+        "/c/exchanges/api/ward",
+        Some(&b_curator),
+        json!({"credential_json": {"exchange": "VIA_HMA", "api_key": partner_key}}),
+    );
+    assert_eq!(status, 200);
+
+    // The key is never answered: not by the routes, nor by the commands that list.
+    for path in [
+        "/c/exchanges",
+        "/c/exchange/VIA_HMA",
+        "/c/exchange/VIA_HMA/status",
+        "/c/exchange/FROM_A",
+        "/c/exchanges/api/ward",
+        "/c/exchanges/api/ward/schema",
+        "/v1/audit?limit=1000",
+    ] {
+        let (_, answer) = node_b.json("GET", path, Some(&b_curator), Value::Null);
+        assert!(
+            !answer.to_string().contains(&partner_key),
+            "{path}: {answer}"
+        );
+    }
+    for run in [exchange(&["list"]), sync(&b, &["list"])] {
+        assert_eq!(run.code, Some(0), "{run:?}");
+        assert!(!run.stdout.contains(&partner_key), "{run:?}");
+        assert!(!run.stderr.contains(&partner_key), "{run:?}");
+    }
 }
