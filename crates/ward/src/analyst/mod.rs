@@ -81,11 +81,17 @@ pub fn routes() -> Router<SharedState> {
         .layer(axum::middleware::map_response(security_headers))
 }
 
-/// Adds the security headers to every answer of the analyst's pages.
+/// Adds the security headers to every answer of the analyst's pages, and asks that no
+/// search engine index, follow or keep any of them (they are private, and a link to one
+/// may leak).
 async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     crate::page_headers::insert(headers, CONTENT_SECURITY_POLICY);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::HeaderName::from_static("x-robots-tag"),
+        HeaderValue::from_static("noindex, nofollow, noarchive"),
+    );
     response
 }
 

@@ -968,6 +968,7 @@ async fn every_answer_carries_the_security_headers() {
         assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
         assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
         assert_eq!(h[header::CACHE_CONTROL], "no-store");
+        assert_eq!(h["x-robots-tag"], "noindex, nofollow, noarchive");
         // The same set as the portal's (`page_headers`).
         assert_eq!(h["cross-origin-opener-policy"], "same-origin");
         assert_eq!(h["cross-origin-resource-policy"], "same-origin");

@@ -201,8 +201,9 @@ enum Command {
 /// `ward sync` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum SyncCommand {
-    /// Add a partner: NAME (this instance's name for it), its base URL and the key it gave;
-    /// makes the `ward` exchange filling --bank and prints its id.
+    /// Add a partner: NAME (this instance's name for it), its base URL, and the key it gave
+    /// read from --key-from (never from the command line, where other users of the machine
+    /// see it); makes the `ward` exchange filling --bank and prints its id.
     Add {
         #[command(flatten)]
         store: StoreArgs,
@@ -211,7 +212,10 @@ pub enum SyncCommand {
         evidence_key: Option<PathBuf>,
         name: String,
         url: String,
-        key: String,
+        /// A file holding the API key the partner gave this instance (its first line; `-`:
+        /// standard input).
+        #[arg(long, value_name = "FILE")]
+        key_from: PathBuf,
         /// The bank of --org its content is pulled into (created, private, if missing).
         #[arg(long, value_name = "NAME")]
         bank: String,

@@ -55,7 +55,7 @@ async fn sync_command(store: &AnyStore, command: &SyncCommand) -> anyhow::Result
             evidence_key,
             name,
             url,
-            key,
+            key_from,
             bank,
             org,
             public_key,
@@ -83,6 +83,7 @@ async fn sync_command(store: &AnyStore, command: &SyncCommand) -> anyhow::Result
                     "partner": name,
                 }))
                 .map_err(|e| anyhow!("{e}"))?;
+            let key = read_key(key_from)?;
             let credentials = Api::Ward
                 .credentials(serde_json::json!({ "api_key": key }))
                 .map_err(|e| anyhow!("{e}"))?;
@@ -248,6 +249,27 @@ async fn sync_round(
         report.up_to_date = again.up_to_date;
     }
     Ok((report, sent))
+}
+
+/// The partner's API key: the first line of `path` (`-`: standard input), trimmed.
+fn read_key(path: &std::path::Path) -> anyhow::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .take(64 << 10)
+            .read_to_string(&mut text)
+            .context("reading the partner's key from standard input")?;
+    } else {
+        std::fs::File::open(path)
+            .and_then(|file| file.take(64 << 10).read_to_string(&mut text))
+            .with_context(|| format!("reading the partner's key from {}", path.display()))?;
+    }
+    let key = text.lines().next().unwrap_or_default().trim().to_owned();
+    if key.is_empty() {
+        bail!("{}: no key on its first line", path.display());
+    }
+    Ok(key)
 }
 
 /// Keeps `credentials` sealed as the `ward` exchange's own.

@@ -600,6 +600,10 @@ fn two_instances_share_a_bank_over_signed_feeds() {
     let (a, b) = (sqlite(dir_a.path()), sqlite(dir_b.path()));
     let curator = admin_key(&a, "Hotline A", "curator");
     let partner_key = admin_key(&a, "Ward B", "analyst");
+    // Given to B in a file: a key never goes on a command line.
+    let partner_key_file = dir_b.path().join("partner-a.key");
+    std::fs::write(&partner_key_file, format!("{partner_key}\n")).unwrap();
+    let partner_key_path = partner_key_file.display().to_string();
     let mut args_a = a.clone();
     args_a.extend(["--sync-interval".into(), "0".into()]);
     let node = Node::start(&args_a);
@@ -635,7 +639,18 @@ fn two_instances_share_a_bank_over_signed_feeds() {
     import(private, 100_000, 100_010);
 
     // B adds A (pinning A's published key) and pulls: three pages of the shared bank only.
-    let run = sync(&b, &["add", "A", &url, &partner_key, "--bank", "FROM_A"]);
+    let run = sync(
+        &b,
+        &[
+            "add",
+            "A",
+            &url,
+            "--key-from",
+            &partner_key_path,
+            "--bank",
+            "FROM_A",
+        ],
+    );
     assert_eq!(run.code, Some(0), "{run:?}");
     let run = sync(&b, &["run"]);
     assert_eq!(run.code, Some(0), "{run:?}");
@@ -807,7 +822,8 @@ fn two_instances_share_a_bank_over_signed_feeds() {
                 "add",
                 name,
                 &format!("http://{proxy}"),
-                &partner_key,
+                "--key-from",
+                &partner_key_path,
                 "--bank",
                 &bank,
                 "--public-key",
@@ -833,7 +849,8 @@ fn two_instances_share_a_bank_over_signed_feeds() {
             "add",
             "IMPOSTOR",
             &url,
-            &partner_key,
+            "--key-from",
+            &partner_key_path,
             "--bank",
             "FROM_IMPOSTOR",
             "--public-key",
