@@ -264,6 +264,89 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             method: "get",
+            path: "/v1/series",
+            summary: "List the live series whose members the caller sees, by id",
+            roles: "admin, analyst, curator, auditor",
+            parameters: json!([
+                query_param(
+                    "victim_identified",
+                    false,
+                    "true or false: only those whose victim is (not) identified"
+                ),
+                query_param("after", false, "the last series id of the previous page"),
+                query_param("limit", false, "1 to 1000")
+            ]),
+            body: None,
+            ok: ("200", "Series"),
+        },
+        Operation {
+            method: "get",
+            path: "/v1/series/{id}",
+            summary: "A series: its flags, referral and the members the caller sees (the first 1,000)",
+            roles: "admin, analyst, curator, auditor",
+            parameters: json!([id_param("id")]),
+            body: None,
+            ok: ("200", "Series"),
+        },
+        Operation {
+            method: "patch",
+            path: "/v1/series/{id}",
+            summary: "Change a series' name, flags (victim_identified, offender_identified) or referral (referred_to, referred_on)",
+            roles: "admin, curator",
+            parameters: json!([id_param("id")]),
+            body: Some(json_body(json!({"type": "object", "properties": {
+                "name": {"type": ["string", "null"]},
+                "victim_identified": {"type": "boolean"},
+                "offender_identified": {"type": "boolean"},
+                "referred_to": {"type": ["string", "null"], "description": "null clears the referral"},
+                "referred_on": {"type": "string", "format": "date", "description": "today when a referral is given without it"}}}))),
+            ok: ("200", "Series"),
+        },
+        Operation {
+            method: "post",
+            path: "/v1/series/{id}/merge",
+            summary: "Ask that two series be merged (the keeper decides; the answer or a later GET of the decision says how it went)",
+            roles: "admin, curator",
+            parameters: json!([id_param("id")]),
+            body: Some(json_body(
+                json!({"type": "object", "required": ["with"], "properties": {"with": {"type": "integer"}}}),
+            )),
+            ok: ("202", "The decision"),
+        },
+        Operation {
+            method: "post",
+            path: "/v1/series/{id}/split",
+            summary: "Ask that content items be split from a series",
+            roles: "admin, curator",
+            parameters: json!([id_param("id")]),
+            body: Some(json_body(
+                json!({"type": "object", "required": ["content"], "properties": {"content": {"type": "array", "items": {"type": "integer"}}}}),
+            )),
+            ok: ("202", "The decision"),
+        },
+        Operation {
+            method: "get",
+            path: "/v1/series/{id}/referral",
+            summary: "A referral of the series with the members the caller sees",
+            roles: "admin, analyst, curator",
+            parameters: json!([
+                id_param("id"),
+                query_param("format", false, "json (default) or vics")
+            ]),
+            body: None,
+            ok: ("200", "The referral"),
+        },
+        Operation {
+            method: "get",
+            path: "/v1/series/decisions/{id}",
+            summary: "A merge or split asked for, and its outcome",
+            roles: "admin, curator",
+            parameters: json!([id_param("id")]),
+            body: None,
+            ok: ("200", "The decision"),
+        },
+        Operation {
+            method: "get",
             path: "/v1/audit",
             summary: "The append-only audit log, oldest first: the events the caller's organisation's members made and those about what it owns (every event for admins and the deployment operator's auditors)",
             roles: "admin, auditor",

@@ -1058,7 +1058,7 @@ async fn role_matrix(f: Fixture) {
     // The README's route table and HMA list name every /v1 and HMA route with its roles.
     check_readme(&entries);
     // The OpenAPI document gives the same roles.
-    check_openapi(&entries);
+    check_openapi(&entries, &registered);
 }
 
 /// Replaces the placeholders of things a request consumes with fresh ones of A's.
@@ -1249,9 +1249,29 @@ fn check_readme(entries: &[Entry]) {
 }
 
 /// Every operation of the OpenAPI document is open to the roles the matrix gives it.
-fn check_openapi(entries: &[Entry]) {
+fn check_openapi(entries: &[Entry], registered: &BTreeMap<String, BTreeSet<String>>) {
     let document = super::openapi::document();
     let paths = document["paths"].as_object().expect("paths");
+    // Every route of the API the router serves is in the document, with each method.
+    for (route, methods) in registered.iter().filter(|(r, _)| r.starts_with("/v1/")) {
+        let shape = |p: &str| -> Vec<bool> { p.split('/').map(|s| s.starts_with('{')).collect() };
+        let documented = paths.iter().find(|(path, _)| {
+            shape(path) == shape(route)
+                && path
+                    .split('/')
+                    .zip(route.split('/'))
+                    .all(|(a, b)| a == b || (a.starts_with('{') && b.starts_with('{')))
+        });
+        let Some((_, operations)) = documented else {
+            panic!("{route} is served but not in the OpenAPI document");
+        };
+        for method in methods {
+            assert!(
+                operations[method.to_ascii_lowercase()].is_object(),
+                "{method} {route} is served but not in the OpenAPI document"
+            );
+        }
+    }
     for (path, operations) in paths {
         for (method, operation) in operations.as_object().expect("operations") {
             let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
