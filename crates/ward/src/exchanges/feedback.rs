@@ -30,8 +30,9 @@
 //! not say enough) is tried again after a backoff that grows with the tries (a minute,
 //! doubling, at most six hours), and a refusal for good (any other 4xx: an entry gone, a
 //! request the exchange will not take) ends it. A node killed after an exchange accepted a
-//! part but before the part was recorded sends that part again once its claim runs out (ten
-//! minutes): at most one duplicate, only then.
+//! part but before the part was recorded sends that part again once its claim runs out
+//! (thirty minutes; a turn starts no more of its batch after five): at most one duplicate,
+//! only then.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -47,8 +48,11 @@ use crate::serve::evidence::EvidenceKey;
 
 /// Feedback claimed at once.
 const BATCH: u32 = 50;
-/// How long a claim holds: longer than a batch's requests can take.
-const CLAIM: Duration = Duration::from_secs(600);
+/// How long a claim holds: far longer than the part of a batch a turn sends.
+const CLAIM: Duration = Duration::from_secs(1800);
+/// After this long, a turn starts no more of its batch (what it claimed and did not send
+/// waits for its claim to run out): a slow exchange never keeps a claim past its end.
+const TURN: Duration = Duration::from_secs(300);
 /// How long a feedback request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How much of a refusal's body is kept as its reason.
@@ -107,8 +111,12 @@ pub async fn send_due(
     only: Option<ExchangeId>,
 ) -> Result<FeedbackReport, StoreError> {
     let until = Timestamp(now.0 + CLAIM.as_millis() as i64);
+    let started = std::time::Instant::now();
     let mut report = FeedbackReport::default();
     for feedback in store.claim_feedback(now, until, BATCH, only).await? {
+        if started.elapsed() > TURN {
+            break;
+        }
         let exchange = store.exchange(feedback.exchange).await?;
         let outcome = match give(store, http, key, exchange.as_ref(), &feedback).await {
             Ok(outcome) => outcome,
