@@ -195,7 +195,8 @@ pub fn change(entry: &Value, partner: &str) -> anyhow::Result<ImportChange> {
                 label,
                 attributes,
             };
-            // Within the store's rules, or the page is refused saying which entry and why.
+            // Within the store's rules, or refused saying which entry and why (the puller
+            // skips and counts it).
             ward_store::rules::content(&item).map_err(|e| anyhow!("content {id}: {e}"))?;
             Ok(ImportChange::Upsert(item))
         }

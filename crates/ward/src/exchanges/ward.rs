@@ -13,8 +13,11 @@
 //! Each page is verified exactly as [`crate::sync::verified_page`] says (the pinned key's
 //! signature over the exact body, the instance it names, the cursor it answers), and its
 //! entries become changes keyed on the partner's content ids ([`crate::sync::change`]);
-//! a page that fails either is an error that ends the fetch with nothing of it applied,
-//! as any page that cannot be read does.
+//! a page that fails verification is an error that ends the fetch with nothing of it
+//! applied, as any page that cannot be read does, while an entry of a verified page that
+//! cannot be read or breaks the store's rules (a field over its bound) is skipped and
+//! counted and the rest of the page applied, as every type does with such a record, so
+//! that one bad entry never stalls the feed for good.
 //!
 //! Credentials are kept per exchange, not per organisation and type as the other types'
 //! are (HMA's model): every partner gives its own key, and one organisation's key for all
@@ -39,7 +42,7 @@
 //! a command holding the deployment's key first runs ([`adopt_partners`]).
 
 use serde::{Deserialize, Serialize};
-use ward_store::{Actor, Content, ConvertedPartner, OpinionKind, Store};
+use ward_store::{Actor, Content, ConvertedPartner, ImportChange, OpinionKind, Store};
 
 use super::{Auth, ExchangeError, FetchedPage, Http, Source, base_url, credentials_context, shown};
 use crate::serve::evidence::EvidenceKey;
@@ -155,19 +158,11 @@ impl Source for Feed {
             url: shown(&url),
             reason: format!("{reason} ({})", self.partner),
         })?;
-        let changes = page
-            .entries
-            .iter()
-            .map(|entry| sync::change(entry, &self.partner))
-            .collect::<anyhow::Result<Vec<_>>>()
-            .map_err(|e| ExchangeError::MalformedPage {
-                url: shown(&url),
-                reason: format!("a malformed entry, the page is refused: {e:#}"),
-            })?;
+        let read = changes_of(&page.entries, &self.partner);
         Ok(Some(FetchedPage {
-            changes,
-            malformed: 0,
-            first_problem: None,
+            changes: read.changes,
+            malformed: read.malformed,
+            first_problem: read.first_problem,
             unsupported: 0,
             checkpoint: Checkpoint {
                 cursor: page.cursor,
@@ -176,6 +171,35 @@ impl Source for Feed {
             last: !page.more,
         }))
     }
+}
+
+/// A verified page's entries as changes.
+#[derive(Debug, Default, PartialEq)]
+struct PageChanges {
+    changes: Vec<ImportChange>,
+    /// Entries that cannot be read or break the store's rules (a field over its bound),
+    /// skipped; the first one's reason.
+    malformed: u64,
+    first_problem: Option<String>,
+}
+
+/// The changes of a page's `entries`: an entry that cannot be read, or that breaks the
+/// store's rules, is skipped and counted, and the rest of the page applied, as every type
+/// does with a record it cannot read. (A partner's page is verified whole: what it says is
+/// the partner's, and one bad entry must not stall the feed for good at that page.)
+fn changes_of(entries: &[serde_json::Value], partner: &str) -> PageChanges {
+    let mut read = PageChanges::default();
+    for entry in entries {
+        match sync::change(entry, partner) {
+            Ok(change) => read.changes.push(change),
+            Err(error) => {
+                read.malformed += 1;
+                read.first_problem
+                    .get_or_insert_with(|| format!("{error:#}"));
+            }
+        }
+    }
+    read
 }
 
 impl Feed {
@@ -258,4 +282,39 @@ pub async fn adopt_partners(store: &impl Store, key: &EvidenceKey) -> anyhow::Re
         converted += 1;
     }
     Ok(converted)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn bad_entries_are_skipped_and_counted_and_the_rest_applied() {
+        let good = json!({"op": "upsert", "content_id": 1,
+                          "signals": [{"signal_type": "md5", "signal": "00112233445566778899aabbccddeeff"}]});
+        let gone = json!({"op": "delete", "content_id": 2});
+        let too_long = json!({"op": "upsert", "content_id": 3,
+                              "signals": [{"signal_type": "md5", "signal": "00112233445566778899aabbccddeeff"}],
+                              "attributes": [["Series", "x".repeat(100_000)]]});
+        let unreadable = json!({"op": "upsert", "signals": []});
+        let unknown = json!({"op": "rename", "content_id": 4});
+        let read = changes_of(&[good, too_long, gone, unreadable, unknown], "A");
+        let keys: Vec<&str> = read
+            .changes
+            .iter()
+            .map(|c| match c {
+                ImportChange::Upsert(item) => item.external_id.as_deref().unwrap_or_default(),
+                ImportChange::Delete { external_id } => external_id.as_str(),
+            })
+            .collect();
+        assert_eq!(keys, ["1", "2"]);
+        assert_eq!(read.malformed, 3);
+        assert!(
+            read.first_problem.as_deref().unwrap().contains("content 3"),
+            "{read:?}"
+        );
+        assert_eq!(changes_of(&[], "A"), PageChanges::default());
+    }
 }
