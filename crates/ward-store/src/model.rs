@@ -128,8 +128,12 @@ impl Timestamp {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Runs the deployment: organisations, keys, every bank.
+    /// Runs the deployment (its operator's administrator): organisations, keys, every bank.
     Admin,
+    /// Administers its own organisation: its keys and users, and whatever its curators may
+    /// do (its banks, their content and exchanges); sees nothing more than they do.
+    #[serde(rename = "org_admin")]
+    OrgAdmin,
     /// Maintains its organisation's banks and their content.
     Curator,
     /// Reviews content and gives its organisation's opinions; reads banks shared with it.
@@ -142,6 +146,7 @@ pub enum Role {
 
 named_values!(Role, "role", StoreError = StoreError::Invalid,
     Admin => "admin",
+    OrgAdmin => "org_admin",
     Curator => "curator",
     Analyst => "analyst",
     Platform => "platform",

@@ -167,10 +167,17 @@ impl Member {
         self.role == Role::Admin || bank.shared_with_org(self.org)
     }
 
-    /// Whether it may change `bank` and its content: an admin, or a curator of the
-    /// organisation that owns it.
+    /// Whether it may change `bank` and its content: an admin, or a curator or the
+    /// administrator of the organisation that owns it.
     pub fn manages(&self, bank: &Bank) -> bool {
-        self.role == Role::Admin || (self.role == Role::Curator && bank.org == self.org)
+        self.role == Role::Admin
+            || (matches!(self.role, Role::Curator | Role::OrgAdmin) && bank.org == self.org)
+    }
+
+    /// Whether it administers `org`'s keys and users: the deployment's admins, and `org`'s
+    /// own administrators.
+    pub fn administers(&self, org: OrgId) -> bool {
+        self.role == Role::Admin || (self.role == Role::OrgAdmin && org == self.org)
     }
 
     /// Whether it reads the feedback given to `bank`'s exchange on its content: an admin,
@@ -254,6 +261,15 @@ impl Member {
     }
 }
 
+/// Whether a member of `role` may do what `roles` may: admins may do anything, an
+/// organisation's administrator whatever its curators may (and what names it), any other
+/// role what names it.
+pub fn may_act_as(role: Role, roles: &[Role]) -> bool {
+    role == Role::Admin
+        || roles.contains(&role)
+        || (role == Role::OrgAdmin && roles.contains(&Role::Curator))
+}
+
 /// The authenticated caller of a request.
 #[derive(Clone, Debug)]
 pub struct Caller {
@@ -283,7 +299,7 @@ impl Caller {
 
     /// Fails with 403 unless the caller has one of `roles` (admins always pass).
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if self.key.role == Role::Admin || roles.contains(&self.key.role) {
+        if may_act_as(self.key.role, roles) {
             Ok(())
         } else {
             Err(ApiError::forbidden(format!(

@@ -25,6 +25,7 @@ mod hma_content;
 mod hma_exchanges;
 mod hma_types;
 pub mod intake;
+mod keys_api;
 pub mod limiter;
 mod matching;
 pub mod networks;
@@ -438,6 +439,8 @@ pub fn router(state: SharedState) -> Router {
         .route("/series/{id}/referral", get(referral::series_referral))
         .route("/series/decisions/{id}", get(series_api::decision))
         .route("/audit", get(api::audit_log))
+        .route("/keys", get(keys_api::list).post(keys_api::create))
+        .route("/keys/{id}", axum::routing::delete(keys_api::revoke))
         .route("/statistics", get(statistics::statistics))
         .route("/statistics/{chart}", get(statistics::chart))
         .route("/transparency", get(transparency::transparency))

@@ -117,9 +117,9 @@ impl FromStr for NetworkRole {
         let (network, grant) = text.split_once('=').ok_or_else(usage)?;
         let (role, org) = grant.split_once('@').ok_or_else(usage)?;
         let role = Role::from_str(role.trim()).map_err(|e| anyhow!("{text:?}: {e}"))?;
-        if role == Role::Admin {
+        if matches!(role, Role::Admin | Role::OrgAdmin) {
             return Err(anyhow!(
-                "{text:?}: a network is never granted the admin role"
+                "{text:?}: a network is never granted an administrator's role"
             ));
         }
         Ok(NetworkRole {
@@ -243,6 +243,7 @@ mod tests {
         assert_eq!(grant.network.to_string(), "10.20.0.0/16");
         for bad in [
             "10.20.0.0/16=admin@Hotline",
+            "10.20.0.0/16=org_admin@Hotline",
             "10.20.0.0/16=platform",
             "10.20.0.0/16",
             "10.20.0.0/16=pilot@Org",

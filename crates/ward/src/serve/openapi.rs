@@ -347,6 +347,38 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             method: "get",
+            path: "/v1/keys",
+            summary: "The keys of the organisations the caller administers (never a secret)",
+            roles: "admin, org_admin",
+            parameters: json!([query_param("org", false, "only this organisation's")]),
+            body: None,
+            ok: ("200", "Keys"),
+        },
+        Operation {
+            method: "post",
+            path: "/v1/keys",
+            summary: "Make a key; its secret is in this answer only",
+            roles: "admin, org_admin",
+            parameters: json!([]),
+            body: Some(json_body(
+                json!({"type": "object", "required": ["role", "label"], "properties": {
+                "role": {"type": "string", "enum": ["admin", "org_admin", "curator", "analyst", "platform", "auditor"], "description": "admin: admins only"},
+                "label": {"type": "string"},
+                "org": {"type": "integer", "description": "admins; an organisation's administrator makes its own's"}}}),
+            )),
+            ok: ("201", "The key, with its secret"),
+        },
+        Operation {
+            method: "delete",
+            path: "/v1/keys/{id}",
+            summary: "Revoke a key",
+            roles: "admin, org_admin",
+            parameters: json!([id_param("id")]),
+            body: None,
+            ok: ("200", "The key, revoked"),
+        },
+        Operation {
+            method: "get",
             path: "/v1/audit",
             summary: "The append-only audit log, oldest first: the events the caller's organisation's members made and those about what it owns (every event for admins and the deployment operator's auditors)",
             roles: "admin, auditor",

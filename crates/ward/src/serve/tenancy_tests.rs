@@ -26,6 +26,7 @@ const MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
 
 const ALL: &[Role] = &[
     Role::Admin,
+    Role::OrgAdmin,
     Role::Curator,
     Role::Analyst,
     Role::Platform,
@@ -156,8 +157,9 @@ struct Targets {
     decision: i64,
 }
 
-/// The matrix. `{bank_target}`, `{content_target}` and `{name_target}` are replaced by a
-/// fresh bank, item or HMA bank name for each request (the request consumes it).
+/// The matrix. `{bank_target}`, `{content_target}`, `{name_target}` and `{key_target}` are
+/// replaced by a fresh bank, item, HMA bank name or key for each request (the request
+/// consumes it).
 fn matrix(t: &Targets) -> Vec<Entry> {
     use Method as M;
     use Role::*;
@@ -401,6 +403,23 @@ fn matrix(t: &Targets) -> Vec<Entry> {
             ok,
         ),
         key(M::GET, "/v1/audit", &[Auditor], "/v1/audit", Req::None, ok),
+        key(M::GET, "/v1/keys", &[OrgAdmin], "/v1/keys", Req::None, ok),
+        key(
+            M::POST,
+            "/v1/keys",
+            &[OrgAdmin],
+            "/v1/keys",
+            Req::Json(json!({"role": "platform", "label": "matrix"})),
+            &[S::CREATED],
+        ),
+        key(
+            M::DELETE,
+            "/v1/keys/{id}",
+            &[OrgAdmin],
+            "/v1/keys/{key_target}",
+            Req::None,
+            ok,
+        ),
         key(
             M::GET,
             "/v1/statistics",
@@ -1016,7 +1035,7 @@ async fn role_matrix(f: Fixture) {
                             &content_type,
                         )
                         .await;
-                    if role == Role::Admin || roles.contains(&role) {
+                    if super::auth::may_act_as(role, roles) {
                         assert!(
                             ok.contains(&status),
                             "{} {uri} as {role}: {status} {answer}",
@@ -1064,6 +1083,26 @@ async fn role_matrix(f: Fixture) {
 /// Replaces the placeholders of things a request consumes with fresh ones of A's.
 async fn fresh_targets(f: &Fixture, uri: &str, role: Role) -> String {
     let mut uri = uri.to_owned();
+    if uri.contains("{key_target}") {
+        let made = f
+            .state
+            .store
+            .create_key(
+                &ward_store::Actor::operator("test"),
+                f.state
+                    .store
+                    .org_by_name("NGO A")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .id,
+                Role::Platform,
+                "target",
+            )
+            .await
+            .unwrap();
+        uri = uri.replace("{key_target}", &made.key.id.to_string());
+    }
     if uri.contains("{bank_target}") {
         let target = f
             .bank(&format!("DELETE_ME_{role}_{}", nonce()), json!({}))
@@ -1097,9 +1136,13 @@ fn nonce() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// The role words in a text ("curators", "platform", ...), and `all`/`anyone` as every role.
+/// The role words in a text ("curators", "platform", ...), and `all`/`anyone` as every role;
+/// an organisation's administrator (`org_admin`) wherever curators are named, as it may do
+/// what they may.
 fn roles_named(text: &str) -> HashSet<Role> {
     let text = text.to_ascii_lowercase();
+    let org_admin = text.contains("org_admin") || text.contains("org admin");
+    let text = text.replace("org_admin", " ").replace("org admin", " ");
     let words: Vec<&str> = text
         .split(|c: char| !c.is_ascii_alphabetic())
         .filter(|w| !w.is_empty())
@@ -1107,7 +1150,8 @@ fn roles_named(text: &str) -> HashSet<Role> {
     if words.iter().any(|w| *w == "all" || *w == "anyone") {
         return ALL.iter().copied().collect();
     }
-    ALL.iter()
+    let mut named: HashSet<Role> = ALL
+        .iter()
         .copied()
         .filter(|role| {
             let name = role.name();
@@ -1115,7 +1159,11 @@ fn roles_named(text: &str) -> HashSet<Role> {
                 .iter()
                 .any(|w| *w == name || w.strip_suffix('s') == Some(name))
         })
-        .collect()
+        .collect();
+    if org_admin || named.contains(&Role::Curator) {
+        named.insert(Role::OrgAdmin);
+    }
+    named
 }
 
 /// The roles a method on a route is open to (admins always), over its entries.
@@ -1128,8 +1176,11 @@ fn entry_roles(entries: &[Entry], method: &Method, route: &str) -> Option<HashSe
         let set = roles.get_or_insert_with(HashSet::new);
         match &e.access {
             Access::Key { roles, .. } => {
-                set.insert(Role::Admin);
-                set.extend(roles.iter().copied());
+                set.extend(
+                    ALL.iter()
+                        .copied()
+                        .filter(|&r| super::auth::may_act_as(r, roles)),
+                );
             }
             Access::Public { .. } => set.extend(ALL.iter().copied()),
             Access::Session { .. } => {}
@@ -1917,7 +1968,7 @@ async fn stay_apart(f: Fixture) {
                 )
                 .await;
             let at = format!("{} {} as B's {role}", p.method, p.uri);
-            if !p.roles.contains(&role) {
+            if !super::auth::may_act_as(role, p.roles) {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{at}: {answer}");
             } else {
                 match p.sees {
@@ -2247,14 +2298,21 @@ fn role_words_are_read_from_prose() {
         assert_eq!(roles_named(text), roles.iter().copied().collect(), "{text}");
     };
     check("all read; curators change their own", ALL);
-    check("curators, analysts", &[Role::Curator, Role::Analyst]);
+    // An organisation's administrator may do what its curators may.
+    check(
+        "curators, analysts",
+        &[Role::Curator, Role::Analyst, Role::OrgAdmin],
+    );
+    check("admin, org_admin", &[Role::Admin, Role::OrgAdmin]);
+    check("admins", &[Role::Admin]);
+    check("analysts", &[Role::Analyst]);
     check(
         "analysts, curators, auditors read; curators change",
-        &[Role::Curator, Role::Analyst, Role::Auditor],
+        &[Role::Curator, Role::Analyst, Role::Auditor, Role::OrgAdmin],
     );
     check(
         "platforms, curators, analysts",
-        &[Role::Curator, Role::Analyst, Role::Platform],
+        &[Role::Curator, Role::Analyst, Role::Platform, Role::OrgAdmin],
     );
     check("anyone", ALL);
     check("auditors", &[Role::Auditor]);
@@ -2269,4 +2327,127 @@ fn role_words_are_read_from_prose() {
             ("GET".to_owned(), "/v1/transparency/{chart}".to_owned()),
         ]
     );
+}
+
+/// `/v1/keys`: an organisation's administrator manages its own organisation's keys and no
+/// other's, never makes an admin key, and a key it revokes stops working at once; the
+/// deployment's admins manage every organisation's.
+#[tokio::test]
+async fn organisation_administrators_manage_their_own_keys_only() {
+    let f = Fixture::new().await;
+    let store = &f.state.store;
+    let a = store.org_by_name("NGO A").await.unwrap().unwrap().id;
+    let b = store.org_by_name("Platform B").await.unwrap().unwrap().id;
+    let org_admin = f.key(Role::OrgAdmin).to_owned();
+    let call = |method: Method, uri: &str, key: &str, body: Value| {
+        let (uri, key) = (uri.to_owned(), key.to_owned());
+        let f = &f;
+        async move { f.json(method, &uri, Some(&key), body).await }
+    };
+    // Its list: A's keys only.
+    let (status, listed) = call(Method::GET, "/v1/keys", &org_admin, Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let orgs: BTreeSet<i64> = listed["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["org"].as_i64().unwrap())
+        .collect();
+    assert_eq!(orgs, BTreeSet::from([a.0]), "{listed}");
+    for role in ALL {
+        assert!(
+            !listed.to_string().contains(f.key(*role)),
+            "no secret: {listed}"
+        );
+    }
+    let (_, everyone) = call(Method::GET, "/v1/keys", f.key(Role::Admin), Value::Null).await;
+    let orgs: BTreeSet<i64> = everyone["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["org"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        orgs,
+        BTreeSet::from([a.0, b.0]),
+        "admins see every organisation's"
+    );
+    // Another organisation's key, an admin key: refused.
+    for (body, expected) in [
+        (
+            json!({"role": "platform", "label": "x", "org": b.0}),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            json!({"role": "admin", "label": "x"}),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            json!({"role": "pirate", "label": "x"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"role": "platform", "label": "x".repeat(10_000)}),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (status, answer) = call(Method::POST, "/v1/keys", &org_admin, body.clone()).await;
+        assert_eq!(status, expected, "{body}: {answer}");
+    }
+    let b_key = store
+        .keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.org == b)
+        .unwrap();
+    let (status, _) = call(
+        Method::DELETE,
+        &format!("/v1/keys/{}", b_key.id),
+        &org_admin,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another's key is not found");
+    // A key it makes works; revoked, it stops at once.
+    let (status, made) = call(
+        Method::POST,
+        "/v1/keys",
+        &org_admin,
+        json!({"role": "platform", "label": "uploads"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(
+        (made["org"].as_i64(), made["role"].as_str()),
+        (Some(a.0), Some("platform"))
+    );
+    let secret = made["key"].as_str().unwrap().to_owned();
+    let match_uri = format!("/v1/match?signal_type=md5&signal={MD5}");
+    let (status, _) = call(Method::GET, &match_uri, &secret, Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, revoked) = call(
+        Method::DELETE,
+        &format!("/v1/keys/{}", made["id"]),
+        &org_admin,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{revoked}");
+    assert!(revoked["revoked_at"].is_string(), "{revoked}");
+    let (status, _) = call(Method::GET, &match_uri, &secret, Value::Null).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked at once");
+    // Every change is in the audit log, by the organisation's administrator.
+    let events = store
+        .audit_log(&ward_store::AuditQuery::deployment())
+        .await
+        .unwrap();
+    for action in ["key.create", "key.revoke"] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e.action == action && e.actor_org == Some(a)),
+            "{action}"
+        );
+    }
 }

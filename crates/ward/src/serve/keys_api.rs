@@ -1,0 +1,123 @@
+//! `/v1/keys`: API keys managed by those who administer an organisation
+//! ([`super::auth::Member::administers`]): the deployment's admins for every organisation,
+//! an organisation's administrator (`org_admin`) for its own. A key's secret is shown once,
+//! in the answer that makes it; lists show its prefix. An organisation's administrator never
+//! makes an `admin` key, and another organisation's keys are not found for it.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use ward_store::{ApiKey, KeyId, OrgId, Role, Store as _};
+
+use super::SharedState;
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult};
+
+/// Who may call these routes (admins always may).
+const ADMINISTRATORS: &[Role] = &[Role::OrgAdmin];
+
+fn key_view(key: &ApiKey) -> Value {
+    json!({
+        "id": key.id,
+        "org": key.org,
+        "role": key.role.name(),
+        "label": key.label,
+        "prefix": key.prefix,
+        "created_at": key.created_at.to_rfc3339(),
+        "revoked_at": key.revoked_at.map(|t| t.to_rfc3339()),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListRequest {
+    /// Only this organisation's (admins; an organisation's administrator sees its own).
+    org: Option<i64>,
+}
+
+/// `GET /v1/keys`: the keys of the organisations the caller administers, revoked ones
+/// included, by id.
+pub async fn list(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(request): Query<ListRequest>,
+) -> ApiResult<Json<Value>> {
+    caller.require(ADMINISTRATORS)?;
+    let member = caller.member();
+    let only = request.org.map(OrgId);
+    let keys: Vec<Value> = state
+        .store
+        .keys()
+        .await?
+        .iter()
+        .filter(|k| member.administers(k.org) && only.is_none_or(|org| k.org == org))
+        .map(key_view)
+        .collect();
+    Ok(Json(json!({ "keys": keys })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    role: String,
+    label: String,
+    /// The organisation (admins; an organisation's administrator makes its own's).
+    org: Option<i64>,
+}
+
+/// `POST /v1/keys` `{"role", "label", "org"?}`: a new key; its secret is in this answer
+/// and nowhere else, ever.
+pub async fn create(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Json(request): Json<CreateRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(ADMINISTRATORS)?;
+    let role: Role = request.role.parse()?;
+    let org = request.org.map_or(caller.org(), OrgId);
+    let member = caller.member();
+    if !member.administers(org) {
+        return Err(ApiError::forbidden(
+            "an organisation's administrator makes keys of its own organisation only",
+        ));
+    }
+    if role == Role::Admin && caller.role() != Role::Admin {
+        return Err(ApiError::forbidden(
+            "only the deployment's admins make admin keys",
+        ));
+    }
+    if state.store.org(org).await?.is_none() {
+        return Err(ApiError::not_found(format!("organisation {org} not found")));
+    }
+    let made = state
+        .store
+        .create_key(&caller.actor(), org, role, &request.label)
+        .await?;
+    let mut view = key_view(&made.key);
+    view["key"] = Value::String(made.secret);
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// `DELETE /v1/keys/{id}`: revokes a key of an organisation the caller administers (at
+/// once on this node, within a poll of the store on the others); another's is not found.
+pub async fn revoke(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    caller.require(ADMINISTRATORS)?;
+    let member = caller.member();
+    let known = state
+        .store
+        .keys()
+        .await?
+        .into_iter()
+        .find(|k| k.id == KeyId(id) && member.administers(k.org));
+    let Some(key) = known else {
+        return Err(ApiError::not_found(format!("key {id} not found")));
+    };
+    let revoked = state.store.revoke_key(&caller.actor(), key.id).await?;
+    state.keys.forget(&[key.id]);
+    Ok(Json(key_view(&revoked)))
+}
