@@ -578,6 +578,10 @@ impl Store for AnyStore {
         delegate!(self.convert_partner(actor, converted))
     }
 
+    async fn keys_used(&self, used: &[KeyId], at: Timestamp) -> Result<()> {
+        delegate!(self.keys_used(used, at))
+    }
+
     async fn content_notes(&self, id: ContentId) -> Result<ContentNotes> {
         delegate!(self.content_notes(id))
     }

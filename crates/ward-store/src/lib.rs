@@ -22,6 +22,7 @@ mod error;
 mod exchanges;
 mod feedback;
 mod import;
+mod key_use;
 mod model;
 mod notes;
 mod notice;
@@ -106,6 +107,9 @@ pub trait Store: Send + Sync + 'static {
     fn authenticate(&self, secret: &str) -> impl Future<Output = Result<Option<ApiKey>>> + Send;
     /// Every key, revoked ones included, by id.
     fn keys(&self) -> impl Future<Output = Result<Vec<ApiKey>>> + Send;
+    /// Records that these keys were used at `at` (a key's time only moves forward); not
+    /// audited: a use is not a change.
+    fn keys_used(&self, used: &[KeyId], at: Timestamp) -> impl Future<Output = Result<()>> + Send;
     /// Revokes a key (from then on it authenticates nothing); revoking twice is not an
     /// error. The revocation takes the next place in [`Store::key_revocations`].
     fn revoke_key(&self, actor: &Actor, id: KeyId) -> impl Future<Output = Result<ApiKey>> + Send;

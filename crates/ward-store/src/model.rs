@@ -175,6 +175,8 @@ pub struct ApiKey {
     pub prefix: String,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+    /// When it was last used, as nodes report it (at most a minute late); `None`: never.
+    pub last_used_at: Option<Timestamp>,
 }
 
 /// A key's revocation, in the order revocations were made: nodes that cache keys read those

@@ -337,6 +337,7 @@ impl Store for PgStore {
             prefix,
             created_at: now,
             revoked_at: None,
+            last_used_at: None,
         };
         log(&mut tx, actor, now, Event::key_create(&key)).await?;
         tx.commit().await.map_err(database)?;
@@ -896,6 +897,7 @@ impl Store for PgStore {
 
     crate::notes::notes_methods!();
     crate::feedback::feedback_methods!();
+    crate::key_use::key_use_methods!();
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;

@@ -16,7 +16,7 @@ macro_rules! columns {
         "id, name, operator, created_at"
     };
     (key) => {
-        "id, org_id, role, label, prefix, created_at, revoked_at"
+        "id, org_id, role, label, prefix, created_at, revoked_at, last_used_at"
     };
     (bank) => {
         "id, name, org_id, kind, distance, enabled, sharing, description, created_at, updated_at, \
@@ -63,7 +63,16 @@ pub(crate) fn user(row: UserRow) -> Result<User> {
     })
 }
 
-pub(crate) type KeyRow = (i64, i64, String, String, String, i64, Option<i64>);
+pub(crate) type KeyRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
 
 pub(crate) type BankRow = (
     i64,
@@ -185,7 +194,7 @@ pub(crate) fn org((id, name, operator, created_at): OrgRow) -> Organisation {
 }
 
 pub(crate) fn key(row: KeyRow) -> Result<ApiKey> {
-    let (id, org, role, label, prefix, created_at, revoked_at) = row;
+    let (id, org, role, label, prefix, created_at, revoked_at, last_used_at) = row;
     Ok(ApiKey {
         id: KeyId(id),
         org: OrgId(org),
@@ -194,6 +203,7 @@ pub(crate) fn key(row: KeyRow) -> Result<ApiKey> {
         prefix,
         created_at: Timestamp(created_at),
         revoked_at: revoked_at.map(Timestamp),
+        last_used_at: last_used_at.map(Timestamp),
     })
 }
 

@@ -178,3 +178,41 @@ pub async fn revocations_are_a_feed(store: &impl RawSql) {
     assert_eq!(revoked, keys);
     other.close().await;
 }
+
+pub async fn key_use_is_recorded(store: &impl Store) {
+    let org = store.create_org(&operator(), "Key use").await.unwrap();
+    let made = store
+        .create_key(&operator(), org.id, Role::Platform, "uploads")
+        .await
+        .unwrap()
+        .key;
+    let idle = store
+        .create_key(&operator(), org.id, Role::Platform, "idle")
+        .await
+        .unwrap()
+        .key;
+    assert_eq!(made.last_used_at, None);
+    let last_used = |id: KeyId| async move {
+        store
+            .keys()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|k| k.id == id)
+            .unwrap()
+            .last_used_at
+    };
+    store.keys_used(&[], Timestamp(5)).await.unwrap();
+    store.keys_used(&[made.id], Timestamp(2_000)).await.unwrap();
+    assert_eq!(last_used(made.id).await, Some(Timestamp(2_000)));
+    // A late report of an earlier use moves nothing back; an unknown key changes nothing.
+    store
+        .keys_used(&[made.id, KeyId(987_654)], Timestamp(1_000))
+        .await
+        .unwrap();
+    assert_eq!(last_used(made.id).await, Some(Timestamp(2_000)));
+    assert_eq!(last_used(idle.id).await, None);
+    // Not a change: nothing in the audit log.
+    let events = store.audit_log(&AuditQuery::deployment()).await.unwrap();
+    assert!(!events.iter().any(|e| e.action.contains("used")));
+}

@@ -62,6 +62,7 @@ conformance!(
     keys::secrets_are_never_stored,
     keys::key_checks,
     keys::revocations_are_a_feed,
+    keys::key_use_is_recorded,
     banks::banks,
     banks::bank_names_and_distances,
     banks::bank_updates,

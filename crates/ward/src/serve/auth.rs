@@ -9,7 +9,7 @@
 //! refused everywhere within that interval. A node that has not read that feed for
 //! [`TRUSTED_FOR`] (the store out of reach, say) asks the store for every key instead.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -48,6 +48,8 @@ pub struct KeyCache {
     cursor: AtomicI64,
     /// When the revocations were last read to the end.
     read_at: Mutex<Option<Instant>>,
+    /// Keys authenticated since their use was last reported ([`KeyCache::take_used`]).
+    used: Mutex<HashSet<KeyId>>,
 }
 
 impl Default for KeyCache {
@@ -57,6 +59,7 @@ impl Default for KeyCache {
             forgotten: AtomicU64::new(0),
             cursor: AtomicI64::new(0),
             read_at: Mutex::new(None),
+            used: Mutex::default(),
         }
     }
 }
@@ -72,6 +75,9 @@ impl KeyCache {
             && let Some((key, at)) = self.keys.read().expect("lock").get(&digest)
             && at.elapsed() < KEY_TTL
         {
+            if let Some(key) = key {
+                self.note_use(key.id);
+            }
             return Ok(key.clone());
         }
         let forgotten = self.forgotten.load(Ordering::Acquire);
@@ -83,7 +89,25 @@ impl KeyCache {
             }
             keys.insert(digest, (key.clone(), Instant::now()));
         }
+        drop(keys);
+        if let Some(key) = &key {
+            self.note_use(key.id);
+        }
         Ok(key)
+    }
+
+    fn note_use(&self, id: KeyId) {
+        let mut used = self.used.lock().expect("lock");
+        if used.len() < KEY_CACHE_SIZE {
+            used.insert(id);
+        }
+    }
+
+    /// The keys authenticated since the last call, for the store to record their use.
+    pub fn take_used(&self) -> Vec<KeyId> {
+        std::mem::take(&mut *self.used.lock().expect("lock"))
+            .into_iter()
+            .collect()
     }
 
     /// Whether the revocations were read recently enough for cached keys to be used.

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use ward_store::{ApiKey, KeyId, OrgId, Role, Store as _};
+use ward_store::{ApiKey, KeyId, OrgId, Role, Store as _, Timestamp};
 
 use super::SharedState;
 use super::auth::Caller;
@@ -27,6 +27,7 @@ fn key_view(key: &ApiKey) -> Value {
         "prefix": key.prefix,
         "created_at": key.created_at.to_rfc3339(),
         "revoked_at": key.revoked_at.map(|t| t.to_rfc3339()),
+        "last_used_at": key.last_used_at.map(|t| t.to_rfc3339()),
     })
 }
 
@@ -34,10 +35,13 @@ fn key_view(key: &ApiKey) -> Value {
 pub struct ListRequest {
     /// Only this organisation's (admins; an organisation's administrator sees its own).
     org: Option<i64>,
+    /// Only live keys not used for this many days (never used: made that long ago).
+    unused_days: Option<u32>,
 }
 
-/// `GET /v1/keys`: the keys of the organisations the caller administers, revoked ones
-/// included, by id.
+/// `GET /v1/keys?org=&unused_days=`: the keys of the organisations the caller administers,
+/// revoked ones included, by id, each with when it was last used (as nodes report it, at
+/// most a minute late); `unused_days` keeps the live keys idle that long.
 pub async fn list(
     State(state): State<SharedState>,
     caller: Caller,
@@ -46,12 +50,21 @@ pub async fn list(
     caller.require(ADMINISTRATORS)?;
     let member = caller.member();
     let only = request.org.map(OrgId);
+    let idle_since = request
+        .unused_days
+        .map(|days| Timestamp::now().0 - i64::from(days) * 86_400_000);
+    let idle = |k: &ApiKey| {
+        idle_since.is_none_or(|since| {
+            k.revoked_at.is_none() && k.last_used_at.unwrap_or(k.created_at).0 < since
+        })
+    };
     let keys: Vec<Value> = state
         .store
         .keys()
         .await?
         .iter()
         .filter(|k| member.administers(k.org) && only.is_none_or(|org| k.org == org))
+        .filter(|k| idle(k))
         .map(key_view)
         .collect();
     Ok(Json(json!({ "keys": keys })))

@@ -314,6 +314,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         tracing::warn!(%error, "reading the key revocations failed; retrying");
     }
     tokio::spawn(follow_revocations(Arc::downgrade(&state)));
+    tokio::spawn(report_key_use(Arc::downgrade(&state)));
     tokio::spawn(enable_due_content(Arc::downgrade(&state)));
     let follower = Arc::clone(&state);
     tokio::spawn(async move {
@@ -344,6 +345,30 @@ async fn follow_revocations(state: std::sync::Weak<AppState>) {
             tracing::warn!(%error, "reading the key revocations failed; retrying");
         }
     }
+}
+
+/// How often the keys this node authenticated are reported to the store as used.
+const KEY_USE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Reports the keys used on this node every [`KEY_USE_INTERVAL`], while the service runs (a
+/// node stopped loses at most that much of it).
+async fn report_key_use(state: std::sync::Weak<AppState>) {
+    loop {
+        tokio::time::sleep(KEY_USE_INTERVAL).await;
+        let Some(state) = state.upgrade() else { return };
+        if let Err(error) = report_key_use_now(&state).await {
+            tracing::warn!(%error, "recording the keys' use failed; retrying");
+        }
+    }
+}
+
+/// Records the use of the keys authenticated since the last report.
+async fn report_key_use_now(state: &AppState) -> Result<(), ward_store::StoreError> {
+    let used = state.keys.take_used();
+    state
+        .store
+        .keys_used(&used, ward_store::Timestamp::now())
+        .await
 }
 
 /// How often content whose `disable_until_ts` has come is looked for.

@@ -2426,6 +2426,28 @@ async fn organisation_administrators_manage_their_own_keys_only() {
     let match_uri = format!("/v1/match?signal_type=md5&signal={MD5}");
     let (status, _) = call(Method::GET, &match_uri, &secret, Value::Null).await;
     assert_eq!(status, StatusCode::OK);
+    // Its use is recorded when the node reports it (every minute; here at once).
+    super::report_key_use_now(&f.state).await.unwrap();
+    let (_, listed) = call(Method::GET, "/v1/keys", &org_admin, Value::Null).await;
+    let of = |label: &str| {
+        listed["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["label"] == label)
+            .cloned()
+            .unwrap()
+    };
+    assert!(of("uploads")["last_used_at"].is_string(), "{listed}");
+    // Keys idle for a day: none, all made just now.
+    let (_, idle) = call(
+        Method::GET,
+        "/v1/keys?unused_days=1",
+        &org_admin,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(idle["keys"], json!([]), "{idle}");
     let (status, revoked) = call(
         Method::DELETE,
         &format!("/v1/keys/{}", made["id"]),
