@@ -2,7 +2,8 @@
 //! ([`super::auth::Member::administers`]): the deployment's admins for every organisation,
 //! an organisation's administrator (`org_admin`) for its own. A key's secret is shown once,
 //! in the answer that makes it; lists show its prefix. An organisation's administrator never
-//! makes an `admin` key, and another organisation's keys are not found for it.
+//! makes or revokes an `admin` key (the deployment's), and another organisation's keys are
+//! not found for it.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -130,6 +131,11 @@ pub async fn revoke(
     let Some(key) = known else {
         return Err(ApiError::not_found(format!("key {id} not found")));
     };
+    if key.role == Role::Admin && caller.role() != Role::Admin {
+        return Err(ApiError::forbidden(
+            "only the deployment's admins revoke admin keys",
+        ));
+    }
     let revoked = state.store.revoke_key(&caller.actor(), key.id).await?;
     state.keys.forget(&[key.id]);
     Ok(Json(key_view(&revoked)))

@@ -2409,6 +2409,22 @@ async fn organisation_administrators_manage_their_own_keys_only() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "another's key is not found");
+    // The deployment's admin key, though of its organisation: not its to revoke.
+    let admin_key = store
+        .keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.org == a && k.role == Role::Admin)
+        .unwrap();
+    let (status, _) = call(
+        Method::DELETE,
+        &format!("/v1/keys/{}", admin_key.id),
+        &org_admin,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     // A key it makes works; revoked, it stops at once.
     let (status, made) = call(
         Method::POST,
