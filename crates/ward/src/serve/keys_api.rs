@@ -1,5 +1,7 @@
-//! `/v1/keys`: API keys managed by those who administer an organisation
-//! ([`super::auth::Member::administers`]): the deployment's admins for every organisation,
+//! `/v1/keys` and `/v1/users`: API keys and accounts managed by those who administer an
+//! organisation
+//! ([`super::auth::Member::administers`]) (the accounts' passwords stay their holders':
+//! `ward admin user`): the deployment's admins for every organisation,
 //! an organisation's administrator (`org_admin`) for its own. A key's secret is shown once,
 //! in the answer that makes it; lists show its prefix. An organisation's administrator never
 //! makes or revokes an `admin` key (the deployment's), and another organisation's keys are
@@ -139,4 +141,76 @@ pub async fn revoke(
     let revoked = state.store.revoke_key(&caller.actor(), key.id).await?;
     state.keys.forget(&[key.id]);
     Ok(Json(key_view(&revoked)))
+}
+
+fn user_view(user: &ward_store::User) -> Value {
+    json!({
+        "id": user.id,
+        "name": user.name,
+        "org": user.org,
+        "role": user.role.name(),
+        "created_at": user.created_at.to_rfc3339(),
+        "disabled_at": user.disabled_at.map(|t| t.to_rfc3339()),
+    })
+}
+
+/// `GET /v1/users?org=`: the accounts (the analyst's pages' users) of the organisations the
+/// caller administers, disabled ones included, by id; never a password.
+pub async fn users(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Query(request): Query<ListRequest>,
+) -> ApiResult<Json<Value>> {
+    caller.require(ADMINISTRATORS)?;
+    let member = caller.member();
+    let only = request.org.map(OrgId);
+    let users: Vec<Value> = state
+        .store
+        .users()
+        .await?
+        .iter()
+        .filter(|u| member.administers(u.org) && only.is_none_or(|org| u.org == org))
+        .map(user_view)
+        .collect();
+    Ok(Json(json!({ "users": users })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserChange {
+    disabled: bool,
+}
+
+/// `PATCH /v1/users/{id}` `{"disabled": bool}`: disables an account of an organisation the
+/// caller administers (which ends its sessions) or enables it again; another's is not
+/// found, and only admins change an admin's.
+pub async fn update_user(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(change): Json<UserChange>,
+) -> ApiResult<Json<Value>> {
+    caller.require(ADMINISTRATORS)?;
+    let member = caller.member();
+    let user = state
+        .store
+        .user(ward_store::UserId(id))
+        .await?
+        .filter(|u| member.administers(u.org))
+        .ok_or_else(|| ApiError::not_found(format!("user {id} not found")))?;
+    if user.role == Role::Admin && caller.role() != Role::Admin {
+        return Err(ApiError::forbidden(
+            "only the deployment's admins change an admin's account",
+        ));
+    }
+    state
+        .store
+        .set_user_disabled(&caller.actor(), user.id, change.disabled)
+        .await?;
+    let user = state
+        .store
+        .user(user.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("user {id} not found")))?;
+    Ok(Json(user_view(&user)))
 }

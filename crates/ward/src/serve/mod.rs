@@ -466,6 +466,8 @@ pub fn router(state: SharedState) -> Router {
         .route("/audit", get(api::audit_log))
         .route("/keys", get(keys_api::list).post(keys_api::create))
         .route("/keys/{id}", axum::routing::delete(keys_api::revoke))
+        .route("/users", get(keys_api::users))
+        .route("/users/{id}", axum::routing::patch(keys_api::update_user))
         .route("/statistics", get(statistics::statistics))
         .route("/statistics/{chart}", get(statistics::chart))
         .route("/transparency", get(transparency::transparency))

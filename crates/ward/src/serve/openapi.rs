@@ -379,6 +379,26 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             method: "get",
+            path: "/v1/users",
+            summary: "The accounts of the organisations the caller administers (never a password)",
+            roles: "admin, org_admin",
+            parameters: json!([query_param("org", false, "only this organisation's")]),
+            body: None,
+            ok: ("200", "Accounts"),
+        },
+        Operation {
+            method: "patch",
+            path: "/v1/users/{id}",
+            summary: "Disable an account (its sessions end) or enable it again",
+            roles: "admin, org_admin",
+            parameters: json!([id_param("id")]),
+            body: Some(json_body(
+                json!({"type": "object", "required": ["disabled"], "properties": {"disabled": {"type": "boolean"}}}),
+            )),
+            ok: ("200", "The account"),
+        },
+        Operation {
+            method: "get",
             path: "/v1/audit",
             summary: "The append-only audit log, oldest first: the events the caller's organisation's members made and those about what it owns (every event for admins and the deployment operator's auditors)",
             roles: "admin, auditor",

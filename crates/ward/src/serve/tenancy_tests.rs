@@ -157,9 +157,9 @@ struct Targets {
     decision: i64,
 }
 
-/// The matrix. `{bank_target}`, `{content_target}`, `{name_target}` and `{key_target}` are
-/// replaced by a fresh bank, item, HMA bank name or key for each request (the request
-/// consumes it).
+/// The matrix. `{bank_target}`, `{content_target}`, `{name_target}`, `{key_target}` and
+/// `{user_target}` are replaced by a fresh bank, item, HMA bank name, key or account for
+/// each request (the request consumes it).
 fn matrix(t: &Targets) -> Vec<Entry> {
     use Method as M;
     use Role::*;
@@ -411,6 +411,15 @@ fn matrix(t: &Targets) -> Vec<Entry> {
             "/v1/keys",
             Req::Json(json!({"role": "platform", "label": "matrix"})),
             &[S::CREATED],
+        ),
+        key(M::GET, "/v1/users", &[OrgAdmin], "/v1/users", Req::None, ok),
+        key(
+            M::PATCH,
+            "/v1/users/{id}",
+            &[OrgAdmin],
+            "/v1/users/{user_target}",
+            Req::Json(json!({"disabled": true})),
+            ok,
         ),
         key(
             M::DELETE,
@@ -1083,6 +1092,30 @@ async fn role_matrix(f: Fixture) {
 /// Replaces the placeholders of things a request consumes with fresh ones of A's.
 async fn fresh_targets(f: &Fixture, uri: &str, role: Role) -> String {
     let mut uri = uri.to_owned();
+    if uri.contains("{user_target}") {
+        let made = f
+            .state
+            .store
+            .create_user(
+                &ward_store::Actor::operator("test"),
+                &ward_store::NewUser {
+                    name: format!("user-{}", nonce()),
+                    org: f
+                        .state
+                        .store
+                        .org_by_name("NGO A")
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .id,
+                    role: Role::Analyst,
+                    password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into(),
+                },
+            )
+            .await
+            .unwrap();
+        uri = uri.replace("{user_target}", &made.id.to_string());
+    }
     if uri.contains("{key_target}") {
         let made = f
             .state
@@ -2475,6 +2508,80 @@ async fn organisation_administrators_manage_their_own_keys_only() {
     assert!(revoked["revoked_at"].is_string(), "{revoked}");
     let (status, _) = call(Method::GET, &match_uri, &secret, Value::Null).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked at once");
+    // Accounts: its organisation's only; disabled by it; another's not found; an admin's
+    // not its to change.
+    let account = |name: &str, org: ward_store::OrgId, role: Role| ward_store::NewUser {
+        name: name.into(),
+        org,
+        role,
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into(),
+    };
+    let operator = ward_store::Actor::operator("test");
+    let ana = store
+        .create_user(&operator, &account("ana", a, Role::Analyst))
+        .await
+        .unwrap();
+    let bo = store
+        .create_user(&operator, &account("bo", b, Role::Analyst))
+        .await
+        .unwrap();
+    let root = store
+        .create_user(&operator, &account("root", a, Role::Admin))
+        .await
+        .unwrap();
+    let (_, users) = call(Method::GET, "/v1/users", &org_admin, Value::Null).await;
+    let names: BTreeSet<&str> = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, BTreeSet::from(["ana", "root"]), "{users}");
+    assert!(!users.to_string().contains("argon2"), "{users}");
+    let disable = |id: ward_store::UserId| format!("/v1/users/{id}");
+    let (status, changed) = call(
+        Method::PATCH,
+        &disable(ana.id),
+        &org_admin,
+        json!({"disabled": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert!(changed["disabled_at"].is_string(), "{changed}");
+    assert!(
+        store
+            .user(ana.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at
+            .is_some()
+    );
+    let (status, _) = call(
+        Method::PATCH,
+        &disable(bo.id),
+        &org_admin,
+        json!({"disabled": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(
+        Method::PATCH,
+        &disable(root.id),
+        &org_admin,
+        json!({"disabled": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(
+        Method::PATCH,
+        &disable(ana.id),
+        &org_admin,
+        json!({"disabled": "yes"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
     // Every change is in the audit log, by the organisation's administrator.
     let events = store
         .audit_log(&ward_store::AuditQuery::deployment())
