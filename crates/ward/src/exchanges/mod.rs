@@ -615,7 +615,6 @@ pub async fn fetch(
         lease: &mut lease,
         report: &mut report,
         until: started + budget,
-        checkpoint: exchange.status.checkpoint.clone(),
     };
     let outcome = async {
         if Api::named(&exchange.api) != Some(credentials.api()) {
@@ -679,8 +678,6 @@ struct Run<'a, S> {
     lease: &'a mut ExchangeLease,
     report: &'a mut FetchReport,
     until: Instant,
-    /// The checkpoint last saved (JSON).
-    checkpoint: Option<String>,
 }
 
 impl<St: Store> Run<'_, St> {
@@ -688,7 +685,7 @@ impl<St: Store> Run<'_, St> {
     /// the time is up, saving each with the checkpoint after it.
     async fn pages<So: Source>(&mut self, source: &So) -> Result<(), ExchangeError> {
         let exchange = self.exchange;
-        let mut checkpoint: So::Checkpoint = match &self.checkpoint {
+        let mut checkpoint: So::Checkpoint = match &exchange.status.checkpoint {
             Some(text) => parse_json("checkpoint", text)?,
             None => So::Checkpoint::default(),
         };
@@ -710,7 +707,6 @@ impl<St: Store> Run<'_, St> {
                 .import_exchange_page(&actor, self.lease, &page.changes, &progress)
                 .await?;
             self.lease.version = version;
-            self.checkpoint = progress.checkpoint.map(|(text, _)| text);
             report.pages += 1;
             report.added += counts.added;
             report.replaced += counts.replaced;

@@ -21,6 +21,13 @@ use super::error::{ApiError, ApiResult};
 /// Who may call these routes (admins always may).
 const ADMINISTRATORS: &[Role] = &[Role::OrgAdmin];
 
+/// Whether an organisation's keys or accounts are listed for `caller`: one it administers,
+/// and the one it asked for (`?org=`) when it asked.
+fn listed_for(caller: &Caller, asked: Option<i64>) -> impl Fn(OrgId) -> bool {
+    let member = caller.member();
+    move |org| member.administers(org) && asked.is_none_or(|asked| org == OrgId(asked))
+}
+
 fn key_view(key: &ApiKey) -> Value {
     json!({
         "id": key.id,
@@ -51,8 +58,7 @@ pub async fn list(
     Query(request): Query<ListRequest>,
 ) -> ApiResult<Json<Value>> {
     caller.require(ADMINISTRATORS)?;
-    let member = caller.member();
-    let only = request.org.map(OrgId);
+    let listed = listed_for(&caller, request.org);
     let idle_since = request
         .unused_days
         .map(|days| Timestamp::now().0 - i64::from(days) * 86_400_000);
@@ -66,7 +72,7 @@ pub async fn list(
         .keys()
         .await?
         .iter()
-        .filter(|k| member.administers(k.org) && only.is_none_or(|org| k.org == org))
+        .filter(|k| listed(k.org))
         .filter(|k| idle(k))
         .map(key_view)
         .collect();
@@ -162,14 +168,13 @@ pub async fn users(
     Query(request): Query<ListRequest>,
 ) -> ApiResult<Json<Value>> {
     caller.require(ADMINISTRATORS)?;
-    let member = caller.member();
-    let only = request.org.map(OrgId);
+    let listed = listed_for(&caller, request.org);
     let users: Vec<Value> = state
         .store
         .users()
         .await?
         .iter()
-        .filter(|u| member.administers(u.org) && only.is_none_or(|org| u.org == org))
+        .filter(|u| listed(u.org))
         .map(user_view)
         .collect();
     Ok(Json(json!({ "users": users })))
