@@ -30,6 +30,20 @@ const HEADERS = {
 /// The phone screen every page must fit without sideways scrolling.
 export const PHONE = { width: 375, height: 812 };
 
+/// Signs in to the console at `base` as `name` (in the page's own context, so the session
+/// is that context's), and waits for the overview.
+export async function consoleSignIn(page, base, name, password) {
+  await page.goto(`${base}/admin/login`);
+  await page.fill("#name", name);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForURL(`${base}/admin`), page.click("button[type=submit]")]);
+}
+
+/// Signs out of the console through the header's button.
+export async function consoleSignOut(page) {
+  await Promise.all([page.waitForURL("**/admin/login"), page.click(".signout button")]);
+}
+
 /// Checks that print as they go and are counted at the end.
 export function checks() {
   const problems = [];
@@ -104,7 +118,7 @@ export async function openPage(artefacts, { problems, check }) {
       viewport: target.viewportSize(),
       storageState: await target.context().storageState(),
     });
-    await context.route("**/analyst/static/analyst.js", (route) => route.abort());
+    await context.route(/\/(analyst|admin)\/static\/[a-z]+\.js$/, (route) => route.abort());
     const twin = await context.newPage();
     watch(twin);
     await twin.goto(target.url());

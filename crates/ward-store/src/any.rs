@@ -10,6 +10,7 @@ use crate::error::{Result, StoreError};
 use crate::exchanges::*;
 use crate::feedback::{Feedback, FeedbackOutcome};
 use crate::model::*;
+use crate::nodes::Node;
 use crate::postgres::PgStore;
 use crate::referral::Referral;
 use crate::series::*;
@@ -580,6 +581,14 @@ impl Store for AnyStore {
 
     async fn keys_used(&self, used: &[KeyId], at: Timestamp) -> Result<()> {
         delegate!(self.keys_used(used, at))
+    }
+
+    async fn note_node(&self, node: &Node) -> Result<()> {
+        delegate!(self.note_node(node))
+    }
+
+    async fn nodes(&self, since: Timestamp) -> Result<Vec<Node>> {
+        delegate!(self.nodes(since))
     }
 
     async fn content_notes(&self, id: ContentId) -> Result<ContentNotes> {

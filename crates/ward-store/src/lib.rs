@@ -24,6 +24,7 @@ mod feedback;
 mod import;
 mod key_use;
 mod model;
+mod nodes;
 mod notes;
 mod notice;
 mod portable;
@@ -50,6 +51,7 @@ pub use feedback::{
     Feedback, FeedbackOutcome, FeedbackState, MAX_FEEDBACK_ERROR, MAX_FEEDBACK_PART,
 };
 pub use model::*;
+pub use nodes::{MAX_NODE_TEXT, NODE_FORGOTTEN_AFTER_MS, Node};
 pub use postgres::PgStore;
 pub use referral::{Referral, ReferralItem, ReferralReport, ReferralUrl};
 pub use rules::{MAX_REFERRAL_ITEMS, SERIES_PAGE_MAX, SPLIT_MAX};
@@ -109,6 +111,12 @@ pub trait Store: Send + Sync + 'static {
     fn keys(&self) -> impl Future<Output = Result<Vec<ApiKey>>> + Send;
     /// Records that these keys were used at `at` (a key's time only moves forward); not
     /// audited: a use is not a change.
+    /// Records a node's report of itself (and forgets nodes not seen for a week).
+    fn note_node(&self, node: &Node) -> impl Future<Output = Result<()>> + Send;
+
+    /// The nodes seen since `since`, the last seen first.
+    fn nodes(&self, since: Timestamp) -> impl Future<Output = Result<Vec<Node>>> + Send;
+
     fn keys_used(&self, used: &[KeyId], at: Timestamp) -> impl Future<Output = Result<()>> + Send;
     /// Revokes a key (from then on it authenticates nothing); revoking twice is not an
     /// error. The revocation takes the next place in [`Store::key_revocations`].

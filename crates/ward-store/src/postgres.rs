@@ -13,6 +13,7 @@ use crate::audit::Event;
 use crate::error::{Result, StoreError, database, is_unique_violation, migration};
 use crate::exchanges::*;
 use crate::model::*;
+use crate::nodes::Node;
 use crate::rows::{
     self, AuditRow, BankRow, ChangeRow, ContentRow, KeyRow, OpinionRow, OrgRow, PartnerRow,
     SignalRow, columns,
@@ -898,6 +899,7 @@ impl Store for PgStore {
     crate::notes::notes_methods!();
     crate::feedback::feedback_methods!();
     crate::key_use::key_use_methods!();
+    crate::nodes::nodes_methods!();
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;

@@ -22,6 +22,7 @@ use crate::audit::Event;
 use crate::error::{Result, StoreError, is_unique_violation};
 use crate::exchanges::*;
 use crate::model::*;
+use crate::nodes::Node;
 use crate::rows::{
     self, AuditRow, BankRow, ChangeRow, ContentRow, KeyRow, OpinionRow, OrgRow, PartnerRow,
     SignalRow, columns,
@@ -1068,6 +1069,7 @@ impl Store for SqliteStore {
     crate::notes::notes_methods!();
     crate::feedback::feedback_methods!();
     crate::key_use::key_use_methods!();
+    crate::nodes::nodes_methods!();
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;

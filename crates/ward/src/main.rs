@@ -2,6 +2,7 @@
 
 mod analyst;
 mod cli;
+mod console;
 mod exchange;
 mod exchanges;
 mod fetch;

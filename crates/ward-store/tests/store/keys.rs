@@ -216,3 +216,52 @@ pub async fn key_use_is_recorded(store: &impl Store) {
     let events = store.audit_log(&AuditQuery::deployment()).await.unwrap();
     assert!(!events.iter().any(|e| e.action.contains("used")));
 }
+
+/// Nodes report themselves: a report replaces the node's last, the list gives those seen
+/// since a time (the last seen first), a week-old node is forgotten by the next report, and
+/// over-long texts are cut.
+pub async fn nodes_report_themselves(store: &impl Store) {
+    let day = 86_400_000;
+    let node = |id: &str, seen: i64, seq: i64| Node {
+        id: id.to_owned(),
+        host: "host-a".to_owned(),
+        version: "1.0.0".to_owned(),
+        started_at: Timestamp(1_000),
+        seen_at: Timestamp(seen),
+        index_ready: seq > 0,
+        index_seq: seq,
+        index_signals: seq * 2,
+        caught_up_at: Timestamp(seen - 100),
+    };
+    store.note_node(&node("a", 10 * day, 0)).await.unwrap();
+    store.note_node(&node("b", 10 * day + 5, 7)).await.unwrap();
+    store.note_node(&node("a", 10 * day + 9, 12)).await.unwrap();
+    let seen = store.nodes(Timestamp(0)).await.unwrap();
+    assert_eq!(
+        seen,
+        vec![node("a", 10 * day + 9, 12), node("b", 10 * day + 5, 7)]
+    );
+    assert_eq!(
+        store.nodes(Timestamp(10 * day + 6)).await.unwrap(),
+        vec![node("a", 10 * day + 9, 12)]
+    );
+    // A week later, "b" (not seen since) is forgotten; "a" reports again and stays.
+    store.note_node(&node("a", 17 * day + 6, 20)).await.unwrap();
+    let ids: Vec<String> = store
+        .nodes(Timestamp(0))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(ids, ["a"]);
+    let long = Node {
+        host: "é".repeat(150),
+        ..node(&"n".repeat(300), 17 * day, 1)
+    };
+    store.note_node(&long).await.unwrap();
+    let kept = store.nodes(Timestamp(0)).await.unwrap();
+    let kept = kept.iter().find(|n| n.id.starts_with('n')).unwrap();
+    assert_eq!(kept.id.len(), MAX_NODE_TEXT);
+    assert_eq!(kept.host, "é".repeat(100));
+}

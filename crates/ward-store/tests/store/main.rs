@@ -63,6 +63,7 @@ conformance!(
     keys::key_checks,
     keys::revocations_are_a_feed,
     keys::key_use_is_recorded,
+    keys::nodes_report_themselves,
     banks::banks,
     banks::bank_names_and_distances,
     banks::bank_updates,

@@ -7,11 +7,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use ward_store::StoreError;
 
+use super::session::Area;
+
 /// A refusal or a failure of an analyst's page.
 #[derive(Debug)]
 pub enum PageError {
-    /// No current session: a page sends the browser to sign in.
-    NotSignedIn,
+    /// No current session: a page sends the browser to sign in to its area.
+    NotSignedIn(Area),
     /// No current session, for what is not a page (media, the exposure heartbeat, a form):
     /// 401.
     Unauthorized,
@@ -31,7 +33,7 @@ impl PageError {
     /// The same refusal for a request that is not a page: 401 instead of a redirect.
     pub fn not_a_page(self) -> PageError {
         match self {
-            PageError::NotSignedIn => PageError::Unauthorized,
+            PageError::NotSignedIn(_) => PageError::Unauthorized,
             other => other,
         }
     }
@@ -43,12 +45,20 @@ struct ErrorPage<'a> {
     status: u16,
     title: &'a str,
     message: &'a str,
+    area: Area,
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        self.into_page(Area::Analyst)
+    }
+}
+
+impl PageError {
+    /// The page that says it, with the links of `area`.
+    pub fn into_page(self, area: Area) -> Response {
         let (status, title, message) = match &self {
-            PageError::NotSignedIn => return Redirect::to("/analyst/login").into_response(),
+            PageError::NotSignedIn(area) => return Redirect::to(area.login()).into_response(),
             PageError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "Not signed in",
@@ -86,6 +96,7 @@ impl IntoResponse for PageError {
             status: status.as_u16(),
             title,
             message: &message,
+            area,
         };
         match page.render() {
             Ok(html) => (status, Html(html)).into_response(),

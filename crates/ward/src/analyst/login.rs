@@ -1,4 +1,5 @@
-//! Signing in and out. The login form is tied to the browser that asked for it (a cookie
+//! Signing in and out, of the analyst's pages and of the console alike ([`Area`]): one
+//! session opens both. The login form is tied to the browser that asked for it (a cookie
 //! and a token derived from it); a failed sign-in answers the same for an unknown name, a
 //! disabled account and a wrong password, after the same Argon2 work.
 
@@ -15,7 +16,7 @@ use ward_store::{Store as _, Timestamp};
 use super::error::PageError;
 use super::passwords;
 use super::session::{
-    LOGIN_COOKIE, LOGIN_FORM, QUEUE_ROLES, SESSION_COOKIE, SESSION_FORMS, SESSION_LIFETIME, Secret,
+    Area, LOGIN_COOKIE, LOGIN_FORM, SESSION_COOKIE, SESSION_FORMS, SESSION_LIFETIME, Secret,
     cookie, login_cookie, set_cookie, signed_in,
 };
 use super::view::{FormFields, Header};
@@ -25,6 +26,7 @@ use crate::serve::SharedState;
 #[template(path = "login.html", config = "src/analyst/askama.toml")]
 struct LoginPage<'a> {
     header: Option<Header>,
+    area: Area,
     csrf: String,
     name: &'a str,
     error: Option<&'a str>,
@@ -35,17 +37,35 @@ const FAILED: &str = "The name or the password is not right.";
 
 /// `GET /analyst/login`: the form (or the queue, for someone signed in).
 pub async fn form(State(state): State<SharedState>, headers: HeaderMap) -> Response {
-    if let Ok(Some((user, _))) = signed_in(&state, &headers).await
-        && QUEUE_ROLES.contains(&user.role)
+    form_of(Area::Analyst, &state, &headers).await
+}
+
+/// An area's sign-in form, or its first page for someone signed in whom it lets in.
+pub async fn form_of(area: Area, state: &SharedState, headers: &HeaderMap) -> Response {
+    if let Ok(Some((user, _))) = signed_in(state, headers).await
+        && area.roles().contains(&user.role)
     {
-        return Redirect::to("/analyst/queue").into_response();
+        return Redirect::to(area.home()).into_response();
     }
-    login_page(&state, StatusCode::OK, "", None)
+    login_page(area, state, StatusCode::OK, "", None)
 }
 
 /// `POST /analyst/login`: checks the name and password, starts a session.
 pub async fn sign_in(
     State(state): State<SharedState>,
+    headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    sign_in_to(Area::Analyst, state, headers, peer, body).await
+}
+
+/// Checks the name and password sent to an area's sign-in form, and starts a session that
+/// opens every area (its cookie is set for each), then sends the browser to the area's first
+/// page.
+pub async fn sign_in_to(
+    area: Area,
+    state: SharedState,
     headers: HeaderMap,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Bytes,
@@ -60,6 +80,7 @@ pub async fn sign_in(
         let seconds = wait.as_secs().max(1);
         tracing::info!("sign-in attempts refused: too many from one client");
         let mut page = login_page(
+            area,
             &state,
             StatusCode::TOO_MANY_REQUESTS,
             "",
@@ -93,6 +114,7 @@ pub async fn sign_in(
         _ => {
             tracing::info!("an analyst's sign-in failed");
             return Ok(login_page(
+                area,
                 &state,
                 StatusCode::UNAUTHORIZED,
                 name,
@@ -100,11 +122,8 @@ pub async fn sign_in(
             ));
         }
     };
-    if !QUEUE_ROLES.contains(&user.role) {
-        return Err(PageError::Forbidden(format!(
-            "accounts with the {} role do not work the analysts' queue",
-            user.role
-        )));
+    if !area.roles().contains(&user.role) {
+        return Err(PageError::Forbidden(area.refusal(user.role)));
     }
     let secret = Secret::random().map_err(PageError::Internal)?;
     let expires = Timestamp(Timestamp::now().0 + SESSION_LIFETIME.as_millis() as i64);
@@ -113,14 +132,20 @@ pub async fn sign_in(
         .create_session(user.id, &secret.digest(), expires)
         .await?;
     let secure = state.config.secure_cookies;
-    let mut response = Redirect::to("/analyst/queue").into_response();
+    let mut response = Redirect::to(area.home()).into_response();
     let cookies = response.headers_mut();
-    for value in [
-        set_cookie(SESSION_COOKIE, Some(&secret), SESSION_LIFETIME, secure),
-        set_cookie(LOGIN_COOKIE, None, SESSION_LIFETIME, secure),
-    ] {
+    for each in Area::ALL {
+        let value = set_cookie(
+            each,
+            SESSION_COOKIE,
+            Some(&secret),
+            SESSION_LIFETIME,
+            secure,
+        );
         cookies.append(header::SET_COOKIE, value.parse().map_err(internal)?);
     }
+    let value = set_cookie(area, LOGIN_COOKIE, None, SESSION_LIFETIME, secure);
+    cookies.append(header::SET_COOKIE, value.parse().map_err(internal)?);
     Ok(response)
 }
 
@@ -130,8 +155,18 @@ pub async fn sign_out(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
+    sign_out_of(Area::Analyst, state, headers, body).await
+}
+
+/// Ends the session (in every area) and sends the browser to the area's sign-in page.
+pub async fn sign_out_of(
+    area: Area,
+    state: SharedState,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
     let Some((_, secret)) = signed_in(&state, &headers).await? else {
-        return Ok(Redirect::to("/analyst/login").into_response());
+        return Ok(Redirect::to(area.login()).into_response());
     };
     let form = FormFields::parse(&body);
     if !secret.check_csrf(SESSION_FORMS, form.get("csrf").unwrap_or_default()) {
@@ -139,16 +174,19 @@ pub async fn sign_out(
     }
     state.store.end_session(&secret.digest()).await?;
     let secure = state.config.secure_cookies;
-    let mut response = Redirect::to("/analyst/login").into_response();
-    let value = set_cookie(SESSION_COOKIE, None, SESSION_LIFETIME, secure);
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, value.parse().map_err(internal)?);
+    let mut response = Redirect::to(area.login()).into_response();
+    for each in Area::ALL {
+        let value = set_cookie(each, SESSION_COOKIE, None, SESSION_LIFETIME, secure);
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, value.parse().map_err(internal)?);
+    }
     Ok(response)
 }
 
-/// The login form with a fresh login cookie.
+/// An area's login form with a fresh login cookie.
 fn login_page(
+    area: Area,
     state: &SharedState,
     status: StatusCode,
     name: &str,
@@ -158,14 +196,15 @@ fn login_page(
         let secret = Secret::random().map_err(PageError::Internal)?;
         let page = LoginPage {
             header: None,
+            area,
             csrf: secret.csrf_token(LOGIN_FORM),
             name,
             error,
         };
-        let cookie = login_cookie(&secret, state.config.secure_cookies);
+        let cookie = login_cookie(area, &secret, state.config.secure_cookies);
         Ok((status, [(header::SET_COOKIE, cookie)], Html(page.render()?)).into_response())
     };
-    render().unwrap_or_else(IntoResponse::into_response)
+    render().unwrap_or_else(|e| e.into_page(area))
 }
 
 fn internal(error: axum::http::header::InvalidHeaderValue) -> PageError {

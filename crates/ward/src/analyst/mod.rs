@@ -13,19 +13,19 @@
 
 pub mod accounts;
 mod assets;
-mod error;
+pub(crate) mod error;
 mod exposure;
 mod item;
-mod login;
+pub(crate) mod login;
 mod media;
 mod passwords;
 mod queue;
 mod reveal;
 mod series;
-mod session;
+pub(crate) mod session;
 mod statistics;
 mod transparency;
-mod view;
+pub(crate) mod view;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -84,7 +84,7 @@ pub fn routes() -> Router<SharedState> {
 /// Adds the security headers to every answer of the analyst's pages, and asks that no
 /// search engine index, follow or keep any of them (they are private, and a link to one
 /// may leak).
-async fn security_headers(mut response: Response) -> Response {
+pub(crate) async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     crate::page_headers::insert(headers, CONTENT_SECURITY_POLICY);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

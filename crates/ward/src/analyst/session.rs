@@ -1,5 +1,7 @@
 //! Signing in: a session is a random secret in an `HttpOnly`, `SameSite=Strict` cookie
-//! limited to `/analyst`, of which the store keeps only the SHA-256 digest. Every form
+//! limited to the areas of Ward's pages ([`Area`]: the analyst's, `/analyst`, and the
+//! console, `/admin`; one sign-in opens both, and the portal never receives it), of which
+//! the store keeps only the SHA-256 digest. Every form
 //! carries a CSRF token, the HMAC-SHA-256 of the session's secret, checked on each POST.
 //! [`Analyst`] is the extractor that gives a handler the signed-in person, refusing roles
 //! that do not work the queue.
@@ -31,6 +33,72 @@ const LOGIN_FORM_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// The roles that work the analysts' queue; platforms and auditors are refused.
 pub const QUEUE_ROLES: &[Role] = &[Role::Analyst, Role::Curator, Role::Admin];
+
+/// The roles the console lets in (each sees what its role may see and manage); platforms'
+/// accounts are refused (a platform works through its keys).
+pub const CONSOLE_ROLES: &[Role] = &[
+    Role::Admin,
+    Role::OrgAdmin,
+    Role::Curator,
+    Role::Analyst,
+    Role::Auditor,
+];
+
+/// An area of Ward's signed-in pages: its own path (where its cookies go), sign-in page,
+/// first page and roles. One session opens every area whose roles include the account's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Area {
+    /// The analyst's pages, `/analyst`.
+    Analyst,
+    /// The administration console, `/admin`.
+    Console,
+}
+
+impl Area {
+    pub const ALL: [Area; 2] = [Area::Analyst, Area::Console];
+
+    /// The path its cookies are limited to.
+    pub fn path(self) -> &'static str {
+        match self {
+            Area::Analyst => "/analyst",
+            Area::Console => "/admin",
+        }
+    }
+
+    /// Its sign-in page.
+    pub fn login(self) -> &'static str {
+        match self {
+            Area::Analyst => "/analyst/login",
+            Area::Console => "/admin/login",
+        }
+    }
+
+    /// The page a sign-in opens.
+    pub fn home(self) -> &'static str {
+        match self {
+            Area::Analyst => "/analyst/queue",
+            Area::Console => "/admin",
+        }
+    }
+
+    /// The roles it lets in.
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            Area::Analyst => QUEUE_ROLES,
+            Area::Console => CONSOLE_ROLES,
+        }
+    }
+
+    /// Why an account of `role` is refused here.
+    pub fn refusal(self, role: Role) -> String {
+        match self {
+            Area::Analyst => {
+                format!("accounts with the {role} role do not work the analysts' queue")
+            }
+            Area::Console => format!("accounts with the {role} role do not use the console"),
+        }
+    }
+}
 
 /// A session's secret as the browser holds it: 32 random bytes in hex.
 #[derive(Clone, PartialEq, Eq)]
@@ -104,20 +172,33 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value.trim())
 }
 
-/// A `Set-Cookie` value for the analyst's pages: `HttpOnly`, `SameSite=Strict`,
-/// `Path=/analyst`, `Secure` when the deployment is behind TLS. `None` removes the cookie.
-pub fn set_cookie(name: &str, value: Option<&Secret>, max_age: Duration, secure: bool) -> String {
+/// A `Set-Cookie` value for an area of the pages: `HttpOnly`, `SameSite=Strict`, its
+/// `Path`, `Secure` when the deployment is behind TLS. `None` removes the cookie.
+pub fn set_cookie(
+    area: Area,
+    name: &str,
+    value: Option<&Secret>,
+    max_age: Duration,
+    secure: bool,
+) -> String {
     let (value, max_age) = match value {
         Some(secret) => (secret.as_str(), max_age.as_secs()),
         None => ("", 0),
     };
     let secure = if secure { "; Secure" } else { "" };
-    format!("{name}={value}; Max-Age={max_age}; Path=/analyst; HttpOnly; SameSite=Strict{secure}")
+    let path = area.path();
+    format!("{name}={value}; Max-Age={max_age}; Path={path}; HttpOnly; SameSite=Strict{secure}")
 }
 
-/// The login cookie: a fresh secret for each login form.
-pub fn login_cookie(secret: &Secret, secure: bool) -> String {
-    set_cookie(LOGIN_COOKIE, Some(secret), LOGIN_FORM_LIFETIME, secure)
+/// The login cookie of an area's sign-in page: a fresh secret for each login form.
+pub fn login_cookie(area: Area, secret: &Secret, secure: bool) -> String {
+    set_cookie(
+        area,
+        LOGIN_COOKIE,
+        Some(secret),
+        LOGIN_FORM_LIFETIME,
+        secure,
+    )
 }
 
 /// Today in UTC as exposure is counted (`YYYY-MM-DD`).
@@ -171,6 +252,21 @@ pub async fn signed_in(
     Ok(user.map(|user| (user, secret)))
 }
 
+/// The session of a request to `area`, whose account's role it lets in.
+pub async fn signed_in_to(
+    area: Area,
+    state: &SharedState,
+    headers: &HeaderMap,
+) -> Result<(User, Secret), PageError> {
+    let Some((user, secret)) = signed_in(state, headers).await? else {
+        return Err(PageError::NotSignedIn(area));
+    };
+    if !area.roles().contains(&user.role) {
+        return Err(PageError::Forbidden(area.refusal(user.role)));
+    }
+    Ok((user, secret))
+}
+
 impl FromRequestParts<SharedState> for Analyst {
     type Rejection = PageError;
 
@@ -178,15 +274,7 @@ impl FromRequestParts<SharedState> for Analyst {
         parts: &mut Parts,
         state: &SharedState,
     ) -> Result<Analyst, PageError> {
-        let Some((user, secret)) = signed_in(state, &parts.headers).await? else {
-            return Err(PageError::NotSignedIn);
-        };
-        if !QUEUE_ROLES.contains(&user.role) {
-            return Err(PageError::Forbidden(format!(
-                "accounts with the {} role do not work the analysts' queue",
-                user.role
-            )));
-        }
+        let (user, secret) = signed_in_to(Area::Analyst, state, &parts.headers).await?;
         Ok(Analyst { user, secret })
     }
 }
@@ -232,15 +320,25 @@ mod tests {
         assert_eq!(cookie(&headers, "ward"), None);
         let secret = Secret::parse(&"ab".repeat(32)).unwrap();
         assert_eq!(
-            set_cookie(SESSION_COOKIE, Some(&secret), SESSION_LIFETIME, true),
+            set_cookie(
+                Area::Analyst,
+                SESSION_COOKIE,
+                Some(&secret),
+                SESSION_LIFETIME,
+                true
+            ),
             format!(
                 "ward_analyst={}; Max-Age=14400; Path=/analyst; HttpOnly; SameSite=Strict; Secure",
                 "ab".repeat(32)
             )
         );
         assert_eq!(
-            set_cookie(SESSION_COOKIE, None, SESSION_LIFETIME, false),
+            set_cookie(Area::Analyst, SESSION_COOKIE, None, SESSION_LIFETIME, false),
             "ward_analyst=; Max-Age=0; Path=/analyst; HttpOnly; SameSite=Strict"
+        );
+        assert_eq!(
+            set_cookie(Area::Console, LOGIN_COOKIE, None, SESSION_LIFETIME, false),
+            "ward_login=; Max-Age=0; Path=/admin; HttpOnly; SameSite=Strict"
         );
     }
 }

@@ -1151,3 +1151,87 @@ async fn the_queue_puts_novel_content_first_and_shows_series() {
     let item = f.get(&session, &format!("/analyst/url/{related}")).await;
     assert!(item.text().contains("id=\"series\""));
 }
+
+/// One sign-in opens the analyst's pages and the console (its cookie is set for each, and
+/// for nothing else); each area lets in its own roles, and signing out of one ends both.
+#[tokio::test]
+async fn one_sign_in_opens_both_areas() {
+    let f = Fixture::new().await;
+    let form = f.send(Method::GET, "/admin/login", &[], &[]).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.text().contains("action=\"/admin/login\""),
+        "{}",
+        form.text()
+    );
+    let login = form.set_cookie("ward_login").unwrap();
+    assert!(login.contains("; Path=/admin;"), "{login}");
+    let (f, form) = (&f, &form);
+    let sign_in = |name: &'static str| async move {
+        f.send(
+            Method::POST,
+            "/admin/login",
+            &[("ward_login", &form.cookie("ward_login").unwrap())],
+            &[
+                ("csrf", &form.csrf()),
+                ("name", name),
+                ("password", PASSWORD),
+            ],
+        )
+        .await
+    };
+    let answer = sign_in("audrey").await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
+    assert_eq!(answer.location(), "/admin");
+    let paths: Vec<String> = answer
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .filter(|c| c.starts_with("ward_analyst="))
+        .collect();
+    assert_eq!(paths.len(), 2, "{paths:?}");
+    assert!(paths[0].contains("; Path=/analyst;") && paths[1].contains("; Path=/admin;"));
+    let secret = answer.cookie(SESSION_COOKIE).unwrap();
+    let cookies = [(SESSION_COOKIE, secret.as_str())];
+    // An auditor opens the console's overview, and its audit log in the navigation, but not
+    // the queue.
+    let overview = f.send(Method::GET, "/admin", &cookies, &[]).await;
+    assert_eq!(overview.status, StatusCode::OK, "{}", overview.text());
+    let text = overview.text();
+    assert!(text.contains("href=\"/admin/audit\""), "{text}");
+    assert!(!text.contains("href=\"/admin/people\""), "{text}");
+    let queue = f.send(Method::GET, "/analyst/queue", &cookies, &[]).await;
+    assert_eq!(queue.status, StatusCode::FORBIDDEN);
+
+    // A platform's account opens neither.
+    let refused = sign_in("pat").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text());
+    assert!(refused.set_cookie(SESSION_COOKIE).is_none());
+    assert!(
+        refused.text().contains("Back to the console"),
+        "{}",
+        refused.text()
+    );
+
+    // An analyst signed in at the analyst's pages opens the console too.
+    let ana = f.sign_in("ana").await;
+    let cookies = [(SESSION_COOKIE, ana.secret.as_str())];
+    let page = f.send(Method::GET, "/admin", &cookies, &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.text().contains("href=\"/admin/audit\""));
+    // Signing out of the console without the form's token is refused; with it, it ends the
+    // session everywhere.
+    let out = f.send(Method::POST, "/admin/logout", &cookies, &[]).await;
+    assert_eq!(out.status, StatusCode::FORBIDDEN);
+    let csrf = page.csrf();
+    let out = f
+        .send(Method::POST, "/admin/logout", &cookies, &[("csrf", &csrf)])
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location(), "/admin/login");
+    let after = f.send(Method::GET, "/analyst/queue", &cookies, &[]).await;
+    assert_eq!(after.location(), "/analyst/login");
+    let after = f.send(Method::GET, "/admin", &cookies, &[]).await;
+    assert_eq!(after.location(), "/admin/login");
+}

@@ -31,7 +31,7 @@ const IMPORT_BATCH: usize = 5_000;
 const IMPORT_ERRORS_SHOWN: usize = 100;
 
 /// Roles that may read bank content.
-pub(super) const READERS: &[Role] = &[Role::Curator, Role::Analyst];
+pub(crate) const READERS: &[Role] = &[Role::Curator, Role::Analyst];
 
 pub async fn list_banks(
     State(state): State<SharedState>,

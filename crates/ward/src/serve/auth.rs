@@ -19,7 +19,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use sha2::{Digest as _, Sha256};
 use ward_store::{
-    Actor, ApiKey, AuditScope, Bank, BankId, BankScope, KeyId, OrgId, Role, Store, StoreError,
+    Actor, ApiKey, AuditScope, Bank, BankId, BankScope, KeyId, OrgId, Role, Store, StoreError, User,
 };
 
 use super::SharedState;
@@ -294,58 +294,81 @@ pub fn may_act_as(role: Role, roles: &[Role]) -> bool {
         || (role == Role::OrgAdmin && roles.contains(&Role::Curator))
 }
 
-/// The authenticated caller of a request.
+/// The authenticated caller of a request: an API key's holder, or a person signed in to
+/// the console, who acts through the same handlers as a key of their role would (what they
+/// may see and do is decided by the same [`Member`]; the audit log names the key or them).
 #[derive(Clone, Debug)]
 pub struct Caller {
-    pub key: Arc<ApiKey>,
+    member: Member,
+    actor: Actor,
 }
 
 impl Caller {
+    /// The holder of `key`.
+    pub fn of_key(key: &ApiKey) -> Caller {
+        Caller {
+            member: Member {
+                org: key.org,
+                role: key.role,
+            },
+            actor: Actor::key(key),
+        }
+    }
+
+    /// A person signed in to Ward's pages, acting in their account's role.
+    pub fn of_user(user: &User) -> Caller {
+        Caller {
+            member: Member {
+                org: user.org,
+                role: user.role,
+            },
+            actor: Actor::user(user),
+        }
+    }
+
     pub fn role(&self) -> Role {
-        self.key.role
+        self.member.role
     }
 
     pub fn org(&self) -> OrgId {
-        self.key.org
+        self.member.org
     }
 
     pub fn actor(&self) -> Actor {
-        Actor::key(&self.key)
+        self.actor.clone()
     }
 
-    /// The key's holder as a member of its organisation: what it may see is decided there.
+    /// The caller as a member of its organisation: what it may see is decided there.
     pub fn member(&self) -> Member {
-        Member {
-            org: self.key.org,
-            role: self.key.role,
-        }
+        self.member
     }
 
     /// Fails with 403 unless the caller has one of `roles` (admins always pass).
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if may_act_as(self.key.role, roles) {
+        if may_act_as(self.member.role, roles) {
             Ok(())
         } else {
+            let whose = if self.actor.key.is_some() { " key" } else { "" };
             Err(ApiError::forbidden(format!(
-                "a {} key may not do this",
-                self.key.role
+                "a {}{whose} may not do this",
+                self.member.role
             )))
         }
     }
 
     /// See [`Member::sees`].
     pub fn sees(&self, bank: &Bank) -> bool {
-        self.member().sees(bank)
+        self.member.sees(bank)
     }
 
     /// See [`Member::manages`].
     pub fn manages(&self, bank: &Bank) -> bool {
-        self.member().manages(bank)
+        self.member.manages(bank)
     }
 
     /// See [`Member::bank_scope`].
     pub async fn bank_scope(&self, store: &impl Store) -> Result<BankScope, ApiError> {
-        Ok(self.member().bank_scope(store).await?)
+        Ok(self.member.bank_scope(store).await?)
     }
 }
 
@@ -366,7 +389,7 @@ impl Viewer for Caller {
     }
 
     fn tallied_org(&self) -> Option<OrgId> {
-        Some(self.key.org)
+        Some(self.member.org)
     }
 }
 
@@ -394,7 +417,7 @@ impl FromRequestParts<SharedState> for Caller {
             .authenticate(&state.store, secret)
             .await?
             .ok_or_else(ApiError::unauthorized)?;
-        Ok(Caller { key })
+        Ok(Caller::of_key(&key))
     }
 }
 

@@ -49,6 +49,26 @@ impl std::hash::Hasher for IdHasher {
 /// A map keyed by ids, hashed with [`IdHasher`].
 pub type IdMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
 
+/// The signal types in the order of [`BankIndex::counts`] and [`BankIndex::bank_sizes`].
+pub const SIGNAL_TYPES: [SignalType; 5] = [
+    SignalType::Pdq,
+    SignalType::Md5,
+    SignalType::Sha1,
+    SignalType::Sha256,
+    SignalType::Vpdq,
+];
+
+/// A signal's place in [`SIGNAL_TYPES`].
+fn type_slot(signal: &Signal) -> usize {
+    match signal {
+        Signal::Pdq(_) => 0,
+        Signal::Md5(_) => 1,
+        Signal::Sha1(_) => 2,
+        Signal::Sha256(_) => 3,
+        Signal::Vpdq(_) => 4,
+    }
+}
+
 /// How many feed entries one poll reads at a time.
 const FEED_PAGE: u32 = 20_000;
 
@@ -88,6 +108,8 @@ pub struct BankIndex {
     sha256: Sha256Set,
     videos: RwLock<Videos>,
     located: RwLock<IdMap<i64, Located>>,
+    /// Active signals by bank, by type (in [`SIGNAL_TYPES`]'s order).
+    sizes: std::sync::Mutex<HashMap<BankId, [usize; 5]>>,
     banks: RwLock<HashMap<BankId, Arc<Bank>>>,
     summaries: ContentSummaries,
     /// The largest match distance of any bank: how far PDQ searches go.
@@ -113,6 +135,7 @@ impl BankIndex {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut videos = HashMap::new();
         let mut located = IdMap::default();
+        let mut sizes: HashMap<BankId, [usize; 5]> = HashMap::new();
         let summaries = ContentSummaries::new(summary_budget);
         let mut cursor = Seq(0);
         loop {
@@ -130,6 +153,7 @@ impl BankIndex {
                     continue;
                 }
                 let id = change.signal.0 as u64;
+                sizes.entry(change.bank).or_default()[type_slot(&signal)] += 1;
                 match signal {
                     Signal::Pdq(hash) => pdq.push((hash, id)),
                     Signal::Md5(d) => md5.push((d, id)),
@@ -152,6 +176,7 @@ impl BankIndex {
                 entries: videos,
             }),
             located: RwLock::new(located),
+            sizes: std::sync::Mutex::new(sizes),
             banks: RwLock::default(),
             summaries,
             max_distance: AtomicU32::new(0),
@@ -228,6 +253,15 @@ impl BankIndex {
         }
         let key = id as u64;
         let is_video = matches!(signal, Signal::Vpdq(_));
+        {
+            let mut sizes = self.sizes.lock().expect("lock");
+            let count = &mut sizes.entry(change.bank).or_default()[type_slot(&signal)];
+            *count = if change.active {
+                *count + 1
+            } else {
+                count.saturating_sub(1)
+            };
+        }
         if change.active {
             match signal {
                 Signal::Pdq(hash) => self.pdq.insert(hash, key),
@@ -305,6 +339,14 @@ impl BankIndex {
                 self.videos.read().expect("lock").entries.len(),
             ),
         ]
+    }
+
+    /// Active signals of each bank, by type in [`SIGNAL_TYPES`]'s order (a bank without any
+    /// is left out).
+    pub fn bank_sizes(&self) -> HashMap<BankId, [usize; 5]> {
+        let mut sizes = self.sizes.lock().expect("lock").clone();
+        sizes.retain(|_, counts| counts.iter().any(|&n| n > 0));
+        sizes
     }
 
     /// A bank as last refreshed.

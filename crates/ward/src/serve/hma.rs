@@ -265,7 +265,7 @@ impl FromRequestParts<SharedState> for HmaCaller {
                 .map(|info| info.0.ip());
             if let Some(key) = peer.and_then(|peer| state.networks.key_for(peer, parts.uri.path()))
             {
-                return Ok(HmaCaller(Caller { key }));
+                return Ok(HmaCaller(Caller::of_key(&key)));
             }
         }
         Caller::from_request_parts(parts, state)

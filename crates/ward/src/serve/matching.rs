@@ -35,7 +35,7 @@ use super::error::{ApiError, ApiResult};
 use super::summaries::{ContentSummary, raw_json};
 
 /// Roles that may hash and match.
-pub(super) const MATCHERS: &[Role] = &[Role::Platform, Role::Curator, Role::Analyst];
+pub(crate) const MATCHERS: &[Role] = &[Role::Platform, Role::Curator, Role::Analyst];
 
 /// What a piece of media hashed to.
 #[derive(Clone, Debug)]

@@ -6,28 +6,28 @@
 //! `start` opens what it needs (loading the index and starting the follower); `run` is the
 //! command: listen, serve, and shut down gracefully on SIGINT or SIGTERM.
 
-mod api;
+pub(crate) mod api;
 pub(crate) mod auth;
 mod background;
-mod bank_index;
+pub(crate) mod bank_index;
 pub mod budget;
 pub mod charts;
 pub mod coinflip;
 pub mod connections;
 mod content_facts;
-mod error;
+pub(crate) mod error;
 pub mod evidence;
-mod exchange_api;
+pub(crate) mod exchange_api;
 mod feed;
 mod fetching;
 mod hma;
 mod hma_content;
-mod hma_exchanges;
+pub(crate) mod hma_exchanges;
 mod hma_types;
 pub mod intake;
-mod keys_api;
+pub(crate) mod keys_api;
 pub mod limiter;
-mod matching;
+pub(crate) mod matching;
 pub mod networks;
 pub mod notices;
 mod openapi;
@@ -176,8 +176,37 @@ pub struct AppState {
     pub fetches: fetching::FetchCounts,
     /// The keys of `--hma-network-role`'s grants, and the requests they let in.
     pub networks: networks::NetworkKeys,
+    /// This run of this node, as it reports itself to the store ([`report_node_now`]).
+    pub node: NodeRun,
     follow_now: Notify,
     series_now: Arc<Notify>,
+}
+
+/// One run of one node: an id of its own (random, made at start), the machine's name and
+/// when it started.
+#[derive(Clone, Debug)]
+pub struct NodeRun {
+    pub id: String,
+    pub host: String,
+    pub started_at: ward_store::Timestamp,
+}
+
+impl NodeRun {
+    fn new() -> NodeRun {
+        let mut bytes = [0u8; 6];
+        // A clash of two ids only merges two rows of the console's list of nodes.
+        let _ = getrandom::fill(&mut bytes);
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "unknown".to_owned());
+        NodeRun {
+            id: ward_core::digest::to_hex(&bytes),
+            host,
+            started_at: ward_store::Timestamp::now(),
+        }
+    }
 }
 
 impl AppState {
@@ -274,6 +303,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
         tally: tally::Tally::default(),
         fetches: fetching::FetchCounts::default(),
         networks,
+        node: NodeRun::new(),
         follow_now: Notify::new(),
         series_now: Arc::new(Notify::new()),
     });
@@ -315,6 +345,7 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
     }
     tokio::spawn(follow_revocations(Arc::downgrade(&state)));
     tokio::spawn(report_key_use(Arc::downgrade(&state)));
+    tokio::spawn(report_node(Arc::downgrade(&state)));
     tokio::spawn(enable_due_content(Arc::downgrade(&state)));
     let follower = Arc::clone(&state);
     tokio::spawn(async move {
@@ -369,6 +400,41 @@ async fn report_key_use_now(state: &AppState) -> Result<(), ward_store::StoreErr
         .store
         .keys_used(&used, ward_store::Timestamp::now())
         .await
+}
+
+/// How often a node reports itself to the store.
+pub const NODE_REPORT_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Reports this node to the store at start and every [`NODE_REPORT_INTERVAL`], while the
+/// service runs.
+async fn report_node(state: std::sync::Weak<AppState>) {
+    loop {
+        {
+            let Some(state) = state.upgrade() else { return };
+            if let Err(error) = report_node_now(&state).await {
+                tracing::warn!(%error, "reporting this node to the store failed; retrying");
+            }
+        }
+        tokio::time::sleep(NODE_REPORT_INTERVAL).await;
+    }
+}
+
+/// Records where this node's match index stands.
+pub async fn report_node_now(state: &AppState) -> Result<(), ward_store::StoreError> {
+    let index = &state.index;
+    let signals: usize = index.counts().iter().map(|(_, n)| n).sum();
+    let node = ward_store::Node {
+        id: state.node.id.clone(),
+        host: state.node.host.clone(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        started_at: state.node.started_at,
+        seen_at: ward_store::Timestamp::now(),
+        index_ready: index.is_ready(),
+        index_seq: index.cursor().0,
+        index_signals: signals as i64,
+        caught_up_at: index.caught_up_at(),
+    };
+    state.store.note_node(&node).await
 }
 
 /// How often content whose `disable_until_ts` has come is looked for.
@@ -483,6 +549,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/metrics", get(ops::metrics))
         .merge(hma::routes())
         .merge(crate::analyst::routes())
+        .merge(crate::console::routes())
         .merge(crate::portal::routes())
         .route(
             "/openapi.json",

@@ -95,6 +95,18 @@ enum Access {
         body: Req,
         ok: &'static [StatusCode],
     },
+    /// A person signed in to the console, of each role of organisation A in turn: the roles
+    /// that open the page and may do what it does (`roles`, as `may_act_as` reads them;
+    /// platforms' accounts never open the console) get one of `ok`, the others 403. A form
+    /// (`form`, `None` for a GET) is sent with the session's CSRF token; without it, a role
+    /// that may is refused with 403. Without a session, a page sends the browser to sign in
+    /// and a form gets 401.
+    Console {
+        roles: &'static [Role],
+        uri: String,
+        form: Option<Vec<(&'static str, String)>>,
+        ok: &'static [StatusCode],
+    },
     /// A user signed in to the analyst's pages (analysts, curators and admins; the pages
     /// check roles themselves, see `analyst::tests`): without a session, the sign-in page
     /// (a page) or 401 (anything else).
@@ -146,6 +158,60 @@ fn session(method: Method, route: &'static str, uri: &str) -> Entry {
         route,
         access: Access::Session { uri: uri.into() },
     }
+}
+
+/// A console page (GET) or form (POST with `form`): see [`Access::Console`].
+fn console(
+    method: Method,
+    route: &'static str,
+    roles: &'static [Role],
+    uri: impl Into<String>,
+    form: &[(&'static str, &str)],
+    ok: &'static [StatusCode],
+) -> Entry {
+    let form = (method != Method::GET).then(|| {
+        form.iter()
+            .map(|(name, value)| (*name, (*value).to_owned()))
+            .collect()
+    });
+    Entry {
+        method,
+        route,
+        access: Access::Console {
+            roles,
+            uri: uri.into(),
+            form,
+            ok,
+        },
+    }
+}
+
+/// The console's entries: its sign-in, its static files, and each page and form with the
+/// roles of its section (`console::sections`) and of what it does.
+fn console_matrix(_t: &Targets) -> Vec<Entry> {
+    use Method as M;
+    use Role::*;
+    use StatusCode as S;
+    const EVERYONE: &[Role] = &[Curator, Analyst, Auditor];
+    vec![
+        public(M::GET, "/admin/login", "/admin/login", S::OK),
+        // Without the login form's cookie: the form is refused.
+        public(M::POST, "/admin/login", "/admin/login", S::FORBIDDEN),
+        public(M::POST, "/admin/logout", "/admin/logout", S::SEE_OTHER),
+        public(
+            M::GET,
+            "/admin/static/console.css",
+            "/admin/static/console.css",
+            S::OK,
+        ),
+        public(
+            M::GET,
+            "/admin/static/console.js",
+            "/admin/static/console.js",
+            S::OK,
+        ),
+        console(M::GET, "/admin", EVERYONE, "/admin", &[], &[S::OK]),
+    ]
 }
 
 /// Ids of organisation A's things that the matrix's requests name.
@@ -820,6 +886,9 @@ fn matrix(t: &Targets) -> Vec<Entry> {
         public(M::GET, "/favicon.ico", "/favicon.ico", S::OK),
         public(M::GET, "/robots.txt", "/robots.txt", S::OK),
     ]
+    .into_iter()
+    .chain(console_matrix(t))
+    .collect()
 }
 
 /// Every route the router registers, with its methods (HEAD, which axum answers for every
@@ -967,6 +1036,7 @@ async fn the_role_matrix_holds_over_tcp() {
 async fn role_matrix(f: Fixture) {
     let targets = targets(&f).await;
     let entries = matrix(&targets);
+    let sessions = console_sessions(&f).await;
 
     // Every registered route and method has an entry, and every entry a route.
     let registered = registered_routes(&super::router(f.state.clone()));
@@ -1025,6 +1095,14 @@ async fn role_matrix(f: Fixture) {
                     ));
                 }
                 checked += 1;
+            }
+            Access::Console {
+                roles,
+                uri,
+                form,
+                ok,
+            } => {
+                checked += console_entry(&f, &sessions, e, roles, uri, form.as_deref(), ok).await;
             }
             Access::Key {
                 roles,
@@ -1087,6 +1165,150 @@ async fn role_matrix(f: Fixture) {
     check_readme(&entries);
     // The OpenAPI document gives the same roles.
     check_openapi(&entries, &registered);
+}
+
+/// A session of its own for each role, as people of organisation A signed in to the
+/// console: the session cookie and the CSRF token of its forms.
+async fn console_sessions(f: &Fixture) -> HashMap<Role, (String, String)> {
+    use crate::analyst::session::{SESSION_FORMS, Secret};
+    let operator = Actor::operator("test");
+    let org = f.state.store.org_by_name("NGO A").await.unwrap().unwrap();
+    let mut sessions = HashMap::new();
+    for &role in ALL {
+        let user = f
+            .state
+            .store
+            .create_user(
+                &operator,
+                &ward_store::NewUser {
+                    name: format!("console {role}"),
+                    org: org.id,
+                    role,
+                    password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into(),
+                },
+            )
+            .await
+            .unwrap();
+        let secret = Secret::random().unwrap();
+        let expires = ward_store::Timestamp(ward_store::Timestamp::now().0 + 3_600_000);
+        f.state
+            .store
+            .create_session(user.id, &secret.digest(), expires)
+            .await
+            .unwrap();
+        sessions.insert(
+            role,
+            (secret.as_str().to_owned(), secret.csrf_token(SESSION_FORMS)),
+        );
+    }
+    sessions
+}
+
+/// Checks a console entry for every role, without a session and (a form) without its CSRF
+/// token; answers the number of requests made.
+async fn console_entry(
+    f: &Fixture,
+    sessions: &HashMap<Role, (String, String)>,
+    e: &Entry,
+    roles: &[Role],
+    uri: &str,
+    form: Option<&[(&'static str, String)]>,
+    ok: &[StatusCode],
+) -> usize {
+    use crate::analyst::session::{CONSOLE_ROLES, SESSION_COOKIE};
+    let send = |role: Option<Role>, uri: String, csrf: bool| async move {
+        let mut headers = Vec::new();
+        let mut fields: Vec<(String, String)> = Vec::new();
+        if let Some(role) = role {
+            let (secret, token) = &sessions[&role];
+            headers.push(("cookie", format!("{SESSION_COOKIE}={secret}")));
+            if csrf {
+                fields.push(("csrf".into(), token.clone()));
+            }
+        }
+        let role = role.unwrap_or(Role::Admin);
+        for (name, value) in form.unwrap_or_default() {
+            fields.push(((*name).to_owned(), fill_role(value, role)));
+        }
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&fields)
+            .finish();
+        let content_type = if form.is_some() {
+            "application/x-www-form-urlencoded"
+        } else {
+            ""
+        };
+        let (status, location, bytes) = f
+            .send_headers(
+                e.method.clone(),
+                &uri,
+                &headers,
+                Body::from(body),
+                content_type,
+            )
+            .await;
+        (
+            status,
+            location,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    };
+    let mut checked = 0;
+    for &role in ALL {
+        let uri = fresh_targets(f, &fill_role(uri, role), role).await;
+        let (status, _, body) = send(Some(role), uri.clone(), true).await;
+        let may = CONSOLE_ROLES.contains(&role) && super::auth::may_act_as(role, roles);
+        if may {
+            assert!(
+                ok.contains(&status),
+                "{} {uri} as {role}: {status} {body:.300}",
+                e.method
+            );
+        } else {
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{} {uri} as {role}: {body:.300}",
+                e.method
+            );
+        }
+        checked += 1;
+        if form.is_some() && may {
+            let uri = fresh_targets(f, &fill_role(&uri, role), role).await;
+            let (status, _, body) = send(Some(role), uri.clone(), false).await;
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{} {uri} as {role} without the CSRF token: {body:.300}",
+                e.method
+            );
+            assert!(body.contains("Form expired"), "{body:.300}");
+            checked += 1;
+        }
+    }
+    let uri = fresh_targets(f, &fill_role(uri, Role::Admin), Role::Admin).await;
+    let (status, location, body) = send(None, uri.clone(), true).await;
+    if form.is_some() {
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{} {uri}: {body:.300}",
+            e.method
+        );
+    } else {
+        assert_eq!(
+            status,
+            StatusCode::SEE_OTHER,
+            "{} {uri}: {body:.300}",
+            e.method
+        );
+        assert!(
+            location.is_empty() || location == "/admin/login",
+            "{} {uri}: {location}",
+            e.method
+        );
+    }
+    checked + 1
 }
 
 /// Replaces the placeholders of things a request consumes with fresh ones of A's.
@@ -1216,7 +1438,7 @@ fn entry_roles(entries: &[Entry], method: &Method, route: &str) -> Option<HashSe
                 );
             }
             Access::Public { .. } => set.extend(ALL.iter().copied()),
-            Access::Session { .. } => {}
+            Access::Session { .. } | Access::Console { .. } => {}
         }
     }
     roles
@@ -1305,8 +1527,10 @@ fn check_readme(entries: &[Entry]) {
             );
         }
     }
+    // Pages, documented with their areas (the console's in its own README section).
     let served_elsewhere = [
         "/analyst",
+        "/admin",
         "/report",
         "/static/",
         "/healthz",

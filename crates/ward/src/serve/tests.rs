@@ -114,15 +114,39 @@ impl Fixture {
         body: Body,
         content_type: &str,
     ) -> (StatusCode, Value) {
-        let (status, bytes) = match self.listening {
+        let headers: Vec<(&str, String)> = key
+            .map(|key| ("authorization", format!("Bearer {key}")))
+            .into_iter()
+            .collect();
+        let (status, _, bytes) = self
+            .send_headers(method, uri, &headers, body, content_type)
+            .await;
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, value)
+    }
+
+    /// Sends a request with these headers; answers the status, the `Location` header and
+    /// the body.
+    pub(super) async fn send_headers(
+        &self,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, String)],
+        body: Body,
+        content_type: &str,
+    ) -> (StatusCode, String, Vec<u8>) {
+        match self.listening {
             Some(address) => {
                 let body = axum::body::to_bytes(body, 1 << 24).await.unwrap();
-                over_tcp(address, &method, uri, key, &body, content_type).await
+                let (status, bytes) =
+                    over_tcp_with(address, &method, uri, headers, &body, content_type).await;
+                (status, String::new(), bytes)
             }
             None => {
                 let mut request = Request::builder().method(method).uri(uri);
-                if let Some(key) = key {
-                    request = request.header("authorization", format!("Bearer {key}"));
+                for (name, value) in headers {
+                    request = request.header(*name, value);
                 }
                 if !content_type.is_empty() {
                     request = request.header("content-type", content_type);
@@ -132,15 +156,16 @@ impl Fixture {
                     .await
                     .unwrap();
                 let status = response.status();
+                let location = response
+                    .headers()
+                    .get("location")
+                    .map_or_else(String::new, |v| v.to_str().unwrap().to_owned());
                 let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
                     .await
                     .unwrap();
-                (status, bytes.to_vec())
+                (status, location, bytes.to_vec())
             }
-        };
-        let value = serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-        (status, value)
+        }
     }
 
     pub(super) async fn json(
@@ -264,13 +289,29 @@ pub(super) async fn over_tcp(
     body: &[u8],
     content_type: &str,
 ) -> (StatusCode, Vec<u8>) {
+    let headers: Vec<(&str, String)> = key
+        .map(|key| ("authorization", format!("Bearer {key}")))
+        .into_iter()
+        .collect();
+    over_tcp_with(address, method, uri, &headers, body, content_type).await
+}
+
+/// A request over TCP with these headers.
+pub(super) async fn over_tcp_with(
+    address: std::net::SocketAddr,
+    method: &Method,
+    uri: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+    content_type: &str,
+) -> (StatusCode, Vec<u8>) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let mut head = format!(
         "{method} {uri} HTTP/1.1\r\nhost: {address}\r\nconnection: close\r\ncontent-length: {}\r\n",
         body.len()
     );
-    if let Some(key) = key {
-        head.push_str(&format!("authorization: Bearer {key}\r\n"));
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
     if !content_type.is_empty() {
         head.push_str(&format!("content-type: {content_type}\r\n"));

@@ -1,0 +1,49 @@
+//! The administration console under `/admin`: the deployment's health at a glance, banks and
+//! their content, a match tester, organisations, people and keys, exchanges and partners,
+//! the audit log and hosts' contacts, in the browser, for the roles that may see or manage
+//! each ([`sections`]).
+//!
+//! The console is a skin over the API: a page reads and a form changes through the same
+//! handlers as `/v1` (and HMA's exchange routes), called as the signed-in person
+//! ([`Caller::of_user`](crate::serve::auth::Caller::of_user)), so what a person may see and
+//! do is what a key of their role and organisation may, decided in the same place, and
+//! every change is in the audit log under their name. Pages are made on the server and work
+//! without JavaScript (the script only adds a file drop and confirmations); every answer
+//! carries the analyst's pages' strict Content-Security-Policy and is never cached; every
+//! form carries the session's CSRF token, and one without it is refused. One sign-in opens
+//! the console and the analyst's pages ([`crate::analyst::session::Area`]).
+
+mod assets;
+// The forms' parts (`Posted`, `ConsoleUser::require`, the refusals) serve the pages that
+// follow the overview.
+#[allow(dead_code)]
+mod error;
+mod overview;
+pub mod sections;
+#[allow(dead_code)]
+mod session;
+mod view;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::serve::SharedState;
+
+/// The largest form accepted (a description or a list of hashes pasted into the match
+/// tester is the longest field); file uploads have their own bounds.
+pub const FORM_LIMIT: usize = 256 << 10;
+
+/// The console's routes, with their security headers.
+pub fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/admin", get(overview::page))
+        .route("/admin/login", get(session::form).post(session::sign_in))
+        .route("/admin/logout", post(session::sign_out))
+        .route("/admin/static/console.css", get(assets::css))
+        .route("/admin/static/console.js", get(assets::js))
+        .layer(DefaultBodyLimit::max(FORM_LIMIT))
+        .layer(axum::middleware::map_response(
+            crate::analyst::security_headers,
+        ))
+}
