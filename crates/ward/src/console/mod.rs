@@ -22,6 +22,7 @@ mod overview;
 pub mod sections;
 #[allow(dead_code)]
 mod session;
+mod tester;
 mod view;
 
 use axum::Router;
@@ -40,6 +41,12 @@ pub fn routes() -> Router<SharedState> {
         .route("/admin", get(overview::page))
         .route("/admin/login", get(session::form).post(session::sign_in))
         .route("/admin/logout", post(session::sign_out))
+        .route(
+            "/admin/match",
+            get(tester::form)
+                .post(tester::test)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route("/admin/static/console.css", get(assets::css))
         .route("/admin/static/console.js", get(assets::js))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
@@ -47,3 +54,6 @@ pub fn routes() -> Router<SharedState> {
             crate::analyst::security_headers,
         ))
 }
+
+#[cfg(test)]
+mod tests;

@@ -79,6 +79,26 @@ impl FromRequestParts<SharedState> for ConsoleUser {
     }
 }
 
+/// The signed-in person sending a form that is read another way than [`Posted`] (a
+/// multipart upload, whose CSRF token [`check_csrf`] checks once read): without a session,
+/// 401 rather than the sign-in page.
+#[derive(Debug)]
+pub struct Sender(pub ConsoleUser);
+
+impl FromRequestParts<SharedState> for Sender {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Sender, ConsoleError> {
+        ConsoleUser::from_request_parts(parts, state)
+            .await
+            .map(Sender)
+            .map_err(ConsoleError::not_a_page)
+    }
+}
+
 /// A form posted by a signed-in person with this session's CSRF token (`csrf`), as its
 /// fields (`application/x-www-form-urlencoded`, bounded by the console's form limit).
 #[derive(Debug)]

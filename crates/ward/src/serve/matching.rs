@@ -236,17 +236,8 @@ pub async fn match_post(
         .unwrap_or("")
         .to_ascii_lowercase();
     if content_type.starts_with("multipart/") {
-        let (bytes, mut held) = media_part(&state, request).await?;
-        let mut video = state.config.video.clone();
-        video.trim_bars = true;
-        let hashed = hash_bytes(bytes, &mut held, video, Patience::Request).await?;
-        drop(held);
-        let trimmed = match &hashed.kind {
-            MediaKind::Video { trimmed, .. } => trimmed.clone(),
-            MediaKind::Image { .. } => None,
-        };
-        let signals = hashed.signals(Quality::MATCHABLE);
-        let answer = match_signals(&state, &caller, &signals, trimmed.as_ref(), draw).await?;
+        let (bytes, held) = media_part(&state, request).await?;
+        let (hashed, answer) = match_media(&state, &caller, bytes, held, draw).await?;
         let mut out = serde_json::to_value(&answer)
             .map_err(|e| ApiError::internal(format!("answer: {e}")))?;
         out["hashes"] = hashed.to_json();
@@ -271,8 +262,32 @@ pub async fn match_post(
         .into_response())
 }
 
-fn parse_query(signal_type: &str, value: &str) -> ApiResult<Signal> {
-    // Validated and made canonical as stored signals are, then parsed for matching.
+/// Hashes media (held in `held`, from the hashing budget) and matches its signals as
+/// `POST /v1/match` does: a video's frames also inside its bars, a picture's PDQ only when
+/// its quality is enough.
+pub(crate) async fn match_media(
+    state: &SharedState,
+    viewer: &impl Viewer,
+    bytes: Bytes,
+    mut held: Reservation,
+    draw: f64,
+) -> ApiResult<(HashedMedia, MatchAnswer)> {
+    let mut video = state.config.video.clone();
+    video.trim_bars = true;
+    let hashed = hash_bytes(bytes, &mut held, video, Patience::Request).await?;
+    drop(held);
+    let trimmed = match &hashed.kind {
+        MediaKind::Video { trimmed, .. } => trimmed.clone(),
+        MediaKind::Image { .. } => None,
+    };
+    let signals = hashed.signals(Quality::MATCHABLE);
+    let answer = match_signals(state, viewer, &signals, trimmed.as_ref(), draw).await?;
+    Ok((hashed, answer))
+}
+
+/// A signal as a client sends it (type and value), validated and made canonical as stored
+/// signals are, then parsed for matching.
+pub(crate) fn parse_query(signal_type: &str, value: &str) -> ApiResult<Signal> {
     let stored = stored_signal(signal_type, value)?;
     let signal_type = SignalType::from_str(stored.kind.name())?;
     Ok(Signal::parse(signal_type, &stored.value)?)

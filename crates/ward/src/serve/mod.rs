@@ -696,4 +696,4 @@ mod series_tests;
 #[cfg(test)]
 mod tenancy_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -61,6 +61,15 @@ impl Tally {
         }
     }
 
+    /// Whether nothing is counted and not yet added to the store.
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     /// Adds what was counted to the store and starts again from zero; on failure the counts
     /// are kept for the next try.
     pub async fn flush(&self, store: &impl Store) -> Result<(), StoreError> {

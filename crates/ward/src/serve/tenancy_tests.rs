@@ -106,6 +106,8 @@ enum Access {
         uri: String,
         form: Option<Vec<(&'static str, String)>>,
         ok: &'static [StatusCode],
+        /// The form is sent as `multipart/form-data` (a form with a file input).
+        multipart: bool,
     },
     /// A user signed in to the analyst's pages (analysts, curators and admins; the pages
     /// check roles themselves, see `analyst::tests`): without a session, the sign-in page
@@ -182,8 +184,24 @@ fn console(
             uri: uri.into(),
             form,
             ok,
+            multipart: false,
         },
     }
+}
+
+/// A console form sent as `multipart/form-data`: see [`console`].
+fn console_upload(
+    route: &'static str,
+    roles: &'static [Role],
+    uri: impl Into<String>,
+    form: &[(&'static str, &str)],
+    ok: &'static [StatusCode],
+) -> Entry {
+    let mut entry = console(Method::POST, route, roles, uri, form, ok);
+    if let Access::Console { multipart, .. } = &mut entry.access {
+        *multipart = true;
+    }
+    entry
 }
 
 /// The console's entries: its sign-in, its static files, and each page and form with the
@@ -193,6 +211,7 @@ fn console_matrix(_t: &Targets) -> Vec<Entry> {
     use Role::*;
     use StatusCode as S;
     const EVERYONE: &[Role] = &[Curator, Analyst, Auditor];
+    const MATCHERS: &[Role] = super::matching::MATCHERS;
     vec![
         public(M::GET, "/admin/login", "/admin/login", S::OK),
         // Without the login form's cookie: the form is refused.
@@ -211,6 +230,21 @@ fn console_matrix(_t: &Targets) -> Vec<Entry> {
             S::OK,
         ),
         console(M::GET, "/admin", EVERYONE, "/admin", &[], &[S::OK]),
+        console(
+            M::GET,
+            "/admin/match",
+            MATCHERS,
+            "/admin/match",
+            &[],
+            &[S::OK],
+        ),
+        console_upload(
+            "/admin/match",
+            MATCHERS,
+            "/admin/match",
+            &[("hashes", PDQ), ("bypass", "1")],
+            &[S::OK],
+        ),
     ]
 }
 
@@ -1101,8 +1135,10 @@ async fn role_matrix(f: Fixture) {
                 uri,
                 form,
                 ok,
+                multipart,
             } => {
-                checked += console_entry(&f, &sessions, e, roles, uri, form.as_deref(), ok).await;
+                let form = form.as_deref().map(|fields| (fields, *multipart));
+                checked += console_entry(&f, &sessions, e, roles, uri, form, ok).await;
             }
             Access::Key {
                 roles,
@@ -1212,7 +1248,7 @@ async fn console_entry(
     e: &Entry,
     roles: &[Role],
     uri: &str,
-    form: Option<&[(&'static str, String)]>,
+    form: Option<(&[(&'static str, String)], bool)>,
     ok: &[StatusCode],
 ) -> usize {
     use crate::analyst::session::{CONSOLE_ROLES, SESSION_COOKIE};
@@ -1227,16 +1263,28 @@ async fn console_entry(
             }
         }
         let role = role.unwrap_or(Role::Admin);
-        for (name, value) in form.unwrap_or_default() {
+        for (name, value) in form.map(|(fields, _)| fields).unwrap_or_default() {
             fields.push(((*name).to_owned(), fill_role(value, role)));
         }
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(&fields)
-            .finish();
-        let content_type = if form.is_some() {
-            "application/x-www-form-urlencoded"
-        } else {
-            ""
+        let (body, content_type) = match form {
+            None => (String::new(), String::new()),
+            Some((_, false)) => (
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&fields)
+                    .finish(),
+                "application/x-www-form-urlencoded".to_owned(),
+            ),
+            Some((_, true)) => {
+                let boundary = "ward-console-matrix";
+                let mut body = String::new();
+                for (name, value) in &fields {
+                    body.push_str(&format!(
+                        "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                    ));
+                }
+                body.push_str(&format!("--{boundary}--\r\n"));
+                (body, format!("multipart/form-data; boundary={boundary}"))
+            }
         };
         let (status, location, bytes) = f
             .send_headers(
@@ -1244,7 +1292,7 @@ async fn console_entry(
                 &uri,
                 &headers,
                 Body::from(body),
-                content_type,
+                &content_type,
             )
             .await;
         (

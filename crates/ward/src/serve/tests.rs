@@ -19,8 +19,8 @@ const PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9
 const PDQ_NEAR: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b23";
 const MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
 
-pub(super) struct Fixture {
-    pub(super) state: SharedState,
+pub(crate) struct Fixture {
+    pub(crate) state: SharedState,
     /// Where a real listening server answers; `None`: requests go through the router alone.
     listening: Option<std::net::SocketAddr>,
     /// Dropped after the state's store (fields drop in order).
@@ -29,16 +29,16 @@ pub(super) struct Fixture {
     /// Keys of organisation A, by role.
     keys: Vec<(Role, String)>,
     /// A curator of organisation B.
-    pub(super) other_curator: String,
+    pub(crate) other_curator: String,
 }
 
 impl Fixture {
-    pub(super) async fn new() -> Fixture {
+    pub(crate) async fn new() -> Fixture {
         Fixture::on(None).await
     }
 
     /// The same on a fresh PostgreSQL database of its own, dropped with the fixture.
-    pub(super) async fn on_postgres() -> Fixture {
+    pub(crate) async fn on_postgres() -> Fixture {
         Fixture::on(Some(PgDatabase::create())).await
     }
 
@@ -48,7 +48,7 @@ impl Fixture {
 
     /// A fixture on SQLite (or a fresh PostgreSQL database) with its own settings (the
     /// secrets key is the fixture's).
-    pub(super) async fn configured(database: Option<PgDatabase>, config: Config) -> Fixture {
+    pub(crate) async fn configured(database: Option<PgDatabase>, config: Config) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let url = database.as_ref().map(PgDatabase::url);
         let store = AnyStore::open(dir.path(), url.as_deref()).await.unwrap();
@@ -86,13 +86,13 @@ impl Fixture {
 
     /// The same, with the service listening on a loopback port and every request sent to
     /// it over TCP.
-    pub(super) async fn listening() -> Fixture {
+    pub(crate) async fn listening() -> Fixture {
         Fixture::new().await.listen().await
     }
 
     /// This fixture with the service listening on a loopback port, every request sent to it
     /// over TCP.
-    pub(super) async fn listen(mut self) -> Fixture {
+    pub(crate) async fn listen(mut self) -> Fixture {
         let f = &mut self;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         f.listening = Some(listener.local_addr().unwrap());
@@ -101,12 +101,12 @@ impl Fixture {
         self
     }
 
-    pub(super) fn key(&self, role: Role) -> &str {
+    pub(crate) fn key(&self, role: Role) -> &str {
         &self.keys.iter().find(|(r, _)| *r == role).unwrap().1
     }
 
     /// Sends a request; `body` is JSON, or raw bytes with their content type.
-    pub(super) async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         uri: &str,
@@ -128,7 +128,7 @@ impl Fixture {
 
     /// Sends a request with these headers; answers the status, the `Location` header and
     /// the body.
-    pub(super) async fn send_headers(
+    pub(crate) async fn send_headers(
         &self,
         method: Method,
         uri: &str,
@@ -168,7 +168,7 @@ impl Fixture {
         }
     }
 
-    pub(super) async fn json(
+    pub(crate) async fn json(
         &self,
         method: Method,
         uri: &str,
@@ -184,7 +184,7 @@ impl Fixture {
     }
 
     /// Creates a bank as organisation A's curator; returns its id.
-    pub(super) async fn bank(&self, name: &str, extra: Value) -> i64 {
+    pub(crate) async fn bank(&self, name: &str, extra: Value) -> i64 {
         let mut body = json!({"name": name});
         body.as_object_mut()
             .unwrap()
@@ -202,7 +202,7 @@ impl Fixture {
     }
 
     /// Adds a content item with one signal; returns its id.
-    pub(super) async fn content(&self, bank: i64, signal_type: &str, signal: &str) -> i64 {
+    pub(crate) async fn content(&self, bank: i64, signal_type: &str, signal: &str) -> i64 {
         let body = json!({"signals": [{"signal_type": signal_type, "signal": signal}]});
         let (status, content) = self
             .json(
@@ -216,7 +216,7 @@ impl Fixture {
         content["id"].as_i64().unwrap()
     }
 
-    pub(super) async fn follow(&self) {
+    pub(crate) async fn follow(&self) {
         self.state.index.follow(&self.state.store).await.unwrap();
     }
 
@@ -233,12 +233,12 @@ impl Fixture {
 
 /// A PostgreSQL database made for one test on the local server (127.0.0.1:5432, trust
 /// authentication), dropped when the test ends.
-pub(super) struct PgDatabase {
+pub(crate) struct PgDatabase {
     name: String,
 }
 
 impl PgDatabase {
-    pub(super) fn create() -> PgDatabase {
+    pub(crate) fn create() -> PgDatabase {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -281,7 +281,7 @@ impl Drop for PgDatabase {
 
 /// One HTTP/1.1 request on a fresh connection to `address` (closed after the answer): the
 /// status and the body, de-chunked.
-pub(super) async fn over_tcp(
+pub(crate) async fn over_tcp(
     address: std::net::SocketAddr,
     method: &Method,
     uri: &str,
@@ -297,7 +297,7 @@ pub(super) async fn over_tcp(
 }
 
 /// A request over TCP with these headers.
-pub(super) async fn over_tcp_with(
+pub(crate) async fn over_tcp_with(
     address: std::net::SocketAddr,
     method: &Method,
     uri: &str,
@@ -327,7 +327,7 @@ pub(super) async fn over_tcp_with(
 }
 
 /// A small PNG (benign: a gradient), for the hashing routes.
-pub(super) fn png() -> Vec<u8> {
+pub(crate) fn png() -> Vec<u8> {
     let image = image::RgbImage::from_fn(64, 48, |x, y| {
         image::Rgb([(x * 4) as u8, (y * 5) as u8, 90])
     });
@@ -338,7 +338,7 @@ pub(super) fn png() -> Vec<u8> {
 
 /// A private bank of a new organisation ("Hotline") that holds `bytes`'s signals with
 /// `assessment`; returns the organisation and the content's id.
-pub(super) async fn bank_that_knows(
+pub(crate) async fn bank_that_knows(
     state: &SharedState,
     bytes: Vec<u8>,
     assessment: ward_core::categories::Assessment,
@@ -397,7 +397,7 @@ fn multipart(bytes: &[u8]) -> (Body, String) {
 }
 
 /// A multipart body with one PNG part named `field` (HMA's routes take `photo`).
-pub(super) fn multipart_named(bytes: &[u8], field: &str) -> (Body, String) {
+pub(crate) fn multipart_named(bytes: &[u8], field: &str) -> (Body, String) {
     let boundary = "wardtestboundary";
     let mut body = Vec::new();
     body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
@@ -1568,7 +1568,7 @@ fn exchange_sample(path: &str) -> Vec<u8> {
 impl Fixture {
     /// A request through the router alone, with extra headers: the status, the answer's
     /// Content-Type and its body.
-    pub(super) async fn raw(
+    pub(crate) async fn raw(
         &self,
         method: Method,
         uri: &str,
@@ -1628,7 +1628,7 @@ impl Fixture {
     }
 
     /// The actions of the audit log whose target is `target`.
-    pub(super) async fn audited(&self, target: &str) -> Vec<String> {
+    pub(crate) async fn audited(&self, target: &str) -> Vec<String> {
         let (status, audit) = self
             .json(
                 Method::GET,
