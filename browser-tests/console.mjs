@@ -54,6 +54,15 @@ async function result(target) {
 }
 
 try {
+  // The sign-in page, and a wrong password.
+  await page.goto(`${base}/admin/login`);
+  check((await page.textContent("main")).includes("Ward's console"), "the console's sign-in page says what it is");
+  await inspect("login");
+  await page.fill("#name", "ada");
+  await page.fill("#password", "not the password");
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  check(await page.isVisible("#login-error"), "a wrong password is refused on the page");
+
   // The admin: the overview with this node and the bank's sizes.
   await consoleSignIn(page, base, "ada", password);
   const sections = await navigation(page);
@@ -120,6 +129,8 @@ try {
   await inspect("overview-auditor");
   const refused = await page.goto(`${base}/admin/match`);
   check(refused.status() === 403, `an auditor gets 403 on the tester (${refused.status()})`);
+  check((await page.textContent("main a")).includes("Back to the console"), "the refusal leads back to the console");
+  await inspect("refused-auditor");
   await page.goto(`${base}/admin`);
   const posted = await page.evaluate(async (hash) => {
     const csrf = document.querySelector("input[name=csrf]").value;
