@@ -10,6 +10,7 @@ mod exchange;
 mod exchanges;
 mod hash;
 mod matching;
+mod pdq_js;
 mod portal;
 mod referral;
 mod scan;
