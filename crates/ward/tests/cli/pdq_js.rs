@@ -1,6 +1,6 @@
-//! The browser's PDQ (`crates/ward/src/portal/static/pdq.js`, for self-reports hashed on
-//! the reporter's device) against `ward hash`: the same pixels give the same hash and
-//! quality, bit for bit, on generated benign pictures of many sizes (small, odd, over 512
+//! The browser's PDQ and MD5 (`crates/ward/src/portal/static/pdq.js`, `md5.js`, for
+//! self-reports hashed on the reporter's device) against `ward hash`: the same pixels give
+//! the same hash and quality, bit for bit, the same files the same MD5, on generated benign pictures of many sizes (small, odd, over 512
 //! px, a photo's 1600x1004), run with node outside a browser (the browser's own decoding is
 //! checked by the browser tests).
 
@@ -53,19 +53,21 @@ fn the_browsers_pdq_is_wards_bit_for_bit() {
         arguments.push(format!("{width}x{height}:{}", raw.display()));
         pngs.push(png);
     }
+    for png in &pngs {
+        arguments.push(format!("md5:{}", png.display()));
+    }
     let output = Command::new("node")
         .arg(repo_file("browser-tests/pdq-core.cjs"))
         .args(&arguments)
         .output()
         .expect("cannot run node (install Debian's nodejs)");
     assert!(output.status.success(), "{output:?}");
-    let browser: Vec<(String, String)> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let parts: Vec<&str> = line.split(' ').collect();
-            (parts[1].to_owned(), parts[2].to_owned())
-        })
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<Vec<&str>> = printed.lines().map(|l| l.split(' ').collect()).collect();
+    let (browser, digests) = lines.split_at(sizes.len());
+    let browser: Vec<(String, String)> = browser
+        .iter()
+        .map(|parts| (parts[1].to_owned(), parts[2].to_owned()))
         .collect();
     let run = ward(
         std::iter::once("hash".to_owned()).chain(pngs.iter().map(|p| p.display().to_string())),
