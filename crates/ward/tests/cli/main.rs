@@ -14,6 +14,7 @@ mod pdq_js;
 mod portal;
 mod referral;
 mod scan;
+mod selfhash;
 mod serve;
 mod transparency;
 mod usage;

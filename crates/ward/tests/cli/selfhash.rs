@@ -1,0 +1,94 @@
+//! Self-report hashing in a real Chromium (`browser-tests/selfhash.mjs`) against `ward
+//! hash`, on every picture in `testdata/` that both decode (JPEG, PNG, GIF, WebP, BMP): each
+//! MD5 equal, each PDQ hash exact but for the pictures listed in `NOT_YET_EXACT`, whose
+//! pixels the browser's canvas cannot give as Ward reads them (issue 21 goes on).
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use crate::{browser, testdata, ward};
+
+/// Pictures whose browser PDQ is not yet Ward's, and why: 16-bit grey PNGs (Ward reads them
+/// as PIL does, clipping to 8 bits; the browser scales them) and transparent pixels (the
+/// canvas keeps colours premultiplied by alpha, and Chromium's GIF decoder clears them).
+const NOT_YET_EXACT: [&str; 5] = [
+    "pdq/generated/grey16-low.png",
+    "pdq/generated/transparent.gif",
+    "pdq/generated/palette-transparent.png",
+    "threatexchange/python-threatexchange/threatexchange/tests/hashing/resources/LA.png",
+    "threatexchange/python-threatexchange/threatexchange/tests/hashing/resources/I16.png",
+];
+
+fn pictures() -> Vec<String> {
+    let root = testdata();
+    let mut found = Vec::new();
+    let mut folders = vec![root.clone()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| {
+                ["jpg", "jpeg", "png", "gif", "webp", "bmp"]
+                    .contains(&e.to_ascii_lowercase().to_str().unwrap_or(""))
+            }) {
+                found.push(path.strip_prefix(&root).unwrap().display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn pictures_hash_in_chromium_as_in_ward() {
+    let scripts = browser::scripts();
+    let names = pictures();
+    assert!(names.len() >= 80, "{} pictures", names.len());
+    let paths: Vec<String> = names
+        .iter()
+        .map(|n| testdata().join(n).display().to_string())
+        .collect();
+    let run = ward(std::iter::once("hash".to_owned()).chain(paths.iter().cloned()));
+    let ward_hashes: BTreeMap<String, serde_json::Value> = run
+        .records()
+        .into_iter()
+        .map(|r| (r["path"].as_str().unwrap().to_owned(), r))
+        .collect();
+    let output = Command::new("node")
+        .arg(scripts.join("selfhash.mjs"))
+        .args(&paths)
+        .output()
+        .expect("cannot run node");
+    assert!(output.status.success(), "{output:?}");
+    let mut exact = 0;
+    let mut decoded = 0;
+    for line in String::from_utf8(output.stdout).unwrap().lines() {
+        let browser: serde_json::Value = serde_json::from_str(line).unwrap();
+        let path = browser["path"].as_str().unwrap();
+        let name = names[paths.iter().position(|p| p == path).unwrap()].as_str();
+        let Some(theirs) = ward_hashes.get(path).filter(|r| r.get("pdq").is_some()) else {
+            continue; // a picture Ward refuses (a test of bad input)
+        };
+        assert_eq!(browser["md5"], theirs["md5"], "{name}");
+        let Some(pdq) = browser["pdq"].as_str() else {
+            panic!("{name}: Ward decodes it, the browser does not");
+        };
+        decoded += 1;
+        let distance = (0..4)
+            .map(|i| {
+                let part = |hex: &str| u64::from_str_radix(&hex[i * 16..(i + 1) * 16], 16).unwrap();
+                (part(pdq) ^ part(theirs["pdq"].as_str().unwrap())).count_ones()
+            })
+            .sum::<u32>();
+        if NOT_YET_EXACT.contains(&name) {
+            eprintln!("{name}: {distance} bits off (known)");
+        } else {
+            assert_eq!(distance, 0, "{name}");
+            assert_eq!(browser["quality"], theirs["quality"], "{name}");
+            exact += 1;
+        }
+    }
+    eprintln!("self-report hashing: {exact} of {decoded} pictures exact in Chromium");
+    assert_eq!(exact + NOT_YET_EXACT.len(), decoded);
+}
