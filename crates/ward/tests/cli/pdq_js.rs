@@ -79,6 +79,9 @@ fn the_browsers_pdq_is_wards_bit_for_bit() {
         assert_eq!(record["pdq"].as_str().unwrap(), hash, "{size:?}");
         assert_eq!(record["quality"].to_string(), *quality, "{size:?}");
     }
+    for (record, digest) in records.iter().zip(digests) {
+        assert_eq!(record["md5"].as_str().unwrap(), digest[1]);
+    }
     eprintln!(
         "pdq.js: {} of {} pictures exact",
         browser.len(),
