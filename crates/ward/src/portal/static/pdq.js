@@ -5,7 +5,9 @@
 // rounded to float32, the two-pass Jarosz box filter with one running float32 sum per
 // line, decimation to 64x64, the quality, the 16x16 DCT without its DC row and column
 // (products rounded before each add), and the lower median as the threshold. Pure: no
-// network, no DOM; `pdqFromRgba(width, height, rgba)` returns `{hash, quality}`.
+// network, no DOM; `pdqFromRgba(width, height, rgba)` (a canvas's pixels) and
+// `pdqFromPixels(width, height, channels, samples)` (1: grey, used as it is; 3: RGB; 4:
+// RGBA, alpha ignored) return `{hash, quality}`.
 "use strict";
 
 (function (root) {
@@ -77,12 +79,22 @@
   /// The PDQ hash (64 lowercase hex digits) and quality (0 to 100) of an image given as
   /// RGBA bytes (a canvas's `ImageData.data`), alpha ignored.
   function pdqFromRgba(width, height, rgba) {
+    return pdqFromPixels(width, height, 4, rgba);
+  }
+
+  /// The same of 8-bit samples with `channels` per pixel: 1 (grey, used as it is, as the
+  /// reference uses a grey picture), 3 (RGB) or 4 (RGBA, alpha ignored).
+  function pdqFromPixels(width, height, channels, samples) {
     if (width < 5 || height < 5) return { hash: "0".repeat(64), quality: 0 };
     const size = width * height;
     const image = new Float32Array(size);
-    for (let p = 0, q = 0; p < size; p++, q += 4) {
-      // numpy's order, in float64, then rounded to float32.
-      image[p] = rgba[q] * 0.299 + rgba[q + 1] * 0.587 + rgba[q + 2] * 0.114;
+    if (channels === 1) {
+      for (let p = 0; p < size; p++) image[p] = samples[p];
+    } else {
+      for (let p = 0, q = 0; p < size; p++, q += channels) {
+        // numpy's order, in float64, then rounded to float32.
+        image[p] = samples[q] * 0.299 + samples[q + 1] * 0.587 + samples[q + 2] * 0.114;
+      }
     }
     const other = new Float32Array(size);
     const wx = windowSize(width);
@@ -139,6 +151,6 @@
     return { hash, quality };
   }
 
-  root.WardPdq = { pdqFromRgba };
+  root.WardPdq = { pdqFromRgba, pdqFromPixels };
   if (typeof module !== "undefined") module.exports = root.WardPdq;
 })(typeof globalThis !== "undefined" ? globalThis : this);
