@@ -19,7 +19,7 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage();
   await page.setContent("<!doctype html><title>hashing</title>");
-  for (const name of ["md5.js", "pdq.js", "png.js", "selfhash.js"]) {
+  for (const name of ["md5.js", "pdq.js", "png.js", "gif.js", "selfhash.js"]) {
     await page.addScriptTag({ content: readFileSync(join(scripts, name), "utf8") });
   }
   for (const path of files) {

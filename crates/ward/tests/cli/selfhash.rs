@@ -1,17 +1,12 @@
 //! Self-report hashing in a real Chromium (`browser-tests/selfhash.mjs`) against `ward
 //! hash`, on every picture in `testdata/` that both decode (JPEG, PNG, GIF, WebP, BMP): each
-//! MD5 equal, each PDQ hash exact but for the picture listed in `NOT_YET_EXACT`, whose
-//! pixels the browser cannot give as Ward reads them (issue 21 goes on).
+//! MD5 equal, each PDQ hash and quality exact (PNGs and GIFs read by the page's own
+//! decoders, other pictures by the browser's).
 
 use std::collections::BTreeMap;
 use std::process::Command;
 
 use crate::{browser, testdata, ward};
-
-/// Pictures whose browser PDQ is not yet Ward's, and why: a GIF's transparent pixels, which
-/// Chromium's decoder clears where Ward keeps their palette colour (PNGs are read by
-/// `png.js` for the same reason, and are exact).
-const NOT_YET_EXACT: [&str; 1] = ["pdq/generated/transparent.gif"];
 
 fn pictures() -> Vec<String> {
     let root = testdata();
@@ -75,14 +70,10 @@ fn pictures_hash_in_chromium_as_in_ward() {
                 (part(pdq) ^ part(theirs["pdq"].as_str().unwrap())).count_ones()
             })
             .sum::<u32>();
-        if NOT_YET_EXACT.contains(&name) {
-            eprintln!("{name}: {distance} bits off (known)");
-        } else {
-            assert_eq!(distance, 0, "{name}");
-            assert_eq!(browser["quality"], theirs["quality"], "{name}");
-            exact += 1;
-        }
+        assert_eq!(distance, 0, "{name}");
+        assert_eq!(browser["quality"], theirs["quality"], "{name}");
+        exact += 1;
     }
     eprintln!("self-report hashing: {exact} of {decoded} pictures exact in Chromium");
-    assert_eq!(exact + NOT_YET_EXACT.len(), decoded);
+    assert_eq!(exact, decoded);
 }

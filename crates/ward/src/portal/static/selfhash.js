@@ -1,7 +1,7 @@
 // Hashing a person's own files in their browser, for self-reports: the MD5 of every file
 // (read in slices), and for a picture its PDQ hash and quality (`WardPdq`) from its pixels
-// as Ward decodes them: a PNG read by `WardPng` (a canvas loses transparent pixels' colours
-// and scales 16-bit grey), any other picture by the browser, a JPEG's EXIF orientation not
+// as Ward decodes them: a PNG read by `WardPng` and a GIF by `WardGif` (a canvas loses
+// transparent pixels' colours and scales 16-bit grey), any other picture by the browser, a JPEG's EXIF orientation not
 // applied (the field's hashes never apply it, and Chromium applies it whatever it is asked,
 // so the tag is set to "as stored" in a copy of the bytes first), colours not converted.
 // Nothing leaves the page: no request is made, and only the hashes are returned.
@@ -74,13 +74,14 @@
   /// The PDQ hash and quality of a picture's bytes, or `null` when the browser cannot
   /// decode them as a picture.
   async function pdqOf(bytes) {
-    let png = null;
+    let own = null;
     try {
-      png = root.WardPng ? await root.WardPng.decode(bytes) : null;
+      own = (root.WardPng && (await root.WardPng.decode(bytes)))
+        || (root.WardGif && root.WardGif.decode(bytes));
     } catch (_) {
-      png = null; // the browser's decoder may still read it
+      own = null; // the browser's decoder may still read it
     }
-    if (png) return root.WardPdq.pdqFromPixels(png.width, png.height, png.channels, png.samples);
+    if (own) return root.WardPdq.pdqFromPixels(own.width, own.height, own.channels, own.samples);
     let bitmap;
     try {
       bitmap = await createImageBitmap(new Blob([withoutOrientation(bytes)]), {
