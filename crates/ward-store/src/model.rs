@@ -207,10 +207,15 @@ pub struct Actor {
 impl Actor {
     /// An API key's holder.
     pub fn key(key: &ApiKey) -> Actor {
+        Actor::key_of(key.id, key.org)
+    }
+
+    /// The holder of key `id` of `org`.
+    pub fn key_of(id: KeyId, org: OrgId) -> Actor {
         Actor {
-            key: Some(key.id),
-            org: Some(key.org),
-            label: format!("key:{}", key.id),
+            key: Some(id),
+            org: Some(org),
+            label: format!("key:{id}"),
         }
     }
 
@@ -225,10 +230,15 @@ impl Actor {
 
     /// A person signed in to the analyst's pages.
     pub fn user(user: &User) -> Actor {
+        Actor::user_of(user.id, user.org)
+    }
+
+    /// Person `id` of `org`, signed in to Ward's pages.
+    pub fn user_of(id: UserId, org: OrgId) -> Actor {
         Actor {
             key: None,
-            org: Some(user.org),
-            label: format!("user:{}", user.id),
+            org: Some(org),
+            label: format!("user:{id}"),
         }
     }
 
