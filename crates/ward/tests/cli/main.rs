@@ -11,6 +11,7 @@ mod exchanges;
 mod hash;
 mod matching;
 mod pdq_js;
+mod png_writer;
 mod portal;
 mod referral;
 mod scan;

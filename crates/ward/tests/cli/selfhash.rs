@@ -1,5 +1,6 @@
 //! Self-report hashing in a real Chromium (`browser-tests/selfhash.mjs`) against `ward
-//! hash`, on every picture in `testdata/` that both decode (JPEG, PNG, GIF, WebP, BMP): each
+//! hash`, on every picture in `testdata/` that both decode (JPEG, PNG, GIF, WebP, BMP) and
+//! interlaced PNGs of every colour type written for the test: each
 //! MD5 equal, each PDQ hash and quality exact (PNGs and GIFs read by the page's own
 //! decoders, other pictures by the browser's).
 
@@ -29,15 +30,55 @@ fn pictures() -> Vec<String> {
     found
 }
 
+/// Interlaced PNGs of each colour type, 8 and 16 bits, written by hand into `dir`
+/// (`png_writer`): what no file of testdata is.
+fn interlaced_pngs(dir: &std::path::Path) -> Vec<String> {
+    let mut state = 0x9e37_79b9u32;
+    let mut noise = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        (state >> 24) as u8
+    };
+    let mut made = Vec::new();
+    for (colour, channels) in [(0u8, 1usize), (2, 3), (4, 2), (6, 4)] {
+        for depth in [8u8, 16] {
+            let (width, height) = (133u32, 77u32);
+            let bytes = usize::from(depth) / 8;
+            let mut samples = Vec::new();
+            for y in 0..height {
+                for x in 0..width {
+                    for c in 0..channels {
+                        let v = ((x * (c as u32 + 3) + y * 5) as u8).wrapping_add(noise() / 8);
+                        samples.push(v);
+                        if bytes == 2 {
+                            samples.push(noise());
+                        }
+                    }
+                }
+            }
+            let png = crate::png_writer::interlaced(width, height, colour, depth, &samples);
+            let path = dir.join(format!("interlaced-{colour}-{depth}.png"));
+            std::fs::write(&path, png).unwrap();
+            made.push(path.display().to_string());
+        }
+    }
+    made
+}
+
 #[test]
 fn pictures_hash_in_chromium_as_in_ward() {
     let scripts = browser::scripts();
-    let names = pictures();
+    let written = tempfile::tempdir().unwrap();
+    let mut names = pictures();
+    let interlaced = interlaced_pngs(written.path());
     assert!(names.len() >= 80, "{} pictures", names.len());
-    let paths: Vec<String> = names
+    let mut paths: Vec<String> = names
         .iter()
         .map(|n| testdata().join(n).display().to_string())
         .collect();
+    names.extend(interlaced.iter().cloned());
+    paths.extend(interlaced);
     let run = ward(std::iter::once("hash".to_owned()).chain(paths.iter().cloned()));
     let ward_hashes: BTreeMap<String, serde_json::Value> = run
         .records()
