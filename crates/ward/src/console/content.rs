@@ -187,13 +187,12 @@ pub async fn page(
                     at: e.at,
                     actor: e.actor,
                     action: e.action,
-                    detail: e.detail.filter(|d| !d.is_null()).map_or_else(
-                        String::new,
-                        |d| match d {
-                            Value::String(s) => s,
-                            other => other.to_string(),
-                        },
-                    ),
+                    detail: e.detail.map_or_else(String::new, |d| match d {
+                        Value::Null => String::new(),
+                        Value::Object(fields) if fields.is_empty() => String::new(),
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    }),
                 })
                 .collect(),
         )
