@@ -14,6 +14,10 @@
 //! the console and the analyst's pages ([`crate::analyst::session::Area`]).
 
 mod assets;
+mod banks;
+#[cfg(test)]
+mod banks_tests;
+mod content;
 // The forms' parts (`Posted`, `ConsoleUser::require`, the refusals) serve the pages that
 // follow the overview.
 #[allow(dead_code)]
@@ -49,6 +53,21 @@ pub fn routes() -> Router<SharedState> {
         )
         .route("/admin/static/console.css", get(assets::css))
         .route("/admin/static/console.js", get(assets::js))
+        // Banks and their content.
+        .route("/admin/banks", get(banks::list).post(banks::create))
+        .route("/admin/banks/{id}", get(banks::page).post(banks::update))
+        .route("/admin/banks/{id}/delete", post(banks::delete))
+        .route(
+            "/admin/banks/{id}/import",
+            // A file, bounded by the upload limit as it is read.
+            post(banks::import).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/admin/banks/{id}/export", get(banks::export))
+        .route("/admin/content/{id}", get(content::page))
+        .route("/admin/content/{id}/enabled", post(content::set_enabled))
+        .route("/admin/content/{id}/categories", post(content::assess))
+        .route("/admin/content/{id}/remove", post(content::remove))
+        .route("/admin/content/{id}/opinion", post(content::opinion))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(axum::middleware::map_response(
             crate::analyst::security_headers,

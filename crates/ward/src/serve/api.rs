@@ -208,10 +208,25 @@ pub async fn delete_bank(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+/// Content items a label search reads per request at most (then it answers `next_after`
+/// to go on from).
+pub(crate) const LABEL_SCAN: u32 = 10_000;
+/// Content items a search by hash answers at most.
+const HASH_HITS: usize = 1_000;
+
+#[derive(Debug, Default, Deserialize)]
 pub struct Page {
-    after: Option<i64>,
-    limit: Option<u32>,
+    pub(crate) after: Option<i64>,
+    pub(crate) limit: Option<u32>,
+    /// With `signal`: search the bank for this signal (`pdq`, `md5`, `sha1`, `sha256`)
+    /// among its active signals, as the match index holds them.
+    pub(crate) signal_type: Option<String>,
+    pub(crate) signal: Option<String>,
+    /// For PDQ: how far from `signal` (0 to 255; 0, exact, by default).
+    pub(crate) distance: Option<u32>,
+    /// Items whose list label, list fields, provenance source or external id contain this
+    /// text (case-insensitive).
+    pub(crate) label: Option<String>,
 }
 
 pub async fn list_content(
@@ -223,10 +238,24 @@ pub async fn list_content(
     caller.require(READERS)?;
     let bank = visible_bank(&state, &caller, id).await?;
     let limit = page.limit.unwrap_or(100).clamp(1, 1000);
-    let items = state
-        .store
-        .bank_contents(bank.id, page.after.map(ContentId), limit)
-        .await?;
+    let (answer, next) = match (given(&page.signal), given(&page.label)) {
+        (Some(signal), _) => {
+            let signal_type = given(&page.signal_type).unwrap_or("pdq");
+            (
+                content_with_signal(&state, bank.id, signal_type, signal, page.distance).await?,
+                None,
+            )
+        }
+        (None, Some(label)) => labelled_content(&state, bank.id, label, page.after, limit).await?,
+        (None, None) => {
+            let items = state
+                .store
+                .bank_contents(bank.id, page.after.map(ContentId), limit)
+                .await?;
+            let next = (items.len() == limit as usize).then(|| items.last().map(|c| c.id.0));
+            (items.iter().map(view::content).collect(), next.flatten())
+        }
+    };
     state
         .store
         .record_read(
@@ -235,11 +264,113 @@ pub async fn list_content(
             &format!("bank:{}", bank.id),
         )
         .await?;
-    let next = (items.len() == limit as usize).then(|| items.last().map(|c| c.id.0));
-    let items: Vec<Value> = items.iter().map(view::content).collect();
-    Ok(Json(
-        json!({ "content": items, "next_after": next.flatten() }),
-    ))
+    Ok(Json(json!({ "content": answer, "next_after": next })))
+}
+
+/// A query parameter's text, unless empty.
+fn given(text: &Option<String>) -> Option<&str> {
+    text.as_deref().map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// The bank's items with an active signal equal to `signal` (within `distance` for PDQ),
+/// nearest first, each with the distance it was found at.
+async fn content_with_signal(
+    state: &SharedState,
+    bank: BankId,
+    signal_type: &str,
+    signal: &str,
+    distance: Option<u32>,
+) -> ApiResult<Vec<Value>> {
+    let signal_type = SignalType::from_str(&signal_type.to_ascii_lowercase())?;
+    let distance = match (signal_type, distance) {
+        (SignalType::Vpdq, _) => {
+            return Err(ApiError::bad_request(
+                "search by a pdq, md5, sha1 or sha256 signal (videos are matched, not searched)",
+            ));
+        }
+        (SignalType::Pdq, Some(d)) if d > 255 => {
+            return Err(ApiError::bad_request("a PDQ distance is 0 to 255"));
+        }
+        (SignalType::Pdq, d) => d.unwrap_or(0),
+        (_, Some(d)) if d > 0 => {
+            return Err(ApiError::bad_request(
+                "digests are searched exactly: distance is for PDQ",
+            ));
+        }
+        _ => 0,
+    };
+    let signal = Signal::parse(signal_type, &signal.to_ascii_lowercase())?;
+    let hits = state.index.search(
+        &signal,
+        distance,
+        &ward_core::video::CompareOptions::default(),
+    );
+    let mut found: Vec<(ContentId, u32)> = Vec::new();
+    for hit in hits.iter().filter(|h| h.located.bank == bank) {
+        if !found.iter().any(|(c, _)| *c == hit.located.content) {
+            found.push((hit.located.content, hit.distance.unwrap_or(0)));
+        }
+    }
+    found.truncate(HASH_HITS);
+    let ids: Vec<ContentId> = found.iter().map(|(c, _)| *c).collect();
+    let items = state.store.contents(&ids).await?;
+    Ok(found
+        .iter()
+        .filter_map(|(id, distance)| {
+            let item = items.iter().find(|c| c.id == *id)?;
+            let mut view = view::content(item);
+            view["distance"] = json!(distance);
+            Some(view)
+        })
+        .collect())
+}
+
+/// Whether a content item carries `needle` (lower-case) in what a person would call its
+/// label: the list's label, the list's other fields, its provenance source, its id in the
+/// list it came from.
+fn carries_label(content: &Content, needle: &str) -> bool {
+    let has = |text: &str| text.to_lowercase().contains(needle);
+    content.label.as_ref().is_some_and(|l| has(&l.label))
+        || content.attributes.iter().any(|(_, value)| has(value))
+        || has(&content.provenance.source)
+        || content.external_id.as_deref().is_some_and(has)
+}
+
+/// The bank's items after `after` that carry `label`, at most `limit`, reading at most
+/// [`LABEL_SCAN`] items; `next_after` is where to go on from when it stopped before the
+/// bank's end.
+async fn labelled_content(
+    state: &SharedState,
+    bank: BankId,
+    label: &str,
+    after: Option<i64>,
+    limit: u32,
+) -> ApiResult<(Vec<Value>, Option<i64>)> {
+    let needle = label.to_lowercase();
+    let mut after = after.map(ContentId);
+    let mut found = Vec::new();
+    let mut read = 0;
+    while read < LABEL_SCAN {
+        let page = state.store.bank_contents(bank, after, 1_000).await?;
+        let Some(last) = page.last() else {
+            return Ok((found, None));
+        };
+        let full = page.len() == 1_000;
+        for content in &page {
+            read += 1;
+            if carries_label(content, &needle) {
+                found.push(view::content(content));
+                if found.len() == limit as usize {
+                    return Ok((found, Some(content.id.0)));
+                }
+            }
+        }
+        after = Some(last.id);
+        if !full {
+            return Ok((found, None));
+        }
+    }
+    Ok((found, after.map(|a| a.0)))
 }
 
 #[derive(Debug, Deserialize)]

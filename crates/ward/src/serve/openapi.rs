@@ -90,7 +90,23 @@ fn operations() -> Vec<Operation> {
             parameters: json!([
                 id_param("id"),
                 query_param("after", false, "the last id of the previous page"),
-                query_param("limit", false, "1 to 1000, 100 by default")
+                query_param("limit", false, "1 to 1000, 100 by default"),
+                query_param(
+                    "signal_type",
+                    false,
+                    "with signal: pdq (default), md5, sha1 or sha256"
+                ),
+                query_param(
+                    "signal",
+                    false,
+                    "the items whose matching signals equal it (PDQ: within distance), nearest first"
+                ),
+                query_param("distance", false, "for a PDQ signal: 0 (default) to 255"),
+                query_param(
+                    "label",
+                    false,
+                    "the items whose list label, list fields, source or list id contain it (case-insensitive); at most 10000 items read per request, next_after goes on"
+                )
             ]),
             body: None,
             ok: ("200", "Content page"),

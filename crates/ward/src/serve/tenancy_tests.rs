@@ -206,7 +206,7 @@ fn console_upload(
 
 /// The console's entries: its sign-in, its static files, and each page and form with the
 /// roles of its section (`console::sections`) and of what it does.
-fn console_matrix(_t: &Targets) -> Vec<Entry> {
+fn console_matrix(t: &Targets) -> Vec<Entry> {
     use Method as M;
     use Role::*;
     use StatusCode as S;
@@ -244,6 +244,104 @@ fn console_matrix(_t: &Targets) -> Vec<Entry> {
             "/admin/match",
             &[("hashes", PDQ), ("bypass", "1")],
             &[S::OK],
+        ),
+        // Banks and their content: every console role sees the banks; the API decides
+        // the rest (`serve::api`).
+        console(
+            M::GET,
+            "/admin/banks",
+            EVERYONE,
+            "/admin/banks",
+            &[],
+            &[S::OK],
+        ),
+        console(
+            M::POST,
+            "/admin/banks",
+            &[Curator],
+            "/admin/banks",
+            &[("name", "CONSOLE_{ROLE}")],
+            &[S::SEE_OTHER],
+        ),
+        console(
+            M::GET,
+            "/admin/banks/{id}",
+            EVERYONE,
+            format!("/admin/banks/{}", t.bank),
+            &[],
+            &[S::OK],
+        ),
+        console(
+            M::POST,
+            "/admin/banks/{id}",
+            &[Curator],
+            "/admin/banks/{bank_target}",
+            &[("name", "RENAMED_{ROLE}"), ("distance", "30")],
+            &[S::SEE_OTHER],
+        ),
+        console(
+            M::POST,
+            "/admin/banks/{id}/delete",
+            &[Curator],
+            "/admin/banks/{bank_target}/delete",
+            &[],
+            &[S::SEE_OTHER],
+        ),
+        console(
+            M::POST,
+            "/admin/banks/{id}/import",
+            &[Curator],
+            "/admin/banks/{bank_target}/import",
+            &[("format", "csv")],
+            &[S::OK],
+        ),
+        console(
+            M::GET,
+            "/admin/banks/{id}/export",
+            &[Curator, Analyst],
+            format!("/admin/banks/{}/export?format=csv", t.bank),
+            &[],
+            &[S::OK],
+        ),
+        console(
+            M::GET,
+            "/admin/content/{id}",
+            &[Curator, Analyst],
+            format!("/admin/content/{}", t.content),
+            &[],
+            &[S::OK],
+        ),
+        console(
+            M::POST,
+            "/admin/content/{id}/enabled",
+            &[Curator],
+            "/admin/content/{content_target}/enabled",
+            &[("enabled", "false")],
+            &[S::SEE_OTHER],
+        ),
+        console(
+            M::POST,
+            "/admin/content/{id}/categories",
+            &[Curator, Analyst],
+            "/admin/content/{content_target}/categories",
+            &[("age_group", "pubescent"), ("activity", "other_indecent")],
+            &[S::SEE_OTHER],
+        ),
+        console(
+            M::POST,
+            "/admin/content/{id}/remove",
+            &[Curator],
+            "/admin/content/{content_target}/remove",
+            &[],
+            &[S::SEE_OTHER],
+        ),
+        console(
+            M::POST,
+            "/admin/content/{id}/opinion",
+            &[Curator, Analyst],
+            "/admin/content/{content_target}/opinion",
+            &[("opinion", "confirm")],
+            &[S::SEE_OTHER],
         ),
     ]
 }

@@ -5,6 +5,7 @@ mod bad_input;
 mod bounds;
 mod browser;
 mod console;
+mod console_banks;
 mod durable;
 mod exchange;
 mod exchanges;
