@@ -171,6 +171,7 @@ pub async fn password_links(store: &impl Store) {
             ("user.create", actor.label.as_str()),
             ("user.password_link", actor.label.as_str()),
             ("user.password", holder.as_str()),
+            ("session.start", holder.as_str()),
             ("user.password_link", actor.label.as_str()),
             ("user.password_link", actor.label.as_str()),
             ("user.disable", actor.label.as_str()),
