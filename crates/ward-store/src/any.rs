@@ -312,6 +312,33 @@ impl Store for AnyStore {
         delegate!(self.set_user_disabled(actor, id, disabled))
     }
 
+    async fn set_password_link(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        secret_digest: &str,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        delegate!(self.set_password_link(actor, user, secret_digest, expires_at))
+    }
+
+    async fn password_link_user(
+        &self,
+        secret_digest: &str,
+        now: Timestamp,
+    ) -> Result<Option<User>> {
+        delegate!(self.password_link_user(secret_digest, now))
+    }
+
+    async fn use_password_link(
+        &self,
+        secret_digest: &str,
+        now: Timestamp,
+        password_hash: &str,
+    ) -> Result<Option<User>> {
+        delegate!(self.use_password_link(secret_digest, now, password_hash))
+    }
+
     async fn create_session(
         &self,
         user: UserId,

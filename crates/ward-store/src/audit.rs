@@ -7,7 +7,7 @@ use ward_core::categories::Assessment;
 use crate::model::{
     ApiKey, Bank, BankId, BankUpdate, ContentId, ContentNotes, FetchOutcome, HostContact,
     ImportCounts, NoticeId, NoticeOutcome, OpinionKind, OrgId, Organisation, Partner, Ratio,
-    Report, UrlId, UrlState, User, UserId,
+    Report, Timestamp, UrlId, UrlState, User, UserId,
 };
 
 /// An audit event before it is written (the actor and time are added then).
@@ -477,6 +477,16 @@ impl Event {
 
     pub fn user_password(id: UserId) -> Event {
         Event::new("user.password", format!("user:{id}"), json!({}))
+    }
+
+    /// A password link was made for a user (never the link): their password stopped
+    /// working and their sessions ended.
+    pub fn user_password_link(id: UserId, expires_at: Timestamp) -> Event {
+        Event::new(
+            "user.password_link",
+            format!("user:{id}"),
+            json!({ "expires_at": expires_at.to_rfc3339() }),
+        )
     }
 
     pub fn user_disabled(id: UserId, disabled: bool) -> Event {

@@ -27,6 +27,7 @@ mod model;
 mod nodes;
 mod notes;
 mod notice;
+mod password_links;
 mod portable;
 mod postgres;
 mod referral;
@@ -567,6 +568,35 @@ pub trait Store: Send + Sync + 'static {
         id: UserId,
         disabled: bool,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Gives a user a one-time link to choose their password with, known by the SHA-256
+    /// digest of its secret and live until `expires_at`, in place of any earlier link. The
+    /// user's password stops working at once and their sessions end (a reset shuts out
+    /// whoever holds the old password); logged as `user.password_link`. `NotFound` for a
+    /// user that does not exist.
+    fn set_password_link(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        secret_digest: &str,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The user of a password link live at `now` (made, not used, not expired), unless
+    /// they are disabled.
+    fn password_link_user(
+        &self,
+        secret_digest: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<User>>> + Send;
+    /// Uses a password link live at `now`: sets its user's password (their sessions end)
+    /// and forgets the link, in one transaction, logged as `user.password` by the user.
+    /// `None`, and nothing changed, for a link unknown, used or expired, or a disabled
+    /// user's.
+    fn use_password_link(
+        &self,
+        secret_digest: &str,
+        now: Timestamp,
+        password_hash: &str,
+    ) -> impl Future<Output = Result<Option<User>>> + Send;
     /// Starts a session for `user`, known by the SHA-256 digest of its secret.
     fn create_session(
         &self,

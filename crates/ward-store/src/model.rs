@@ -761,6 +761,7 @@ pub struct AuditEvent {
     /// `bank.create`, `bank.update`, `bank.delete`, `content.add`, `content.enable`,
     /// `content.disable`, `content.remove`, `content.import`, `content.assess`,
     /// `partner.add`, `partner.sync`, `opinion.set`, `opinion.clear`, `export.referral`,
+    /// `user.create`, `user.password_link`, `user.password`, `user.disable`, `user.enable`,
     /// or a read: `read.<what>`.
     pub action: String,
     /// What it was done to: `org:3`, `key:12`, `bank:4`, `content:1234`.
@@ -1012,11 +1013,20 @@ pub struct User {
     pub name: String,
     pub org: OrgId,
     pub role: Role,
-    /// Argon2 (PHC string); hashed and checked by the service, never by the store.
+    /// Argon2 (PHC string); hashed and checked by the service, never by the store. Empty
+    /// while the account has no password: made without one, or reset, until its holder
+    /// chooses one through a password link ([`crate::Store::use_password_link`]).
     #[serde(skip)]
     pub password_hash: String,
     pub created_at: Timestamp,
     pub disabled_at: Option<Timestamp>,
+}
+
+impl User {
+    /// Whether the account has a password (else nobody signs in to it).
+    pub fn has_password(&self) -> bool {
+        !self.password_hash.is_empty()
+    }
 }
 
 impl fmt::Debug for User {
@@ -1037,6 +1047,8 @@ pub struct NewUser {
     pub name: String,
     pub org: OrgId,
     pub role: Role,
+    /// Argon2 (PHC string), or empty for an account whose holder chooses the password
+    /// through a password link.
     pub password_hash: String,
 }
 

@@ -1070,6 +1070,7 @@ impl Store for SqliteStore {
     crate::feedback::feedback_methods!();
     crate::key_use::key_use_methods!();
     crate::nodes::nodes_methods!();
+    crate::password_links::password_links_methods!();
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;

@@ -18,6 +18,7 @@ mod notices;
 mod opening;
 mod opinions;
 mod orgs;
+mod password_links;
 mod plain;
 mod referral;
 mod reports;
@@ -110,6 +111,7 @@ conformance!(
     reports::concurrent_claims_are_disjoint,
     analysts::users_sessions_and_exposure,
     analysts::the_queue_and_decisions,
+    password_links::password_links,
     notices::notices_until_removal,
     notices::statistics_of_a_period,
     transparency::match_counts_add_up,

@@ -30,6 +30,8 @@ struct LoginPage<'a> {
     csrf: String,
     name: &'a str,
     error: Option<&'a str>,
+    /// A fixed message of the page that sent the browser here.
+    notice: Option<&'static str>,
 }
 
 /// What a failed sign-in says, whatever failed.
@@ -42,12 +44,23 @@ pub async fn form(State(state): State<SharedState>, headers: HeaderMap) -> Respo
 
 /// An area's sign-in form, or its first page for someone signed in whom it lets in.
 pub async fn form_of(area: Area, state: &SharedState, headers: &HeaderMap) -> Response {
+    form_with_notice(area, state, headers, None).await
+}
+
+/// An area's sign-in form with a fixed message above it (a password just set), or its
+/// first page for someone signed in whom it lets in.
+pub async fn form_with_notice(
+    area: Area,
+    state: &SharedState,
+    headers: &HeaderMap,
+    notice: Option<&'static str>,
+) -> Response {
     if let Ok(Some((user, _))) = signed_in(state, headers).await
         && area.roles().contains(&user.role)
     {
         return Redirect::to(area.home()).into_response();
     }
-    login_page(area, state, StatusCode::OK, "", None)
+    render_login(area, state, StatusCode::OK, "", None, notice)
 }
 
 /// `POST /analyst/login`: checks the name and password, starts a session.
@@ -104,7 +117,12 @@ pub async fn sign_in_to(
         "" => None,
         name => state.store.user_by_name(name).await?,
     };
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    // An account without a password yet (its link not used) is checked as an unknown name:
+    // nothing signs in to it, after the same work.
+    let stored = user
+        .as_ref()
+        .filter(|u| u.has_password())
+        .map(|u| u.password_hash.clone());
     let verified =
         tokio::task::spawn_blocking(move || passwords::verify(&password, stored.as_deref()))
             .await
@@ -192,6 +210,18 @@ fn login_page(
     name: &str,
     error: Option<&str>,
 ) -> Response {
+    render_login(area, state, status, name, error, None)
+}
+
+/// An area's login form, with an error or a fixed message, and a fresh login cookie.
+fn render_login(
+    area: Area,
+    state: &SharedState,
+    status: StatusCode,
+    name: &str,
+    error: Option<&str>,
+    notice: Option<&'static str>,
+) -> Response {
     let render = || -> Result<Response, PageError> {
         let secret = Secret::random().map_err(PageError::Internal)?;
         let page = LoginPage {
@@ -200,6 +230,7 @@ fn login_page(
             csrf: secret.csrf_token(LOGIN_FORM),
             name,
             error,
+            notice,
         };
         let cookie = login_cookie(area, &secret, state.config.secure_cookies);
         Ok((status, [(header::SET_COOKIE, cookie)], Html(page.render()?)).into_response())

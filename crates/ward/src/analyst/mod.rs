@@ -18,7 +18,7 @@ mod exposure;
 mod item;
 pub(crate) mod login;
 mod media;
-mod passwords;
+pub mod passwords;
 mod queue;
 mod reveal;
 mod series;

@@ -23,11 +23,15 @@ mod content;
 #[allow(dead_code)]
 mod error;
 mod overview;
+// People, keys and organisations (issue 20's `console-people` part).
+mod orgs;
+mod people;
 pub mod sections;
 #[allow(dead_code)]
 mod session;
 mod tester;
 mod view;
+mod welcome;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -68,6 +72,24 @@ pub fn routes() -> Router<SharedState> {
         .route("/admin/content/{id}/categories", post(content::assess))
         .route("/admin/content/{id}/remove", post(content::remove))
         .route("/admin/content/{id}/opinion", post(content::opinion))
+        // Organisations, people and keys, and the password links' page.
+        .route("/admin/orgs", get(orgs::page).post(orgs::create))
+        .route("/admin/people", get(people::page))
+        .route("/admin/people/users", post(people::create_user))
+        .route(
+            "/admin/people/users/{id}/disabled",
+            post(people::set_disabled),
+        )
+        .route(
+            "/admin/people/users/{id}/password-link",
+            post(people::password_link),
+        )
+        .route("/admin/people/keys", post(people::create_key))
+        .route("/admin/people/keys/{id}/revoke", post(people::revoke_key))
+        .route(
+            "/admin/welcome/{secret}",
+            get(welcome::form).post(welcome::choose),
+        )
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(axum::middleware::map_response(
             crate::analyst::security_headers,

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -133,9 +133,22 @@ pub fn check_csrf(by: &ConsoleUser, token: Option<&str>) -> Result<(), ConsoleEr
     }
 }
 
-/// `GET /admin/login`.
-pub async fn form(State(state): State<SharedState>, headers: HeaderMap) -> Response {
-    login::form_of(Area::Console, &state, &headers).await
+/// `GET /admin/login?done=`: `done=password` after a password link was used.
+pub async fn form(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    let notice = match query.done.as_deref() {
+        Some("password") => Some("Your password is set. Sign in with it."),
+        _ => None,
+    };
+    login::form_with_notice(Area::Console, &state, &headers, notice).await
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct LoginQuery {
+    done: Option<String>,
 }
 
 /// `POST /admin/login`: one sign-in for the console and the analyst's pages.

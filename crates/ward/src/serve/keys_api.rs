@@ -1,11 +1,12 @@
 //! `/v1/keys` and `/v1/users`: API keys and accounts managed by those who administer an
-//! organisation
-//! ([`super::auth::Member::administers`]) (the accounts' passwords stay their holders':
-//! `ward admin user`): the deployment's admins for every organisation,
-//! an organisation's administrator (`org_admin`) for its own. A key's secret is shown once,
-//! in the answer that makes it; lists show its prefix. An organisation's administrator never
-//! makes or revokes an `admin` key (the deployment's), and another organisation's keys are
-//! not found for it.
+//! organisation ([`super::auth::Member::administers`]): the deployment's admins for every
+//! organisation, an organisation's administrator (`org_admin`) for its own. A key's secret is
+//! shown once, in the answer that makes it; lists show its prefix. An account's password is
+//! its holder's: an administrator makes the account, or resets it, with a one-time password
+//! link (`/admin/welcome/{secret}`, shown once, live for [`PASSWORD_LINK_LIFETIME`]) that
+//! they pass on, and its holder chooses the password there (`crate::console::welcome`).
+//! An organisation's administrator never makes, revokes or changes an `admin` key or account
+//! (the deployment's), and another organisation's are not found for it.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -17,6 +18,7 @@ use ward_store::{ApiKey, KeyId, OrgId, Role, Store as _, Timestamp};
 use super::SharedState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult};
+use crate::analyst::session::Secret;
 
 /// Who may call these routes (admins always may).
 const ADMINISTRATORS: &[Role] = &[Role::OrgAdmin];
@@ -41,12 +43,12 @@ fn key_view(key: &ApiKey) -> Value {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct ListRequest {
     /// Only this organisation's (admins; an organisation's administrator sees its own).
-    org: Option<i64>,
+    pub(crate) org: Option<i64>,
     /// Only live keys not used for this many days (never used: made that long ago).
-    unused_days: Option<u32>,
+    pub(crate) unused_days: Option<u32>,
 }
 
 /// `GET /v1/keys?org=&unused_days=`: the keys of the organisations the caller administers,
@@ -82,10 +84,10 @@ pub async fn list(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
-    role: String,
-    label: String,
+    pub(crate) role: String,
+    pub(crate) label: String,
     /// The organisation (admins; an organisation's administrator makes its own's).
-    org: Option<i64>,
+    pub(crate) org: Option<i64>,
 }
 
 /// `POST /v1/keys` `{"role", "label", "org"?}`: a new key; its secret is in this answer
@@ -157,6 +159,7 @@ fn user_view(user: &ward_store::User) -> Value {
         "role": user.role.name(),
         "created_at": user.created_at.to_rfc3339(),
         "disabled_at": user.disabled_at.map(|t| t.to_rfc3339()),
+        "password_set": user.has_password(),
     })
 }
 
@@ -183,7 +186,7 @@ pub async fn users(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserChange {
-    disabled: bool,
+    pub(crate) disabled: bool,
 }
 
 /// `PATCH /v1/users/{id}` `{"disabled": bool}`: disables an account of an organisation the
@@ -195,6 +198,26 @@ pub async fn update_user(
     Path(id): Path<i64>,
     Json(change): Json<UserChange>,
 ) -> ApiResult<Json<Value>> {
+    let user = administered_user(&state, &caller, id).await?;
+    state
+        .store
+        .set_user_disabled(&caller.actor(), user.id, change.disabled)
+        .await?;
+    let user = state
+        .store
+        .user(user.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("user {id} not found")))?;
+    Ok(Json(user_view(&user)))
+}
+
+/// An account of an organisation the caller administers and whose account it may change
+/// (only admins change an admin's); another's is not found.
+async fn administered_user(
+    state: &SharedState,
+    caller: &Caller,
+    id: i64,
+) -> ApiResult<ward_store::User> {
     caller.require(ADMINISTRATORS)?;
     let member = caller.member();
     let user = state
@@ -208,14 +231,105 @@ pub async fn update_user(
             "only the deployment's admins change an admin's account",
         ));
     }
+    Ok(user)
+}
+
+/// How long a password link may be used.
+pub const PASSWORD_LINK_LIFETIME: std::time::Duration = std::time::Duration::from_secs(72 * 3600);
+
+/// Where a password link's holder chooses their password: its secret follows.
+pub const PASSWORD_LINK_PATH: &str = "/admin/welcome/";
+
+/// Makes a password link for `user` (replacing any earlier one; their password stops
+/// working and their sessions end) and answers the account with the link, which is in this
+/// answer only: the store keeps its digest.
+async fn with_password_link(
+    state: &SharedState,
+    caller: &Caller,
+    user: &ward_store::User,
+) -> ApiResult<Value> {
+    let secret = Secret::random().map_err(|e| ApiError::internal(format!("{e:#}")))?;
+    let expires = Timestamp(Timestamp::now().0 + PASSWORD_LINK_LIFETIME.as_millis() as i64);
     state
         .store
-        .set_user_disabled(&caller.actor(), user.id, change.disabled)
+        .set_password_link(&caller.actor(), user.id, &secret.digest(), expires)
         .await?;
     let user = state
         .store
         .user(user.id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("user {id} not found")))?;
-    Ok(Json(user_view(&user)))
+        .ok_or_else(|| ApiError::not_found(format!("user {} not found", user.id)))?;
+    let mut view = user_view(&user);
+    view["password_link"] = Value::String(format!("{PASSWORD_LINK_PATH}{}", secret.as_str()));
+    view["password_link_expires_at"] = Value::String(expires.to_rfc3339());
+    Ok(view)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    pub(crate) name: String,
+    pub(crate) role: String,
+    /// The organisation (admins; an organisation's administrator makes its own's).
+    pub(crate) org: Option<i64>,
+}
+
+/// `POST /v1/users` `{"name", "role", "org"?}`: an account without a password, of an
+/// organisation the caller administers, and the one-time link with which its holder
+/// chooses one (201; the link is in this answer only). Only admins make admin accounts;
+/// platforms work through keys and have none.
+pub async fn create_user(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Json(request): Json<NewAccount>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    caller.require(ADMINISTRATORS)?;
+    let role: Role = request.role.parse()?;
+    let org = request.org.map_or(caller.org(), OrgId);
+    if !caller.member().administers(org) {
+        return Err(ApiError::forbidden(
+            "an organisation's administrator makes accounts of its own organisation only",
+        ));
+    }
+    if role == Role::Admin && caller.role() != Role::Admin {
+        return Err(ApiError::forbidden(
+            "only the deployment's admins make admin accounts",
+        ));
+    }
+    if role == Role::Platform {
+        return Err(ApiError::bad_request(
+            "platforms work through keys: an account of the platform role opens no page",
+        ));
+    }
+    if state.store.org(org).await?.is_none() {
+        return Err(ApiError::not_found(format!("organisation {org} not found")));
+    }
+    let user = state
+        .store
+        .create_user(
+            &caller.actor(),
+            &ward_store::NewUser {
+                name: request.name,
+                org,
+                role,
+                password_hash: String::new(),
+            },
+        )
+        .await?;
+    let view = with_password_link(&state, &caller, &user).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// `POST /v1/users/{id}/password-link`: a new one-time password link for an account the
+/// caller may change (201; in this answer only), replacing any earlier one. The account's
+/// password stops working at once and its sessions end: a reset shuts out whoever knows
+/// the old one, until the link's holder chooses a new one.
+pub async fn password_link(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let user = administered_user(&state, &caller, id).await?;
+    let view = with_password_link(&state, &caller, &user).await?;
+    Ok((StatusCode::CREATED, Json(view)))
 }

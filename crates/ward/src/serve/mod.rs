@@ -32,6 +32,7 @@ pub mod networks;
 pub mod notices;
 mod openapi;
 mod ops;
+pub(crate) mod orgs_api;
 mod referral;
 pub mod series;
 mod series_api;
@@ -532,8 +533,10 @@ pub fn router(state: SharedState) -> Router {
         .route("/audit", get(api::audit_log))
         .route("/keys", get(keys_api::list).post(keys_api::create))
         .route("/keys/{id}", axum::routing::delete(keys_api::revoke))
-        .route("/users", get(keys_api::users))
+        .route("/users", get(keys_api::users).post(keys_api::create_user))
         .route("/users/{id}", axum::routing::patch(keys_api::update_user))
+        .route("/users/{id}/password-link", post(keys_api::password_link))
+        .route("/orgs", get(orgs_api::list).post(orgs_api::create))
         .route("/statistics", get(statistics::statistics))
         .route("/statistics/{chart}", get(statistics::chart))
         .route("/transparency", get(transparency::transparency))
@@ -689,6 +692,8 @@ mod hma_resource_tests;
 mod hma_tests;
 #[cfg(test)]
 mod http1;
+#[cfg(test)]
+mod people_tests;
 #[cfg(test)]
 mod referral_tests;
 #[cfg(test)]

@@ -414,6 +414,55 @@ fn operations() -> Vec<Operation> {
             ok: ("200", "The account"),
         },
         Operation {
+            method: "post",
+            path: "/v1/users",
+            summary: "Make an account without a password; its one-time password link is in this answer only",
+            roles: "admin, org_admin",
+            parameters: json!([]),
+            body: Some(json_body(
+                json!({"type": "object", "required": ["name", "role"], "properties": {
+                "name": {"type": "string"},
+                "role": {"type": "string", "enum": ["admin", "org_admin", "curator", "analyst", "auditor"], "description": "admin: admins only"},
+                "org": {"type": "integer", "description": "admins; an organisation's administrator makes its own's"}}}),
+            )),
+            ok: (
+                "201",
+                "The account, with password_link and password_link_expires_at",
+            ),
+        },
+        Operation {
+            method: "post",
+            path: "/v1/users/{id}/password-link",
+            summary: "Reset a password: a new one-time link (in this answer only); the old password stops working and the sessions end",
+            roles: "admin, org_admin",
+            parameters: json!([id_param("id")]),
+            body: None,
+            ok: (
+                "201",
+                "The account, with password_link and password_link_expires_at",
+            ),
+        },
+        Operation {
+            method: "get",
+            path: "/v1/orgs",
+            summary: "The organisations, with the operator and their counts of accounts and live keys",
+            roles: "admin",
+            parameters: json!([]),
+            body: None,
+            ok: ("200", "Organisations"),
+        },
+        Operation {
+            method: "post",
+            path: "/v1/orgs",
+            summary: "Make an organisation",
+            roles: "admin",
+            parameters: json!([]),
+            body: Some(json_body(
+                json!({"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}),
+            )),
+            ok: ("201", "The organisation"),
+        },
+        Operation {
             method: "get",
             path: "/v1/audit",
             summary: "The append-only audit log, oldest first: the events the caller's organisation's members made and those about what it owns (every event for admins and the deployment operator's auditors)",
