@@ -14,10 +14,15 @@
 //! the console and the analyst's pages ([`crate::analyst::session::Area`]).
 
 mod assets;
+mod audit;
+mod contacts;
 // The forms' parts (`Posted`, `ConsoleUser::require`, the refusals) serve the pages that
 // follow the overview.
 #[allow(dead_code)]
 mod error;
+mod exchanges;
+#[cfg(test)]
+mod exchanges_tests;
 mod overview;
 pub mod sections;
 #[allow(dead_code)]
@@ -42,6 +47,26 @@ pub fn routes() -> Router<SharedState> {
         .route("/admin/logout", post(session::sign_out))
         .route("/admin/static/console.css", get(assets::css))
         .route("/admin/static/console.js", get(assets::js))
+        // Exchanges and partners, the audit log, hosts' contacts.
+        .route(
+            "/admin/exchanges",
+            get(exchanges::list).post(exchanges::create),
+        )
+        .route("/admin/exchanges/{id}", get(exchanges::page))
+        .route(
+            "/admin/exchanges/{id}/enabled",
+            post(exchanges::set_enabled),
+        )
+        .route("/admin/exchanges/{id}/fetch", post(exchanges::fetch_now))
+        .route(
+            "/admin/exchanges/{id}/credentials",
+            post(exchanges::set_credentials),
+        )
+        .route("/admin/exchanges/{id}/delete", post(exchanges::delete))
+        .route("/admin/audit", get(audit::page))
+        .route("/admin/audit.csv", get(audit::csv))
+        .route("/admin/contacts", get(contacts::page).post(contacts::set))
+        .route("/admin/contacts/{pattern}/remove", post(contacts::remove))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(axum::middleware::map_response(
             crate::analyst::security_headers,

@@ -4,6 +4,7 @@ mod analyst;
 mod bad_input;
 mod bounds;
 mod browser;
+mod console_exchanges;
 mod durable;
 mod exchange;
 mod exchanges;
