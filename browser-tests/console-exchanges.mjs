@@ -162,9 +162,9 @@ try {
   const rows = await page.$$eval("#events tbody tr", (rs) => rs.length);
   check(rows > 3, `the auditor reads the log (${rows} events)`);
   await inspect("audit-auditor");
+  const csrf = await page.$eval("form.signout input[name=csrf]", (i) => i.value);
   const shut = await page.goto(`${base}/admin/exchanges/${bankId}`);
   check(shut.status() === 403, `an auditor does not open an exchange's page (${shut.status()})`);
-  const csrf = await page.$eval("form.signout input[name=csrf]", (i) => i.value);
   for (const path of [`/admin/exchanges/${bankId}/fetch`, `/admin/exchanges/${bankId}/delete`, "/admin/contacts"]) {
     const posted = await page.request.post(`${base}${path}`, {
       form: { csrf, pattern: "evil.example", email: "a@evil.example" },
