@@ -273,10 +273,8 @@ pub async fn exchanges_fetch_under_a_lease(store: &impl Store) {
     );
     let audit = store
         .audit_log(&AuditQuery {
-            after: None,
             limit: 1_000,
-            target: None,
-            scope: AuditScope::Deployment,
+            ..AuditQuery::deployment()
         })
         .await
         .unwrap();
@@ -353,12 +351,12 @@ pub async fn a_fetch_is_asked_for_at_once(store: &impl Store) {
 
     assert_fails!(
         store.request_fetch(&s.actor, ExchangeId(9_999)).await,
-        StoreError::NotFound(_)
+        StoreError::NotFound { .. }
     );
     store.delete_bank(&s.actor, s.bank.id).await.unwrap();
     assert_fails!(
         store.request_fetch(&s.actor, exchange.id).await,
-        StoreError::NotFound(_)
+        StoreError::NotFound { .. }
     );
 }
 

@@ -248,10 +248,9 @@ pub async fn list(
             let (state, state_class) = fetch_state(e);
             PartnerRow {
                 bank: e.bank.0,
-                name: text("partner")
-                    .is_empty()
-                    .then(|| e.name.clone())
-                    .unwrap_or_else(|| text("partner")),
+                name: Some(text("partner"))
+                    .filter(|partner| !partner.is_empty())
+                    .unwrap_or_else(|| e.name.clone()),
                 url: text("url"),
                 public_key: text("public_key"),
                 last_sync: e

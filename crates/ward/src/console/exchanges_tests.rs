@@ -525,3 +525,71 @@ async fn hosts_contacts_set_refused_and_removed() {
         assert!(!page.text.contains("href=\"/admin/contacts\""), "{who}");
     }
 }
+
+#[tokio::test]
+async fn partners_are_listed_with_their_pinned_keys() {
+    let c = Console::new().await;
+    let operator = Actor::operator("test");
+    let bank = c
+        .state
+        .store
+        .create_bank(
+            &operator,
+            &ward_store::NewBank {
+                name: "FROM_EAST".into(),
+                org: c.org,
+                kind: ward_store::BankKind::Standard,
+                distance: 31,
+                enabled: true,
+                sharing: ward_store::Sharing::Private,
+                shared_with: Vec::new(),
+                dispute_limit: None,
+                description: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let key = "ab".repeat(32);
+    c.state
+        .store
+        .create_exchange(
+            &operator,
+            &ward_store::NewExchange {
+                api: "ward".into(),
+                bank: bank.id,
+                config: format!(
+                    r#"{{"url":"https://east.example","public_key":"{key}","partner":"east"}}"#
+                ),
+                enabled: true,
+            },
+        )
+        .await
+        .unwrap();
+    let page = c.get("/admin/exchanges", "ana").await;
+    let partners = &page.text[page.text.find("id=\"partners\"").expect("a partners table")..];
+    for shown in ["east", "https://east.example", key.as_str(), "never"] {
+        assert!(partners.contains(shown), "{shown}");
+    }
+    // Its key is its own credential: not set yet, said only to those who manage it.
+    let page = c
+        .get(&format!("/admin/exchanges/{}", bank.id), "cora")
+        .await;
+    assert!(page.text.contains("No credentials are set."));
+    assert!(page.text.contains("name=\"cred.api_key\""));
+    let kept = c
+        .post(
+            &format!("/admin/exchanges/{}/credentials", bank.id),
+            "cora",
+            &[("cred.api_key", "PARTNER-KEY-VALUE")],
+        )
+        .await;
+    assert_eq!(kept.status, StatusCode::SEE_OTHER, "{}", kept.text);
+    let page = c
+        .get(&format!("/admin/exchanges/{}", bank.id), "cora")
+        .await;
+    assert!(page.text.contains("Credentials are set."));
+    assert!(!page.text.contains("PARTNER-KEY-VALUE"));
+    // Elsewhere's curator does not see the private bank's exchange.
+    let elsewhere = c.get("/admin/exchanges", "otto").await;
+    assert!(!elsewhere.text.contains("FROM_EAST"));
+}
