@@ -361,7 +361,8 @@ pub async fn audit_searches(store: &impl Store) {
                 q.scope = AuditScope::Org(org.id);
                 q.actor = Some("cli:".into());
             }),
-            vec!["org.create", "key.create"],
+            // The operator's reading of `org:1` is about the organisation too.
+            vec!["org.create", "key.create", "read.orgs"],
         ),
     ];
     for (query, expected) in cases {
