@@ -529,6 +529,10 @@ impl Store for AnyStore {
         delegate!(self.delete_exchange(actor, id))
     }
 
+    async fn request_fetch(&self, actor: &Actor, id: ExchangeId) -> Result<Exchange> {
+        delegate!(self.request_fetch(actor, id))
+    }
+
     async fn claim_exchange(
         &self,
         id: ExchangeId,

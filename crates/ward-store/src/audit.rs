@@ -288,6 +288,15 @@ impl Event {
         .about(About::Bank(exchange.bank))
     }
 
+    pub fn exchange_fetch(exchange: &crate::Exchange) -> Event {
+        Event::new(
+            "exchange.fetch",
+            format!("exchange:{}", exchange.id),
+            json!({ "api": exchange.api, "bank": exchange.bank }),
+        )
+        .about(About::Bank(exchange.bank))
+    }
+
     pub fn exchange_delete(exchange: &crate::Exchange) -> Event {
         Event::new(
             "exchange.delete",
@@ -602,34 +611,59 @@ fn content_target(id: ContentId) -> String {
 /// NULL). An organisation's events are read through its two indexes (made by its members,
 /// about what it owns), each read only as far as the limit, so that a small organisation's
 /// auditor never walks the whole log.
-pub(crate) fn audit_query(query: &crate::AuditQuery) -> &'static str {
+pub(crate) fn audit_query(query: &crate::AuditQuery) -> String {
     use crate::AuditScope;
     use crate::rows::columns;
-    match (query.scope, query.target.is_some()) {
-        (AuditScope::Deployment, false) => concat!(
-            "SELECT ",
-            columns!(audit),
-            " FROM audit_log WHERE id > $1 AND $3 IS NULL AND $4 IS NULL ORDER BY id LIMIT $2"
+    // Every parameter is named whether it filters or not (binds: $1 after, $2 limit,
+    // $3 target, $4 organisation, $5 actor, $6 action, $7 since, $8 until, $9 before), so
+    // that both backends bind the same list; a filter absent is `… IS NULL`, which the
+    // planner drops.
+    let text = |present: bool, n: u8, filter: &str| {
+        if present {
+            filter.replace('$', &format!("${n}"))
+        } else {
+            format!("CAST(${n} AS TEXT) IS NULL")
+        }
+    };
+    let number = |present: bool, n: u8, filter: &str| {
+        if present {
+            filter.replace('$', &format!("${n}"))
+        } else {
+            format!("CAST(${n} AS BIGINT) IS NULL")
+        }
+    };
+    let filters = [
+        "id > $1".to_owned(),
+        text(query.target.is_some(), 3, "target = CAST($ AS TEXT)"),
+        text(
+            query.actor.is_some(),
+            5,
+            "substr(actor, 1, length(CAST($ AS TEXT))) = CAST($ AS TEXT)",
         ),
-        (AuditScope::Deployment, true) => concat!(
-            "SELECT ",
-            columns!(audit),
-            " FROM audit_log WHERE target = $3 AND id > $1 AND $4 IS NULL ORDER BY id LIMIT $2"
+        text(
+            query.action.is_some(),
+            6,
+            "substr(action, 1, length(CAST($ AS TEXT))) = CAST($ AS TEXT)",
         ),
-        (AuditScope::Org(_), true) => concat!(
-            "SELECT ",
-            columns!(audit),
-            " FROM audit_log WHERE target = $3 AND id > $1 AND (actor_org = $4 OR org_id = $4) \
-             ORDER BY id LIMIT $2"
+        number(query.since.is_some(), 7, "at >= $"),
+        number(query.until.is_some(), 8, "at < $"),
+        number(query.before.is_some(), 9, "id < $"),
+    ]
+    .join(" AND ");
+    let order = if query.newest_first { "DESC" } else { "" };
+    let columns = columns!(audit);
+    match query.scope {
+        AuditScope::Deployment => format!(
+            "SELECT {columns} FROM audit_log WHERE {filters} AND CAST($4 AS BIGINT) IS NULL \
+             ORDER BY id {order} LIMIT $2"
         ),
-        (AuditScope::Org(_), false) => concat!(
-            "SELECT ",
-            columns!(audit),
-            " FROM audit_log WHERE $3 IS NULL AND id IN (\
-             SELECT id FROM (SELECT id FROM audit_log WHERE actor_org = $4 AND id > $1 \
-             ORDER BY id LIMIT $2) AS made \
-             UNION SELECT id FROM (SELECT id FROM audit_log WHERE org_id = $4 AND id > $1 \
-             ORDER BY id LIMIT $2) AS owned) ORDER BY id LIMIT $2"
+        // What its members made and what is about what it owns, each read by its own index.
+        AuditScope::Org(_) => format!(
+            "SELECT {columns} FROM audit_log WHERE id IN (\
+             SELECT id FROM (SELECT id FROM audit_log WHERE actor_org = $4 AND {filters} \
+             ORDER BY id {order} LIMIT $2) AS made \
+             UNION SELECT id FROM (SELECT id FROM audit_log WHERE org_id = $4 AND {filters} \
+             ORDER BY id {order} LIMIT $2) AS owned) ORDER BY id {order} LIMIT $2"
         ),
     }
 }

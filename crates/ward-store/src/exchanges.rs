@@ -89,6 +89,9 @@ pub struct FetchStatus {
     pub last_error: Option<String>,
     /// Failed fetches since the last that succeeded (the backoff grows with them).
     pub failures: i64,
+    /// When someone asked for a fetch at once ("fetch now"): the exchange is due until a
+    /// fetch claims it after that time, whatever its interval or backoff.
+    pub fetch_requested_at: Option<Timestamp>,
 }
 
 /// What a fetch saves with a page, or when it starts or ends.
@@ -158,7 +161,8 @@ pub struct ConvertedPartner {
 
 pub(crate) const EXCHANGE_COLUMNS: &str = "e.id, b.name, e.api, e.bank_id, b.org_id, e.config, \
      e.enabled, e.created_at, e.checkpoint, e.checkpoint_ts, e.running_since, e.completed_at, \
-     e.succeeded, e.up_to_date, e.fetched_items, e.last_error, e.failures, e.version";
+     e.succeeded, e.up_to_date, e.fetched_items, e.last_error, e.failures, e.version, \
+     e.fetch_requested_at";
 
 /// Checks a new exchange's fields.
 pub(crate) fn check_new(exchange: &NewExchange) -> crate::Result<()> {
@@ -383,6 +387,29 @@ macro_rules! exchange_methods {
             Ok(updated)
         }
 
+        async fn request_fetch(&self, actor: &Actor, id: ExchangeId) -> Result<Exchange> {
+            let now = Timestamp::now();
+            let mut tx = self.write().await?;
+            let changed = sqlx::query(
+                "UPDATE exchanges SET fetch_requested_at = $2 WHERE id = $1 \
+                 AND bank_id IN (SELECT id FROM banks WHERE deleted_at IS NULL)",
+            )
+            .bind(id.0)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(database)?;
+            if changed.rows_affected() == 0 {
+                return Err(not_found("exchange", id));
+            }
+            let requested = read_exchange(&mut tx, id)
+                .await?
+                .ok_or_else(|| not_found("exchange", id))?;
+            log(&mut tx, actor, now, Event::exchange_fetch(&requested)).await?;
+            tx.commit().await.map_err(database)?;
+            Ok(requested)
+        }
+
         async fn delete_exchange(&self, actor: &Actor, id: ExchangeId) -> Result<Exchange> {
             let now = Timestamp::now();
             let mut tx = self.write().await?;
@@ -417,7 +444,9 @@ macro_rules! exchange_methods {
         ) -> Result<Option<ExchangeLease>> {
             let mut tx = self.write().await?;
             let claimed: Option<(i64, i64)> = sqlx::query_as(
-                "UPDATE exchanges SET holder = $2, lease_until = $4 \
+                "UPDATE exchanges SET holder = $2, lease_until = $4, \
+                 fetch_requested_at = CASE WHEN fetch_requested_at <= $3 THEN NULL \
+                   ELSE fetch_requested_at END \
                  WHERE id = $1 AND (holder = $2 OR lease_until <= $3) RETURNING version, bank_id",
             )
             .bind(id.0)
@@ -615,6 +644,7 @@ macro_rules! exchange_helpers {
                     fetched_items: row.try_get(14).map_err(get)?,
                     last_error: row.try_get(15).map_err(get)?,
                     failures: row.try_get(16).map_err(get)?,
+                    fetch_requested_at: timestamp(row.try_get(18).map_err(get)?),
                 },
                 version: row.try_get(17).map_err(get)?,
             })

@@ -270,8 +270,17 @@ pub trait Store: Send + Sync + 'static {
         actor: &Actor,
         id: ExchangeId,
     ) -> impl Future<Output = Result<Exchange>> + Send;
+    /// Asks for a fetch of an exchange at once, by any node
+    /// ([`FetchStatus::fetch_requested_at`]), whatever its interval or backoff; logged as `exchange.fetch`. `NotFound` for an
+    /// exchange whose bank is deleted. The request is spent by the next claim of the
+    /// exchange's lease.
+    fn request_fetch(
+        &self,
+        actor: &Actor,
+        id: ExchangeId,
+    ) -> impl Future<Output = Result<Exchange>> + Send;
     /// Takes or renews a node's lease on fetching an exchange until `until`: `None` while
-    /// another holds it.
+    /// another holds it; a request for a fetch at once made by `now` is spent.
     fn claim_exchange(
         &self,
         id: ExchangeId,

@@ -789,6 +789,18 @@ pub struct AuditQuery {
     pub after: Option<i64>,
     /// Only events whose target is this (`bank:4`).
     pub target: Option<String>,
+    /// Only events whose actor begins with this (`user:ali`).
+    pub actor: Option<String>,
+    /// Only events whose action begins with this (`exchange.` or `exchange.create`).
+    pub action: Option<String>,
+    /// Only events at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only events before this time.
+    pub until: Option<Timestamp>,
+    /// Only events with a smaller id (the next page when newest come first).
+    pub before: Option<i64>,
+    /// The newest events first (else the oldest).
+    pub newest_first: bool,
     /// At most this many events: 0 asks for the default of 100; more than 10,000 lists
     /// 10,000.
     pub limit: u32,
@@ -801,6 +813,12 @@ impl AuditQuery {
             scope,
             after: None,
             target: None,
+            actor: None,
+            action: None,
+            since: None,
+            until: None,
+            before: None,
+            newest_first: false,
             limit: 0,
         }
     }

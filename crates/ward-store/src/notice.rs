@@ -25,7 +25,7 @@ pub(crate) fn pattern(text: &str) -> Result<String> {
 }
 
 /// A contact's addresses, checked: at least one, an e-mail address that looks like one, a
-/// webhook that is an http(s) URL.
+/// webhook that is an http(s) URL with a host (and no user information).
 pub(crate) fn addresses<'a>(
     email: Option<&'a str>,
     webhook: Option<&'a str>,
@@ -50,13 +50,19 @@ pub(crate) fn addresses<'a>(
         }
     }
     if let Some(webhook) = webhook {
-        let http = webhook.starts_with("https://") || webhook.starts_with("http://");
-        if !http
+        let rest = webhook
+            .strip_prefix("https://")
+            .or_else(|| webhook.strip_prefix("http://"));
+        // A host after the scheme (before any port, path, query or fragment).
+        let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
+        let has_host =
+            host.is_some_and(|h| !h.is_empty() && !h.starts_with(':') && !h.contains('@'));
+        if !has_host
             || webhook.len() > crate::rules::URL_MAX
             || webhook.chars().any(char::is_whitespace)
         {
             return Err(StoreError::Invalid(format!(
-                "a webhook is an http or https URL: {webhook:?}"
+                "a webhook is an http or https URL with a host: {webhook:?}"
             )));
         }
     }

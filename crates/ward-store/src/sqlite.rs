@@ -1088,14 +1088,20 @@ impl Store for SqliteStore {
             AuditScope::Deployment => None,
             AuditScope::Org(org) => Some(org.0),
         };
-        let rows: Vec<AuditRow> = sqlx::query_as(crate::audit::audit_query(query))
-            .bind(after)
-            .bind(limit)
-            .bind(query.target.as_deref())
-            .bind(org)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(database)?;
+        let rows: Vec<AuditRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(crate::audit::audit_query(query)))
+                .bind(after)
+                .bind(limit)
+                .bind(query.target.as_deref())
+                .bind(org)
+                .bind(query.actor.as_deref())
+                .bind(query.action.as_deref())
+                .bind(query.since.map(|t| t.0))
+                .bind(query.until.map(|t| t.0))
+                .bind(query.before)
+                .fetch_all(&self.reader)
+                .await
+                .map_err(database)?;
         rows.into_iter().map(rows::audit).collect()
     }
 }

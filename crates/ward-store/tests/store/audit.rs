@@ -216,10 +216,10 @@ pub async fn audit_queries(store: &impl Store) {
     ];
     for (after, target, limit, expected) in cases {
         let query = AuditQuery {
-            scope: AuditScope::Deployment,
             after: after.map(|i| ids[i]),
             target: target.map(str::to_owned),
             limit: *limit,
+            ..AuditQuery::deployment()
         };
         let found: Vec<i64> = store
             .audit_log(&query)
@@ -254,6 +254,134 @@ pub async fn audit_queries(store: &impl Store) {
         ..AuditQuery::deployment()
     };
     assert_eq!(store.audit_log(&large).await.unwrap().len(), 110);
+}
+
+/// What the console's search asks: by who (the actor's beginning), what (the action's
+/// beginning), target and when, newest first and paged back by `before`, in an
+/// organisation's scope as in the deployment's.
+pub async fn audit_searches(store: &impl Store) {
+    let admin = operator();
+    let org = store.create_org(&admin, "Hotline").await.unwrap();
+    let key = store
+        .create_key(&admin, org.id, Role::Curator, "curator")
+        .await
+        .unwrap()
+        .key;
+    let curator = Actor::key(&key);
+    let bank = store
+        .create_bank(&curator, &new_bank("BANK", org.id))
+        .await
+        .unwrap();
+    store
+        .record_read(&curator, "read.bank", &format!("bank:{}", bank.id))
+        .await
+        .unwrap();
+    store
+        .record_read(&admin, "read.orgs", "org:1")
+        .await
+        .unwrap();
+    let all = store.audit_log(&AuditQuery::deployment()).await.unwrap();
+    let position = |action: &str| all.iter().position(|e| e.action == action).unwrap();
+    let id_of = |action: &str| all[position(action)].id;
+    let at_of = |action: &str| all[position(action)].at;
+    let curator_label = curator.label.clone();
+    let search = |f: &dyn Fn(&mut AuditQuery)| {
+        let mut query = AuditQuery::deployment();
+        f(&mut query);
+        query
+    };
+    let actions_where = |keep: &dyn Fn(&AuditEvent) -> bool| -> Vec<&str> {
+        all.iter()
+            .filter(|e| keep(e))
+            .map(|e| e.action.as_str())
+            .collect()
+    };
+    let cases: Vec<(AuditQuery, Vec<&str>)> = vec![
+        (
+            search(&|q| q.actor = Some("cli:".into())),
+            vec!["org.create", "key.create", "read.orgs"],
+        ),
+        (
+            search(&|q| q.actor = Some(curator_label.clone())),
+            vec!["bank.create", "read.bank"],
+        ),
+        (search(&|q| q.actor = Some("nobody".into())), vec![]),
+        (
+            search(&|q| q.action = Some("read.".into())),
+            vec!["read.bank", "read.orgs"],
+        ),
+        (
+            search(&|q| q.action = Some("key.create".into())),
+            vec!["key.create"],
+        ),
+        (
+            search(&|q| {
+                q.action = Some("read.".into());
+                q.actor = Some("cli:".into());
+            }),
+            vec!["read.orgs"],
+        ),
+        (
+            search(&|q| q.newest_first = true),
+            vec![
+                "read.orgs",
+                "read.bank",
+                "bank.create",
+                "key.create",
+                "org.create",
+            ],
+        ),
+        (
+            search(&|q| {
+                q.newest_first = true;
+                q.limit = 2;
+            }),
+            vec!["read.orgs", "read.bank"],
+        ),
+        (
+            search(&|q| {
+                q.newest_first = true;
+                q.limit = 2;
+                q.before = Some(id_of("read.bank"));
+            }),
+            vec!["bank.create", "key.create"],
+        ),
+        // Times: events of the same millisecond go together.
+        (
+            search(&|q| q.since = Some(at_of("read.orgs"))),
+            actions_where(&|e| e.at >= at_of("read.orgs")),
+        ),
+        (
+            search(&|q| q.until = Some(Timestamp(at_of("org.create").0 + 1))),
+            actions_where(&|e| e.at.0 < at_of("org.create").0 + 1),
+        ),
+        (
+            search(&|q| {
+                q.scope = AuditScope::Org(org.id);
+                q.newest_first = true;
+                q.action = Some("bank.".into());
+            }),
+            vec!["bank.create"],
+        ),
+        (
+            search(&|q| {
+                q.scope = AuditScope::Org(org.id);
+                q.actor = Some("cli:".into());
+            }),
+            // The operator's reading of `org:1` is about the organisation too.
+            vec!["org.create", "key.create", "read.orgs"],
+        ),
+    ];
+    for (query, expected) in cases {
+        let found: Vec<String> = store
+            .audit_log(&query)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(found, expected, "{query:?}");
+    }
 }
 
 pub async fn audit_log_is_append_only(store: &impl RawSql) {

@@ -171,6 +171,7 @@ pub async fn exchanges_fetch_under_a_lease(store: &impl Store) {
             fetched_items: 2,
             last_error: None,
             failures: 0,
+            fetch_requested_at: None,
         }
     );
     // A failed fetch keeps the checkpoint, says why, and counts.
@@ -272,10 +273,8 @@ pub async fn exchanges_fetch_under_a_lease(store: &impl Store) {
     );
     let audit = store
         .audit_log(&AuditQuery {
-            after: None,
             limit: 1_000,
-            target: None,
-            scope: AuditScope::Deployment,
+            ..AuditQuery::deployment()
         })
         .await
         .unwrap();
@@ -301,4 +300,72 @@ pub async fn exchanges_fetch_under_a_lease(store: &impl Store) {
         StoreError::NotFound { .. }
     );
     assert!(store.bank(s.bank.id).await.unwrap().is_some());
+}
+
+/// "Fetch now": a request any node's fetch loop sees, spent by the next claim of the
+/// exchange's lease made after it (not by one made before), logged, and refused for what
+/// is not there.
+pub async fn a_fetch_is_asked_for_at_once(store: &impl Store) {
+    let s = setup(store, "FetchNow").await;
+    let new = NewExchange {
+        api: "file".into(),
+        bank: s.bank.id,
+        config: r#"{"url":"https://example.org/list.csv","format":"csv"}"#.into(),
+        enabled: true,
+    };
+    let exchange = store.create_exchange(&s.actor, &new).await.unwrap();
+    assert_eq!(exchange.status.fetch_requested_at, None);
+    let asked = store.request_fetch(&s.actor, exchange.id).await.unwrap();
+    let at = asked.status.fetch_requested_at.expect("a request");
+    assert_eq!(
+        store.exchanges().await.unwrap()[0]
+            .status
+            .fetch_requested_at,
+        Some(at)
+    );
+    let events = store
+        .audit_log(&AuditQuery {
+            action: Some("exchange.fetch".into()),
+            ..AuditQuery::deployment()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].target, format!("exchange:{}", exchange.id));
+    assert_eq!(events[0].org, Some(s.org.id));
+
+    // A claim from before the request leaves it; one after spends it.
+    let before = Timestamp(at.0 - 1);
+    store
+        .claim_exchange(exchange.id, "node-a", before, before)
+        .await
+        .unwrap()
+        .expect("a free lease");
+    assert_eq!(store_status(store, exchange.id).await, Some(at));
+    store
+        .claim_exchange(exchange.id, "node-b", at, Timestamp(at.0 + 1))
+        .await
+        .unwrap()
+        .expect("the lease ended");
+    assert_eq!(store_status(store, exchange.id).await, None);
+
+    assert_fails!(
+        store.request_fetch(&s.actor, ExchangeId(9_999)).await,
+        StoreError::NotFound { .. }
+    );
+    store.delete_bank(&s.actor, s.bank.id).await.unwrap();
+    assert_fails!(
+        store.request_fetch(&s.actor, exchange.id).await,
+        StoreError::NotFound { .. }
+    );
+}
+
+async fn store_status(store: &impl Store, id: ExchangeId) -> Option<Timestamp> {
+    store
+        .exchange(id)
+        .await
+        .unwrap()
+        .expect("the exchange")
+        .status
+        .fetch_requested_at
 }

@@ -37,6 +37,35 @@ pub async fn notices_until_removal(store: &impl Store) {
             .await,
         StoreError::Invalid(_)
     );
+    // An e-mail address that looks like one; a webhook that is an http(s) URL with a host.
+    for (email, webhook) in [
+        (Some("abuse"), None),
+        (Some("abuse@localhost"), None),
+        (Some("ab use@example.net"), None),
+        (None, Some("ftp://example.net/hook")),
+        (None, Some("https://")),
+        (None, Some("https:///hook")),
+        (None, Some("https://:443/hook")),
+        (None, Some("https://user@example.net/hook")),
+        (None, Some("https://example.net/a hook")),
+    ] {
+        assert_fails!(
+            store
+                .set_host_contact(&actor, "example.net", email, webhook)
+                .await,
+            StoreError::Invalid(_)
+        );
+    }
+    for webhook in ["http://127.0.0.1:8080/hook", "https://example.net?x=1"] {
+        store
+            .set_host_contact(&actor, "example.net", None, Some(webhook))
+            .await
+            .unwrap();
+    }
+    store
+        .remove_host_contact(&actor, "example.net")
+        .await
+        .unwrap();
     assert_fails!(
         store.remove_host_contact(&actor, "nowhere.test").await,
         StoreError::NotFound { .. }

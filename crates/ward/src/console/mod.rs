@@ -14,20 +14,21 @@
 //! the console and the analyst's pages ([`crate::analyst::session::Area`]).
 
 mod assets;
+mod audit;
 mod banks;
 #[cfg(test)]
 mod banks_tests;
+mod contacts;
 mod content;
-// The forms' parts (`Posted`, `ConsoleUser::require`, the refusals) serve the pages that
-// follow the overview.
-#[allow(dead_code)]
 mod error;
+mod exchanges;
+#[cfg(test)]
+mod exchanges_tests;
 mod overview;
 // People, keys and organisations (issue 20's `console-people` part).
 mod orgs;
 mod people;
 pub mod sections;
-#[allow(dead_code)]
 mod session;
 mod tester;
 mod view;
@@ -90,6 +91,26 @@ pub fn routes() -> Router<SharedState> {
             "/admin/welcome/{secret}",
             get(welcome::form).post(welcome::choose),
         )
+        // Exchanges and partners, the audit log, hosts' contacts.
+        .route(
+            "/admin/exchanges",
+            get(exchanges::list).post(exchanges::create),
+        )
+        .route("/admin/exchanges/{id}", get(exchanges::page))
+        .route(
+            "/admin/exchanges/{id}/enabled",
+            post(exchanges::set_enabled),
+        )
+        .route("/admin/exchanges/{id}/fetch", post(exchanges::fetch_now))
+        .route(
+            "/admin/exchanges/{id}/credentials",
+            post(exchanges::set_credentials),
+        )
+        .route("/admin/exchanges/{id}/delete", post(exchanges::delete))
+        .route("/admin/audit", get(audit::page))
+        .route("/admin/audit.csv", get(audit::csv))
+        .route("/admin/contacts", get(contacts::page).post(contacts::set))
+        .route("/admin/contacts/{pattern}/remove", post(contacts::remove))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(axum::middleware::map_response(
             crate::analyst::security_headers,

@@ -49,18 +49,6 @@ impl ConsoleUser {
         may_act_as(self.user.role, roles)
     }
 
-    /// Refuses with 403 unless their role may do what `roles` may.
-    pub fn require(&self, roles: &[Role], what: &str) -> Result<(), ConsoleError> {
-        if self.may(roles) {
-            Ok(())
-        } else {
-            Err(ConsoleError::forbidden(format!(
-                "a {} may not {what}",
-                self.user.role
-            )))
-        }
-    }
-
     /// The CSRF token of this session's forms.
     pub fn csrf(&self) -> String {
         self.secret.csrf_token(SESSION_FORMS)

@@ -635,30 +635,72 @@ pub async fn set_opinion(
     Ok(Json(content_view(&state, &caller, content.id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct AuditRequest {
-    after: Option<i64>,
-    target: Option<String>,
-    limit: Option<u32>,
+    pub(crate) after: Option<i64>,
+    /// Only events with a smaller id (the next page of `order=newest`).
+    pub(crate) before: Option<i64>,
+    pub(crate) target: Option<String>,
+    /// Only events whose actor begins with this (`user:ali`, `key:`).
+    pub(crate) actor: Option<String>,
+    /// Only events whose action begins with this (`exchange.`, `contact.set`).
+    pub(crate) action: Option<String>,
+    /// The first day (`YYYY-MM-DD`, UTC).
+    pub(crate) from: Option<String>,
+    /// The last day (`YYYY-MM-DD`, UTC), included.
+    pub(crate) to: Option<String>,
+    /// `oldest` (the default) or `newest` first.
+    pub(crate) order: Option<String>,
+    pub(crate) limit: Option<u32>,
+}
+
+impl AuditRequest {
+    /// The store's query of this request, in `scope`; 400 for a day or an order that is not
+    /// one.
+    pub(crate) fn query(&self, scope: ward_store::AuditScope) -> ApiResult<AuditQuery> {
+        let day = |text: &str| {
+            ward_store::Timestamp::of_day(text)
+                .ok_or_else(|| ApiError::bad_request(format!("not a day (YYYY-MM-DD): {text:?}")))
+        };
+        let filled = |text: &Option<String>| text.clone().filter(|t| !t.is_empty());
+        let newest_first = match self.order.as_deref() {
+            None | Some("" | "oldest") => false,
+            Some("newest") => true,
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "order is oldest or newest, not {other:?}"
+                )));
+            }
+        };
+        const DAY: i64 = 86_400_000;
+        Ok(AuditQuery {
+            scope,
+            after: self.after,
+            before: self.before,
+            target: filled(&self.target),
+            actor: filled(&self.actor),
+            action: filled(&self.action),
+            since: filled(&self.from).map(|d| day(&d)).transpose()?,
+            until: filled(&self.to)
+                .map(|d| day(&d).map(|t| ward_store::Timestamp(t.0 + DAY)))
+                .transpose()?,
+            newest_first,
+            limit: self.limit.unwrap_or(100).clamp(1, 10_000),
+        })
+    }
 }
 
 /// `GET /v1/audit`: the events the caller's organisation's members made and those about
-/// what it owns; every event for admins and the deployment operator's auditors.
+/// what it owns; every event for admins and the deployment operator's auditors; searched
+/// by actor, action, target and days, oldest or newest first.
 pub async fn audit_log(
     State(state): State<SharedState>,
     caller: Caller,
     Query(request): Query<AuditRequest>,
 ) -> ApiResult<Json<Value>> {
     caller.require(&[Role::Auditor])?;
-    let events = state
-        .store
-        .audit_log(&AuditQuery {
-            scope: caller.member().audit_scope(&state.store).await?,
-            after: request.after,
-            target: request.target,
-            limit: request.limit.unwrap_or(100).clamp(1, 10_000),
-        })
-        .await?;
+    let query = request.query(caller.member().audit_scope(&state.store).await?)?;
+    let events = state.store.audit_log(&query).await?;
     let events: Vec<Value> = events.iter().map(view::audit_event).collect();
     Ok(Json(json!({ "events": events })))
 }

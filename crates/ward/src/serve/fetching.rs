@@ -41,6 +41,10 @@ fn due(exchange: &Exchange, interval: Duration, now: Timestamp) -> bool {
     if !exchange.enabled || Api::named(&exchange.api).is_none() {
         return false;
     }
+    // Someone asked for it at once (the console's "fetch now", on any node).
+    if exchange.status.fetch_requested_at.is_some() {
+        return true;
+    }
     let Some(last) = exchange.status.last_fetch_complete_ts else {
         return true;
     };
@@ -228,6 +232,10 @@ mod tests {
             up_to_date,
             ..FetchStatus::default()
         };
+        let asked = |status: FetchStatus| FetchStatus {
+            fetch_requested_at: Some(at(0)),
+            ..status
+        };
         for (status, now, expected) in [
             (FetchStatus::default(), 0, true),
             (done(0, true), 59, false),
@@ -237,6 +245,8 @@ mod tests {
             (done(1, false), 60, true),
             (done(3, false), 239, false),
             (done(3, false), 240, true),
+            (asked(done(3, false)), 1, true),
+            (asked(done(0, true)), 1, true),
         ] {
             assert_eq!(
                 due(&exchange(status.clone()), interval, at(now)),

@@ -126,7 +126,7 @@ const COMPARE_PDQ_DISTANCE: u32 = 31;
 
 /// An error in HMA's shape: `{"message": "…"}` with its status.
 #[derive(Debug)]
-pub(super) struct HmaError {
+pub(crate) struct HmaError {
     status: StatusCode,
     message: String,
     /// `Retry-After` seconds, for 503s.
@@ -135,7 +135,7 @@ pub(super) struct HmaError {
     body: Option<Value>,
 }
 
-pub(super) type HmaResult<T> = Result<T, HmaError>;
+pub(crate) type HmaResult<T> = Result<T, HmaError>;
 
 impl HmaError {
     pub(super) fn new(status: StatusCode, message: impl Into<String>) -> HmaError {
@@ -215,6 +215,26 @@ impl From<ApiError> for HmaError {
     }
 }
 
+/// HMA's refusal as the API's, for the console, which acts through HMA's exchange routes:
+/// the same status and message.
+impl From<HmaError> for ApiError {
+    fn from(error: HmaError) -> ApiError {
+        let code = match error.status {
+            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "bad_request",
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::CONFLICT => "conflict",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            _ => "internal",
+        };
+        ApiError {
+            retry_after: error.retry_after,
+            ..ApiError::new(error.status, code, error.message)
+        }
+    }
+}
+
 impl From<StoreError> for HmaError {
     fn from(error: StoreError) -> HmaError {
         HmaError::from(ApiError::from(error))
@@ -248,7 +268,7 @@ impl IntoResponse for HmaError {
 }
 
 /// The authenticated caller, refused in HMA's error shape.
-pub(super) struct HmaCaller(pub(super) Caller);
+pub(crate) struct HmaCaller(pub(crate) Caller);
 
 impl FromRequestParts<SharedState> for HmaCaller {
     type Rejection = HmaError;

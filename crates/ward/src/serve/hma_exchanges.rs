@@ -35,10 +35,14 @@ use ward_store::{EXCHANGE_APIS, Exchange, NewExchange, Role, Store, StoreError};
 use super::SharedState;
 use super::auth::Caller;
 use super::hma::{
-    HmaCaller, HmaError, HmaResult, boolean, check_bank_name, json_object, managed_bank,
-    model_bool, new_bank, visible_bank,
+    HmaError, HmaResult, boolean, check_bank_name, json_object, managed_bank, model_bool, new_bank,
+    visible_bank,
 };
 use crate::exchanges::{Api, Credentials, credentials_context};
+
+/// The caller these handlers take, for the console, which calls them as the signed-in
+/// person.
+pub(crate) use super::hma::HmaCaller;
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -48,17 +52,18 @@ pub fn routes() -> Router<SharedState> {
         .route("/c/exchanges", get(list).post(create))
         .route("/c/exchange/{name}", get(show).put(update).delete(remove))
         .route("/c/exchange/{name}/status", get(status))
+        .route("/c/exchange/{name}/fetch", axum::routing::post(fetch_now))
 }
 
 /// `GET /c/exchanges/apis`: the types Ward fetches (HMA lists its installed ones).
-async fn apis(HmaCaller(_caller): HmaCaller) -> Json<Value> {
+pub(crate) async fn apis(HmaCaller(_caller): HmaCaller) -> Json<Value> {
     let names: Vec<&str> = Api::ALL.iter().map(|api| api.name()).collect();
     Json(json!(names))
 }
 
 /// `GET /c/exchanges/api/{api}`: whether the type takes credentials, and whether the
 /// caller's organisation has set them.
-async fn api(
+pub(crate) async fn api(
     State(state): State<SharedState>,
     HmaCaller(caller): HmaCaller,
     Path(api): Path<String>,
@@ -130,7 +135,7 @@ fn no_key() -> HmaError {
 /// `POST /c/exchanges/api/{api}`: `credential_json` an object sets the caller's
 /// organisation's credentials, `{}` (or another empty value) clears them, absent or null
 /// leaves them.
-async fn set_credentials(
+pub(crate) async fn set_credentials(
     State(state): State<SharedState>,
     HmaCaller(caller): HmaCaller,
     Path(api): Path<String>,
@@ -221,7 +226,10 @@ fn field(name: &str, kind: &str, required: bool, default: Value, help: &str) -> 
 
 /// `GET /c/exchanges/api/{api}/schema`: HMA's fields of the type (EXCHANGES.md §6.2), and
 /// Ward's own settings after them.
-async fn schema(HmaCaller(_caller): HmaCaller, Path(api): Path<String>) -> HmaResult<Json<Value>> {
+pub(crate) async fn schema(
+    HmaCaller(_caller): HmaCaller,
+    Path(api): Path<String>,
+) -> HmaResult<Json<Value>> {
     let known = Api::named(&api)
         .ok_or_else(|| HmaError::not_found(format!("Exchange API '{api}' not found")))?;
     let base_url = field(
@@ -429,7 +437,7 @@ async fn named(state: &SharedState, caller: &Caller, name: &str) -> HmaResult<Ex
 }
 
 /// `GET /c/exchanges`: names.
-async fn list(
+pub(crate) async fn list(
     State(state): State<SharedState>,
     HmaCaller(caller): HmaCaller,
 ) -> HmaResult<Json<Value>> {
@@ -455,7 +463,7 @@ fn config_json(exchange: &Exchange) -> Value {
 
 /// `POST /c/exchanges` `{"bank", "api", "api_json"}`: the exchange and its bank, of the
 /// caller's organisation.
-async fn create(
+pub(crate) async fn create(
     State(state): State<SharedState>,
     HmaCaller(caller): HmaCaller,
     body: Bytes,
@@ -559,7 +567,7 @@ async fn create(
 }
 
 /// `GET /c/exchange/{name}`.
-async fn show(
+pub(crate) async fn show(
     State(state): State<SharedState>,
     HmaCaller(caller): HmaCaller,
     Path(name): Path<String>,
@@ -569,7 +577,7 @@ async fn show(
 
 /// `GET /c/exchange/{name}/status`: HMA's six fields (times in seconds), and Ward's last
 /// error and failures in a row.
-async fn status(
+pub(crate) async fn status(
     State(state): State<SharedState>,
     HmaCaller(caller): HmaCaller,
     Path(name): Path<String>,
@@ -580,7 +588,7 @@ async fn status(
 
 /// `PUT /c/exchange/{name}` `{"enabled": bool}`: fetching on or off; `enabled` as HMA's
 /// declared model reads it (422 for what is not a boolean; absent or null changes nothing).
-async fn update(
+pub(crate) async fn update(
     State(state): State<SharedState>,
     HmaCaller(caller): HmaCaller,
     Path(name): Path<String>,
@@ -601,9 +609,29 @@ async fn update(
     Ok(Json(config_json(&exchange)))
 }
 
+/// `POST /c/exchange/{name}/fetch` (Ward's, not HMA's): the exchange fetched at once, by
+/// whichever node's fetcher looks next, whatever its interval or backoff (the store keeps
+/// the request, so every node sees it); for curators of the organisation that owns it.
+/// Answers the exchange's status, as `GET …/status` does.
+pub(crate) async fn fetch_now(
+    State(state): State<SharedState>,
+    HmaCaller(caller): HmaCaller,
+    Path(name): Path<String>,
+) -> HmaResult<Json<Value>> {
+    caller.require(&[Role::Curator])?;
+    let missing = || format!("Exchange '{name}' not found");
+    let bank = managed_bank(&state, &caller, &name, missing).await?;
+    let exchange = named(&state, &caller, &bank.name).await?;
+    let exchange = state
+        .store
+        .request_fetch(&caller.actor(), exchange.id)
+        .await?;
+    Ok(Json(crate::exchanges::status_json(&exchange)))
+}
+
 /// `DELETE /c/exchange/{name}`: the exchange and its bank; `{"message": "Exchange deleted"}`
 /// also when the caller has no exchange of that name, as HMA answers.
-async fn remove(
+pub(crate) async fn remove(
     State(state): State<SharedState>,
     HmaCaller(caller): HmaCaller,
     Path(name): Path<String>,

@@ -14,6 +14,7 @@ pub mod budget;
 pub mod charts;
 pub mod coinflip;
 pub mod connections;
+pub(crate) mod contacts;
 mod content_facts;
 pub(crate) mod error;
 pub mod evidence;
@@ -531,6 +532,11 @@ pub fn router(state: SharedState) -> Router {
         .route("/series/{id}/referral", get(referral::series_referral))
         .route("/series/decisions/{id}", get(series_api::decision))
         .route("/audit", get(api::audit_log))
+        .route("/contacts", get(contacts::list).put(contacts::set))
+        .route(
+            "/contacts/{pattern}",
+            axum::routing::delete(contacts::remove),
+        )
         .route("/keys", get(keys_api::list).post(keys_api::create))
         .route("/keys/{id}", axum::routing::delete(keys_api::revoke))
         .route("/users", get(keys_api::users).post(keys_api::create_user))

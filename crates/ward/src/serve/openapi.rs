@@ -465,15 +465,63 @@ fn operations() -> Vec<Operation> {
         Operation {
             method: "get",
             path: "/v1/audit",
-            summary: "The append-only audit log, oldest first: the events the caller's organisation's members made and those about what it owns (every event for admins and the deployment operator's auditors)",
+            summary: "The append-only audit log, oldest first (or newest): the events the caller's organisation's members made and those about what it owns (every event for admins and the deployment operator's auditors), searched by actor, action, target and days",
             roles: "admin, auditor",
             parameters: json!([
                 query_param("after", false, "the last id already read"),
+                query_param(
+                    "before",
+                    false,
+                    "only smaller ids (the next page of order=newest)"
+                ),
                 query_param("target", false, "e.g. bank:3, content:42"),
+                query_param(
+                    "actor",
+                    false,
+                    "the actor's beginning, e.g. user:alice, key:"
+                ),
+                query_param(
+                    "action",
+                    false,
+                    "the action's beginning, e.g. exchange., contact.set"
+                ),
+                query_param("from", false, "the first day, YYYY-MM-DD (UTC)"),
+                query_param("to", false, "the last day, included, YYYY-MM-DD (UTC)"),
+                query_param("order", false, "oldest (default) or newest first"),
                 query_param("limit", false, "1 to 10000, 100 by default")
             ]),
             body: None,
             ok: ("200", "Audit events"),
+        },
+        // Hosts' abuse contacts, for notices (as `ward admin contact` keeps them).
+        Operation {
+            method: "get",
+            path: "/v1/contacts",
+            summary: "Hosts' abuse contacts for notices: each pattern (a host name covering its subdomains) with its e-mail address and webhook",
+            roles: "admin",
+            parameters: json!([]),
+            body: None,
+            ok: ("200", "Contacts"),
+        },
+        Operation {
+            method: "put",
+            path: "/v1/contacts",
+            summary: "Set how the hosts a pattern covers are sent notices, replacing what was set for it: an e-mail address, a webhook (an http or https URL with a host), or both; audited as contact.set",
+            roles: "admin",
+            parameters: json!([]),
+            body: Some(json_body(
+                json!({"type": "object", "required": ["pattern"], "properties": {"pattern": {"type": "string"}, "email": {"type": "string"}, "webhook": {"type": "string"}}}),
+            )),
+            ok: ("200", "The contact"),
+        },
+        Operation {
+            method: "delete",
+            path: "/v1/contacts/{pattern}",
+            summary: "Remove a pattern's contact; audited as contact.remove",
+            roles: "admin",
+            parameters: json!([{"name": "pattern", "in": "path", "required": true, "schema": {"type": "string"}}]),
+            body: None,
+            ok: ("200", "Removed"),
         },
         Operation {
             method: "get",

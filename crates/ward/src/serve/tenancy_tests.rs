@@ -422,6 +422,111 @@ fn console_matrix(t: &Targets) -> Vec<Entry> {
             "/admin/welcome/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
             S::FORBIDDEN,
         ),
+        // Exchanges and partners, the audit log, hosts' contacts.
+        console(
+            M::GET,
+            "/admin/exchanges",
+            &[Curator, Analyst],
+            "/admin/exchanges?new=file",
+            &[],
+            &[S::OK],
+        ),
+        console(
+            M::POST,
+            "/admin/exchanges",
+            &[Curator],
+            "/admin/exchanges",
+            &[
+                ("api", "file"),
+                ("bank", "CONSOLE_FILE_{ROLE}"),
+                ("cfg.url", "https://lists.example.org/list.csv"),
+                ("cfg.format", "csv"),
+            ],
+            &[S::SEE_OTHER],
+        ),
+        console(
+            M::GET,
+            "/admin/exchanges/{id}",
+            &[Curator, Analyst],
+            "/admin/exchanges/{exchange_target}",
+            &[],
+            &[S::OK],
+        ),
+        console(
+            M::POST,
+            "/admin/exchanges/{id}/enabled",
+            &[Curator],
+            "/admin/exchanges/{exchange_target}/enabled",
+            &[("enabled", "false")],
+            &[S::SEE_OTHER],
+        ),
+        console(
+            M::POST,
+            "/admin/exchanges/{id}/fetch",
+            &[Curator],
+            "/admin/exchanges/{exchange_target}/fetch",
+            &[],
+            &[S::SEE_OTHER],
+        ),
+        console(
+            M::POST,
+            "/admin/exchanges/{id}/credentials",
+            &[Curator],
+            "/admin/exchanges/{exchange_target}/credentials",
+            &[("cred.user", "u"), ("cred.password", "p")],
+            &[S::SEE_OTHER],
+        ),
+        console(
+            M::POST,
+            "/admin/exchanges/{id}/delete",
+            &[Curator],
+            "/admin/exchanges/{exchange_target}/delete",
+            &[],
+            &[S::SEE_OTHER],
+        ),
+        console(
+            M::GET,
+            "/admin/audit",
+            &[Auditor],
+            "/admin/audit?action=bank.&from=2020-01-01",
+            &[],
+            &[S::OK],
+        ),
+        console(
+            M::GET,
+            "/admin/audit.csv",
+            &[Auditor],
+            "/admin/audit.csv?actor=cli:",
+            &[],
+            &[S::OK],
+        ),
+        console(
+            M::GET,
+            "/admin/contacts",
+            &[],
+            "/admin/contacts",
+            &[],
+            &[S::OK],
+        ),
+        console(
+            M::POST,
+            "/admin/contacts",
+            &[],
+            "/admin/contacts",
+            &[
+                ("pattern", "console-{role}.example"),
+                ("email", "abuse@example.org"),
+            ],
+            &[S::SEE_OTHER],
+        ),
+        console(
+            M::POST,
+            "/admin/contacts/{pattern}/remove",
+            &[],
+            "/admin/contacts/{contact_target}/remove",
+            &[],
+            &[S::SEE_OTHER],
+        ),
     ]
 }
 
@@ -680,6 +785,24 @@ fn matrix(t: &Targets) -> Vec<Entry> {
             ok,
         ),
         key(M::GET, "/v1/audit", &[Auditor], "/v1/audit", Req::None, ok),
+        // Hosts' contacts: admins only.
+        key(M::GET, "/v1/contacts", &[], "/v1/contacts", Req::None, ok),
+        key(
+            M::PUT,
+            "/v1/contacts",
+            &[],
+            "/v1/contacts",
+            Req::Json(json!({"pattern": "api-{role}.example", "webhook": "https://hooks.example.org/n"})),
+            ok,
+        ),
+        key(
+            M::DELETE,
+            "/v1/contacts/{pattern}",
+            &[],
+            "/v1/contacts/{contact_target}",
+            Req::None,
+            ok,
+        ),
         key(M::GET, "/v1/keys", &[OrgAdmin], "/v1/keys", Req::None, ok),
         key(
             M::POST,
@@ -896,6 +1019,14 @@ fn matrix(t: &Targets) -> Vec<Entry> {
             &[Curator],
             "/c/exchange/MATRIX_EXCHANGE",
             Req::Json(json!({"enabled": true})),
+            ok,
+        ),
+        key(
+            M::POST,
+            "/c/exchange/{name}/fetch",
+            &[Curator],
+            "/c/exchange/MATRIX_EXCHANGE/fetch",
+            Req::None,
             ok,
         ),
         key(
@@ -1626,6 +1757,35 @@ async fn fresh_targets(f: &Fixture, uri: &str, role: Role) -> String {
         let bank = f.bank(&name, json!({})).await;
         let target = f.content(bank, "md5", MD5).await;
         uri = uri.replace("{hma_item}", &format!("{name}/content/{target}"));
+    }
+    if uri.contains("{exchange_target}") {
+        let name = format!("EXCH_{}_{}", role.name().to_ascii_uppercase(), nonce());
+        exchange_of(f, &name).await;
+        let bank = f
+            .state
+            .store
+            .exchanges()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|e| e.name == name)
+            .unwrap()
+            .bank;
+        uri = uri.replace("{exchange_target}", &bank.to_string());
+    }
+    if uri.contains("{contact_target}") {
+        let pattern = format!("gone-{}-{}.example", role.name().replace('_', "-"), nonce());
+        f.state
+            .store
+            .set_host_contact(
+                &ward_store::Actor::operator("test"),
+                &pattern,
+                Some("abuse@example.org"),
+                None,
+            )
+            .await
+            .unwrap();
+        uri = uri.replace("{contact_target}", &pattern);
     }
     if uri.contains("{name_target}") {
         let name = format!("GONE_{}_{}", role.name().to_ascii_uppercase(), nonce());

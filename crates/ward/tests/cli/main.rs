@@ -6,6 +6,7 @@ mod bounds;
 mod browser;
 mod console;
 mod console_banks;
+mod console_exchanges;
 mod console_people;
 mod durable;
 mod exchange;
