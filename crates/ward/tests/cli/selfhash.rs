@@ -31,7 +31,7 @@ fn pictures() -> Vec<String> {
 }
 
 /// Interlaced PNGs of each colour type, 8 and 16 bits, written by hand into `dir`
-/// (`png_writer`): what no file of testdata is.
+/// (`png_writer`), and a GIF that is not interlaced: what no file of testdata is.
 fn interlaced_pngs(dir: &std::path::Path) -> Vec<String> {
     let mut state = 0x9e37_79b9u32;
     let mut noise = move || {
@@ -63,6 +63,14 @@ fn interlaced_pngs(dir: &std::path::Path) -> Vec<String> {
             made.push(path.display().to_string());
         }
     }
+    // A GIF as the image crate writes it: one frame, not interlaced, with a local palette
+    // quantised from many colours, so that the codes grow to their widest.
+    let gif = image::RgbImage::from_fn(301, 199, |x, y| {
+        image::Rgb([(x * 3 + y) as u8, (y * 5) as u8 ^ noise(), (x ^ y) as u8])
+    });
+    let path = dir.join("progressive.gif");
+    gif.save(&path).unwrap();
+    made.push(path.display().to_string());
     made
 }
 
@@ -111,6 +119,14 @@ fn pictures_hash_in_chromium_as_in_ward() {
                 (part(pdq) ^ part(theirs["pdq"].as_str().unwrap())).count_ones()
             })
             .sum::<u32>();
+        // PNGs and GIFs are read by the page's own decoders, never the canvas's.
+        let decoder = browser["decoder"].as_str().unwrap_or_default();
+        let lower = name.to_ascii_lowercase();
+        for (extension, own) in [(".png", "png"), (".gif", "gif")] {
+            if lower.ends_with(extension) {
+                assert_eq!(decoder, own, "{name}");
+            }
+        }
         assert_eq!(distance, 0, "{name}");
         assert_eq!(browser["quality"], theirs["quality"], "{name}");
         exact += 1;

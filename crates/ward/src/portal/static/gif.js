@@ -2,7 +2,7 @@
 // reporter's device: the first frame drawn on the logical screen over the transparent index
 // (or 0), every index looked up in the frame's palette or the global one (black past its
 // end; grey levels without any palette), which keeps the colour of transparent pixels that
-// the browser's own decoder clears. `WardGif.decode(bytes)` gives `{width, height,
+// the browser's own decoder clears. `WardGif.decode(bytes)` gives `{format: "gif", width, height,
 // channels: 1 | 3, samples}`, or null for what it cannot read (the caller then lets the
 // browser decode it).
 "use strict";
@@ -157,7 +157,7 @@
           const visible = Math.min(frameWidth, width - left);
           indices.set(frame.subarray(r * frameWidth, r * frameWidth + visible), y * width + left);
         }
-        if (!palette) return { width, height, channels: 1, samples: indices };
+        if (!palette) return { format: "gif", width, height, channels: 1, samples: indices };
         const samples = new Uint8Array(width * height * 3);
         for (let p = 0; p < indices.length; p++) {
           const c = 3 * indices[p];
@@ -167,7 +167,7 @@
             samples[3 * p + 2] = palette[c + 2];
           }
         }
-        return { width, height, channels: 3, samples };
+        return { format: "gif", width, height, channels: 3, samples };
       } else {
         return null; // the trailer before any frame, or not a block
       }

@@ -5,7 +5,8 @@
 // five filters, Adam7 interlacing, every colour type and bit depth. Samples come out 8-bit:
 // grey as grey (16-bit grey clipped at 255), colour as RGB (palette looked up; 16-bit
 // samples keep their high byte), alpha dropped without compositing.
-// `await WardPng.decode(bytes)` gives `{width, height, channels: 1 | 3, samples}`, or null
+// `await WardPng.decode(bytes)` gives `{format: "png", width, height, channels: 1 | 3,
+// samples}`, or null
 // for what is not a PNG it can read (the caller then lets the browser decode it).
 "use strict";
 
@@ -145,7 +146,7 @@
         }
       }
     }
-    return { width, height, channels: outChannels, samples };
+    return { format: "png", width, height, channels: outChannels, samples };
   }
 
   root.WardPng = { decode };

@@ -81,7 +81,10 @@
     } catch (_) {
       own = null; // the browser's decoder may still read it
     }
-    if (own) return root.WardPdq.pdqFromPixels(own.width, own.height, own.channels, own.samples);
+    if (own) {
+      const pdq = root.WardPdq.pdqFromPixels(own.width, own.height, own.channels, own.samples);
+      return { ...pdq, decoder: own.format };
+    }
     let bitmap;
     try {
       bitmap = await createImageBitmap(new Blob([withoutOrientation(bytes)]), {
@@ -96,17 +99,19 @@
     context.drawImage(bitmap, 0, 0);
     const pixels = context.getImageData(0, 0, bitmap.width, bitmap.height).data;
     bitmap.close();
-    return root.WardPdq.pdqFromRgba(canvas.width, canvas.height, pixels);
+    return { ...root.WardPdq.pdqFromRgba(canvas.width, canvas.height, pixels), decoder: "browser" };
   }
 
-  /// The hashes of a file the person chose: `{md5}` for any file, with `pdq` and `quality`
-  /// for a picture the browser decodes.
+  /// The hashes of a file the person chose: `{md5}` for any file, with `pdq`, `quality` and
+  /// the decoder that read it (`png`, `gif` or `browser`) for a picture.
   async function hashFile(file) {
     const md5 = await md5Of(file);
     const picture = file.size <= 256 << 20 && !/^video\//.test(file.type)
       ? await pdqOf(new Uint8Array(await file.arrayBuffer()))
       : null;
-    return picture ? { md5, pdq: picture.hash, quality: picture.quality } : { md5 };
+    return picture
+      ? { md5, pdq: picture.hash, quality: picture.quality, decoder: picture.decoder }
+      : { md5 };
   }
 
   root.WardSelfHash = { hashFile, withoutOrientation };
