@@ -30,6 +30,38 @@ fn listed_for(caller: &Caller, asked: Option<i64>) -> impl Fn(OrgId) -> bool {
     move |org| member.administers(org) && asked.is_none_or(|asked| org == OrgId(asked))
 }
 
+/// The role and organisation of a new key or account (`what`: "keys", "accounts") that
+/// `caller` asks for, when it may make it: of an organisation it administers (its own by
+/// default), and of the admin role only by the deployment's admins (403 otherwise).
+fn permitted(
+    caller: &Caller,
+    role: &str,
+    org: Option<i64>,
+    what: &str,
+) -> ApiResult<(Role, OrgId)> {
+    let role: Role = role.parse()?;
+    let org = org.map_or(caller.org(), OrgId);
+    if !caller.member().administers(org) {
+        return Err(ApiError::forbidden(format!(
+            "an organisation's administrator makes {what} of its own organisation only"
+        )));
+    }
+    if role == Role::Admin && caller.role() != Role::Admin {
+        return Err(ApiError::forbidden(format!(
+            "only the deployment's admins make admin {what}"
+        )));
+    }
+    Ok((role, org))
+}
+
+/// 404 unless `org` exists.
+async fn existing_org(state: &SharedState, org: OrgId) -> ApiResult<()> {
+    match state.store.org(org).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found(format!("organisation {org} not found"))),
+    }
+}
+
 fn key_view(key: &ApiKey) -> Value {
     json!({
         "id": key.id,
@@ -98,22 +130,8 @@ pub async fn create(
     Json(request): Json<CreateRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(ADMINISTRATORS)?;
-    let role: Role = request.role.parse()?;
-    let org = request.org.map_or(caller.org(), OrgId);
-    let member = caller.member();
-    if !member.administers(org) {
-        return Err(ApiError::forbidden(
-            "an organisation's administrator makes keys of its own organisation only",
-        ));
-    }
-    if role == Role::Admin && caller.role() != Role::Admin {
-        return Err(ApiError::forbidden(
-            "only the deployment's admins make admin keys",
-        ));
-    }
-    if state.store.org(org).await?.is_none() {
-        return Err(ApiError::not_found(format!("organisation {org} not found")));
-    }
+    let (role, org) = permitted(&caller, &request.role, request.org, "keys")?;
+    existing_org(&state, org).await?;
     let made = state
         .store
         .create_key(&caller.actor(), org, role, &request.label)
@@ -284,26 +302,13 @@ pub async fn create_user(
     Json(request): Json<NewAccount>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     caller.require(ADMINISTRATORS)?;
-    let role: Role = request.role.parse()?;
-    let org = request.org.map_or(caller.org(), OrgId);
-    if !caller.member().administers(org) {
-        return Err(ApiError::forbidden(
-            "an organisation's administrator makes accounts of its own organisation only",
-        ));
-    }
-    if role == Role::Admin && caller.role() != Role::Admin {
-        return Err(ApiError::forbidden(
-            "only the deployment's admins make admin accounts",
-        ));
-    }
+    let (role, org) = permitted(&caller, &request.role, request.org, "accounts")?;
     if role == Role::Platform {
         return Err(ApiError::bad_request(
             "platforms work through keys: an account of the platform role opens no page",
         ));
     }
-    if state.store.org(org).await?.is_none() {
-        return Err(ApiError::not_found(format!("organisation {org} not found")));
-    }
+    existing_org(&state, org).await?;
     let user = state
         .store
         .create_user(

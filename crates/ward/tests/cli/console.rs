@@ -3,26 +3,14 @@
 //! hotline, with JavaScript on and off (`browser-tests/console.mjs`), each result checked
 //! through the API with a key.
 
-use std::process::Child;
-
 use ward_store::{
     Actor, AnyStore, BankKind, NewBank, NewContent, Role, Sharing, Signal, SignalKind, Store as _,
 };
 
-use crate::{browser, repo_file, ward_admin};
+use crate::{Server, browser, repo_file, ward_admin};
 
 const PASSWORD: &str = "browser test passphrase";
 const PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
-
-/// A running `ward serve`, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn the_console_overview_and_match_tester_in_a_real_browser() {

@@ -3,22 +3,10 @@
 //! a curator, an admin (with JavaScript off) and an auditor, and reads each result back
 //! through the API.
 
-use std::process::Child;
-
-use crate::{browser, ward_admin};
+use crate::{Server, browser, ward_admin};
 
 const PASSWORD: &str = "browser test passphrase";
 const PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
-
-/// A running `ward serve`, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn banks_are_managed_in_the_console_in_a_real_browser() {

@@ -5,12 +5,10 @@
 //! CSV) and an auditor (reading, refused when posting), checking each result through the
 //! API with an admin's key, and saves screenshots.
 
-use std::process::Child;
-
 use axum::Router;
 use axum::routing::get;
 
-use crate::{browser, ward_admin};
+use crate::{Server, browser, ward_admin};
 
 const PASSWORD: &str = "browser test passphrase";
 
@@ -19,16 +17,6 @@ const LIST: &str = "signal_type,signal,id\n\
     md5,00000000000000000000000000000001,one\n\
     md5,00000000000000000000000000000002,two\n\
     md5,00000000000000000000000000000003,three\n";
-
-/// A running `ward serve`, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn exchanges_audit_and_contacts_are_managed_in_a_real_browser() {

@@ -6,21 +6,9 @@
 //! another organisation and enables the analyst again; an auditor finds no way in. Each
 //! result is checked through the API with a key made by `ward admin key create`.
 
-use std::process::Child;
-
-use crate::{browser, ward_admin};
+use crate::{Server, browser, ward_admin};
 
 const PASSWORD: &str = "browser test passphrase";
-
-/// A running `ward serve`, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn organisations_people_and_keys_are_managed_in_a_real_browser() {

@@ -30,6 +30,17 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// A running `ward serve` (from [`start_serve`]), killed when dropped.
+#[derive(Debug)]
+pub struct Server(pub std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The repository's `testdata/` folder.
 /// Starts `ward serve` on a free loopback port with `args`, and waits (60 s at most) until it
 /// says where it listens; returns the process and its `address:port`. Its other lines on

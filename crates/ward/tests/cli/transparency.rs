@@ -4,27 +4,15 @@
 //! month table and compared figure by figure with its CSV export by
 //! `browser-tests/transparency.mjs`, which also saves screenshots and runs axe-core.
 
-use std::process::Child;
-
 use ward_store::{
     Actor, AnyStore, BankKind, ContentKind, NewBank, NewContent, NewReport, OpinionKind, Role,
     Sharing, Signal, SignalKind, Store as _, Timestamp,
 };
 
-use crate::{browser, ward_admin};
+use crate::{Server, browser, ward_admin};
 
 const PASSWORD: &str = "browser test passphrase";
 const PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
-
-/// A running `ward serve`, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn bank(name: &str, org: ward_store::OrgId) -> NewBank {
     NewBank {
