@@ -14,100 +14,16 @@
 // Nothing leaves the machine: any request to another origin fails the run (the quick exit's
 // neutral site is answered here).
 
-import { chromium } from "playwright-core";
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
+import { QUICK_EXIT, portalBrowser } from "./portal-browser.mjs";
 
 const [base, artefacts] = process.argv.slice(2);
 if (!base || !artefacts) {
   console.error("usage: node portal.mjs BASE_URL ARTEFACT_DIR");
   process.exit(2);
 }
-mkdirSync(artefacts, { recursive: true });
-
-const require = createRequire(import.meta.url);
-const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-const EXIT = "https://www.bbc.com/weather";
-// WCAG 2.x A and AA, and axe's best practices (landmarks, heading order and the rest).
-const RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"];
-
-let pages = 0;
-let screenshots = 0;
-let checks = 0;
-
-function check(condition, what) {
-  checks += 1;
-  if (!condition) {
-    throw new Error(`check failed: ${what}`);
-  }
-}
-
-/// A page in a new context, failing on script errors, CSP reports and foreign requests.
-async function open(browser, { javaScript, locale, viewport = { width: 412, height: 915 } }) {
-  const context = await browser.newContext({
-    locale,
-    viewport,
-    deviceScaleFactor: 1,
-  });
-  context.setDefaultTimeout(15000);
-  const problems = [];
-  await context.route("**/*", (route) => {
-    const url = route.request().url();
-    if (url.startsWith(base)) {
-      return route.continue();
-    }
-    if (url.startsWith(EXIT)) {
-      return route.fulfill({ contentType: "text/html", body: "<!DOCTYPE html><title>Weather</title><p>Weather" });
-    }
-    problems.push(`a request left the portal: ${url}`);
-    return route.abort();
-  });
-  const page = await context.newPage();
-  // JavaScript off as a browser turns it off: the page's scripts never run (the DevTools
-  // protocol's switch, which playwright's `javaScriptEnabled: false` also uses, but which
-  // can be lifted for axe-core alone).
-  page.scripts = javaScript ? null : await context.newCDPSession(page);
-  await page.scripts?.send("Emulation.setScriptExecutionDisabled", { value: true });
-  page.on("pageerror", (error) => problems.push(`script error: ${error.message}`));
-  page.on("console", (message) => {
-    // A page answered 4xx on purpose (a form with problems, a 404 page) is logged as the
-    // document failing to load: not a problem; a sub-resource failing is.
-    const document = message.location().url === page.url() && /status of 4\d\d/.test(message.text());
-    if ((message.type() === "error" && !document) || /Content Security Policy|Refused to/.test(message.text())) {
-      problems.push(`console ${message.type()}: ${message.text()}`);
-    }
-  });
-  return { context, page, problems };
-}
-
-/// Saves a screenshot and runs axe-core's WCAG 2 A/AA and best-practice rules on what the
-/// page shows now.
-async function record(page, name) {
-  pages += 1;
-  const file = join(artefacts, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  screenshots += 1;
-  // axe-core is evaluated through the DevTools protocol, which the page's CSP does not
-  // govern. With JavaScript off, scripts are allowed again just for it: the page's own
-  // script, skipped when the page loaded, stays unrun, so the page is still as it was.
-  await page.scripts?.send("Emulation.setScriptExecutionDisabled", { value: false });
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(
-    (tags) => window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] }),
-    RULES,
-  );
-  await page.scripts?.send("Emulation.setScriptExecutionDisabled", { value: true });
-  const violations = result.violations.map(
-    (v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
-  );
-  check(violations.length === 0, `${name}: axe found ${violations.join("; ")}`);
-  console.log(`page ok: ${name} (${page.url().replace(base, "")})`);
-}
-
-async function htmlAttributes(page) {
-  return page.evaluate(() => [document.documentElement.lang, document.documentElement.dir]);
-}
+const { open, record, check, htmlAttributes, box, tally, launch } = portalBrowser(base, artefacts);
+const EXIT = QUICK_EXIT;
 
 /// One reporter's visit: the form, its errors, a filed report, its status and a lookup.
 async function fileAReport(browser, { language, javaScript }) {
@@ -220,14 +136,6 @@ async function otherPages(browser) {
   await context.close();
 }
 
-/// Where `selector`'s box is, in the window's coordinates.
-async function box(page, selector) {
-  return page.locator(selector).first().evaluate((element) => {
-    const r = element.getBoundingClientRect();
-    return { left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width, height: r.height };
-  });
-}
-
 function overlaps(a, b) {
   return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
 }
@@ -315,7 +223,7 @@ async function layouts(browser, { en, ar }) {
       check(onTop, `${label}: nothing lies over the exit`);
       if (viewport.width === 375) {
         await page.screenshot({ path: join(artefacts, `scrolled-375-${seen.name}.png`) });
-        screenshots += 1;
+        tally.screenshots += 1;
       }
       // A tap where it shows (no scrolling first, as playwright's own click would do).
       await Promise.all([page.waitForURL(EXIT), page.mouse.click(x, y)]);
@@ -326,11 +234,7 @@ async function layouts(browser, { en, ar }) {
   }
 }
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
-});
+const browser = await launch();
 try {
   const filed = {};
   for (const language of ["en", "ar"]) {
@@ -346,4 +250,4 @@ try {
   process.exit(1);
 }
 await browser.close();
-console.log(`browser: ${pages} pages checked with axe-core (WCAG 2 A/AA and best practices, no violations), ${checks} checks, ${screenshots} screenshots in ${artefacts}`);
+console.log(`browser: ${tally.pages} pages checked with axe-core (WCAG 2 A/AA and best practices, no violations), ${tally.checks} checks, ${tally.screenshots} screenshots in ${artefacts}`);

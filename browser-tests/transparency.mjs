@@ -74,8 +74,8 @@ try {
   await inspect("transparency");
   await skipLink("transparency");
   const names = await chartNames(page);
-  check(names.length === 5 && new Set(names).size === 5,
-    `five charts, each named by its own title and description (${names.join(" | ")})`);
+  check(names.length === 6 && new Set(names).size === 6,
+    `six charts, each named by its own title and description (${names.join(" | ")})`);
   const shown = await page.$$eval("#transparency-table td[data-figure]", (tds) =>
     tds.map((td) => [td.dataset.month, td.dataset.figure, td.dataset.key, td.textContent.trim()]),
   );
@@ -130,7 +130,7 @@ try {
   await page.selectOption("#org", { label: "Hotline" });
   await Promise.all([page.waitForURL("**/analyst/transparency?org=*"), page.click(".period button[type=submit]")]);
   const hotline = await chartNames(page);
-  check(hotline.length === 5 && hotline.every((n) => n.includes("for Hotline:") && !/organisation \d/.test(n)),
+  check(hotline.length === 6 && hotline.every((n) => n.includes("for Hotline:") && !/organisation \d/.test(n)),
     `the charts name the organisation (${hotline.filter((n) => n.includes("for Hotline:")).length} of ${hotline.length}: ${hotline[0]})`);
   await inspect("transparency-hotline");
   await page.goto(`${base}/analyst/transparency`);

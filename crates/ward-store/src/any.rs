@@ -13,6 +13,7 @@ use crate::model::*;
 use crate::nodes::Node;
 use crate::postgres::PgStore;
 use crate::referral::Referral;
+use crate::self_report::{NewSelfReport, OpenedSelfReport, SelfReport, SelfReportFile};
 use crate::series::*;
 use crate::sqlite::SqliteStore;
 use crate::statistics::Statistics;
@@ -248,6 +249,27 @@ impl Store for AnyStore {
 
     async fn set_partner_feedback_cursor(&self, id: PartnerId, cursor: &str) -> Result<()> {
         delegate!(self.set_partner_feedback_cursor(id, cursor))
+    }
+
+    async fn open_self_report(&self, report: &NewSelfReport) -> Result<OpenedSelfReport> {
+        delegate!(self.open_self_report(report))
+    }
+
+    async fn self_report(&self, number: &str, code: &str) -> Result<Option<SelfReport>> {
+        delegate!(self.self_report(number, code))
+    }
+
+    async fn add_to_self_report(
+        &self,
+        number: &str,
+        code: &str,
+        files: &[SelfReportFile],
+    ) -> Result<SelfReport> {
+        delegate!(self.add_to_self_report(number, code, files))
+    }
+
+    async fn withdraw_self_report(&self, number: &str, code: &str) -> Result<SelfReport> {
+        delegate!(self.withdraw_self_report(number, code))
     }
 
     async fn file_report(&self, report: &NewReport) -> Result<Report> {

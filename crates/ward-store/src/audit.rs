@@ -409,6 +409,17 @@ impl Event {
         )
     }
 
+    /// A self-report case opened, added to or withdrawn (`action`), with how many items of
+    /// `bank` it added or removed; nothing about the person.
+    pub fn self_report(action: &'static str, case: i64, bank: BankId, items: usize) -> Event {
+        Event::new(
+            action,
+            format!("self_report:{case}"),
+            json!({ "bank": bank, "items": items }),
+        )
+        .about(About::Bank(bank))
+    }
+
     pub fn content_remove(id: ContentId) -> Event {
         Event::new("content.remove", content_target(id), json!({}))
     }

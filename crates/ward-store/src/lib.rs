@@ -35,6 +35,7 @@ mod report;
 mod rows;
 pub mod rules;
 mod secret;
+mod self_report;
 mod series;
 mod sqlite;
 mod statistics;
@@ -56,7 +57,11 @@ pub use nodes::{MAX_NODE_TEXT, NODE_FORGOTTEN_AFTER_MS, Node};
 pub use postgres::PgStore;
 pub use referral::{Referral, ReferralItem, ReferralReport, ReferralUrl};
 pub use rules::{MAX_REFERRAL_ITEMS, SERIES_PAGE_MAX, SPLIT_MAX};
-pub use secret::normalise_reference;
+pub use secret::{normalise_case_code, normalise_case_number, normalise_reference};
+pub use self_report::{
+    NewSelfReport, OpenedSelfReport, SELF_REPORT_FILES_MAX, SELF_REPORT_SEND_MAX, SelfReport,
+    SelfReportFile,
+};
 pub use series::{
     DecisionId, Series, SeriesChange, SeriesDecision, SeriesId, SeriesKeeping, SeriesQuery,
     SeriesRequest, SeriesSave, SeriesUpkeep,
@@ -517,6 +522,39 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<i64>> + Send;
 
     // Public reports.
+
+    // Self-reports (see `self_report.rs`).
+
+    /// Opens a self-report case: one content item per file in the report's bank (a live bank
+    /// of kind `self_report`), unassessed, source `self-report:{country}`. Returns the case
+    /// with its number and its code, which is not kept (only its digest). Logged as
+    /// `self_report.open` by [`Actor::public`], with the count of items only.
+    fn open_self_report(
+        &self,
+        report: &NewSelfReport,
+    ) -> impl Future<Output = Result<OpenedSelfReport>> + Send;
+    /// The case that `number` and `code` (as typed) name; `None` for an unknown number and a
+    /// wrong code alike.
+    fn self_report(
+        &self,
+        number: &str,
+        code: &str,
+    ) -> impl Future<Output = Result<Option<SelfReport>>> + Send;
+    /// Adds files to an open case (`NotFound` as in [`Store::self_report`]; `Conflict` when
+    /// it was withdrawn; `Invalid` past [`SELF_REPORT_FILES_MAX`]).
+    fn add_to_self_report(
+        &self,
+        number: &str,
+        code: &str,
+        files: &[SelfReportFile],
+    ) -> impl Future<Output = Result<SelfReport>> + Send;
+    /// Withdraws a case: every item of it that is not removed is removed (a tombstone in the
+    /// feed). `Conflict` when it was withdrawn already.
+    fn withdraw_self_report(
+        &self,
+        number: &str,
+        code: &str,
+    ) -> impl Future<Output = Result<SelfReport>> + Send;
 
     /// Files a report. Its URLs are merged with the same URLs reported before: each URL is
     /// kept once, counting the reports that name it. Returns the report with its reference.

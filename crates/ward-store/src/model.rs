@@ -272,16 +272,21 @@ impl Actor {
 
 /// Whether a bank's matches are hits or known false positives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum BankKind {
     /// Its matches are reported.
     Standard,
     /// Known false positives: content that matches it is not reported as matching the
     /// standard banks (for the same signal).
     Negative,
+    /// Hashes that people sent of pictures and videos of themselves (self-reports): matched
+    /// and reported like a standard bank's, but unverified (nobody has seen the files), so
+    /// never taken as known abuse material by the hotline's own intake or series. Its items
+    /// come only from self-report cases (`Store::open_self_report`).
+    SelfReport,
 }
 
-named_values!(BankKind, "bank kind", StoreError = StoreError::Invalid, Standard => "standard", Negative => "negative");
+named_values!(BankKind, "bank kind", StoreError = StoreError::Invalid, Standard => "standard", Negative => "negative", SelfReport => "self_report");
 
 /// Who a bank is shared with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1219,7 +1219,35 @@ macro_rules! portable_methods {
                     (&start_day, &end_day),
                     org_id,
                 );
+                let self_reports_opened = crate::portable::period_rows!(
+                    tx,
+                    crate::transparency::SELF_REPORTS_OPENED,
+                    (start_ms, end_ms),
+                    org_id,
+                );
+                let self_reports_withdrawn = crate::portable::period_rows!(
+                    tx,
+                    crate::transparency::SELF_REPORTS_WITHDRAWN,
+                    (start_ms, end_ms),
+                    org_id,
+                );
+                let self_report_hashes = crate::portable::period_rows!(
+                    tx,
+                    crate::transparency::SELF_REPORT_HASHES,
+                    (start_ms, end_ms),
+                    org_id,
+                );
+                let self_report_matches = crate::portable::period_rows!(
+                    tx,
+                    crate::transparency::SELF_REPORT_MATCHES,
+                    (&start_day, &end_day),
+                    org_id,
+                );
                 let rows = crate::transparency::Rows {
+                    self_reports_opened,
+                    self_reports_withdrawn,
+                    self_report_hashes,
+                    self_report_matches,
                     signals,
                     matches,
                     queries,

@@ -752,17 +752,9 @@ impl Store for PgStore {
     async fn remove_content(&self, actor: &Actor, id: ContentId) -> Result<()> {
         let now = Timestamp::now();
         let mut tx = self.write_feed().await?;
-        let removed =
-            sqlx::query("UPDATE content SET removed_at = $2 WHERE id = $1 AND removed_at IS NULL")
-                .bind(id.0)
-                .bind(now.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(database)?;
-        if removed.rows_affected() == 0 {
+        if !remove_live_content(&mut tx, id, now).await? {
             return Err(not_found("content", id));
         }
-        resequence(&mut tx, RESEQUENCE_CONTENT, id.0).await?;
         log(&mut tx, actor, now, Event::content_remove(id)).await?;
         tx.commit().await.map_err(database)?;
         Ok(())
@@ -901,6 +893,7 @@ impl Store for PgStore {
     crate::key_use::key_use_methods!();
     crate::nodes::nodes_methods!();
     crate::password_links::password_links_methods!();
+    crate::self_report::self_report_methods!();
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;
@@ -1222,14 +1215,60 @@ async fn share(conn: &mut PgConnection, bank: BankId, orgs: &[OrgId]) -> Result<
     Ok(())
 }
 
+/// A bank that is not deleted and takes content from lists, analysts and partners: not a
+/// self-report bank, whose items come only from self-reports (`require_self_report_bank`).
 async fn require_live_bank(conn: &mut PgConnection, id: BankId) -> Result<()> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM banks WHERE id = $1 AND deleted_at IS NULL")
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT kind FROM banks WHERE id = $1 AND deleted_at IS NULL")
             .bind(id.0)
             .fetch_optional(conn)
             .await
             .map_err(database)?;
-    found.map(drop).ok_or_else(|| not_found("bank", id))
+    match found {
+        None => Err(not_found("bank", id)),
+        Some(kind) if kind == BankKind::SelfReport.name() => Err(StoreError::Invalid(format!(
+            "bank {id} is a self-report bank: its items come only from self-reports"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// A live bank of kind `self_report`.
+async fn require_self_report_bank(conn: &mut PgConnection, id: BankId) -> Result<()> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT kind FROM banks WHERE id = $1 AND deleted_at IS NULL")
+            .bind(id.0)
+            .fetch_optional(conn)
+            .await
+            .map_err(database)?;
+    match found {
+        None => Err(not_found("bank", id)),
+        Some(kind) if kind == BankKind::SelfReport.name() => Ok(()),
+        Some(_) => Err(StoreError::Invalid(format!(
+            "bank {id} is not a self-report bank"
+        ))),
+    }
+}
+
+/// Removes a content item that is not removed yet (in a write transaction holding the
+/// feed): its signals leave the feed as tombstones. `false` when it was removed already.
+async fn remove_live_content(
+    conn: &mut PgConnection,
+    id: ContentId,
+    now: Timestamp,
+) -> Result<bool> {
+    let removed =
+        sqlx::query("UPDATE content SET removed_at = $2 WHERE id = $1 AND removed_at IS NULL")
+            .bind(id.0)
+            .bind(now.0)
+            .execute(&mut *conn)
+            .await
+            .map_err(database)?;
+    if removed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    resequence(&mut *conn, RESEQUENCE_CONTENT, id.0).await?;
+    Ok(true)
 }
 
 async fn require_live_content(conn: &mut PgConnection, id: ContentId) -> Result<()> {
@@ -1285,6 +1324,7 @@ crate::exchanges::exchange_helpers!(PgConnection, sqlx::postgres::PgRow);
 crate::feedback::feedback_helpers!(PgConnection, sqlx::postgres::PgRow);
 
 crate::portable::portable_helpers!(PgConnection, PgPool);
+crate::self_report::self_report_helpers!(PgConnection, PgPool);
 
 /// Signals added, by day, type and source, for the transparency figures.
 const SIGNALS_ADDED: &str = crate::transparency::SIGNALS_ADDED;

@@ -61,31 +61,76 @@ pub(crate) fn visible_prefix(secret: &str) -> String {
 /// not mistaken.
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-/// A new report reference: `R-` and three groups of four base32 characters (60 random
-/// bits), `R-7K3M-Q9XP-2D4F`.
-pub(crate) fn reference() -> Result<String> {
-    let mut bytes = [0u8; 12];
+/// `count` random characters of Crockford's base32, in groups of four joined by dashes.
+fn random_groups(count: usize) -> Result<String> {
+    let mut bytes = vec![0u8; count];
     getrandom::fill(&mut bytes)
         .map_err(|e| StoreError::Database(format!("the system's random source failed: {e}")))?;
-    let mut text = String::from("R");
+    let mut text = String::with_capacity(count + count / 4);
     for (i, byte) in bytes.iter().enumerate() {
-        if i % 4 == 0 {
+        if i > 0 && i % 4 == 0 {
             text.push('-');
         }
+        // 256 is a multiple of 32: every character is as likely.
         text.push(char::from(CROCKFORD[usize::from(byte % 32)]));
     }
     Ok(text)
 }
 
+/// A new report reference: `R-` and three groups of four base32 characters (60 random
+/// bits), `R-7K3M-Q9XP-2D4F`.
+pub(crate) fn reference() -> Result<String> {
+    Ok(format!("R-{}", random_groups(12)?))
+}
+
+/// A new self-report case number: as a reference, with `S` for `R` (`S-7K3M-Q9XP-2D4F`).
+pub(crate) fn case_number() -> Result<String> {
+    Ok(format!("S-{}", random_groups(12)?))
+}
+
+/// A new self-report code: two groups of four base32 characters (40 random bits, with the
+/// case number and the portal's rate limit more than enough), `4T7Q-M2XH`.
+pub(crate) fn case_code() -> Result<String> {
+    random_groups(8)
+}
+
 /// A reference as a reporter may type it: upper case, with or without the dashes, with
 /// Crockford's stand-ins (O for 0, I and L for 1). `None` when it cannot be one.
 pub fn normalise_reference(text: &str) -> Option<String> {
+    normalise_prefixed('R', text)
+}
+
+/// A self-report case number as it may be typed (see [`normalise_reference`]).
+pub fn normalise_case_number(text: &str) -> Option<String> {
+    normalise_prefixed('S', text)
+}
+
+/// A self-report code as it may be typed: `4T7Q-M2XH`, `4t7qm2xh`.
+pub fn normalise_case_code(text: &str) -> Option<String> {
+    let chars = base32_chars(text.trim())?;
+    (chars.len() == 8).then(|| grouped(&chars))
+}
+
+/// `prefix`, a dash and twelve base32 characters in groups of four, from `text` with or
+/// without the prefix and the dashes.
+fn normalise_prefixed(prefix: char, text: &str) -> Option<String> {
     let text = text.trim();
-    let text = match text.get(..2) {
-        Some("R-" | "r-" | "R " | "r ") => &text[2..],
+    let mut start = text.chars();
+    let text = match (start.next(), start.next()) {
+        (Some(first), Some('-' | ' ')) if first.eq_ignore_ascii_case(&prefix) => &text[2..],
         _ => text,
     };
-    let mut chars: Vec<char> = text
+    let mut chars = base32_chars(text)?;
+    if chars.first() == Some(&prefix) && chars.len() == 13 {
+        chars.remove(0);
+    }
+    (chars.len() == 12).then(|| format!("{prefix}-{}", grouped(&chars)))
+}
+
+/// The characters of `text` as base32 digits (upper case, Crockford's stand-ins read as the
+/// digits they stand for), without dashes and spaces; `None` when another is in it.
+fn base32_chars(text: &str) -> Option<Vec<char>> {
+    let chars: Vec<char> = text
         .chars()
         .filter(|c| !matches!(c, '-' | ' '))
         .map(|c| match c.to_ascii_uppercase() {
@@ -94,20 +139,22 @@ pub fn normalise_reference(text: &str) -> Option<String> {
             other => other,
         })
         .collect();
-    if chars.first() == Some(&'R') && chars.len() == 13 {
-        chars.remove(0);
-    }
-    if chars.len() != 12 || !chars.iter().all(|c| CROCKFORD.contains(&(*c as u8))) {
-        return None;
-    }
-    let mut text = String::from("R");
-    for (i, c) in chars.into_iter().enumerate() {
-        if i % 4 == 0 {
+    chars
+        .iter()
+        .all(|c| c.is_ascii() && CROCKFORD.contains(&(*c as u8)))
+        .then_some(chars)
+}
+
+/// Characters in groups of four joined by dashes.
+fn grouped(chars: &[char]) -> String {
+    let mut text = String::with_capacity(chars.len() + chars.len() / 4);
+    for (i, c) in chars.iter().enumerate() {
+        if i > 0 && i % 4 == 0 {
             text.push('-');
         }
-        text.push(c);
+        text.push(*c);
     }
-    Some(text)
+    text
 }
 
 #[cfg(test)]
@@ -137,6 +184,50 @@ mod tests {
         for (typed, expected) in cases {
             assert_eq!(
                 normalise_reference(typed).as_deref(),
+                *expected,
+                "{typed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn case_numbers_and_codes_read_back_however_they_are_typed() {
+        let number = case_number().unwrap();
+        assert!(number.starts_with("S-") && number.len() == 16, "{number}");
+        assert_eq!(
+            normalise_case_number(&number).as_deref(),
+            Some(number.as_str())
+        );
+        let code = case_code().unwrap();
+        assert_eq!(code.len(), 9, "{code}");
+        assert_eq!(normalise_case_code(&code).as_deref(), Some(code.as_str()));
+        let numbers: &[(&str, Option<&str>)] = &[
+            ("S-7K3M-Q9XP-2D4F", Some("S-7K3M-Q9XP-2D4F")),
+            ("s 7k3m q9xp 2d4f", Some("S-7K3M-Q9XP-2D4F")),
+            ("S7K3MQ9XP2D4F", Some("S-7K3M-Q9XP-2D4F")),
+            ("7K3MQ9XP2D4F", Some("S-7K3M-Q9XP-2D4F")),
+            ("R-7K3M-Q9XP-2D4F", None),
+            ("S-7K3M-Q9XP-2D4", None),
+            ("S-7K3M-Q9XP-2D4Ü", None),
+        ];
+        for (typed, expected) in numbers {
+            assert_eq!(
+                normalise_case_number(typed).as_deref(),
+                *expected,
+                "{typed:?}"
+            );
+        }
+        let codes: &[(&str, Option<&str>)] = &[
+            ("4T7Q-M2XH", Some("4T7Q-M2XH")),
+            (" 4t7q m2xh ", Some("4T7Q-M2XH")),
+            ("4T7QM2XO", Some("4T7Q-M2X0")),
+            ("4T7Q-M2X", None),
+            ("4T7Q-M2XH-0", None),
+            ("4T7Q-M2XU", None),
+        ];
+        for (typed, expected) in codes {
+            assert_eq!(
+                normalise_case_code(typed).as_deref(),
                 *expected,
                 "{typed:?}"
             );

@@ -191,6 +191,10 @@ pub const FIGURES: &[&str] = &[
     "removal_median_seconds",
     "removal_p90_seconds",
     "exposure_hours",
+    "self_reports_opened",
+    "self_reports_withdrawn",
+    "self_report_hashes",
+    "self_report_matches",
 ];
 
 /// One figure of one month: `figure` names what is counted (one of [`FIGURES`]), `key` which
@@ -336,6 +340,31 @@ pub(crate) const QUERIES: &str = "SELECT day, outcome, CAST(SUM(queries) AS BIGI
      FROM match_queries WHERE day >= $1 AND day < $2 AND ($3 = 0 OR org_id = $3) \
      GROUP BY day, outcome";
 
+/// Self-report cases opened in the organisation's banks, by day and country.
+pub(crate) const SELF_REPORTS_OPENED: &str = "SELECT s.opened_at / 86400000, s.country, COUNT(*) \
+     FROM self_reports s JOIN banks b ON b.id = s.bank_id \
+     WHERE s.opened_at >= $1 AND s.opened_at < $2 AND ($3 = 0 OR b.org_id = $3) GROUP BY 1, 2";
+
+/// Self-report cases withdrawn, by day and country.
+pub(crate) const SELF_REPORTS_WITHDRAWN: &str = "SELECT s.withdrawn_at / 86400000, s.country, \
+     COUNT(*) FROM self_reports s JOIN banks b ON b.id = s.bank_id \
+     WHERE s.withdrawn_at >= $1 AND s.withdrawn_at < $2 AND ($3 = 0 OR b.org_id = $3) \
+     GROUP BY 1, 2";
+
+/// Hashes sent by self-reports, by day and signal type (a self-report's items always have
+/// rows of their own: their country attribute keeps them out of SQLite's blocks).
+pub(crate) const SELF_REPORT_HASHES: &str = "SELECT l.added_at / 86400000, g.kind, COUNT(*) \
+     FROM self_report_content l JOIN signals g ON g.content_id = l.content_id \
+     JOIN self_reports s ON s.id = l.self_report_id JOIN banks b ON b.id = s.bank_id \
+     WHERE l.added_at >= $1 AND l.added_at < $2 AND ($3 = 0 OR b.org_id = $3) GROUP BY 1, 2";
+
+/// Matches that any organisation (a platform) found in the organisation's self-report banks,
+/// by day and bank (`$1`, `$2`: days).
+pub(crate) const SELF_REPORT_MATCHES: &str = "SELECT t.day, b.name, CAST(SUM(t.matches) AS BIGINT) \
+     FROM match_counts t JOIN banks b ON b.id = t.bank_id \
+     WHERE b.kind = 'self_report' AND t.day >= $1 AND t.day < $2 \
+     AND ($3 = 0 OR b.org_id = $3) GROUP BY t.day, b.name";
+
 /// Adds a node's count of matches to a bank.
 pub(crate) const ADD_MATCHES: &str = "INSERT INTO match_counts (day, org_id, bank_id, matches) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (day, org_id, bank_id) \
@@ -367,6 +396,13 @@ pub(crate) struct Rows {
     pub removals: Vec<(i64, i64)>,
     /// (day, seconds)
     pub exposure: Vec<(String, i64)>,
+    /// (day number, country, cases)
+    pub self_reports_opened: Vec<(i64, String, i64)>,
+    pub self_reports_withdrawn: Vec<(i64, String, i64)>,
+    /// (day number, signal type, hashes)
+    pub self_report_hashes: Vec<(i64, String, i64)>,
+    /// (day, bank name, matches)
+    pub self_report_matches: Vec<(String, String, i64)>,
 }
 
 /// Puts the rows in months: every month of `[from, to]`, each figure summed by key.
@@ -433,6 +469,25 @@ pub(crate) fn assemble(org: Option<OrgId>, from: Month, to: Month, rows: Rows) -
         let month = of_day_number(day);
         add(month, "reports_received", key.clone(), count(received));
         add(month, "reports_actioned", key, count(actioned));
+    }
+    for (day, country, n) in rows.self_reports_opened {
+        add(of_day_number(day), "self_reports_opened", country, count(n));
+    }
+    for (day, country, n) in rows.self_reports_withdrawn {
+        add(
+            of_day_number(day),
+            "self_reports_withdrawn",
+            country,
+            count(n),
+        );
+    }
+    for (day, kind, n) in rows.self_report_hashes {
+        add(of_day_number(day), "self_report_hashes", kind, count(n));
+    }
+    for (day, bank, n) in rows.self_report_matches {
+        if let Ok(month) = of_day(&day) {
+            add(month, "self_report_matches", bank, count(n));
+        }
     }
     // Scalar figures: every month has them, zeros included.
     let mut sends: BTreeMap<Month, (u64, u64)> = months.iter().map(|m| (*m, (0, 0))).collect();
@@ -574,6 +629,10 @@ mod tests {
             exposure: vec![("2026-02-10".into(), 5400)],
             sends: vec![(day("2026-01-10"), 3)],
             first_sends: vec![(day("2026-01-10"), 1)],
+            self_reports_opened: vec![(day("2026-01-04"), "ma".into(), 2)],
+            self_reports_withdrawn: vec![(day("2026-02-04"), "ma".into(), 1)],
+            self_report_hashes: vec![(day("2026-01-04"), "md5".into(), 3)],
+            self_report_matches: vec![("2026-02-05".into(), "Self-reports".into(), 7)],
             ..Rows::default()
         };
         let t = assemble(None, jan, feb, rows);
@@ -593,6 +652,10 @@ mod tests {
         assert_eq!(get(feb, "exposure_hours", ""), Some(1.5));
         assert_eq!(get(feb, "removals", ""), Some(0.0));
         assert_eq!(get(feb, "removal_median_seconds", ""), None);
+        assert_eq!(get(jan, "self_reports_opened", "ma"), Some(2.0));
+        assert_eq!(get(feb, "self_reports_withdrawn", "ma"), Some(1.0));
+        assert_eq!(get(jan, "self_report_hashes", "md5"), Some(3.0));
+        assert_eq!(get(feb, "self_report_matches", "Self-reports"), Some(7.0));
         assert_eq!(t.totals("contributed")["pdq/api"], 2.0);
     }
 }

@@ -22,6 +22,7 @@ mod password_links;
 mod plain;
 mod referral;
 mod reports;
+mod self_reports;
 mod series;
 mod sharing;
 mod tenancy;
@@ -114,6 +115,7 @@ conformance!(
     analysts::users_sessions_and_exposure,
     analysts::the_queue_and_decisions,
     password_links::password_links,
+    self_reports::self_report_cases,
     notices::notices_until_removal,
     notices::statistics_of_a_period,
     transparency::match_counts_add_up,

@@ -39,6 +39,10 @@ fn label(figure: &str) -> &'static str {
         "removal_median_seconds" => "Time to removal, median (seconds)",
         "removal_p90_seconds" => "Time to removal, 90th percentile (seconds)",
         "exposure_hours" => "Analyst exposure (hours)",
+        "self_reports_opened" => "Self-report cases opened (country)",
+        "self_reports_withdrawn" => "Self-report cases withdrawn (country)",
+        "self_report_hashes" => "Hashes sent by self-reports (type)",
+        "self_report_matches" => "Matches platforms found in self-report banks (bank)",
         _ => "Other",
     }
 }

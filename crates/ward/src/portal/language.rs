@@ -60,6 +60,15 @@ impl Language {
         self.lookup(id, Some(&args))
     }
 
+    /// The message `id` with several arguments.
+    pub fn t_with_all(&self, id: &str, args: [(&'static str, FluentValue<'static>); 2]) -> String {
+        let args = args
+            .into_iter()
+            .map(|(name, value)| (Cow::Borrowed(name), value))
+            .collect();
+        self.lookup(id, Some(&args))
+    }
+
     fn lookup(&self, id: &str, args: Option<&HashMap<Cow<'static, str>, FluentValue>>) -> String {
         match LOCALES.try_lookup_complete(&self.id, id, args) {
             Some(text) => text,

@@ -5,8 +5,9 @@
 //!
 //! Routes: `GET`/`POST /report` (the international page) and `/report/{country}`, the
 //! "what happens next" page after Post/Redirect/Get (`/report[/{country}]/filed/{reference}`),
-//! the status lookup (`/report[/{country}]/status?reference=…`) and the built-in style sheet
-//! and script under `/static/`; and the service's front door (`front`: `/`, `/favicon.ico`,
+//! the status lookup (`/report[/{country}]/status?reference=…`), a country's self-report
+//! pages (`/report/{country}/self` and `/self/case`, see `self_report`) and the built-in
+//! style sheet and scripts under `/static/`; and the service's front door (`front`: `/`, `/favicon.ico`,
 //! `/robots.txt`, `/report/` and `/analyst/` sent on). Every response carries a strict
 //! Content-Security-Policy and the other security headers; pages are never cached.
 
@@ -16,6 +17,7 @@ mod form;
 mod front;
 mod language;
 mod pages;
+mod self_report;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
@@ -93,6 +95,15 @@ pub fn routes() -> Router<SharedState> {
         .route("/report/{country}/filed/{reference}", get(filed))
         .route("/static/portal.css", get(style_sheet))
         .route("/static/portal.js", get(script))
+        .route(
+            "/report/{country}/self",
+            get(self_report::form).post(self_report::open),
+        )
+        .route(
+            "/report/{country}/self/case",
+            get(self_report::case_form).post(self_report::case),
+        )
+        .route("/static/selfreport.js", get(self_report::script))
         .merge(front::routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::map_response(security_headers))
@@ -130,7 +141,23 @@ async fn form(
         Err(error) => return failed(place, language, &error),
     };
     let answers = Answers::default();
-    let page = FormPage::new(place, &portal.places, language, &answers, &[], &token);
+    let mut page = FormPage::new(place, &portal.places, language, &answers, &[], &token);
+    page.self_reports = match self_report::offered(&state).await {
+        Ok(true) => Some(
+            page.countries
+                .iter()
+                .map(|(href, name)| (format!("{href}/self?lang={}", language.tag()), name.clone()))
+                .collect(),
+        ),
+        Ok(false) => None,
+        Err(error) => {
+            return failed(
+                place,
+                language,
+                &error.context("finding the self-report bank"),
+            );
+        }
+    };
     with_token(
         render(StatusCode::OK, &page),
         new_token.then_some(&token),
@@ -428,5 +455,7 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
+#[cfg(test)]
+mod self_report_tests;
 #[cfg(test)]
 mod tests;

@@ -21,7 +21,7 @@ pub const QUICK_EXIT: &str = "https://www.bbc.com/weather";
 pub const CSS: &str = include_str!("../../portal/static/portal.css");
 pub const JS: &str = include_str!("../../portal/static/portal.js");
 
-fn versioned(path: &str, bytes: &str) -> String {
+pub(super) fn versioned(path: &str, bytes: &str) -> String {
     let digest = Sha256::digest(bytes.as_bytes());
     format!("{path}?v={}", &ward_core::digest::to_hex(&digest)[..12])
 }
@@ -51,6 +51,8 @@ pub struct Page<'a> {
     pub languages: Vec<Choice>,
     pub css: &'static str,
     pub js: &'static str,
+    /// A page's own script, after the portal's.
+    pub page_js: Option<&'static str>,
     pub exit: &'static str,
 }
 
@@ -95,6 +97,7 @@ impl<'a> Page<'a> {
             languages,
             css: &CSS_HREF,
             js: &JS_HREF,
+            page_js: None,
             exit: QUICK_EXIT,
         }
     }
@@ -149,6 +152,11 @@ impl<'a> Page<'a> {
         self.href("/status")
     }
 
+    /// The country's self-report page (`None` on the international page).
+    pub fn self_href(&self) -> Option<String> {
+        self.place.code().map(|_| self.href("/self"))
+    }
+
     pub fn international_href(&self) -> String {
         format!("/report?lang={}", self.language.tag())
     }
@@ -188,6 +196,10 @@ pub struct FormPage<'a> {
     pub kinds: Vec<Radio>,
     /// On the international page: each country's page and name.
     pub countries: Vec<(String, String)>,
+    /// Where a person stops an image of themselves being shared: their country's
+    /// self-report page, or on the international page each country's (`None`: self-reports
+    /// are not offered).
+    pub self_reports: Option<Vec<(String, String)>>,
 }
 
 impl<'a> FormPage<'a> {
@@ -225,10 +237,7 @@ impl<'a> FormPage<'a> {
             checked: answers.kind == value,
         })
         .collect();
-        let danger = match place.emergency() {
-            Some(number) => language.t_with("danger-call", "number", number.to_string()),
-            None => language.t("danger-call-local"),
-        };
+        let danger = danger(place, language);
         let countries = if place.code().is_none() {
             let mut countries: Vec<(String, String)> = places
                 .countries()
@@ -265,7 +274,16 @@ impl<'a> FormPage<'a> {
             danger,
             kinds,
             countries,
+            self_reports: None,
         }
+    }
+}
+
+/// What to do when a child is in danger now: the place's emergency number.
+pub fn danger(place: &Place, language: &Language) -> String {
+    match place.emergency() {
+        Some(number) => language.t_with("danger-call", "number", number.to_string()),
+        None => language.t("danger-call-local"),
     }
 }
 

@@ -15,21 +15,21 @@ use ward_store::{AnyStore, Store as _, UrlState};
 use super::csrf::{self, CsrfKey, LIFETIME_SECONDS};
 use crate::serve::{Config, SharedState, router, start};
 
-struct Fixture {
-    state: SharedState,
+pub(super) struct Fixture {
+    pub(super) state: SharedState,
     _dir: tempfile::TempDir,
 }
 
 /// A response, its body as text.
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-    bytes: Vec<u8>,
+pub(super) struct Reply {
+    pub(super) status: StatusCode,
+    pub(super) headers: HeaderMap,
+    pub(super) body: String,
+    pub(super) bytes: Vec<u8>,
 }
 
 impl Reply {
-    fn header(&self, name: &str) -> &str {
+    pub(super) fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -37,7 +37,7 @@ impl Reply {
     }
 
     /// The CSRF token the page's form carries.
-    fn form_token(&self) -> String {
+    pub(super) fn form_token(&self) -> String {
         let start = self
             .body
             .find("name=\"csrf\" value=\"")
@@ -47,7 +47,7 @@ impl Reply {
     }
 
     /// The CSRF token the response sets in the cookie.
-    fn cookie_token(&self) -> Option<String> {
+    pub(super) fn cookie_token(&self) -> Option<String> {
         self.headers
             .get_all(header::SET_COOKIE)
             .iter()
@@ -83,7 +83,7 @@ fn encode(fields: &Fields, token: &str) -> String {
 }
 
 impl Fixture {
-    async fn new() -> Fixture {
+    pub(super) async fn new() -> Fixture {
         Fixture::with(false).await
     }
 
@@ -99,7 +99,12 @@ impl Fixture {
         Fixture { state, _dir: dir }
     }
 
-    async fn send(&self, request: Request<Body>) -> Reply {
+    /// The folder of the store's files.
+    pub(super) fn dir(&self) -> &Path {
+        self._dir.path()
+    }
+
+    pub(super) async fn send(&self, request: Request<Body>) -> Reply {
         let response = router(self.state.clone()).oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
@@ -114,7 +119,7 @@ impl Fixture {
         }
     }
 
-    async fn get(&self, uri: &str, headers: &[(&str, &str)]) -> Reply {
+    pub(super) async fn get(&self, uri: &str, headers: &[(&str, &str)]) -> Reply {
         let mut request = Request::builder().method(Method::GET).uri(uri);
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -123,12 +128,18 @@ impl Fixture {
     }
 
     /// Posts `body` as a form from the client at `peer`, with the CSRF cookie when given.
-    async fn post(&self, uri: &str, body: String, cookie: Option<&str>, peer: &str) -> Reply {
+    pub(super) async fn post(
+        &self,
+        uri: &str,
+        body: String,
+        cookie: Option<&str>,
+        peer: &str,
+    ) -> Reply {
         self.post_as(uri, body, "application/x-www-form-urlencoded", cookie, peer)
             .await
     }
 
-    async fn post_as(
+    pub(super) async fn post_as(
         &self,
         uri: &str,
         body: String,
@@ -150,7 +161,7 @@ impl Fixture {
     }
 
     /// A fresh form's token (in the cookie and the form alike).
-    async fn token(&self, uri: &str) -> String {
+    pub(super) async fn token(&self, uri: &str) -> String {
         let page = self.get(uri, &[]).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         let token = page.form_token();
@@ -170,13 +181,13 @@ impl Fixture {
 }
 
 /// The page's `<title>`.
-fn title(body: &str) -> &str {
+pub(super) fn title(body: &str) -> &str {
     let start = body.find("<title>").expect("a title") + 7;
     &body[start..start + body[start..].find("</title>").unwrap()]
 }
 
 /// The text of the element with `id` (the first tag's content up to the next `<`).
-fn text_of<'a>(body: &'a str, id: &str) -> Option<&'a str> {
+pub(super) fn text_of<'a>(body: &'a str, id: &str) -> Option<&'a str> {
     let at = body.find(&format!("id=\"{id}\""))?;
     let start = at + body[at..].find('>')? + 1;
     Some(&body[start..start + body[start..].find('<')?])
@@ -221,7 +232,7 @@ fn robots_allow(robots: &str, path: &str) -> bool {
 }
 
 /// The page's `<html>` start tag.
-fn html_tag(body: &str) -> &str {
+pub(super) fn html_tag(body: &str) -> &str {
     let start = body.find("<html").unwrap();
     &body[start..start + body[start..].find('>').unwrap() + 1]
 }

@@ -691,7 +691,7 @@ pub fn document() -> Value {
                     "activity": {"type": "string", "enum": ["penetrative", "bestiality", "sadism", "non_penetrative", "lascivious_exhibition", "other_indecent"]}}},
                 "BankRequest": {"type": "object", "required": ["name"], "properties": {
                     "name": {"type": "string"}, "org": {"type": "integer", "description": "admins only"},
-                    "kind": {"type": "string", "enum": ["standard", "negative"]},
+                    "kind": {"type": "string", "enum": ["standard", "negative", "self_report"]},
                     "distance": {"type": "integer", "minimum": 0, "maximum": 255, "default": 31},
                     "enabled": {"type": "boolean", "default": true},
                     "sharing": {"type": "string", "enum": ["private", "members", "public", "organisations"], "default": "private"},

@@ -1244,6 +1244,33 @@ fn matrix(t: &Targets) -> Vec<Entry> {
             "/report/gb/filed/R-7K3M-Q9XP-2D4F",
             S::NOT_FOUND,
         ),
+        // Self-reports: the fixture has no self-report bank, so the page says the service
+        // is not offered; a POST without a form body is refused before anything is read.
+        public(
+            M::GET,
+            "/report/{country}/self",
+            "/report/gb/self",
+            S::SERVICE_UNAVAILABLE,
+        ),
+        public(
+            M::POST,
+            "/report/{country}/self",
+            "/report/gb/self",
+            S::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        public(
+            M::GET,
+            "/report/{country}/self/case",
+            "/report/gb/self/case",
+            S::OK,
+        ),
+        public(
+            M::POST,
+            "/report/{country}/self/case",
+            "/report/gb/self/case",
+            S::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        public(M::GET, "/static/selfreport.js", "/static/selfreport.js", S::OK),
         public(M::GET, "/static/portal.css", "/static/portal.css", S::OK),
         public(M::GET, "/static/portal.js", "/static/portal.js", S::OK),
         // The service's front door.

@@ -60,6 +60,16 @@ pub const CHARTS: &[(&str, &str, &[&str], &[&str])] = &[
         &["notices_sent", "renotices", "removals"],
         &["notices", "re-notices", "removals"],
     ),
+    (
+        "self-reports",
+        "Self-report cases opened and withdrawn, and platforms' matches",
+        &[
+            "self_reports_opened",
+            "self_reports_withdrawn",
+            "self_report_matches",
+        ],
+        &["opened", "withdrawn", "matches"],
+    ),
 ];
 
 #[derive(Debug, Default, Deserialize)]

@@ -18,6 +18,7 @@ mod png_writer;
 mod portal;
 mod referral;
 mod scan;
+mod self_report;
 mod selfhash;
 mod serve;
 mod transparency;
@@ -41,7 +42,6 @@ impl Drop for Server {
     }
 }
 
-/// The repository's `testdata/` folder.
 /// Starts `ward serve` on a free loopback port with `args`, and waits (60 s at most) until it
 /// says where it listens; returns the process and its `address:port`. Its other lines on
 /// standard error are passed on, so that a failing test shows them.
@@ -82,6 +82,7 @@ pub fn start_serve<S: AsRef<OsStr>>(
     (child, address)
 }
 
+/// The repository's `testdata/` folder.
 pub fn testdata() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
 }

@@ -21,7 +21,7 @@ const PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9
 /// A running `ward serve`, killed when dropped.
 pub(crate) struct Node {
     child: Child,
-    address: String,
+    pub(crate) address: String,
 }
 
 impl Node {
@@ -561,7 +561,7 @@ fn meddling_proxy(target: String, meddling: Meddling) -> String {
 }
 
 /// Runs `ward sync ARGS` against the store `store`.
-fn sync(store: &[String], args: &[&str]) -> crate::Run {
+pub(crate) fn sync(store: &[String], args: &[&str]) -> crate::Run {
     let (command, rest) = args.split_first().unwrap();
     ward(
         ["sync".to_string(), command.to_string()]
@@ -572,7 +572,7 @@ fn sync(store: &[String], args: &[&str]) -> crate::Run {
 }
 
 /// The MD5s in a bank, from `ward export` as CSV.
-fn exported_md5s(store: &[String], bank: &str) -> Vec<String> {
+pub(crate) fn exported_md5s(store: &[String], bank: &str) -> Vec<String> {
     let run = ward(
         ["export".to_string(), "--bank".into(), bank.into()]
             .into_iter()
