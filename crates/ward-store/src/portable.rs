@@ -1,13 +1,14 @@
 //! The store's methods whose SQL is the same on SQLite and PostgreSQL, written once for both
 //! backends: the instance's key and federation partners, and the hotline's workflow (public
 //! reports and intake, the analysts' accounts, queue and decisions, notices and re-checks,
-//! the figures), with the helpers they and the imports share.
+//! the figures), with the helpers they and the imports share (and which banks take content:
+//! `require_live_bank`, `require_self_report_bank`).
 //!
 //! `portable_methods!()` expands inside a backend's `impl Store`, and
 //! `portable_helpers!(Connection, Pool)` at its module's top level. What they call, the
 //! backend's module provides under the same names: `self.write()`, `self.write_feed()`,
 //! `self.read()`, `self.reads()`, `log`, `database`, `not_found`, `require_org`,
-//! `require_live_bank`, `insert_content`, and the claim queries `CLAIM_URLS`,
+//! `insert_content`, and the claim queries `CLAIM_URLS`,
 //! `CLAIM_NOTICES` and `CLAIM_RECHECKS` (PostgreSQL's skip rows that another node's
 //! transaction holds). What differs between the backends stays in their own files.
 
@@ -1283,6 +1284,39 @@ pub(crate) use period_rows;
 /// The shared helpers, for a backend's connection and pool types.
 macro_rules! portable_helpers {
     ($conn:ty, $pool:ty) => {
+
+        /// The kind of a bank that is not deleted (`NotFound` for any other).
+        async fn live_bank_kind(conn: &mut $conn, id: BankId) -> Result<BankKind> {
+            let kind: Option<String> =
+                sqlx::query_scalar("SELECT kind FROM banks WHERE id = $1 AND deleted_at IS NULL")
+                    .bind(id.0)
+                    .fetch_optional(conn)
+                    .await
+                    .map_err(database)?;
+            kind.ok_or_else(|| not_found("bank", id))?.parse()
+        }
+
+        /// A bank that is not deleted and takes content from lists, analysts and partners:
+        /// not a self-report bank, whose items come only from self-reports
+        /// (`require_self_report_bank`).
+        async fn require_live_bank(conn: &mut $conn, id: BankId) -> Result<()> {
+            match live_bank_kind(conn, id).await? {
+                BankKind::SelfReport => Err(StoreError::Invalid(format!(
+                    "bank {id} is a self-report bank: its items come only from self-reports"
+                ))),
+                BankKind::Standard | BankKind::Negative => Ok(()),
+            }
+        }
+
+        /// A live bank of kind `self_report`.
+        async fn require_self_report_bank(conn: &mut $conn, id: BankId) -> Result<()> {
+            match live_bank_kind(conn, id).await? {
+                BankKind::SelfReport => Ok(()),
+                BankKind::Standard | BankKind::Negative => Err(StoreError::Invalid(format!(
+                    "bank {id} is not a self-report bank"
+                ))),
+            }
+        }
 
         /// The instance's signing key, if it has been made.
         async fn stored_signing_key(pool: &$pool) -> Result<Option<[u8; 32]>> {

@@ -1215,41 +1215,6 @@ async fn share(conn: &mut PgConnection, bank: BankId, orgs: &[OrgId]) -> Result<
     Ok(())
 }
 
-/// A bank that is not deleted and takes content from lists, analysts and partners: not a
-/// self-report bank, whose items come only from self-reports (`require_self_report_bank`).
-async fn require_live_bank(conn: &mut PgConnection, id: BankId) -> Result<()> {
-    let found: Option<String> =
-        sqlx::query_scalar("SELECT kind FROM banks WHERE id = $1 AND deleted_at IS NULL")
-            .bind(id.0)
-            .fetch_optional(conn)
-            .await
-            .map_err(database)?;
-    match found {
-        None => Err(not_found("bank", id)),
-        Some(kind) if kind == BankKind::SelfReport.name() => Err(StoreError::Invalid(format!(
-            "bank {id} is a self-report bank: its items come only from self-reports"
-        ))),
-        Some(_) => Ok(()),
-    }
-}
-
-/// A live bank of kind `self_report`.
-async fn require_self_report_bank(conn: &mut PgConnection, id: BankId) -> Result<()> {
-    let found: Option<String> =
-        sqlx::query_scalar("SELECT kind FROM banks WHERE id = $1 AND deleted_at IS NULL")
-            .bind(id.0)
-            .fetch_optional(conn)
-            .await
-            .map_err(database)?;
-    match found {
-        None => Err(not_found("bank", id)),
-        Some(kind) if kind == BankKind::SelfReport.name() => Ok(()),
-        Some(_) => Err(StoreError::Invalid(format!(
-            "bank {id} is not a self-report bank"
-        ))),
-    }
-}
-
 /// Removes a content item that is not removed yet (in a write transaction holding the
 /// feed): its signals leave the feed as tombstones. `false` when it was removed already.
 async fn remove_live_content(
@@ -1324,7 +1289,7 @@ crate::exchanges::exchange_helpers!(PgConnection, sqlx::postgres::PgRow);
 crate::feedback::feedback_helpers!(PgConnection, sqlx::postgres::PgRow);
 
 crate::portable::portable_helpers!(PgConnection, PgPool);
-crate::self_report::self_report_helpers!(PgConnection, PgPool);
+crate::self_report::self_report_helpers!(PgConnection);
 
 /// Signals added, by day, type and source, for the transparency figures.
 const SIGNALS_ADDED: &str = crate::transparency::SIGNALS_ADDED;

@@ -169,7 +169,7 @@ pub(crate) fn case(row: CaseRow) -> SelfReport {
 }
 
 /// The methods, written once for both backends. What they call, the backend provides:
-/// `self.write_feed()`, `self.reads()`, `log`, `database`, `require_self_report_bank`,
+/// `self.write_feed()`, `self.read()`, `log`, `database`, `require_self_report_bank`,
 /// `insert_content` and `remove_live_content`.
 macro_rules! self_report_methods {
     () => {
@@ -207,18 +207,7 @@ macro_rules! self_report_methods {
             let items = sr::items(&report.country, &report.files);
             let items: Vec<&NewContent> = items.iter().collect();
             let ids = insert_content(&mut tx, &Actor::public(), report.bank, &items, now).await?;
-            for content in &ids {
-                sqlx::query(
-                    "INSERT INTO self_report_content (self_report_id, content_id, added_at) \
-                     VALUES ($1, $2, $3)",
-                )
-                .bind(id)
-                .bind(content.0)
-                .bind(now.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(database)?;
-            }
+            link_self_report_items(&mut tx, id, &ids, now).await?;
             log(
                 &mut tx,
                 &Actor::public(),
@@ -246,10 +235,12 @@ macro_rules! self_report_methods {
             number: &str,
             code: &str,
         ) -> Result<Option<crate::self_report::SelfReport>> {
-            let row = self_report_row(self.reads(), number).await?;
-            Ok(row
-                .filter(|row| crate::self_report::code_matches(code, &row.2))
-                .map(crate::self_report::case))
+            let mut tx = self.read().await?;
+            match held_self_report(&mut tx, number, code).await {
+                Ok(case) => Ok(Some(case)),
+                Err(StoreError::NotFound { .. }) => Ok(None),
+                Err(error) => Err(error),
+            }
         }
 
         async fn add_to_self_report(
@@ -280,18 +271,7 @@ macro_rules! self_report_methods {
             let items = sr::items(&case.country, files);
             let items: Vec<&NewContent> = items.iter().collect();
             let ids = insert_content(&mut tx, &Actor::public(), case.bank, &items, now).await?;
-            for content in &ids {
-                sqlx::query(
-                    "INSERT INTO self_report_content (self_report_id, content_id, added_at) \
-                     VALUES ($1, $2, $3)",
-                )
-                .bind(case.id)
-                .bind(content.0)
-                .bind(now.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(database)?;
-            }
+            link_self_report_items(&mut tx, case.id, &ids, now).await?;
             log(
                 &mut tx,
                 &Actor::public(),
@@ -365,27 +345,31 @@ pub(crate) use self_report_methods;
 
 /// The helpers the methods share, at a backend module's top level.
 macro_rules! self_report_helpers {
-    ($conn:ty, $pool:ty) => {
-        /// The case with `number` (as typed), if there is one.
-        async fn self_report_row(
-            pool: &$pool,
-            number: &str,
-        ) -> Result<Option<crate::self_report::CaseRow>> {
-            let Some(number) = crate::secret::normalise_case_number(number) else {
-                return Ok(None);
-            };
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {} FROM self_reports s WHERE s.number = $1",
-                crate::self_report::CASE_COLUMNS
-            )))
-            .bind(number)
-            .fetch_optional(pool)
-            .await
-            .map_err(database)
+    ($conn:ty) => {
+        /// Links a case to the content items its files became.
+        async fn link_self_report_items(
+            conn: &mut $conn,
+            case: i64,
+            items: &[ContentId],
+            now: Timestamp,
+        ) -> Result<()> {
+            for item in items {
+                sqlx::query(
+                    "INSERT INTO self_report_content (self_report_id, content_id, added_at) \
+                     VALUES ($1, $2, $3)",
+                )
+                .bind(case)
+                .bind(item.0)
+                .bind(now.0)
+                .execute(&mut *conn)
+                .await
+                .map_err(database)?;
+            }
+            Ok(())
         }
 
-        /// The case that `number` and `code` name, in a write transaction; `NotFound` alike
-        /// for an unknown number and a wrong code.
+        /// The case that `number` and `code` (as typed) name, read in the transaction
+        /// `conn`; `NotFound` alike for an unknown number and a wrong code.
         async fn held_self_report(
             conn: &mut $conn,
             number: &str,

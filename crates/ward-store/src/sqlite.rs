@@ -1432,41 +1432,6 @@ async fn share(conn: &mut SqliteConnection, bank: BankId, orgs: &[OrgId]) -> Res
     Ok(())
 }
 
-/// A bank that is not deleted and takes content from lists, analysts and partners: not a
-/// self-report bank, whose items come only from self-reports (`require_self_report_bank`).
-async fn require_live_bank(conn: &mut SqliteConnection, id: BankId) -> Result<()> {
-    let found: Option<String> =
-        sqlx::query_scalar("SELECT kind FROM banks WHERE id = $1 AND deleted_at IS NULL")
-            .bind(id.0)
-            .fetch_optional(conn)
-            .await
-            .map_err(database)?;
-    match found {
-        None => Err(not_found("bank", id)),
-        Some(kind) if kind == BankKind::SelfReport.name() => Err(StoreError::Invalid(format!(
-            "bank {id} is a self-report bank: its items come only from self-reports"
-        ))),
-        Some(_) => Ok(()),
-    }
-}
-
-/// A live bank of kind `self_report`.
-async fn require_self_report_bank(conn: &mut SqliteConnection, id: BankId) -> Result<()> {
-    let found: Option<String> =
-        sqlx::query_scalar("SELECT kind FROM banks WHERE id = $1 AND deleted_at IS NULL")
-            .bind(id.0)
-            .fetch_optional(conn)
-            .await
-            .map_err(database)?;
-    match found {
-        None => Err(not_found("bank", id)),
-        Some(kind) if kind == BankKind::SelfReport.name() => Ok(()),
-        Some(_) => Err(StoreError::Invalid(format!(
-            "bank {id} is not a self-report bank"
-        ))),
-    }
-}
-
 /// Removes a content item that is not removed yet (in a write transaction holding the
 /// feed): its signals leave the feed as tombstones. `false` when it was removed already.
 async fn remove_live_content(
@@ -1684,7 +1649,7 @@ async fn fill_plain_keys(pool: &SqlitePool) -> Result<()> {
 }
 
 crate::portable::portable_helpers!(SqliteConnection, SqlitePool);
-crate::self_report::self_report_helpers!(SqliteConnection, SqlitePool);
+crate::self_report::self_report_helpers!(SqliteConnection);
 
 /// Signals added, by day, type and source, for the transparency figures.
 const SIGNALS_ADDED: &str = crate::transparency::SIGNALS_ADDED_WITH_BLOCKS;

@@ -116,6 +116,29 @@ fn read_hashes(text: &str) -> Result<Vec<SelfReportFile>, &'static str> {
         .collect()
 }
 
+/// What the script says while it hashes, in the page's language (the form's `data-`
+/// attributes; `{count}` stands for a number), and the most files it sends at once.
+#[derive(Debug)]
+struct Hashing {
+    ready: String,
+    unreadable: String,
+    working: String,
+    too_many: String,
+    max: usize,
+}
+
+impl Hashing {
+    fn new(language: &Language) -> Hashing {
+        Hashing {
+            ready: language.t_with("self-ready", "count", "{count}"),
+            unreadable: language.t_with("self-unreadable", "count", "{count}"),
+            working: language.t("self-working"),
+            too_many: language.t("error-hashes-too-many"),
+            max: SELF_REPORT_SEND_MAX,
+        }
+    }
+}
+
 /// The self-report form of a country.
 #[derive(Debug, Template)]
 #[template(path = "portal/self.html")]
@@ -126,30 +149,31 @@ struct SelfPage<'a> {
     token: &'a str,
     danger: String,
     problem: Option<String>,
-    /// The status texts the script shows, `{count}` standing for the number.
-    ready: String,
-    unreadable: String,
-    working: String,
-    too_many: String,
-    max: usize,
+    hashing: Hashing,
+}
+
+/// A page of `place` at `path` (after the place's base) that runs the hashing script.
+fn hashing_page<'a>(
+    place: &'a Place,
+    language: &'static Language,
+    title: &str,
+    path: &str,
+) -> Page<'a> {
+    let mut page = Page::new(place, language, title, &format!("{}{path}", place.base()));
+    page.page_js = Some(JS_HREF.as_str());
+    page
 }
 
 impl<'a> SelfPage<'a> {
     fn new(place: &'a Place, language: &'static Language, token: &'a str) -> SelfPage<'a> {
-        let base = format!("{}/self", place.base());
-        let mut page = Page::new(place, language, "self-title", &base);
-        page.page_js = Some(JS_HREF.as_str());
+        let page = hashing_page(place, language, "self-title", "/self");
         SelfPage {
             action: page.href("/self"),
             case_href: page.href("/self/case"),
             token,
             danger: super::pages::danger(place, language),
             problem: None,
-            ready: language.t_with("self-ready", "count", "{count}"),
-            unreadable: language.t_with("self-unreadable", "count", "{count}"),
-            working: language.t("self-working"),
-            too_many: language.t("error-hashes-too-many"),
-            max: SELF_REPORT_SEND_MAX,
+            hashing: Hashing::new(language),
             page,
         }
     }
@@ -178,18 +202,12 @@ struct CasePage<'a> {
     problem: Option<String>,
     /// What was done (added, withdrawn).
     done: Option<String>,
-    ready: String,
-    unreadable: String,
-    working: String,
-    too_many: String,
-    max: usize,
+    hashing: Hashing,
 }
 
 impl<'a> CasePage<'a> {
     fn new(place: &'a Place, language: &'static Language, token: &'a str) -> CasePage<'a> {
-        let base = format!("{}/self/case", place.base());
-        let mut page = Page::new(place, language, "self-case-title", &base);
-        page.page_js = Some(JS_HREF.as_str());
+        let page = hashing_page(place, language, "self-case-title", "/self/case");
         CasePage {
             action: page.href("/self/case"),
             token,
@@ -197,11 +215,7 @@ impl<'a> CasePage<'a> {
             code: String::new(),
             problem: None,
             done: None,
-            ready: language.t_with("self-ready", "count", "{count}"),
-            unreadable: language.t_with("self-unreadable", "count", "{count}"),
-            working: language.t("self-working"),
-            too_many: language.t("error-hashes-too-many"),
-            max: SELF_REPORT_SEND_MAX,
+            hashing: Hashing::new(language),
             page,
         }
     }

@@ -298,6 +298,14 @@ fn self_reports_are_hashed_in_the_browser_sent_and_withdrawn_everywhere() {
     assert_eq!(total("self_reports_withdrawn", "gb"), 1.0);
     assert_eq!(total("self_report_hashes", "md5"), sent_md5s.len() as f64);
     assert!(total("self_report_hashes", "pdq") >= f64::from(p1 + p2));
+    // The platform's match (one per item with that MD5: two files of the case are the same
+    // bytes), tallied by the node, which adds its tally to the store every few seconds.
+    let items = sent_md5s.iter().filter(|md5| **md5 == sent_md5s[0]).count();
+    assert_eq!(
+        total("self_report_matches", "SELF_REPORTS"),
+        items as f64,
+        "{figures}"
+    );
 
     // Nothing about the files but their hashes is stored: no name anywhere in the store.
     drop(node);
