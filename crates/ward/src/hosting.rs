@@ -132,7 +132,6 @@ fn read(path: &Path) -> anyhow::Result<maxminddb::Reader<Vec<u8>>> {
 }
 
 #[cfg(test)]
-#[path = "../tests/cli/mmdb_writer.rs"]
 pub(crate) mod mmdb_writer;
 
 #[cfg(test)]

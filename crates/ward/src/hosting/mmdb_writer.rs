@@ -3,7 +3,7 @@
 //! an IPv6 tree (IPv4 networks under `::/96`, as GeoLite2's), 32-bit records, and a data
 //! section of maps with a country's ISO code and, optionally, an AS number and name, as
 //! GeoLite2 Country and ASN give them. Written from the format's specification
-//! (MaxMind DB File Format 2.0); also included by `crates/ward/src/hosting.rs`'s tests.
+//! (MaxMind DB File Format 2.0). Used by the tests of `hosting` and of intake.
 
 use std::net::IpAddr;
 
