@@ -280,6 +280,10 @@ impl Store for AnyStore {
         delegate!(self.report_status(reference))
     }
 
+    async fn set_url_hosting(&self, id: UrlId, places: &[HostingPlace]) -> Result<()> {
+        delegate!(self.set_url_hosting(id, places))
+    }
+
     async fn reported_url(&self, id: UrlId) -> Result<Option<ReportedUrl>> {
         delegate!(self.reported_url(id))
     }

@@ -56,6 +56,7 @@ pub use model::*;
 pub use nodes::{MAX_NODE_TEXT, NODE_FORGOTTEN_AFTER_MS, Node};
 pub use postgres::PgStore;
 pub use referral::{Referral, ReferralItem, ReferralReport, ReferralUrl};
+pub use report::HOSTING_PLACES_MAX;
 pub use rules::{MAX_REFERRAL_ITEMS, SERIES_PAGE_MAX, SPLIT_MAX};
 pub use secret::{normalise_case_code, normalise_case_number, normalise_reference};
 pub use self_report::{
@@ -566,6 +567,14 @@ pub trait Store: Send + Sync + 'static {
         &self,
         reference: &str,
     ) -> impl Future<Output = Result<Option<ReportStatus>>> + Send;
+    /// Keeps where a reported URL is hosted (what the last fetch found; it replaces what
+    /// was kept). `NotFound` for an unknown URL; `Invalid` past the bounds of
+    /// `check_hosting` (32 places, an IP address, a two-letter country each).
+    fn set_url_hosting(
+        &self,
+        id: UrlId,
+        places: &[HostingPlace],
+    ) -> impl Future<Output = Result<()>> + Send;
     fn reported_url(&self, id: UrlId) -> impl Future<Output = Result<Option<ReportedUrl>>> + Send;
     /// Claims up to `limit` URLs to fetch at `now`, for this node until `until`: received
     /// ones, and unreachable ones with attempts left whose retry time has come, the oldest

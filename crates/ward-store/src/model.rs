@@ -973,6 +973,22 @@ pub struct ReportedUrl {
     /// The bank content its signals were added to.
     pub added_content: Option<ContentId>,
     pub removed_at: Option<Timestamp>,
+    /// Where it was hosted when intake last fetched it (empty until then, or without an
+    /// IP-to-country database).
+    pub hosting: Vec<HostingPlace>,
+}
+
+/// One address a reported URL's host stood for when it was fetched, and what the node's
+/// IP-to-country databases say of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostingPlace {
+    pub address: String,
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country: Option<String>,
+    /// The autonomous system (the network) the address is in.
+    pub asn: Option<u32>,
+    /// The network's name.
+    pub network: Option<String>,
 }
 
 /// What the reporter may see of a report: when it was filed, and where each URL stands.

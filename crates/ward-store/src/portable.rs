@@ -210,6 +210,22 @@ macro_rules! portable_methods {
                 }))
             }
 
+            async fn set_url_hosting(&self, id: UrlId, places: &[HostingPlace]) -> Result<()> {
+                let json = crate::report::check_hosting(places)?;
+                let mut tx = self.write().await?;
+                let updated = sqlx::query("UPDATE reported_urls SET hosting = $2 WHERE id = $1")
+                    .bind(id.0)
+                    .bind(json)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database)?;
+                if updated.rows_affected() == 0 {
+                    return Err(not_found("reported URL", id));
+                }
+                tx.commit().await.map_err(database)?;
+                Ok(())
+            }
+
             async fn reported_url(&self, id: UrlId) -> Result<Option<ReportedUrl>> {
                 let mut tx = self.read().await?;
                 Ok(reported_urls(&mut tx, &[id.0]).await?.pop())

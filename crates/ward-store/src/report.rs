@@ -112,11 +112,60 @@ pub(crate) type UrlRow = (
     Option<i64>,
 );
 
-/// The rest of a reported URL's row: who decided, their note, the content it was added to.
-pub(crate) type DecisionRow = (Option<i64>, Option<String>, Option<i64>, Option<i64>);
+/// The rest of a reported URL's row: who decided, their note, the content it was added to,
+/// the content it is related to, where it is hosted (JSON).
+pub(crate) type DecisionRow = (
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
 
 pub(crate) const SELECT_DECISION: &str = "SELECT assessed_by, decision_note, added_content, \
-     related_content FROM reported_urls WHERE id = $1";
+     related_content, hosting FROM reported_urls WHERE id = $1";
+
+/// The most addresses kept of where a URL is hosted.
+pub const HOSTING_PLACES_MAX: usize = 32;
+
+/// Checks where a URL is hosted before it is kept: at most [`HOSTING_PLACES_MAX`] places,
+/// each an IP address, a two-letter country and a network name of at most 200 characters.
+pub(crate) fn check_hosting(places: &[HostingPlace]) -> Result<String> {
+    if places.len() > HOSTING_PLACES_MAX {
+        return Err(StoreError::Invalid(format!(
+            "a URL is kept with at most {HOSTING_PLACES_MAX} hosting addresses ({} given)",
+            places.len()
+        )));
+    }
+    for place in places {
+        if place.address.parse::<std::net::IpAddr>().is_err() {
+            return Err(StoreError::Invalid(format!(
+                "not an IP address: {:?}",
+                place.address
+            )));
+        }
+        if place
+            .country
+            .as_deref()
+            .is_some_and(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(StoreError::Invalid(format!(
+                "a hosting country is two upper-case letters, not {:?}",
+                place.country
+            )));
+        }
+        if place
+            .network
+            .as_deref()
+            .is_some_and(|n| n.chars().count() > 200)
+        {
+            return Err(StoreError::Invalid(
+                "a network name is at most 200 characters".into(),
+            ));
+        }
+    }
+    serde_json::to_string(places).map_err(|e| StoreError::Invalid(e.to_string()))
+}
 
 /// A URL reported again counts once more; a new one is received.
 pub(crate) const UPSERT_URL: &str = "INSERT INTO reported_urls \
@@ -166,7 +215,11 @@ pub(crate) fn reported_url(
     decision: DecisionRow,
     signals: Vec<Signal>,
 ) -> Result<ReportedUrl> {
-    let (assessed_by, decision_note, added_content, related) = decision;
+    let (assessed_by, decision_note, added_content, related, hosting) = decision;
+    // Written by `check_hosting`; a value that does not read back is shown as unknown.
+    let hosting = hosting
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
     let (
         id,
         url,
@@ -210,6 +263,7 @@ pub(crate) fn reported_url(
         decision_note,
         added_content: added_content.map(ContentId),
         removed_at: removed_at.map(Timestamp),
+        hosting,
     })
 }
 

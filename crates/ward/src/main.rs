@@ -7,6 +7,7 @@ mod exchange;
 mod exchanges;
 mod fetch;
 mod hashing;
+mod hosting;
 mod matcher;
 mod page_headers;
 mod portal;

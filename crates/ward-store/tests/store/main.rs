@@ -112,6 +112,7 @@ conformance!(
     reports::reports_merge_urls_and_give_references,
     reports::intake_claims_fetches_and_keeps_evidence,
     reports::concurrent_claims_are_disjoint,
+    reports::where_a_url_is_hosted,
     analysts::users_sessions_and_exposure,
     analysts::the_queue_and_decisions,
     password_links::password_links,

@@ -275,3 +275,62 @@ pub async fn concurrent_claims_are_disjoint(store: &impl Store) {
 fn ids(urls: &[ReportedUrl]) -> Vec<UrlId> {
     urls.iter().map(|u| u.id).collect()
 }
+
+/// Where a reported URL is hosted: kept as given (several places, several countries),
+/// replaced by the next fetch's, bounded and checked.
+pub async fn where_a_url_is_hosted(store: &impl Store) {
+    let filed = store
+        .file_report(&report(&["https://hosted.example/a.jpg"]))
+        .await
+        .unwrap();
+    let id = filed.urls[0];
+    assert!(
+        store
+            .reported_url(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .hosting
+            .is_empty()
+    );
+    let place = |address: &str, country: Option<&str>, asn: Option<u32>| HostingPlace {
+        address: address.into(),
+        country: country.map(Into::into),
+        asn,
+        network: asn.map(|n| format!("AS {n} Hosting")),
+    };
+    let places = vec![
+        place("192.0.2.7", Some("NL"), Some(64_500)),
+        place("2001:db8::7", Some("DE"), None),
+        place("198.51.100.1", None, None),
+    ];
+    store.set_url_hosting(id, &places).await.unwrap();
+    assert_eq!(
+        store.reported_url(id).await.unwrap().unwrap().hosting,
+        places
+    );
+    store.set_url_hosting(id, &places[..1]).await.unwrap();
+    assert_eq!(
+        store.reported_url(id).await.unwrap().unwrap().hosting,
+        places[..1]
+    );
+    for bad in [
+        vec![place("not-an-address", None, None)],
+        vec![place("192.0.2.7", Some("nl"), None)],
+        vec![place("192.0.2.7", Some("NLD"), None)],
+        vec![place("192.0.2.7", None, None); HOSTING_PLACES_MAX + 1],
+    ] {
+        assert_fails!(
+            store.set_url_hosting(id, &bad).await,
+            StoreError::Invalid(_)
+        );
+    }
+    assert_fails!(
+        store.set_url_hosting(UrlId(999_999), &places).await,
+        StoreError::NotFound { .. }
+    );
+    assert_eq!(
+        store.reported_url(id).await.unwrap().unwrap().hosting,
+        places[..1]
+    );
+}

@@ -52,12 +52,30 @@ struct ItemView {
     state: &'static str,
     media: String,
     sha256: String,
+    /// Where it was hosted when fetched: each address with its country and network.
+    hosting: Vec<String>,
     is_video: bool,
     has_evidence: bool,
     assessable: bool,
     decision: Option<String>,
     /// The matched content's series.
     series: Option<super::queue::SeriesCell>,
+}
+
+/// One place a URL was hosted, as the page shows it: `GB, AS64500 (Example Hosting) –
+/// 192.0.2.7`; an address no database knows, `unknown – 192.0.2.7`.
+fn hosting_text(place: &ward_store::HostingPlace) -> String {
+    let mut text = place
+        .country
+        .clone()
+        .unwrap_or_else(|| "unknown".to_owned());
+    if let Some(asn) = place.asn {
+        text.push_str(&format!(", AS{asn}"));
+    }
+    if let Some(network) = &place.network {
+        text.push_str(&format!(" ({network})"));
+    }
+    format!("{text} – {}", place.address)
 }
 
 /// A preview revealed without the script (`reveal.rs`): the page shows it unblurred and
@@ -377,6 +395,7 @@ fn item_view(url: &ReportedUrl, now: Timestamp) -> ItemView {
             media
         },
         sha256: url.sha256.clone().unwrap_or_default(),
+        hosting: url.hosting.iter().map(hosting_text).collect(),
         assessable,
         decision,
         series: super::queue::SeriesCell::of(url),

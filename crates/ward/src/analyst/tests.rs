@@ -696,6 +696,31 @@ async fn the_queue_lists_only_queued_items_with_age_reports_and_match_state() {
     assert!(row(a).contains("<td>image/png</td>"));
     // The header shows who is signed in and their exposure today.
     assert!(text.contains("id=\"exposure-today\" data-seconds=\"0\">0 s</strong>"));
+
+    // An item's page says where it is hosted: not known until intake placed it.
+    let page = f.get(&session, &format!("/analyst/url/{a}")).await.text();
+    assert!(page.contains("<dd id=\"hosting\">not known</dd>"), "{page}");
+    let places = [
+        ward_store::HostingPlace {
+            address: "192.0.2.7".into(),
+            country: Some("NL".into()),
+            asn: Some(64_500),
+            network: Some("Example <Hosting>".into()),
+        },
+        ward_store::HostingPlace {
+            address: "2001:db8::7".into(),
+            country: None,
+            asn: None,
+            network: None,
+        },
+    ];
+    f.state.store.set_url_hosting(a, &places).await.unwrap();
+    let page = f.get(&session, &format!("/analyst/url/{a}")).await.text();
+    assert!(
+        page.contains("<li>NL, AS64500 (Example &#60;Hosting&#62;) – 192.0.2.7</li>"),
+        "{page}"
+    );
+    assert!(page.contains("<li>unknown – 2001:db8::7</li>"), "{page}");
 }
 
 #[tokio::test]

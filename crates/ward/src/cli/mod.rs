@@ -777,6 +777,14 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR:PORT")]
     pub fetch_allow: Vec<std::net::SocketAddr>,
 
+    /// An IP-to-country database in the MaxMind DB format (GeoLite2 Country or DB-IP Lite
+    /// Country; GeoLite2 ASN for the networks): intake looks up the addresses each reported
+    /// URL's host stood for and keeps the country and network with the URL, shown to
+    /// analysts. Repeatable (each database adds what the ones before did not say); read at
+    /// start, at most 512 MiB each. Without one, only the addresses are kept.
+    #[arg(long, value_name = "FILE")]
+    pub geoip_db: Vec<PathBuf>,
+
     /// Refuse HMA's `url=` parameters (`/h/hash`, `/m/lookup`, `/c/bank/NAME/content`)
     /// instead of fetching them (through the same guard as reported URLs: public addresses
     /// only, at most 100 MiB).

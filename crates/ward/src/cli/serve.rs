@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::ServeArgs;
 use crate::fetch::FetchConfig;
+use crate::hosting::HostingDatabases;
 use crate::serve::connections::ConnectionLimits;
 use crate::serve::evidence::EvidenceKey;
 use crate::serve::intake::IntakeConfig;
@@ -13,6 +14,15 @@ use crate::serve::notices::NoticeConfig;
 use crate::serve::series::SeriesConfig;
 use crate::serve::{self, Config, ServeSettings};
 use ward_core::series::SeriesOptions;
+
+/// The IP-to-country databases intake looks addresses up in.
+fn hosting(paths: &[std::path::PathBuf]) -> anyhow::Result<HostingDatabases> {
+    let databases = HostingDatabases::open(paths)?;
+    if databases.len() > 0 {
+        tracing::info!(databases = ?databases, "intake: hosting countries from IP-to-country databases");
+    }
+    Ok(databases)
+}
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let key_file = super::exchanges::key_file(args.evidence_key.as_deref(), &args.store)?;
@@ -25,6 +35,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             ..FetchConfig::default()
         },
         evidence: Some(Arc::clone(&evidence)),
+        hosting: Arc::new(hosting(&args.geoip_db)?),
         ..IntakeConfig::default()
     };
     let defaults = NoticeConfig::default();

@@ -143,6 +143,9 @@ pub struct Fetched {
     pub status: u16,
     pub content_type: Option<String>,
     pub body: Vec<u8>,
+    /// The addresses the last host stood for (what the connection was pinned to): where the
+    /// body is hosted.
+    pub addresses: Vec<IpAddr>,
 }
 
 /// Fetches URLs under the guard.
@@ -188,7 +191,7 @@ impl Fetcher {
         let mut url = Url::parse(url.trim()).map_err(|e| FetchError::NotUrl(e.to_string()))?;
         let mut redirects = Vec::new();
         loop {
-            let client = self.client_for(&url).await?;
+            let (client, addresses) = self.client_for(&url).await?;
             let mut response = client
                 .get(url.clone())
                 .send()
@@ -252,13 +255,15 @@ impl Fetcher {
                 status: status.as_u16(),
                 content_type,
                 body,
+                addresses,
             });
         }
     }
 
-    /// Checks `url` and makes a client that can reach only the addresses checked.
-    async fn client_for(&self, url: &Url) -> Result<reqwest::Client, FetchError> {
-        let admitted = self.admit(url).await?;
+    /// Checks `url` and makes a client that can reach only the addresses checked; returns
+    /// it with those addresses.
+    async fn client_for(&self, url: &Url) -> Result<(reqwest::Client, Vec<IpAddr>), FetchError> {
+        let (admitted, addresses) = self.admit(url).await?;
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -267,14 +272,19 @@ impl Fetcher {
         if let Some((name, addresses)) = &admitted {
             builder = builder.resolve_to_addrs(name, addresses);
         }
-        builder
+        let client = builder
             .build()
-            .map_err(|e| FetchError::Http(format!("making the HTTP client: {e}")))
+            .map_err(|e| FetchError::Http(format!("making the HTTP client: {e}")))?;
+        Ok((client, addresses))
     }
 
     /// The guard: the scheme, the credentials and every address the host stands for. For a
-    /// name, returns it with the addresses it resolved to, which the connection must use.
-    async fn admit(&self, url: &Url) -> Result<Option<(String, Vec<SocketAddr>)>, FetchError> {
+    /// name, returns it with the addresses it resolved to, which the connection must use;
+    /// and the host's addresses in any case.
+    async fn admit(
+        &self,
+        url: &Url,
+    ) -> Result<(Option<(String, Vec<SocketAddr>)>, Vec<IpAddr>), FetchError> {
         match url.scheme() {
             "http" | "https" => {}
             other => return Err(FetchError::Scheme(other.to_owned())),
@@ -314,13 +324,14 @@ impl Fetcher {
                 });
             }
         }
-        Ok(name.map(|name| {
+        let pinned = name.map(|name| {
             let pinned = addresses
-                .into_iter()
-                .map(|a| SocketAddr::new(a, port))
+                .iter()
+                .map(|a| SocketAddr::new(*a, port))
                 .collect();
             (name, pinned)
-        }))
+        });
+        Ok((pinned, addresses))
     }
 }
 

@@ -22,6 +22,7 @@ use super::evidence::EvidenceKey;
 use super::matching::{self, MediaKind};
 use super::{AppState, SharedState};
 use crate::fetch::{FetchConfig, Fetcher};
+use crate::hosting::HostingDatabases;
 
 /// How intake runs.
 #[derive(Clone, Debug)]
@@ -38,6 +39,8 @@ pub struct IntakeConfig {
     pub fetch: FetchConfig,
     /// The key evidence is sealed with; without one, nothing a URL served is kept.
     pub evidence: Option<Arc<EvidenceKey>>,
+    /// The IP-to-country databases where a URL's addresses are looked up (`--geoip-db`).
+    pub hosting: Arc<HostingDatabases>,
 }
 
 impl Default for IntakeConfig {
@@ -49,6 +52,7 @@ impl Default for IntakeConfig {
             retention: Duration::from_secs(30 * 86_400),
             fetch: FetchConfig::default(),
             evidence: None,
+            hosting: Arc::new(HostingDatabases::default()),
         }
     }
 }
@@ -99,11 +103,20 @@ pub async fn run_once(state: &SharedState) -> anyhow::Result<usize> {
             // What the URL served (and its sealed copy) is held in the node's hashing
             // memory until it is recorded.
             let mut held = state.hashing.empty();
-            let outcome = within_rules(outcome(&state, &fetcher, &url, &mut held).await);
+            let (outcome, addresses) = outcome(&state, &fetcher, &url, &mut held).await;
+            let outcome = within_rules(outcome);
             let recorded = state
                 .store
                 .record_fetch(&Actor::intake(), url.id, &outcome)
                 .await;
+            // Where it is hosted, when the host answered (kept after the fetch; a node that
+            // stops between the two finds it at the URL's next fetch or re-check).
+            if recorded.is_ok() && !addresses.is_empty() {
+                let places = state.config.intake.hosting.places(&addresses);
+                if let Err(error) = state.store.set_url_hosting(url.id, &places).await {
+                    tracing::warn!(url = url.id.0, %error, "keeping where a URL is hosted failed");
+                }
+            }
             drop((outcome, held));
             (url.id, recorded)
         });
@@ -119,29 +132,43 @@ pub async fn run_once(state: &SharedState) -> anyhow::Result<usize> {
     Ok(count)
 }
 
-/// What fetching, hashing and matching a reported URL gives.
+/// What fetching, hashing and matching a reported URL gives, and the addresses its host
+/// stood for (none when it was not reached).
 async fn outcome(
     state: &SharedState,
     fetcher: &Fetcher,
     url: &ReportedUrl,
     held: &mut Reservation,
-) -> FetchOutcome {
+) -> (FetchOutcome, Vec<std::net::IpAddr>) {
     let retry_at = Timestamp(Timestamp::now().0 + retry_wait(url.attempts).as_millis() as i64);
-    let failed = |error: String| FetchOutcome::Failed {
-        error,
-        refused: false,
-        retry_at: Some(retry_at),
-    };
-    let fetched = match fetcher.fetch_into(&url.url, held).await {
+    let mut fetched = match fetcher.fetch_into(&url.url, held).await {
         Ok(fetched) => fetched,
         Err(error) => {
             let refused = error.is_refusal();
-            return FetchOutcome::Failed {
+            let failed = FetchOutcome::Failed {
                 error: error.to_string(),
                 refused,
                 retry_at: (!refused).then_some(retry_at),
             };
+            return (failed, Vec::new());
         }
+    };
+    let addresses = std::mem::take(&mut fetched.addresses);
+    (served(state, url, fetched, held, retry_at).await, addresses)
+}
+
+/// What a URL's answer gives: hashed and matched media, a page, or a failure.
+async fn served(
+    state: &SharedState,
+    url: &ReportedUrl,
+    fetched: crate::fetch::Fetched,
+    held: &mut Reservation,
+    retry_at: Timestamp,
+) -> FetchOutcome {
+    let failed = |error: String| FetchOutcome::Failed {
+        error,
+        refused: false,
+        retry_at: Some(retry_at),
     };
     if !fetched.redirects.is_empty() {
         // The host only: reported URLs stay out of the logs.

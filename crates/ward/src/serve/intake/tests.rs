@@ -62,6 +62,18 @@ async fn reported_urls_come_out_known_queued_unreachable_or_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = AnyStore::open(dir.path(), None).await.unwrap();
     let key = Arc::new(EvidenceKey::from_bytes(&[9; 32]));
+    // Loopback stands for a network in Belgium.
+    let countries = dir.path().join("countries.mmdb");
+    std::fs::write(
+        &countries,
+        crate::hosting::mmdb_writer::database(&[crate::hosting::mmdb_writer::Network {
+            address: "127.0.0.0".parse().unwrap(),
+            prefix: 8,
+            country: "BE",
+            asn: Some((64_500, "Loopback Hosting")),
+        }]),
+    )
+    .unwrap();
     let config = Config {
         intake: IntakeConfig {
             interval: None,
@@ -71,6 +83,7 @@ async fn reported_urls_come_out_known_queued_unreachable_or_refused() {
                 ..FetchConfig::default()
             },
             evidence: Some(Arc::clone(&key)),
+            hosting: Arc::new(crate::hosting::HostingDatabases::open(&[countries]).unwrap()),
             ..IntakeConfig::default()
         },
         ..Config::default()
@@ -121,6 +134,16 @@ async fn reported_urls_come_out_known_queued_unreachable_or_refused() {
     assert_eq!(taken.assessment, Some(assessment));
     assert_eq!(taken.media_type.as_deref(), Some("image/png"));
     assert!(state.store.evidence(taken.id).await.unwrap().is_none());
+    // Where it is hosted: the address the host stood for, placed by the database.
+    assert_eq!(
+        taken.hosting,
+        [ward_store::HostingPlace {
+            address: "127.0.0.1".into(),
+            country: Some("BE".into()),
+            asn: Some(64_500),
+            network: Some("Loopback Hosting".into()),
+        }]
+    );
     // Novel picture: queued, hashed, its bytes sealed (the host said nothing of its type).
     let taken = url(1).await;
     assert_eq!(taken.state, UrlState::Queued, "{taken:?}");
@@ -164,10 +187,15 @@ async fn reported_urls_come_out_known_queued_unreachable_or_refused() {
         assert_eq!(taken.attempts, 1);
     }
     assert!(url(4).await.fetch_error.unwrap().contains("404"));
-    // A private address: refused by the guard.
+    // The host that answered 404 is hosted somewhere too; a host never reached is not
+    // placed.
+    assert_eq!(url(4).await.hosting[0].country.as_deref(), Some("BE"));
+    assert!(url(6).await.hosting.is_empty());
+    // A private address: refused by the guard, and not placed.
     let taken = url(5).await;
     assert_eq!(taken.state, UrlState::Refused);
     assert!(taken.fetch_error.unwrap().contains("not a public address"));
+    assert!(taken.hosting.is_empty());
 
     // Nothing is due again yet; the reporter sees where each URL stands.
     assert_eq!(run_once(&state).await.unwrap(), 0);
