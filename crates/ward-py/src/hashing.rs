@@ -76,9 +76,13 @@ impl ImageHash {
     }
 
     fn __repr__(&self) -> String {
+        let path = match &self.path {
+            Some(path) => format!("{path:?}"),
+            None => "None".into(),
+        };
         format!(
-            "ImageHash(pdq={:?}, quality={}, md5={:?}, path={:?})",
-            self.pdq, self.quality, self.md5, self.path
+            "ImageHash(pdq={:?}, quality={}, md5={:?}, path={path})",
+            self.pdq, self.quality, self.md5
         )
     }
 }

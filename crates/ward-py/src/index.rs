@@ -93,17 +93,18 @@ impl PdqIndex {
         }))
     }
 
-    /// Searches many queries on all cores (or `threads`); gives packed bytes of the query
-    /// positions (u64), ids (u64) and distances (u32), in query order and nearest first
-    /// within a query. `ward.PdqIndex.search_many` turns them into numpy arrays.
+    /// Searches many queries on all cores (or `threads`): three numpy arrays of equal
+    /// length, the query's position in `queries` (uint64), the stored id (uint64) and the
+    /// distance (uint32), one element per match, in query order and nearest first (then by
+    /// id) within a query.
     #[pyo3(signature = (queries, distance=31, threads=None))]
-    fn _search_many_packed<'py>(
+    fn search_many<'py>(
         &self,
         py: Python<'py>,
         queries: &Bound<'py, PyAny>,
         distance: u32,
         threads: Option<usize>,
-    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
         let queries = pdq_list(queries)?;
         let distance = checked_distance(distance)?;
         let pool = match threads {
@@ -122,10 +123,15 @@ impl PdqIndex {
                 None => search(),
             }
         });
+        // numpy.frombuffer shares the bytes' memory: no copy after the search's own.
+        let numpy = py.import("numpy")?;
+        let array = |bytes: &[u8], dtype: &str| {
+            numpy.call_method1("frombuffer", (PyBytes::new(py, bytes), dtype))
+        };
         Ok((
-            PyBytes::new(py, &positions),
-            PyBytes::new(py, &ids),
-            PyBytes::new(py, &distances),
+            array(&positions, "<u8")?,
+            array(&ids, "<u8")?,
+            array(&distances, "<u4")?,
         ))
     }
 
