@@ -3,7 +3,9 @@
 `computeHash` takes ``vpdq.computeHash``'s arguments and returns the same list of
 `VpdqFeature` (``quality``, ``frame_number``, ``hash`` as ``{"w": [16 words]}``, ``hex``,
 ``timestamp``), computed by Ward in a worker process (see `ward.hash_video`). On the same
-FFmpeg the frames and hashes are the reference's exactly.
+FFmpeg the frames and hashes are the reference's exactly, with one difference: when the
+video stream is not the file's first, the binding loses the last frames the decoder holds
+back (it does not drain it at the end; see testdata/README.md), and Ward hashes them.
 """
 
 from __future__ import annotations
