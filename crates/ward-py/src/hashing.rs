@@ -25,7 +25,7 @@ use crate::errors::{OrRaise, raise, raise_named};
 /// The signals of one image: its PDQ hash and quality, its digests and, when asked for,
 /// the eight dihedral hashes.
 #[pyclass(module = "ward", frozen, get_all)]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageHash {
     /// The PDQ hash, 64 lowercase hex digits.
     pdq: String,
@@ -62,17 +62,9 @@ impl ImageHash {
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.downcast::<ImageHash>().is_ok_and(|other| {
-            let other = other.get();
-            (&self.pdq, self.quality, &self.sha256, &self.dihedral, &self.path)
-                == (
-                    &other.pdq,
-                    other.quality,
-                    &other.sha256,
-                    &other.dihedral,
-                    &other.path,
-                )
-        })
+        other
+            .downcast::<ImageHash>()
+            .is_ok_and(|other| self == other.get())
     }
 
     fn __repr__(&self) -> String {
@@ -345,11 +337,11 @@ impl ImageBatch {
                     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         hash_source(&sources[i], &options)
                     }))
-                        .unwrap_or_else(|_| {
-                            Err(Failure::Decode(ward_core::Error::Decoder(
-                                "internal error: hashing panicked".into(),
-                            )))
-                        });
+                    .unwrap_or_else(|_| {
+                        Err(Failure::Decode(ward_core::Error::Decoder(
+                            "internal error: hashing panicked".into(),
+                        )))
+                    });
                     if sender.send((i, result)).is_err() {
                         break;
                     }

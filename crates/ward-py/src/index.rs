@@ -163,9 +163,7 @@ impl PdqIndex {
             let mut out = BufWriter::new(File::create(&partial)?);
             self.inner.write_snapshot(&mut out).or_raise()?;
             out.flush()?;
-            out.into_inner()
-                .map_err(|e| e.into_error())?
-                .sync_all()?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
             std::fs::rename(&partial, &path)?;
             Ok(())
         })

@@ -93,11 +93,7 @@ impl ListReader {
                 None => return Ok(None),
                 Some(Ok(record)) => return record_dict(py, &record).map(Some),
                 Some(Err(RecordError::Fatal { position, reason })) => {
-                    let err = raise_named(
-                        "ListError",
-                        "fatal",
-                        &format!("{position}: {reason}"),
-                    );
+                    let err = raise_named("ListError", "fatal", &format!("{position}: {reason}"));
                     err.value(py).setattr("record", position.record)?;
                     err.value(py).setattr("line", position.line)?;
                     return Err(err);

@@ -65,7 +65,7 @@ pub fn pdq_list(value: &Bound<'_, PyAny>) -> PyResult<Vec<PdqHash>> {
 }
 
 fn packed(bytes: &[u8]) -> PyResult<Vec<PdqHash>> {
-    if bytes.len() % 32 != 0 {
+    if !bytes.len().is_multiple_of(32) {
         return Err(raise_named(
             "InvalidSignal",
             "invalid_signal",
