@@ -4,9 +4,10 @@
 //! tests need and is missing (Debian packages with `apt-get` when it may, the browser tests'
 //! npm packages), starts the local PostgreSQL cluster if it is installed but down, then runs
 //! every test of the workspace, then the Python package's (`crates/ward-py/test.sh`: the
-//! wheel built and installed in a fresh venv, its pytest suite). Where it cannot install something (no root, no `apt-get`) it
-//! says exactly what to install and stops. Those who have everything can still run `cargo
-//! test --workspace` themselves; this only adds the set-up in front.
+//! wheel built and installed in a fresh venv, its pytest suite). Where it cannot install
+//! something (no root, no `apt-get`) it says exactly what to install and stops. Those who
+//! have everything can still run `cargo test --workspace` themselves; this only adds the
+//! set-up in front.
 //!
 //! Only the standard library is used, so that this builds in seconds before anything else is
 //! installed.
