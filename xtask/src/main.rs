@@ -3,9 +3,11 @@
 //! `cargo xtask test` is the README's test command: on a fresh machine it installs what the
 //! tests need and is missing (Debian packages with `apt-get` when it may, the browser tests'
 //! npm packages), starts the local PostgreSQL cluster if it is installed but down, then runs
-//! every test of the workspace. Where it cannot install something (no root, no `apt-get`) it
-//! says exactly what to install and stops. Those who have everything can still run `cargo
-//! test --workspace` themselves; this only adds the set-up in front.
+//! every test of the workspace, then the Python package's (`crates/ward-py/test.sh`: the
+//! wheel built and installed in a fresh venv, its pytest suite). Where it cannot install
+//! something (no root, no `apt-get`) it says exactly what to install and stops. Those who
+//! have everything can still run `cargo test --workspace` themselves; this only adds the
+//! set-up in front.
 //!
 //! Only the standard library is used, so that this builds in seconds before anything else is
 //! installed.
@@ -24,6 +26,7 @@ cargo xtask: Ward's developer tasks
 
 USAGE:
     cargo xtask test [ARGS...]   set up what the tests need, then cargo test --workspace [ARGS...]
+                                 and, without ARGS, the Python package's tests (crates/ward-py/test.sh)
     cargo xtask setup [--check]  only the set-up (--check: say what is missing, install nothing)
 ";
 
@@ -125,6 +128,28 @@ const REQUIREMENTS: &[Requirement] = &[
         what: "Node.js and npm (they drive Chromium in the browser tests)",
         present: || program_exists("node") && program_exists("npm"),
         packages: &["nodejs", "npm"],
+    },
+    Requirement {
+        what: "python3 with venv (the Python package's tests run in a fresh venv)",
+        present: || quiet("python3", &["-c", "import venv, ensurepip"]),
+        packages: &["python3", "python3-venv"],
+    },
+    Requirement {
+        what: "a C++ compiler and FFmpeg's remaining libraries with their headers (the Python \
+               tests build Meta's vpdq, which they compare with, from source)",
+        present: || {
+            program_exists("g++")
+                && quiet(
+                    "pkg-config",
+                    &["--exists", "libavfilter", "libavdevice", "libswresample"],
+                )
+        },
+        packages: &[
+            "g++",
+            "libavfilter-dev",
+            "libavdevice-dev",
+            "libswresample-dev",
+        ],
     },
     Requirement {
         what: "psql (the tests make and drop PostgreSQL databases)",
@@ -280,15 +305,25 @@ fn postgres_answers() -> bool {
     TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok()
 }
 
-/// Every test of the workspace. Without fail-fast, a failing test binary does not keep the
-/// others from running.
+/// Every test of the workspace, then (when no arguments narrow the run) the Python
+/// package's. Without fail-fast, a failing test binary does not keep the others from
+/// running, and failing Rust tests do not keep the Python ones from running.
 fn test(args: &[OsString]) -> Result<(), Stop> {
+    let root = workspace_root();
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!("xtask: cargo test --workspace --no-fail-fast");
-    run(Command::new(cargo)
+    let rust = run(Command::new(cargo)
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(args)
-        .current_dir(workspace_root()))
+        .current_dir(&root));
+    if !args.is_empty() {
+        return rust;
+    }
+    eprintln!("xtask: crates/ward-py/test.sh");
+    let python = run(Command::new("bash")
+        .arg(root.join("crates/ward-py/test.sh"))
+        .current_dir(&root));
+    rust.and(python)
 }
 
 fn workspace_root() -> PathBuf {
