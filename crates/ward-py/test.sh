@@ -14,7 +14,8 @@
 # The wheel is built with Cargo's dev profile (ward-core is optimised even there, see the
 # workspace's Cargo.toml), reusing what `cargo test` compiled; WARD_PY_PROFILE=release builds
 # the published kind. Environment: CARGO_TARGET_DIR (as Cargo), WARD_PY_VENV (default
-# $CARGO_TARGET_DIR/ward-py-venv, or target/ward-py-venv), made afresh on every run.
+# $CARGO_TARGET_DIR/ward-py-venv, or target/ward-py-venv), made afresh on every run;
+# WARD_BIN is set to the workspace's debug `ward`, which the tests compare with.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,6 +37,13 @@ wheels="$venv/wheels"
 (cd "$here" && "$venv/bin/maturin" build --quiet --profile "$profile" --compatibility linux --interpreter "$venv/bin/python" --out "$wheels")
 "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps "$wheels"/ward-*.whl
 built=$(date +%s)
+
+# The `ward` binary the tests compare with (`cargo test` built it; built here when not).
+export WARD_BIN="$target/debug/ward"
+if [ ! -x "$WARD_BIN" ]; then
+    echo "ward-py: cargo build --bin ward (the tests compare with ward hash)" >&2
+    (cd "$root" && cargo build --quiet --bin ward)
+fi
 
 echo "ward-py: pytest" >&2
 # From outside the source tree, so that `import ward` is the installed wheel.
