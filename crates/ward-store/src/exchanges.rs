@@ -390,6 +390,12 @@ macro_rules! exchange_methods {
         async fn request_fetch(&self, actor: &Actor, id: ExchangeId) -> Result<Exchange> {
             let now = Timestamp::now();
             let mut tx = self.write().await?;
+            // No node fetches a disabled exchange: a request would stand unspent.
+            if read_exchange(&mut tx, id).await?.is_some_and(|e| !e.enabled) {
+                return Err(StoreError::Conflict(format!(
+                    "exchange {id} is disabled: enable it to fetch"
+                )));
+            }
             let changed = sqlx::query(
                 "UPDATE exchanges SET fetch_requested_at = $2 WHERE id = $1 \
                  AND bank_id IN (SELECT id FROM banks WHERE deleted_at IS NULL)",

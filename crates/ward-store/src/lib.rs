@@ -278,8 +278,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Exchange>> + Send;
     /// Asks for a fetch of an exchange at once, by any node
     /// ([`FetchStatus::fetch_requested_at`]), whatever its interval or backoff; logged as `exchange.fetch`. `NotFound` for an
-    /// exchange whose bank is deleted. The request is spent by the next claim of the
-    /// exchange's lease.
+    /// exchange whose bank is deleted; `Conflict` for a disabled one (no node would fetch
+    /// it). The request is spent by the next claim of the exchange's lease.
     fn request_fetch(
         &self,
         actor: &Actor,

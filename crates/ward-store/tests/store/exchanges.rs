@@ -353,6 +353,20 @@ pub async fn a_fetch_is_asked_for_at_once(store: &impl Store) {
         store.request_fetch(&s.actor, ExchangeId(9_999)).await,
         StoreError::NotFound { .. }
     );
+    // A disabled exchange is fetched by no node: asking is refused, not left pending.
+    store
+        .update_exchange(&s.actor, exchange.id, Some(false), None)
+        .await
+        .unwrap();
+    assert_fails!(
+        store.request_fetch(&s.actor, exchange.id).await,
+        StoreError::Conflict(_)
+    );
+    assert_eq!(store_status(store, exchange.id).await, None);
+    store
+        .update_exchange(&s.actor, exchange.id, Some(true), None)
+        .await
+        .unwrap();
     store.delete_bank(&s.actor, s.bank.id).await.unwrap();
     assert_fails!(
         store.request_fetch(&s.actor, exchange.id).await,
