@@ -136,19 +136,8 @@ async fn form(
         return not_found(portal, &query, &headers);
     };
     let language = language_of(place, &query, &headers);
-    let (token, new_token) = match token_for(portal, &headers) {
-        Ok(token) => token,
-        Err(error) => return failed(place, language, &error),
-    };
-    let answers = Answers::default();
-    let mut page = FormPage::new(place, &portal.places, language, &answers, &[], &token);
-    page.self_reports = match self_report::offered(&state).await {
-        Ok(true) => Some(
-            page.countries
-                .iter()
-                .map(|(href, name)| (format!("{href}/self?lang={}", language.tag()), name.clone()))
-                .collect(),
-        ),
+    let self_reports = match self_report::offered(&state).await {
+        Ok(true) => Some(language),
         Ok(false) => None,
         Err(error) => {
             return failed(
@@ -158,11 +147,17 @@ async fn form(
             );
         }
     };
-    with_token(
-        render(StatusCode::OK, &page),
-        new_token.then_some(&token),
-        state.config.secure_cookies,
-    )
+    let answers = Answers::default();
+    with_form_token(&state, &headers, place, language, |token| {
+        let mut page = FormPage::new(place, &portal.places, language, &answers, &[], token);
+        page.self_reports = self_reports.map(|language| {
+            page.countries
+                .iter()
+                .map(|(href, name)| (format!("{href}/self?lang={}", language.tag()), name.clone()))
+                .collect()
+        });
+        render(StatusCode::OK, &page)
+    })
 }
 
 /// `POST /report[/{country}]`: files a report and sends the browser to its reference, or
@@ -180,13 +175,7 @@ async fn file(
         return not_found(portal, &query, &headers);
     };
     let language = language_of(place, &query, &headers);
-    // Without the peer's address (a server started without connection info), every client
-    // shares one bucket: the limit still holds, for all together.
-    let client = peer.map_or(
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        |Extension(ConnectInfo(peer))| peer.ip(),
-    );
-    let busy = portal.limiter.take(client, Instant::now()).err();
+    let busy = portal.limiter.take(client_of(peer), Instant::now()).err();
     if !is_form(&headers) {
         // A file, or anything else: never read.
         let page = MessagePage::new(
@@ -206,25 +195,14 @@ async fn file(
     let now = csrf::now();
     let cookie = csrf::from_cookies(cookies(&headers));
     let again = |status: StatusCode, notice: &str| {
-        let (token, new_token) = match token_for(portal, &headers) {
-            Ok(token) => token,
-            Err(error) => return failed(place, language, &error),
-        };
-        let mut page = FormPage::new(place, &portal.places, language, &answers, &[], &token);
-        page.notice = Some(language.t(notice));
-        with_token(
-            render(status, &page),
-            new_token.then_some(&token),
-            state.config.secure_cookies,
-        )
+        with_form_token(&state, &headers, place, language, |token| {
+            let mut page = FormPage::new(place, &portal.places, language, &answers, &[], token);
+            page.notice = Some(language.t(notice));
+            render(status, &page)
+        })
     };
     if let Some(wait) = busy {
-        let mut response = again(StatusCode::TOO_MANY_REQUESTS, "notice-busy");
-        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        return response;
+        return retry_after(again(StatusCode::TOO_MANY_REQUESTS, "notice-busy"), wait);
     }
     if portal.csrf.check_pair(cookie, &answers.token, now).is_err() {
         return again(StatusCode::FORBIDDEN, "notice-csrf");
@@ -375,6 +353,45 @@ fn token_for(portal: &Portal, headers: &HeaderMap) -> anyhow::Result<(String, bo
         Some(token) => Ok((token.to_string(), false)),
         None => Ok((portal.csrf.issue(now)?, true)),
     }
+}
+
+/// A form page with the CSRF token the browser holds, or a new one set in its cookie when
+/// it holds none that is valid: `page` renders the page with the token.
+fn with_form_token(
+    state: &SharedState,
+    headers: &HeaderMap,
+    place: &Place,
+    language: &'static Language,
+    page: impl FnOnce(&str) -> Response,
+) -> Response {
+    match token_for(&state.portal, headers) {
+        Ok((token, new_token)) => with_token(
+            page(&token),
+            new_token.then_some(&token),
+            state.config.secure_cookies,
+        ),
+        Err(error) => failed(place, language, &error),
+    }
+}
+
+/// The client's address, only to key the rate limit (never kept). Without it (a server
+/// started without connection info), every client shares one bucket: the limit still
+/// holds, for all together.
+fn client_of(peer: Option<Extension<ConnectInfo<SocketAddr>>>) -> IpAddr {
+    peer.map_or(
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        |Extension(ConnectInfo(peer))| peer.ip(),
+    )
+}
+
+/// `response` (the form again, saying the client sends too often) as a 429 that says to
+/// retry after `wait`, in whole seconds (at least 1).
+fn retry_after(mut response: Response, wait: std::time::Duration) -> Response {
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// `response` with the CSRF cookie set to `token`, if there is one (`secure`: the deployment

@@ -11,15 +11,15 @@
 //! one line per file: `md5:<hex>` and, for a picture, ` pdq:<hex>`. The server keeps the
 //! hashes and the country, nothing else: no file name, no preview, no address.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::LazyLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Extension, Path, Query, State};
 use axum::http::StatusCode;
-use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::header::HeaderMap;
 use axum::response::{IntoResponse as _, Response};
 use ward_core::digest::Md5;
 use ward_core::pdq::PdqHash;
@@ -31,8 +31,8 @@ use super::countries::Place;
 use super::language::Language;
 use super::pages::{MessagePage, Page};
 use super::{
-    BODY_LIMIT, PageQuery, Portal, cookies, csrf, failed, is_form, language_of, not_found, render,
-    token_for, with_token,
+    BODY_LIMIT, PageQuery, Portal, client_of, cookies, csrf, failed, is_form, language_of,
+    not_found, render, retry_after, with_form_token,
 };
 use crate::serve::SharedState;
 
@@ -260,14 +260,6 @@ fn unavailable(place: &Place, language: &'static Language) -> Response {
     render(StatusCode::SERVICE_UNAVAILABLE, &page)
 }
 
-/// The client's address, only to key the rate limit (never kept).
-fn client_of(peer: Option<Extension<ConnectInfo<SocketAddr>>>) -> IpAddr {
-    peer.map_or(
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        |Extension(ConnectInfo(peer))| peer.ip(),
-    )
-}
-
 /// `GET /report/{country}/self`.
 pub async fn form(
     State(state): State<SharedState>,
@@ -290,15 +282,9 @@ pub async fn form(
             );
         }
     }
-    let (token, new_token) = match token_for(portal, &headers) {
-        Ok(token) => token,
-        Err(error) => return failed(place, language, &error),
-    };
-    with_token(
-        render(StatusCode::OK, &SelfPage::new(place, language, &token)),
-        new_token.then_some(&token),
-        state.config.secure_cookies,
-    )
+    with_form_token(&state, &headers, place, language, |token| {
+        render(StatusCode::OK, &SelfPage::new(place, language, token))
+    })
 }
 
 /// What a POST must pass before its fields are read: the rate limit, the media type, the
@@ -311,7 +297,7 @@ async fn admit(
     body: Body,
 ) -> Result<Sent, Refused> {
     if let Err(wait) = portal.limiter.take(client, Instant::now()) {
-        return Err(Refused::Busy(wait.as_secs_f64().ceil().max(1.0) as u64));
+        return Err(Refused::Busy(wait));
     }
     if !is_form(headers) {
         return Err(Refused::Status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
@@ -333,8 +319,8 @@ async fn admit(
 
 /// Why a POST was not read.
 enum Refused {
-    /// Over the rate limit: retry after this many seconds.
-    Busy(u64),
+    /// Over the rate limit: retry after this long.
+    Busy(Duration),
     Csrf,
     Status(StatusCode),
 }
@@ -344,12 +330,8 @@ impl Refused {
     /// bare status.
     fn answer(self, page: impl FnOnce(StatusCode, &'static str) -> Response) -> Response {
         match self {
-            Refused::Busy(seconds) => {
-                let mut response = page(StatusCode::TOO_MANY_REQUESTS, "notice-busy");
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-                response
+            Refused::Busy(wait) => {
+                retry_after(page(StatusCode::TOO_MANY_REQUESTS, "notice-busy"), wait)
             }
             Refused::Csrf => page(StatusCode::FORBIDDEN, "notice-csrf"),
             Refused::Status(status) => status.into_response(),
@@ -371,18 +353,12 @@ pub async fn open(
         return not_found(portal, &query, &headers);
     };
     let again = |status: StatusCode, problem: &str| {
-        let (token, new_token) = match token_for(portal, &headers) {
-            Ok(token) => token,
-            Err(error) => return failed(place, language, &error),
-        };
-        let mut page = SelfPage::new(place, language, &token);
-        page.page.has_errors = true;
-        page.problem = Some(language.t(problem));
-        with_token(
-            render(status, &page),
-            new_token.then_some(&token),
-            state.config.secure_cookies,
-        )
+        with_form_token(&state, &headers, place, language, |token| {
+            let mut page = SelfPage::new(place, language, token);
+            page.page.has_errors = true;
+            page.problem = Some(language.t(problem));
+            render(status, &page)
+        })
     };
     let sent = match admit(portal, &headers, client_of(peer), body).await {
         Ok(sent) => sent,
@@ -448,15 +424,9 @@ pub async fn case_form(
     let Some((place, language)) = place_of(portal, &country, &query, &headers) else {
         return not_found(portal, &query, &headers);
     };
-    let (token, new_token) = match token_for(portal, &headers) {
-        Ok(token) => token,
-        Err(error) => return failed(place, language, &error),
-    };
-    with_token(
-        render(StatusCode::OK, &CasePage::new(place, language, &token)),
-        new_token.then_some(&token),
-        state.config.secure_cookies,
-    )
+    with_form_token(&state, &headers, place, language, |token| {
+        render(StatusCode::OK, &CasePage::new(place, language, token))
+    })
 }
 
 /// `POST /report/{country}/self/case`: adds the hashes sent to the case (`action=add`) or
@@ -475,21 +445,15 @@ pub async fn case(
     };
     // The page again, with the case number and code as typed (never the hashes).
     let again = |status: StatusCode, problem: Option<&str>, done: Option<String>, sent: &Sent| {
-        let (token, new_token) = match token_for(portal, &headers) {
-            Ok(token) => token,
-            Err(error) => return failed(place, language, &error),
-        };
-        let mut page = CasePage::new(place, language, &token);
-        page.page.has_errors = problem.is_some();
-        page.problem = problem.map(|id| language.t(id));
-        page.done = done;
-        page.number = sent.case.chars().take(40).collect();
-        page.code = sent.code.chars().take(40).collect();
-        with_token(
-            render(status, &page),
-            new_token.then_some(&token),
-            state.config.secure_cookies,
-        )
+        with_form_token(&state, &headers, place, language, |token| {
+            let mut page = CasePage::new(place, language, token);
+            page.page.has_errors = problem.is_some();
+            page.problem = problem.map(|id| language.t(id));
+            page.done = done;
+            page.number = sent.case.chars().take(40).collect();
+            page.code = sent.code.chars().take(40).collect();
+            render(status, &page)
+        })
     };
     let sent = match admit(portal, &headers, client_of(peer), body).await {
         Ok(sent) => sent,
