@@ -1,8 +1,8 @@
 //! The store's methods whose SQL is the same on SQLite and PostgreSQL, written once for both
-//! backends: the instance's key and federation partners, and the hotline's workflow (public
-//! reports and intake, the analysts' accounts, queue and decisions, notices and re-checks,
-//! the figures), with the helpers they and the imports share (and which banks take content:
-//! `require_live_bank`, `require_self_report_bank`).
+//! backends: the instance's key, the audit log's search and federation partners, and the
+//! hotline's workflow (public reports and intake, the analysts' accounts, queue and
+//! decisions, notices and re-checks, the figures), with the helpers they and the imports
+//! share (and which banks take content: `require_live_bank`, `require_self_report_bank`).
 //!
 //! `portable_methods!()` expands inside a backend's `impl Store`, and
 //! `portable_helpers!(Connection, Pool)` at its module's top level. What they call, the
@@ -15,6 +15,30 @@
 /// The `Store` methods with one text for both backends.
 macro_rules! portable_methods {
     () => {
+            async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+                let after = query.after.unwrap_or(0);
+                let limit = rules::audit_limit(query.limit);
+                let org = match query.scope {
+                    AuditScope::Deployment => None,
+                    AuditScope::Org(org) => Some(org.0),
+                };
+                let rows: Vec<AuditRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(crate::audit::audit_query(query)))
+                        .bind(after)
+                        .bind(limit)
+                        .bind(query.target.as_deref())
+                        .bind(org)
+                        .bind(query.actor.as_deref())
+                        .bind(query.action.as_deref())
+                        .bind(query.since.map(|t| t.0))
+                        .bind(query.until.map(|t| t.0))
+                        .bind(query.before)
+                        .fetch_all(self.reads())
+                        .await
+                        .map_err(database)?;
+                rows.into_iter().map(rows::audit).collect()
+            }
+
             async fn signing_key(&self) -> Result<[u8; 32]> {
                 if let Some(key) = stored_signing_key(self.reads()).await? {
                     return Ok(key);

@@ -903,30 +903,6 @@ impl Store for PgStore {
         tx.commit().await.map_err(database)?;
         Ok(())
     }
-
-    async fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
-        let after = query.after.unwrap_or(0);
-        let limit = rules::audit_limit(query.limit);
-        let org = match query.scope {
-            AuditScope::Deployment => None,
-            AuditScope::Org(org) => Some(org.0),
-        };
-        let rows: Vec<AuditRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(crate::audit::audit_query(query)))
-                .bind(after)
-                .bind(limit)
-                .bind(query.target.as_deref())
-                .bind(org)
-                .bind(query.actor.as_deref())
-                .bind(query.action.as_deref())
-                .bind(query.since.map(|t| t.0))
-                .bind(query.until.map(|t| t.0))
-                .bind(query.before)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(database)?;
-        rows.into_iter().map(rows::audit).collect()
-    }
 }
 
 /// Adds content items, in a write transaction holding the feed lock on a live bank; returns
