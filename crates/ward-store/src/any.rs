@@ -9,6 +9,7 @@ use crate::Store;
 use crate::error::{Result, StoreError};
 use crate::exchanges::*;
 use crate::feedback::{Feedback, FeedbackOutcome};
+use crate::forward::*;
 use crate::model::*;
 use crate::nodes::Node;
 use crate::postgres::PgStore;
@@ -278,6 +279,72 @@ impl Store for AnyStore {
 
     async fn report_status(&self, reference: &str) -> Result<Option<ReportStatus>> {
         delegate!(self.report_status(reference))
+    }
+
+    async fn set_forwarding_partner(
+        &self,
+        actor: &Actor,
+        exchange: ExchangeId,
+        partner: &NewForwardingPartner,
+    ) -> Result<ForwardingPartner> {
+        delegate!(self.set_forwarding_partner(actor, exchange, partner))
+    }
+
+    async fn remove_forwarding_partner(&self, actor: &Actor, exchange: ExchangeId) -> Result<()> {
+        delegate!(self.remove_forwarding_partner(actor, exchange))
+    }
+
+    async fn forwarding_partners(&self) -> Result<Vec<ForwardingPartner>> {
+        delegate!(self.forwarding_partners())
+    }
+
+    async fn forwarding_page(
+        &self,
+        exchange: ExchangeId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, ForwardMessage)>> {
+        delegate!(self.forwarding_page(exchange, after, limit))
+    }
+
+    async fn apply_forwarding_page(
+        &self,
+        actor: &Actor,
+        exchange: ExchangeId,
+        after: &str,
+        messages: &[ForwardMessage],
+        cursor: &str,
+    ) -> Result<ForwardingApplied> {
+        delegate!(self.apply_forwarding_page(actor, exchange, after, messages, cursor))
+    }
+
+    async fn record_forwarding_pull(
+        &self,
+        exchange: ExchangeId,
+        error: Option<&str>,
+    ) -> Result<()> {
+        delegate!(self.record_forwarding_pull(exchange, error))
+    }
+
+    async fn url_forwards(&self, url: UrlId) -> Result<Vec<UrlForward>> {
+        delegate!(self.url_forwards(url))
+    }
+
+    async fn forwards(
+        &self,
+        direction: ForwardDirection,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<UrlForward>> {
+        delegate!(self.forwards(direction, offset, limit))
+    }
+
+    async fn decline_forward(&self, actor: &Actor, id: i64, reason: &str) -> Result<UrlForward> {
+        delegate!(self.decline_forward(actor, id, reason))
+    }
+
+    async fn expire_forwards(&self, now: Timestamp) -> Result<u32> {
+        delegate!(self.expire_forwards(now))
     }
 
     async fn set_url_hosting(&self, id: UrlId, places: &[HostingPlace]) -> Result<()> {

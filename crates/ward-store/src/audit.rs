@@ -569,6 +569,40 @@ impl Event {
         Event::new("notice.send", format!("url:{url}"), detail)
     }
 
+    /// A forward of a reported URL to or from a partner hotline (`forward.send`,
+    /// `forward.receive`, `forward.decline`, `forward.timeout`, and the partner's news:
+    /// `forward.received`, `forward.assessed`, `forward.noticed`, `forward.removed`,
+    /// `forward.declined`).
+    pub fn forward(action: &str, url: UrlId, forward: i64, mut detail: Value) -> Event {
+        if let Value::Object(map) = &mut detail {
+            map.insert("forward".into(), json!(forward));
+        }
+        Event::new(action, format!("url:{url}"), detail)
+    }
+
+    /// A forwarding partner's countries and settings were set (`None`: it was removed).
+    pub fn forwarding_partner(
+        exchange: crate::exchanges::ExchangeId,
+        partner: Option<&crate::forward::NewForwardingPartner>,
+    ) -> Event {
+        match partner {
+            Some(p) => Event::new(
+                "forwarding.set",
+                format!("exchange:{exchange}"),
+                json!({
+                    "countries": p.countries,
+                    "enabled": p.enabled,
+                    "ack_timeout_ms": p.ack_timeout_ms,
+                }),
+            ),
+            None => Event::new(
+                "forwarding.remove",
+                format!("exchange:{exchange}"),
+                json!({}),
+            ),
+        }
+    }
+
     /// A URL acted on was fetched again: gone (removed) or still there.
     pub fn url_recheck(id: UrlId, gone: bool) -> Event {
         Event::new("url.recheck", format!("url:{id}"), json!({ "gone": gone }))

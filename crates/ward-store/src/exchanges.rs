@@ -422,6 +422,11 @@ macro_rules! exchange_methods {
             let gone = read_exchange(&mut tx, id)
                 .await?
                 .ok_or_else(|| not_found("exchange", id))?;
+            sqlx::query("DELETE FROM forwarding_partners WHERE exchange_id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
             sqlx::query("DELETE FROM exchanges WHERE id = $1")
                 .bind(id.0)
                 .execute(&mut *tx)

@@ -21,6 +21,7 @@ mod audit;
 mod error;
 mod exchanges;
 mod feedback;
+mod forward;
 mod import;
 mod key_use;
 mod model;
@@ -51,6 +52,11 @@ pub use exchanges::{
 };
 pub use feedback::{
     Feedback, FeedbackOutcome, FeedbackState, MAX_FEEDBACK_ERROR, MAX_FEEDBACK_PART,
+};
+pub use forward::{
+    ACK_TIMEOUT_DEFAULT_MS, ACK_TIMEOUT_MAX_MS, FORWARD_COUNTRIES_MAX, FORWARD_PAGE_MAX,
+    ForwardAssessment, ForwardDirection, ForwardMessage, ForwardOrigin, ForwardSignal,
+    ForwardState, ForwardingApplied, ForwardingPartner, NewForwardingPartner, UrlForward,
 };
 pub use model::*;
 pub use nodes::{MAX_NODE_TEXT, NODE_FORGOTTEN_AFTER_MS, Node};
@@ -753,6 +759,76 @@ pub trait Store: Send + Sync + 'static {
         gone: bool,
         next_check_at: Timestamp,
     ) -> impl Future<Output = Result<UrlState>> + Send;
+
+    // Forwarding to partner hotlines (`forward.rs`).
+
+    /// Makes a `ward` exchange a forwarding partner covering `partner.countries`, or sets
+    /// what it covers (logged as `forwarding.set`). `NotFound` for an unknown exchange,
+    /// `Invalid` for another type or settings out of bounds.
+    fn set_forwarding_partner(
+        &self,
+        actor: &Actor,
+        exchange: ExchangeId,
+        partner: &NewForwardingPartner,
+    ) -> impl Future<Output = Result<ForwardingPartner>> + Send;
+    /// Stops forwarding to and reading from a partner (its forwards are kept).
+    fn remove_forwarding_partner(
+        &self,
+        actor: &Actor,
+        exchange: ExchangeId,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Every forwarding partner, by name.
+    fn forwarding_partners(&self) -> impl Future<Output = Result<Vec<ForwardingPartner>>> + Send;
+    /// What this hotline tells partner `exchange`, after sequence number `after`, in order:
+    /// up to `limit` (at most [`FORWARD_PAGE_MAX`]) messages with their sequence numbers.
+    fn forwarding_page(
+        &self,
+        exchange: ExchangeId,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(i64, ForwardMessage)>>> + Send;
+    /// Applies a page of partner `exchange`'s forwarding feed, which followed cursor `after`,
+    /// and keeps `cursor` (the one after it), in one transaction: `Conflict`, and nothing
+    /// applied, when the feed has been read past `after` already (a replayed page, or
+    /// another node's pull). Messages about forwards this hotline does not hold with that
+    /// partner, or out of bounds, are skipped and counted.
+    fn apply_forwarding_page(
+        &self,
+        actor: &Actor,
+        exchange: ExchangeId,
+        after: &str,
+        messages: &[ForwardMessage],
+        cursor: &str,
+    ) -> impl Future<Output = Result<ForwardingApplied>> + Send;
+    /// Records a pull of a partner's forwarding feed that failed (`Some(error)`) or found
+    /// nothing new.
+    fn record_forwarding_pull(
+        &self,
+        exchange: ExchangeId,
+        error: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// A URL's forwards, either way, oldest first.
+    fn url_forwards(&self, url: UrlId) -> impl Future<Output = Result<Vec<UrlForward>>> + Send;
+    /// Forwards one way, newest first, from position `offset`.
+    fn forwards(
+        &self,
+        direction: ForwardDirection,
+        offset: u32,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<UrlForward>>> + Send;
+    /// Declines forward `id` received from a partner, saying why: the origin is told and
+    /// has the report back; a URL that only forwards brought here leaves the queue.
+    /// `Conflict` once the host has been noticed.
+    fn decline_forward(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: &str,
+    ) -> impl Future<Output = Result<UrlForward>> + Send;
+    /// Takes back the forwards that their partners did not acknowledge in time (each
+    /// partner is told: a recall); returns how many. The URLs return to this hotline's
+    /// notices.
+    fn expire_forwards(&self, now: Timestamp) -> impl Future<Output = Result<u32>> + Send;
 
     // Figures.
 

@@ -123,20 +123,26 @@ pub(crate) const NOTICE_BY_ID: &str = "SELECT id, url_id, channel, address, crea
      sends, first_sent_at, last_sent_at, last_error, next_due_at, closed_at FROM notices \
      WHERE id = $1";
 
-/// URLs assessed as abuse without a notice: `(id, host)`.
+/// URLs assessed as abuse without a notice, and not with a partner hotline: `(id, host)`.
 pub(crate) const UNNOTICED: &str = "SELECT u.id, u.host FROM reported_urls u \
      WHERE u.state IN ('assessed', 'known') \
-     AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.url_id = u.id) ORDER BY u.id";
+     AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.url_id = u.id) \
+     AND NOT EXISTS (SELECT 1 FROM url_forwards f WHERE f.url_id = u.id AND f.direction = 'out' \
+     AND f.state IN ('sent', 'received', 'assessed', 'noticed')) ORDER BY u.id";
 
 /// Open notices due at `$1`, not claimed, oldest due first.
 pub(crate) const DUE_NOTICES: &str = "SELECT id FROM notices \
      WHERE closed_at IS NULL AND next_due_at <= $1 AND claimed_until <= $1 \
      ORDER BY next_due_at, id LIMIT $2";
 
-/// URLs acted on whose re-check is due at `$1`, not claimed.
-pub(crate) const DUE_RECHECKS: &str = "SELECT id FROM reported_urls \
+/// URLs acted on whose re-check is due at `$1`, not claimed (a URL a partner hotline has is
+/// its to re-check).
+pub(crate) const DUE_RECHECKS: &str = "SELECT id FROM reported_urls u \
      WHERE state IN ('assessed', 'known', 'noticed') AND next_check_at <= $1 \
-     AND claimed_until <= $1 ORDER BY next_check_at, id LIMIT $2";
+     AND claimed_until <= $1 \
+     AND NOT EXISTS (SELECT 1 FROM url_forwards f WHERE f.url_id = u.id AND f.direction = 'out' \
+     AND f.state IN ('sent', 'received', 'assessed', 'noticed')) \
+     ORDER BY next_check_at, id LIMIT $2";
 
 pub(crate) fn notice(row: NoticeRow) -> Result<Notice> {
     let (

@@ -405,6 +405,9 @@ macro_rules! portable_methods {
                         .execute(&mut *tx)
                         .await
                         .map_err(database)?;
+                        if state == UrlState::Known {
+                            tell_origins_assessed(&mut tx, id.0, assessment, None, now).await?;
+                        }
                         sqlx::query("DELETE FROM url_signals WHERE url_id = $1")
                             .bind(id.0)
                             .execute(&mut *tx)
@@ -801,6 +804,7 @@ macro_rules! portable_methods {
                     Event::url_assess(id, state, assessment, added),
                 )
                 .await?;
+                tell_origins_assessed(&mut tx, id.0, assessment, note.clone(), now).await?;
                 url = reported_urls(&mut tx, &[id.0])
                     .await?
                     .pop()
@@ -876,8 +880,21 @@ macro_rules! portable_methods {
                     .fetch_all(&mut *tx)
                     .await
                     .map_err(database)?;
+                let partners: Vec<crate::forward::PartnerRow> =
+                    sqlx::query_as(crate::forward::SELECT_PARTNERS)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(database)?;
+                let partners: Vec<crate::forward::ForwardingPartner> =
+                    partners.into_iter().map(crate::forward::partner).collect();
                 let mut opened = 0;
                 for (url, host) in waiting {
+                    // Hosted where a partner hotline covers: it is the partner's to notice.
+                    if !partners.is_empty()
+                        && forward_if_covered(&mut tx, url, &partners, now).await? > 0
+                    {
+                        continue;
+                    }
                     let Some(contact) = crate::notice::contact_for(&host, &contacts) else {
                         continue;
                     };
@@ -964,6 +981,24 @@ macro_rules! portable_methods {
                         next_due_at,
                         check_at,
                     } => {
+                        let noticed_before: Option<i64> = sqlx::query_scalar(
+                            "SELECT MIN(first_sent_at) FROM notices WHERE url_id = $1",
+                        )
+                        .bind(url)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(database)?;
+                        if noticed_before.is_none() {
+                            tell_origins(
+                                &mut tx,
+                                url,
+                                Some(crate::forward::ForwardState::Noticed),
+                                Some("noticed_at"),
+                                |forward| crate::forward::ForwardMessage::Noticed { forward, at: now },
+                                now,
+                            )
+                            .await?;
+                        }
                         sqlx::query(
                             "UPDATE notices SET sends = sends + 1, first_sent_at = COALESCE(first_sent_at, $2), \
                              last_sent_at = $2, last_error = NULL, next_due_at = $3, claimed_until = 0 \
@@ -1080,6 +1115,15 @@ macro_rules! portable_methods {
                     .execute(&mut *tx)
                     .await
                     .map_err(database)?;
+                    tell_origins(
+                        &mut tx,
+                        id.0,
+                        Some(crate::forward::ForwardState::Removed),
+                        Some("removed_at"),
+                        |forward| crate::forward::ForwardMessage::Removed { forward, at: now },
+                        now,
+                    )
+                    .await?;
                     UrlState::Removed
                 } else {
                     sqlx::query(

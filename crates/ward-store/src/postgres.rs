@@ -894,6 +894,7 @@ impl Store for PgStore {
     crate::nodes::nodes_methods!();
     crate::password_links::password_links_methods!();
     crate::self_report::self_report_methods!();
+    crate::forward::forward_methods!();
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;
@@ -1266,6 +1267,7 @@ crate::feedback::feedback_helpers!(PgConnection, sqlx::postgres::PgRow);
 
 crate::portable::portable_helpers!(PgConnection, PgPool);
 crate::self_report::self_report_helpers!(PgConnection);
+crate::forward::forward_helpers!(PgConnection);
 
 /// Signals added, by day, type and source, for the transparency figures.
 const SIGNALS_ADDED: &str = crate::transparency::SIGNALS_ADDED;
@@ -1279,6 +1281,9 @@ const CLAIM_URLS: &str = "SELECT id FROM reported_urls \
 const CLAIM_NOTICES: &str = "SELECT id FROM notices \
      WHERE closed_at IS NULL AND next_due_at <= $1 AND claimed_until <= $1 \
      ORDER BY next_due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED";
-const CLAIM_RECHECKS: &str = "SELECT id FROM reported_urls \
+const CLAIM_RECHECKS: &str = "SELECT id FROM reported_urls u \
      WHERE state IN ('assessed', 'known', 'noticed') AND next_check_at <= $1 \
-     AND claimed_until <= $1 ORDER BY next_check_at, id LIMIT $2 FOR UPDATE SKIP LOCKED";
+     AND claimed_until <= $1 \
+     AND NOT EXISTS (SELECT 1 FROM url_forwards f WHERE f.url_id = u.id AND f.direction = 'out' \
+     AND f.state IN ('sent', 'received', 'assessed', 'noticed')) \
+     ORDER BY next_check_at, id LIMIT $2 FOR UPDATE OF u SKIP LOCKED";

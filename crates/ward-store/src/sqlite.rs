@@ -1063,6 +1063,7 @@ impl Store for SqliteStore {
     crate::nodes::nodes_methods!();
     crate::password_links::password_links_methods!();
     crate::self_report::self_report_methods!();
+    crate::forward::forward_methods!();
 
     async fn record_read(&self, actor: &Actor, action: &str, target: &str) -> Result<()> {
         let action = rules::read_action(action)?;
@@ -1626,6 +1627,7 @@ async fn fill_plain_keys(pool: &SqlitePool) -> Result<()> {
 
 crate::portable::portable_helpers!(SqliteConnection, SqlitePool);
 crate::self_report::self_report_helpers!(SqliteConnection);
+crate::forward::forward_helpers!(SqliteConnection);
 
 /// Signals added, by day, type and source, for the transparency figures.
 const SIGNALS_ADDED: &str = crate::transparency::SIGNALS_ADDED_WITH_BLOCKS;

@@ -11,6 +11,7 @@ mod exchange;
 mod exchanges;
 mod feed;
 mod feedback;
+mod forwarding;
 mod harness;
 mod keys;
 mod notes;
@@ -58,6 +59,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    forwarding::forwarding_between_hotlines,
     orgs::organisations,
     orgs::organisation_names,
     keys::keys,
