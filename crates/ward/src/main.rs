@@ -6,6 +6,7 @@ mod console;
 mod exchange;
 mod exchanges;
 mod fetch;
+mod forwarding;
 mod hashing;
 mod hosting;
 mod matcher;

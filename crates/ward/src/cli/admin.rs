@@ -6,7 +6,7 @@ use std::str::FromStr as _;
 use anyhow::{Context as _, anyhow};
 use ward_store::{Actor, KeyId, Role, Store};
 
-use super::{AdminArgs, AdminCommand, ContactCommand, KeyCommand, OrgCommand};
+use super::{AdminArgs, AdminCommand, ContactCommand, ForwardingCommand, KeyCommand, OrgCommand};
 use crate::serve::open_store;
 
 pub fn run(args: &AdminArgs) -> anyhow::Result<ExitCode> {
@@ -104,8 +104,71 @@ async fn command(store: &impl Store, command: &AdminCommand) -> anyhow::Result<(
             store.remove_host_contact(&actor, pattern).await?;
             eprintln!("ward: the contact for {pattern} removed");
         }
+        AdminCommand::Forwarding(command) => forwarding(store, &actor, command).await?,
         AdminCommand::User(command) => {
             crate::analyst::accounts::command(store, &actor, command).await?
+        }
+    }
+    Ok(())
+}
+
+/// `ward admin forwarding`.
+async fn forwarding(
+    store: &impl Store,
+    actor: &Actor,
+    command: &ForwardingCommand,
+) -> anyhow::Result<()> {
+    let named = |exchanges: &[ward_store::Exchange], name: &str| {
+        crate::forwarding::ward_exchange_named(exchanges, name)
+            .map(|e| e.id)
+            .map_err(|why| anyhow!("{name:?}: {why}"))
+    };
+    match command {
+        ForwardingCommand::Set {
+            name,
+            countries,
+            ack_hours,
+            disabled,
+        } => {
+            let exchange = named(&store.exchanges().await?, name)?;
+            let partner = store
+                .set_forwarding_partner(
+                    actor,
+                    exchange,
+                    &ward_store::NewForwardingPartner {
+                        countries: countries.clone(),
+                        enabled: !disabled,
+                        ack_timeout_ms: i64::try_from(*ack_hours)? * 3_600_000,
+                    },
+                )
+                .await?;
+            eprintln!(
+                "ward: {} covers {}",
+                partner.name,
+                if partner.countries.is_empty() {
+                    "no country".to_owned()
+                } else {
+                    partner.countries.join(", ")
+                }
+            );
+        }
+        ForwardingCommand::List => {
+            for p in store.forwarding_partners().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    p.name,
+                    p.countries.join(","),
+                    p.enabled,
+                    p.ack_timeout_ms / 3_600_000,
+                    p.cursor,
+                    p.last_error.unwrap_or_default()
+                );
+            }
+        }
+        ForwardingCommand::Remove { name } => {
+            let exchange = named(&store.exchanges().await?, name)?;
+            store.remove_forwarding_partner(actor, exchange).await?;
+            eprintln!("ward: forwarding to {name} stopped");
         }
     }
     Ok(())

@@ -799,6 +799,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "NETWORK=ROLE@ORGANISATION")]
     pub hma_network_role: Vec<crate::serve::networks::NetworkRole>,
 
+    /// How often to read partner hotlines' forwarding feeds (reports forwarded here, and
+    /// the outcome of those forwarded from here) and take back forwards not acknowledged
+    /// in time, in seconds; 0: this node reads none.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub forwarding_interval: u64,
+
+    /// Messages asked for per page of a partner's forwarding feed (1 to 500).
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = value_parser!(u32).range(1..=500))]
+    pub forwarding_page: u32,
+
     /// How often to send the notices due and re-check noticed URLs, in seconds; 0: this
     /// node sends none.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
@@ -880,6 +890,10 @@ pub enum AdminCommand {
     /// Where hosts' abuse desks are reached with notices.
     #[command(subcommand)]
     Contact(ContactCommand),
+    /// Partner hotlines (Ward partners of `ward sync`) that reports of URLs hosted in the
+    /// countries they cover are forwarded to.
+    #[command(subcommand)]
+    Forwarding(ForwardingCommand),
     /// The people who sign in to the analyst's pages (/analyst).
     #[command(subcommand)]
     User(UserCommand),
@@ -902,6 +916,31 @@ pub enum ContactCommand {
     List,
     /// Remove a pattern's contact.
     Remove { pattern: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ForwardingCommand {
+    /// Make a `ward` exchange a forwarding partner covering COUNTRIES (or change what it
+    /// covers): a URL assessed as abuse here and hosted in one of them is forwarded to it
+    /// instead of noticed here.
+    Set {
+        /// The `ward` exchange's name (as `ward sync list` shows it), or #ID.
+        name: String,
+        /// The countries it covers (ISO 3166-1 alpha-2, comma-separated: BE,LU); none: it
+        /// only forwards to this hotline.
+        #[arg(long, value_delimiter = ',')]
+        countries: Vec<String>,
+        /// Hours it has to acknowledge a forward before the report comes back here.
+        #[arg(long, value_name = "HOURS", default_value_t = 72, value_parser = value_parser!(u64).range(1..=720))]
+        ack_hours: u64,
+        /// Keep the partner but forward nothing to it, and read nothing from it.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// List the partners as `name<TAB>countries<TAB>enabled<TAB>ack hours<TAB>read to<TAB>last error`.
+    List,
+    /// Stop forwarding to a partner (what was forwarded is kept).
+    Remove { name: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -70,6 +70,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             secrets: Some(evidence),
             intake,
             notices,
+            forwarding_interval: (args.forwarding_interval > 0)
+                .then(|| Duration::from_secs(args.forwarding_interval)),
+            forwarding_page: args.forwarding_page,
             secure_cookies: args.secure_cookies,
             summary_cache_bytes: (args.summary_cache_mib as usize) << 20,
             hma_fetch: (!args.no_hma_url_fetch).then(|| FetchConfig {

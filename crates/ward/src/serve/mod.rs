@@ -21,6 +21,7 @@ pub mod evidence;
 pub(crate) mod exchange_api;
 mod feed;
 mod fetching;
+mod forwarding;
 mod hma;
 mod hma_content;
 pub(crate) mod hma_exchanges;
@@ -100,6 +101,11 @@ pub struct Config {
     pub intake: intake::IntakeConfig,
     /// How hosts are sent notices, and URLs re-checked until removal.
     pub notices: notices::NoticeConfig,
+    /// How often partner hotlines' forwarding feeds are read (and late forwards taken
+    /// back); `None`: this node reads none.
+    pub forwarding_interval: Option<Duration>,
+    /// Messages asked for per page of a partner's forwarding feed.
+    pub forwarding_page: u32,
     /// The deployment is reached over HTTPS (a proxy terminates TLS): every cookie (the
     /// analyst's sessions and login forms, the portal's CSRF token) is marked `Secure`, so a
     /// browser never sends it over plain HTTP.
@@ -135,6 +141,8 @@ impl Default for Config {
             secrets: None,
             intake: intake::IntakeConfig::default(),
             notices: notices::NoticeConfig::default(),
+            forwarding_interval: Some(Duration::from_secs(30)),
+            forwarding_page: 100,
             secure_cookies: false,
             series: series::SeriesConfig::default(),
             summary_cache_bytes: summaries::DEFAULT_BUDGET_BYTES,
@@ -340,6 +348,13 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
     }
     if let Some(interval) = state.config.notices.interval {
         tokio::spawn(notices::run(Arc::downgrade(&state), interval));
+    }
+    if let Some(interval) = state.config.forwarding_interval {
+        tokio::spawn(crate::forwarding::run(
+            Arc::downgrade(&state),
+            interval,
+            state.config.forwarding_page,
+        ));
     }
     // Revoked keys: forgotten by every node within a poll of the store's revocations.
     if let Err(error) = state.keys.follow(&state.store).await {
@@ -549,6 +564,14 @@ pub fn router(state: SharedState) -> Router {
         .route("/transparency/{chart}", get(transparency::chart))
         .route("/feed", get(feed::feed))
         .route("/instance", get(feed::instance))
+        .route("/forwarding", get(forwarding::feed))
+        .route("/forwarding/partners", get(forwarding::partners))
+        .route(
+            "/forwarding/partners/{name}",
+            put(forwarding::set_partner).delete(forwarding::remove_partner),
+        )
+        .route("/forwards", get(forwarding::forwards))
+        .route("/forwards/{id}/decline", post(forwarding::decline))
         .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
         .layer(axum::middleware::from_fn(error::json_errors));
     Router::new()

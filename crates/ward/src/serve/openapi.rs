@@ -523,6 +523,76 @@ fn operations() -> Vec<Operation> {
             body: None,
             ok: ("200", "Removed"),
         },
+        // Reports that cross borders: partner hotlines and forwards.
+        Operation {
+            method: "get",
+            path: "/v1/forwarding",
+            summary: "What this hotline tells a partner hotline (forwards of reported URLs hosted where it covers, and the outcome of those it forwarded here), a page after a cursor, signed with this instance's key over the exact body (x-ward-signature); only for a partner's request signed with its pinned key (x-ward-instance, x-ward-time, x-ward-request-signature)",
+            roles: "a partner hotline's signed request",
+            parameters: json!([
+                query_param(
+                    "after",
+                    false,
+                    "the cursor the last page ended at; empty from the beginning"
+                ),
+                query_param("limit", false, "1 to 500, 100 by default")
+            ]),
+            body: None,
+            ok: ("200", "A signed forwarding page"),
+        },
+        Operation {
+            method: "get",
+            path: "/v1/forwarding/partners",
+            summary: "The forwarding partners: ward exchanges with the countries each covers, whether forwarding is on, the time it has to acknowledge, and where its forwarding feed was read to",
+            roles: "admin",
+            parameters: json!([]),
+            body: None,
+            ok: ("200", "Partners"),
+        },
+        Operation {
+            method: "put",
+            path: "/v1/forwarding/partners/{name}",
+            summary: "Make a ward exchange (its name, or #ID) a forwarding partner covering countries, or change what it covers; audited as forwarding.set",
+            roles: "admin",
+            parameters: json!([{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}]),
+            body: Some(json_body(
+                json!({"type": "object", "required": ["countries"], "properties": {"countries": {"type": "array", "items": {"type": "string"}}, "enabled": {"type": "boolean"}, "ack_timeout_seconds": {"type": "integer"}}}),
+            )),
+            ok: ("200", "The partner"),
+        },
+        Operation {
+            method: "delete",
+            path: "/v1/forwarding/partners/{name}",
+            summary: "Stop forwarding to a partner (its forwards are kept); audited as forwarding.remove",
+            roles: "admin",
+            parameters: json!([{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}]),
+            body: None,
+            ok: ("200", "Removed"),
+        },
+        Operation {
+            method: "get",
+            path: "/v1/forwards",
+            summary: "Forwards of reported URLs one way (out: to partners; in: from partners), newest first, with where each stands and the partner's assessment, notice and removal times",
+            roles: "analyst, admin",
+            parameters: json!([
+                query_param("direction", false, "out (default) or in"),
+                query_param("offset", false, "position to start from"),
+                query_param("limit", false, "1 to 500, 100 by default")
+            ]),
+            body: None,
+            ok: ("200", "Forwards"),
+        },
+        Operation {
+            method: "post",
+            path: "/v1/forwards/{id}/decline",
+            summary: "Decline a forward received from a partner, saying why: the partner is told and has the report back; 409 once the host has been noticed",
+            roles: "analyst, admin",
+            parameters: json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]),
+            body: Some(json_body(
+                json!({"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}),
+            )),
+            ok: ("200", "The forward, declined"),
+        },
         Operation {
             method: "get",
             path: "/v1/statistics",

@@ -113,6 +113,10 @@ enum Access {
     /// check roles themselves, see `analyst::tests`): without a session, the sign-in page
     /// (a page) or 401 (anything else).
     Session { uri: String },
+    /// A partner hotline's request signed with its instance key (`crate::forwarding`):
+    /// without a signature, and with any role's key, 401 (see `serve::forwarding_tests`
+    /// for partners' signed requests).
+    Partner { uri: String },
 }
 
 /// One entry of the matrix: a method on a route as the router registers it.
@@ -151,6 +155,14 @@ fn public(method: Method, route: &'static str, uri: &str, ok: StatusCode) -> Ent
             uri: uri.into(),
             ok,
         },
+    }
+}
+
+fn partner(method: Method, route: &'static str, uri: &str) -> Entry {
+    Entry {
+        method,
+        route,
+        access: Access::Partner { uri: uri.into() },
     }
 }
 
@@ -895,6 +907,49 @@ fn matrix(t: &Targets) -> Vec<Entry> {
             ok,
         ),
         public(M::GET, "/v1/instance", "/v1/instance", S::OK),
+        // Reports that cross borders: partner hotlines' signed requests; partners kept by
+        // admins; forwards read and declined by analysts.
+        partner(M::GET, "/v1/forwarding", "/v1/forwarding?after=&limit=5"),
+        key(
+            M::GET,
+            "/v1/forwarding/partners",
+            &[],
+            "/v1/forwarding/partners",
+            Req::None,
+            ok,
+        ),
+        key(
+            M::PUT,
+            "/v1/forwarding/partners/{name}",
+            &[],
+            "/v1/forwarding/partners/{partner_target}",
+            Req::Json(json!({"countries": ["BE"], "ack_timeout_seconds": 3600})),
+            ok,
+        ),
+        key(
+            M::DELETE,
+            "/v1/forwarding/partners/{name}",
+            &[],
+            "/v1/forwarding/partners/{partner_target}",
+            Req::None,
+            &[S::OK, S::NOT_FOUND],
+        ),
+        key(
+            M::GET,
+            "/v1/forwards",
+            &[Analyst],
+            "/v1/forwards?direction=in",
+            Req::None,
+            ok,
+        ),
+        key(
+            M::POST,
+            "/v1/forwards/{id}/decline",
+            &[Analyst],
+            "/v1/forwards/{forward_target}/decline",
+            Req::Json(json!({"reason": "not hosted here"})),
+            &[S::OK, S::NOT_FOUND, S::CONFLICT],
+        ),
         // HMA's routes.
         public(M::GET, "/status", "/status", S::OK),
         public(M::GET, "/status/live", "/status/live", S::OK),
@@ -1490,6 +1545,28 @@ async fn role_matrix(f: Fixture) {
                 }
                 checked += 1;
             }
+            Access::Partner { uri } => {
+                // Neither no key nor any role's key opens it: only a partner's signature.
+                let mut keys: Vec<Option<&str>> = vec![None];
+                keys.extend(ALL.iter().map(|&role| Some(f.key(role))));
+                for key in keys {
+                    let (status, body) =
+                        f.send(e.method.clone(), uri, key, Body::empty(), "").await;
+                    if status != StatusCode::UNAUTHORIZED {
+                        wrong.push(format!(
+                            "{} {uri} unsigned ({}): {status} {:.200}",
+                            e.method,
+                            if key.is_some() {
+                                "with a key"
+                            } else {
+                                "no key"
+                            },
+                            body.to_string()
+                        ));
+                    }
+                    checked += 1;
+                }
+            }
             Access::Console {
                 roles,
                 uri,
@@ -1814,6 +1891,45 @@ async fn fresh_targets(f: &Fixture, uri: &str, role: Role) -> String {
             .unwrap();
         uri = uri.replace("{contact_target}", &pattern);
     }
+    if uri.contains("{partner_target}") {
+        let name = format!("PARTNER_{}_{}", role.name().to_ascii_uppercase(), nonce());
+        let bank = f.bank(&name, json!({})).await;
+        let exchange = f
+            .state
+            .store
+            .create_exchange(
+                &ward_store::Actor::operator("test"),
+                &ward_store::NewExchange {
+                    api: "ward".into(),
+                    bank: ward_store::BankId(bank),
+                    config: format!(
+                        r#"{{"url":"https://partner.example","public_key":"{}"}}"#,
+                        "ab".repeat(32)
+                    ),
+                    enabled: true,
+                },
+            )
+            .await
+            .unwrap();
+        f.state
+            .store
+            .set_forwarding_partner(
+                &ward_store::Actor::operator("test"),
+                exchange.id,
+                &ward_store::NewForwardingPartner {
+                    countries: vec!["LU".into()],
+                    enabled: true,
+                    ack_timeout_ms: 3_600_000,
+                },
+            )
+            .await
+            .unwrap();
+        uri = uri.replace("{partner_target}", &name);
+    }
+    if uri.contains("{forward_target}") {
+        // No forward was received in the matrix's deployment: a number none has.
+        uri = uri.replace("{forward_target}", "987654");
+    }
     if uri.contains("{name_target}") {
         let name = format!("GONE_{}_{}", role.name().to_ascii_uppercase(), nonce());
         f.bank(&name, json!({})).await;
@@ -1875,7 +1991,7 @@ fn entry_roles(entries: &[Entry], method: &Method, route: &str) -> Option<HashSe
                 );
             }
             Access::Public { .. } => set.extend(ALL.iter().copied()),
-            Access::Session { .. } | Access::Console { .. } => {}
+            Access::Session { .. } | Access::Console { .. } | Access::Partner { .. } => {}
         }
     }
     roles
