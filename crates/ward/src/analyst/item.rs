@@ -60,6 +60,8 @@ struct ItemView {
     decision: Option<String>,
     /// The matched content's series.
     series: Option<super::queue::SeriesCell>,
+    /// Its forwards to partner hotlines, or from one.
+    forwards: Vec<super::forwards::ForwardView>,
 }
 
 /// One place a URL was hosted, as the page shows it: `GB, AS64500 (Example Hosting) –
@@ -207,10 +209,18 @@ pub async fn render(
         })
         .collect();
     let header = Header::of(state, analyst).await?;
+    let mut item = item_view(url, Timestamp::now());
+    item.forwards = state
+        .store
+        .url_forwards(url.id)
+        .await?
+        .iter()
+        .map(super::forwards::ForwardView::of)
+        .collect();
     let page = ItemPage {
         csrf: header.csrf.clone(),
         header: Some(header),
-        item: item_view(url, Timestamp::now()),
+        item,
         previous,
         ages,
         activities,
@@ -399,6 +409,7 @@ fn item_view(url: &ReportedUrl, now: Timestamp) -> ItemView {
         assessable,
         decision,
         series: super::queue::SeriesCell::of(url),
+        forwards: Vec::new(),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod accounts;
 mod assets;
 pub(crate) mod error;
 mod exposure;
+mod forwards;
 mod item;
 pub(crate) mod login;
 mod media;
@@ -62,6 +63,8 @@ pub fn routes() -> Router<SharedState> {
         .route("/analyst/url/{id}/media", get(media::evidence))
         .route("/analyst/url/{id}/keyframes", get(media::keyframes))
         .route("/analyst/exposure", post(exposure::add))
+        .route("/analyst/forwards", get(forwards::page))
+        .route("/analyst/forwards/{id}/decline", post(forwards::decline))
         .route("/analyst/series", get(series::list))
         .route(
             "/analyst/series/{id}",

@@ -37,6 +37,8 @@ pub struct Row {
     pub host: String,
     /// The matched content's series, with whether its victim is identified.
     pub series: Option<SeriesCell>,
+    /// The partner hotlines that forwarded it here.
+    pub forwarded_from: Vec<String>,
 }
 
 /// A series as a queue row (or an item's page) shows it.
@@ -74,6 +76,7 @@ impl Row {
             media: url.media_type.clone().unwrap_or_else(|| "—".to_owned()),
             host: url.host.clone(),
             series: SeriesCell::of(url),
+            forwarded_from: Vec::new(),
         }
     }
 }
@@ -97,9 +100,22 @@ pub async fn page(
     let urls = state.store.queue(from, PAGE).await?;
     let now = Timestamp::now();
     let next_page = (urls.len() == PAGE as usize).then(|| from.saturating_add(PAGE));
+    let mut rows = Vec::with_capacity(urls.len());
+    for url in &urls {
+        let mut row = Row::of(url, now);
+        row.forwarded_from = state
+            .store
+            .url_forwards(url.id)
+            .await?
+            .into_iter()
+            .filter(|f| f.direction == ward_store::ForwardDirection::In)
+            .map(|f| f.partner)
+            .collect();
+        rows.push(row);
+    }
     let page = QueuePage {
         header: Some(Header::of(&state, &analyst).await?),
-        rows: urls.iter().map(|url| Row::of(url, now)).collect(),
+        rows,
         from,
         next_page,
     };

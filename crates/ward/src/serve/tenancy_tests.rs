@@ -1226,6 +1226,12 @@ fn matrix(t: &Targets) -> Vec<Entry> {
             "/analyst/url/1/keyframes",
         ),
         session(M::POST, "/analyst/exposure", "/analyst/exposure"),
+        session(M::GET, "/analyst/forwards", "/analyst/forwards"),
+        session(
+            M::POST,
+            "/analyst/forwards/{id}/decline",
+            "/analyst/forwards/1/decline",
+        ),
         session(M::GET, "/analyst/series", "/analyst/series"),
         session(M::GET, "/analyst/series/{id}", "/analyst/series/0"),
         session(M::POST, "/analyst/series/{id}", "/analyst/series/0"),
