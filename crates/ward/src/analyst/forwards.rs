@@ -116,11 +116,7 @@ impl ForwardView {
         .filter_map(|(what, at)| Some((what, at?)))
         .collect();
         let (way, assessment, origin) = match forward.direction {
-            ForwardDirection::Out => (
-                "to",
-                assessment_text(forward.assessment.as_ref()),
-                None,
-            ),
+            ForwardDirection::Out => ("to", assessment_text(forward.assessment.as_ref()), None),
             ForwardDirection::In => {
                 let origin = forward.origin.as_ref();
                 (
@@ -159,7 +155,10 @@ impl ForwardView {
             steps,
             reason: forward.reason.clone(),
             declinable: forward.direction == ForwardDirection::In
-                && matches!(forward.state, ForwardState::Received | ForwardState::Assessed),
+                && matches!(
+                    forward.state,
+                    ForwardState::Received | ForwardState::Assessed
+                ),
         }
     }
 }

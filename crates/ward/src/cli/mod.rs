@@ -843,6 +843,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "HOURS", default_value_t = 6, value_parser = value_parser!(u64).range(1..=720))]
     pub recheck_hours: u64,
 
+    /// Seconds between re-checks, in place of --recheck-hours: for tests that watch a
+    /// removal happen (a deployment re-checks by the hour).
+    #[arg(long, value_name = "SECONDS", hide = true, value_parser = value_parser!(u64).range(1..=86_400))]
+    pub recheck_seconds: Option<u64>,
+
     /// Near-duplicate images (and an image and a video's frame) are in one series within
     /// this many bits of PDQ distance (transitively).
     #[arg(long, value_name = "BITS", default_value_t = 31, value_parser = value_parser!(u32).range(0..=256))]

@@ -46,7 +46,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         hotline: args.hotline_name.clone(),
         dispute: args.notice_dispute.clone().unwrap_or(defaults.dispute),
         renotice: Duration::from_secs(args.renotice_hours * 3600),
-        recheck: Duration::from_secs(args.recheck_hours * 3600),
+        recheck: Duration::from_secs(args.recheck_seconds.unwrap_or(args.recheck_hours * 3600)),
         ..NoticeConfig::default()
     };
     let settings = ServeSettings {

@@ -105,18 +105,20 @@ pub async fn run_once(state: &SharedState) -> anyhow::Result<usize> {
             let mut held = state.hashing.empty();
             let (outcome, addresses) = outcome(&state, &fetcher, &url, &mut held).await;
             let outcome = within_rules(outcome);
-            let recorded = state
-                .store
-                .record_fetch(&Actor::intake(), url.id, &outcome)
-                .await;
-            // Where it is hosted, when the host answered (kept after the fetch; a node that
-            // stops between the two finds it at the URL's next fetch or re-check).
-            if recorded.is_ok() && !addresses.is_empty() {
+            // Where it is hosted, when the host answered: kept before the fetch's outcome,
+            // so that a URL known or assessed is forwarded to the partner hotline covering
+            // its country rather than noticed here (a node that stops between the two
+            // fetches the URL again, its claim lapsing).
+            if !addresses.is_empty() {
                 let places = state.config.intake.hosting.places(&addresses);
                 if let Err(error) = state.store.set_url_hosting(url.id, &places).await {
                     tracing::warn!(url = url.id.0, %error, "keeping where a URL is hosted failed");
                 }
             }
+            let recorded = state
+                .store
+                .record_fetch(&Actor::intake(), url.id, &outcome)
+                .await;
             drop((outcome, held));
             (url.id, recorded)
         });

@@ -11,6 +11,7 @@ mod console_people;
 mod durable;
 mod exchange;
 mod exchanges;
+mod forwarding;
 mod hash;
 mod matching;
 mod pdq_js;
