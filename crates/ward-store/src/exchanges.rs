@@ -422,6 +422,7 @@ macro_rules! exchange_methods {
             let gone = read_exchange(&mut tx, id)
                 .await?
                 .ok_or_else(|| not_found("exchange", id))?;
+            withdraw_forwards(&mut tx, id, now).await?;
             sqlx::query("DELETE FROM forwarding_partners WHERE exchange_id = $1")
                 .bind(id.0)
                 .execute(&mut *tx)

@@ -109,6 +109,9 @@ pub enum ForwardState {
     Disagreed,
     /// Not acknowledged in time; the origin took it back (out only).
     TimedOut,
+    /// This hotline stopped forwarding to the partner (removed it, or deleted its
+    /// exchange) while the partner had it: the report is back here (out only).
+    Withdrawn,
     /// The origin took it back (in only: the out side is `timed_out`).
     Recalled,
 }
@@ -116,7 +119,7 @@ pub enum ForwardState {
 ward_core::named_values!(ForwardState, "forward state", StoreError = StoreError::Invalid,
     Sent => "sent", Received => "received", Assessed => "assessed", Noticed => "noticed",
     Removed => "removed", Declined => "declined", Disagreed => "disagreed",
-    TimedOut => "timed_out", Recalled => "recalled");
+    TimedOut => "timed_out", Withdrawn => "withdrawn", Recalled => "recalled");
 
 impl ForwardState {
     /// Whether the partner still has the report (the origin does not notice the host).
@@ -606,6 +609,7 @@ macro_rules! forward_methods {
             if removed.rows_affected() == 0 {
                 return Err(not_found("forwarding partner", exchange));
             }
+            withdraw_forwards(&mut tx, exchange, now).await?;
             log(
                 &mut tx,
                 actor,
@@ -906,6 +910,28 @@ pub(crate) use forward_methods;
 /// level (`forward_helpers!(Connection)`).
 macro_rules! forward_helpers {
     ($conn:ty) => {
+        /// Takes back every forward partner `exchange` still has (this hotline stops
+        /// forwarding to it and reading from it: nothing more would come back), so that
+        /// their hosts are noticed here; returns how many.
+        async fn withdraw_forwards(
+            conn: &mut $conn,
+            exchange: crate::exchanges::ExchangeId,
+            now: Timestamp,
+        ) -> Result<u64> {
+            let done = sqlx::query(
+                "UPDATE url_forwards SET state = 'withdrawn', returned_at = $2, \
+                 reason = 'this hotline stopped forwarding to the partner' \
+                 WHERE exchange_id = $1 AND direction = 'out' \
+                 AND state IN ('sent', 'received', 'assessed', 'noticed')",
+            )
+            .bind(exchange.0)
+            .bind(now.0)
+            .execute(&mut *conn)
+            .await
+            .map_err(database)?;
+            Ok(done.rows_affected())
+        }
+
         /// Adds `message` to what `exchange` reads next. On PostgreSQL the partner's row is
         /// locked first, so that one addressee's messages take their sequence numbers in the
         /// order they commit and a reader never passes one still being written.

@@ -771,7 +771,9 @@ pub trait Store: Send + Sync + 'static {
         exchange: ExchangeId,
         partner: &NewForwardingPartner,
     ) -> impl Future<Output = Result<ForwardingPartner>> + Send;
-    /// Stops forwarding to and reading from a partner (its forwards are kept).
+    /// Stops forwarding to and reading from a partner: what it still had comes back
+    /// (`withdrawn`), so that its hosts are noticed here; the forwards are kept. Deleting
+    /// its exchange does the same.
     fn remove_forwarding_partner(
         &self,
         actor: &Actor,

@@ -571,11 +571,38 @@ async fn check_forwarding(a_store: AnyStore, b_store: AnyStore) {
         assert!(b_log.iter().any(|a| a == action), "{action} in {b_log:?}");
     }
 
-    // Removing a partner stops forwarding to it.
+    // Removing a partner stops forwarding to it: what it still had comes back.
+    let pending = a.reported("https://be.example/6.jpg", "BE").await;
+    a.assess(
+        pending,
+        Decision::Abuse {
+            assessment: abuse,
+            bank: None,
+        },
+    )
+    .await;
+    a_store.open_notices(now).await.unwrap();
+    assert_eq!(a.forward(pending).await.state, ForwardState::Sent);
     a_store
         .remove_forwarding_partner(&operator(), a.partner)
         .await
         .unwrap();
+    assert_eq!(a.forward(pending).await.state, ForwardState::Withdrawn);
+    assert_eq!(
+        a.forward(be).await.state,
+        ForwardState::Removed,
+        "done ones stay"
+    );
+    assert_eq!(
+        a.forward(dup).await.state,
+        ForwardState::Withdrawn,
+        "B had it"
+    );
+    assert_eq!(
+        a_store.open_notices(now).await.unwrap(),
+        2,
+        "both back with A"
+    );
     assert!(a_store.forwarding_partners().await.unwrap().is_empty());
     assert_fails!(
         a_store

@@ -81,6 +81,9 @@ fn state_text(forward: &UrlForward) -> String {
         (ForwardDirection::Out, ForwardState::TimedOut) => {
             format!("not acknowledged by {partner} in time: back with this hotline")
         }
+        (ForwardDirection::Out, ForwardState::Withdrawn) => {
+            format!("no longer forwarded to {partner}: back with this hotline")
+        }
         (ForwardDirection::In, ForwardState::Received) => {
             format!("forwarded by {partner}: to assess here")
         }
