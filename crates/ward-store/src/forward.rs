@@ -670,7 +670,14 @@ macro_rules! forward_methods {
             let now = Timestamp::now();
             let mut tx = self.write().await?;
             // The page must follow what was applied: a page applied already (a replay, or
-            // another node's pull) changes nothing.
+            // another node's pull) changes nothing. The partner's row is locked first
+            // (PostgreSQL), so that of two nodes applying the same page, the second waits
+            // and then finds the cursor moved.
+            sqlx::query("UPDATE forwarding_partners SET cursor = cursor WHERE exchange_id = $1")
+                .bind(exchange.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(database)?;
             let held: Option<String> = sqlx::query_scalar(
                 "SELECT cursor FROM forwarding_partners WHERE exchange_id = $1",
             )
@@ -1016,17 +1023,24 @@ macro_rules! forward_helpers {
                 if before.is_some() {
                     continue;
                 }
-                let id: i64 = sqlx::query_scalar(
+                // Another node's round may have made it meanwhile (PostgreSQL): once.
+                let id: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO url_forwards (url_id, exchange_id, direction, state, country, \
-                     created_at) VALUES ($1, $2, 'out', 'sent', $3, $4) RETURNING id",
+                     created_at) VALUES ($1, $2, 'out', 'sent', $3, $4) \
+                     ON CONFLICT (url_id, exchange_id) WHERE direction = 'out' DO NOTHING \
+                     RETURNING id",
                 )
                 .bind(url)
                 .bind(partner.exchange.0)
                 .bind(country)
                 .bind(now.0)
-                .fetch_one(&mut *conn)
+                .fetch_optional(&mut *conn)
                 .await
                 .map_err(database)?;
+                let Some(id) = id else {
+                    made += 1;
+                    continue;
+                };
                 let reported = reported_urls(&mut *conn, &[url])
                     .await?
                     .pop()
