@@ -293,14 +293,38 @@ async fn check_forwarding(a_store: AnyStore, b_store: AnyStore) {
     assert_eq!(origin.assessed_by, "analyst");
     assert_eq!(origin.signals.len(), 1);
 
-    // B takes it in as a URL of its own, and says so.
-    assert_eq!(
-        b.pull(&a).await,
-        ForwardingApplied {
-            applied: 1,
-            skipped: 0
-        }
+    // B takes it in as a URL of its own, and says so; two nodes of B applying the same
+    // page at once apply it once.
+    let second = b_store.another().await;
+    let messages: Vec<ForwardMessage> = page.iter().map(|(_, m)| m.clone()).collect();
+    let cursor = page[0].0.to_string();
+    let intake = Actor::intake();
+    let (one, two) = tokio::join!(
+        b_store.apply_forwarding_page(&intake, b.partner, "", &messages, &cursor),
+        second.apply_forwarding_page(&intake, b.partner, "", &messages, &cursor),
     );
+    let outcomes = [&one, &two];
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(
+                o,
+                Ok(ForwardingApplied {
+                    applied: 1,
+                    skipped: 0
+                })
+            ))
+            .count(),
+        1,
+        "{one:?} {two:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, Err(StoreError::Conflict(_)))),
+        "{one:?} {two:?}"
+    );
+    second.close().await;
     let url_b = b.url(hosted_be).await;
     assert_eq!((url_b.state, url_b.reports), (UrlState::Received, 0));
     let held = b_store.forwarding_partners().await.unwrap()[0]
