@@ -74,13 +74,14 @@ try {
   await inspect("transparency");
   await skipLink("transparency");
   const names = await chartNames(page);
-  check(names.length === 6 && new Set(names).size === 6,
-    `six charts, each named by its own title and description (${names.join(" | ")})`);
+  check(names.length === 7 && new Set(names).size === 7,
+    `seven charts, each named by its own title and description (${names.join(" | ")})`);
   const shown = await page.$$eval("#transparency-table td[data-figure]", (tds) =>
     tds.map((td) => [td.dataset.month, td.dataset.figure, td.dataset.key, td.textContent.trim()]),
   );
   const charts = await page.$$eval(".chart svg title", (titles) => titles.map((t) => t.textContent));
-  check(charts.length >= 5, `the page draws its charts (${charts.join("; ")})`);
+  check(charts.length === 7 && charts.includes("Reports forwarded across borders"),
+    `the page draws its charts, forwards across borders among them (${charts.join("; ")})`);
   check(await page.isVisible("#csv-link") && await page.isVisible("#json-link"), "CSV and JSON links beside the table");
 
   // The CSV export, as the page links it, figure by figure.
@@ -130,7 +131,7 @@ try {
   await page.selectOption("#org", { label: "Hotline" });
   await Promise.all([page.waitForURL("**/analyst/transparency?org=*"), page.click(".period button[type=submit]")]);
   const hotline = await chartNames(page);
-  check(hotline.length === 6 && hotline.every((n) => n.includes("for Hotline:") && !/organisation \d/.test(n)),
+  check(hotline.length === 7 && hotline.every((n) => n.includes("for Hotline:") && !/organisation \d/.test(n)),
     `the charts name the organisation (${hotline.filter((n) => n.includes("for Hotline:")).length} of ${hotline.length}: ${hotline[0]})`);
   await inspect("transparency-hotline");
   await page.goto(`${base}/analyst/transparency`);

@@ -74,7 +74,7 @@ pub use series::{
     SeriesRequest, SeriesSave, SeriesUpkeep,
 };
 pub use sqlite::SqliteStore;
-pub use statistics::{PlaceFigures, RemovalFigures, Statistics};
+pub use statistics::{ForwardFigures, PlaceFigures, RemovalFigures, Statistics};
 pub use transparency::{FIGURES, Figure, MatchCounts, Month, Transparency};
 
 /// The storage operations of a Ward deployment.

@@ -1169,6 +1169,13 @@ macro_rules! portable_methods {
                     .fetch_all(&mut *tx)
                     .await
                     .map_err(database)?;
+                let (out, received, returned, removed_out, removed_in): (i64, i64, i64, i64, i64) =
+                    sqlx::query_as(crate::statistics::FORWARDS)
+                        .bind(from.0)
+                        .bind(to.0)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(database)?;
                 let count = |n: i64| u64::try_from(n).unwrap_or(0);
                 Ok(crate::Statistics {
                     from,
@@ -1188,6 +1195,13 @@ macro_rules! portable_methods {
                     notices_opened: count(opened),
                     notices_sent: count(sent),
                     removal: crate::RemovalFigures::of(&noticed),
+                    forwards: crate::ForwardFigures {
+                        out: count(out),
+                        received: count(received),
+                        returned: count(returned),
+                        removed_out: count(removed_out),
+                        removed_in: count(removed_in),
+                    },
                 })
             }
 
@@ -1298,6 +1312,24 @@ macro_rules! portable_methods {
                     (start_ms, end_ms),
                     org_id,
                 );
+                let forwards = crate::portable::period_rows!(
+                    tx,
+                    sqlx::AssertSqlSafe(crate::transparency::forwards()),
+                    (start_ms, end_ms),
+                    org_id,
+                );
+                let forwards_returned = crate::portable::period_rows!(
+                    tx,
+                    sqlx::AssertSqlSafe(crate::transparency::forwards_returned()),
+                    (start_ms, end_ms),
+                    org_id,
+                );
+                let forward_removals = crate::portable::period_rows!(
+                    tx,
+                    sqlx::AssertSqlSafe(crate::transparency::forward_removals()),
+                    (start_ms, end_ms),
+                    org_id,
+                );
                 let exposure = crate::portable::period_rows!(
                     tx,
                     crate::transparency::EXPOSURE,
@@ -1342,6 +1374,9 @@ macro_rules! portable_methods {
                     sends,
                     first_sends,
                     removals,
+                    forwards,
+                    forwards_returned,
+                    forward_removals,
                     exposure,
                 };
                 Ok(crate::transparency::assemble(org, from, to, rows))

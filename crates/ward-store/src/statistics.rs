@@ -1,6 +1,6 @@
-//! The hotline's figures, the same for both backends: the SQL that counts reports, URLs
-//! and notices in a period, and the summary of times to removal (median, 90th percentile,
-//! shares removed within 24 hours, 7 days and 42 days).
+//! The hotline's figures, the same for both backends: the SQL that counts reports, URLs,
+//! notices and reports forwarded across borders in a period, and the summary of times to
+//! removal (median, 90th percentile, shares removed within 24 hours, 7 days and 42 days).
 
 use std::collections::BTreeMap;
 
@@ -31,6 +31,23 @@ pub(crate) const NOTICED: &str = "SELECT MIN(n.first_sent_at), u.removed_at FROM
      GROUP BY u.id, u.removed_at \
      HAVING MIN(n.first_sent_at) >= $1 AND MIN(n.first_sent_at) < $2";
 
+/// Forwards in the period (`crate::forward`): made to partners and received from them (by
+/// when), made and given back (by when they came back), and those whose URL was removed, by
+/// direction (by when removed).
+pub(crate) const FORWARDS: &str = "SELECT \
+     CAST(COALESCE(SUM(CASE WHEN direction = 'out' AND created_at >= $1 AND created_at < $2 \
+     THEN 1 ELSE 0 END), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(CASE WHEN direction = 'in' AND created_at >= $1 AND created_at < $2 \
+     THEN 1 ELSE 0 END), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(CASE WHEN direction = 'out' \
+     AND state IN ('declined', 'disagreed', 'timed_out') \
+     AND returned_at >= $1 AND returned_at < $2 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(CASE WHEN direction = 'out' AND removed_at >= $1 AND removed_at < $2 \
+     THEN 1 ELSE 0 END), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(CASE WHEN direction = 'in' AND removed_at >= $1 AND removed_at < $2 \
+     THEN 1 ELSE 0 END), 0) AS BIGINT) \
+     FROM url_forwards";
+
 /// The figures of a period `[from, to)`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Statistics {
@@ -43,6 +60,8 @@ pub struct Statistics {
     pub notices_opened: u64,
     pub notices_sent: u64,
     pub removal: RemovalFigures,
+    /// Reports forwarded across borders.
+    pub forwards: ForwardFigures,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -51,6 +70,21 @@ pub struct PlaceFigures {
     pub language: String,
     pub received: u64,
     pub actioned: u64,
+}
+
+/// Reports forwarded across borders in a period, each counted in this hotline's role.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ForwardFigures {
+    /// Forwarded to partner hotlines.
+    pub out: u64,
+    /// Received from partner hotlines.
+    pub received: u64,
+    /// Forwarded and given back (declined, disagreed, not acknowledged in time).
+    pub returned: u64,
+    /// Forwarded, and the URL removed (as the partner told) in the period.
+    pub removed_out: u64,
+    /// Received, and the URL removed in the period.
+    pub removed_in: u64,
 }
 
 /// Times from a URL's first notice to its removal, for the URLs first noticed in a period.

@@ -6,6 +6,11 @@
 //! Every figure is computed from the store. Public reports belong to the deployment; in an
 //! organisation's view, reports, notices, removals and their times are those of the URLs its
 //! analysts assessed (URLs closed as known content by a bank's hash are the deployment's).
+//!
+//! Reports that cross borders (`crate::forward`) are counted by each hotline in its own role:
+//! the origin counts a forward made (`out`), the partner a forward received (`in`), each once
+//! per forward, and both count its removal under their direction, timed from the first report
+//! anywhere (the origin's `first_reported_at`, which the partner holds in the forward's origin).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -190,6 +195,12 @@ pub const FIGURES: &[&str] = &[
     "removals",
     "removal_median_seconds",
     "removal_p90_seconds",
+    "forwards_out",
+    "forwards_received",
+    "forwards_returned",
+    "forward_removals",
+    "forward_removal_median_seconds",
+    "forward_removal_p90_seconds",
     "exposure_hours",
     "self_reports_opened",
     "self_reports_withdrawn",
@@ -325,6 +336,48 @@ pub(crate) fn removals() -> String {
     )
 }
 
+/// Forwards made (`out`) and received (`in`), by day, direction and hosting country.
+pub(crate) fn forwards() -> String {
+    format!(
+        "SELECT f.created_at / 86400000, f.direction, f.country, COUNT(*) FROM url_forwards f \
+         JOIN reported_urls u ON u.id = f.url_id \
+         WHERE f.created_at >= $1 AND f.created_at < $2 AND {URL_OF_ORG} GROUP BY 1, 2, 3"
+    )
+}
+
+/// Forwards made that came back (declined, disagreed, not acknowledged in time), by the day
+/// they came back and why (the forward's state).
+pub(crate) fn forwards_returned() -> String {
+    format!(
+        "SELECT f.returned_at / 86400000, f.state, COUNT(*) FROM url_forwards f \
+         JOIN reported_urls u ON u.id = f.url_id \
+         WHERE f.direction = 'out' AND f.state IN ('declined', 'disagreed', 'timed_out') \
+         AND f.returned_at >= $1 AND f.returned_at < $2 AND {URL_OF_ORG} GROUP BY 1, 2"
+    )
+}
+
+/// Forwards whose URL was removed in the period: the direction, when removed, the URL's first
+/// report here and the origin's text (an `in` forward's, which has the origin's first report).
+pub(crate) fn forward_removals() -> String {
+    format!(
+        "SELECT f.direction, f.removed_at, u.first_reported_at, f.origin FROM url_forwards f \
+         JOIN reported_urls u ON u.id = f.url_id \
+         WHERE f.removed_at >= $1 AND f.removed_at < $2 AND {URL_OF_ORG}"
+    )
+}
+
+/// When the origin of an `in` forward first had the URL reported, from the origin's text
+/// (`None` when it does not read).
+fn origin_first_reported(origin: Option<&str>) -> Option<i64> {
+    #[derive(serde::Deserialize)]
+    struct FirstReported {
+        first_reported_at: Timestamp,
+    }
+    serde_json::from_str::<FirstReported>(origin?)
+        .ok()
+        .map(|o| o.first_reported_at.0)
+}
+
 /// Seconds of exposure by day (`$1`, `$2`: days `YYYY-MM-DD`), of the organisation's users.
 pub(crate) const EXPOSURE: &str = "SELECT e.day, CAST(SUM(e.seconds) AS BIGINT) \
      FROM exposures e JOIN users us ON us.id = e.user_id \
@@ -394,6 +447,12 @@ pub(crate) struct Rows {
     pub first_sends: Vec<(i64, i64)>,
     /// (removed at, first notice)
     pub removals: Vec<(i64, i64)>,
+    /// (day number, direction, country, forwards)
+    pub forwards: Vec<(i64, String, String, i64)>,
+    /// (day number, state, forwards)
+    pub forwards_returned: Vec<(i64, String, i64)>,
+    /// (direction, removed at, the URL's first report, the origin's text)
+    pub forward_removals: Vec<(String, i64, i64, Option<String>)>,
     /// (day, seconds)
     pub exposure: Vec<(String, i64)>,
     /// (day number, country, cases)
@@ -404,6 +463,9 @@ pub(crate) struct Rows {
     /// (day, bank name, matches)
     pub self_report_matches: Vec<(String, String, i64)>,
 }
+
+/// (start, removal) pairs as `RemovalFigures::of` reads them.
+type RemovalPairs = Vec<(i64, Option<i64>)>;
 
 /// Puts the rows in months: every month of `[from, to]`, each figure summed by key.
 pub(crate) fn assemble(org: Option<OrgId>, from: Month, to: Month, rows: Rows) -> Transparency {
@@ -532,6 +594,56 @@ pub(crate) fn assemble(org: Option<OrgId>, from: Month, to: Month, rows: Rows) -
             add(month, "removal_p90_seconds", String::new(), round(p90, 3));
         }
     }
+    for (day, direction, country, n) in rows.forwards {
+        let figure = match direction.as_str() {
+            "out" => "forwards_out",
+            "in" => "forwards_received",
+            _ => continue,
+        };
+        add(of_day_number(day), figure, country, count(n));
+    }
+    for (day, why, n) in rows.forwards_returned {
+        add(of_day_number(day), "forwards_returned", why, count(n));
+    }
+    // By month and direction: (first report, removal) of each forward removed, the removal
+    // `None` when the first report does not read (counted, not timed).
+    let mut forward_removals: BTreeMap<(Month, String), RemovalPairs> = BTreeMap::new();
+    for (direction, removed, first_here, origin) in rows.forward_removals {
+        let first = match direction.as_str() {
+            "out" => Some(first_here),
+            "in" => origin_first_reported(origin.as_deref()),
+            _ => continue,
+        };
+        forward_removals
+            .entry((Month::of(Timestamp(removed)), direction))
+            .or_default()
+            .push(first.map_or((removed, None), |first| (first, Some(removed))));
+    }
+    for ((month, direction), pairs) in forward_removals {
+        let figures = RemovalFigures::of(&pairs);
+        add(
+            month,
+            "forward_removals",
+            direction.clone(),
+            pairs.len() as f64,
+        );
+        if let Some(median) = figures.median_seconds {
+            add(
+                month,
+                "forward_removal_median_seconds",
+                direction.clone(),
+                round(median, 3),
+            );
+        }
+        if let Some(p90) = figures.p90_seconds {
+            add(
+                month,
+                "forward_removal_p90_seconds",
+                direction,
+                round(p90, 3),
+            );
+        }
+    }
     let mut exposure: BTreeMap<Month, f64> = months.iter().map(|m| (*m, 0.0)).collect();
     for (day, seconds) in rows.exposure {
         if let Ok(month) = of_day(&day)
@@ -657,5 +769,115 @@ mod tests {
         assert_eq!(get(jan, "self_report_hashes", "md5"), Some(3.0));
         assert_eq!(get(feb, "self_report_matches", "Self-reports"), Some(7.0));
         assert_eq!(t.totals("contributed")["pdq/api"], 2.0);
+    }
+
+    #[test]
+    fn forwards_are_counted_in_their_role_and_timed_from_the_first_report() {
+        let jan: Month = "2026-01".parse().unwrap();
+        let feb = jan.next();
+        let at = |text: &str| Timestamp::of_day(text).unwrap().0;
+        let day = |text: &str| at(text) / DAY_MS;
+        const HOUR: i64 = 3_600_000;
+        // The origin's own words of an `in` forward, as the partner keeps them.
+        let origin = |first_reported_at: i64| {
+            serde_json::to_string(&crate::forward::ForwardOrigin {
+                reference: "17".into(),
+                assessment: None,
+                assessed_by: "analyst".into(),
+                signals: Vec::new(),
+                sha256: None,
+                media_type: None,
+                first_reported_at: Timestamp(first_reported_at),
+                assessed_at: None,
+            })
+            .unwrap()
+        };
+        let rows = Rows {
+            forwards: vec![
+                (day("2026-01-03"), "out".into(), "BE".into(), 2),
+                (day("2026-01-20"), "out".into(), "BE".into(), 1),
+                (day("2026-01-21"), "out".into(), "NL".into(), 1),
+                (day("2026-02-02"), "in".into(), "FR".into(), 3),
+                (day("2026-02-03"), "sideways".into(), "FR".into(), 9),
+            ],
+            forwards_returned: vec![
+                (day("2026-01-10"), "declined".into(), 1),
+                (day("2026-02-01"), "timed_out".into(), 2),
+                (day("2026-02-11"), "disagreed".into(), 1),
+            ],
+            forward_removals: vec![
+                // Out: from this hotline's first report, one and two hours.
+                (
+                    "out".into(),
+                    at("2026-01-05") + HOUR,
+                    at("2026-01-05"),
+                    None,
+                ),
+                (
+                    "out".into(),
+                    at("2026-01-09") + 2 * HOUR,
+                    at("2026-01-09"),
+                    None,
+                ),
+                // In: from the origin's first report (a day before), not from when the
+                // forward arrived here (an hour before).
+                (
+                    "in".into(),
+                    at("2026-02-10"),
+                    at("2026-02-10") - HOUR,
+                    Some(origin(at("2026-02-09"))),
+                ),
+                // An origin that does not read: removed, but not timed (not from the ten
+                // hours since it arrived here either).
+                (
+                    "in".into(),
+                    at("2026-02-12"),
+                    at("2026-02-12") - 10 * HOUR,
+                    Some("{".into()),
+                ),
+            ],
+            ..Rows::default()
+        };
+        let t = assemble(None, jan, feb, rows);
+        let get = |month: Month, figure: &str, key: &str| {
+            t.figures
+                .iter()
+                .find(|f| f.month == month && f.figure == figure && f.key == key)
+                .map(|f| f.value)
+        };
+        assert_eq!(get(jan, "forwards_out", "BE"), Some(3.0));
+        assert_eq!(get(jan, "forwards_out", "NL"), Some(1.0));
+        assert_eq!(get(jan, "forwards_received", "BE"), None);
+        assert_eq!(get(feb, "forwards_received", "FR"), Some(3.0));
+        assert_eq!(get(feb, "forwards_out", "FR"), None);
+        assert_eq!(get(jan, "forwards_returned", "declined"), Some(1.0));
+        assert_eq!(get(feb, "forwards_returned", "timed_out"), Some(2.0));
+        assert_eq!(get(feb, "forwards_returned", "disagreed"), Some(1.0));
+        assert_eq!(get(jan, "forward_removals", "out"), Some(2.0));
+        assert_eq!(get(jan, "forward_removals", "in"), None);
+        assert_eq!(get(feb, "forward_removals", "in"), Some(2.0));
+        assert_eq!(
+            get(jan, "forward_removal_median_seconds", "out"),
+            Some(5400.0)
+        );
+        assert_eq!(get(jan, "forward_removal_p90_seconds", "out"), Some(6840.0));
+        assert_eq!(
+            get(feb, "forward_removal_median_seconds", "in"),
+            Some(86_400.0)
+        );
+        assert_eq!(
+            get(feb, "forward_removal_p90_seconds", "in"),
+            Some(86_400.0)
+        );
+        assert_eq!(get(feb, "forward_removal_median_seconds", "out"), None);
+        // The figures keep FIGURES' order.
+        assert_eq!(t.totals("forwards_out").values().sum::<f64>(), 4.0);
+        let order: Vec<usize> = t
+            .figures
+            .iter()
+            .filter(|f| f.month == feb)
+            .map(|f| FIGURES.iter().position(|n| *n == f.figure).unwrap())
+            .collect();
+        assert!(order.is_sorted(), "{order:?}");
     }
 }

@@ -123,6 +123,8 @@ conformance!(
     notices::statistics_of_a_period,
     transparency::match_counts_add_up,
     transparency::transparency_figures,
+    transparency::forwarding_figures,
+    transparency::forwarding_figures_of_both_hotlines,
     referral::referrals_gather_items_urls_and_reports,
     referral::referrals_refuse_what_is_not_there,
     tenancy::the_audit_log_is_read_by_organisation,

@@ -1,12 +1,14 @@
 //! Transparency figures: signals contributed and consumed, matches tallied by nodes (added,
 //! never set), opinions sent and received, reports, notices and re-notices, times to
-//! removal and exposure, by month, for each organisation and for the deployment, from known
-//! inputs with exact expected figures.
+//! removal and exposure, reports forwarded across borders (made, received, given back,
+//! removed, and the times from first report to removal), by month, for each organisation
+//! and for the deployment, from known inputs with exact expected figures; and two hotlines
+//! that forward to each other, each counting a forward once in its own role.
 
 use ward_core::categories::{Activity, AgeGroup, Assessment};
 use ward_store::*;
 
-use crate::harness::{RawSql, md5, operator, pdq, setup};
+use crate::harness::{Fresh, RawSql, md5, operator, pdq, setup};
 
 /// `YYYY-MM-DD` at noon UTC, in milliseconds.
 fn noon(day: &str) -> i64 {
@@ -354,4 +356,580 @@ pub async fn transparency_figures(store: &impl RawSql) {
             .await,
         Err(StoreError::Invalid(_))
     ));
+}
+
+/// An analyst of `org`.
+async fn analyst(store: &impl Store, name: &str, org: OrgId) -> User {
+    store
+        .create_user(
+            &operator(),
+            &NewUser {
+                name: name.into(),
+                org,
+                role: Role::Analyst,
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            },
+        )
+        .await
+        .unwrap()
+}
+
+/// A URL reported once.
+async fn reported(store: &impl Store, url: &str) -> UrlId {
+    store
+        .file_report(&NewReport {
+            country: "gb".into(),
+            language: "en".into(),
+            content_kind: ContentKind::Images,
+            urls: vec![url.into()],
+            description: String::new(),
+            email: None,
+        })
+        .await
+        .unwrap()
+        .urls[0]
+}
+
+/// What an origin tells of a URL it forwards, first reported at `first_reported_at`.
+fn origin_text(first_reported_at: i64) -> String {
+    serde_json::to_string(&ForwardOrigin {
+        reference: "17".into(),
+        assessment: None,
+        assessed_by: "analyst".into(),
+        signals: Vec::new(),
+        sha256: None,
+        media_type: None,
+        first_reported_at: Timestamp(first_reported_at),
+        assessed_at: None,
+    })
+    .unwrap()
+}
+
+/// One forward as a row of `url_forwards`, its times chosen (days of 2025, `MM-DD`, at
+/// noon).
+struct Row {
+    /// Who assessed the URL (`None`: nobody yet, or a bank's hash).
+    assessed_by: Option<UserId>,
+    /// When it was first reported here.
+    first_reported: &'static str,
+    direction: &'static str,
+    state: &'static str,
+    country: &'static str,
+    /// An `in` forward's origin: when the origin first had it reported.
+    origin_first_reported: Option<&'static str>,
+    created: &'static str,
+    /// When it was removed (state `removed`) or given back (any other), if it was.
+    ended: &'static str,
+}
+
+/// Forwards with chosen times, made and received, in June and July 2025: counted by month
+/// and key, for the deployment and for each organisation (by who assessed the URL), timed
+/// from the first report (an `in` forward's from the origin's, not from its arrival), and
+/// in the period's statistics.
+pub async fn forwarding_figures(store: &impl RawSql) {
+    let north = setup(store, "North").await;
+    let south = setup(store, "South").await;
+    let n = Some(analyst(store, "nadia", north.org.id).await.id);
+    let s = Some(analyst(store, "samir", south.org.id).await.id);
+    let out = |assessed_by, first_reported, state, country, created, ended| Row {
+        assessed_by,
+        first_reported,
+        direction: "out",
+        state,
+        country,
+        origin_first_reported: None,
+        created,
+        ended,
+    };
+    let received = |assessed_by, first_reported, state, origin, created, ended| Row {
+        assessed_by,
+        first_reported,
+        direction: "in",
+        state,
+        country: "DE",
+        origin_first_reported: Some(origin),
+        created,
+        ended,
+    };
+    let rows = [
+        // Removed after 9, 19 and 1 days from the first report here.
+        out(n, "06-01", "removed", "BE", "06-02", "06-10"),
+        out(n, "06-01", "removed", "BE", "06-03", "06-20"),
+        out(n, "06-04", "removed", "NL", "06-04", "06-05"),
+        out(s, "06-05", "declined", "FR", "06-05", "06-06"),
+        out(n, "06-27", "timed_out", "BE", "06-28", "07-01"),
+        // Known by a bank's hash: the deployment's.
+        out(None, "06-06", "disagreed", "BE", "06-07", "06-08"),
+        // Received here two days and four days after the origin's first report, removed a
+        // day later and the same day: 3 and 4 days from the first report anywhere.
+        received(n, "07-02", "removed", "06-30", "07-02", "07-03"),
+        received(s, "07-05", "removed", "07-01", "07-05", "07-05"),
+        // Not assessed yet: the deployment's.
+        received(None, "07-06", "received", "07-01", "07-06", ""),
+        // Recalled by the origin: received all the same, not given back by this hotline.
+        received(n, "07-06", "recalled", "07-02", "07-06", "07-07"),
+    ];
+    let at = |day: &str| noon(&format!("2025-{day}"));
+    for (i, row) in rows.iter().enumerate() {
+        let url = reported(store, &format!("https://host{i}.example/a.jpg")).await;
+        let assessed_by = row
+            .assessed_by
+            .map_or("NULL".to_owned(), |u| u.0.to_string());
+        store
+            .execute(&format!(
+                "UPDATE reported_urls SET assessed_by = {assessed_by}, first_reported_at = {} \
+                 WHERE id = {}",
+                at(row.first_reported),
+                url.0
+            ))
+            .await
+            .unwrap();
+        let origin = row
+            .origin_first_reported
+            .map_or("NULL".to_owned(), |d| format!("'{}'", origin_text(at(d))));
+        let ended = if row.ended.is_empty() {
+            "NULL".to_owned()
+        } else {
+            at(row.ended).to_string()
+        };
+        let (removed, returned) = if row.state == "removed" {
+            (ended, "NULL".to_owned())
+        } else {
+            ("NULL".to_owned(), ended)
+        };
+        let remote = if row.direction == "in" {
+            i.to_string()
+        } else {
+            "NULL".into()
+        };
+        store
+            .execute(&format!(
+                "INSERT INTO url_forwards (url_id, exchange_id, direction, remote_id, state, \
+                 country, origin, created_at, removed_at, returned_at) \
+                 VALUES ({}, 1, '{}', {remote}, '{}', '{}', {origin}, {}, {removed}, {returned})",
+                url.0,
+                row.direction,
+                row.state,
+                row.country,
+                at(row.created),
+            ))
+            .await
+            .unwrap();
+    }
+
+    let summer = |org| store.transparency(org, month("2025-06"), month("2025-07"));
+    let all = summer(None).await.unwrap();
+    let n = summer(Some(north.org.id)).await.unwrap();
+    let s = summer(Some(south.org.id)).await.unwrap();
+    const DAY: f64 = 86_400.0;
+    let expected: &[(&Transparency, &str, &str, &str, Option<f64>)] = &[
+        // Made, by the hosting country and the month made.
+        (&all, "2025-06", "forwards_out", "BE", Some(4.0)),
+        (&all, "2025-06", "forwards_out", "NL", Some(1.0)),
+        (&all, "2025-06", "forwards_out", "FR", Some(1.0)),
+        (&all, "2025-07", "forwards_out", "BE", None),
+        (&n, "2025-06", "forwards_out", "BE", Some(3.0)),
+        (&n, "2025-06", "forwards_out", "FR", None),
+        (&s, "2025-06", "forwards_out", "FR", Some(1.0)),
+        (&s, "2025-06", "forwards_out", "BE", None),
+        // Received, never counted as made (nor the other way).
+        (&all, "2025-07", "forwards_received", "DE", Some(4.0)),
+        (&all, "2025-06", "forwards_received", "BE", None),
+        (&n, "2025-07", "forwards_received", "DE", Some(2.0)),
+        (&s, "2025-07", "forwards_received", "DE", Some(1.0)),
+        (&all, "2025-07", "forwards_out", "DE", None),
+        // Given back, by why and the month it came back; a recall is not this hotline's.
+        (&all, "2025-06", "forwards_returned", "declined", Some(1.0)),
+        (&all, "2025-06", "forwards_returned", "disagreed", Some(1.0)),
+        (&all, "2025-06", "forwards_returned", "timed_out", None),
+        (&all, "2025-07", "forwards_returned", "timed_out", Some(1.0)),
+        (&all, "2025-07", "forwards_returned", "recalled", None),
+        (&n, "2025-07", "forwards_returned", "timed_out", Some(1.0)),
+        (&n, "2025-06", "forwards_returned", "declined", None),
+        (&n, "2025-06", "forwards_returned", "disagreed", None),
+        (&s, "2025-06", "forwards_returned", "declined", Some(1.0)),
+        // Removed, by direction and the month removed.
+        (&all, "2025-06", "forward_removals", "out", Some(3.0)),
+        (&all, "2025-06", "forward_removals", "in", None),
+        (&all, "2025-07", "forward_removals", "in", Some(2.0)),
+        (&all, "2025-07", "forward_removals", "out", None),
+        (&n, "2025-07", "forward_removals", "in", Some(1.0)),
+        (&s, "2025-06", "forward_removals", "out", None),
+        // Out: 1, 9 and 19 days from the first report here.
+        (
+            &all,
+            "2025-06",
+            "forward_removal_median_seconds",
+            "out",
+            Some(9.0 * DAY),
+        ),
+        (
+            &all,
+            "2025-06",
+            "forward_removal_p90_seconds",
+            "out",
+            Some(17.0 * DAY),
+        ),
+        (
+            &n,
+            "2025-06",
+            "forward_removal_median_seconds",
+            "out",
+            Some(9.0 * DAY),
+        ),
+        // In: 3 and 4 days from the origin's first report.
+        (
+            &all,
+            "2025-07",
+            "forward_removal_median_seconds",
+            "in",
+            Some(3.5 * DAY),
+        ),
+        (
+            &all,
+            "2025-07",
+            "forward_removal_p90_seconds",
+            "in",
+            Some(336_960.0),
+        ),
+        (
+            &n,
+            "2025-07",
+            "forward_removal_median_seconds",
+            "in",
+            Some(3.0 * DAY),
+        ),
+        (
+            &s,
+            "2025-07",
+            "forward_removal_p90_seconds",
+            "in",
+            Some(4.0 * DAY),
+        ),
+        (&s, "2025-07", "forward_removal_median_seconds", "out", None),
+    ];
+    for (t, month, figure, key, expected) in expected {
+        let whose = t.org.map_or("the deployment".to_owned(), |o| o.to_string());
+        assert_eq!(
+            value(t, month, figure, key),
+            *expected,
+            "{figure} {key} in {month} for {whose}"
+        );
+    }
+    // Every forward is counted once, made or received.
+    assert_eq!(all.totals("forwards_out").values().sum::<f64>(), 6.0);
+    assert_eq!(all.totals("forwards_received").values().sum::<f64>(), 4.0);
+
+    // The hotline's statistics of June, then of July.
+    let day = |text: &str| Timestamp::of_day(text).unwrap();
+    let june = store
+        .statistics(day("2025-06-01"), day("2025-07-01"))
+        .await
+        .unwrap();
+    let counts = |f: &ForwardFigures| (f.out, f.received, f.returned, f.removed_out, f.removed_in);
+    assert_eq!(counts(&june.forwards), (6, 0, 2, 3, 0));
+    let july = store
+        .statistics(day("2025-07-01"), day("2025-08-01"))
+        .await
+        .unwrap();
+    assert_eq!(counts(&july.forwards), (0, 4, 1, 0, 2));
+}
+
+/// Two hotlines, A forwarding what is hosted in Belgium to B: A counts each forward made,
+/// given back and removed; B each forward received and removed; both time the removal from
+/// A's first report.
+pub async fn forwarding_figures_of_both_hotlines(store: &AnyStore) {
+    // Opening a store runs sqlx's migrations, whose future is not `Send`: on a thread of
+    // its own, as the forwarding check does.
+    let (backend, runtime) = (store.dialect(), tokio::runtime::Handle::current());
+    let other = tokio::task::spawn_blocking(move || runtime.block_on(Fresh::new(backend)))
+        .await
+        .unwrap();
+    check_both_hotlines(store, &other.store).await;
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || runtime.block_on(other.remove()))
+        .await
+        .unwrap();
+}
+
+/// A hotline's store, its organisation and analyst, and its partner's exchange.
+struct Hotline<'a> {
+    store: &'a AnyStore,
+    org: OrgId,
+    analyst: User,
+    partner: ExchangeId,
+}
+
+async fn hotline<'a>(
+    store: &'a AnyStore,
+    name: &str,
+    partner: &str,
+    countries: &[&str],
+) -> Hotline<'a> {
+    let s = setup(store, name).await;
+    let bank = store
+        .create_bank(&s.actor, &crate::harness::new_bank(partner, s.org.id))
+        .await
+        .unwrap();
+    let exchange = store
+        .create_exchange(
+            &s.actor,
+            &NewExchange {
+                api: "ward".into(),
+                bank: bank.id,
+                config: format!(
+                    r#"{{"url":"https://{partner}.example","public_key":"{}"}}"#,
+                    "ab".repeat(32)
+                ),
+                enabled: true,
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .set_forwarding_partner(
+            &operator(),
+            exchange.id,
+            &NewForwardingPartner {
+                countries: countries.iter().map(|c| c.to_string()).collect(),
+                enabled: true,
+                ack_timeout_ms: 3_600_000,
+            },
+        )
+        .await
+        .unwrap();
+    Hotline {
+        store,
+        org: s.org.id,
+        analyst: analyst(store, &format!("analyst-{name}"), s.org.id).await,
+        partner: exchange.id,
+    }
+}
+
+impl Hotline<'_> {
+    /// A report of `url`, fetched and hosted in `country`, assessed as abuse, and what
+    /// `open_notices` does with it.
+    async fn report_abuse(&self, url: &str, country: &str) -> UrlId {
+        let id = reported(self.store, url).await;
+        self.fetched(id).await;
+        self.store
+            .set_url_hosting(
+                id,
+                &[HostingPlace {
+                    address: "192.0.2.7".into(),
+                    country: Some(country.into()),
+                    asn: Some(64500),
+                    network: None,
+                }],
+            )
+            .await
+            .unwrap();
+        self.assess(id).await;
+        self.store.open_notices(Timestamp::now()).await.unwrap();
+        id
+    }
+
+    async fn fetched(&self, id: UrlId) {
+        self.store
+            .record_fetch(
+                &Actor::intake(),
+                id,
+                &FetchOutcome::Fetched {
+                    media_type: "image/jpeg".into(),
+                    sha256: "5a".repeat(32),
+                    signals: vec![pdq(id.0 as u64 + 7)],
+                    matched: None,
+                    related: None,
+                    evidence: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn assess(&self, id: UrlId) {
+        let decision = Decision::Abuse {
+            assessment: Assessment {
+                age_group: AgeGroup::Prepubescent,
+                activity: Activity::Penetrative,
+            },
+            bank: None,
+        };
+        self.store
+            .assess_url(&Actor::user(&self.analyst), id, self.analyst.id, &decision)
+            .await
+            .unwrap();
+    }
+
+    /// Reads what `from` tells this hotline and applies all of it.
+    async fn pull(&self, from: &Hotline<'_>) {
+        let held = self
+            .store
+            .forwarding_partners()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|p| p.exchange == self.partner)
+            .unwrap()
+            .cursor;
+        let page = from
+            .store
+            .forwarding_page(from.partner, held.parse().unwrap_or(0), 500)
+            .await
+            .unwrap();
+        let cursor = page.last().map_or(held.clone(), |(seq, _)| seq.to_string());
+        let messages: Vec<ForwardMessage> = page.into_iter().map(|(_, m)| m).collect();
+        self.store
+            .apply_forwarding_page(&Actor::intake(), self.partner, &held, &messages, &cursor)
+            .await
+            .unwrap();
+    }
+
+    /// The forward received of `url`.
+    async fn received(&self, url: &str) -> UrlForward {
+        self.store
+            .forwards(ForwardDirection::In, 0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|f| f.url_text == url)
+            .unwrap()
+    }
+
+    /// The figures of last month to next month (a check run at the turn of a month counts
+    /// all the same), for the organisation or the deployment.
+    async fn figures(&self, org: Option<OrgId>) -> Transparency {
+        let this = Month::of(Timestamp::now());
+        self.store
+            .transparency(org, this.before(1).unwrap(), this.next())
+            .await
+            .unwrap()
+    }
+}
+
+/// A figure's values over the period (only one month of it has them here), by key.
+fn values(t: &Transparency, figure: &str) -> Vec<(String, f64)> {
+    t.figure(figure).map(|f| (f.key.clone(), f.value)).collect()
+}
+
+/// A count's sums over the period, by key.
+fn sums(t: &Transparency, figure: &str) -> Vec<(String, f64)> {
+    t.totals(figure).into_iter().collect()
+}
+
+async fn check_both_hotlines(a_store: &AnyStore, b_store: &AnyStore) {
+    let a = hotline(a_store, "Hotline A", "hotline-b", &["be"]).await;
+    let b = hotline(b_store, "Hotline B", "hotline-a", &[]).await;
+    for store in [a_store, b_store] {
+        store
+            .set_host_contact(&operator(), "be.example", Some("abuse@be.example"), None)
+            .await
+            .unwrap();
+    }
+    // A first had the report two days ago: the forward carries that time, B its own arrival.
+    let first_reported = Timestamp::now().0 - 2 * 86_400_000;
+    let gone = "https://be.example/gone.jpg";
+    let removed = reported(a_store, gone).await;
+    a_store
+        .execute(&format!(
+            "UPDATE reported_urls SET first_reported_at = {first_reported} WHERE id = {}",
+            removed.0
+        ))
+        .await
+        .unwrap();
+    a.fetched(removed).await;
+    a_store
+        .set_url_hosting(
+            removed,
+            &[HostingPlace {
+                address: "192.0.2.7".into(),
+                country: Some("BE".into()),
+                asn: Some(64500),
+                network: None,
+            }],
+        )
+        .await
+        .unwrap();
+    a.assess(removed).await;
+    a_store.open_notices(Timestamp::now()).await.unwrap();
+    let declined = "https://be.example/declined.jpg";
+    a.report_abuse(declined, "BE").await;
+    // B takes in both and acknowledges them.
+    b.pull(&a).await;
+    a.pull(&b).await;
+    // A third is not acknowledged in time: A takes it back, B hears of it and its recall.
+    let late = "https://be.example/late.jpg";
+    let late_id = a.report_abuse(late, "BE").await;
+    assert_eq!(a_store.url_forwards(late_id).await.unwrap().len(), 1);
+    assert_eq!(
+        a_store
+            .expire_forwards(Timestamp(Timestamp::now().0 + 3_600_001))
+            .await
+            .unwrap(),
+        1
+    );
+    b.pull(&a).await;
+    assert_eq!(b.received(late).await.state, ForwardState::Recalled);
+    // B works the first, assessed and found removed an hour after it arrived, and declines
+    // the second.
+    let arrived = b.received(gone).await;
+    b.fetched(arrived.url).await;
+    b.assess(arrived.url).await;
+    let removed_at = Timestamp(arrived.created_at.0 + 3_600_000);
+    b_store
+        .record_recheck(&Actor::intake(), arrived.url, removed_at, true, removed_at)
+        .await
+        .unwrap();
+    b_store
+        .decline_forward(&operator(), b.received(declined).await.id, "not ours")
+        .await
+        .unwrap();
+    a.pull(&b).await;
+    let out = a_store.url_forwards(removed).await.unwrap();
+    assert_eq!(
+        (out[0].state, out[0].removed_at),
+        (ForwardState::Removed, Some(removed_at))
+    );
+
+    let seconds = (removed_at.0 - first_reported) as f64 / 1000.0;
+    let a_all = a.figures(None).await;
+    let a_org = a.figures(Some(a.org)).await;
+    for t in [&a_all, &a_org] {
+        assert_eq!(sums(t, "forwards_out"), [("BE".to_owned(), 3.0)]);
+        assert_eq!(sums(t, "forwards_received"), []);
+        assert_eq!(
+            sums(t, "forwards_returned"),
+            [("declined".to_owned(), 1.0), ("timed_out".to_owned(), 1.0)]
+        );
+        assert_eq!(sums(t, "forward_removals"), [("out".to_owned(), 1.0)]);
+        for figure in [
+            "forward_removal_median_seconds",
+            "forward_removal_p90_seconds",
+        ] {
+            assert_eq!(values(t, figure), [("out".to_owned(), seconds)], "{figure}");
+        }
+    }
+    let b_all = b.figures(None).await;
+    assert_eq!(sums(&b_all, "forwards_received"), [("BE".to_owned(), 3.0)]);
+    assert_eq!(sums(&b_all, "forwards_out"), []);
+    // B declined one and had one recalled: neither is B's to count as given back.
+    assert_eq!(sums(&b_all, "forwards_returned"), []);
+    // B's organisation: only the URL its analyst assessed.
+    let b_org = b.figures(Some(b.org)).await;
+    assert_eq!(sums(&b_org, "forwards_received"), [("BE".to_owned(), 1.0)]);
+    for t in [&b_all, &b_org] {
+        assert_eq!(sums(t, "forward_removals"), [("in".to_owned(), 1.0)]);
+        // From A's first report, not from the arrival an hour before the removal.
+        for figure in [
+            "forward_removal_median_seconds",
+            "forward_removal_p90_seconds",
+        ] {
+            assert_eq!(values(t, figure), [("in".to_owned(), seconds)], "{figure}");
+        }
+    }
+    // A's other organisations see none of it.
+    let elsewhere = a_store.create_org(&operator(), "Elsewhere").await.unwrap();
+    let none = a.figures(Some(elsewhere.id)).await;
+    assert!(none.figure("forwards_out").next().is_none());
+    assert!(none.figure("forward_removals").next().is_none());
 }

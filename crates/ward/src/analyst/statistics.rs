@@ -1,13 +1,13 @@
 //! The hotline's figures as a page: reports received and actioned by country and language,
 //! reported URLs by state, notices, and times from notice to removal, each as a chart drawn
 //! on the server (SVG, with a title and description) beside a table of the same numbers,
-//! and the whole as CSV to download.
+//! reports forwarded across borders as a table, and the whole as CSV to download.
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{Html, IntoResponse, Response};
-use ward_store::{PlaceFigures, Statistics, Store as _};
+use ward_store::{ForwardFigures, PlaceFigures, Statistics, Store as _};
 
 use super::error::PageError;
 use super::session::Analyst;
@@ -31,6 +31,7 @@ struct StatisticsPage {
     median: String,
     p90: String,
     within: Vec<(&'static str, String)>,
+    forwards: ForwardFigures,
     /// Charts drawn by `serve::statistics`, which escapes every text it puts in them.
     reports_chart: String,
     urls_chart: String,
@@ -83,6 +84,7 @@ pub async fn page(
             ("7 days", share(removal.within_7d)),
             ("42 days", share(removal.within_42d)),
         ],
+        forwards: stats.forwards.clone(),
         reports_chart: figures::reports_chart(&stats),
         urls_chart: figures::urls_chart(&stats),
         removal_chart: figures::removal_chart(&stats),

@@ -1036,6 +1036,9 @@ async fn the_figures_page_shows_charts_beside_tables_and_downloads_csv() {
         "Reports by country and language",
         "<td>queued</td><td class=\"number\">3</td>",
         "href=\"/analyst/statistics.csv?from=",
+        // Nothing forwarded across borders in the fixture: the table says so.
+        "id=\"forwards-table\"",
+        "<th scope=\"row\">Forwarded to partners</th><td class=\"number\">0</td>",
     ] {
         assert!(text.contains(expected), "{expected:?} in {text}");
     }
@@ -1065,6 +1068,7 @@ async fn the_figures_page_shows_charts_beside_tables_and_downloads_csv() {
             .contains("ward-figures-2026-01-01-2100-01-01.csv")
     );
     assert!(csv.text().contains("urls,queued,3\n"), "{}", csv.text());
+    assert!(csv.text().contains("forwards,out,0\n"), "{}", csv.text());
     let bad = f.get(&session, "/analyst/statistics?from=someday").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     // Without a session: to the sign-in page.

@@ -38,6 +38,16 @@ fn label(figure: &str) -> &'static str {
         "removals" => "Removals after notice",
         "removal_median_seconds" => "Time to removal, median (seconds)",
         "removal_p90_seconds" => "Time to removal, 90th percentile (seconds)",
+        "forwards_out" => "Reports forwarded to partner hotlines (hosting country)",
+        "forwards_received" => "Reports received from partner hotlines (hosting country)",
+        "forwards_returned" => "Forwarded reports given back (why)",
+        "forward_removals" => "Removals of forwarded reports (out: forwarded, in: received)",
+        "forward_removal_median_seconds" => {
+            "Time from first report to removal across borders, median (seconds; out / in)"
+        }
+        "forward_removal_p90_seconds" => {
+            "Time from first report to removal across borders, 90th percentile (seconds; out / in)"
+        }
         "exposure_hours" => "Analyst exposure (hours)",
         "self_reports_opened" => "Self-report cases opened (country)",
         "self_reports_withdrawn" => "Self-report cases withdrawn (country)",
@@ -451,7 +461,11 @@ pub async fn year(
         // Shares and times are not sums: the month table has them.
         if matches!(
             *figure,
-            "novel_share" | "removal_median_seconds" | "removal_p90_seconds"
+            "novel_share"
+                | "removal_median_seconds"
+                | "removal_p90_seconds"
+                | "forward_removal_median_seconds"
+                | "forward_removal_p90_seconds"
         ) {
             continue;
         }
@@ -480,4 +494,64 @@ pub async fn year(
         totals,
     };
     Ok(Html(page.render()?).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ward_store::Figure;
+
+    #[test]
+    fn every_figure_is_named_and_tabled_in_order() {
+        for figure in FIGURES {
+            assert_ne!(label(figure), "Other", "{figure} has no label");
+        }
+        let jan: Month = "2026-01".parse().unwrap();
+        let feb = jan.next();
+        let figure = |month, figure, key: &str, value| Figure {
+            month,
+            figure,
+            key: key.into(),
+            value,
+        };
+        let t = Transparency {
+            org: None,
+            from: jan,
+            to: feb,
+            months: vec![jan, feb],
+            figures: vec![
+                figure(jan, "removals", "", 1.0),
+                figure(jan, "forwards_out", "BE", 2.0),
+                figure(feb, "forwards_out", "BE", 1.0),
+                figure(feb, "forward_removal_median_seconds", "in", 86_400.0),
+                figure(feb, "exposure_hours", "", 0.5),
+            ],
+        };
+        let table: Vec<(&str, String, Vec<Option<String>>)> = rows(&t)
+            .into_iter()
+            .map(|r| (r.figure, r.key, r.cells.into_iter().map(|c| c.1).collect()))
+            .collect();
+        let cells = |values: [Option<&str>; 2]| values.map(|v| v.map(str::to_owned)).to_vec();
+        assert_eq!(
+            table,
+            [
+                ("removals", String::new(), cells([Some("1"), None])),
+                ("forwards_out", "BE".into(), cells([Some("2"), Some("1")])),
+                (
+                    "forward_removal_median_seconds",
+                    "in".into(),
+                    cells([None, Some("86400")])
+                ),
+                ("exposure_hours", String::new(), cells([None, Some("0.5")])),
+            ]
+        );
+        let charts = charts(&t, "Hotline");
+        assert_eq!(charts.len(), CHARTS.len());
+        let forwards = charts.iter().find(|c| c.id == "forwards").unwrap();
+        assert!(
+            forwards.svg.contains("3 forwarded, 0 received, 0 removed"),
+            "{}",
+            forwards.svg
+        );
+    }
 }

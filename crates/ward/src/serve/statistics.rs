@@ -1,5 +1,6 @@
 //! The hotline's figures over HTTP: `GET /v1/statistics` (JSON or CSV: reports received
-//! and actioned by country and language, URLs by state, notices, times to removal) and
+//! and actioned by country and language, URLs by state, notices, times to removal, reports
+//! forwarded across borders) and
 //! `GET /v1/statistics/{chart}.svg`, charts drawn on the server as SVG (no chart library in
 //! the browser), each with a title and a description for screen readers.
 
@@ -144,6 +145,12 @@ pub fn csv(figures: &Statistics) -> String {
     out += &format!("removal,within_24h,{}\n", number(r.within_24h));
     out += &format!("removal,within_7d,{}\n", number(r.within_7d));
     out += &format!("removal,within_42d,{}\n", number(r.within_42d));
+    let f = &figures.forwards;
+    out += &format!("forwards,out,{}\n", f.out);
+    out += &format!("forwards,received,{}\n", f.received);
+    out += &format!("forwards,returned,{}\n", f.returned);
+    out += &format!("forwards,removed_out,{}\n", f.removed_out);
+    out += &format!("forwards,removed_in,{}\n", f.removed_in);
     out
 }
 
@@ -238,7 +245,7 @@ pub fn removal_chart(figures: &Statistics) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ward_store::{PlaceFigures, RemovalFigures};
+    use ward_store::{ForwardFigures, PlaceFigures, RemovalFigures};
 
     fn figures() -> Statistics {
         Statistics {
@@ -270,6 +277,13 @@ mod tests {
                 within_7d: Some(1.0),
                 within_42d: Some(1.0),
             },
+            forwards: ForwardFigures {
+                out: 6,
+                received: 4,
+                returned: 1,
+                removed_out: 3,
+                removed_in: 2,
+            },
         }
     }
 
@@ -296,6 +310,15 @@ mod tests {
         assert!(text.contains("urls,removed,2\n"));
         assert!(text.contains("removal,median_seconds,5400\n"));
         assert!(text.contains("notices,sent,5\n"));
+        for line in [
+            "forwards,out,6\n",
+            "forwards,received,4\n",
+            "forwards,returned,1\n",
+            "forwards,removed_out,3\n",
+            "forwards,removed_in,2\n",
+        ] {
+            assert!(text.contains(line), "{line:?} in {text}");
+        }
         assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
     }

@@ -70,6 +70,12 @@ pub const CHARTS: &[(&str, &str, &[&str], &[&str])] = &[
         ],
         &["opened", "withdrawn", "matches"],
     ),
+    (
+        "forwards",
+        "Reports forwarded across borders",
+        &["forwards_out", "forwards_received", "forward_removals"],
+        &["forwarded", "received", "removed"],
+    ),
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,7 +191,8 @@ pub async fn transparency(
     Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// `GET /v1/transparency/{signals|queries|opinions|reports|notices}.svg?org=&from=&to=`.
+/// `GET /v1/transparency/{signals|queries|opinions|reports|notices|self-reports|forwards}.svg?
+/// org=&from=&to=`.
 pub async fn chart(
     State(state): State<SharedState>,
     caller: Caller,
@@ -305,6 +312,12 @@ mod tests {
                 figure(jan, "queries", "novel", 3.0),
                 figure(jan, "novel_share", "", 0.75),
                 figure(feb, "reports_received", "<b>/en", 4.0),
+                figure(feb, "forwards_out", "BE", 2.0),
+                figure(feb, "forwards_out", "NL", 1.0),
+                figure(feb, "forwards_received", "FR", 4.0),
+                figure(feb, "forward_removals", "out", 1.0),
+                figure(feb, "forward_removals", "in", 2.0),
+                figure(feb, "forward_removal_median_seconds", "out", 5400.0),
             ],
         }
     }
@@ -317,7 +330,9 @@ mod tests {
         assert_eq!(lines[1], "2026-01,contributed,pdq/api,3");
         assert_eq!(lines[2], "2026-01,matches,\"'=HYPERLINK(\"\"x\"\")\",2");
         assert_eq!(lines[5], "2026-01,novel_share,,0.75");
-        assert_eq!(lines.len(), 7);
+        assert_eq!(lines[7], "2026-02,forwards_out,BE,2");
+        assert_eq!(lines[12], "2026-02,forward_removal_median_seconds,out,5400");
+        assert_eq!(lines.len(), 13);
     }
 
     #[test]
@@ -335,6 +350,10 @@ mod tests {
             assert!(!svg.contains("<b>"));
         }
         assert_eq!(draw(&figures(), "nothing", "x"), None);
+        // Forwards: every country's and both directions' removals summed, not the times.
+        let svg = draw(&figures(), "forwards", "x").unwrap();
+        assert!(svg.contains("3 forwarded, 4 received, 3 removed"), "{svg}");
+        assert_eq!(CHARTS.len(), 7);
     }
 
     #[test]
