@@ -40,7 +40,7 @@ pub(crate) const FORWARDS: &str = "SELECT \
      CAST(COALESCE(SUM(CASE WHEN direction = 'in' AND created_at >= $1 AND created_at < $2 \
      THEN 1 ELSE 0 END), 0) AS BIGINT), \
      CAST(COALESCE(SUM(CASE WHEN direction = 'out' \
-     AND state IN ('declined', 'disagreed', 'timed_out') \
+     AND state IN ('declined', 'disagreed', 'timed_out', 'withdrawn') \
      AND returned_at >= $1 AND returned_at < $2 THEN 1 ELSE 0 END), 0) AS BIGINT), \
      CAST(COALESCE(SUM(CASE WHEN direction = 'out' AND removed_at >= $1 AND removed_at < $2 \
      THEN 1 ELSE 0 END), 0) AS BIGINT), \
@@ -79,7 +79,8 @@ pub struct ForwardFigures {
     pub out: u64,
     /// Received from partner hotlines.
     pub received: u64,
-    /// Forwarded and given back (declined, disagreed, not acknowledged in time).
+    /// Forwarded and given back (declined, disagreed, not acknowledged in time, the partner
+    /// removed).
     pub returned: u64,
     /// Forwarded, and the URL removed (as the partner told) in the period.
     pub removed_out: u64,

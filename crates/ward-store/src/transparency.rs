@@ -345,13 +345,14 @@ pub(crate) fn forwards() -> String {
     )
 }
 
-/// Forwards made that came back (declined, disagreed, not acknowledged in time), by the day
+/// Forwards made that came back (declined, disagreed, not acknowledged in time, the partner
+/// removed), by the day
 /// they came back and why (the forward's state).
 pub(crate) fn forwards_returned() -> String {
     format!(
         "SELECT f.returned_at / 86400000, f.state, COUNT(*) FROM url_forwards f \
          JOIN reported_urls u ON u.id = f.url_id \
-         WHERE f.direction = 'out' AND f.state IN ('declined', 'disagreed', 'timed_out') \
+         WHERE f.direction = 'out' AND f.state IN ('declined', 'disagreed', 'timed_out', 'withdrawn') \
          AND f.returned_at >= $1 AND f.returned_at < $2 AND {URL_OF_ORG} GROUP BY 1, 2"
     )
 }

@@ -656,7 +656,7 @@ fn operations() -> Vec<Operation> {
         Operation {
             method: "get",
             path: "/v1/transparency/{id}",
-            summary: "A chart of the transparency figures by month as SVG: signals.svg, queries.svg, opinions.svg, reports.svg or notices.svg",
+            summary: "A chart of the transparency figures by month as SVG: signals.svg, queries.svg, opinions.svg, reports.svg, notices.svg, self-reports.svg or forwards.svg",
             roles: "admin, auditor, analyst, curator",
             parameters: json!([
                 id_param("id"),
