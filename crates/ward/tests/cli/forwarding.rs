@@ -770,6 +770,28 @@ fn reports_cross_borders_between_three_hotlines() {
             ("WARD_STAYED", &ids[2].0.to_string()),
         ],
     );
+
+    // Each hotline counts the reports once, in its own role.
+    let figure = |hotline: &Hotline, name: &str, key: &str| -> f64 {
+        let (status, answer) = hotline.json("GET", "/v1/transparency", Value::Null);
+        assert_eq!(status, 200, "{answer}");
+        answer["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["figure"] == name && f["key"] == key)
+            .filter_map(|f| f["value"].as_f64())
+            .sum()
+    };
+    assert_eq!(figure(&a, "forwards_out", "BE"), 2.0);
+    assert_eq!(figure(&a, "forwards_out", "NL"), 12.0);
+    assert_eq!(figure(&a, "forwards_returned", "declined"), 1.0);
+    assert_eq!(figure(&a, "forward_removals", "out"), 1.0);
+    assert!(figure(&a, "forward_removal_median_seconds", "out") > 0.0);
+    assert_eq!(figure(&b, "forwards_received", "BE"), 2.0);
+    assert_eq!(figure(&b, "forward_removals", "in"), 1.0);
+    assert_eq!(figure(&b, "forwards_out", "BE"), 0.0);
+    assert_eq!(figure(&c, "forwards_received", "NL"), 12.0);
     runtime.block_on(store_a.close());
     runtime.block_on(store_b.close());
 }
