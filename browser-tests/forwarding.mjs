@@ -1,6 +1,9 @@
 // Reports that cross borders in the analysts' pages, in a real headless Chromium.
 //
-// WARD_PHASE=partner, on the hotline a report was forwarded to: the queue marks both items
+// WARD_PHASE=origin-assess, on the hotline reports were made to: the one item its bank did
+// not know (WARD_ASSESS) shows where it is hosted, is not forwarded yet, and is assessed.
+//
+// WARD_PHASE=partner, on the hotline reports were forwarded to: the queue marks every item
 // as forwarded from the origin; an item shows where it is hosted, who forwarded it and the
 // origin's assessment; one (WARD_ASSESS) is assessed as abuse, the other (WARD_DECLINE)
 // declined with a reason, after which its page says so and offers no decline form; the
@@ -9,7 +12,8 @@
 // WARD_PHASE=origin, on the hotline that forwarded them: the forwards page lists where each
 // went and how it ended; the removed one's page (WARD_REMOVED) shows its hosting country,
 // the partner's assessment and the times of notice and removal; the declined one's
-// (WARD_DECLINED) the reason; the one no partner covers (WARD_STAYED) was not forwarded.
+// (WARD_DECLINED) the reason; the one no partner covers (WARD_STAYED) was not forwarded;
+// the one its analyst assessed (WARD_ANALYST_ASSESSED) went to the partner too.
 //
 // Every page is checked with axe-core, for CSP violations, security headers, a skip link
 // and a 375 px wide screen, and a screenshot of each is saved.
@@ -37,14 +41,23 @@ try {
   await page.fill("#password", password);
   await Promise.all([page.waitForURL("**/analyst/queue"), page.click("button[type=submit]")]);
 
-  if (env.WARD_PHASE === "partner") {
+  if (env.WARD_PHASE === "origin-assess") {
+    await page.goto(`${base}/analyst/url/${env.WARD_ASSESS}`);
+    check((await text("#hosting")).startsWith("BE, AS64500"), "the item shows it is hosted in Belgium");
+    check(await text("#forwarding") === "not forwarded", "before it is assessed, it is not forwarded");
+    await inspect("origin-item");
+    await page.keyboard.press("1");
+    await page.keyboard.press("4");
+    await Promise.all([page.waitForNavigation(), page.keyboard.press("a")]);
+    check(new URL(page.url()).pathname === "/analyst/queue", "the queue is empty after it");
+  } else if (env.WARD_PHASE === "partner") {
     const assess = env.WARD_ASSESS;
     const decline = env.WARD_DECLINE;
     // The queue: both items, each marked as forwarded from the origin.
     const marks = await page.$$eval("#queue tbody tr", (trs) =>
       trs.map((tr) => [tr.dataset.id, (tr.querySelector(".forwarded") || {}).textContent || ""]));
-    check(marks.length === 2 && marks.every(([, mark]) => mark === "forwarded from hotline-a"),
-      `the queue marks both items as forwarded from hotline-a (${JSON.stringify(marks)})`);
+    check(marks.length === 3 && marks.every(([, mark]) => mark === "forwarded from hotline-a"),
+      `the queue marks the three items as forwarded from hotline-a (${JSON.stringify(marks)})`);
     await inspect("partner-queue");
 
     // The item to assess: hosted in Belgium, forwarded by hotline-a with its assessment.
@@ -83,8 +96,8 @@ try {
 
     await page.goto(`${base}/analyst/forwards`);
     const received = await page.$$eval("#received tbody tr", (trs) => trs.map((tr) => tr.textContent.replace(/\s+/g, " ")));
-    check(received.length === 2 && received.some((r) => r.includes("declined here")),
-      `the forwards page lists both received (${received.length})`);
+    check(received.length === 3 && received.some((r) => r.includes("declined here")),
+      `the forwards page lists the three received (${received.length})`);
     check(await page.isVisible("#sent-empty"), "nothing was forwarded from here");
     await inspect("partner-forwards");
   } else {
@@ -97,7 +110,9 @@ try {
     check((row(env.WARD_DECLINED)[4] || "").startsWith("declined by hotline-b: back with this hotline")
       && (row(env.WARD_DECLINED)[6] || "").includes("hosted outside Belgium now"),
       `the declined report came back, with why (${row(env.WARD_DECLINED).join(" | ")})`);
-    check(sent.filter((cells) => cells[2] === "hotline-c").length === 12, "twelve reports went to hotline-c");
+    check(sent.filter((cells) => cells[2] === "hotline-c").length === 4, "four reports went to hotline-c");
+    check(sent.filter((cells) => cells[2] === "hotline-b").length === 11, "eleven reports went to hotline-b");
+    check(row(env.WARD_ANALYST_ASSESSED)[2] === "hotline-b", "the report A's analyst assessed went to hotline-b");
     check(!sent.some((cells) => cells[0] === `#${env.WARD_STAYED}`), "the report no partner covers was not forwarded");
     await inspect("origin-forwards");
 

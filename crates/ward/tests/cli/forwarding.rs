@@ -3,10 +3,10 @@
 //! test MaxMind database, written here, places stand-in hosts on loopback addresses in
 //! those countries (and one in Germany, which no partner covers). A's bank knows the
 //! pictures, so what A is told of is assessed by its hash and forwarded where a partner
-//! covers; B works what it is sent in its analysts' pages (real Chromium), notices the
-//! host, sees it removed, and A hears it; B's decline gives a report back to A; C, killed
-//! while it reads, resumes with nothing lost or doubled; pages altered or replayed on the
-//! way to C are refused.
+//! covers, as is what A's analyst assesses in Chromium; B works what it is sent in its
+//! analysts' pages (real Chromium), notices the host, sees it removed, and A hears it; B's
+//! decline gives a report back to A; B, killed while it reads, resumes with nothing lost or
+//! doubled; pages altered or replayed on the way to C are refused.
 
 use std::collections::HashSet;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
@@ -426,22 +426,22 @@ fn reports_cross_borders_between_three_hotlines() {
         args
     };
     let a = Hotline::new("Hotline A", serve_args(100));
-    let b = Hotline::new("Hotline B", serve_args(100));
-    let mut c = Hotline::new("Hotline C", serve_args(2));
+    let mut b = Hotline::new("Hotline B", serve_args(2));
+    let c = Hotline::new("Hotline C", serve_args(100));
     // C reads A through a proxy that can alter or replay what passes.
     let mode = Arc::new(AtomicU8::new(PASS));
     let a_for_c = format!(
         "http://{}",
         proxy(Arc::new(Mutex::new(a.address.clone())), Arc::clone(&mode))
     );
-    // A reads C through one that passes everything on, to wherever C listens.
-    let c_listens = Arc::new(Mutex::new(c.address.clone()));
-    let c_for_a = format!(
+    // A reads B through one that passes everything on, to wherever B listens.
+    let b_listens = Arc::new(Mutex::new(b.address.clone()));
+    let b_for_a = format!(
         "http://{}",
-        proxy(Arc::clone(&c_listens), Arc::new(AtomicU8::new(PASS)))
+        proxy(Arc::clone(&b_listens), Arc::new(AtomicU8::new(PASS)))
     );
-    a.add_partner(&b, "hotline-b", &b.base(), &["BE"]);
-    a.add_partner(&c, "hotline-c", &c_for_a, &["nl"]);
+    a.add_partner(&b, "hotline-b", &b_for_a, &["BE"]);
+    a.add_partner(&c, "hotline-c", &c.base(), &["nl"]);
     b.add_partner(&a, "hotline-a", &a.base(), &[]);
     c.add_partner(&a, "hotline-a", &a_for_c, &[]);
     // `ward admin forwarding` lists what the API set.
@@ -474,9 +474,12 @@ fn reports_cross_borders_between_three_hotlines() {
     );
     assert_eq!(status, 201, "{bank}");
     let bank = bank["id"].as_i64().unwrap();
-    let paths: Vec<String> = (0..12).map(|n| format!("/nl/{n}.png")).collect();
+    // (Not /be/3.png: A's analyst assesses that one.)
+    let nl_paths: Vec<String> = (0..4).map(|n| format!("/nl/{n}.png")).collect();
+    let be_paths: Vec<String> = (0..8).map(|n| format!("/be/more/{n}.png")).collect();
     let mut known: Vec<String> = vec!["/be/1.png".into(), "/be/2.png".into(), "/de/1.png".into()];
-    known.extend(paths.iter().cloned());
+    known.extend(nl_paths.iter().cloned());
+    known.extend(be_paths.iter().cloned());
     for path in &known {
         let md5 = ward_core::digest::FileDigests::of(&picture(path)).md5;
         let (status, answer) = a.json(
@@ -490,13 +493,15 @@ fn reports_cross_borders_between_three_hotlines() {
         assert_eq!(status, 201, "{answer}");
     }
 
-    // Reports to A: two pictures hosted in Belgium, one in Germany.
+    // Reports to A: three pictures hosted in Belgium (one its bank does not know), one in
+    // Germany.
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let store_a = a.open_store(&runtime);
-    let (be1, be2, de1) = (
+    let (be1, be2, de1, be3) = (
         be.url("/be/1.png"),
         be.url("/be/2.png"),
         de.url("/de/1.png"),
+        be.url("/be/3.png"),
     );
     let file = |urls: Vec<String>| -> Vec<UrlId> {
         runtime
@@ -511,7 +516,7 @@ fn reports_cross_borders_between_three_hotlines() {
             .unwrap()
             .urls
     };
-    let ids = file(vec![be1.clone(), be2.clone(), de1.clone()]);
+    let ids = file(vec![be1.clone(), be2.clone(), de1.clone(), be3.clone()]);
     // Known by A's bank: Belgium's go to B, Germany's stays with A and is noticed by A.
     wait_for(
         "A to forward Belgium's two URLs to B",
@@ -549,24 +554,58 @@ fn reports_cross_borders_between_three_hotlines() {
             .is_empty()
     );
 
-    // B takes both in, fetches them itself and queues them for its analysts, marked as
+    // The one A's bank does not know waits in A's queue; A's analyst assesses it in
+    // Chromium, and A forwards it too.
+    wait_for(
+        "A to queue the unknown picture",
+        Duration::from_secs(60),
+        || {
+            runtime
+                .block_on(store_a.queue(0, 10))
+                .is_ok_and(|q| q.len() == 1 && q[0].id == ids[3])
+        },
+    );
+    let artefacts = browser::artefacts("forwarding");
+    browser::walk(
+        "forwarding.mjs",
+        &a.base(),
+        &artefacts.join("a-assess"),
+        &[
+            ("WARD_PHASE", &"origin-assess"),
+            ("WARD_ANALYST_NAME", &"ana"),
+            ("WARD_ANALYST_PASSWORD", &PASSWORD),
+            ("WARD_ASSESS", &ids[3].0.to_string()),
+        ],
+    );
+    wait_for(
+        "A to forward the assessed one to B",
+        Duration::from_secs(60),
+        || a.forwards("out").len() == 3,
+    );
+
+    // B takes them in, fetches them itself and queues them for its analysts, marked as
     // forwarded; A hears they arrived.
     wait_for(
-        "B to queue both forwarded URLs",
+        "B to queue the three forwarded URLs",
         Duration::from_secs(60),
         || {
             let store_b = b.open_store(&runtime);
             let queued = runtime.block_on(store_b.queue(0, 10)).unwrap();
             runtime.block_on(store_b.close());
-            queued.len() == 2
+            queued.len() == 3
         },
     );
     let received = b.forwards("in");
-    assert_eq!(received.len(), 2, "{received:?}");
+    assert_eq!(received.len(), 3, "{received:?}");
     for forward in &received {
         assert_eq!(forward["origin"]["assessment"]["age_group"], "prepubescent");
         assert_eq!(forward["origin"]["assessment"]["uk"], "A");
-        assert_eq!(forward["origin"]["assessed_by"], "hash");
+        let by = if forward["url"] == be3 {
+            "analyst"
+        } else {
+            "hash"
+        };
+        assert_eq!(forward["origin"]["assessed_by"], by, "{forward}");
         let text = forward.to_string();
         assert!(
             !text.contains("reporter@") && !text.contains("what the reporter wrote"),
@@ -592,7 +631,6 @@ fn reports_cross_borders_between_three_hotlines() {
             .as_i64()
             .unwrap()
     };
-    let artefacts = browser::artefacts("forwarding");
     browser::walk(
         "forwarding.mjs",
         &b.base(),
@@ -662,8 +700,8 @@ fn reports_cross_borders_between_three_hotlines() {
 
     // C, through the proxy: an altered page is refused and nothing of it kept.
     mode.store(ALTER, Ordering::SeqCst);
-    let nl_urls: Vec<String> = paths.iter().map(|p| nl.url(p)).collect();
-    let nl_ids = file(nl_urls[..4].to_vec());
+    let nl_urls: Vec<String> = nl_paths.iter().map(|p| nl.url(p)).collect();
+    let nl_ids = file(nl_urls.clone());
     wait_for(
         "A to forward four URLs to C",
         Duration::from_secs(60),
@@ -684,7 +722,7 @@ fn reports_cross_borders_between_three_hotlines() {
         c.forwards("in").is_empty(),
         "nothing of an altered page is kept"
     );
-    // Passed on unaltered, C reads a page (two messages at a time); then a replay of that
+    // Passed on unaltered, C reads the page; then a replay of that
     // page is refused.
     mode.store(PASS, Ordering::SeqCst);
     wait_for("C to read A's pages", Duration::from_secs(30), || {
@@ -703,58 +741,65 @@ fn reports_cross_borders_between_three_hotlines() {
     );
     mode.store(PASS, Ordering::SeqCst);
 
-    // C killed while it reads eight more, two a page: started again, it has each once.
-    let more = file(nl_urls[4..].to_vec());
+    // B killed while it reads eight more, two a page: started again (listening
+    // elsewhere, which the proxy in front of it follows), it has each once.
+    let already = b.forwards("in").len();
+    let be_urls: Vec<String> = be_paths.iter().map(|p| be.url(p)).collect();
+    let more = file(be_urls.clone());
     wait_for(
-        "A to forward eight more to C",
+        "A to forward eight more to B",
         Duration::from_secs(60),
         || {
             a.forwards("out")
                 .iter()
-                .filter(|f| f["partner"] == "hotline-c")
+                .filter(|f| f["partner"] == "hotline-b")
                 .count()
-                == 12
+                == already + 8
         },
     );
-    wait_for("C to start reading them", Duration::from_secs(30), || {
-        c.forwards("in").len() > 4
+    wait_for("B to start reading them", Duration::from_secs(30), || {
+        b.forwards("in").len() > already
     });
-    c.kill();
+    b.kill();
     let before = {
-        let store_c = c.open_store(&runtime);
+        let store_b = b.open_store(&runtime);
         let n = runtime
-            .block_on(store_c.forwards(ForwardDirection::In, 0, 500))
+            .block_on(store_b.forwards(ForwardDirection::In, 0, 500))
             .unwrap()
             .len();
-        runtime.block_on(store_c.close());
+        runtime.block_on(store_b.close());
         n
     };
-    c.start();
-    *c_listens.lock().unwrap() = c.address.clone();
+    b.start();
+    *b_listens.lock().unwrap() = b.address.clone();
     wait_for(
-        "C to have all twelve after its restart",
+        "B to have all eight after its restart",
         Duration::from_secs(60),
-        || c.forwards("in").len() >= 12,
+        || b.forwards("in").len() >= already + 8,
     );
-    let received = c.forwards("in");
-    println!("forwarding: C held {before} of 12 forwards when killed, 12 after its restart");
+    let received = b.forwards("in");
+    println!(
+        "forwarding: B held {} of the 8 when killed, 8 after its restart",
+        before - already
+    );
     let urls: HashSet<&str> = received.iter().filter_map(|f| f["url"].as_str()).collect();
     assert_eq!(
         (received.len(), urls.len()),
-        (12, 12),
+        (already + 8, already + 8),
         "each once: {before} before the kill"
     );
+    assert!(be_urls.iter().all(|u| urls.contains(u.as_str())));
     wait_for(
-        "A to hear C received all twelve",
+        "A to hear B received all eight",
         Duration::from_secs(30),
         || {
             a.forwards("out")
                 .iter()
-                .filter(|f| f["partner"] == "hotline-c")
+                .filter(|f| f["partner"] == "hotline-b")
                 .all(|f| f["state"] != "sent")
         },
     );
-    assert_eq!(nl_ids.len() + more.len(), 12);
+    assert_eq!((nl_ids.len(), more.len()), (4, 8));
 
     // A's analyst, in Chromium: where each report went and how it ended.
     browser::walk(
@@ -768,6 +813,7 @@ fn reports_cross_borders_between_three_hotlines() {
             ("WARD_REMOVED", &ids[0].0.to_string()),
             ("WARD_DECLINED", &ids[1].0.to_string()),
             ("WARD_STAYED", &ids[2].0.to_string()),
+            ("WARD_ANALYST_ASSESSED", &ids[3].0.to_string()),
         ],
     );
 
@@ -783,15 +829,15 @@ fn reports_cross_borders_between_three_hotlines() {
             .filter_map(|f| f["value"].as_f64())
             .sum()
     };
-    assert_eq!(figure(&a, "forwards_out", "BE"), 2.0);
-    assert_eq!(figure(&a, "forwards_out", "NL"), 12.0);
+    assert_eq!(figure(&a, "forwards_out", "BE"), 11.0);
+    assert_eq!(figure(&a, "forwards_out", "NL"), 4.0);
     assert_eq!(figure(&a, "forwards_returned", "declined"), 1.0);
     assert_eq!(figure(&a, "forward_removals", "out"), 1.0);
     assert!(figure(&a, "forward_removal_median_seconds", "out") > 0.0);
-    assert_eq!(figure(&b, "forwards_received", "BE"), 2.0);
+    assert_eq!(figure(&b, "forwards_received", "BE"), 11.0);
     assert_eq!(figure(&b, "forward_removals", "in"), 1.0);
     assert_eq!(figure(&b, "forwards_out", "BE"), 0.0);
-    assert_eq!(figure(&c, "forwards_received", "NL"), 12.0);
+    assert_eq!(figure(&c, "forwards_received", "NL"), 4.0);
     runtime.block_on(store_a.close());
     runtime.block_on(store_b.close());
 }
