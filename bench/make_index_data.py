@@ -15,6 +15,9 @@ Writes to OUTPUT_DIR:
                tokens sorted by id (an empty line when there is none), found by brute force.
 - meta.json    the parameters.
 
+With --no-truth, the brute force is skipped and truth.txt is left empty (for benchmarks that
+compare two tools' answers with each other).
+
 Distributions: `random` is uniform; `clustered` draws `--centres` uniform centres and makes each
 stored hash a centre with d distinct random bits flipped, d uniform in 0..=40, the members
 spread evenly over the centres in random order.
@@ -54,6 +57,11 @@ def main() -> int:
     parser.add_argument("--centres", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--no-truth",
+        action="store_true",
+        help="skip the brute force (no truth.txt): for benchmarks that compare two tools' answers",
+    )
     parser.add_argument("out_dir", type=pathlib.Path)
     args = parser.parse_args()
     args.out_dir.mkdir(parents=True, exist_ok=True)
@@ -70,7 +78,7 @@ def main() -> int:
 
     base.tofile(args.out_dir / "base.u8")
     queries.tofile(args.out_dir / "queries.u8")
-    truth = brute_force(base, queries, args.workers)
+    truth = [] if args.no_truth else brute_force(base, queries, args.workers)
     with open(args.out_dir / "truth.txt", "w") as f:
         for ids, distances in truth:
             f.write(" ".join(f"{i}:{d}" for i, d in zip(ids.tolist(), distances.tolist())))
@@ -86,7 +94,7 @@ def main() -> int:
         "planted": (args.queries + 1) // 2,
         "radius": RADIUS,
         "seed": args.seed,
-        "truth_pairs": sum(found),
+        "truth_pairs": None if args.no_truth else sum(found),
         "planted_truth_min": min(found[0::2], default=0),
         "random_queries_with_truth": sum(1 for c in found[1::2] if c),
         "generate_s": round(generated - started, 3),

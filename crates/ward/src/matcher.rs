@@ -21,6 +21,13 @@ use ward_core::video::{CompareOptions, VideoHit, VideoIndex, Vpdq};
 
 use crate::hashing::{Media, Signals, describe_io};
 
+/// With fewer queries than one for this many PDQ entries, `Matcher::load` builds the PDQ
+/// index without families.
+pub const FEW_QUERIES: u64 = 20;
+
+/// The most entries reserved ahead of reading a list (beyond, arrays grow as they fill).
+const MAX_RESERVED: usize = 1 << 28;
+
 /// The hash lists of one command, indexed for matching.
 #[derive(Debug)]
 pub struct Matcher {
@@ -107,10 +114,16 @@ impl Matcher {
     /// `min_quality` (matching must use the same). Each malformed line is passed to
     /// `malformed` with its list, whose counts include it, and skipped; a list that cannot
     /// be opened or read is an error.
+    ///
+    /// `queries` is how many queries the command expects to ask, when it knows: with fewer
+    /// than one for every [`FEW_QUERIES`] PDQ entries, the PDQ index is built without
+    /// looking for near-duplicate families ([`PdqIndex::build_unclustered`]), which is a
+    /// fraction of the build for a little more per query; the answers are the same.
     pub fn load(
         paths: &[PathBuf],
         hex64: Hex64,
         min_quality: Quality,
+        queries: Option<u64>,
         mut malformed: impl FnMut(&LoadedList, &ListError),
     ) -> Result<Matcher> {
         let mut lists = Vec::with_capacity(paths.len());
@@ -129,7 +142,15 @@ impl Matcher {
         Ok(Matcher {
             lists,
             entries: loaded.entries,
-            pdq: PdqIndex::build(loaded.pdq),
+            pdq: match queries {
+                // Few queries of many entries: finding families would cost more than it saves.
+                Some(queries)
+                    if queries.saturating_mul(FEW_QUERIES) < loaded.pdq_ids.len() as u64 =>
+                {
+                    PdqIndex::build_unclustered(loaded.pdq_hashes, loaded.pdq_ids)
+                }
+                _ => PdqIndex::build(loaded.pdq_hashes.into_iter().zip(loaded.pdq_ids)),
+            },
             videos: VideoIndex::build(loaded.videos, min_quality),
             md5: Md5Set::build(loaded.md5),
             sha1: Sha1Set::build(loaded.sha1),
@@ -259,7 +280,8 @@ fn sort(hits: &mut [Hit]) {
 #[derive(Default)]
 struct Loaded {
     entries: Vec<Entry>,
-    pdq: Vec<(PdqHash, u64)>,
+    pdq_hashes: Vec<PdqHash>,
+    pdq_ids: Vec<u64>,
     videos: Vec<(u64, Vpdq)>,
     md5: Vec<(Md5, u64)>,
     sha1: Vec<(Sha1, u64)>,
@@ -275,6 +297,15 @@ fn read_list(
     malformed: &mut impl FnMut(&LoadedList, &ListError),
 ) -> Result<()> {
     let file = File::open(path).map_err(|e| anyhow!(describe_io(&e)))?;
+    // Room for as many entries as the file can hold (its shortest lines are MD5s, a PDQ
+    // line is 65 bytes), so that millions of entries are not copied as the arrays grow:
+    // memory reserved and not written costs nothing.
+    if let Ok(meta) = file.metadata() {
+        let bytes = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+        loaded.entries.reserve((bytes / 33).min(MAX_RESERVED));
+        loaded.pdq_hashes.reserve((bytes / 65).min(MAX_RESERVED));
+        loaded.pdq_ids.reserve((bytes / 65).min(MAX_RESERVED));
+    }
     for item in ListReader::new(BufReader::with_capacity(1 << 16, file), hex64) {
         match item {
             Ok(entry) => {
@@ -286,7 +317,8 @@ fn read_list(
                         EntrySignal::Vpdq
                     }
                     Signal::Pdq(hash) => {
-                        loaded.pdq.push((hash, id));
+                        loaded.pdq_hashes.push(hash);
+                        loaded.pdq_ids.push(id);
                         EntrySignal::Hash(Signal::Pdq(hash))
                     }
                     Signal::Md5(digest) => {
@@ -351,13 +383,19 @@ mod tests {
             })
             .collect();
         let mut errors = Vec::new();
-        let matcher = Matcher::load(&paths, Hex64::Pdq, Quality::MATCHABLE, |list, error| {
-            errors.push(format!(
-                "{} {} {error}",
-                list.name.rsplit('/').next().unwrap(),
-                list.malformed
-            ));
-        })
+        let matcher = Matcher::load(
+            &paths,
+            Hex64::Pdq,
+            Quality::MATCHABLE,
+            None,
+            |list, error| {
+                errors.push(format!(
+                    "{} {} {error}",
+                    list.name.rsplit('/').next().unwrap(),
+                    list.malformed
+                ));
+            },
+        )
         .unwrap();
         assert_eq!(errors, Vec::<String>::new());
         matcher
@@ -386,6 +424,30 @@ mod tests {
             describe(&matcher, &matcher.match_text(query, distance)),
             expected
         );
+    }
+
+    #[test]
+    fn few_queries_build_without_families_and_answer_the_same() {
+        // Near-duplicates of one hash at every distance, and more: loaded for few queries
+        // (no families) and for many, the same hits.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("list");
+        let text: String = (0..64).map(|d| format!("{}\n", near(d))).collect();
+        fs::write(&path, &text).unwrap();
+        let paths = [path];
+        let load = |queries| {
+            Matcher::load(&paths, Hex64::Pdq, Quality::MATCHABLE, queries, |_, e| {
+                panic!("{e}")
+            })
+            .unwrap()
+        };
+        let (few, many) = (load(Some(1)), load(None));
+        let pdq = Signal::Pdq(PDQ.parse().unwrap());
+        for distance in [0, 10, 31, 63] {
+            let hits = describe(&few, &few.match_text(&pdq, distance));
+            assert_eq!(hits.len(), distance as usize + 1, "{distance}");
+            assert_eq!(hits, describe(&many, &many.match_text(&pdq, distance)));
+        }
     }
 
     #[test]
@@ -589,13 +651,19 @@ mod tests {
         fs::write(&a, format!("{PDQ}\nbad\n\nworse\n")).unwrap();
         fs::write(&b, "signal_type,signal\nmd5,xyz\n").unwrap();
         let mut seen = Vec::new();
-        let matcher = Matcher::load(&[a, b], Hex64::Pdq, Quality::MATCHABLE, |list, error| {
-            seen.push((
-                list.name.rsplit('/').next().unwrap().to_owned(),
-                list.malformed,
-                error.line(),
-            ));
-        })
+        let matcher = Matcher::load(
+            &[a, b],
+            Hex64::Pdq,
+            Quality::MATCHABLE,
+            None,
+            |list, error| {
+                seen.push((
+                    list.name.rsplit('/').next().unwrap().to_owned(),
+                    list.malformed,
+                    error.line(),
+                ));
+            },
+        )
         .unwrap();
         assert_eq!(
             seen,
@@ -611,6 +679,7 @@ mod tests {
             &[dir.path().join("missing")],
             Hex64::Pdq,
             Quality::MATCHABLE,
+            None,
             |_, _| {},
         );
         let message = format!("{:#}", missing.unwrap_err());

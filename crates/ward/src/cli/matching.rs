@@ -20,7 +20,11 @@ pub fn run(args: &MatchArgs) -> Result<ExitCode> {
     if stdin_queries && args.query_files.iter().any(|f| f.as_os_str() == "-") {
         bail!("standard input cannot be both a QUERY file and a --queries file");
     }
-    let matcher = load_lists(&args.matching)?;
+    // `WARD_MATCH_TIMING=1` (bench/match-vs-faiss.sh) prints where the run's time went.
+    let timing = std::env::var_os("WARD_MATCH_TIMING").is_some();
+    let started = std::time::Instant::now();
+    let matcher = load_lists(&args.matching, expected_queries(args))?;
+    let loaded = started.elapsed();
     let stdout = io::stdout();
     let interactive = stdout.is_terminal();
     let printer = MatchPrinter::new(args.matching.format, BufWriter::new(stdout.lock()))
@@ -51,8 +55,35 @@ pub fn run(args: &MatchArgs) -> Result<ExitCode> {
         run.query_file(path)
             .with_context(|| format!("cannot read queries from {}", path.display()))?;
     }
+    let matched = started.elapsed();
     run.printer.flush().context("cannot write output")?;
+    if timing {
+        eprintln!(
+            "ward match timing: lists read and indexed {:.3} s, queries matched and printed {:.3} s, flushed {:.3} s",
+            loaded.as_secs_f64(),
+            (matched - loaded).as_secs_f64(),
+            (started.elapsed() - matched).as_secs_f64()
+        );
+    }
     Ok(match_status(run.matched, run.failed))
+}
+
+/// How many queries the run will ask, when only hashes are asked (arguments, and query
+/// files, whose lines are at least 33 bytes): `None` when a query is a media file or a
+/// folder (which may hold millions) or a query file is standard input.
+fn expected_queries(args: &MatchArgs) -> Option<u64> {
+    let mut queries = 0u64;
+    for query in &args.queries {
+        hash_text(query)?;
+        queries += 1;
+    }
+    for path in &args.query_files {
+        if path.as_os_str() == "-" {
+            return None;
+        }
+        queries += std::fs::metadata(path).ok()?.len() / 33 + 1;
+    }
+    Some(queries)
 }
 
 /// A query argument that is a hash: 32, 40 or 64 hex digits. Anything else is a path.

@@ -1106,17 +1106,24 @@ const MALFORMED_SHOWN: u64 = 100;
 /// Loads the lists of `options`, reporting malformed lines on stderr as `ward:
 /// LIST:LINE: reason` (the first [`MALFORMED_SHOWN`] of each list, then how many in all) and
 /// lists that gave no entry at all.
-fn load_lists(options: &MatchOptions) -> Result<Matcher> {
+/// `queries`: how many queries the command expects to ask, if it knows.
+fn load_lists(options: &MatchOptions, queries: Option<u64>) -> Result<Matcher> {
     let (hex64, min_quality) = (options.hex64.into(), options.min_quality());
-    let matcher = Matcher::load(&options.lists, hex64, min_quality, |list, error| {
-        if list.malformed <= MALFORMED_SHOWN {
-            let reason = match error {
-                ListError::Malformed { reason, .. } => reason.as_str(),
-                _ => "malformed",
-            };
-            eprintln!("ward: {}:{}: {reason}", list.name, error.line());
-        }
-    })?;
+    let matcher = Matcher::load(
+        &options.lists,
+        hex64,
+        min_quality,
+        queries,
+        |list, error| {
+            if list.malformed <= MALFORMED_SHOWN {
+                let reason = match error {
+                    ListError::Malformed { reason, .. } => reason.as_str(),
+                    _ => "malformed",
+                };
+                eprintln!("ward: {}:{}: {reason}", list.name, error.line());
+            }
+        },
+    )?;
     for list in matcher.lists() {
         if list.malformed > MALFORMED_SHOWN {
             eprintln!(

@@ -16,7 +16,8 @@ use crate::hashing::{self, Input};
 pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let options = &args.matching;
-    let matcher = Arc::new(load_lists(options)?);
+    // A folder may hold millions of files: the index built for many queries.
+    let matcher = Arc::new(load_lists(options, None)?);
     let hash_options = options.hash_options(matcher.has_videos());
     let inputs = args.paths.iter().map(|p| Input::from_arg(p)).collect();
     let thresholds = options.thresholds();

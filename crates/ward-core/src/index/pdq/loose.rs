@@ -77,10 +77,15 @@ pub(super) struct LooseIndex {
 impl LooseIndex {
     pub(super) fn build(hashes: Vec<PdqHash>, ids: Vec<u64>) -> LooseIndex {
         let n = hashes.len();
-        let tables: Vec<(Vec<u32>, Vec<u32>)> = (0..16usize)
-            .into_par_iter()
-            .map(|t| {
-                let mut offsets = vec![0u32; 65537];
+        // Each table is written in place in the one array that keeps them all (a table
+        // apiece, then copied together, wrote and faulted in twice the memory).
+        let mut offsets = vec![0u32; 16 * 65537];
+        let mut postings = vec![0u32; 16 * n];
+        offsets
+            .par_chunks_mut(65537)
+            .zip(postings.par_chunks_mut(n.max(1)))
+            .enumerate()
+            .for_each(|(t, (offsets, postings))| {
                 for hash in &hashes {
                     offsets[usize::from(chunk(hash, t)) + 1] += 1;
                 }
@@ -88,21 +93,12 @@ impl LooseIndex {
                     offsets[v + 1] += offsets[v];
                 }
                 let mut next = offsets[..65536].to_vec();
-                let mut postings = vec![0u32; n];
                 for (k, hash) in hashes.iter().enumerate() {
                     let v = usize::from(chunk(hash, t));
                     postings[next[v] as usize] = k as u32;
                     next[v] += 1;
                 }
-                (offsets, postings)
-            })
-            .collect();
-        let mut offsets = Vec::with_capacity(16 * 65537);
-        let mut postings = Vec::with_capacity(16 * n);
-        for (o, p) in tables {
-            offsets.extend_from_slice(&o);
-            postings.extend_from_slice(&p);
-        }
+            });
         LooseIndex {
             removed: vec![0; n.div_ceil(64)],
             removed_count: 0,

@@ -115,6 +115,25 @@ impl PdqIndex {
         }
     }
 
+    /// Builds an index over `entries` without looking for near-duplicate families: every
+    /// entry goes into the multi-index (`loose.rs`). It is built in a fraction of
+    /// [`PdqIndex::build`]'s time and answers exactly as it does, each query reading the
+    /// entries that share a chunk (within one bit) with it, so it suits a run that asks few
+    /// queries of many entries (`ward match`); an index that serves queries for long should
+    /// be built with `build`. Entries inserted later are kept as `build`'s are.
+    ///
+    /// `hashes[i]` is entry `ids[i]`'s hash; the two must be as long.
+    pub fn build_unclustered(hashes: Vec<PdqHash>, ids: Vec<u64>) -> PdqIndex {
+        assert_eq!(hashes.len(), ids.len(), "one id for each hash");
+        PdqIndex {
+            inner: RwLock::new(Inner::assemble(
+                Vec::new(),
+                Vec::new(),
+                Bucket { hashes, ids },
+            )),
+        }
+    }
+
     /// Re-forms the buckets from the current entries (as `build` would), for when many
     /// entries have been inserted since the last build and sit in loose pages.
     pub fn rebuild(&self) {
@@ -582,6 +601,43 @@ mod tests {
         assert!(families >= 150, "only {families} families found");
         assert!(loose < entries.len() / 20, "{loose} loose entries");
         check_queries(&index, &entries, &mut Rng(11), 60);
+    }
+
+    #[test]
+    fn an_index_built_without_families_answers_exactly() {
+        // Clustered data (where families would be found) and unrelated hashes, every entry
+        // in the multi-index: the same answers as brute force, before and after changes,
+        // and after a snapshot.
+        let mut entries = dataset(51, 24_000, 300, 40);
+        entries.extend(
+            dataset(52, 6000, 0, 0)
+                .into_iter()
+                .map(|(h, id)| (h, id + 100_000)),
+        );
+        let (hashes, ids): (Vec<PdqHash>, Vec<u64>) = entries.iter().copied().unzip();
+        let index = PdqIndex::build_unclustered(hashes, ids);
+        let (in_families, families, loose) = index.shape();
+        assert_eq!((in_families, families, loose), (0, 0, entries.len()));
+        let mut rng = Rng(53);
+        check_queries(&index, &entries, &mut rng, 60);
+        for _ in 0..300 {
+            let victim = (rng.next() % entries.len() as u64) as usize;
+            let (hash, id) = entries.swap_remove(victim);
+            assert!(index.remove(&hash, id));
+        }
+        for (hash, id) in dataset(54, 400, 10, 20) {
+            index.insert(hash, id + 200_000);
+            entries.push((hash, id + 200_000));
+        }
+        check_queries(&index, &entries, &mut rng, 40);
+        let mut bytes = Vec::new();
+        index.write_snapshot(&mut bytes).unwrap();
+        let loaded = PdqIndex::read_snapshot(&mut bytes.as_slice()).unwrap();
+        check_queries(&loaded, &entries, &mut rng, 20);
+        // A rebuild finds the families.
+        index.rebuild();
+        assert!(index.shape().1 > 0);
+        check_queries(&index, &entries, &mut rng, 20);
     }
 
     #[test]
