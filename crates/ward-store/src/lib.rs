@@ -802,8 +802,8 @@ pub trait Store: Send + Sync + 'static {
         messages: &[ForwardMessage],
         cursor: &str,
     ) -> impl Future<Output = Result<ForwardingApplied>> + Send;
-    /// Records a pull of a partner's forwarding feed that failed (`Some(error)`) or found
-    /// nothing new.
+    /// Records a pull of a partner's forwarding feed that failed (`Some(error)`; `None`
+    /// clears the last error), with its time.
     fn record_forwarding_pull(
         &self,
         exchange: ExchangeId,

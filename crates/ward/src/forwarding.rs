@@ -258,10 +258,10 @@ pub async fn pull(
     page_size: u32,
 ) -> anyhow::Result<Pulled> {
     let outcome = pull_pages(store, identity, http, partner, page_size).await;
-    let error = outcome.as_ref().err().map(|e| format!("{e:#}"));
-    if error.is_some() || outcome.as_ref().is_ok_and(|p| p.pages == 0) {
+    // A page applied keeps its time and clears the last error with its cursor.
+    if let Err(error) = &outcome {
         store
-            .record_forwarding_pull(partner.exchange, error.as_deref())
+            .record_forwarding_pull(partner.exchange, Some(&format!("{error:#}")))
             .await?;
     }
     outcome
