@@ -55,8 +55,28 @@ pub struct Entry {
     /// Which of the matcher's lists it is from.
     list: u32,
     pub signal: EntrySignal,
-    pub label: Option<Box<str>>,
-    pub id: Option<Box<str>>,
+    /// The list's label and id for it, when it gives either (most lists give neither: one
+    /// pointer, not two boxed strings, for each of millions of entries).
+    names: Option<Box<Names>>,
+}
+
+/// What a list says of an entry besides its signal.
+#[derive(Debug)]
+struct Names {
+    label: Option<Box<str>>,
+    id: Option<Box<str>>,
+}
+
+impl Entry {
+    /// The list's label for it.
+    pub fn label(&self) -> Option<&str> {
+        self.names.as_ref().and_then(|n| n.label.as_deref())
+    }
+
+    /// The list's id for it.
+    pub fn id(&self) -> Option<&str> {
+        self.names.as_ref().and_then(|n| n.id.as_deref())
+    }
 }
 
 /// An entry's signal, as far as the matcher keeps it.
@@ -337,8 +357,12 @@ fn read_list(
                 loaded.entries.push(Entry {
                     list: index,
                     signal,
-                    label: entry.label.map(String::into_boxed_str),
-                    id: entry.id.map(String::into_boxed_str),
+                    names: (entry.label.is_some() || entry.id.is_some()).then(|| {
+                        Box::new(Names {
+                            label: entry.label.map(String::into_boxed_str),
+                            id: entry.id.map(String::into_boxed_str),
+                        })
+                    }),
                 });
             }
             Err(error @ ListError::Malformed { .. }) => {
@@ -412,7 +436,7 @@ mod tests {
                     matcher.list_name(entry).rsplit('/').next().unwrap(),
                     entry.signal.signal_type(),
                     hit.distance,
-                    entry.label.as_deref().unwrap_or("-")
+                    entry.label().unwrap_or("-")
                 )
             })
             .collect()
@@ -610,7 +634,7 @@ mod tests {
                 let entry = matcher.entry(hit.id);
                 assert_eq!(entry.signal.signal_type(), SignalType::Vpdq);
                 let shares = (hit.shares.query_share, hit.shares.compared_share);
-                (entry.label.as_deref().unwrap(), shares)
+                (entry.label().unwrap(), shares)
             })
             .collect();
         assert_eq!(shares, [("whole", (100.0, 100.0))]);
