@@ -13,6 +13,7 @@ mod feed;
 mod feedback;
 mod forwarding;
 mod harness;
+mod hotlines;
 mod keys;
 mod notes;
 mod notices;

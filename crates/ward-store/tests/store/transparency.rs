@@ -8,7 +8,8 @@
 use ward_core::categories::{Activity, AgeGroup, Assessment};
 use ward_store::*;
 
-use crate::harness::{Fresh, RawSql, md5, operator, pdq, setup};
+use crate::harness::{RawSql, md5, operator, pdq, setup};
+use crate::hotlines::{self, Hotline, hotline};
 
 /// `YYYY-MM-DD` at noon UTC, in milliseconds.
 fn noon(day: &str) -> i64 {
@@ -639,172 +640,42 @@ pub async fn forwarding_figures(store: &impl RawSql) {
 /// given back and removed; B each forward received and removed; both time the removal from
 /// A's first report.
 pub async fn forwarding_figures_of_both_hotlines(store: &AnyStore) {
-    // Opening a store runs sqlx's migrations, whose future is not `Send`: on a thread of
-    // its own, as the forwarding check does.
-    let (backend, runtime) = (store.dialect(), tokio::runtime::Handle::current());
-    let other = tokio::task::spawn_blocking(move || runtime.block_on(Fresh::new(backend)))
-        .await
-        .unwrap();
+    let other = hotlines::beside(store).await;
     check_both_hotlines(store, &other.store).await;
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || runtime.block_on(other.remove()))
-        .await
-        .unwrap();
+    hotlines::remove(other).await;
 }
 
-/// A hotline's store, its organisation and analyst, and its partner's exchange.
-struct Hotline<'a> {
-    store: &'a AnyStore,
-    org: OrgId,
-    analyst: User,
-    partner: ExchangeId,
-}
-
-async fn hotline<'a>(
-    store: &'a AnyStore,
-    name: &str,
-    partner: &str,
-    countries: &[&str],
-) -> Hotline<'a> {
-    let s = setup(store, name).await;
-    let bank = store
-        .create_bank(&s.actor, &crate::harness::new_bank(partner, s.org.id))
-        .await
-        .unwrap();
-    let exchange = store
-        .create_exchange(
-            &s.actor,
-            &NewExchange {
-                api: "ward".into(),
-                bank: bank.id,
-                config: format!(
-                    r#"{{"url":"https://{partner}.example","public_key":"{}"}}"#,
-                    "ab".repeat(32)
-                ),
-                enabled: true,
-            },
-        )
-        .await
-        .unwrap();
-    store
-        .set_forwarding_partner(
-            &operator(),
-            exchange.id,
-            &NewForwardingPartner {
-                countries: countries.iter().map(|c| c.to_string()).collect(),
-                enabled: true,
-                ack_timeout_ms: 3_600_000,
-            },
-        )
-        .await
-        .unwrap();
-    Hotline {
-        store,
-        org: s.org.id,
-        analyst: analyst(store, &format!("analyst-{name}"), s.org.id).await,
-        partner: exchange.id,
+/// What an analyst decides of every report here: abuse.
+fn abuse() -> Decision {
+    Decision::Abuse {
+        assessment: Assessment {
+            age_group: AgeGroup::Prepubescent,
+            activity: Activity::Penetrative,
+        },
+        bank: None,
     }
 }
 
-impl Hotline<'_> {
-    /// A report of `url`, fetched and hosted in `country`, assessed as abuse, and what
-    /// `open_notices` does with it.
-    async fn report_abuse(&self, url: &str, country: &str) -> UrlId {
-        let id = reported(self.store, url).await;
-        self.fetched(id).await;
-        self.store
-            .set_url_hosting(
-                id,
-                &[HostingPlace {
-                    address: "192.0.2.7".into(),
-                    country: Some(country.into()),
-                    asn: Some(64500),
-                    network: None,
-                }],
-            )
-            .await
-            .unwrap();
-        self.assess(id).await;
-        self.store.open_notices(Timestamp::now()).await.unwrap();
-        id
-    }
+/// A report of `url` to `hotline`, fetched and hosted in `country`, assessed as abuse, and
+/// what `open_notices` does with it.
+async fn report_abuse(hotline: &Hotline, url: &str, country: &str) -> UrlId {
+    let id = reported(&hotline.store, url).await;
+    hotline.fetched(id, None).await;
+    hotline.hosted(id, country).await;
+    hotline.assess(id, abuse()).await;
+    hotline.store.open_notices(Timestamp::now()).await.unwrap();
+    id
+}
 
-    async fn fetched(&self, id: UrlId) {
-        self.store
-            .record_fetch(
-                &Actor::intake(),
-                id,
-                &FetchOutcome::Fetched {
-                    media_type: "image/jpeg".into(),
-                    sha256: "5a".repeat(32),
-                    signals: vec![pdq(id.0 as u64 + 7)],
-                    matched: None,
-                    related: None,
-                    evidence: None,
-                },
-            )
-            .await
-            .unwrap();
-    }
-
-    async fn assess(&self, id: UrlId) {
-        let decision = Decision::Abuse {
-            assessment: Assessment {
-                age_group: AgeGroup::Prepubescent,
-                activity: Activity::Penetrative,
-            },
-            bank: None,
-        };
-        self.store
-            .assess_url(&Actor::user(&self.analyst), id, self.analyst.id, &decision)
-            .await
-            .unwrap();
-    }
-
-    /// Reads what `from` tells this hotline and applies all of it.
-    async fn pull(&self, from: &Hotline<'_>) {
-        let held = self
-            .store
-            .forwarding_partners()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|p| p.exchange == self.partner)
-            .unwrap()
-            .cursor;
-        let page = from
-            .store
-            .forwarding_page(from.partner, held.parse().unwrap_or(0), 500)
-            .await
-            .unwrap();
-        let cursor = page.last().map_or(held.clone(), |(seq, _)| seq.to_string());
-        let messages: Vec<ForwardMessage> = page.into_iter().map(|(_, m)| m).collect();
-        self.store
-            .apply_forwarding_page(&Actor::intake(), self.partner, &held, &messages, &cursor)
-            .await
-            .unwrap();
-    }
-
-    /// The forward received of `url`.
-    async fn received(&self, url: &str) -> UrlForward {
-        self.store
-            .forwards(ForwardDirection::In, 0, 100)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|f| f.url_text == url)
-            .unwrap()
-    }
-
-    /// The figures of last month to next month (a check run at the turn of a month counts
-    /// all the same), for the organisation or the deployment.
-    async fn figures(&self, org: Option<OrgId>) -> Transparency {
-        let this = Month::of(Timestamp::now());
-        self.store
-            .transparency(org, this.before(1).unwrap(), this.next())
-            .await
-            .unwrap()
-    }
+/// The figures of last month to next month (a check run at the turn of a month counts all
+/// the same), for the organisation or the deployment.
+async fn figures(hotline: &Hotline, org: Option<OrgId>) -> Transparency {
+    let this = Month::of(Timestamp::now());
+    hotline
+        .store
+        .transparency(org, this.before(1).unwrap(), this.next())
+        .await
+        .unwrap()
 }
 
 /// A figure's values over the period (only one month of it has them here), by key.
@@ -837,29 +708,18 @@ async fn check_both_hotlines(a_store: &AnyStore, b_store: &AnyStore) {
         ))
         .await
         .unwrap();
-    a.fetched(removed).await;
-    a_store
-        .set_url_hosting(
-            removed,
-            &[HostingPlace {
-                address: "192.0.2.7".into(),
-                country: Some("BE".into()),
-                asn: Some(64500),
-                network: None,
-            }],
-        )
-        .await
-        .unwrap();
-    a.assess(removed).await;
+    a.fetched(removed, None).await;
+    a.hosted(removed, "BE").await;
+    a.assess(removed, abuse()).await;
     a_store.open_notices(Timestamp::now()).await.unwrap();
     let declined = "https://be.example/declined.jpg";
-    a.report_abuse(declined, "BE").await;
+    report_abuse(&a, declined, "BE").await;
     // B takes in both and acknowledges them.
     b.pull(&a).await;
     a.pull(&b).await;
     // A third is not acknowledged in time: A takes it back, B hears of it and its recall.
     let late = "https://be.example/late.jpg";
-    let late_id = a.report_abuse(late, "BE").await;
+    let late_id = report_abuse(&a, late, "BE").await;
     assert_eq!(a_store.url_forwards(late_id).await.unwrap().len(), 1);
     assert_eq!(
         a_store
@@ -873,8 +733,8 @@ async fn check_both_hotlines(a_store: &AnyStore, b_store: &AnyStore) {
     // B works the first, assessed and found removed an hour after it arrived, and declines
     // the second.
     let arrived = b.received(gone).await;
-    b.fetched(arrived.url).await;
-    b.assess(arrived.url).await;
+    b.fetched(arrived.url, None).await;
+    b.assess(arrived.url, abuse()).await;
     let removed_at = Timestamp(arrived.created_at.0 + 3_600_000);
     b_store
         .record_recheck(&Actor::intake(), arrived.url, removed_at, true, removed_at)
@@ -892,8 +752,8 @@ async fn check_both_hotlines(a_store: &AnyStore, b_store: &AnyStore) {
     );
 
     let seconds = (removed_at.0 - first_reported) as f64 / 1000.0;
-    let a_all = a.figures(None).await;
-    let a_org = a.figures(Some(a.org)).await;
+    let a_all = figures(&a, None).await;
+    let a_org = figures(&a, Some(a.org)).await;
     for t in [&a_all, &a_org] {
         assert_eq!(sums(t, "forwards_out"), [("BE".to_owned(), 3.0)]);
         assert_eq!(sums(t, "forwards_received"), []);
@@ -909,13 +769,13 @@ async fn check_both_hotlines(a_store: &AnyStore, b_store: &AnyStore) {
             assert_eq!(values(t, figure), [("out".to_owned(), seconds)], "{figure}");
         }
     }
-    let b_all = b.figures(None).await;
+    let b_all = figures(&b, None).await;
     assert_eq!(sums(&b_all, "forwards_received"), [("BE".to_owned(), 3.0)]);
     assert_eq!(sums(&b_all, "forwards_out"), []);
     // B declined one and had one recalled: neither is B's to count as given back.
     assert_eq!(sums(&b_all, "forwards_returned"), []);
     // B's organisation: only the URL its analyst assessed.
-    let b_org = b.figures(Some(b.org)).await;
+    let b_org = figures(&b, Some(b.org)).await;
     assert_eq!(sums(&b_org, "forwards_received"), [("BE".to_owned(), 1.0)]);
     for t in [&b_all, &b_org] {
         assert_eq!(sums(t, "forward_removals"), [("in".to_owned(), 1.0)]);
@@ -929,7 +789,7 @@ async fn check_both_hotlines(a_store: &AnyStore, b_store: &AnyStore) {
     }
     // A's other organisations see none of it.
     let elsewhere = a_store.create_org(&operator(), "Elsewhere").await.unwrap();
-    let none = a.figures(Some(elsewhere.id)).await;
+    let none = figures(&a, Some(elsewhere.id)).await;
     assert!(none.figure("forwards_out").next().is_none());
     assert!(none.figure("forward_removals").next().is_none());
 }
