@@ -167,32 +167,10 @@ fn proxy(target: Arc<Mutex<String>>, mode: Arc<AtomicU8>) -> String {
         let mut kept: Option<Vec<u8>> = None;
         for client in listener.incoming() {
             let Ok(mut client) = client else { continue };
-            let _ = client.set_read_timeout(Some(Duration::from_secs(10)));
-            let mut request = Vec::new();
-            let mut byte = [0u8; 1];
-            while !request.ends_with(b"\r\n\r\n") {
-                if client.read(&mut byte).unwrap_or(0) == 0 {
-                    break;
-                }
-                request.push(byte[0]);
-            }
-            let text = String::from_utf8_lossy(&request).into_owned();
-            let mut lines = text.split("\r\n");
-            let line = lines.next().unwrap_or_default().to_owned();
-            let headers: Vec<&str> = lines
-                .filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("connection:"))
-                .collect();
             let to = target.lock().unwrap().clone();
-            let Ok(mut upstream) = TcpStream::connect(&to) else {
+            let Ok(mut answer) = crate::serve::pass_on(&mut client, &to) else {
                 continue;
             };
-            let _ = write!(
-                upstream,
-                "{line}\r\nConnection: close\r\n{}\r\n\r\n",
-                headers.join("\r\n")
-            );
-            let mut answer = Vec::new();
-            let _ = upstream.read_to_end(&mut answer);
             let answer = match mode.load(Ordering::SeqCst) {
                 ALTER => {
                     let marker = b"\"to\":\"";

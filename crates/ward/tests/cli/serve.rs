@@ -499,6 +499,35 @@ enum Meddling {
     Unsign,
 }
 
+/// Reads one request's head (a GET: no body) from `client` and passes it on to `target` with
+/// `Connection: close`; answers what the target answered, whole.
+pub(crate) fn pass_on(client: &mut TcpStream, target: &str) -> std::io::Result<Vec<u8>> {
+    client.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut request = Vec::new();
+    let mut byte = [0u8; 1];
+    while !request.ends_with(b"\r\n\r\n") {
+        if client.read(&mut byte).unwrap_or(0) == 0 {
+            break;
+        }
+        request.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&request).into_owned();
+    let mut lines = text.split("\r\n");
+    let line = lines.next().unwrap_or_default().to_owned();
+    let headers: Vec<&str> = lines
+        .filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    let mut upstream = TcpStream::connect(target)?;
+    write!(
+        upstream,
+        "{line}\r\nConnection: close\r\n{}\r\n\r\n",
+        headers.join("\r\n")
+    )?;
+    let mut answer = Vec::new();
+    upstream.read_to_end(&mut answer)?;
+    Ok(answer)
+}
+
 /// A proxy on a loopback port in front of `target`: one request per connection, passed on
 /// with `Connection: close`, the answer meddled with. Runs until the test ends.
 fn meddling_proxy(target: String, meddling: Meddling) -> String {
@@ -508,32 +537,7 @@ fn meddling_proxy(target: String, meddling: Meddling) -> String {
         let mut first: Option<Vec<u8>> = None;
         for client in listener.incoming().take(50) {
             let Ok(mut client) = client else { continue };
-            client
-                .set_read_timeout(Some(Duration::from_secs(10)))
-                .unwrap();
-            let mut request = Vec::new();
-            let mut byte = [0u8; 1];
-            while !request.ends_with(b"\r\n\r\n") {
-                if client.read(&mut byte).unwrap_or(0) == 0 {
-                    break;
-                }
-                request.push(byte[0]);
-            }
-            let text = String::from_utf8_lossy(&request).into_owned();
-            let mut lines = text.split("\r\n");
-            let line = lines.next().unwrap_or_default().to_owned();
-            let headers: Vec<&str> = lines
-                .filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("connection:"))
-                .collect();
-            let mut upstream = TcpStream::connect(&target).unwrap();
-            write!(
-                upstream,
-                "{line}\r\nConnection: close\r\n{}\r\n\r\n",
-                headers.join("\r\n")
-            )
-            .unwrap();
-            let mut answer = Vec::new();
-            upstream.read_to_end(&mut answer).unwrap();
+            let mut answer = pass_on(&mut client, &target).unwrap();
             let answer = match meddling {
                 Meddling::Alter => {
                     let marker = b"\"signal\":\"";
