@@ -153,9 +153,9 @@ pub fn ward_exchange_named<'a>(
     }
 }
 
-/// Who is asking for a forwarding page: the partner whose pinned key the request names,
-/// once its signature over the request verifies and its time is near this hotline's;
-/// `None` for anyone else (an unknown key, a partner not enabled, a bad signature, a
+/// Who is asking for a forwarding page: the partner whose pinned key the request names
+/// (with that key), once its signature over the request verifies and its time is near this
+/// hotline's; `None` for anyone else (an unknown key, a partner not enabled, a bad signature, a
 /// stale time).
 pub async fn authenticate(
     store: &AnyStore,
@@ -164,7 +164,7 @@ pub async fn authenticate(
     method: &str,
     path_and_query: &str,
     now_ms: i64,
-) -> anyhow::Result<Option<ForwardingPartner>> {
+) -> anyhow::Result<Option<(ForwardingPartner, String)>> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (Some(instance), Some(time), Some(signature)) = (
         header(INSTANCE_HEADER),
@@ -196,7 +196,7 @@ pub async fn authenticate(
         let text = request_text(method, path_and_query, time, own);
         return Ok(sync::verify(&pinned, text.as_bytes(), signature)
             .ok()
-            .map(|()| partner));
+            .map(|()| (partner, pinned)));
     }
     Ok(None)
 }

@@ -48,7 +48,7 @@ pub async fn feed(
         Some(query) => format!("/v1/forwarding?{query}"),
         None => "/v1/forwarding".to_owned(),
     };
-    let partner = crate::forwarding::authenticate(
+    let (partner, pinned) = crate::forwarding::authenticate(
         &state.store,
         &own,
         &headers,
@@ -59,9 +59,6 @@ pub async fn feed(
     .await
     .map_err(|e| ApiError::internal(format!("{e:#}")))?
     .ok_or_else(ApiError::unauthorized)?;
-    let exchange = exchange_of(&state.store, &partner).await?;
-    let (pinned, _) = crate::forwarding::partner_address(&exchange)
-        .map_err(|e| ApiError::internal(format!("{e:#}")))?;
     let (body, signature) = crate::forwarding::page(
         &state.store,
         &state.identity,
@@ -83,13 +80,6 @@ pub async fn feed(
         body,
     )
         .into_response())
-}
-
-async fn exchange_of(store: &AnyStore, partner: &ForwardingPartner) -> ApiResult<Exchange> {
-    store
-        .exchange(partner.exchange)
-        .await?
-        .ok_or_else(|| ApiError::not_found("the partner's exchange is gone"))
 }
 
 pub(crate) fn partner_view(partner: &ForwardingPartner) -> Value {
