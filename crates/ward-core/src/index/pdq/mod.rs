@@ -287,9 +287,16 @@ fn search_nearest_inner(inner: &Inner, query: &PdqHash, k: usize) -> Vec<PdqMatc
         }
     };
     if inner.loose.len() > 0 {
+        // The multi-indexed loose entries: search outwards by radius while that is cheap
+        // and the k best are not yet certain, then read the rest, narrowing as they improve
+        // (unrelated hashes' nearest lie some 85 bits away at ten million, past any radius
+        // the multi-index answers quickly).
         let mut found = Vec::new();
         let mut searched = None;
         for radius in [15, 31, 47, 63] {
+            if !inner.loose.searchable_at(radius) {
+                break;
+            }
             found.clear();
             inner.loose.search(query, radius, &mut found);
             // Those within the previous radius are in `best` already.
@@ -300,10 +307,21 @@ fn search_nearest_inner(inner: &Inner, query: &PdqHash, k: usize) -> Vec<PdqMatc
                 return best.into_sorted_vec();
             }
         }
-        found.clear();
-        inner.loose.scan(query, 256, &mut found);
-        found.retain(|m| m.distance > 63);
-        merge(&found, &mut best);
+        inner
+            .loose
+            .nearest_beyond(query, searched, &mut |candidate| {
+                if best.len() < k {
+                    best.push(candidate);
+                } else if candidate < *best.peek().expect("k > 0") {
+                    best.pop();
+                    best.push(candidate);
+                }
+                if best.len() == k {
+                    best.peek().expect("k > 0").distance
+                } else {
+                    PdqHash::BITS
+                }
+            });
     }
     best.into_sorted_vec()
 }

@@ -1,15 +1,20 @@
 //! The snapshot format, so that a restart loads the index instead of rebuilding it.
 //!
-//! Version 1, all integers little-endian:
+//! Version 2, all integers little-endian:
 //!
 //! ```text
 //! magic "WARDPDQI", version u32 = 1,
 //! families u64, pages u64, entries u64, indexed u64
 //! families + pages buckets, each: centre (32 bytes, in hex order), radius u32, members u32,
 //!     then the member hashes (32 bytes each), then the member ids (u64 each)
-//! the multi-indexed loose entries (`indexed` of them, removed ones included):
-//!     hashes (four u64 words each, least significant first), ids (u64 each), removed flags
-//!     (one bit each, in u64 words), offsets (16 x 65537 u32), postings (16 x indexed u32)
+//! the multi-indexed loose entries (`indexed` of them, removed ones included), when any:
+//!     tables u32, width u32, block u32 (the chunks, `loose.rs`),
+//!     hashes (four u64 words each, least significant first, sorted by the first chunk),
+//!     id base u64, id width u32, ids (bit-packed in u64 words, less the base),
+//!     removed flags (one bit each, in u64 words),
+//!     for each table: its postings u64, its directory in unary form (u64 words), then for
+//!     every table but the first its block numbers (bit-packed in u64 words at the width the
+//!     number of blocks needs)
 //! crc32 (IEEE) of every byte before it, u32
 //! ```
 //!
@@ -22,12 +27,12 @@
 
 use std::io::{self, Read, Write};
 
-use super::loose::LooseIndex;
+use super::loose::{Layout, LooseIndex, Packed, key_width, unary_words};
 use super::{Bucket, ChunkIndex, Inner, LOOSE_PAGE, SNAPSHOT_MAGIC};
 use crate::error::{Error, Result};
 use crate::pdq::PdqHash;
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// Counts the CRC of everything written through it.
 struct Checked<W> {
@@ -71,6 +76,11 @@ pub(super) fn write(inner: &Inner, out: &mut impl Write) -> io::Result<()> {
         write_hashes(&mut out, &bucket.hashes)?;
         write_words(&mut out, bucket.ids.iter().map(|id| id.to_le_bytes()))?;
     }
+    if !loose.hashes.is_empty() {
+        out.write_all(&loose.layout.tables.to_le_bytes())?;
+        out.write_all(&loose.layout.width.to_le_bytes())?;
+        out.write_all(&loose.layout.block.to_le_bytes())?;
+    }
     // The bulk of a large snapshot: plain little-endian words, which load without conversion.
     write_words(
         &mut out,
@@ -80,10 +90,19 @@ pub(super) fn write(inner: &Inner, out: &mut impl Write) -> io::Result<()> {
             .flat_map(|h| h.words())
             .map(|w| w.to_le_bytes()),
     )?;
-    write_words(&mut out, loose.ids.iter().map(|id| id.to_le_bytes()))?;
-    write_words(&mut out, loose.removed.iter().map(|w| w.to_le_bytes()))?;
-    write_words(&mut out, loose.offsets.iter().map(|o| o.to_le_bytes()))?;
-    write_words(&mut out, loose.postings.iter().map(|p| p.to_le_bytes()))?;
+    if !loose.hashes.is_empty() {
+        out.write_all(&loose.id_base.to_le_bytes())?;
+        out.write_all(&loose.ids.width().to_le_bytes())?;
+        write_words(&mut out, loose.ids.words().iter().map(|w| w.to_le_bytes()))?;
+        write_words(&mut out, loose.removed.iter().map(|w| w.to_le_bytes()))?;
+        for (postings, unary, keys) in &loose.tables {
+            out.write_all(&(*postings as u64).to_le_bytes())?;
+            write_words(&mut out, unary.iter().map(|w| w.to_le_bytes()))?;
+            if let Some(keys) = keys {
+                write_words(&mut out, keys.words().iter().map(|w| w.to_le_bytes()))?;
+            }
+        }
+    }
     let crc = out.crc.clone().finalize();
     out.inner.write_all(&crc.to_le_bytes())?;
     out.inner.flush()
@@ -246,17 +265,57 @@ pub(super) fn read(input: &mut impl Read) -> Result<Inner> {
         inner.buckets.push(Bucket { hashes, ids });
         inner.centres.push(centre, radius);
     }
+    let mut layout = Layout::default();
+    if indexed > 0 {
+        let head = reader.take(12)?;
+        layout.tables = u32::from_le_bytes(head[..4].try_into().expect("4 bytes"));
+        layout.width = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes"));
+        layout.block = u32::from_le_bytes(head[8..].try_into().expect("4 bytes"));
+        if !layout.is_valid() || indexed >= u64::from(u32::MAX) {
+            return Err(bad("the loose entries' chunks are not ones Ward makes"));
+        }
+    }
     let words: Vec<u64> = reader.words(indexed.saturating_mul(4))?;
     let hashes = words
         .chunks_exact(4)
         .map(|w| PdqHash::from_words([w[0], w[1], w[2], w[3]]))
         .collect();
     drop(words);
-    let ids = reader.words(indexed)?;
-    let removed = reader.words(indexed.div_ceil(64))?;
-    let offsets = reader.words(if indexed == 0 { 0 } else { 16 * 65537 })?;
-    let postings = reader.words(indexed.saturating_mul(16))?;
-
+    let n = indexed as usize;
+    let mut loose = None;
+    if n > 0 {
+        let id_base = reader.u64()?;
+        let id_width = u32::from_le_bytes(reader.take(4)?.try_into().expect("4 bytes"));
+        if !(1..=64).contains(&id_width) {
+            return Err(bad(
+                "the loose entries' ids are not packed as Ward packs them",
+            ));
+        }
+        let ids = reader.words(Packed::words_for(id_width, n) as u64)?;
+        let removed = reader.words(indexed.div_ceil(64))?;
+        let mut tables = Vec::with_capacity(layout.tables as usize);
+        for t in 0..layout.tables {
+            let postings = reader.u64()?;
+            // At most a posting per entry (per block, per value): refused before reading
+            // what a damaged count claims.
+            if postings > indexed {
+                return Err(bad("a table lists more than the entries"));
+            }
+            let postings = postings as usize;
+            let unary = reader.words(unary_words(1 << layout.width, postings) as u64)?;
+            let keys = if t == 0 {
+                None
+            } else {
+                let width = key_width(layout.blocks(n));
+                let words = reader.words(Packed::words_for(width, postings) as u64)?;
+                Packed::from_parts(width, postings, words)
+            };
+            tables.push((postings, unary, keys));
+        }
+        let ids = Packed::from_parts(id_width, n, ids)
+            .ok_or_else(|| bad("the loose entries' ids do not fit"))?;
+        loose = Some((id_base, ids, removed, tables));
+    }
     let expected = reader.crc.clone().finalize();
     let mut trailer = [0u8; 4];
     reader
@@ -267,8 +326,10 @@ pub(super) fn read(input: &mut impl Read) -> Result<Inner> {
         return Err(bad("checksum mismatch: the file is damaged"));
     }
 
-    inner.loose = LooseIndex::from_parts(hashes, ids, removed, offsets, postings)
-        .ok_or_else(|| bad("the loose entries' multi-index is inconsistent"))?;
+    if let Some((id_base, ids, removed, tables)) = loose {
+        inner.loose = LooseIndex::from_parts(layout, hashes, id_base, ids, removed, tables)
+            .ok_or_else(|| bad("the loose entries' multi-index is inconsistent"))?;
+    }
     if total + inner.loose.len() as u64 != len {
         return Err(bad("the entry count does not add up"));
     }
