@@ -1,5 +1,6 @@
 //! The PDQ index: all stored hashes within a Hamming distance of a query, or its k nearest,
-//! exactly: about 41 bytes per hash in near-duplicate families, 104 for unrelated hashes.
+//! exactly: about 41 bytes per hash in near-duplicate families, 63 for ten million unrelated
+//! hashes.
 //!
 //! Entries live in buckets, each with a centre and a radius that bounds the distance from the
 //! centre to every member. By the triangle inequality a query `q` can only have a neighbour
@@ -12,8 +13,8 @@
 //!   family and their radius is at most [`ASSIGN_RADIUS`], so a query far from the family
 //!   (unrelated content is about 128 bits away) skips it with one distance computation.
 //! - **Loose entries** are everything else. Unrelated 256-bit hashes have no structure to
-//!   prune with, so when the index is built they get a multi-index over their 16 chunks
-//!   (`loose.rs`); a few (under [`LOOSE_INDEX_MIN`]), and those inserted since the last
+//!   prune with, so when the index is built they get a multi-index over chunks of their
+//!   bits (`loose.rs`); a few (under [`LOOSE_INDEX_MIN`]), and those inserted since the last
 //!   build, sit in pages of [`LOOSE_PAGE`] that are in effect scanned.
 //!
 //! Families are found when the index is built: a sample of the entries is grouped by each
