@@ -1,13 +1,19 @@
 //! A video's frames numbered as the reference numbers them, and only the sampled ones
-//! converted to RGB24; when sampling, the non-reference pictures between samples are not
+//! converted to RGB24; when sampling, the pictures that no sampled frame needs are not
 //! decoded at all.
 //!
+//! Which pictures those are is decided before decoding, from the packets alone (see
+//! `nal.rs`), in decoding order: a non-reference picture that is not sampled (nothing is
+//! predicted from it), and every picture after the last packet a sampled frame needs before
+//! the next IDR picture (nothing decoded before them is predicted from them, and nothing
+//! after the IDR picture from anything before it). A packet with more than a picture in it
+//! (parameter sets) is always decoded. The sampled frames therefore decode to the same
+//! pixels as when every packet is decoded.
+//!
 //! The reference numbers a frame by how many frames its decoder gave before it: display
-//! order. Decoding every packet, that is simply a count. Skipping a packet (an H.264 or
-//! HEVC non-reference picture that is not sampled, see `nal.rs`: nothing else is predicted from it, so every
-//! other frame decodes to the same pixels) takes its frame out of the count, so then a
-//! frame's number is its rank among the stream's presentation times, read beforehand from
-//! the packets alone. Each frame the decoder gives is checked: its rank must equal the
+//! order. Decoding every packet, that is simply a count. Skipping a packet takes its frame
+//! out of the count, so then a frame's number is its rank among the stream's presentation
+//! times, read beforehand with the packets. Each frame the decoder gives is checked: its rank must equal the
 //! frames given before it plus the packets skipped before it. A stream where that fails
 //! (missing or repeated times, a decoder that drops or reorders frames) is decoded again
 //! from the start without skipping, and the frames already sampled are not given twice.
@@ -58,10 +64,14 @@ pub(super) struct Frames {
     stop: Arc<AtomicBool>,
 }
 
-/// The stream's presentation times in order, and the ranks of the packets skipped.
+/// The stream's presentation times in order, the packets that need not be decoded, and the
+/// ranks of the packets skipped.
 #[derive(Debug)]
 struct Skipping {
     order: Vec<i64>,
+    /// By rank: what the packet holds, when it need not be decoded (a packet read is skipped
+    /// only if it still holds that).
+    unneeded: Vec<Option<nal::Access>>,
     codec: nal::Codec,
     length_size: usize,
     /// Ranks of skipped packets whose frames would not have been given yet.
@@ -138,13 +148,7 @@ impl Frames {
             .non_reference
             .filter(|_| frames.step > 1)
         {
-            frames.skipping = frames.presentation_order()?.map(|order| Skipping {
-                order,
-                codec,
-                length_size,
-                skipped: BinaryHeap::new(),
-                skipped_before: 0,
-            });
+            frames.skipping = frames.plan(codec, length_size)?;
         }
         Ok(frames)
     }
@@ -171,26 +175,56 @@ impl Frames {
     }
 
     /// Reads the stream's packets (without decoding) for their presentation times in
-    /// order; `None` when they cannot number the frames (a time missing or repeated).
-    /// Packets the demuxer marks for discarding give no frame and are left out.
-    fn presentation_order(&self) -> Result<Option<Vec<i64>>> {
+    /// order and what each holds, and decides which need not be decoded; `None` when the
+    /// times cannot number the frames (a time missing or repeated). Packets the demuxer
+    /// marks for discarding give no frame: they have no rank and are always decoded.
+    fn plan(&self, codec: nal::Codec, length_size: usize) -> Result<Option<Skipping>> {
         let mut packets = Stream::open(&self.path, false, self.max_pixels)?;
-        let mut order = Vec::new();
+        // In decoding order: presentation time (`None`: discarded) and contents.
+        let mut read = Vec::new();
+        let mut frames = 0u64;
         while let Some(packet) = packets.read()? {
             self.check_time()?;
+            let access = nal::access(codec, packet.data, length_size);
             if packet.flags & libav::PACKET_DISCARD != 0 {
+                read.push((None, access));
                 continue;
             }
             if packet.pts == libav::NO_PTS {
                 return Ok(None);
             }
-            order.push(packet.pts);
-            if order.len() as u64 > self.max_frames {
-                return Err(self.too_long(order.len() as u64));
+            read.push((Some(packet.pts), access));
+            frames += 1;
+            if frames > self.max_frames {
+                return Err(self.too_long(frames));
             }
         }
+        let mut order: Vec<i64> = read.iter().filter_map(|&(pts, _)| pts).collect();
         order.sort_unstable();
-        Ok(order.windows(2).all(|w| w[0] < w[1]).then_some(order))
+        if !order.windows(2).all(|w| w[0] < w[1]) {
+            return Ok(None);
+        }
+        let ranked: Vec<(Option<u64>, nal::Access)> = read
+            .iter()
+            .map(|&(pts, access)| {
+                let rank = pts.and_then(|pts| order.binary_search(&pts).ok());
+                (rank.map(|r| r as u64), access)
+            })
+            .collect();
+        let mut unneeded = vec![None; order.len()];
+        for (&(rank, access), skip) in ranked.iter().zip(unneeded_packets(&ranked, self.step)) {
+            if let (Some(rank), true) = (rank, skip) {
+                unneeded[rank as usize] = Some(access);
+            }
+        }
+        Ok(Some(Skipping {
+            order,
+            unneeded,
+            codec,
+            length_size,
+            skipped: BinaryHeap::new(),
+            skipped_before: 0,
+        }))
     }
 
     /// Converts the next sampled frame into `rgb` and gives its number; `None` at the end.
@@ -243,7 +277,6 @@ impl Frames {
             self.pending = !self.send()?;
             return Ok(());
         }
-        let step = self.step;
         let Some(packet) = self.stream.read()? else {
             self.stream.flush()?;
             self.flushed = true;
@@ -252,8 +285,8 @@ impl Frames {
         if let Some(skipping) = &mut self.skipping
             && packet.flags & libav::PACKET_DISCARD == 0
             && let Ok(rank) = skipping.order.binary_search(&packet.pts)
-            && !(rank as u64).is_multiple_of(step)
-            && nal::is_non_reference(skipping.codec, packet.data, skipping.length_size)
+            && let Some(planned) = skipping.unneeded[rank]
+            && nal::access(skipping.codec, packet.data, skipping.length_size) == planned
         {
             skipping.skipped.push(Reverse(rank as u64));
             self.skipped += 1;
@@ -324,6 +357,38 @@ impl Frames {
     }
 }
 
+/// Which packets (in decoding order, each with its rank among the presentation times,
+/// `None` for one the demuxer discards, and what it holds) need not be decoded for the
+/// frames whose rank is a multiple of `step` to decode exactly as when every packet is.
+///
+/// A packet is needed when it is sampled, has no rank, or holds more than a picture Ward
+/// can judge. The stream falls into runs that each start at an IDR picture. Within a run, a
+/// packet that is not needed is skipped when it is a non-reference picture, or when it
+/// comes after the run's last needed packet: every picture before that is decoded, and
+/// nothing after the next IDR picture refers back past it.
+fn unneeded_packets(packets: &[(Option<u64>, nal::Access)], step: u64) -> Vec<bool> {
+    let needed = |&(rank, access): &(Option<u64>, nal::Access)| {
+        rank.is_none_or(|rank| rank.is_multiple_of(step)) || !access.only_a_picture()
+    };
+    let mut skip = vec![false; packets.len()];
+    let mut start = 0;
+    while start < packets.len() {
+        let end = packets[start + 1..]
+            .iter()
+            .position(|(_, access)| access.picture == Some(nal::Picture::Idr))
+            .map_or(packets.len(), |p| start + 1 + p);
+        let run = &packets[start..end];
+        let last_needed = run.iter().rposition(needed);
+        for (i, packet) in run.iter().enumerate() {
+            skip[start + i] = !needed(packet)
+                && (last_needed.is_none_or(|last| i > last)
+                    || packet.1.picture == Some(nal::Picture::NonReference));
+        }
+        start = end;
+    }
+    skip
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,6 +413,9 @@ mod tests {
         // H.264 and HEVC with B-frames (x264's and x265's defaults), at the reference's 1
         // frame a second and at other steps, against the same video decoded packet by packet.
         for (name, seconds) in [
+            ("chair-20-sd-bar.mp4", 1.0),
+            ("doorknob-hd-no-bar.mp4", 1.0),
+            ("gen-clip5s-copy.mp4", 1.0),
             ("gen-original.mp4", 1.0),
             ("gen-original.mp4", 0.2),
             ("gen-vfr.mp4", 1.0),
@@ -376,6 +444,55 @@ mod tests {
                 skipping.given + skipping.skipped
             );
         }
+    }
+
+    #[test]
+    fn packets_no_sampled_frame_needs_are_skipped() {
+        // Packets in decoding order: I an IDR picture, J one with parameter sets, P a
+        // reference picture, S one with parameter sets, b a non-reference picture, ? one Ward
+        // cannot judge, each followed by its rank; D a packet the demuxer discards (no rank).
+        let check = |step: u64, packets: &str, expected: &[u64]| {
+            let parsed: Vec<(Option<u64>, nal::Access)> = packets
+                .split_whitespace()
+                .map(|token| {
+                    let (kind, rank) = token.split_at(1);
+                    let (picture, others) = match kind {
+                        "I" => (Some(nal::Picture::Idr), false),
+                        "J" => (Some(nal::Picture::Idr), true),
+                        "P" | "D" => (Some(nal::Picture::Reference), false),
+                        "S" => (Some(nal::Picture::Reference), true),
+                        "b" => (Some(nal::Picture::NonReference), false),
+                        _ => (None, true),
+                    };
+                    (rank.parse().ok(), nal::Access { picture, others })
+                })
+                .collect();
+            let skipped: Vec<u64> = parsed
+                .iter()
+                .zip(unneeded_packets(&parsed, step))
+                .filter(|(_, skip)| *skip)
+                .filter_map(|((rank, _), _)| *rank)
+                .collect();
+            assert_eq!(skipped, expected, "every {step}: {packets}");
+        };
+        // Non-reference pictures between samples; after the last sample of a run (4), the
+        // rest up to the next IDR picture; a reference picture the sample needs (2) stays.
+        check(4, "I0 P2 b1 P4 b3 P6 b5 I7 P9 b8 P10", &[1, 3, 6, 5, 10]);
+        // A reference picture decoded before the sample it precedes in display order.
+        check(4, "I0 P5 b1 b2 b3 b4 P8 b6 b7", &[1, 2, 3, 6, 7]);
+        // A run without a sample is skipped whole, its IDR picture too.
+        check(10, "I0 b1 I2 P3 b4 I10 P11", &[1, 2, 3, 4, 11]);
+        // Parameter sets and what Ward cannot judge are decoded, and so is all before them.
+        check(10, "I0 P1 S2 P3", &[3]);
+        check(10, "I0 P1 ?2 b3 P4", &[3, 4]);
+        check(5, "J0 P1 b2 J3 P4 J5 P6", &[1, 2, 4, 6]);
+        // A packet the demuxer discards is decoded (it may be a reference).
+        check(5, "I0 P2 D b1", &[1]);
+        check(5, "I0 P2 b1", &[2, 1]);
+        // A stream that does not start with an IDR picture.
+        check(2, "P0 b1 P2 P3 I4 P5", &[1, 3, 5]);
+        check(1, "I0 P2 b1", &[]);
+        check(3, "", &[]);
     }
 
     #[test]
@@ -410,6 +527,7 @@ mod tests {
         for (skip, given, expected) in cases {
             let mut skipping = Skipping {
                 order: (0..10).map(|i| i * 10).collect(),
+                unneeded: vec![None; 10],
                 codec: nal::Codec::H264,
                 length_size: 4,
                 skipped: skip.iter().map(|&r| Reverse(r)).collect(),
