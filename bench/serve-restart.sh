@@ -176,8 +176,8 @@ stop_node
 stop_seconds=$(awk -v a="$(date +%s.%N)" -v b="$stopped" 'BEGIN { printf "%.3f", a - b }')
 [ -f "$snapshot" ] || { cat "$work/node.log" >&2; die "no snapshot was written"; }
 snapshot_bytes=$(stat -c %s "$snapshot")
-write_seconds=$(logged "index snapshot written" seconds)
-held_seconds=$(logged "index snapshot written" following_held_seconds)
+write_seconds=$(printf '%.3f' "$(logged "index snapshot written" seconds)")
+held_seconds=$(printf '%.3f' "$(logged "index snapshot written" following_held_seconds)")
 log "snapshot: $((snapshot_bytes >> 20)) MiB written in ${write_seconds} s (following waited ${held_seconds} s); the stop took ${stop_seconds} s"
 
 from=()
@@ -203,7 +203,7 @@ best_from=$(best "${from[@]}")
 summary_file=$here/results/serve-restart-$size-sqlite.txt
 mkdir -p "$here/results"
 {
-  echo "ward serve, time to ready after a restart, $(printf "%'d" "$size") stored PDQ hashes (clustered), SQLite (${TMPDIR:-/tmp}), at $(cd "$root" && git rev-parse --short HEAD)$(cd "$root" && git diff --quiet HEAD || echo +changes)"
+  echo "ward serve, time to ready after a restart, $(echo "$size" | sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta') stored PDQ hashes (clustered), SQLite (${TMPDIR:-/tmp}), at $(cd "$root" && git rev-parse --short HEAD)$(cd "$root" && git diff --quiet HEAD || echo +changes)"
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "full load      ${full[*]} s (the whole feed read and the index built; VmRSS ${full_rss} MiB)"
   echo "snapshot       ${from[*]} s (the snapshot read, then the feed after it; VmRSS ${snapshot_rss} MiB)"

@@ -79,6 +79,11 @@ fn type_slot(signal: &Signal) -> usize {
     }
 }
 
+/// A snapshot is refused when the store's feed moved more than this many places since it
+/// (or a tenth of the signals it holds, if that is more): reading the feed whole and building
+/// the index is quicker then.
+const STALE_CHANGES: i64 = 500_000;
+
 /// How many feed entries one poll reads at a time.
 const FEED_PAGE: u32 = 20_000;
 
@@ -272,7 +277,11 @@ impl BankIndex {
         let opened = match tokio::task::spawn_blocking(move || snapshot::open(&path)).await {
             Ok(Ok(opened)) => opened,
             Ok(Err(refusal)) => return Ok(Err(refusal)),
-            Err(_) => return Ok(Err(snapshot::Refusal::Damaged("reading it panicked".into()))),
+            Err(_) => {
+                return Ok(Err(snapshot::Refusal::Damaged(
+                    "reading it panicked".into(),
+                )));
+            }
         };
         let head = &opened.head;
         if head.deployment != place.deployment {
@@ -288,6 +297,12 @@ impl BankIndex {
                 store: last.0,
             }));
         }
+        // Applying changes one by one costs more than building the index at once: past
+        // some number, a full load is quicker (`last - cursor` bounds the changes since).
+        let changes = last.0 - head.cursor.0;
+        if changes > STALE_CHANGES.max(head.signals / 10) {
+            return Ok(Err(snapshot::Refusal::Stale { changes }));
+        }
         // The feed entry at the snapshot's position is the same signal's, unless that signal
         // changed since (then its entry moved on, and there is nothing to compare).
         if head.cursor.0 > 0 {
@@ -300,14 +315,15 @@ impl BankIndex {
             }
         }
         let (cursor, cursor_signal) = (head.cursor, head.cursor_signal);
-        let parts =
-            match tokio::task::spawn_blocking(move || snapshot::read_body(&opened)).await {
-                Ok(Ok(parts)) => parts,
-                Ok(Err(refusal)) => return Ok(Err(refusal)),
-                Err(_) => {
-                    return Ok(Err(snapshot::Refusal::Damaged("reading it panicked".into())));
-                }
-            };
+        let parts = match tokio::task::spawn_blocking(move || snapshot::read_body(&opened)).await {
+            Ok(Ok(parts)) => parts,
+            Ok(Err(refusal)) => return Ok(Err(refusal)),
+            Err(_) => {
+                return Ok(Err(snapshot::Refusal::Damaged(
+                    "reading it panicked".into(),
+                )));
+            }
+        };
         let summaries = ContentSummaries::new(summary_budget);
         summaries.facts().restore_group_pages(parts.groups);
         let index = BankIndex {
@@ -362,6 +378,7 @@ impl BankIndex {
         let mut name = place.path.file_name().unwrap_or_default().to_os_string();
         name.push(format!(".{}.tmp", std::process::id()));
         let temporary = directory.join(name);
+        snapshot::remove_leftovers(&place.path, &temporary);
         let turn = self.following.blocking_lock();
         let cursor = self.cursor.load(Ordering::Acquire);
         if cursor == self.snapshot_cursor.load(Ordering::Acquire) {

@@ -106,7 +106,10 @@ impl Node {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status.success();
             }
-            assert!(Instant::now() < deadline, "ward serve did not stop on SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "ward serve did not stop on SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -288,11 +291,17 @@ impl PgDatabase {
     /// The arguments of `ward serve` nodes on it: the same evidence key for every node, and
     /// no index snapshot (the nodes share the working directory, where it would go).
     pub(crate) fn serve_args(&self) -> Vec<String> {
+        let mut args = self.node_args();
+        args.push("--index-snapshot-interval".into());
+        args.push("0".into());
+        args
+    }
+
+    /// The arguments of a `ward serve` node on it, but for its index snapshot.
+    pub(crate) fn node_args(&self) -> Vec<String> {
         let mut args = self.args();
         args.push("--evidence-key".into());
         args.push(self.keys.path().join("evidence.key").display().to_string());
-        args.push("--index-snapshot-interval".into());
-        args.push("0".into());
         args
     }
 }

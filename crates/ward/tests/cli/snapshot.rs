@@ -1,7 +1,8 @@
 //! `ward serve`'s index snapshot: a node stopped gracefully writes it, and a restart reads it
 //! and the store's changes made since by another node, answering exactly as a node that read
 //! the whole feed; a damaged snapshot, another deployment's, or one ahead of a store restored
-//! from a backup is refused with its reason logged, and the feed read whole instead.
+//! from a backup is refused with its reason logged, and the feed read whole instead. On
+//! PostgreSQL, a node restarts from its own file with what other nodes changed meanwhile.
 
 use std::io::BufRead as _;
 use std::path::Path;
@@ -90,14 +91,16 @@ impl Logged {
             .to_owned()
     }
 
-    fn from_snapshot(&self) -> bool {
+    fn started_from_snapshot(&self) -> bool {
         self.metric("ward_index_from_snapshot") == "1"
     }
 }
 
-/// What the node matches for every PDQ and MD5 above (and a hash far from all): content id,
-/// bank and distance of each match.
-fn answers(node: &Node, key: &str) -> Vec<(String, Vec<(i64, i64, i64)>)> {
+/// Each query hash with the content id, bank and distance of each of its matches.
+type Answers = Vec<(String, Vec<(i64, i64, i64)>)>;
+
+/// What the node matches for every PDQ and MD5 above (and a hash far from all).
+fn answers(node: &Node, key: &str) -> Answers {
     let far = "0".repeat(64);
     let queries = PDQS
         .iter()
@@ -174,17 +177,31 @@ fn store_files(dir: &Path) -> Vec<std::path::PathBuf> {
 
 const NO_SNAPSHOT: [&str; 2] = ["--index-snapshot-interval", "0"];
 
-#[test]
-fn a_restart_reads_the_snapshot_and_the_changes_since_and_refuses_a_wrong_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = sqlite(dir.path());
-    let snapshot = dir.path().join("index.snapshot");
-    let curator = admin_key(&store, "NGO", "curator");
-    let platform = admin_key(&store, "NGO", "platform");
+/// What [`restart_with_changes_behind_its_back`] leaves.
+struct Restarted {
+    curator: String,
+    platform: String,
+    bank: i64,
+    /// The answers of a node that read the whole feed.
+    full: Answers,
+}
 
-    // A node with a bank of three signals, stopped gracefully: it writes its snapshot.
-    let first = Logged::start(&store, &[]);
-    assert!(!first.from_snapshot(), "no snapshot yet");
+/// A node with a bank of three signals stops gracefully (writing its snapshot); another node
+/// without one adds two and disables one; the first restarts from its snapshot and answers
+/// as the node that read everything. `admin` is the store for `ward admin`, `node` a node's
+/// arguments (the store), `snapshot` the first node's file.
+fn restart_with_changes_behind_its_back(
+    admin: &[String],
+    node: &[String],
+    snapshot: &Path,
+) -> Restarted {
+    let curator = admin_key(admin, "NGO", "curator");
+    let platform = admin_key(admin, "NGO", "platform");
+    let mut with_snapshot = node.to_vec();
+    with_snapshot.extend(["--index-snapshot".into(), snapshot.display().to_string()]);
+
+    let first = Logged::start(&with_snapshot, &[]);
+    assert!(!first.started_from_snapshot(), "no snapshot yet");
     let (status, bank) =
         first
             .node
@@ -204,7 +221,7 @@ fn a_restart_reads_the_snapshot_and_the_changes_since_and_refuses_a_wrong_one() 
     assert!(snapshot.is_file(), "a graceful stop writes the snapshot");
 
     // Behind its back, another node (without a snapshot) adds two and disables one.
-    let other = Logged::start(&store, &NO_SNAPSHOT);
+    let other = Logged::start(node, &NO_SNAPSHOT);
     assert_eq!(
         add(
             &other.node,
@@ -225,24 +242,61 @@ fn a_restart_reads_the_snapshot_and_the_changes_since_and_refuses_a_wrong_one() 
     drop(other);
 
     // The restart starts from the snapshot and answers as the node that read everything.
-    let restarted = Logged::start(&store, &[]);
-    assert!(restarted.from_snapshot(), "{:?}", restarted.lines);
+    let restarted = Logged::start(&with_snapshot, &[]);
+    assert!(restarted.started_from_snapshot(), "{:?}", restarted.lines);
     let after = answers(&restarted.node, &platform);
     assert_eq!(after, full);
-    let matched = |answers: &[(String, Vec<(i64, i64, i64)>)], hash: &str| {
-        answers.iter().any(|(h, m)| h == hash && !m.is_empty())
-    };
-    assert!(matched(&after, PDQS[0]) && matched(&after, MD5S[0]), "{after:?}");
-    assert!(matched(&after, PDQS[2]) && matched(&after, MD5S[1]), "added behind its back: {after:?}");
-    assert!(!matched(&after, PDQS[1]), "disabled behind its back: {after:?}");
+    let matched =
+        |answers: &Answers, hash: &str| answers.iter().any(|(h, m)| h == hash && !m.is_empty());
+    assert!(
+        matched(&after, PDQS[0]) && matched(&after, MD5S[0]),
+        "{after:?}"
+    );
+    assert!(
+        matched(&after, PDQS[2]) && matched(&after, MD5S[1]),
+        "added behind its back: {after:?}"
+    );
+    assert!(
+        !matched(&after, PDQS[1]),
+        "disabled behind its back: {after:?}"
+    );
     assert!(matched(&before, PDQS[1]));
     assert!(!matched(&after, PDQS[3]) && !matched(&after, &"0".repeat(64)));
     // Stopped again: the snapshot is written anew at the position it reached.
     assert!(restarted.node.stop());
-    let restarted = Logged::start(&store, &[]);
-    assert!(restarted.from_snapshot());
+    let restarted = Logged::start(&with_snapshot, &[]);
+    assert!(restarted.started_from_snapshot());
     assert_eq!(answers(&restarted.node, &platform), full);
-    drop(restarted);
+    Restarted {
+        curator,
+        platform,
+        bank,
+        full,
+    }
+}
+
+#[test]
+fn on_postgresql_each_node_restarts_from_its_own_snapshot() {
+    let database = crate::serve::PgDatabase::create();
+    let files = tempfile::tempdir().unwrap();
+    restart_with_changes_behind_its_back(
+        &database.args(),
+        &database.node_args(),
+        &files.path().join("node-a.snapshot"),
+    );
+}
+
+#[test]
+fn a_restart_reads_the_snapshot_and_the_changes_since_and_refuses_a_wrong_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite(dir.path());
+    let snapshot = dir.path().join("index.snapshot");
+    let Restarted {
+        curator,
+        platform,
+        bank,
+        full,
+    } = restart_with_changes_behind_its_back(&store, &store, &snapshot);
 
     // Damaged (one byte changed in the middle): refused, the feed read whole.
     let good = std::fs::read(&snapshot).unwrap();
@@ -251,7 +305,7 @@ fn a_restart_reads_the_snapshot_and_the_changes_since_and_refuses_a_wrong_one() 
         bad[at] ^= 0x40;
         std::fs::write(&snapshot, &bad).unwrap();
         let node = Logged::start(&store, &[]);
-        assert!(!node.from_snapshot(), "byte {at} of {}", good.len());
+        assert!(!node.started_from_snapshot(), "byte {at} of {}", good.len());
         let refusal = node
             .logged("index snapshot refused")
             .unwrap_or_else(|| panic!("byte {at}: no refusal logged: {:?}", node.lines));
@@ -261,7 +315,7 @@ fn a_restart_reads_the_snapshot_and_the_changes_since_and_refuses_a_wrong_one() 
     // Cut short.
     std::fs::write(&snapshot, &good[..good.len() / 2]).unwrap();
     let node = Logged::start(&store, &[]);
-    assert!(!node.from_snapshot());
+    assert!(!node.started_from_snapshot());
     assert!(node.logged("index snapshot refused").is_some());
     assert_eq!(answers(&node.node, &platform), full);
     drop(node);
@@ -286,14 +340,16 @@ fn a_restart_reads_the_snapshot_and_the_changes_since_and_refuses_a_wrong_one() 
     assert!(foreign.node.stop());
     std::fs::copy(foreign_dir.path().join("index.snapshot"), &snapshot).unwrap();
     let node = Logged::start(&store, &[]);
-    assert!(!node.from_snapshot());
-    let refusal = node.logged("index snapshot refused").expect("refusal logged");
+    assert!(!node.started_from_snapshot());
+    let refusal = node
+        .logged("index snapshot refused")
+        .expect("refusal logged");
     assert!(refusal.contains("another deployment"), "{refusal}");
     assert_eq!(answers(&node.node, &platform), full);
     // Stopped, it writes its own again.
     assert!(node.node.stop());
     let node = Logged::start(&store, &[]);
-    assert!(node.from_snapshot());
+    assert!(node.started_from_snapshot());
     drop(node);
 
     // The store restored from a backup older than the snapshot: refused.
@@ -302,10 +358,7 @@ fn a_restart_reads_the_snapshot_and_the_changes_since_and_refuses_a_wrong_one() 
         std::fs::copy(&file, backup.path().join(file.file_name().unwrap())).unwrap();
     }
     let node = Logged::start(&store, &[]);
-    assert_eq!(
-        add(&node.node, &curator, bank, &[("pdq", PDQS[3])]),
-        1
-    );
+    assert_eq!(add(&node.node, &curator, bank, &[("pdq", PDQS[3])]), 1);
     assert!(node.node.stop());
     for file in store_files(dir.path()) {
         std::fs::remove_file(file).unwrap();
@@ -314,8 +367,10 @@ fn a_restart_reads_the_snapshot_and_the_changes_since_and_refuses_a_wrong_one() 
         std::fs::copy(&file, dir.path().join(file.file_name().unwrap())).unwrap();
     }
     let node = Logged::start(&store, &[]);
-    assert!(!node.from_snapshot());
-    let refusal = node.logged("index snapshot refused").expect("refusal logged");
+    assert!(!node.started_from_snapshot());
+    let refusal = node
+        .logged("index snapshot refused")
+        .expect("refusal logged");
     assert!(refusal.contains("backup"), "{refusal}");
     assert_eq!(answers(&node.node, &platform), full);
 }

@@ -9,6 +9,7 @@
 //! magic "WARDBIDX", version u32 = 1, pdq_offset u64 (where the PDQ index starts),
 //! cursor i64 (the feed position the rest reflects), cursor_signal i64 (the signal of the
 //!     feed entry at that position, 0 for none), written_at i64 (ms since the epoch),
+//!     signals i64 (how many the index holds),
 //! deployment: length u32 and bytes (the instance's public key, hex)
 //! located: count u64, then (signal i64, content i64, bank i64) each
 //! sizes: count u64, then (bank i64, five counts u64 in SIGNAL_TYPES' order) each
@@ -65,6 +66,11 @@ pub enum Refusal {
          restored from a backup and changed since?)"
     )]
     Diverged(i64),
+    #[error(
+        "the store's feed moved {changes} places since it (reading it whole is quicker than \
+         applying that many changes one by one)"
+    )]
+    Stale { changes: i64 },
 }
 
 fn damaged(message: impl Into<String>) -> Refusal {
@@ -79,6 +85,7 @@ pub struct Head {
     pub cursor: Seq,
     pub cursor_signal: i64,
     pub written_at: i64,
+    pub signals: i64,
     pdq_offset: u64,
 }
 
@@ -138,7 +145,8 @@ fn write_parts(
     let cursor_signal = index
         .cursor_signal
         .load(std::sync::atomic::Ordering::Acquire);
-    for value in [cursor, cursor_signal, written_at] {
+    let signals = index.located.read().expect("lock").len() as i64;
+    for value in [cursor, cursor_signal, written_at, signals] {
         out.write_all(&value.to_le_bytes())?;
     }
     out.write_all(&(deployment.len() as u32).to_le_bytes())?;
@@ -226,6 +234,35 @@ fn write_digests<D: Digest>(out: &mut impl Write, set: &DigestSet<D>) -> io::Res
     out.write_all(&buffer)
 }
 
+/// Removes the temporary files of writes of the snapshot at `path` that were cut short (a
+/// node killed while writing it; their names end with its process id and `.tmp`), but for
+/// `ours`.
+pub fn remove_leftovers(path: &std::path::Path, ours: &std::path::Path) {
+    let (Some(directory), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let directory = if directory.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        directory
+    };
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return;
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let file = file.to_string_lossy();
+        let leftover = file
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+        if leftover && entry.path() != ours {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Opens the snapshot at `path` and reads its head.
 pub fn open(path: &std::path::Path) -> Result<Opened, Refusal> {
     let file = match File::open(path) {
@@ -268,8 +305,11 @@ pub fn read_body(opened: &Opened) -> Result<Parts, Refusal> {
         pdq,
     };
     // Every indexed signal is located, and only those.
-    let indexed =
-        parts.pdq.len() + parts.md5.len() + parts.sha1.len() + parts.sha256.len() + parts.videos.len();
+    let indexed = parts.pdq.len()
+        + parts.md5.len()
+        + parts.sha1.len()
+        + parts.sha256.len()
+        + parts.videos.len();
     if indexed != parts.located.len() {
         return Err(damaged(format!(
             "{} signals indexed, {} located",
@@ -456,10 +496,12 @@ impl<'a> Input<'a> {
         if out.len() as u64 > self.left() {
             return Err(damaged("truncated"));
         }
-        self.reader.read_exact(out).map_err(|error| match error.kind() {
-            io::ErrorKind::UnexpectedEof => damaged("truncated"),
-            _ => Refusal::Unreadable(error),
-        })?;
+        self.reader
+            .read_exact(out)
+            .map_err(|error| match error.kind() {
+                io::ErrorKind::UnexpectedEof => damaged("truncated"),
+                _ => Refusal::Unreadable(error),
+            })?;
         self.pos += out.len() as u64;
         Ok(())
     }
@@ -526,7 +568,8 @@ impl<'a> Input<'a> {
         }
         let mut offset = [0u8; 8];
         self.raw(&mut offset)?;
-        let (cursor, cursor_signal, written_at) = (self.i64()?, self.i64()?, self.i64()?);
+        let (cursor, cursor_signal) = (self.i64()?, self.i64()?);
+        let (written_at, signals) = (self.i64()?, self.i64()?);
         let len = self.u32()? as usize;
         if len > 1024 {
             return Err(damaged("the deployment's name is too long"));
@@ -540,6 +583,7 @@ impl<'a> Input<'a> {
             cursor: Seq(cursor),
             cursor_signal,
             written_at,
+            signals,
             pdq_offset: u64::from_le_bytes(offset),
         })
     }
@@ -592,8 +636,20 @@ mod tests {
             change(1, 10, 1, SignalKind::Pdq, PDQ[0]),
             change(2, 11, 1, SignalKind::Pdq, PDQ[1]),
             change(3, 12, 2, SignalKind::Pdq, PDQ[2]),
-            change(4, 12, 2, SignalKind::Md5, "d41d8cd98f00b204e9800998ecf8427e"),
-            change(5, 13, 2, SignalKind::Md5, "0cc175b9c0f1b6a831c399e269772661"),
+            change(
+                4,
+                12,
+                2,
+                SignalKind::Md5,
+                "d41d8cd98f00b204e9800998ecf8427e",
+            ),
+            change(
+                5,
+                13,
+                2,
+                SignalKind::Md5,
+                "0cc175b9c0f1b6a831c399e269772661",
+            ),
             change(6, 3000, 1, SignalKind::Sha1, &"ab".repeat(20)),
             change(7, 3001, 1, SignalKind::Sha256, &"cd".repeat(32)),
             change(8, 3002, 3, SignalKind::Vpdq, &video),
@@ -646,9 +702,14 @@ mod tests {
         let opened = open(&path).unwrap();
         assert_eq!(opened.head.deployment, "deployment-key");
         assert_eq!(
-            (opened.head.cursor, opened.head.cursor_signal, opened.head.written_at),
+            (
+                opened.head.cursor,
+                opened.head.cursor_signal,
+                opened.head.written_at
+            ),
             (Seq(9), 2, 1234)
         );
+        assert_eq!(opened.head.signals, 7);
         let parts = read_body(&opened).unwrap();
         assert_eq!(parts.located, *index.located.read().unwrap());
         assert_eq!(parts.located.len(), 7);
