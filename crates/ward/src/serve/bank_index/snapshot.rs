@@ -778,6 +778,28 @@ mod tests {
     }
 
     #[test]
+    fn writes_cut_short_are_removed_but_ours_and_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.snapshot");
+        let names = [
+            ("index.snapshot", true),
+            ("index.snapshot.123.tmp", false),
+            ("index.snapshot.77.tmp", true), // ours
+            ("index.snapshot..tmp", true),
+            ("index.snapshot.12a.tmp", true),
+            ("other.snapshot.5.tmp", true),
+            ("index.snapshot.5.tmp.keep", true),
+        ];
+        for (name, _) in names {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        remove_leftovers(&path, &dir.path().join("index.snapshot.77.tmp"));
+        for (name, kept) in names {
+            assert_eq!(dir.path().join(name).exists(), kept, "{name}");
+        }
+    }
+
+    #[test]
     fn another_version_is_refused_by_name() {
         let (_dir, path, mut bytes) = written(&index());
         bytes[8] = 2;
