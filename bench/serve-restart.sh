@@ -200,10 +200,11 @@ done
 best() { printf '%s\n' "$@" | sort -g | head -n 1; }
 best_full=$(best "${full[@]}")
 best_from=$(best "${from[@]}")
+revision=$(cd "$root" && git rev-parse --short HEAD)$(cd "$root" && git diff --quiet HEAD || echo +changes)
 summary_file=$here/results/serve-restart-$size-sqlite.txt
 mkdir -p "$here/results"
 {
-  echo "ward serve, time to ready after a restart, $(echo "$size" | sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta') stored PDQ hashes (clustered), SQLite (${TMPDIR:-/tmp}), at $(cd "$root" && git rev-parse --short HEAD)$(cd "$root" && git diff --quiet HEAD || echo +changes)"
+  echo "ward serve, time to ready after a restart, $(echo "$size" | sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta') stored PDQ hashes (clustered), SQLite (${TMPDIR:-/tmp}), at $revision"
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "full load      ${full[*]} s (the whole feed read and the index built; VmRSS ${full_rss} MiB)"
   echo "snapshot       ${from[*]} s (the snapshot read, then the feed after it; VmRSS ${snapshot_rss} MiB)"

@@ -158,6 +158,9 @@ pub struct BankIndex {
     snapshot_cursor: AtomicI64,
     /// Whether this run of the index started from a snapshot.
     from_snapshot: AtomicBool,
+    /// One snapshot write at a time (a periodic one and the one at shutdown share the
+    /// temporary file's name).
+    writing: std::sync::Mutex<()>,
     /// When the index last read the feed to its end (ms since the epoch; 0: never).
     caught_up_at: AtomicI64,
     ready: AtomicBool,
@@ -228,6 +231,7 @@ impl BankIndex {
             cursor_signal: AtomicI64::new(cursor_signal),
             snapshot_cursor: AtomicI64::new(-1),
             from_snapshot: AtomicBool::new(false),
+            writing: std::sync::Mutex::default(),
             caught_up_at: AtomicI64::new(ward_store::Timestamp::now().0),
             ready: AtomicBool::new(false),
             applied: AtomicU64::new(0),
@@ -344,6 +348,7 @@ impl BankIndex {
             cursor_signal: AtomicI64::new(cursor_signal),
             snapshot_cursor: AtomicI64::new(cursor.0),
             from_snapshot: AtomicBool::new(true),
+            writing: std::sync::Mutex::default(),
             caught_up_at: AtomicI64::new(0),
             ready: AtomicBool::new(false),
             applied: AtomicU64::new(0),
@@ -368,6 +373,7 @@ impl BankIndex {
     /// feed waits while the index is written to the file (matching does not); the sync comes
     /// after.
     pub fn write_snapshot(&self, place: &SnapshotPlace) -> anyhow::Result<Option<SnapshotWritten>> {
+        let _writing = self.writing.lock().expect("lock");
         let started = std::time::Instant::now();
         let directory = match place.path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
@@ -380,6 +386,7 @@ impl BankIndex {
         let temporary = directory.join(name);
         snapshot::remove_leftovers(&place.path, &temporary);
         let turn = self.following.blocking_lock();
+        let locked = std::time::Instant::now();
         let cursor = self.cursor.load(Ordering::Acquire);
         if cursor == self.snapshot_cursor.load(Ordering::Acquire) {
             return Ok(None);
@@ -393,7 +400,7 @@ impl BankIndex {
             &mut file,
         );
         drop(turn);
-        let held = started.elapsed();
+        let held = locked.elapsed();
         let bytes = match written {
             Ok(bytes) => bytes,
             Err(error) => {
