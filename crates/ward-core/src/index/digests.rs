@@ -9,7 +9,9 @@
 //! (`added`, `removed`) that lookups consult too, and are merged into the big one in one
 //! linear pass, in place, once they hold about `4 * sqrt(n)` pairs. A single insert or
 //! removal then costs O(sqrt n) amortised (about ten microseconds at ten million entries);
-//! bulk loads go through [`DigestSet::build`], which sorts once.
+//! bulk loads go through [`DigestSet::build`], which sorts once, and a set saved in order
+//! ([`DigestSet::for_each_sorted`]) is read back with [`DigestSet::from_sorted`], which only
+//! checks the order.
 //!
 //! Like [`PdqIndex`](crate::index::PdqIndex), a set is shared by reference between threads:
 //! lookups take a read lock, changes a write lock, so a server can update it while it
@@ -65,6 +67,43 @@ impl<D: Copy + Ord> DigestSet<D> {
                 added: Vec::new(),
                 removed: Vec::new(),
             }),
+        }
+    }
+
+    /// A set over `entries` that are already in increasing order without repeats, as
+    /// [`DigestSet::for_each_sorted`] gives them (a snapshot of a set read back): no sort,
+    /// one pass to check the order. `None` when they are not in order.
+    pub fn from_sorted(entries: Vec<(D, u64)>) -> Option<DigestSet<D>> {
+        if entries.windows(2).any(|pair| pair[0] >= pair[1]) {
+            return None;
+        }
+        Some(DigestSet {
+            inner: RwLock::new(Runs {
+                base: entries,
+                added: Vec::new(),
+                removed: Vec::new(),
+            }),
+        })
+    }
+
+    /// Calls `visit` with every pair, in increasing order, under the read lock (changes wait
+    /// until it returns; lookups do not).
+    pub fn for_each_sorted(&self, mut visit: impl FnMut(&D, u64)) {
+        let runs = self.inner.read().expect("digest set lock");
+        let mut removed = runs.removed.iter().peekable();
+        let mut added = runs.added.iter().peekable();
+        for pair in &runs.base {
+            if removed.peek() == Some(&pair) {
+                removed.next();
+                continue;
+            }
+            while let Some(extra) = added.next_if(|extra| *extra < pair) {
+                visit(&extra.0, extra.1);
+            }
+            visit(&pair.0, pair.1);
+        }
+        for extra in added {
+            visit(&extra.0, extra.1);
         }
     }
 
@@ -349,6 +388,56 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// What `for_each_sorted` gives, after `ops` on a set built from `built`.
+    fn sorted(built: &[(u8, u64)], ops: &[Op]) -> Vec<(u8, u64)> {
+        let set = Md5Set::build(built.iter().map(|&(d, id)| (md5(d), id)));
+        for op in ops {
+            match *op {
+                Insert(d, id, _) => drop(set.insert(md5(d), id)),
+                Remove(d, id, _) => drop(set.remove(&md5(d), id)),
+            }
+        }
+        let mut pairs = Vec::new();
+        set.for_each_sorted(|d, id| pairs.push((d.as_bytes()[0], id)));
+        // Read back, the same set.
+        let copy = Md5Set::from_sorted(pairs.iter().map(|&(d, id)| (md5(d), id)).collect())
+            .expect("in order");
+        assert_eq!(copy.len(), set.len());
+        pairs
+    }
+
+    #[test]
+    fn visits_in_order_and_reads_back() {
+        assert_eq!(sorted(&[], &[]), []);
+        assert_eq!(sorted(&[(2, 1), (1, 5)], &[]), [(1, 5), (2, 1)]);
+        assert_eq!(
+            sorted(&[(2, 1), (4, 5)], &[Insert(1, 0, true), Insert(3, 3, true)]),
+            [(1, 0), (2, 1), (3, 3), (4, 5)]
+        );
+        assert_eq!(
+            sorted(&[(2, 1), (4, 5)], &[Insert(9, 0, true), Remove(2, 1, true)]),
+            [(4, 5), (9, 0)]
+        );
+        assert_eq!(
+            sorted(&[(2, 1), (2, 3)], &[Insert(2, 2, true), Remove(2, 3, true)]),
+            [(2, 1), (2, 2)]
+        );
+    }
+
+    #[test]
+    fn from_sorted_refuses_what_is_out_of_order() {
+        let check = |pairs: &[(u8, u64)], ok: bool| {
+            let entries = pairs.iter().map(|&(d, id)| (md5(d), id)).collect();
+            assert_eq!(Md5Set::from_sorted(entries).is_some(), ok, "{pairs:?}");
+        };
+        check(&[], true);
+        check(&[(1, 1)], true);
+        check(&[(1, 1), (1, 2), (2, 0)], true);
+        check(&[(1, 2), (1, 1)], false);
+        check(&[(2, 0), (1, 9)], false);
+        check(&[(1, 1), (1, 1)], false);
     }
 
     #[test]

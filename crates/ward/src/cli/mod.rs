@@ -864,6 +864,19 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MIB", default_value_t = 128, value_parser = value_parser!(u64).range(1..=1048576))]
     pub summary_cache_mib: u64,
 
+    /// How often the match index is saved to its snapshot file while it changes (and at a
+    /// graceful shutdown), in seconds: a restart reads the file and the store's changes since
+    /// instead of the store's whole feed (a snapshot that is damaged, of another deployment or
+    /// ahead of the store is refused, logged, and the feed read whole). 0: no snapshot is
+    /// read or written.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub index_snapshot_interval: u64,
+
+    /// The match index's snapshot file, one per node (with PostgreSQL, nodes sharing a
+    /// directory need one each) [default: index.snapshot in the data directory].
+    #[arg(long, value_name = "FILE")]
+    pub index_snapshot: Option<PathBuf>,
+
     /// The deployment is reached over HTTPS (a proxy in front terminates TLS): every cookie
     /// (the analyst's sessions, the portal's CSRF token) is marked Secure, so that browsers
     /// never send them over plain HTTP.

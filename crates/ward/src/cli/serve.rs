@@ -81,6 +81,13 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                 ..FetchConfig::default()
             }),
             network_roles: args.hma_network_role.clone(),
+            index_snapshot: (args.index_snapshot_interval > 0).then(|| serve::IndexSnapshot {
+                path: args
+                    .index_snapshot
+                    .clone()
+                    .unwrap_or_else(|| args.store.data_dir.join("index.snapshot")),
+                interval: Duration::from_secs(args.index_snapshot_interval),
+            }),
             series: SeriesConfig {
                 options: SeriesOptions {
                     radius: args.series_radius,

@@ -6,14 +6,24 @@
 //! which the follower forgets when the feed says their content changed, and every item's
 //! series and summary group ([`super::content_facts::ContentFacts`]), which it keeps.
 //!
+//! A node may keep the index in a file between runs ([`SnapshotPlace`], `snapshot.rs`): a
+//! restart then reads it and applies the feed after its position, instead of reading the whole
+//! feed. The file is a cache: one that is damaged, of another deployment or ahead of the store
+//! is refused (and logged), and the index is loaded from the feed as if there were none.
+//!
 //! Ids in the ward-core indexes are the store's signal ids; `located` says which content
 //! item and bank each belongs to. Bank settings (enabled, distance, kind, sharing) are not in
 //! the index: they are applied when a match is reported, from the bank table refreshed on
 //! every poll.
 
+mod snapshot;
+
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+
+use anyhow::Context as _;
 
 use ward_core::index::PdqIndex;
 use ward_core::index::digests::{Md5Set, Sha1Set, Sha256Set};
@@ -69,6 +79,11 @@ fn type_slot(signal: &Signal) -> usize {
     }
 }
 
+/// A snapshot is refused when the store's feed moved more than this many places since it
+/// (or a tenth of the signals it holds, if that is more): reading the feed whole and building
+/// the index is quicker then.
+const STALE_CHANGES: i64 = 500_000;
+
 /// How many feed entries one poll reads at a time.
 const FEED_PAGE: u32 = 20_000;
 
@@ -99,6 +114,26 @@ struct Videos {
     index: Option<VideoIndex>,
 }
 
+/// Where a node keeps its index between runs, and whose store the index is of.
+#[derive(Clone, Debug)]
+pub struct SnapshotPlace {
+    pub path: PathBuf,
+    /// The deployment the store is of (its instance's public key): a snapshot of another's
+    /// is refused.
+    pub deployment: String,
+}
+
+/// A snapshot written.
+#[derive(Clone, Copy, Debug)]
+pub struct SnapshotWritten {
+    pub cursor: Seq,
+    pub bytes: u64,
+    /// How long following the feed waited while the index was written to the file.
+    pub held: std::time::Duration,
+    /// The whole write, sync and rename included.
+    pub took: std::time::Duration,
+}
+
 /// Every active signal of the store, by type.
 #[derive(Debug, Default)]
 pub struct BankIndex {
@@ -115,6 +150,17 @@ pub struct BankIndex {
     /// The largest match distance of any bank: how far PDQ searches go.
     max_distance: AtomicU32,
     cursor: AtomicI64,
+    /// The signal of the feed entry at `cursor` (0: none), which a snapshot records so that a
+    /// store whose feed has another signal there is recognised as another history.
+    cursor_signal: AtomicI64,
+    /// The feed position of the snapshot on disk (written or read by this node; -1: none), so
+    /// that an index that has not moved is not written again.
+    snapshot_cursor: AtomicI64,
+    /// Whether this run of the index started from a snapshot.
+    from_snapshot: AtomicBool,
+    /// One snapshot write at a time (a periodic one and the one at shutdown share the
+    /// temporary file's name).
+    writing: std::sync::Mutex<()>,
     /// When the index last read the feed to its end (ms since the epoch; 0: never).
     caught_up_at: AtomicI64,
     ready: AtomicBool,
@@ -137,11 +183,12 @@ impl BankIndex {
         let mut located = IdMap::default();
         let mut sizes: HashMap<BankId, [usize; 5]> = HashMap::new();
         let summaries = ContentSummaries::new(summary_budget);
-        let mut cursor = Seq(0);
+        let (mut cursor, mut cursor_signal) = (Seq(0), 0);
         loop {
             let page = store.signal_changes(cursor, FEED_PAGE).await?;
             let Some(last) = page.last() else { break };
             cursor = last.seq;
+            cursor_signal = last.signal.0;
             summaries
                 .facts()
                 .set_groups(page.iter().map(|c| (c.content, c.summary_group)));
@@ -181,6 +228,10 @@ impl BankIndex {
             summaries,
             max_distance: AtomicU32::new(0),
             cursor: AtomicI64::new(cursor.0),
+            cursor_signal: AtomicI64::new(cursor_signal),
+            snapshot_cursor: AtomicI64::new(-1),
+            from_snapshot: AtomicBool::new(false),
+            writing: std::sync::Mutex::default(),
             caught_up_at: AtomicI64::new(ward_store::Timestamp::now().0),
             ready: AtomicBool::new(false),
             applied: AtomicU64::new(0),
@@ -191,6 +242,192 @@ impl BankIndex {
         index.summaries.series_epoch(store.series_epoch().await?);
         index.ready.store(true, Ordering::Release);
         Ok(index)
+    }
+
+    /// Starts the index from the snapshot at `place` when there is one that fits the store,
+    /// applying the feed after its position; else (none, or refused: the reason is logged)
+    /// loads it from the whole feed as [`BankIndex::load`] does. Either way the index holds
+    /// the same.
+    pub async fn open(
+        store: &impl Store,
+        summary_budget: usize,
+        place: Option<&SnapshotPlace>,
+    ) -> Result<BankIndex, ward_store::StoreError> {
+        if let Some(place) = place {
+            let path = place.path.display();
+            match Self::start_from_snapshot(store, summary_budget, place).await? {
+                Ok(index) => return Ok(index),
+                Err(snapshot::Refusal::Missing) => {
+                    tracing::info!(%path, "no index snapshot yet: loading the index from the store's feed");
+                }
+                Err(refusal) => tracing::warn!(
+                    %path,
+                    reason = %refusal,
+                    "index snapshot refused: loading the index from the store's feed"
+                ),
+            }
+        }
+        Self::load(store, summary_budget).await
+    }
+
+    /// The index from the snapshot at `place` and the feed after it; the snapshot's refusal
+    /// when it does not fit the store.
+    async fn start_from_snapshot(
+        store: &impl Store,
+        summary_budget: usize,
+        place: &SnapshotPlace,
+    ) -> Result<Result<BankIndex, snapshot::Refusal>, ward_store::StoreError> {
+        let path = place.path.clone();
+        let opened = match tokio::task::spawn_blocking(move || snapshot::open(&path)).await {
+            Ok(Ok(opened)) => opened,
+            Ok(Err(refusal)) => return Ok(Err(refusal)),
+            Err(_) => {
+                return Ok(Err(snapshot::Refusal::Damaged(
+                    "reading it panicked".into(),
+                )));
+            }
+        };
+        let head = &opened.head;
+        if head.deployment != place.deployment {
+            return Ok(Err(snapshot::Refusal::Deployment {
+                found: head.deployment.clone(),
+                store: place.deployment.clone(),
+            }));
+        }
+        let last = store.last_seq().await?;
+        if last < head.cursor {
+            return Ok(Err(snapshot::Refusal::Behind {
+                snapshot: head.cursor.0,
+                store: last.0,
+            }));
+        }
+        // Applying changes one by one costs more than building the index at once: past
+        // some number, a full load is quicker (`last - cursor` bounds the changes since).
+        let changes = last.0 - head.cursor.0;
+        if changes > STALE_CHANGES.max(head.signals / 10) {
+            return Ok(Err(snapshot::Refusal::Stale { changes }));
+        }
+        // The feed entry at the snapshot's position is the same signal's, unless that signal
+        // changed since (then its entry moved on, and there is nothing to compare).
+        if head.cursor.0 > 0 {
+            let at = store.signal_changes(Seq(head.cursor.0 - 1), 1).await?;
+            if let Some(entry) = at.first()
+                && entry.seq == head.cursor
+                && entry.signal.0 != head.cursor_signal
+            {
+                return Ok(Err(snapshot::Refusal::Diverged(head.cursor.0)));
+            }
+        }
+        let (cursor, cursor_signal) = (head.cursor, head.cursor_signal);
+        let parts = match tokio::task::spawn_blocking(move || snapshot::read_body(&opened)).await {
+            Ok(Ok(parts)) => parts,
+            Ok(Err(refusal)) => return Ok(Err(refusal)),
+            Err(_) => {
+                return Ok(Err(snapshot::Refusal::Damaged(
+                    "reading it panicked".into(),
+                )));
+            }
+        };
+        let summaries = ContentSummaries::new(summary_budget);
+        summaries.facts().restore_group_pages(parts.groups);
+        let index = BankIndex {
+            pdq: parts.pdq,
+            md5: parts.md5,
+            sha1: parts.sha1,
+            sha256: parts.sha256,
+            videos: RwLock::new(Videos {
+                index: None,
+                entries: parts.videos,
+            }),
+            located: RwLock::new(parts.located),
+            sizes: std::sync::Mutex::new(parts.sizes),
+            banks: RwLock::default(),
+            summaries,
+            max_distance: AtomicU32::new(0),
+            cursor: AtomicI64::new(cursor.0),
+            cursor_signal: AtomicI64::new(cursor_signal),
+            snapshot_cursor: AtomicI64::new(cursor.0),
+            from_snapshot: AtomicBool::new(true),
+            writing: std::sync::Mutex::default(),
+            caught_up_at: AtomicI64::new(0),
+            ready: AtomicBool::new(false),
+            applied: AtomicU64::new(0),
+            following: tokio::sync::Mutex::new(()),
+        };
+        index.rebuild_videos();
+        // What changed since the snapshot; banks and the series epoch as a load reads them.
+        let applied = index.follow_feed(store).await?;
+        index.ready.store(true, Ordering::Release);
+        tracing::info!(
+            from = cursor.0,
+            to = index.cursor().0,
+            applied,
+            "match index started from its snapshot"
+        );
+        Ok(Ok(index))
+    }
+
+    /// Writes the index to its snapshot file at `place`, atomically (a temporary file beside
+    /// it, synced, renamed over it, the directory synced), unless the snapshot there is of
+    /// the same feed position already. Blocking: run it on a blocking thread. Following the
+    /// feed waits while the index is written to the file (matching does not); the sync comes
+    /// after.
+    pub fn write_snapshot(&self, place: &SnapshotPlace) -> anyhow::Result<Option<SnapshotWritten>> {
+        let _writing = self.writing.lock().expect("lock");
+        let started = std::time::Instant::now();
+        let directory = match place.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&directory)
+            .with_context(|| format!("making the directory {}", directory.display()))?;
+        let mut name = place.path.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(".{}.tmp", std::process::id()));
+        let temporary = directory.join(name);
+        snapshot::remove_leftovers(&place.path, &temporary);
+        let turn = self.following.blocking_lock();
+        let locked = std::time::Instant::now();
+        let cursor = self.cursor.load(Ordering::Acquire);
+        if cursor == self.snapshot_cursor.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let mut file = std::fs::File::create(&temporary)
+            .with_context(|| format!("creating {}", temporary.display()))?;
+        let written = snapshot::write(
+            self,
+            &place.deployment,
+            ward_store::Timestamp::now().0,
+            &mut file,
+        );
+        drop(turn);
+        let held = locked.elapsed();
+        let bytes = match written {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                let _ = std::fs::remove_file(&temporary);
+                return Err(error).with_context(|| format!("writing {}", temporary.display()));
+            }
+        };
+        let synced = file
+            .sync_all()
+            .and_then(|()| std::fs::rename(&temporary, &place.path))
+            .and_then(|()| std::fs::File::open(&directory)?.sync_all());
+        if let Err(error) = synced {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(error).with_context(|| format!("saving {}", place.path.display()));
+        }
+        self.snapshot_cursor.store(cursor, Ordering::Release);
+        Ok(Some(SnapshotWritten {
+            cursor: Seq(cursor),
+            bytes,
+            held,
+            took: started.elapsed(),
+        }))
+    }
+
+    /// Whether this run of the index started from a snapshot.
+    pub fn started_from_snapshot(&self) -> bool {
+        self.from_snapshot.load(Ordering::Acquire)
     }
 
     /// Applies what the store's feed has after the cursor, and refreshes the banks. Returns
@@ -210,7 +447,7 @@ impl BankIndex {
         loop {
             let cursor = Seq(self.cursor.load(Ordering::Acquire));
             let page = store.signal_changes(cursor, FEED_PAGE).await?;
-            let Some(last) = page.last().map(|c| c.seq) else {
+            let Some((last, last_signal)) = page.last().map(|c| (c.seq, c.signal.0)) else {
                 break;
             };
             // Every content item the page mentions may have changed in a way a match shows
@@ -228,6 +465,7 @@ impl BankIndex {
                 self.rebuild_videos();
             }
             applied += page.len();
+            self.cursor_signal.store(last_signal, Ordering::Release);
             self.cursor.store(last.0, Ordering::Release);
             if page.len() < FEED_PAGE as usize {
                 break;

@@ -172,6 +172,36 @@ impl ContentFacts {
         }
     }
 
+    /// Every item's summary group, page by page, for a snapshot of the index: a page's
+    /// number and its items' groups (id + 1; 0: none); pages without any are left out.
+    pub fn group_pages(&self) -> Vec<(i64, Box<[u32; PAGE]>)> {
+        let facts = self.facts.read().expect("lock");
+        let mut pages: Vec<(i64, Box<[u32; PAGE]>)> = facts
+            .pages
+            .iter()
+            .filter(|(_, page)| page.iter().any(|slot| slot.group != 0))
+            .map(|(&number, page)| (number, Box::new(page.map(|slot| slot.group))))
+            .collect();
+        pages.sort_unstable_by_key(|(number, _)| *number);
+        pages
+    }
+
+    /// Sets the groups of whole pages, as [`ContentFacts::group_pages`] gave them (a snapshot
+    /// read back); series are left as they are.
+    pub fn restore_group_pages(&self, pages: Vec<(i64, Box<[u32; PAGE]>)>) {
+        let mut facts = self.facts.write().expect("lock");
+        facts.pages.reserve(pages.len());
+        for (number, groups) in pages {
+            let page = facts
+                .pages
+                .entry(number)
+                .or_insert_with(|| Box::new([Slot::default(); PAGE]));
+            for (slot, group) in page.iter_mut().zip(groups.iter()) {
+                slot.group = *group;
+            }
+        }
+    }
+
     /// Whether series are held.
     pub fn series_held(&self) -> bool {
         self.facts.read().expect("lock").series_held
@@ -353,5 +383,20 @@ mod tests {
             }]
         );
         assert!(facts.stats().bytes >= 2 * PAGE * 8, "two pages");
+    }
+
+    #[test]
+    fn groups_read_back_from_their_pages() {
+        let facts = ContentFacts::default();
+        let groups = [(1, Some(7)), (5000, Some(0)), (2, None), (3000, None)];
+        facts.set_groups(groups.map(|(id, group)| (ContentId(id), group)));
+        let pages = facts.group_pages();
+        // The page of 3000 holds no group; the page of 1 and 2 does.
+        assert_eq!(pages.iter().map(|p| p.0).collect::<Vec<_>>(), [0, 4]);
+        let copy = ContentFacts::default();
+        copy.restore_group_pages(pages);
+        let ids = [1, 2, 3000, 5000, 4999].map(ContentId);
+        assert_eq!(copy.of(&ids), facts.of(&ids));
+        assert_eq!(copy.of(&ids)[0].group, Some(7));
     }
 }

@@ -119,6 +119,19 @@ pub struct Config {
     pub hma_fetch: Option<crate::fetch::FetchConfig>,
     /// Roles granted to keyless HMA requests from named networks (none by default).
     pub network_roles: Vec<networks::NetworkRole>,
+    /// Where the node keeps its match index between runs, and how often it writes it;
+    /// `None`: it loads the index from the store's feed at every start.
+    pub index_snapshot: Option<IndexSnapshot>,
+}
+
+/// The node's snapshot of its match index ([`BankIndex::open`]).
+#[derive(Clone, Debug)]
+pub struct IndexSnapshot {
+    /// The file (the node's own: with PostgreSQL, each node keeps one).
+    pub path: PathBuf,
+    /// How often it is written while the index changes (it is also written at a graceful
+    /// shutdown).
+    pub interval: Duration,
 }
 
 /// HMA's `MAX_REMOTE_FILE_SIZE`: the most a `url=` fetch reads.
@@ -151,6 +164,7 @@ impl Default for Config {
                 ..crate::fetch::FetchConfig::default()
             }),
             network_roles: Vec::new(),
+            index_snapshot: None,
         }
     }
 }
@@ -277,21 +291,29 @@ pub type SharedState = Arc<AppState>;
 /// Loads the index from `store` and starts following its feed.
 pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedState> {
     let networks = networks::NetworkKeys::resolve(&store, &config.network_roles).await?;
+    let identity = crate::sync::Identity::from_seed(
+        &store
+            .signing_key()
+            .await
+            .context("reading the instance's signing key")?,
+    );
     let started = std::time::Instant::now();
-    let index = BankIndex::load(&store, config.summary_cache_bytes)
+    let snapshot_place = config
+        .index_snapshot
+        .as_ref()
+        .map(|snapshot| bank_index::SnapshotPlace {
+            path: snapshot.path.clone(),
+            deployment: identity.public_key(),
+        });
+    let index = BankIndex::open(&store, config.summary_cache_bytes, snapshot_place.as_ref())
         .await
         .context("loading the match index from the store")?;
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         seq = index.cursor().0,
         signals = ?index.counts(),
+        from_snapshot = index.started_from_snapshot(),
         "match index loaded"
-    );
-    let identity = crate::sync::Identity::from_seed(
-        &store
-            .signing_key()
-            .await
-            .context("reading the instance's signing key")?,
     );
     let portal = crate::portal::Portal::new(&store).await?;
     let keeper = series::Keeper::for_this_node(config.series.options);
@@ -364,6 +386,12 @@ pub async fn start(store: AnyStore, config: Config) -> anyhow::Result<SharedStat
     tokio::spawn(report_key_use(Arc::downgrade(&state)));
     tokio::spawn(report_node(Arc::downgrade(&state)));
     tokio::spawn(enable_due_content(Arc::downgrade(&state)));
+    if let Some(snapshot) = &state.config.index_snapshot {
+        tokio::spawn(write_index_snapshots(
+            Arc::downgrade(&state),
+            snapshot.interval,
+        ));
+    }
     let follower = Arc::clone(&state);
     tokio::spawn(async move {
         loop {
@@ -452,6 +480,46 @@ pub async fn report_node_now(state: &AppState) -> Result<(), ward_store::StoreEr
         caught_up_at: index.caught_up_at(),
     };
     state.store.note_node(&node).await
+}
+
+/// Writes the node's index snapshot every `interval` while the service runs (when the index
+/// moved since the last one).
+async fn write_index_snapshots(state: std::sync::Weak<AppState>, interval: Duration) {
+    loop {
+        tokio::time::sleep(interval).await;
+        let Some(state) = state.upgrade() else { return };
+        if let Err(error) = write_index_snapshot(&state).await {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "writing the index snapshot failed; retrying"
+            );
+        }
+    }
+}
+
+/// Writes the node's index snapshot now, if it has one and the index moved since the last.
+pub async fn write_index_snapshot(state: &SharedState) -> anyhow::Result<()> {
+    let Some(snapshot) = &state.config.index_snapshot else {
+        return Ok(());
+    };
+    let place = bank_index::SnapshotPlace {
+        path: snapshot.path.clone(),
+        deployment: state.identity.public_key(),
+    };
+    let writer = Arc::clone(state);
+    let written = tokio::task::spawn_blocking(move || writer.index.write_snapshot(&place))
+        .await
+        .context("the index snapshot's writer stopped")??;
+    if let Some(written) = written {
+        tracing::info!(
+            seq = written.cursor.0,
+            bytes = written.bytes,
+            following_held_seconds = written.held.as_secs_f64(),
+            seconds = written.took.as_secs_f64(),
+            "index snapshot written"
+        );
+    }
+    Ok(())
 }
 
 /// How often content whose `disable_until_ts` has come is looked for.
@@ -662,6 +730,13 @@ pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
         // What this node counted since its last flush.
         if let Err(error) = state.tally.flush(&state.store).await {
             tracing::warn!(%error, "adding the match tally to the store at shutdown failed");
+        }
+        // The next start reads the index from here rather than from the whole feed.
+        if let Err(error) = write_index_snapshot(&state).await {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "writing the index snapshot at shutdown failed"
+            );
         }
         tracing::info!("ward serve stopped");
         Ok(())

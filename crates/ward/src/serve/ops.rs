@@ -198,6 +198,15 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
     out.push_str("# HELP ward_index_seq The store's feed position this node has applied.\n");
     out.push_str("# TYPE ward_index_seq gauge\n");
     let _ = writeln!(out, "ward_index_seq {}", state.index.cursor().0);
+    out.push_str(
+        "# HELP ward_index_from_snapshot 1 when this run's index started from its snapshot file, 0 when it read the store's whole feed.\n",
+    );
+    out.push_str("# TYPE ward_index_from_snapshot gauge\n");
+    let _ = writeln!(
+        out,
+        "ward_index_from_snapshot {}",
+        u8::from(state.index.started_from_snapshot())
+    );
     let summaries = state.index.summaries().stats();
     let _ = writeln!(
         out,

@@ -22,6 +22,7 @@ mod scan;
 mod self_report;
 mod selfhash;
 mod serve;
+mod snapshot;
 mod transparency;
 mod usage;
 mod video;

@@ -32,7 +32,7 @@ impl Node {
     }
 
     /// One HTTP/1.1 request; returns the status and the body as JSON (or a JSON string).
-    fn request(
+    pub(crate) fn request(
         &self,
         method: &str,
         path: &str,
@@ -90,6 +90,28 @@ impl Node {
 
     fn signal(&self, signal: libc_signal::Signal) {
         libc_signal::send(self.child.id(), signal);
+    }
+
+    /// A node started by the caller (`child` listening at `address`).
+    pub(crate) fn adopt(child: Child, address: String) -> Node {
+        Node { child, address }
+    }
+
+    /// Stops the node with SIGTERM (a graceful shutdown) and waits for it (60 s at most);
+    /// returns whether it exited with success.
+    pub(crate) fn stop(mut self) -> bool {
+        self.signal(libc_signal::Signal::Term);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ward serve did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -266,8 +288,17 @@ impl PgDatabase {
         ]
     }
 
-    /// The arguments of `ward serve` nodes on it: the same evidence key for every node.
+    /// The arguments of `ward serve` nodes on it: the same evidence key for every node, and
+    /// no index snapshot (the nodes share the working directory, where it would go).
     pub(crate) fn serve_args(&self) -> Vec<String> {
+        let mut args = self.node_args();
+        args.push("--index-snapshot-interval".into());
+        args.push("0".into());
+        args
+    }
+
+    /// The arguments of a `ward serve` node on it, but for its index snapshot.
+    pub(crate) fn node_args(&self) -> Vec<String> {
         let mut args = self.args();
         args.push("--evidence-key".into());
         args.push(self.keys.path().join("evidence.key").display().to_string());
