@@ -616,10 +616,16 @@ impl LooseIndex {
                 };
                 let mut values_of_block = Vec::with_capacity(block);
                 let mut counts = vec![0u32; values];
-                for b in 0..layout.blocks(n) {
-                    listed(b, &mut values_of_block);
-                    for &v in &values_of_block {
-                        counts[v] += 1;
+                if block == 1 {
+                    for hash in &sorted {
+                        counts[layout.chunk(&hash.words(), t) as usize] += 1;
+                    }
+                } else {
+                    for b in 0..layout.blocks(n) {
+                        listed(b, &mut values_of_block);
+                        for &v in &values_of_block {
+                            counts[v] += 1;
+                        }
                     }
                 }
                 let postings: usize = counts.iter().map(|&c| c as usize).sum();
@@ -632,11 +638,19 @@ impl LooseIndex {
                     total += c;
                 }
                 let mut keys = Packed::zeros(key_width, postings);
-                for b in 0..layout.blocks(n) {
-                    listed(b, &mut values_of_block);
-                    for &v in &values_of_block {
-                        keys.set(next[v] as usize, b as u64);
+                if block == 1 {
+                    for (k, hash) in sorted.iter().enumerate() {
+                        let v = layout.chunk(&hash.words(), t) as usize;
+                        keys.set(next[v] as usize, k as u64);
                         next[v] += 1;
+                    }
+                } else {
+                    for b in 0..layout.blocks(n) {
+                        listed(b, &mut values_of_block);
+                        for &v in &values_of_block {
+                            keys.set(next[v] as usize, b as u64);
+                            next[v] += 1;
+                        }
                     }
                 }
                 Table {
