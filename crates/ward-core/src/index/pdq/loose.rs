@@ -943,22 +943,13 @@ impl LooseIndex {
     /// Asks for block `b`'s hashes to be brought into the cache.
     #[inline(always)]
     fn prefetch_block(&self, b: usize) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let block = self.layout.block as usize;
-            let first = (b * block).min(self.hashes.len());
-            let bytes = (self.hashes.len() - first).min(block) * size_of::<PdqHash>();
-            // SAFETY: prefetching is a hint; every address is inside `hashes`.
-            unsafe {
-                use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-                let start = self.hashes.as_ptr().add(first) as *const i8;
-                for offset in (0..bytes).step_by(64) {
-                    _mm_prefetch::<_MM_HINT_T0>(start.add(offset));
-                }
-            }
+        let block = self.layout.block as usize;
+        let first = (b * block).min(self.hashes.len());
+        let bytes = (self.hashes.len() - first).min(block) * size_of::<PdqHash>();
+        let start = self.hashes.as_ptr().wrapping_add(first).cast::<u8>();
+        for offset in (0..bytes).step_by(64) {
+            prefetch(start.wrapping_add(offset));
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = b;
     }
 
     /// Checks the candidates of chunk `t`, skipping those an earlier chunk already produced.
@@ -977,15 +968,8 @@ impl LooseIndex {
         const AHEAD: usize = 16;
         for (at, &k) in candidates.iter().enumerate() {
             // The candidates are scattered through memory: ask for a later one in advance.
-            #[cfg(target_arch = "x86_64")]
             if let Some(&later) = candidates.get(at + AHEAD) {
-                // SAFETY: prefetching is a hint; the address is inside `hashes`.
-                unsafe {
-                    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-                    _mm_prefetch::<_MM_HINT_T0>(
-                        self.hashes.as_ptr().add(later as usize) as *const i8
-                    );
-                }
+                prefetch(self.hashes.as_ptr().wrapping_add(later as usize));
             }
             let k = k as usize;
             let hash = &self.hashes[k];
