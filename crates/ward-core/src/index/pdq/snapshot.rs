@@ -30,33 +30,13 @@ use std::io::{self, Read, Write};
 use super::loose::{Layout, LooseIndex, Packed, key_width, unary_words};
 use super::{Bucket, ChunkIndex, Inner, LOOSE_PAGE, SNAPSHOT_MAGIC};
 use crate::error::{Error, Result};
+use crate::index::ChecksumWriter;
 use crate::pdq::PdqHash;
 
 const VERSION: u32 = 2;
 
-/// Counts the CRC of everything written through it.
-struct Checked<W> {
-    inner: W,
-    crc: crc32fast::Hasher,
-}
-
-impl<W: Write> Write for Checked<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.crc.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 pub(super) fn write(inner: &Inner, out: &mut impl Write) -> io::Result<()> {
-    let mut out = Checked {
-        inner: io::BufWriter::with_capacity(1 << 20, out),
-        crc: crc32fast::Hasher::new(),
-    };
+    let mut out = ChecksumWriter::new(io::BufWriter::with_capacity(1 << 20, out));
     let families = inner.families.len();
     let pages = inner.buckets.len() - families;
     let loose = inner.loose.parts();
@@ -103,9 +83,9 @@ pub(super) fn write(inner: &Inner, out: &mut impl Write) -> io::Result<()> {
             }
         }
     }
-    let crc = out.crc.clone().finalize();
-    out.inner.write_all(&crc.to_le_bytes())?;
-    out.inner.flush()
+    let (mut out, crc) = out.finish();
+    out.write_all(&crc.to_le_bytes())?;
+    out.flush()
 }
 
 fn write_hashes(out: &mut impl Write, hashes: &[PdqHash]) -> io::Result<()> {

@@ -30,8 +30,8 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt as _;
 
 use ward_core::digest::{Md5, Sha1, Sha256};
-use ward_core::index::PdqIndex;
 use ward_core::index::digests::DigestSet;
+use ward_core::index::{ChecksumWriter, PdqIndex};
 use ward_core::video::Vpdq;
 use ward_store::{BankId, ContentId, Seq};
 
@@ -133,14 +133,11 @@ fn write_parts(
     written_at: i64,
     file: &mut File,
 ) -> io::Result<u64> {
-    let mut out = Checked {
-        inner: BufWriter::with_capacity(CHUNK, file),
-        crc: crc32fast::Hasher::new(),
-    };
+    let mut out = ChecksumWriter::new(BufWriter::with_capacity(CHUNK, file));
     out.write_all(MAGIC)?;
     out.write_all(&VERSION.to_le_bytes())?;
     // Filled in below, once known; not in the checksum.
-    out.inner.write_all(&0u64.to_le_bytes())?;
+    out.get_mut().write_all(&0u64.to_le_bytes())?;
     let cursor = index.cursor.load(std::sync::atomic::Ordering::Acquire);
     let cursor_signal = index
         .cursor_signal
@@ -199,8 +196,8 @@ fn write_parts(
     write_digests(&mut out, &index.md5)?;
     write_digests(&mut out, &index.sha1)?;
     write_digests(&mut out, &index.sha256)?;
-    let Checked { mut inner, crc } = out;
-    inner.write_all(&crc.finalize().to_le_bytes())?;
+    let (mut inner, crc) = out.finish();
+    inner.write_all(&crc.to_le_bytes())?;
     let pdq_offset = inner.stream_position()?;
     index
         .pdq
@@ -434,24 +431,6 @@ macro_rules! digest {
 digest!(Md5, 16);
 digest!(Sha1, 20);
 digest!(Sha256, 32);
-
-/// Counts the CRC of everything written through it.
-struct Checked<W> {
-    inner: W,
-    crc: crc32fast::Hasher,
-}
-
-impl<W: Write> Write for Checked<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.crc.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
 
 /// Reads a file from a position of its own (`pread`), so that two threads read one file.
 struct At<'a> {
