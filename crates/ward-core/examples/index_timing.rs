@@ -1,6 +1,6 @@
 //! Times Ward's PDQ index on one data set, single-threaded, for bench/index-vs-faiss.sh.
 //!
-//! Usage: `index_timing [--queries N] [--knn K] [--snapshot PATH] DATA_DIR`
+//! Usage: `index_timing [--queries N] [--batch B] [--knn K] [--snapshot PATH] DATA_DIR`
 //!
 //! DATA_DIR is made by `bench/make_index_data.py`: `base.u8` (32 bytes per stored hash, in
 //! [`PdqHash::to_bytes`] order), `queries.u8` (the same, planted and random queries
@@ -15,6 +15,9 @@
 //!   one after another on this thread, after a one-query warm-up;
 //! - `recall` and `exact`: every stored hash within 31 must come back once, with its id, hash
 //!   and distance, and nothing else may;
+//! - `batch_qps`: the same queries asked B at a time (all by default) through
+//!   [`PdqIndex::search_radius_many`], as a matcher with a file of queries asks them, and
+//!   `batch_exact`, their answers checked the same way;
 //! - the snapshot: [`PdqIndex::write_snapshot`] to a file and [`PdqIndex::read_snapshot`]
 //!   back (through buffered I/O), then the same queries on the loaded index, whose answers
 //!   must be the same;
@@ -38,7 +41,9 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(message) => {
             eprintln!("index_timing: {message}");
-            eprintln!("usage: index_timing [--queries N] [--knn K] [--snapshot PATH] DATA_DIR");
+            eprintln!(
+                "usage: index_timing [--queries N] [--batch B] [--knn K] [--snapshot PATH] DATA_DIR"
+            );
             return ExitCode::from(2);
         }
     };
@@ -57,6 +62,7 @@ fn main() -> ExitCode {
 #[derive(Debug)]
 struct Args {
     queries: Option<usize>,
+    batch: Option<usize>,
     knn: Option<usize>,
     snapshot: Option<PathBuf>,
     data_dir: PathBuf,
@@ -64,7 +70,8 @@ struct Args {
 
 impl Args {
     fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-        let (mut queries, mut knn, mut snapshot, mut data_dir) = (None, None, None, None);
+        let (mut queries, mut batch, mut knn, mut snapshot, mut data_dir) =
+            (None, None, None, None, None);
         while let Some(arg) = args.next() {
             let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
             let number = |name: &str, value: String| -> Result<usize, String> {
@@ -74,6 +81,7 @@ impl Args {
             };
             match arg.as_str() {
                 "--queries" => queries = Some(number("--queries", value("--queries")?)?),
+                "--batch" => batch = Some(number("--batch", value("--batch")?)?.max(1)),
                 "--knn" => knn = Some(number("--knn", value("--knn")?)?.max(1)),
                 "--snapshot" => snapshot = Some(PathBuf::from(value("--snapshot")?)),
                 flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
@@ -84,6 +92,7 @@ impl Args {
         let data_dir = data_dir.ok_or("no data directory given")?;
         Ok(Args {
             queries,
+            batch,
             knn,
             snapshot,
             data_dir,
@@ -159,6 +168,16 @@ fn run(args: &Args) -> Result<String, String> {
         check.found == check.truth_pairs && check.extra == 0,
     );
 
+    let batch = args.batch.unwrap_or(queries.len()).max(1);
+    let batched = search_batched(&index, &queries, batch);
+    json.number("batch", batch);
+    json.float("batch_qps", queries.len() as f64 / batched.seconds, 2);
+    let batch_check = check_against_truth(&batched, &truth, &base);
+    json.bool(
+        "batch_exact",
+        batch_check.found == check.truth_pairs && batch_check.extra == 0,
+    );
+
     if let Some(k) = args.knn {
         let started = Instant::now();
         let nearest: Vec<Vec<PdqMatch>> = queries
@@ -218,6 +237,28 @@ fn search_all(index: &PdqIndex, queries: &[PdqHash]) -> Answers {
         ends.push(matches.len());
     }
     let seconds = started.elapsed().as_secs_f64();
+    Answers {
+        matches,
+        ends,
+        seconds,
+    }
+}
+
+/// Runs the queries `batch` at a time through [`PdqIndex::search_radius_many`]; only the
+/// searches are inside the timing.
+fn search_batched(index: &PdqIndex, queries: &[PdqHash], batch: usize) -> Answers {
+    let started = Instant::now();
+    let answers: Vec<Vec<Vec<PdqMatch>>> = queries
+        .chunks(batch)
+        .map(|part| index.search_radius_many(part, RADIUS))
+        .collect();
+    let seconds = started.elapsed().as_secs_f64();
+    let mut matches = Vec::new();
+    let mut ends = Vec::with_capacity(queries.len());
+    for found in answers.into_iter().flatten() {
+        matches.extend(found);
+        ends.push(matches.len());
+    }
     Answers {
         matches,
         ends,

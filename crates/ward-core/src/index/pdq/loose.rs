@@ -26,6 +26,13 @@
 //! bytes an entry, where a table of `u32` entry numbers per chunk took 104 (blocks of one
 //! entry would take 68 and answer about twice as fast).
 //!
+//! A query's lookups and candidates are reads from anywhere in memory, one cache miss each.
+//! Many queries asked together ([`LooseIndex::search_batch`]) put theirs in order: per
+//! group of up to 2048 queries, each table's probes are sorted by value (a radix sort) so
+//! the directory and keys are read front to back, and all the candidate blocks by block
+//! number, so the hashes are too, each block once for every query that wants it. At ten
+//! million unrelated hashes that answers some 2.5 times as many queries a second.
+//!
 //! Built at once with the index; entries inserted later wait in scanned pages until the next
 //! rebuild; removed entries are marked and skipped.
 
@@ -46,6 +53,13 @@ const MAX_FLIPS: u32 = 3;
 const SAMPLE: usize = 128;
 /// Entries a posting stands for in the layouts of fewer, wider chunks.
 const WIDE_BLOCK: u32 = 16;
+/// Queries a batched search takes together at the most.
+const BATCH_QUERIES: usize = 2048;
+/// Fewer queries than this are searched one by one: sorting would not pay.
+const BATCH_MIN_QUERIES: usize = 16;
+/// Candidates a batched search collects before sorting them: 32 MiB of them, and as much
+/// again to sort into (a group with twice as many is split).
+const BATCH_CANDIDATES: usize = 1 << 22;
 
 /// How the hash is cut into chunks: `tables` chunks of `width` bits, chunk `t` being bits
 /// `t * width .. (t + 1) * width` (counted from the least significant bit of the first word).
@@ -513,6 +527,157 @@ fn unary_is_valid(unary: &[u64], values: usize, entries: usize) -> bool {
     !beyond && unary[last_word] >> above & 1 == 0
 }
 
+crate::cpu::vectorised! {
+    /// Collects a group's candidates into `scratch.candidates`, each a block number above
+    /// a query number; false (and stops) past `limit` of them.
+    fn group_candidates(
+        index: &LooseIndex,
+        queries: &[PdqHash],
+        radius: u32,
+        limit: usize,
+        scratch: &mut BatchScratch,
+    ) -> bool = LooseIndex::group_candidates_inner;
+}
+
+crate::cpu::vectorised! {
+    /// Checks each candidate block (a block number above a query number, in block order)
+    /// against its query once, appending the matches as query `first + q`'s.
+    fn check_blocks(
+        index: &LooseIndex,
+        candidates: &[u64],
+        query_bits: u32,
+        queries: &[PdqHash],
+        first: u32,
+        radius: u32,
+        out: &mut Vec<(u32, PdqMatch)>,
+    ) -> () = check_blocks_inner;
+}
+
+#[inline(always)]
+fn check_blocks_inner(
+    index: &LooseIndex,
+    candidates: &[u64],
+    query_bits: u32,
+    queries: &[PdqHash],
+    first: u32,
+    radius: u32,
+    out: &mut Vec<(u32, PdqMatch)>,
+) {
+    let block = index.layout.block as usize;
+    let n = index.hashes.len();
+    // The block each query last read: its repeats of it follow one another.
+    let mut last = vec![u64::MAX; queries.len()];
+    let mut ahead = u64::MAX;
+    for (at, &candidate) in candidates.iter().enumerate() {
+        let b = candidate >> query_bits;
+        let q = (candidate & mask(query_bits)) as usize;
+        if last[q] == b {
+            continue;
+        }
+        last[q] = b;
+        // In block order the reads go forwards, but with gaps: ask ahead, once a block.
+        if let Some(&later) = candidates.get(at + 32) {
+            let later = later >> query_bits;
+            if later != ahead {
+                ahead = later;
+                index.prefetch_block(later as usize);
+            }
+        }
+        let b = b as usize;
+        let query = &queries[q];
+        let q_words = query.words();
+        let (from, to) = (b * block, ((b + 1) * block).min(n));
+        // Most candidates are some 128 bits away: half the hash tells, for the whole block
+        // at once (which the compiler can vectorise).
+        let near = index.hashes[from..to]
+            .iter()
+            .fold((0u64, 0u32), |(near, i), hash| {
+                let words = hash.words();
+                let half =
+                    (words[0] ^ q_words[0]).count_ones() + (words[1] ^ q_words[1]).count_ones();
+                (near | u64::from(half <= radius) << i, i + 1)
+            });
+        let mut near = near.0;
+        while near != 0 {
+            let k = from + near.trailing_zeros() as usize;
+            near &= near - 1;
+            let distance = index.hashes[k].distance(query);
+            if distance <= radius && !index.is_removed(k) {
+                out.push((
+                    first + q as u32,
+                    PdqMatch {
+                        distance,
+                        id: index.id(k),
+                        hash: index.hashes[k],
+                    },
+                ));
+            }
+        }
+    }
+}
+
+/// The buffers of a batched search, kept between its groups.
+#[derive(Debug, Default)]
+struct BatchScratch {
+    /// Block number above query number, per candidate.
+    candidates: Vec<u64>,
+    /// Value above query number, per probe of the table at hand.
+    probes: Vec<u64>,
+    /// Room for sorting either.
+    spare: Vec<u64>,
+    /// One query's probe values for one table.
+    values: Vec<u32>,
+    /// Where each probe's postings lie, and its query: `(start, end, query)`.
+    ranges: Vec<(u32, u32, u32)>,
+}
+
+/// Bits a radix sort's pass sorts by, at the most.
+const RADIX_BITS: u32 = 12;
+
+/// Sorts `keys` by their bits `bits` alone (stable: keys equal there keep their order), a
+/// digit of at most [`RADIX_BITS`] at a time from the least significant; `spare` is room to
+/// sort into.
+fn sort_by_bits(keys: &mut Vec<u64>, spare: &mut Vec<u64>, bits: std::ops::Range<u32>) {
+    let width = bits.end.saturating_sub(bits.start);
+    if width == 0 {
+        return;
+    }
+    let passes = width.div_ceil(RADIX_BITS);
+    let digit = width.div_ceil(passes);
+    let mut shift = bits.start;
+    while shift < bits.end {
+        let take = digit.min(bits.end - shift);
+        scatter_by_digit(keys, spare, shift, take);
+        std::mem::swap(keys, spare);
+        shift += take;
+    }
+}
+
+/// Writes `keys` into `into` in order of their `width` bits from `shift` (stable).
+fn scatter_by_digit(keys: &[u64], into: &mut Vec<u64>, shift: u32, width: u32) {
+    let digits = 1usize << width;
+    let digit = |key: u64| (key >> shift) as usize & (digits - 1);
+    let mut next = vec![0usize; digits];
+    for &key in keys {
+        next[digit(key)] += 1;
+    }
+    let mut total = 0;
+    for slot in next.iter_mut() {
+        let count = *slot;
+        *slot = total;
+        total += count;
+    }
+    if into.len() != keys.len() {
+        into.clear();
+        into.resize(keys.len(), 0);
+    }
+    for &key in keys {
+        let d = digit(key);
+        into[next[d]] = key;
+        next[d] += 1;
+    }
+}
+
 /// One chunk's table: the entries by chunk value.
 #[derive(Debug)]
 struct Table {
@@ -794,6 +959,7 @@ impl LooseIndex {
             + tables
     }
 
+    #[inline(always)]
     fn is_removed(&self, k: usize) -> bool {
         self.removed[k / 64] & (1 << (k % 64)) != 0
     }
@@ -941,6 +1107,179 @@ impl LooseIndex {
             }
             self.check(query, radius, t, flips, &chunks, &candidates, out);
         }
+    }
+
+    /// Appends every entry within `radius` of each query to `out`, as `(query number,
+    /// match)`, in no particular order: the same answers as [`LooseIndex::search`] for each,
+    /// found together. One query's lookups and candidates are reads from anywhere in memory;
+    /// many queries' can be put in order first. Per group of queries, each table's probes
+    /// are sorted by value, so its directory and keys are read front to back, and the
+    /// candidate blocks of every table by block number, so the hashes are too; a block
+    /// asked for by one query from several tables or values is read for it once.
+    pub(super) fn search_batch(
+        &self,
+        queries: &[PdqHash],
+        radius: u32,
+        out: &mut Vec<(u32, PdqMatch)>,
+    ) {
+        self.search_batch_within(queries, radius, BATCH_CANDIDATES, out);
+    }
+
+    /// [`LooseIndex::search_batch`], holding at most about `cap` candidates at a time.
+    fn search_batch_within(
+        &self,
+        queries: &[PdqHash],
+        radius: u32,
+        cap: usize,
+        out: &mut Vec<(u32, PdqMatch)>,
+    ) {
+        let n = self.hashes.len();
+        if n == 0 || queries.is_empty() {
+            return;
+        }
+        if queries.len() < BATCH_MIN_QUERIES || !self.probes_within(radius, n / 4) {
+            let mut found = Vec::new();
+            for (q, query) in queries.iter().enumerate() {
+                self.search(query, radius, &mut found);
+                out.extend(found.drain(..).map(|m| (q as u32, m)));
+            }
+            return;
+        }
+        // Queries a group holds: as many as fill the cap with the candidates an average
+        // query has (more, for clustered entries, split the group again).
+        let flips = radius / self.layout.tables;
+        let per_value: f64 = self
+            .tables
+            .iter()
+            .map(|t| t.postings as f64 / self.layout.values() as f64)
+            .sum();
+        let per_query = (per_value * neighbour_count(self.layout.width, flips) as f64).max(1.0);
+        let group = ((cap as f64 / per_query) as usize).clamp(1, BATCH_QUERIES);
+        let mut scratch = BatchScratch::default();
+        for (g, part) in queries.chunks(group).enumerate() {
+            self.search_group(part, (g * group) as u32, radius, cap, &mut scratch, out);
+        }
+    }
+
+    /// One group of a batched search: queries `first ..` of the batch.
+    fn search_group(
+        &self,
+        queries: &[PdqHash],
+        first: u32,
+        radius: u32,
+        cap: usize,
+        scratch: &mut BatchScratch,
+        out: &mut Vec<(u32, PdqMatch)>,
+    ) {
+        if !group_candidates(self, queries, radius, 2 * cap, scratch) {
+            if queries.len() == 1 {
+                // One query with more candidates than the cap: its own search holds them
+                // a table at a time.
+                let mut found = Vec::new();
+                self.search(&queries[0], radius, &mut found);
+                out.extend(found.into_iter().map(|m| (first, m)));
+                return;
+            }
+            let half = queries.len() / 2;
+            self.search_group(&queries[..half], first, radius, cap, scratch, out);
+            self.search_group(
+                &queries[half..],
+                first + half as u32,
+                radius,
+                cap,
+                scratch,
+                out,
+            );
+            return;
+        }
+        let query_bits = width_for(queries.len() as u64 - 1);
+        let block_bits = key_width(self.layout.blocks(self.hashes.len()));
+        let BatchScratch {
+            candidates, spare, ..
+        } = scratch;
+        // By block only; a query's repeats of a block are skipped as they come.
+        sort_by_bits(candidates, spare, query_bits..query_bits + block_bits);
+        check_blocks(self, candidates, query_bits, queries, first, radius, out);
+    }
+
+    /// [`group_candidates`].
+    #[inline(always)]
+    fn group_candidates_inner(
+        &self,
+        queries: &[PdqHash],
+        radius: u32,
+        limit: usize,
+        scratch: &mut BatchScratch,
+    ) -> bool {
+        let layout = self.layout;
+        let flips = radius / layout.tables;
+        let query_bits = width_for(queries.len() as u64 - 1);
+        let block = layout.block as usize;
+        let BatchScratch {
+            candidates,
+            probes,
+            spare,
+            values,
+            ranges,
+        } = scratch;
+        candidates.clear();
+        for (t, table) in self.tables.iter().enumerate() {
+            probes.clear();
+            for (q, query) in queries.iter().enumerate() {
+                neighbours(
+                    layout.chunk(&query.words(), t as u32),
+                    layout.width,
+                    flips,
+                    values,
+                );
+                probes.extend(
+                    values
+                        .iter()
+                        .map(|&v| u64::from(v) << query_bits | q as u64),
+                );
+            }
+            // By value, so that the lookups walk the table forwards.
+            sort_by_bits(probes, spare, query_bits..query_bits + layout.width);
+            // Where each value's postings lie; then the postings, their keys asked for a
+            // little in advance.
+            ranges.clear();
+            let mut last = (u32::MAX, 0, 0);
+            for &probe in probes.iter() {
+                let value = (probe >> query_bits) as u32;
+                if value != last.0 {
+                    let (start, end) = table.directory.range(value);
+                    last = (value, start as u32, end as u32);
+                }
+                if last.1 < last.2 {
+                    ranges.push((last.1, last.2, (probe & mask(query_bits)) as u32));
+                }
+            }
+            for (at, &(start, end, q)) in ranges.iter().enumerate() {
+                if let (Some(keys), Some(&(later, _, _))) = (&table.keys, ranges.get(at + 16)) {
+                    keys.prefetch(later as usize);
+                }
+                let (start, end, q) = (start as usize, end as usize, u64::from(q));
+                match &table.keys {
+                    None => {
+                        // Entries in order: one candidate per block they fall in.
+                        let mut b = usize::MAX;
+                        for k in start..end {
+                            if k / block != b {
+                                b = k / block;
+                                candidates.push((b as u64) << query_bits | q);
+                            }
+                        }
+                    }
+                    Some(keys) => {
+                        candidates.extend((start..end).map(|i| keys.get(i) << query_bits | q));
+                    }
+                }
+                if candidates.len() > limit {
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// Asks for block `b`'s hashes to be brought into the cache.
@@ -1156,6 +1495,106 @@ mod tests {
                 expected.sort();
                 assert_eq!(listed, expected);
             }
+        }
+    }
+
+    /// A batched search answers each query as its own search does, in every layout, at
+    /// every radius, for any number of queries, with removals, and when the candidates
+    /// overflow so that groups split (down to single queries).
+    #[test]
+    fn batched_search_answers_as_one_by_one() {
+        let mut rng = Rng(67);
+        let centre = rng.hash();
+        let hashes: Vec<PdqHash> = (0..5000)
+            .map(|k| {
+                if k % 2 == 0 {
+                    let flips = (rng.next() % 40) as u32;
+                    rng.near(&centre, flips)
+                } else {
+                    rng.hash()
+                }
+            })
+            .collect();
+        let ids: Vec<u64> = (0..hashes.len() as u64).map(|k| k * 31 % 5003).collect();
+        for (tables, width, block) in [(16, 16, 1), (11, 23, 16), (12, 21, 4), (16, 8, 8)] {
+            let layout = Layout {
+                tables,
+                width,
+                block,
+            };
+            let mut index = LooseIndex::build_with(hashes.clone(), ids.clone(), layout);
+            for k in (0..hashes.len()).step_by(7) {
+                assert!(index.remove(&hashes[k], ids[k]));
+            }
+            // (queries, radius, candidate cap): few (one by one), many, groups split.
+            for (count, radius, cap) in [
+                (1, 31, BATCH_CANDIDATES),
+                (15, 31, BATCH_CANDIDATES),
+                (16, 31, BATCH_CANDIDATES),
+                (300, 31, BATCH_CANDIDATES),
+                (300, 0, BATCH_CANDIDATES),
+                (300, 16, BATCH_CANDIDATES),
+                (300, 47, BATCH_CANDIDATES),
+                (300, 69, BATCH_CANDIDATES),
+                (300, 31, 3000),
+                (200, 31, 10),
+                (40, 31, 0),
+            ] {
+                let queries: Vec<PdqHash> = (0..count)
+                    .map(|q| {
+                        let (pick, flips) = (rng.next() % 5000, (rng.next() % 50) as u32);
+                        match q % 3 {
+                            0 => rng.near(&hashes[pick as usize], flips),
+                            1 => rng.near(&centre, flips),
+                            _ => rng.hash(),
+                        }
+                    })
+                    .collect();
+                let mut found = Vec::new();
+                index.search_batch_within(&queries, radius, cap, &mut found);
+                let mut batched = vec![Vec::new(); count];
+                for (q, m) in found {
+                    batched[q as usize].push(m);
+                }
+                for (q, query) in queries.iter().enumerate() {
+                    let mut one = Vec::new();
+                    index.search(query, radius, &mut one);
+                    one.sort();
+                    batched[q].sort();
+                    assert_eq!(
+                        batched[q], one,
+                        "{layout:?} {count} queries radius {radius} cap {cap}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Sorting by a range of bits orders by those bits and keeps the order of keys equal
+    /// in them, whatever the range's width and place.
+    #[test]
+    fn sorting_by_bits_is_stable() {
+        let mut rng = Rng(71);
+        for (len, bits) in [
+            (0, 0..8),
+            (10, 0..40),
+            (64, 5..25),
+            (5000, 0..1),
+            (5000, 3..15),
+            (5000, 10..33),
+            (20_000, 0..43),
+            (3000, 0..64),
+            (3000, 20..20),
+        ] {
+            let keys: Vec<u64> = (0..len).map(|_| rng.next()).collect();
+            let mut sorted = keys.clone();
+            sort_by_bits(&mut sorted, &mut Vec::new(), bits.clone());
+            let field = |k: u64| (k >> bits.start) & mask(bits.end - bits.start);
+            let mut expected = keys.clone();
+            if bits.end > bits.start {
+                expected.sort_by_key(|&k| field(k));
+            }
+            assert_eq!(sorted, expected, "{len} keys by bits {bits:?}");
         }
     }
 
