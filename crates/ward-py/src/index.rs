@@ -210,14 +210,17 @@ fn search_many(
     queries: &[ward_core::pdq::PdqHash],
     distance: u32,
 ) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-    // Chunks of queries per task: enough to keep scheduling cheap, small enough to balance.
+    // Groups of queries per task, each searched together (which an index of more than a
+    // few million puts in order for them): large enough for that, small enough to give
+    // every thread some.
+    let group = (queries.len() / rayon::current_num_threads()).clamp(64, 2048);
     let per_query: Vec<Vec<(u64, u32)>> = queries
-        .par_iter()
-        .with_min_len(64)
-        .map_init(Vec::new, |found, query| {
-            found.clear();
-            index.search_radius(query, distance, found);
-            sorted_pairs(std::mem::take(found))
+        .par_chunks(group)
+        .flat_map_iter(|part| {
+            index
+                .search_radius_many(part, distance)
+                .into_iter()
+                .map(sorted_pairs)
         })
         .collect();
     let total: usize = per_query.iter().map(Vec::len).sum();

@@ -203,24 +203,45 @@ impl Matcher {
     /// it says which, so it is looked up as both: PDQ entries within `distance`, SHA-256
     /// entries exactly.
     pub fn match_text(&self, query: &Signal, distance: u32) -> Vec<Hit> {
-        let mut hits = Vec::new();
-        match query {
-            Signal::Pdq(hash) => {
-                self.match_signal(query, distance, &mut hits);
-                let as_sha256 = Signal::Sha256(Sha256::from_bytes(hash.to_bytes()));
-                self.match_signal(&as_sha256, distance, &mut hits);
-            }
-            Signal::Sha256(digest) => {
-                let as_pdq = Signal::Pdq(PdqHash::from_bytes(*digest.as_bytes()));
-                self.match_signal(&as_pdq, distance, &mut hits);
-                self.match_signal(query, distance, &mut hits);
-            }
-            Signal::Md5(_) | Signal::Sha1(_) | Signal::Vpdq(_) => {
-                self.match_signal(query, distance, &mut hits);
-            }
+        self.match_texts(std::slice::from_ref(query), distance)
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// [`Matcher::match_text`] for many queries at once: `answers[q]` is query `q`'s. The
+    /// PDQ readings are searched together ([`PdqIndex::search_radius_many`]), several
+    /// times quicker than one by one when there are many.
+    pub fn match_texts(&self, queries: &[Signal], distance: u32) -> Vec<Vec<Hit>> {
+        let pdq: Vec<(usize, PdqHash)> = queries
+            .iter()
+            .enumerate()
+            .filter_map(|(q, query)| match query {
+                Signal::Pdq(hash) => Some((q, *hash)),
+                Signal::Sha256(digest) => Some((q, PdqHash::from_bytes(*digest.as_bytes()))),
+                Signal::Md5(_) | Signal::Sha1(_) | Signal::Vpdq(_) => None,
+            })
+            .collect();
+        let hashes: Vec<PdqHash> = pdq.iter().map(|&(_, hash)| hash).collect();
+        let found = self.pdq.search_radius_many(&hashes, distance);
+        let mut answers = vec![Vec::new(); queries.len()];
+        for (&(q, hash), found) in pdq.iter().zip(found) {
+            answers[q].extend(found.iter().map(|found| Hit {
+                query: Signal::Pdq(hash),
+                entry: found.id,
+                distance: found.distance,
+            }));
         }
-        sort(&mut hits);
-        hits
+        for (query, hits) in queries.iter().zip(&mut answers) {
+            // The digest reading: 64 digits read as PDQ are a SHA-256 too.
+            let digest = match query {
+                Signal::Pdq(hash) => Signal::Sha256(Sha256::from_bytes(hash.to_bytes())),
+                Signal::Vpdq(_) => continue,
+                other => other.clone(),
+            };
+            self.match_signal(&digest, distance, hits);
+            sort(hits);
+        }
+        answers
     }
 
     /// Matches the signals of a file: its MD5, SHA-1 and SHA-256 exactly; an image's PDQ

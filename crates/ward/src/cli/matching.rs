@@ -14,6 +14,11 @@ use super::{MatchArgs, load_lists, low_quality_note, match_status, print_hits};
 use crate::hashing::{self, Input, describe_io};
 use crate::matcher::Matcher;
 
+/// Hashes of a queries file matched together: enough that the index reads its memory in
+/// order for them ([`ward_core::index::PdqIndex::search_radius_many`]), few enough that
+/// their matches need not wait long to be printed.
+const QUERY_GROUP: usize = 4096;
+
 /// Matches every query, hashes first, files hashed in parallel; see [`MatchArgs`].
 pub fn run(args: &MatchArgs) -> Result<ExitCode> {
     let stdin_queries = args.queries.iter().any(|q| q.as_os_str() == "-");
@@ -153,27 +158,56 @@ impl<W: Write> Run<'_, W> {
         Ok(())
     }
 
-    /// Matches every hash of a queries file (or of standard input for `-`).
+    /// Matches every hash of a queries file (or of standard input for `-`), up to
+    /// [`QUERY_GROUP`] at a time ([`Matcher::match_texts`]), or one at a time from a
+    /// terminal, whose typist waits for each answer.
     fn query_file(&mut self, path: &PathBuf) -> Result<()> {
-        let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
-            Box::new(io::stdin().lock())
+        let (input, group): (Box<dyn BufRead>, usize) = if path.as_os_str() == "-" {
+            let stdin = io::stdin();
+            let group = if stdin.is_terminal() { 1 } else { QUERY_GROUP };
+            (Box::new(stdin.lock()), group)
         } else {
-            Box::new(BufReader::new(
-                File::open(path).map_err(|e| anyhow!(describe_io(&e)))?,
-            ))
+            let file = File::open(path).map_err(|e| anyhow!(describe_io(&e)))?;
+            (Box::new(BufReader::new(file)), QUERY_GROUP)
         };
+        let mut pending = Vec::with_capacity(group);
         // 64 digits are tried as SHA-256 too (see `Matcher::match_text`), so PDQ is right.
         for item in ListReader::new(input, Hex64::Pdq) {
             match item {
-                Ok(entry) => self.text(&entry.signal)?,
+                Ok(entry) => {
+                    pending.push(entry.signal);
+                    if pending.len() == group {
+                        self.texts(&pending)?;
+                        pending.clear();
+                    }
+                }
                 Err(ListError::Malformed { line, reason }) => {
+                    // The lines before it are answered first.
+                    self.texts(&pending)?;
+                    pending.clear();
                     self.failed = true;
                     eprintln!("ward: {}:{line}: {reason}", path.display());
                 }
                 Err(error) => return Err(error.into()),
             }
         }
-        Ok(())
+        self.texts(&pending)
+    }
+
+    /// Matches hashes given as text, together, printing their matches in order.
+    fn texts(&mut self, queries: &[Signal]) -> Result<()> {
+        if queries.is_empty() {
+            return Ok(());
+        }
+        for hits in self
+            .matcher
+            .match_texts(queries, self.args.matching.distance)
+        {
+            self.matched |= !hits.is_empty();
+            print_hits(&mut self.printer, self.matcher, None, &hits, &[], None)
+                .context("cannot write output")?;
+        }
+        self.flush_if_interactive()
     }
 
     fn flush_if_interactive(&mut self) -> Result<()> {

@@ -272,6 +272,54 @@ fn queries_files_are_read_like_lists() {
     );
 }
 
+/// A queries file longer than the groups it is matched in: every match printed in line
+/// order, across the groups and around a malformed line.
+#[test]
+fn long_queries_files_are_answered_in_line_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let rgb = pdq(RGB);
+    let list = write(dir.path(), "list.txt", &format!("{rgb}\n"));
+    // Near copies (the last digit changed: at most 4 bits away) at chosen lines, hashes far
+    // from it elsewhere (its complement with one digit changed), a malformed line between.
+    let near = |k: usize| format!("{}{:x}", &rgb[..63], k % 16);
+    let complement: String = rgb
+        .chars()
+        .map(|c| format!("{:x}", 15 - c.to_digit(16).unwrap()))
+        .collect();
+    let far = |k: usize| format!("{:x}{}", k % 16, &complement[1..]);
+    let wanted = [0, 1, 4095, 4096, 4097, 6000, 8191, 8192, 9999];
+    let mut text = String::new();
+    for line in 0..10_000 {
+        if line == 5000 {
+            text.push_str("not-a-hash\n");
+        }
+        let query = if wanted.contains(&line) {
+            near(line)
+        } else {
+            far(line)
+        };
+        text.push_str(&query);
+        text.push('\n');
+    }
+    let queries = write(dir.path(), "queries.txt", &text);
+    let run = ward_match(&[&list], &["--queries", &shown(&queries)]);
+    assert_eq!(run.code, Some(3), "{run:?}");
+    let got: Vec<String> = run
+        .records()
+        .iter()
+        .map(|r| r["query"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = wanted.iter().map(|&k| near(k)).collect();
+    assert_eq!(got, expected);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "ward: {}:5001: invalid signal: not a hash: \"not-a-hash\"\n",
+            shown(&queries)
+        )
+    );
+}
+
 #[test]
 fn csv_format() {
     let dir = tempfile::tempdir().unwrap();

@@ -186,10 +186,11 @@ impl PdqIndex {
     }
 
     /// Every entry within `radius` of each query: `answers[q]` holds query `q`'s, in no
-    /// particular order, the same as [`PdqIndex::search_radius`] gives it. Many queries
-    /// asked together are answered several times quicker than one by one over the
-    /// multi-indexed entries, whose reads the search puts in order for all of them; it
-    /// holds up to about 64 MiB of candidates while it does.
+    /// particular order, the same as [`PdqIndex::search_radius`] gives it. Over a
+    /// multi-index of more than a few million entries, many queries asked together are
+    /// answered about 2.5 times as fast as one by one: the search puts its reads in order
+    /// for all of them, holding up to 64 MiB of candidates (and as much to sort them)
+    /// while it does.
     pub fn search_radius_many(&self, queries: &[PdqHash], radius: u32) -> Vec<Vec<PdqMatch>> {
         let inner = self.read();
         let mut answers = vec![Vec::new(); queries.len()];
