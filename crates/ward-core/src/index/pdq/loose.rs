@@ -680,6 +680,40 @@ fn scatter_by_digit(keys: &[u64], into: &mut Vec<u64>, shift: u32, width: u32) {
     }
 }
 
+/// A table's directory, keys and posting count from its postings (each a value above a block
+/// number, in block order): a counting sort by value, done a range of values at a time (by their top
+/// bits first) so that its counts and its writes stay in the cache.
+fn table_from_postings(
+    postings: Vec<u64>,
+    width: u32,
+    key_width: u32,
+    plain: bool,
+) -> (Directory, Packed, usize) {
+    let value = |posting: u64| (posting >> 32) as usize;
+    let top = width.min(RADIX_BITS);
+    let mut by_top = Vec::new();
+    scatter_by_digit(&postings, &mut by_top, 32 + width - top, top);
+    drop(postings);
+    let mut next = vec![0u32; 1 << width];
+    for &posting in &by_top {
+        next[value(posting)] += 1;
+    }
+    let directory = Directory::from_counts(&next, plain);
+    let mut total = 0u32;
+    for slot in next.iter_mut() {
+        let count = *slot;
+        *slot = total;
+        total += count;
+    }
+    let mut keys = Packed::zeros(key_width, by_top.len());
+    for &posting in &by_top {
+        let v = value(posting);
+        keys.set(next[v] as usize, posting & u64::from(u32::MAX));
+        next[v] += 1;
+    }
+    (directory, keys, by_top.len())
+}
+
 /// One chunk's table: the entries by chunk value.
 #[derive(Debug)]
 struct Table {
@@ -784,45 +818,25 @@ impl LooseIndex {
                         }
                     }
                 };
-                let mut values_of_block = Vec::with_capacity(block);
-                let mut counts = vec![0u32; values];
-                if block == 1 {
-                    for hash in &sorted {
-                        counts[layout.chunk(&hash.words(), t) as usize] += 1;
-                    }
+                // Each posting as its value above its block number, in block order.
+                let postings: Vec<u64> = if block == 1 {
+                    sorted
+                        .iter()
+                        .enumerate()
+                        .map(|(k, hash)| u64::from(layout.chunk(&hash.words(), t)) << 32 | k as u64)
+                        .collect()
                 } else {
+                    let mut values_of_block = Vec::with_capacity(block);
+                    let mut postings = Vec::with_capacity(n);
                     for b in 0..layout.blocks(n) {
                         listed(b, &mut values_of_block);
-                        for &v in &values_of_block {
-                            counts[v] += 1;
-                        }
+                        postings
+                            .extend(values_of_block.iter().map(|&v| (v as u64) << 32 | b as u64));
                     }
-                }
-                let postings: usize = counts.iter().map(|&c| c as usize).sum();
-                let directory = Directory::from_counts(&counts, plain);
-                let mut next = counts;
-                let mut total = 0u32;
-                for slot in next.iter_mut() {
-                    let c = *slot;
-                    *slot = total;
-                    total += c;
-                }
-                let mut keys = Packed::zeros(key_width, postings);
-                if block == 1 {
-                    for (k, hash) in sorted.iter().enumerate() {
-                        let v = layout.chunk(&hash.words(), t) as usize;
-                        keys.set(next[v] as usize, k as u64);
-                        next[v] += 1;
-                    }
-                } else {
-                    for b in 0..layout.blocks(n) {
-                        listed(b, &mut values_of_block);
-                        for &v in &values_of_block {
-                            keys.set(next[v] as usize, b as u64);
-                            next[v] += 1;
-                        }
-                    }
-                }
+                    postings
+                };
+                let (directory, keys, postings) =
+                    table_from_postings(postings, layout.width, key_width, plain);
                 Table {
                     directory,
                     postings,
@@ -1118,15 +1132,19 @@ impl LooseIndex {
     /// are sorted by value, so its directory and keys are read front to back, and the
     /// candidate blocks of every table by block number, so the hashes are too; a block
     /// asked for by one query from several tables or values is read for it once.
+    #[inline(always)]
     pub(super) fn search_batch(
         &self,
         queries: &[PdqHash],
         radius: u32,
         out: &mut Vec<(u32, PdqMatch)>,
     ) {
-        if self.layout.block == 1 {
-            // The narrow layouts serve up to a few million entries, whose hashes mostly
-            // stay in the processor's cache: one by one is quicker there than sorting.
+        // The narrow layouts serve up to a few million entries, whose hashes mostly stay in
+        // the processor's cache: one by one is quicker there than sorting.
+        if self.layout.block == 1
+            || queries.len() < BATCH_MIN_QUERIES
+            || !self.probes_within(radius, self.hashes.len() / 4)
+        {
             self.search_each(queries, radius, out);
             return;
         }
@@ -1134,6 +1152,7 @@ impl LooseIndex {
     }
 
     /// [`LooseIndex::search_batch`] one query at a time.
+    #[inline(always)]
     fn search_each(&self, queries: &[PdqHash], radius: u32, out: &mut Vec<(u32, PdqMatch)>) {
         let mut found = Vec::new();
         for (q, query) in queries.iter().enumerate() {

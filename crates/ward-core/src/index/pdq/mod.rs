@@ -192,14 +192,8 @@ impl PdqIndex {
     /// for all of them, holding up to 64 MiB of candidates (and as much to sort them)
     /// while it does.
     pub fn search_radius_many(&self, queries: &[PdqHash], radius: u32) -> Vec<Vec<PdqMatch>> {
-        let inner = self.read();
         let mut answers = vec![Vec::new(); queries.len()];
-        search_families(&inner, queries, radius, &mut answers);
-        let mut found = Vec::new();
-        inner.loose.search_batch(queries, radius, &mut found);
-        for (q, found) in found {
-            answers[q as usize].push(found);
-        }
+        search_many(&self.read(), queries, radius, &mut answers);
         answers
     }
 
@@ -255,21 +249,26 @@ fn search_radius_inner(inner: &Inner, query: &PdqHash, radius: u32, out: &mut Ve
 }
 
 crate::cpu::vectorised! {
-    fn search_families(inner: &Inner, queries: &[PdqHash], radius: u32, answers: &mut [Vec<PdqMatch>]) -> () = search_families_inner;
+    fn search_many(inner: &Inner, queries: &[PdqHash], radius: u32, answers: &mut [Vec<PdqMatch>]) -> () = search_many_inner;
 }
 
-/// Each query's matches in the family buckets and loose pages (all but the multi-index).
 #[inline(always)]
-fn search_families_inner(
+fn search_many_inner(
     inner: &Inner,
     queries: &[PdqHash],
     radius: u32,
     answers: &mut [Vec<PdqMatch>],
 ) {
-    for (query, out) in queries.iter().zip(answers) {
+    // The family buckets and loose pages query by query; the multi-index together.
+    for (query, out) in queries.iter().zip(answers.iter_mut()) {
         inner.centres.reachable(query, radius, &mut |b| {
             inner.buckets[b].scan(query, radius, out)
         });
+    }
+    let mut found = Vec::new();
+    inner.loose.search_batch(queries, radius, &mut found);
+    for (q, found) in found {
+        answers[q as usize].push(found);
     }
 }
 
