@@ -1438,23 +1438,34 @@ mod tests {
         }
     }
 
+    /// `n` hashes, unrelated but for every `every`th, which lies up to `spread` bits from
+    /// `centre` (so that small radii find something).
+    fn mixed_hashes(
+        rng: &mut Rng,
+        centre: &PdqHash,
+        n: usize,
+        every: usize,
+        spread: u64,
+    ) -> Vec<PdqHash> {
+        (0..n)
+            .map(|k| {
+                if k % every == 0 {
+                    let flips = (rng.next() % spread) as u32;
+                    rng.near(centre, flips)
+                } else {
+                    rng.hash()
+                }
+            })
+            .collect()
+    }
+
     /// Every layout answers as brute force does, at every radius, with removals, and after
     /// its arrays are taken apart and put together again (as a snapshot does).
     #[test]
     fn every_layout_answers_exactly() {
         let mut rng = Rng(61);
         let centre = rng.hash();
-        // Unrelated hashes, and some near one another so that small radii find something.
-        let hashes: Vec<PdqHash> = (0..6000)
-            .map(|k| {
-                if k % 3 == 0 {
-                    let flips = (rng.next() % 48) as u32;
-                    rng.near(&centre, flips)
-                } else {
-                    rng.hash()
-                }
-            })
-            .collect();
+        let hashes = mixed_hashes(&mut rng, &centre, 6000, 3, 48);
         // Ids in no order, spread over a wide range.
         let ids: Vec<u64> = (0..hashes.len() as u64)
             .map(|k| 1_000_000_007 + k * 7919 % 6007 * 1000)
@@ -1538,16 +1549,7 @@ mod tests {
     fn batched_search_answers_as_one_by_one() {
         let mut rng = Rng(67);
         let centre = rng.hash();
-        let hashes: Vec<PdqHash> = (0..5000)
-            .map(|k| {
-                if k % 2 == 0 {
-                    let flips = (rng.next() % 40) as u32;
-                    rng.near(&centre, flips)
-                } else {
-                    rng.hash()
-                }
-            })
-            .collect();
+        let hashes = mixed_hashes(&mut rng, &centre, 5000, 2, 40);
         let ids: Vec<u64> = (0..hashes.len() as u64).map(|k| k * 31 % 5003).collect();
         for (tables, width, block) in [(16, 16, 1), (11, 23, 16), (12, 21, 4), (16, 8, 8)] {
             let layout = Layout {
