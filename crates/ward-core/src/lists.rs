@@ -401,6 +401,17 @@ fn plain_entry(line: u64, text: &str, hex64: Hex64) -> Result<ListEntry, String>
     if text.starts_with('[') {
         return Err("a vPDQ signal (a JSON list) needs a CSV list with a signal column".into());
     }
+    // Most lines are a hash alone: read as one, no separator to look for.
+    if matches!(text.len(), 32 | 40 | 64)
+        && let Ok(signal) = Signal::parse_untyped(text, hex64)
+    {
+        return Ok(ListEntry {
+            line,
+            signal,
+            label: None,
+            id: None,
+        });
+    }
     let end = text
         .bytes()
         .position(|b| matches!(b, b',' | b' ' | b'\t'))

@@ -690,7 +690,9 @@ fn table_from_postings(
     plain: bool,
 ) -> (Directory, Packed, usize) {
     let value = |posting: u64| (posting >> 32) as usize;
-    let top = width.min(RADIX_BITS);
+    // 256 ranges: few enough write streams for the scatter, small enough ranges for the
+    // counting sort.
+    let top = width.min(8);
     let mut by_top = Vec::new();
     scatter_by_digit(&postings, &mut by_top, 32 + width - top, top);
     drop(postings);
