@@ -614,10 +614,10 @@ pub(crate) fn day_of_entries() -> Vec<Entry> {
 async fn a_fetch_ends_with_exactly_the_feeds_set() {
     let rig = Rig::new(day_of_entries(), 10).await;
     let report = rig.fetch().await.unwrap();
-    assert_eq!(
-        (report.pages, report.added, report.up_to_date),
-        (3, 25, true)
-    );
+    // Three pages of ten; a range ends five seconds before now, so when the clock passes a
+    // second during the fetch (a busy machine) one more range, empty, is read.
+    assert!(matches!(report.pages, 3 | 4), "{} pages", report.pages);
+    assert_eq!((report.added, report.up_to_date), (25, true));
     assert_eq!(rig.held().await, rig.expected());
     let status = rig.status().await;
     assert_eq!(status.last_fetch_succeeded, Some(true));
