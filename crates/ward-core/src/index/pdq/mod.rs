@@ -242,10 +242,16 @@ crate::cpu::vectorised! {
 
 #[inline(always)]
 fn search_radius_inner(inner: &Inner, query: &PdqHash, radius: u32, out: &mut Vec<PdqMatch>) {
+    search_buckets(inner, query, radius, out);
+    inner.loose.search(query, radius, out);
+}
+
+/// A query's matches in the family buckets and loose pages: all but the multi-index.
+#[inline(always)]
+fn search_buckets(inner: &Inner, query: &PdqHash, radius: u32, out: &mut Vec<PdqMatch>) {
     inner.centres.reachable(query, radius, &mut |b| {
         inner.buckets[b].scan(query, radius, out)
     });
-    inner.loose.search(query, radius, out);
 }
 
 crate::cpu::vectorised! {
@@ -261,9 +267,7 @@ fn search_many_inner(
 ) {
     // The family buckets and loose pages query by query; the multi-index together.
     for (query, out) in queries.iter().zip(answers.iter_mut()) {
-        inner.centres.reachable(query, radius, &mut |b| {
-            inner.buckets[b].scan(query, radius, out)
-        });
+        search_buckets(inner, query, radius, out);
     }
     let mut found = Vec::new();
     inner.loose.search_batch(queries, radius, &mut found);
