@@ -1,14 +1,16 @@
 //! Times Ward's PDQ index on one data set, single-threaded, for bench/index-vs-faiss.sh.
 //!
-//! Usage: `index_timing [--queries N] [--batch B] [--knn K] [--snapshot PATH] DATA_DIR`
+//! Usage: `index_timing [--queries N] [--batch B] [--knn K] [--snapshot PATH] [--unclustered]
+//! DATA_DIR`
 //!
 //! DATA_DIR is made by `bench/make_index_data.py`: `base.u8` (32 bytes per stored hash, in
 //! [`PdqHash::to_bytes`] order), `queries.u8` (the same, planted and random queries
 //! alternating) and `truth.txt` (per query, every stored hash within distance 31 as `id:distance`
 //! tokens). Stored hash `i` gets id `i`. The example measures:
 //!
-//! - `build_s`: [`PdqIndex::build`] over all stored hashes; `families`, `in_families` and
-//!   `loose`: the shape it found ([`PdqIndex::shape`]);
+//! - `build_s`: [`PdqIndex::build`] over all stored hashes (with `--unclustered`,
+//!   [`PdqIndex::build_unclustered`], as `ward match` builds for few queries); `families`,
+//!   `in_families` and `loose`: the shape it found ([`PdqIndex::shape`]);
 //! - `rss_bytes_per_hash`: the process's resident memory (VmRSS, Linux only) after the build
 //!   minus before it, per hash, next to the index's own [`PdqIndex::memory_bytes`];
 //! - `qps`: [`PdqIndex::search_radius`] at radius 31 for the first N queries (all by default)
@@ -42,7 +44,8 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("index_timing: {message}");
             eprintln!(
-                "usage: index_timing [--queries N] [--batch B] [--knn K] [--snapshot PATH] DATA_DIR"
+                "usage: index_timing [--queries N] [--batch B] [--knn K] [--snapshot PATH] \
+                 [--unclustered] DATA_DIR"
             );
             return ExitCode::from(2);
         }
@@ -65,6 +68,7 @@ struct Args {
     batch: Option<usize>,
     knn: Option<usize>,
     snapshot: Option<PathBuf>,
+    unclustered: bool,
     data_dir: PathBuf,
 }
 
@@ -72,6 +76,7 @@ impl Args {
     fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         let (mut queries, mut batch, mut knn, mut snapshot, mut data_dir) =
             (None, None, None, None, None);
+        let mut unclustered = false;
         while let Some(arg) = args.next() {
             let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
             let number = |name: &str, value: String| -> Result<usize, String> {
@@ -84,6 +89,7 @@ impl Args {
                 "--batch" => batch = Some(number("--batch", value("--batch")?)?.max(1)),
                 "--knn" => knn = Some(number("--knn", value("--knn")?)?.max(1)),
                 "--snapshot" => snapshot = Some(PathBuf::from(value("--snapshot")?)),
+                "--unclustered" => unclustered = true,
                 flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
                 _ if data_dir.is_some() => return Err("more than one data directory".into()),
                 _ => data_dir = Some(PathBuf::from(arg)),
@@ -95,6 +101,7 @@ impl Args {
             batch,
             knn,
             snapshot,
+            unclustered,
             data_dir,
         })
     }
@@ -121,9 +128,17 @@ fn run(args: &Args) -> Result<String, String> {
     json.number("n", n);
     json.number("queries", queries.len());
 
+    // The arrays `build_unclustered` takes, made before the clock starts.
+    let unclustered = args
+        .unclustered
+        .then(|| (base.clone(), (0..n as u64).collect::<Vec<u64>>()));
     let rss_before = rss_bytes();
     let started = Instant::now();
-    let index = PdqIndex::build(base.iter().enumerate().map(|(id, hash)| (*hash, id as u64)));
+    let index = if let Some((hashes, ids)) = unclustered {
+        PdqIndex::build_unclustered(hashes, ids)
+    } else {
+        PdqIndex::build(base.iter().enumerate().map(|(id, hash)| (*hash, id as u64)))
+    };
     json.float("build_s", started.elapsed().as_secs_f64(), 3);
     let rss_after = rss_bytes();
     if index.len() != n {

@@ -1,11 +1,13 @@
 //! Matching against hash lists: here are list files, give me an index of their entries; here
 //! are a file's signals (or a hash), give me the entries they match.
 //!
-//! Every entry of every list gets an id, its position in one array of entry metadata (list,
-//! signal, label, id); PDQ entries go into one [`PdqIndex`], vPDQ entries into one
-//! [`VideoIndex`] and digests into one exact set per type, all keyed by that id. Lists are
-//! read as streams, so only their entries are held; a vPDQ entry's frames are held by the
-//! video index alone.
+//! Every entry of every list gets an id, its position in the lists read one after another;
+//! PDQ entries go into one [`PdqIndex`], vPDQ entries into one [`VideoIndex`] and digests
+//! into one exact set per type, all keyed by that id. Nothing else is held for each entry:
+//! a list is the range of ids it was given, a hit carries the signal it matched as stored,
+//! and a list's labels and ids are kept only for the entries that have them (most lists
+//! give neither), so a million PDQ entries take the index's memory and no more. Lists are
+//! read as streams; a vPDQ entry's frames are held by the video index alone.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -15,7 +17,7 @@ use anyhow::{Context as _, Result, anyhow};
 use ward_core::digest::{Md5, Sha1, Sha256};
 use ward_core::index::PdqIndex;
 use ward_core::index::digests::{Md5Set, Sha1Set, Sha256Set};
-use ward_core::lists::{Hex64, ListError, ListReader, Signal, SignalType};
+use ward_core::lists::{Hex64, ListError, ListReader, Signal};
 use ward_core::pdq::{PdqHash, Quality};
 use ward_core::video::{CompareOptions, VideoHit, VideoIndex, Vpdq};
 
@@ -32,7 +34,8 @@ const MAX_RESERVED: usize = 1 << 28;
 #[derive(Debug)]
 pub struct Matcher {
     lists: Vec<LoadedList>,
-    entries: Vec<Entry>,
+    /// The label and id of each entry a list gives either for, by entry id.
+    names: Vec<(u64, Names)>,
     pdq: PdqIndex,
     videos: VideoIndex,
     md5: Md5Set,
@@ -45,19 +48,10 @@ pub struct Matcher {
 pub struct LoadedList {
     /// The path as given, for messages and output.
     pub name: String,
+    /// The id of its first entry; the rest follow in order.
+    first: u64,
     pub entries: u64,
     pub malformed: u64,
-}
-
-/// One entry of a list.
-#[derive(Debug)]
-pub struct Entry {
-    /// Which of the matcher's lists it is from.
-    list: u32,
-    pub signal: EntrySignal,
-    /// The list's label and id for it, when it gives either (most lists give neither: one
-    /// pointer, not two boxed strings, for each of millions of entries).
-    names: Option<Box<Names>>,
 }
 
 /// What a list says of an entry besides its signal.
@@ -67,33 +61,27 @@ struct Names {
     id: Option<Box<str>>,
 }
 
-impl Entry {
+/// One entry of a list, as [`Matcher::entry`] finds it.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry<'a> {
+    list: &'a LoadedList,
+    names: Option<&'a Names>,
+}
+
+impl<'a> Entry<'a> {
+    /// The list it is from, as the command named it.
+    pub fn list_name(&self) -> &'a str {
+        &self.list.name
+    }
+
     /// The list's label for it.
-    pub fn label(&self) -> Option<&str> {
-        self.names.as_ref().and_then(|n| n.label.as_deref())
+    pub fn label(&self) -> Option<&'a str> {
+        self.names.and_then(|n| n.label.as_deref())
     }
 
     /// The list's id for it.
-    pub fn id(&self) -> Option<&str> {
-        self.names.as_ref().and_then(|n| n.id.as_deref())
-    }
-}
-
-/// An entry's signal, as far as the matcher keeps it.
-#[derive(Debug)]
-pub enum EntrySignal {
-    /// A PDQ hash or a digest.
-    Hash(Signal),
-    /// A vPDQ signal, whose frames only the video index keeps (they may be thousands).
-    Vpdq,
-}
-
-impl EntrySignal {
-    pub fn signal_type(&self) -> SignalType {
-        match self {
-            EntrySignal::Hash(signal) => signal.signal_type(),
-            EntrySignal::Vpdq => SignalType::Vpdq,
-        }
+    pub fn id(&self) -> Option<&'a str> {
+        self.names.and_then(|n| n.id.as_deref())
     }
 }
 
@@ -105,6 +93,8 @@ pub struct Hit {
     pub query: Signal,
     /// The entry, for [`Matcher::entry`].
     pub entry: u64,
+    /// The entry's signal, as its list gives it (for a digest, the query's own).
+    pub stored: Signal,
     /// Hamming distance for PDQ, 0 for the exact digests.
     pub distance: u32,
 }
@@ -148,20 +138,20 @@ impl Matcher {
     ) -> Result<Matcher> {
         let mut lists = Vec::with_capacity(paths.len());
         let mut loaded = Loaded::default();
-        for (index, path) in paths.iter().enumerate() {
+        for path in paths {
             let mut list = LoadedList {
                 name: path.to_string_lossy().into_owned(),
+                first: loaded.next_id,
                 entries: 0,
                 malformed: 0,
             };
-            let index = u32::try_from(index).context("too many lists")?;
-            read_list(path, hex64, index, &mut list, &mut loaded, &mut malformed)
+            read_list(path, hex64, &mut list, &mut loaded, &mut malformed)
                 .with_context(|| format!("cannot read list {}", list.name))?;
             lists.push(list);
         }
         Ok(Matcher {
             lists,
-            entries: loaded.entries,
+            names: loaded.names,
             pdq: match queries {
                 // Few queries of many entries: finding families would cost more than it saves.
                 Some(queries)
@@ -189,13 +179,18 @@ impl Matcher {
     }
 
     /// The entry a hit names.
-    pub fn entry(&self, id: u64) -> &Entry {
-        &self.entries[usize::try_from(id).expect("ids are positions")]
-    }
-
-    /// The name of the list an entry is from.
-    pub fn list_name(&self, entry: &Entry) -> &str {
-        &self.lists[entry.list as usize].name
+    pub fn entry(&self, id: u64) -> Entry<'_> {
+        // The last list whose ids start at or before it (a list may be empty).
+        let list = self.lists.partition_point(|list| list.first <= id);
+        let names = self
+            .names
+            .binary_search_by_key(&id, |&(entry, _)| entry)
+            .ok()
+            .map(|at| &self.names[at].1);
+        Entry {
+            list: &self.lists[list.checked_sub(1).expect("ids are given by the lists")],
+            names,
+        }
     }
 
     /// Matches a hash given as text (a command-line query or a line of a queries file),
@@ -228,6 +223,7 @@ impl Matcher {
             answers[q].extend(found.iter().map(|found| Hit {
                 query: Signal::Pdq(hash),
                 entry: found.id,
+                stored: Signal::Pdq(found.hash),
                 distance: found.distance,
             }));
         }
@@ -295,6 +291,7 @@ impl Matcher {
                 hits.extend(found.iter().map(|found| Hit {
                     query: query.clone(),
                     entry: found.id,
+                    stored: Signal::Pdq(found.hash),
                     distance: found.distance,
                 }));
                 return;
@@ -307,6 +304,7 @@ impl Matcher {
         hits.extend(ids.into_iter().map(|entry| Hit {
             query: query.clone(),
             entry,
+            stored: query.clone(),
             distance: 0,
         }));
     }
@@ -317,10 +315,13 @@ fn sort(hits: &mut [Hit]) {
     hits.sort_by_key(|hit| (hit.distance, hit.entry));
 }
 
-/// The entries of the lists read so far, and their signals by type with their ids.
+/// The entries of the lists read so far: their signals by type with their ids, and the
+/// names of those that have any.
 #[derive(Default)]
 struct Loaded {
-    entries: Vec<Entry>,
+    /// The id the next entry gets.
+    next_id: u64,
+    names: Vec<(u64, Names)>,
     pdq_hashes: Vec<PdqHash>,
     pdq_ids: Vec<u64>,
     videos: Vec<(u64, Vpdq)>,
@@ -332,18 +333,16 @@ struct Loaded {
 fn read_list(
     path: &Path,
     hex64: Hex64,
-    index: u32,
     list: &mut LoadedList,
     loaded: &mut Loaded,
     malformed: &mut impl FnMut(&LoadedList, &ListError),
 ) -> Result<()> {
     let file = File::open(path).map_err(|e| anyhow!(describe_io(&e)))?;
-    // Room for as many entries as the file can hold (its shortest lines are MD5s, a PDQ
-    // line is 65 bytes), so that millions of entries are not copied as the arrays grow:
-    // memory reserved and not written costs nothing.
+    // Room for as many PDQ entries as the file can hold (a line of one is 65 bytes), so
+    // that millions of hashes are not copied as the arrays grow: memory reserved and not
+    // written costs nothing.
     if let Ok(meta) = file.metadata() {
         let bytes = usize::try_from(meta.len()).unwrap_or(usize::MAX);
-        loaded.entries.reserve((bytes / 33).min(MAX_RESERVED));
         loaded.pdq_hashes.reserve((bytes / 65).min(MAX_RESERVED));
         loaded.pdq_ids.reserve((bytes / 65).min(MAX_RESERVED));
     }
@@ -351,40 +350,27 @@ fn read_list(
         match item {
             Ok(entry) => {
                 list.entries += 1;
-                let id = loaded.entries.len() as u64;
-                let signal = match entry.signal {
-                    Signal::Vpdq(vpdq) => {
-                        loaded.videos.push((id, vpdq));
-                        EntrySignal::Vpdq
-                    }
+                let id = loaded.next_id;
+                loaded.next_id += 1;
+                match entry.signal {
+                    Signal::Vpdq(vpdq) => loaded.videos.push((id, vpdq)),
                     Signal::Pdq(hash) => {
                         loaded.pdq_hashes.push(hash);
                         loaded.pdq_ids.push(id);
-                        EntrySignal::Hash(Signal::Pdq(hash))
                     }
-                    Signal::Md5(digest) => {
-                        loaded.md5.push((digest, id));
-                        EntrySignal::Hash(Signal::Md5(digest))
-                    }
-                    Signal::Sha1(digest) => {
-                        loaded.sha1.push((digest, id));
-                        EntrySignal::Hash(Signal::Sha1(digest))
-                    }
-                    Signal::Sha256(digest) => {
-                        loaded.sha256.push((digest, id));
-                        EntrySignal::Hash(Signal::Sha256(digest))
-                    }
-                };
-                loaded.entries.push(Entry {
-                    list: index,
-                    signal,
-                    names: (entry.label.is_some() || entry.id.is_some()).then(|| {
-                        Box::new(Names {
+                    Signal::Md5(digest) => loaded.md5.push((digest, id)),
+                    Signal::Sha1(digest) => loaded.sha1.push((digest, id)),
+                    Signal::Sha256(digest) => loaded.sha256.push((digest, id)),
+                }
+                if entry.label.is_some() || entry.id.is_some() {
+                    loaded.names.push((
+                        id,
+                        Names {
                             label: entry.label.map(String::into_boxed_str),
                             id: entry.id.map(String::into_boxed_str),
-                        })
-                    }),
-                });
+                        },
+                    ));
+                }
             }
             Err(error @ ListError::Malformed { .. }) => {
                 list.malformed += 1;
@@ -451,11 +437,18 @@ mod tests {
         hits.iter()
             .map(|hit| {
                 let entry = matcher.entry(hit.entry);
-                assert_eq!(hit.query.signal_type(), entry.signal.signal_type());
+                assert_eq!(hit.query.signal_type(), hit.stored.signal_type());
+                // The stored signal is the entry's: as far from the query as the hit says.
+                match (&hit.query, &hit.stored) {
+                    (Signal::Pdq(query), Signal::Pdq(stored)) => {
+                        assert_eq!(query.distance(stored), hit.distance)
+                    }
+                    (query, stored) => assert_eq!((query, hit.distance), (stored, 0)),
+                }
                 format!(
                     "{}:{}:{}:{}",
-                    matcher.list_name(entry).rsplit('/').next().unwrap(),
-                    entry.signal.signal_type(),
+                    entry.list_name().rsplit('/').next().unwrap(),
+                    hit.stored.signal_type(),
                     hit.distance,
                     entry.label().unwrap_or("-")
                 )
@@ -653,7 +646,6 @@ mod tests {
             .iter()
             .map(|hit| {
                 let entry = matcher.entry(hit.id);
-                assert_eq!(entry.signal.signal_type(), SignalType::Vpdq);
                 let shares = (hit.shares.query_share, hit.shares.compared_share);
                 (entry.label().unwrap(), shares)
             })

@@ -24,12 +24,12 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum, value_parser};
 use ward_core::decode::DecodeOptions;
 use ward_core::digest::Md5;
-use ward_core::lists::{Hex64, ListError};
+use ward_core::lists::{Hex64, ListError, SignalType};
 use ward_core::pdq::{Pipeline, Quality};
 use ward_core::video::{CompareOptions, VideoHit, VideoOptions};
 
 use crate::hashing::{Media, Signals};
-use crate::matcher::{EntrySignal, Hit, Matcher};
+use crate::matcher::{Hit, Matcher};
 use output::{MatchPrinter, MatchRecord};
 
 /// The exit status when some inputs could not be hashed but the others were.
@@ -1166,12 +1166,9 @@ fn print_hits<W: io::Write>(
         printer.print_match(&MatchRecord {
             path,
             query: hit.query.to_string(),
-            list: matcher.list_name(entry),
-            signal_type: entry.signal.signal_type().name(),
-            signal: match &entry.signal {
-                EntrySignal::Hash(signal) => Some(signal.to_string()),
-                EntrySignal::Vpdq => None,
-            },
+            list: entry.list_name(),
+            signal_type: hit.stored.signal_type().name(),
+            signal: Some(hit.stored.to_string()),
             label: entry.label(),
             id: entry.id(),
             distance: Some(hit.distance),
@@ -1185,8 +1182,8 @@ fn print_hits<W: io::Write>(
         printer.print_match(&MatchRecord {
             path,
             query: md5.map(ToString::to_string).unwrap_or_default(),
-            list: matcher.list_name(entry),
-            signal_type: entry.signal.signal_type().name(),
+            list: entry.list_name(),
+            signal_type: SignalType::Vpdq.name(),
             signal: None,
             label: entry.label(),
             id: entry.id(),

@@ -680,11 +680,36 @@ fn scatter_by_digit(keys: &[u64], into: &mut Vec<u64>, shift: u32, width: u32) {
     }
 }
 
+/// Puts `items[order[slot]]` at each `slot`, in place (each cycle of the permutation is
+/// followed once, so no second array is needed: at a million hashes that is 32 MB of memory
+/// not asked of the system). `order` must be a permutation; it is left marked done.
+fn permute_in_place<T: Copy>(items: &mut [T], order: &mut [u32]) {
+    const DONE: u32 = u32::MAX;
+    debug_assert_eq!(items.len(), order.len());
+    for start in 0..items.len() {
+        if order[start] == DONE {
+            continue;
+        }
+        let first = items[start];
+        let mut slot = start;
+        loop {
+            let from = std::mem::replace(&mut order[slot], DONE) as usize;
+            if from == start {
+                items[slot] = first;
+                break;
+            }
+            items[slot] = items[from];
+            slot = from;
+        }
+    }
+}
+
 /// A table's directory, keys and posting count from its postings (each a value above a block
-/// number, in block order): a counting sort by value, done a range of values at a time (by their top
-/// bits first) so that its counts and its writes stay in the cache.
-fn table_from_postings(
-    postings: Vec<u64>,
+/// number, in block order), which `postings` gives (twice: to count them, then to place
+/// them): a counting sort by value, done a range of values at a time (by their top bits
+/// first) so that its counts and its writes stay in the cache.
+fn table_from_postings<I: Iterator<Item = u64>>(
+    postings: impl Fn() -> I,
     width: u32,
     key_width: u32,
     plain: bool,
@@ -693,9 +718,23 @@ fn table_from_postings(
     // 256 ranges: few enough write streams for the scatter, small enough ranges for the
     // counting sort.
     let top = width.min(8);
-    let mut by_top = Vec::new();
-    scatter_by_digit(&postings, &mut by_top, 32 + width - top, top);
-    drop(postings);
+    let range = |posting: u64| (posting >> (32 + width - top)) as usize;
+    let mut next = vec![0usize; 1 << top];
+    for posting in postings() {
+        next[range(posting)] += 1;
+    }
+    let mut total = 0;
+    for slot in next.iter_mut() {
+        let count = *slot;
+        *slot = total;
+        total += count;
+    }
+    let mut by_top = vec![0u64; total];
+    for posting in postings() {
+        let r = range(posting);
+        by_top[next[r]] = posting;
+        next[r] += 1;
+    }
     let mut next = vec![0u32; 1 << width];
     for &posting in &by_top {
         next[value(posting)] += 1;
@@ -786,8 +825,6 @@ impl LooseIndex {
             next[v as usize] += 1;
         }
         drop((firsts, next));
-        let sorted: Vec<PdqHash> = order.iter().map(|&k| hashes[k as usize]).collect();
-        drop(hashes);
         let (least, most) = ids
             .iter()
             .fold((u64::MAX, 0), |(lo, hi), &id| (lo.min(id), hi.max(id)));
@@ -795,7 +832,10 @@ impl LooseIndex {
         for (slot, &k) in order.iter().enumerate() {
             packed_ids.set(slot, ids[k as usize] - least);
         }
-        drop((order, ids));
+        drop(ids);
+        let mut sorted = hashes;
+        permute_in_place(&mut sorted, &mut order);
+        drop(order);
         let first = Table {
             directory: Directory::from_counts(&counts, plain),
             postings: n,
@@ -820,13 +860,16 @@ impl LooseIndex {
                         }
                     }
                 };
-                // Each posting as its value above its block number, in block order.
-                let postings: Vec<u64> = if block == 1 {
-                    sorted
-                        .iter()
-                        .enumerate()
-                        .map(|(k, hash)| u64::from(layout.chunk(&hash.words(), t)) << 32 | k as u64)
-                        .collect()
+                // Each posting as its value above its block number, in block order: read
+                // off the hashes as they are needed, unless a block's values must be
+                // gathered without repeats first.
+                let (directory, keys, postings) = if block == 1 {
+                    let postings = || {
+                        sorted.iter().enumerate().map(|(k, hash)| {
+                            u64::from(layout.chunk(&hash.words(), t)) << 32 | k as u64
+                        })
+                    };
+                    table_from_postings(postings, layout.width, key_width, plain)
                 } else {
                     let mut values_of_block = Vec::with_capacity(block);
                     let mut postings = Vec::with_capacity(n);
@@ -835,10 +878,9 @@ impl LooseIndex {
                         postings
                             .extend(values_of_block.iter().map(|&v| (v as u64) << 32 | b as u64));
                     }
-                    postings
+                    let postings = || postings.iter().copied();
+                    table_from_postings(postings, layout.width, key_width, plain)
                 };
-                let (directory, keys, postings) =
-                    table_from_postings(postings, layout.width, key_width, plain);
                 Table {
                     directory,
                     postings,
@@ -1632,6 +1674,40 @@ mod tests {
                 expected.sort_by_key(|&k| field(k));
             }
             assert_eq!(sorted, expected, "{len} keys by bits {bits:?}");
+        }
+    }
+
+    /// Permuting in place gives what gathering into a new array gives, whatever the
+    /// cycles: none, one through everything, many short ones, random.
+    #[test]
+    fn permuting_in_place_is_gathering() {
+        let mut rng = Rng(29);
+        let shuffled = |len: usize, rng: &mut Rng| {
+            let mut order: Vec<u32> = (0..len as u32).collect();
+            for i in (1..len).rev() {
+                order.swap(i, rng.next() as usize % (i + 1));
+            }
+            order
+        };
+        let cases: Vec<Vec<u32>> = vec![
+            Vec::new(),
+            vec![0],
+            (0..100).collect(),
+            (1..100).chain([0]).collect(),
+            (0..100).map(|i| i ^ 1).collect(),
+            (0..100).rev().collect(),
+            shuffled(1, &mut rng),
+            shuffled(2, &mut rng),
+            shuffled(1000, &mut rng),
+            shuffled(65_537, &mut rng),
+        ];
+        for order in cases {
+            let items: Vec<u64> = (0..order.len()).map(|_| rng.next()).collect();
+            let expected: Vec<u64> = order.iter().map(|&k| items[k as usize]).collect();
+            let mut permuted = items.clone();
+            let mut marks = order.clone();
+            permute_in_place(&mut permuted, &mut marks);
+            assert_eq!(permuted, expected, "{} items", order.len());
         }
     }
 
