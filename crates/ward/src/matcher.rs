@@ -488,6 +488,49 @@ mod tests {
         }
     }
 
+    /// Entries are found in their own list, with their own names, whatever lists come
+    /// before (an empty one, one with names, one without), and the hit carries the
+    /// entry's hash as its list gives it.
+    #[test]
+    fn hits_name_their_list_and_entry() {
+        let (a, b) = (near(1), near(2));
+        let matcher = load(&[
+            &format!("{a}\n{b}\n"),
+            "",
+            &format!("signal_type,signal,label,id\npdq,{b},second,7\npdq,{a},,\n"),
+            "",
+            &format!("{b}\n"),
+        ]);
+        let query = Signal::Pdq(PDQ.parse().unwrap());
+        let mut found: Vec<String> = matcher
+            .match_text(&query, 2)
+            .iter()
+            .map(|hit| {
+                let entry = matcher.entry(hit.entry);
+                format!(
+                    "{} {} {} {} {}",
+                    entry.list_name().rsplit('/').next().unwrap(),
+                    entry.label().unwrap_or("-"),
+                    entry.id().unwrap_or("-"),
+                    hit.stored,
+                    hit.distance
+                )
+            })
+            .collect();
+        found.sort();
+        // (`b` ends in 1, `a` in 3: sorted by list, then hash.)
+        assert_eq!(
+            found,
+            [
+                format!("list0 - - {b} 2"),
+                format!("list0 - - {a} 1"),
+                format!("list2 - - {a} 1"),
+                format!("list2 second 7 {b} 2"),
+                format!("list4 - - {b} 2"),
+            ]
+        );
+    }
+
     #[test]
     fn text_queries() {
         let pdq = Signal::Pdq(PDQ.parse().unwrap());
