@@ -1125,13 +1125,15 @@ impl LooseIndex {
                 ranges.push((t, value, start as u32, end as u32));
             }
         }
+        // Every table's candidates, then all of them checked in one pass, so that the reads
+        // asked for in advance run on from one table's into the next's.
         let mut candidates: Vec<u32> = Vec::new();
+        let mut ends: Vec<(u32, usize)> = Vec::with_capacity(layout.tables as usize);
         let mut blocks: Vec<(u32, u32)> = Vec::new();
         let block = layout.block as usize;
         for ranges in ranges.chunk_by(|a, b| a.0 == b.0) {
             let t = ranges[0].0;
             let table = &self.tables[t as usize];
-            candidates.clear();
             match &table.keys {
                 None => {
                     for &(_, _, start, end) in ranges {
@@ -1165,8 +1167,9 @@ impl LooseIndex {
                     }
                 }
             }
-            self.check(query, radius, t, flips, &chunks, &candidates, out);
+            ends.push((t, candidates.len()));
         }
+        self.check(query, radius, flips, &chunks, &candidates, &ends, out);
     }
 
     /// Appends every entry within `radius` of each query to `out`, as `(query number,
@@ -1371,41 +1374,48 @@ impl LooseIndex {
         }
     }
 
-    /// Checks the candidates of chunk `t`, skipping those an earlier chunk already produced.
+    /// Checks the candidates, those of chunk `t` ending at `ends[i] = (t, end)`, skipping
+    /// those an earlier chunk already produced.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn check(
         &self,
         query: &PdqHash,
         radius: u32,
-        t: u32,
         flips: u32,
         chunks: &[u32; MAX_TABLES as usize],
         candidates: &[u32],
+        ends: &[(u32, usize)],
         out: &mut Vec<PdqMatch>,
     ) {
         const AHEAD: usize = 16;
-        for (at, &k) in candidates.iter().enumerate() {
-            // The candidates are scattered through memory: ask for a later one in advance.
-            if let Some(&later) = candidates.get(at + AHEAD) {
-                prefetch(self.hashes.as_ptr().wrapping_add(later as usize));
-            }
-            let k = k as usize;
-            let hash = &self.hashes[k];
-            let distance = hash.distance(query);
-            if distance > radius {
-                continue;
-            }
-            let words = hash.words();
-            let earlier = (0..t)
-                .any(|s| (self.layout.chunk(&words, s) ^ chunks[s as usize]).count_ones() <= flips);
-            if !earlier && !self.is_removed(k) {
-                out.push(PdqMatch {
-                    distance,
-                    id: self.id(k),
-                    hash: *hash,
+        let mut start = 0;
+        for &(t, end) in ends {
+            for at in start..end {
+                // The candidates are scattered through memory: ask for a later one (maybe
+                // the next chunk's) in advance.
+                if let Some(&later) = candidates.get(at + AHEAD) {
+                    prefetch(self.hashes.as_ptr().wrapping_add(later as usize));
+                }
+                let k = candidates[at] as usize;
+                let hash = &self.hashes[k];
+                let distance = hash.distance(query);
+                if distance > radius {
+                    continue;
+                }
+                let words = hash.words();
+                let earlier = (0..t).any(|s| {
+                    (self.layout.chunk(&words, s) ^ chunks[s as usize]).count_ones() <= flips
                 });
+                if !earlier && !self.is_removed(k) {
+                    out.push(PdqMatch {
+                        distance,
+                        id: self.id(k),
+                        hash: *hash,
+                    });
+                }
             }
+            start = end;
         }
     }
 
