@@ -649,18 +649,24 @@ fn sort_by_bits(keys: &mut Vec<u64>, spare: &mut Vec<u64>, bits: std::ops::Range
     let mut shift = bits.start;
     while shift < bits.end {
         let take = digit.min(bits.end - shift);
-        scatter_by_digit(keys, spare, shift, take);
+        scatter_by_digit(|| keys.iter().copied(), spare, shift, take);
         std::mem::swap(keys, spare);
         shift += take;
     }
 }
 
-/// Writes `keys` into `into` in order of their `width` bits from `shift` (stable).
-fn scatter_by_digit(keys: &[u64], into: &mut Vec<u64>, shift: u32, width: u32) {
+/// Writes the keys `keys` gives (twice: to count them, then to place them) into `into` in
+/// order of their `width` bits from `shift` (stable).
+fn scatter_by_digit<I: Iterator<Item = u64>>(
+    keys: impl Fn() -> I,
+    into: &mut Vec<u64>,
+    shift: u32,
+    width: u32,
+) {
     let digits = 1usize << width;
     let digit = |key: u64| (key >> shift) as usize & (digits - 1);
     let mut next = vec![0usize; digits];
-    for &key in keys {
+    for key in keys() {
         next[digit(key)] += 1;
     }
     let mut total = 0;
@@ -669,11 +675,11 @@ fn scatter_by_digit(keys: &[u64], into: &mut Vec<u64>, shift: u32, width: u32) {
         *slot = total;
         total += count;
     }
-    if into.len() != keys.len() {
+    if into.len() != total {
         into.clear();
-        into.resize(keys.len(), 0);
+        into.resize(total, 0);
     }
-    for &key in keys {
+    for key in keys() {
         let d = digit(key);
         into[next[d]] = key;
         next[d] += 1;
@@ -694,23 +700,8 @@ fn table_from_postings<I: Iterator<Item = u64>>(
     // 256 ranges: few enough write streams for the scatter, small enough ranges for the
     // counting sort.
     let top = width.min(8);
-    let range = |posting: u64| (posting >> (32 + width - top)) as usize;
-    let mut next = vec![0usize; 1 << top];
-    for posting in postings() {
-        next[range(posting)] += 1;
-    }
-    let mut total = 0;
-    for slot in next.iter_mut() {
-        let count = *slot;
-        *slot = total;
-        total += count;
-    }
-    let mut by_top = vec![0u64; total];
-    for posting in postings() {
-        let r = range(posting);
-        by_top[next[r]] = posting;
-        next[r] += 1;
-    }
+    let mut by_top = Vec::new();
+    scatter_by_digit(postings, &mut by_top, 32 + width - top, top);
     let mut next = vec![0u32; 1 << width];
     for &posting in &by_top {
         next[value(posting)] += 1;
