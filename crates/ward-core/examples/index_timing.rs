@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use ward_core::index::{PdqIndex, PdqMatch};
+use ward_core::index::{PdqIndex, PdqMatch, PdqQuerySet};
 use ward_core::pdq::PdqHash;
 
 /// The radius the benchmark searches at: PDQ's usual match threshold.
@@ -69,6 +69,7 @@ struct Args {
     knn: Option<usize>,
     snapshot: Option<PathBuf>,
     unclustered: bool,
+    stream: bool,
     data_dir: PathBuf,
 }
 
@@ -76,7 +77,7 @@ impl Args {
     fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         let (mut queries, mut batch, mut knn, mut snapshot, mut data_dir) =
             (None, None, None, None, None);
-        let mut unclustered = false;
+        let (mut unclustered, mut stream) = (false, false);
         while let Some(arg) = args.next() {
             let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
             let number = |name: &str, value: String| -> Result<usize, String> {
@@ -90,6 +91,7 @@ impl Args {
                 "--knn" => knn = Some(number("--knn", value("--knn")?)?.max(1)),
                 "--snapshot" => snapshot = Some(PathBuf::from(value("--snapshot")?)),
                 "--unclustered" => unclustered = true,
+                "--stream" => stream = true,
                 flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
                 _ if data_dir.is_some() => return Err("more than one data directory".into()),
                 _ => data_dir = Some(PathBuf::from(arg)),
@@ -102,6 +104,7 @@ impl Args {
             knn,
             snapshot,
             unclustered,
+            stream,
             data_dir,
         })
     }
@@ -127,6 +130,16 @@ fn run(args: &Args) -> Result<String, String> {
     json.string("index", "ward");
     json.number("n", n);
     json.number("queries", queries.len());
+
+    if args.stream {
+        let answers = stream_past(&base, &queries);
+        json.float("stream_s", answers.seconds, 4);
+        let check = check_against_truth(&answers, &truth, &base);
+        json.bool(
+            "stream_exact",
+            check.found == check.truth_pairs && check.extra == 0,
+        );
+    }
 
     // The arrays `build_unclustered` takes, made before the clock starts.
     let unclustered = args
@@ -252,6 +265,36 @@ fn search_all(index: &PdqIndex, queries: &[PdqHash]) -> Answers {
         ends.push(matches.len());
     }
     let seconds = started.elapsed().as_secs_f64();
+    Answers {
+        matches,
+        ends,
+        seconds,
+    }
+}
+
+/// Indexes the queries ([`PdqQuerySet`]) and streams the stored hashes past them in runs, as
+/// `ward match` does with a file of queries; the timing covers both.
+fn stream_past(base: &[PdqHash], queries: &[PdqHash]) -> Answers {
+    const RUN: usize = 8192;
+    let ids: Vec<u64> = (0..base.len() as u64).collect();
+    let started = Instant::now();
+    let set = PdqQuerySet::new(queries.to_vec(), RADIUS).expect("few queries at radius 31");
+    let mut found = Vec::new();
+    for (hashes, ids) in base.chunks(RUN).zip(ids.chunks(RUN)) {
+        set.search(hashes, ids, &mut found);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    found.sort_unstable_by_key(|&(q, _)| q);
+    let mut matches = Vec::with_capacity(found.len());
+    let mut ends = Vec::with_capacity(queries.len());
+    let mut at = 0;
+    for q in 0..queries.len() as u32 {
+        while at < found.len() && found[at].0 == q {
+            matches.push(found[at].1);
+            at += 1;
+        }
+        ends.push(matches.len());
+    }
     Answers {
         matches,
         ends,

@@ -8,15 +8,24 @@
 //! and a list's labels and ids are kept only for the entries that have them (most lists
 //! give neither), so a million PDQ entries take the index's memory and no more. Lists are
 //! read as streams; a vPDQ entry's frames are held by the video index alone.
+//!
+//! When every query is a hash known before the lists are read ([`Queries::Known`]: hashes
+//! given as arguments and in query files), the PDQ entries are not indexed at all: the
+//! queries are ([`PdqQuerySet`]), each PDQ entry is matched against them as it is read, and
+//! only the matches are kept. The answers are the same; the work is a fraction, since no
+//! index of a million entries is built for ten thousand queries, and what is read from
+//! anywhere in memory is the queries' small tables rather than the list's.
 
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow};
+use std::collections::HashMap;
 use ward_core::digest::{Md5, Sha1, Sha256};
-use ward_core::index::PdqIndex;
+
 use ward_core::index::digests::{Md5Set, Sha1Set, Sha256Set};
+use ward_core::index::{PdqIndex, PdqMatch, PdqQuerySet};
 use ward_core::lists::{Hex64, ListError, ListReader, Signal};
 use ward_core::pdq::{PdqHash, Quality};
 use ward_core::video::{CompareOptions, VideoHit, VideoIndex, Vpdq};
@@ -30,13 +39,35 @@ pub const FEW_QUERIES: u64 = 20;
 /// The most entries reserved ahead of reading a list (beyond, arrays grow as they fill).
 const MAX_RESERVED: usize = 1 << 28;
 
+/// PDQ entries matched against known queries at a time ([`PdqQuerySet::search`]).
+const STREAM_RUN: usize = 8192;
+
+/// What [`Matcher::load`] is told of the queries to come.
+#[derive(Clone, Copy, Debug)]
+pub enum Queries<'a> {
+    /// Nothing: they may be many (media files, folders, standard input). The PDQ index
+    /// looks for near-duplicate families ([`PdqIndex::build`]).
+    Unknown,
+    /// About how many hashes will be asked: with fewer than one for every
+    /// [`FEW_QUERIES`] PDQ entries, the PDQ index is built without looking for families
+    /// ([`PdqIndex::build_unclustered`]), a fraction of the build for a little more per
+    /// query.
+    Count(u64),
+    /// Every hash that will be asked, and the distance: at most
+    /// [`PdqQuerySet::MAX_QUERIES`] PDQ readings within [`PdqQuerySet::MAX_RADIUS`], else
+    /// as [`Queries::Count`]. Their
+    /// PDQ readings are matched against each PDQ entry as the lists are read, and only
+    /// these hashes may be asked afterwards, at this distance.
+    Known { hashes: &'a [Signal], distance: u32 },
+}
+
 /// The hash lists of one command, indexed for matching.
 #[derive(Debug)]
 pub struct Matcher {
     lists: Vec<LoadedList>,
     /// The label and id of each entry a list gives either for, by entry id.
     names: Vec<(u64, Names)>,
-    pdq: PdqIndex,
+    pdq: PdqSearch,
     videos: VideoIndex,
     md5: Md5Set,
     sha1: Sha1Set,
@@ -118,6 +149,122 @@ impl FileHits {
     }
 }
 
+/// How PDQ queries are answered.
+#[derive(Debug)]
+enum PdqSearch {
+    Index(Box<PdqIndex>),
+    /// Each known query's PDQ reading and its matches within `distance`, found as the
+    /// lists were read.
+    Answered {
+        distance: u32,
+        answers: HashMap<PdqHash, Vec<PdqMatch>>,
+    },
+}
+
+impl PdqSearch {
+    /// The entries within `distance` of each of `queries`.
+    fn search_many(&self, queries: &[PdqHash], distance: u32) -> Vec<Vec<PdqMatch>> {
+        match self {
+            PdqSearch::Index(index) => index.search_radius_many(queries, distance),
+            PdqSearch::Answered { .. } => queries
+                .iter()
+                .map(|query| {
+                    let mut found = Vec::new();
+                    self.search(query, distance, &mut found);
+                    found
+                })
+                .collect(),
+        }
+    }
+
+    /// Appends the entries within `distance` of `query`.
+    fn search(&self, query: &PdqHash, distance: u32, found: &mut Vec<PdqMatch>) {
+        match self {
+            PdqSearch::Index(index) => index.search_radius(query, distance, found),
+            PdqSearch::Answered {
+                distance: known,
+                answers,
+            } => {
+                // Only the queries the matcher was told of are asked (the command reads
+                // them all before the lists).
+                assert_eq!(distance, *known, "queries are asked at the distance told");
+                found.extend(
+                    answers
+                        .get(query)
+                        .expect("only the queries told to Matcher::load are asked"),
+                );
+            }
+        }
+    }
+}
+
+/// The PDQ reading of a hash given as text: a PDQ hash, or a SHA-256's 64 digits read as one
+/// (nothing in the text says which; see [`Matcher::match_text`]).
+fn pdq_reading(query: &Signal) -> Option<PdqHash> {
+    match query {
+        Signal::Pdq(hash) => Some(*hash),
+        Signal::Sha256(digest) => Some(PdqHash::from_bytes(*digest.as_bytes())),
+        Signal::Md5(_) | Signal::Sha1(_) | Signal::Vpdq(_) => None,
+    }
+}
+
+/// Known queries' PDQ readings, and the lists' PDQ entries gathered for matching against
+/// them a run at a time.
+struct Streamed {
+    set: PdqQuerySet,
+    hashes: Vec<PdqHash>,
+    ids: Vec<u64>,
+    found: Vec<(u32, PdqMatch)>,
+}
+
+impl Streamed {
+    /// For `queries` (their PDQ readings) at `distance`, or `None` when they are too many
+    /// or the distance too far for a [`PdqQuerySet`].
+    fn new(queries: &[Signal], distance: u32) -> Option<Streamed> {
+        let mut hashes: Vec<PdqHash> = queries.iter().filter_map(pdq_reading).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        Some(Streamed {
+            set: PdqQuerySet::new(hashes, distance)?,
+            hashes: Vec::with_capacity(STREAM_RUN),
+            ids: Vec::with_capacity(STREAM_RUN),
+            found: Vec::new(),
+        })
+    }
+
+    fn push(&mut self, hash: PdqHash, id: u64) {
+        self.hashes.push(hash);
+        self.ids.push(id);
+        if self.hashes.len() == STREAM_RUN {
+            self.match_run();
+        }
+    }
+
+    fn match_run(&mut self) {
+        self.set.search(&self.hashes, &self.ids, &mut self.found);
+        self.hashes.clear();
+        self.ids.clear();
+    }
+
+    /// Every query's matches, found when the last run is matched.
+    fn finish(mut self) -> PdqSearch {
+        self.match_run();
+        let queries = self.set.queries();
+        let mut answers: HashMap<PdqHash, Vec<PdqMatch>> =
+            queries.iter().map(|&query| (query, Vec::new())).collect();
+        for (q, found) in self.found {
+            answers
+                .get_mut(&queries[q as usize])
+                .expect("every query has its answers")
+                .push(found);
+        }
+        PdqSearch::Answered {
+            distance: self.set.radius(),
+            answers,
+        }
+    }
+}
+
 impl Matcher {
     /// Reads every list in `paths` (64-digit hashes with no declared type being what `hex64`
     /// says) and indexes their entries, vPDQ entries without their frames below
@@ -125,19 +272,20 @@ impl Matcher {
     /// `malformed` with its list, whose counts include it, and skipped; a list that cannot
     /// be opened or read is an error.
     ///
-    /// `queries` is how many queries the command expects to ask, when it knows: with fewer
-    /// than one for every [`FEW_QUERIES`] PDQ entries, the PDQ index is built without
-    /// looking for near-duplicate families ([`PdqIndex::build_unclustered`]), which is a
-    /// fraction of the build for a little more per query; the answers are the same.
+    /// What the command knows of its `queries` decides how PDQ entries are matched
+    /// ([`Queries`]); the answers are the same.
     pub fn load(
         paths: &[PathBuf],
         hex64: Hex64,
         min_quality: Quality,
-        queries: Option<u64>,
+        queries: Queries<'_>,
         mut malformed: impl FnMut(&LoadedList, &ListError),
     ) -> Result<Matcher> {
         let mut lists = Vec::with_capacity(paths.len());
         let mut loaded = Loaded::default();
+        if let Queries::Known { hashes, distance } = queries {
+            loaded.streamed = Streamed::new(hashes, distance);
+        }
         for path in paths {
             let mut list = LoadedList {
                 name: path.to_string_lossy().into_owned(),
@@ -149,17 +297,28 @@ impl Matcher {
                 .with_context(|| format!("cannot read list {}", list.name))?;
             lists.push(list);
         }
+        let count = match queries {
+            Queries::Unknown => None,
+            Queries::Count(count) => Some(count),
+            Queries::Known { hashes, .. } => Some(hashes.len() as u64),
+        };
         Ok(Matcher {
             lists,
             names: loaded.names,
-            pdq: match queries {
+            pdq: match (loaded.streamed, count) {
+                (Some(streamed), _) => streamed.finish(),
                 // Few queries of many entries: finding families would cost more than it saves.
-                Some(queries)
-                    if queries.saturating_mul(FEW_QUERIES) < loaded.pdq_ids.len() as u64 =>
+                (None, Some(count))
+                    if count.saturating_mul(FEW_QUERIES) < loaded.pdq_ids.len() as u64 =>
                 {
-                    PdqIndex::build_unclustered(loaded.pdq_hashes, loaded.pdq_ids)
+                    PdqSearch::Index(Box::new(PdqIndex::build_unclustered(
+                        loaded.pdq_hashes,
+                        loaded.pdq_ids,
+                    )))
                 }
-                _ => PdqIndex::build(loaded.pdq_hashes.into_iter().zip(loaded.pdq_ids)),
+                (None, _) => PdqSearch::Index(Box::new(PdqIndex::build(
+                    loaded.pdq_hashes.into_iter().zip(loaded.pdq_ids),
+                ))),
             },
             videos: VideoIndex::build(loaded.videos, min_quality),
             md5: Md5Set::build(loaded.md5),
@@ -210,14 +369,10 @@ impl Matcher {
         let pdq: Vec<(usize, PdqHash)> = queries
             .iter()
             .enumerate()
-            .filter_map(|(q, query)| match query {
-                Signal::Pdq(hash) => Some((q, *hash)),
-                Signal::Sha256(digest) => Some((q, PdqHash::from_bytes(*digest.as_bytes()))),
-                Signal::Md5(_) | Signal::Sha1(_) | Signal::Vpdq(_) => None,
-            })
+            .filter_map(|(q, query)| Some((q, pdq_reading(query)?)))
             .collect();
         let hashes: Vec<PdqHash> = pdq.iter().map(|&(_, hash)| hash).collect();
-        let found = self.pdq.search_radius_many(&hashes, distance);
+        let found = self.pdq.search_many(&hashes, distance);
         let mut answers = vec![Vec::new(); queries.len()];
         for (&(q, hash), found) in pdq.iter().zip(found) {
             answers[q].extend(found.iter().map(|found| Hit {
@@ -287,7 +442,7 @@ impl Matcher {
         match query {
             Signal::Pdq(hash) => {
                 let mut found = Vec::new();
-                self.pdq.search_radius(hash, distance, &mut found);
+                self.pdq.search(hash, distance, &mut found);
                 hits.extend(found.iter().map(|found| Hit {
                     query: query.clone(),
                     entry: found.id,
@@ -315,10 +470,12 @@ fn sort(hits: &mut [Hit]) {
     hits.sort_by_key(|hit| (hit.distance, hit.entry));
 }
 
-/// The entries of the lists read so far: their signals by type with their ids, and the
-/// names of those that have any.
+/// The entries of the lists read so far: their signals by type with their ids (PDQ entries
+/// matched as they come instead, when the queries are known), and the names of those that
+/// have any.
 #[derive(Default)]
 struct Loaded {
+    streamed: Option<Streamed>,
     /// The id the next entry gets.
     next_id: u64,
     names: Vec<(u64, Names)>,
@@ -341,7 +498,7 @@ fn read_list(
     // Room for as many PDQ entries as the file can hold (a line of one is 65 bytes), so
     // that millions of hashes are not copied as the arrays grow: memory reserved and not
     // written costs nothing.
-    if let Ok(meta) = file.metadata() {
+    if let (Ok(meta), None) = (file.metadata(), &loaded.streamed) {
         let bytes = usize::try_from(meta.len()).unwrap_or(usize::MAX);
         loaded.pdq_hashes.reserve((bytes / 65).min(MAX_RESERVED));
         loaded.pdq_ids.reserve((bytes / 65).min(MAX_RESERVED));
@@ -354,10 +511,13 @@ fn read_list(
                 loaded.next_id += 1;
                 match entry.signal {
                     Signal::Vpdq(vpdq) => loaded.videos.push((id, vpdq)),
-                    Signal::Pdq(hash) => {
-                        loaded.pdq_hashes.push(hash);
-                        loaded.pdq_ids.push(id);
-                    }
+                    Signal::Pdq(hash) => match &mut loaded.streamed {
+                        Some(streamed) => streamed.push(hash, id),
+                        None => {
+                            loaded.pdq_hashes.push(hash);
+                            loaded.pdq_ids.push(id);
+                        }
+                    },
                     Signal::Md5(digest) => loaded.md5.push((digest, id)),
                     Signal::Sha1(digest) => loaded.sha1.push((digest, id)),
                     Signal::Sha256(digest) => loaded.sha256.push((digest, id)),
@@ -418,7 +578,7 @@ mod tests {
             &paths,
             Hex64::Pdq,
             Quality::MATCHABLE,
-            None,
+            Queries::Unknown,
             |list, error| {
                 errors.push(format!(
                     "{} {} {error}",
@@ -479,12 +639,91 @@ mod tests {
             })
             .unwrap()
         };
-        let (few, many) = (load(Some(1)), load(None));
+        let (few, many) = (load(Queries::Count(1)), load(Queries::Unknown));
         let pdq = Signal::Pdq(PDQ.parse().unwrap());
         for distance in [0, 10, 31, 63] {
             let hits = describe(&few, &few.match_text(&pdq, distance));
             assert_eq!(hits.len(), distance as usize + 1, "{distance}");
             assert_eq!(hits, describe(&many, &many.match_text(&pdq, distance)));
+        }
+    }
+
+    /// Queries told before the lists are read are matched as the entries are read, over
+    /// more than one run of them, with no PDQ index: the same hits as the index gives at
+    /// every distance, for PDQ and SHA-256 readings, digests, repeated queries and entries
+    /// in two lists; beyond one bit a chunk the index answers.
+    #[test]
+    fn known_queries_answer_as_the_index_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut random = || {
+            let mut word = || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            };
+            PdqHash::from_words([word(), word(), word(), word()])
+        };
+        let unrelated: String = (0..STREAM_RUN + 100)
+            .map(|_| format!("{}\n", random()))
+            .collect();
+        let md5 = "0123456789abcdef0123456789abcdef";
+        let first: String = (0..40).map(|d| format!("{}\n", near(d))).collect();
+        let lists = [
+            format!("{first}{unrelated}{md5}\n{}\n", near(7)),
+            format!(
+                "signal_type,signal,label\npdq,{},three\npdq,{PDQ},same\nsha256,{},digest\n",
+                near(3),
+                near(9)
+            ),
+        ];
+        let paths: Vec<PathBuf> = lists
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let path = dir.path().join(format!("list{i}"));
+                fs::write(&path, text).unwrap();
+                path
+            })
+            .collect();
+        let pdq: PdqHash = PDQ.parse().unwrap();
+        let queries = [
+            Signal::Pdq(pdq),
+            Signal::Pdq(near(20)),
+            Signal::Pdq(pdq),
+            Signal::Md5(md5.parse().unwrap()),
+            Signal::Sha256(Sha256::from_bytes(near(9).to_bytes())),
+            Signal::Pdq(random()),
+        ];
+        let load = |queries| {
+            Matcher::load(&paths, Hex64::Pdq, Quality::MATCHABLE, queries, |_, e| {
+                panic!("{e}")
+            })
+            .unwrap()
+        };
+        let index = load(Queries::Unknown);
+        for distance in [0, 5, 16, 31, 40] {
+            let known = load(Queries::Known {
+                hashes: &queries,
+                distance,
+            });
+            assert_eq!(
+                matches!(known.pdq, PdqSearch::Answered { .. }),
+                distance <= PdqQuerySet::MAX_RADIUS,
+                "{distance}"
+            );
+            let hits = known.match_texts(&queries, distance);
+            assert_eq!(hits, index.match_texts(&queries, distance), "{distance}");
+            let counts: Vec<usize> = hits.iter().map(Vec::len).collect();
+            let pdq_hits = (distance.min(39) + 2 + u32::from(distance >= 3)) as usize;
+            assert_eq!(
+                counts[0],
+                pdq_hits + usize::from(distance >= 7),
+                "{distance}"
+            );
+            assert_eq!(counts[2], counts[0], "{distance}");
+            assert_eq!(counts[3], 1, "{distance}");
         }
     }
 
@@ -735,7 +974,7 @@ mod tests {
             &[a, b],
             Hex64::Pdq,
             Quality::MATCHABLE,
-            None,
+            Queries::Unknown,
             |list, error| {
                 seen.push((
                     list.name.rsplit('/').next().unwrap().to_owned(),
@@ -759,7 +998,7 @@ mod tests {
             &[dir.path().join("missing")],
             Hex64::Pdq,
             Quality::MATCHABLE,
-            None,
+            Queries::Unknown,
             |_, _| {},
         );
         let message = format!("{:#}", missing.unwrap_err());

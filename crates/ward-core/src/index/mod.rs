@@ -8,7 +8,7 @@ pub mod digests;
 mod pdq;
 
 pub use digests::{DigestSet, Md5Set, Sha1Set, Sha256Set};
-pub use pdq::{PdqIndex, PdqMatch};
+pub use pdq::{PdqIndex, PdqMatch, PdqQuerySet};
 
 /// A writer that keeps the CRC-32 (IEEE) of every byte written through it, for the
 /// checksummed snapshot files of indexes (this crate's and the server's own).

@@ -3,16 +3,17 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal as _, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow, bail};
+use ward_core::index::PdqQuerySet;
 use ward_core::lists::{Hex64, ListError, ListReader, Signal};
 
 use super::output::MatchPrinter;
 use super::{MatchArgs, load_lists, low_quality_note, match_status, print_hits};
 use crate::hashing::{self, Input, describe_io};
-use crate::matcher::Matcher;
+use crate::matcher::{Matcher, Queries};
 
 /// Hashes of a queries file matched together: enough that the index reads its memory in
 /// order for them ([`ward_core::index::PdqIndex::search_radius_many`]), few enough that
@@ -28,7 +29,25 @@ pub fn run(args: &MatchArgs) -> Result<ExitCode> {
     // `WARD_MATCH_TIMING=1` (bench/match-vs-faiss.sh) prints where the run's time went.
     let timing = std::env::var_os("WARD_MATCH_TIMING").is_some();
     let started = std::time::Instant::now();
-    let matcher = load_lists(&args.matching, expected_queries(args))?;
+    // Hashes alone (no media, no standard input) are read before the lists, and matched as
+    // the lists are read, when the lists are longer than the queries (else an index of the
+    // lists is as quick).
+    let mut upfront = Upfront::read(args).filter(|upfront| {
+        let list_bytes: u64 = (args.matching.lists.iter())
+            .filter_map(|path| std::fs::metadata(path).ok())
+            .map(|meta| meta.len())
+            .sum();
+        list_bytes / PDQ_LINE >= upfront.signals.len() as u64
+    });
+    let queries = match &upfront {
+        Some(upfront) => Queries::Known {
+            hashes: &upfront.signals,
+            distance: args.matching.distance,
+        },
+        None => expected_queries(args).map_or(Queries::Unknown, Queries::Count),
+    };
+    let known = matches!(queries, Queries::Known { .. });
+    let matcher = load_lists(&args.matching, queries)?;
     let loaded = started.elapsed();
     let stdout = io::stdout();
     let interactive = stdout.is_terminal();
@@ -56,15 +75,23 @@ pub fn run(args: &MatchArgs) -> Result<ExitCode> {
         }
     }
     run.files(files)?;
-    for path in &args.query_files {
-        run.query_file(path)
+    for (i, path) in args.query_files.iter().enumerate() {
+        let read = upfront
+            .as_mut()
+            .map(|upfront| std::mem::take(&mut upfront.files[i]));
+        run.query_file(path, read)
             .with_context(|| format!("cannot read queries from {}", path.display()))?;
     }
     let matched = started.elapsed();
     run.printer.flush().context("cannot write output")?;
     if timing {
         eprintln!(
-            "ward match timing: lists read and indexed {:.3} s, queries matched and printed {:.3} s, flushed {:.3} s",
+            "ward match timing: {} {:.3} s, queries matched and printed {:.3} s, flushed {:.3} s",
+            if known {
+                "queries read, then lists read and matched"
+            } else {
+                "lists read and indexed"
+            },
             loaded.as_secs_f64(),
             (matched - loaded).as_secs_f64(),
             (started.elapsed() - matched).as_secs_f64()
@@ -89,6 +116,56 @@ fn expected_queries(args: &MatchArgs) -> Option<u64> {
         queries += std::fs::metadata(path).ok()?.len() / 33 + 1;
     }
     Some(queries)
+}
+
+/// Bytes of a list line holding a PDQ hash (64 digits and a line end).
+const PDQ_LINE: u64 = 65;
+
+/// The queries of a run that asks only hashes, read before its lists ([`Queries::Known`]).
+struct Upfront {
+    /// Every query: the arguments, then the query files' lines in order.
+    signals: Vec<Signal>,
+    /// Each query file's lines (in the order of `--queries`): a hash, or why the line is
+    /// malformed.
+    files: Vec<Vec<Result<Signal, ListError>>>,
+}
+
+impl Upfront {
+    /// `None` when a query is a media file or folder, a query file is standard input or
+    /// cannot be read (it is read again in its turn, and the error reported there), or the
+    /// query files hold more than [`PdqQuerySet::MAX_QUERIES`] lines: at most that many
+    /// are held.
+    fn read(args: &MatchArgs) -> Option<Upfront> {
+        let mut signals = Vec::new();
+        for query in &args.queries {
+            signals.push(hash_text(query)?);
+        }
+        let mut files = Vec::with_capacity(args.query_files.len());
+        let mut lines_held = signals.len();
+        for path in &args.query_files {
+            if path.as_os_str() == "-" {
+                return None;
+            }
+            let file = File::open(path).ok()?;
+            let mut lines = Vec::new();
+            for item in ListReader::new(BufReader::new(file), Hex64::Pdq) {
+                lines_held += 1;
+                if lines_held > PdqQuerySet::MAX_QUERIES {
+                    return None;
+                }
+                match item {
+                    Ok(entry) => {
+                        signals.push(entry.signal.clone());
+                        lines.push(Ok(entry.signal));
+                    }
+                    Err(error @ ListError::Malformed { .. }) => lines.push(Err(error)),
+                    Err(_) => return None,
+                }
+            }
+            files.push(lines);
+        }
+        Some(Upfront { signals, files })
+    }
 }
 
 /// A query argument that is a hash: 32, 40 or 64 hex digits. Anything else is a path.
@@ -158,10 +235,18 @@ impl<W: Write> Run<'_, W> {
         Ok(())
     }
 
-    /// Matches every hash of a queries file (or of standard input for `-`), up to
-    /// [`QUERY_GROUP`] at a time ([`Matcher::match_texts`]), or one at a time from a
-    /// terminal, whose typist waits for each answer.
-    fn query_file(&mut self, path: &PathBuf) -> Result<()> {
+    /// Matches every hash of a queries file (or of standard input for `-`; `read`, its
+    /// lines when they were read before the lists), up to [`QUERY_GROUP`] at a time
+    /// ([`Matcher::match_texts`]), or one at a time from a terminal, whose typist waits for
+    /// each answer.
+    fn query_file(
+        &mut self,
+        path: &Path,
+        read: Option<Vec<Result<Signal, ListError>>>,
+    ) -> Result<()> {
+        if let Some(lines) = read {
+            return self.query_lines(path, lines, QUERY_GROUP);
+        }
         let (input, group): (Box<dyn BufRead>, usize) = if path.as_os_str() == "-" {
             let stdin = io::stdin();
             let group = if stdin.is_terminal() { 1 } else { QUERY_GROUP };
@@ -170,12 +255,23 @@ impl<W: Write> Run<'_, W> {
             let file = File::open(path).map_err(|e| anyhow!(describe_io(&e)))?;
             (Box::new(BufReader::new(file)), QUERY_GROUP)
         };
-        let mut pending = Vec::with_capacity(group);
         // 64 digits are tried as SHA-256 too (see `Matcher::match_text`), so PDQ is right.
-        for item in ListReader::new(input, Hex64::Pdq) {
+        let lines = ListReader::new(input, Hex64::Pdq).map(|item| item.map(|entry| entry.signal));
+        self.query_lines(path, lines, group)
+    }
+
+    /// Matches the hashes of a queries file's lines, `group` at a time.
+    fn query_lines(
+        &mut self,
+        path: &Path,
+        lines: impl IntoIterator<Item = Result<Signal, ListError>>,
+        group: usize,
+    ) -> Result<()> {
+        let mut pending = Vec::with_capacity(group);
+        for item in lines {
             match item {
-                Ok(entry) => {
-                    pending.push(entry.signal);
+                Ok(signal) => {
+                    pending.push(signal);
                     if pending.len() == group {
                         self.texts(&pending)?;
                         pending.clear();

@@ -29,7 +29,7 @@ use ward_core::pdq::{Pipeline, Quality};
 use ward_core::video::{CompareOptions, VideoHit, VideoOptions};
 
 use crate::hashing::{Media, Signals};
-use crate::matcher::{Hit, Matcher};
+use crate::matcher::{Hit, Matcher, Queries};
 use output::{MatchPrinter, MatchRecord};
 
 /// The exit status when some inputs could not be hashed but the others were.
@@ -1120,7 +1120,7 @@ const MALFORMED_SHOWN: u64 = 100;
 /// LIST:LINE: reason` (the first [`MALFORMED_SHOWN`] of each list, then how many in all) and
 /// lists that gave no entry at all.
 /// `queries`: how many queries the command expects to ask, if it knows.
-fn load_lists(options: &MatchOptions, queries: Option<u64>) -> Result<Matcher> {
+fn load_lists(options: &MatchOptions, queries: Queries<'_>) -> Result<Matcher> {
     let (hex64, min_quality) = (options.hex64.into(), options.min_quality());
     let matcher = Matcher::load(
         &options.lists,

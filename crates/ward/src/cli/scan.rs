@@ -11,13 +11,14 @@ use anyhow::{Context as _, Result};
 use super::output::{self, MatchPrinter};
 use super::{ScanArgs, load_lists, match_status, print_hits};
 use crate::hashing::{self, Input};
+use crate::matcher::Queries;
 
 /// Scans the paths of `args`; see [`ScanArgs`] for what is printed.
 pub fn run(args: &ScanArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let options = &args.matching;
     // A folder may hold millions of files: the index built for many queries.
-    let matcher = Arc::new(load_lists(options, None)?);
+    let matcher = Arc::new(load_lists(options, Queries::Unknown)?);
     let hash_options = options.hash_options(matcher.has_videos());
     let inputs = args.paths.iter().map(|p| Input::from_arg(p)).collect();
     let thresholds = options.thresholds();

@@ -273,12 +273,13 @@ fn queries_files_are_read_like_lists() {
 }
 
 /// A queries file longer than the groups it is matched in: every match printed in line
-/// order, across the groups and around a malformed line.
+/// order, across the groups and around a malformed line; against a short list (an index of
+/// it is searched) and a long one (the queries are read first and each entry matched
+/// against them as the list is read), the same.
 #[test]
 fn long_queries_files_are_answered_in_line_order() {
     let dir = tempfile::tempdir().unwrap();
     let rgb = pdq(RGB);
-    let list = write(dir.path(), "list.txt", &format!("{rgb}\n"));
     // Near copies (the last digit changed: at most 4 bits away) at chosen lines, hashes far
     // from it elsewhere (its complement with one digit changed), a malformed line between.
     let near = |k: usize| format!("{}{:x}", &rgb[..63], k % 16);
@@ -302,22 +303,30 @@ fn long_queries_files_are_answered_in_line_order() {
         text.push('\n');
     }
     let queries = write(dir.path(), "queries.txt", &text);
-    let run = ward_match(&[&list], &["--queries", &shown(&queries)]);
-    assert_eq!(run.code, Some(3), "{run:?}");
-    let got: Vec<String> = run
-        .records()
-        .iter()
-        .map(|r| r["query"].as_str().unwrap().to_owned())
+    // Half complemented: some 128 bits from every query.
+    let unrelated: String = (0..10_100)
+        .map(|k| format!("{}{:x}{}\n", &complement[..31], k % 16, &rgb[32..]))
         .collect();
-    let expected: Vec<String> = wanted.iter().map(|&k| near(k)).collect();
-    assert_eq!(got, expected);
-    assert_eq!(
-        run.stderr,
-        format!(
-            "ward: {}:5001: invalid signal: not a hash: \"not-a-hash\"\n",
-            shown(&queries)
-        )
-    );
+    let short = write(dir.path(), "short.txt", &format!("{rgb}\n"));
+    let long = write(dir.path(), "long.txt", &format!("{unrelated}{rgb}\n"));
+    for list in [short, long] {
+        let run = ward_match(&[&list], &["--queries", &shown(&queries)]);
+        assert_eq!(run.code, Some(3), "{run:?}");
+        let got: Vec<String> = run
+            .records()
+            .iter()
+            .map(|r| r["query"].as_str().unwrap().to_owned())
+            .collect();
+        let expected: Vec<String> = wanted.iter().map(|&k| near(k)).collect();
+        assert_eq!(got, expected);
+        assert_eq!(
+            run.stderr,
+            format!(
+                "ward: {}:5001: invalid signal: not a hash: \"not-a-hash\"\n",
+                shown(&queries)
+            )
+        );
+    }
 }
 
 #[test]

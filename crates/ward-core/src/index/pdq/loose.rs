@@ -156,7 +156,7 @@ impl Layout {
 }
 
 /// The chunk values within `flips` bits of `value`, a chunk of `width` bits.
-fn neighbours(value: u32, width: u32, flips: u32, out: &mut Vec<u32>) {
+pub(super) fn neighbours(value: u32, width: u32, flips: u32, out: &mut Vec<u32>) {
     out.clear();
     out.push(value);
     if flips >= 1 {
@@ -467,7 +467,7 @@ fn starts_from_unary(unary: &[u64], values: usize) -> Vec<u32> {
 
 /// Asks for the cache line holding `p` to be brought in; a hint, so any address will do.
 #[inline(always)]
-fn prefetch<T>(p: *const T) {
+pub(super) fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetching never faults, whatever the address.
     unsafe {

@@ -38,10 +38,12 @@ use crate::pdq::PdqHash;
 use centres::Centres;
 use families::{ChunkIndex, Probes, assign, discover_families, sample};
 use loose::LooseIndex;
+pub use queries::PdqQuerySet;
 
 mod centres;
 mod families;
 mod loose;
+mod queries;
 mod scan;
 mod snapshot;
 
