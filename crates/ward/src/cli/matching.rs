@@ -132,9 +132,10 @@ struct Upfront {
 
 impl Upfront {
     /// `None` when a query is a media file or folder, a query file is standard input or
-    /// cannot be read (it is read again in its turn, and the error reported there), or the
-    /// query files hold more than [`PdqQuerySet::MAX_QUERIES`] lines: at most that many
-    /// are held.
+    /// not a regular file (a pipe could not be read again should the lists turn out
+    /// short) or cannot be read (it is read again in its turn, and the error reported
+    /// there), or the query files hold more than [`PdqQuerySet::MAX_QUERIES`] lines: at
+    /// most that many are held.
     fn read(args: &MatchArgs) -> Option<Upfront> {
         let mut signals = Vec::new();
         for query in &args.queries {
@@ -144,6 +145,11 @@ impl Upfront {
         let mut lines_held = signals.len();
         for path in &args.query_files {
             if path.as_os_str() == "-" {
+                return None;
+            }
+            // Asked of the path, not of an open file: opening a pipe would take its writer's
+            // data with it.
+            if !std::fs::metadata(path).ok()?.is_file() {
                 return None;
             }
             let file = File::open(path).ok()?;

@@ -329,6 +329,55 @@ fn long_queries_files_are_answered_in_line_order() {
     }
 }
 
+/// A queries file that is a pipe is read once, in its turn, whatever the lists' length
+/// (only regular files are read before the lists).
+#[cfg(unix)]
+#[test]
+fn queries_from_a_pipe_are_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let rgb = pdq(RGB);
+    let list = write(dir.path(), "list.txt", &format!("{rgb}\n"));
+    let fifo = dir.path().join("queries.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // Two queries, one list entry: a list shorter than the queries.
+    let text = format!("{rgb}\n{}\n", pdq(PALETTE));
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::write(fifo, text).unwrap())
+    };
+    // Were the pipe opened twice, the second open would wait for a writer for ever: one
+    // comes after 30 s, with nothing to say, and the answers come out missing.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let rescue = {
+        let (fifo, done) = (fifo.clone(), done.clone());
+        std::thread::spawn(move || {
+            for _ in 0..300 {
+                if done.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            let _ = fs::OpenOptions::new().write(true).open(fifo);
+        })
+    };
+    let run = ward_match(&[&list], &["--queries", &shown(&fifo)]);
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    writer.join().unwrap();
+    rescue.join().unwrap();
+    assert_eq!(run.code, Some(3), "{run:?}");
+    assert_eq!(
+        run.records(),
+        [
+            record(None, &rgb, &list, ("pdq", &rgb), None, 0),
+            record(None, &pdq(PALETTE), &list, ("pdq", &rgb), None, 2),
+        ]
+    );
+}
+
 #[test]
 fn csv_format() {
     let dir = tempfile::tempdir().unwrap();
