@@ -814,6 +814,26 @@ mod tests {
             bucket.scan(&base, radius, &mut out);
             dispatched.extend(out.iter().map(|m| (m.id as usize, m.distance)));
             assert_eq!(portable, dispatched, "radius {radius}");
+            // Each vector copy the CPU can run, whichever the dispatch picks.
+            #[cfg(target_arch = "x86_64")]
+            {
+                if crate::cpu::has_avx2() {
+                    let mut avx2 = Vec::new();
+                    // SAFETY: the CPU supports AVX2.
+                    unsafe {
+                        scan::within_avx2(&hashes, &base, radius, &mut |k, d| avx2.push((k, d)))
+                    };
+                    assert_eq!(portable, avx2, "avx2, radius {radius}");
+                }
+                if crate::cpu::has_avx512_popcnt() {
+                    let mut avx512 = Vec::new();
+                    // SAFETY: the CPU supports AVX-512F and VPOPCNTDQ.
+                    unsafe {
+                        scan::within_avx512(&hashes, &base, radius, &mut |k, d| avx512.push((k, d)))
+                    };
+                    assert_eq!(portable, avx512, "avx512, radius {radius}");
+                }
+            }
         }
     }
 

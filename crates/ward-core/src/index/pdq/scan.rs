@@ -3,7 +3,7 @@
 use crate::pdq::PdqHash;
 
 /// Calls `found(k, distance)` for each `hashes[k]` within `radius` of `query`, in order,
-/// with AVX2 where the CPU has it.
+/// with AVX-512 (and its population count) or AVX2 where the CPU has them.
 #[inline(always)]
 pub(super) fn within(
     hashes: &[PdqHash],
@@ -11,6 +11,12 @@ pub(super) fn within(
     radius: u32,
     found: &mut impl FnMut(usize, u32),
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::cpu::has_avx512_popcnt() {
+        // SAFETY: the CPU supports AVX-512F and VPOPCNTDQ.
+        unsafe { within_avx512(hashes, query, radius, found) };
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if crate::cpu::has_avx2() {
         // SAFETY: the CPU supports AVX2.
@@ -101,6 +107,75 @@ pub(super) unsafe fn within_avx2(
             }
             k += 4;
         }
+    }
+    within_portable(&hashes[whole..], query, radius, &mut |k, distance| {
+        found(whole + k, distance)
+    });
+}
+
+/// [`within_portable`] with AVX-512, eight hashes at a time (two a register): XOR, count the
+/// bits of each word (VPOPCNTQ), add the words of each hash pairwise across the four
+/// registers, compare. A scan of millions (the k nearest of unrelated hashes) reads every
+/// hash, and this counts them in a quarter of the instructions AVX2 takes.
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX-512 VPOPCNTDQ.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+pub(super) unsafe fn within_avx512(
+    hashes: &[PdqHash],
+    query: &PdqHash,
+    radius: u32,
+    found: &mut impl FnMut(usize, u32),
+) {
+    use std::arch::x86_64::*;
+    // The lane of the distances holding hash `h` of the eight (and the hash in lane `h`).
+    const LANE: [usize; 8] = [0, 2, 1, 3, 4, 6, 5, 7];
+    let whole = hashes.len() / 8 * 8;
+    let words = query.words();
+    let q = _mm512_setr_epi64(
+        words[0] as i64,
+        words[1] as i64,
+        words[2] as i64,
+        words[3] as i64,
+        words[0] as i64,
+        words[1] as i64,
+        words[2] as i64,
+        words[3] as i64,
+    );
+    let limit = _mm512_set1_epi64(i64::from(radius.min(256)));
+    let base = hashes.as_ptr();
+    let mut k = 0;
+    while k < whole {
+        // Bits differing per word, for hashes k + 2i and k + 2i + 1.
+        // SAFETY: k + 8 <= whole <= hashes.len(): the 64 bytes at hash k + 2i are in it.
+        let counts = |i: usize| {
+            let pair = unsafe { _mm512_loadu_si512(base.add(k + 2 * i).cast()) };
+            _mm512_popcnt_epi64(_mm512_xor_si512(pair, q))
+        };
+        let (a, b, c, d) = (counts(0), counts(1), counts(2), counts(3));
+        // Per 128-bit lane, words 0+1 and 2+3 of hashes (0, 2), (0, 2), (1, 3), (1, 3); and
+        // of hashes 4..8 likewise.
+        let ab = _mm512_add_epi64(_mm512_unpacklo_epi64(a, b), _mm512_unpackhi_epi64(a, b));
+        let cd = _mm512_add_epi64(_mm512_unpacklo_epi64(c, d), _mm512_unpackhi_epi64(c, d));
+        // The 128-bit lanes of words 0+1, then of words 2+3: their sum is the distances of
+        // hashes 0, 2, 1, 3, 4, 6, 5, 7.
+        let distances = _mm512_add_epi64(
+            _mm512_shuffle_i64x2::<0x88>(ab, cd),
+            _mm512_shuffle_i64x2::<0xDD>(ab, cd),
+        );
+        let inside = _mm512_cmple_epu64_mask(distances, limit);
+        if inside != 0 {
+            let mut lanes = [0u64; 8];
+            // SAFETY: 64 bytes written to an array of eight u64.
+            unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), distances) };
+            for (h, &lane) in LANE.iter().enumerate() {
+                if inside >> lane & 1 == 1 {
+                    found(k + h, lanes[lane] as u32);
+                }
+            }
+        }
+        k += 8;
     }
     within_portable(&hashes[whole..], query, radius, &mut |k, distance| {
         found(whole + k, distance)
