@@ -145,8 +145,24 @@ pub(super) unsafe fn within_avx512(
     );
     let limit = _mm512_set1_epi64(i64::from(radius.min(256)));
     let base = hashes.as_ptr();
+    // A long scan (the k nearest's, of millions of hashes) is bound by reading memory: its
+    // lines are asked for 2 KiB ahead, which the processor's own prefetching leaves a
+    // quarter slower. A bucket's few hashes are not.
+    const AHEAD: usize = 64;
+    let asked_until = if hashes.len() >= 16 * AHEAD {
+        whole - AHEAD
+    } else {
+        0
+    };
     let mut k = 0;
     while k < whole {
+        if k < asked_until {
+            for line in 0..4 {
+                // SAFETY: k + AHEAD + 8 <= whole: in the slice.
+                let ahead = unsafe { base.add(k + AHEAD + 2 * line) };
+                _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
+            }
+        }
         // Bits differing per word, for hashes k + 2i and k + 2i + 1.
         // SAFETY: k + 8 <= whole <= hashes.len(): the 64 bytes at hash k + 2i are in it.
         let counts = |i: usize| {
