@@ -2,8 +2,13 @@
 
 use crate::pdq::PdqHash;
 
+/// Hashes from which a scan takes AVX-512 where the CPU has it.
+const LONG_SCAN: usize = 64;
+
 /// Calls `found(k, distance)` for each `hashes[k]` within `radius` of `query`, in order,
-/// with AVX-512 (and its population count) or AVX2 where the CPU has them.
+/// with AVX-512 (and its population count) or AVX2 where the CPU has them: AVX-512 for
+/// [`LONG_SCAN`] hashes or more (loose pages, the k nearest's reading of everything), AVX2
+/// for a family's few, which it takes four at a time where AVX-512 takes eight.
 #[inline(always)]
 pub(super) fn within(
     hashes: &[PdqHash],
@@ -12,7 +17,7 @@ pub(super) fn within(
     found: &mut impl FnMut(usize, u32),
 ) {
     #[cfg(target_arch = "x86_64")]
-    if crate::cpu::has_avx512_popcnt() {
+    if hashes.len() >= LONG_SCAN && crate::cpu::has_avx512_popcnt() {
         // SAFETY: the CPU supports AVX-512F and VPOPCNTDQ.
         unsafe { within_avx512(hashes, query, radius, found) };
         return;
