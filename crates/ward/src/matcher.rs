@@ -562,17 +562,22 @@ mod tests {
         PdqHash::from_words(words)
     }
 
-    fn load(lists: &[&str]) -> Matcher {
-        let dir = tempfile::tempdir().unwrap();
-        let paths: Vec<PathBuf> = lists
+    /// Writes each list as `list0`, `list1`, ... in `dir`.
+    fn write_lists(dir: &Path, lists: &[&str]) -> Vec<PathBuf> {
+        lists
             .iter()
             .enumerate()
             .map(|(i, text)| {
-                let path = dir.path().join(format!("list{i}"));
+                let path = dir.join(format!("list{i}"));
                 fs::write(&path, text).unwrap();
                 path
             })
-            .collect();
+            .collect()
+    }
+
+    fn load(lists: &[&str]) -> Matcher {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = write_lists(dir.path(), lists);
         let mut errors = Vec::new();
         let matcher = Matcher::load(
             &paths,
@@ -678,15 +683,7 @@ mod tests {
                 near(9)
             ),
         ];
-        let paths: Vec<PathBuf> = lists
-            .iter()
-            .enumerate()
-            .map(|(i, text)| {
-                let path = dir.path().join(format!("list{i}"));
-                fs::write(&path, text).unwrap();
-                path
-            })
-            .collect();
+        let paths = write_lists(dir.path(), &lists.each_ref().map(String::as_str));
         let pdq: PdqHash = PDQ.parse().unwrap();
         let queries = [
             Signal::Pdq(pdq),

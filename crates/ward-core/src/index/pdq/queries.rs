@@ -144,7 +144,10 @@ impl PdqQuerySet {
                 for (k, &(start, end)) in ranges[..hashes.len()].iter().enumerate() {
                     let (start, end) = (start as usize, end as usize);
                     if end - start <= COPY {
-                        // Room is left for COPY a value: `len` is at most 8 an entry so far.
+                        // Room for COPY more: the list holds PAIRS + COPY.
+                        if pairs.len > PAIRS {
+                            self.check_pairs(t, hashes, ids, &mut pairs, out);
+                        }
                         let len = pairs.len;
                         pairs.queries[len..len + COPY]
                             .copy_from_slice(&table.queries[start..start + COPY]);
@@ -152,7 +155,7 @@ impl PdqQuerySet {
                         pairs.len += end - start;
                     } else {
                         for &q in &table.queries[start..end] {
-                            if pairs.len == PAIRS {
+                            if pairs.len >= PAIRS {
                                 self.check_pairs(t, hashes, ids, &mut pairs, out);
                             }
                             pairs.queries[pairs.len] = q;
@@ -318,6 +321,37 @@ mod tests {
                 "radius {radius}"
             );
         }
+    }
+
+    /// Many queries sharing chunk values (near copies of one hash) give some entries
+    /// thousands of pairs in a table, more than are gathered at once, between entries with
+    /// a few: every pair is still found once.
+    #[test]
+    fn crowded_values_answer_every_pair() {
+        let mut rng = Rng(7);
+        let base = rng.hash();
+        let queries: Vec<PdqHash> = (0..3000).map(|k| rng.near(&base, k % 24)).collect();
+        let entries: Vec<PdqHash> = (0..3000)
+            .map(|k| {
+                if k % 5 == 0 {
+                    rng.near(&base, (k % 40) as u32)
+                } else {
+                    rng.hash()
+                }
+            })
+            .collect();
+        let ids: Vec<u64> = (0..entries.len() as u64).map(|k| k * 3 + 7).collect();
+        let set = PdqQuerySet::new(queries.clone(), 31).expect("in range");
+        let mut found = Vec::new();
+        for (hashes, ids) in entries.chunks(700).zip(ids.chunks(700)) {
+            set.search(hashes, ids, &mut found);
+        }
+        let mut got: Vec<(u32, u64, u32)> =
+            found.iter().map(|&(q, m)| (q, m.id, m.distance)).collect();
+        got.sort_unstable();
+        let want = brute(&queries, &entries, 31);
+        assert!(want.len() > 100_000, "{}", want.len());
+        assert_eq!(got, want);
     }
 
     #[test]
