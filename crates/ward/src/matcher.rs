@@ -55,9 +55,8 @@ pub enum Queries<'a> {
     Count(u64),
     /// Every hash that will be asked, and the distance: at most
     /// [`PdqQuerySet::MAX_QUERIES`] PDQ readings within [`PdqQuerySet::MAX_RADIUS`], else
-    /// as [`Queries::Count`]. Their
-    /// PDQ readings are matched against each PDQ entry as the lists are read, and only
-    /// these hashes may be asked afterwards, at this distance.
+    /// as [`Queries::Count`]. Their PDQ readings are matched against each PDQ entry as the
+    /// lists are read, and only these hashes may be asked afterwards, at this distance.
     Known { hashes: &'a [Signal], distance: u32 },
 }
 
